@@ -1,0 +1,169 @@
+using System.Data.Common;
+using Dapper;
+using PartnerDeals.Api.Features.Audit;
+using PartnerDeals.Api.Infrastructure.Auth;
+using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.Api.Infrastructure.Http;
+
+namespace PartnerDeals.Api.Features.ApiKeys;
+
+/// <summary>The <c>api_keys</c> table: issuing, finding by presented key, listing and revoking.</summary>
+public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvider clock)
+{
+    private const string InsertSql = """
+        INSERT INTO api_keys (id, name, prefix, secret_hash, role, partner_id, created_at, created_by, revoked_at)
+        VALUES (@Id, @Name, @Prefix, @SecretHash, @Role, @PartnerId, @CreatedAt, @CreatedBy, NULL)
+        """;
+
+    private const string FindByPrefixSql = """
+        SELECT id, role, partner_id, secret_hash
+        FROM api_keys
+        WHERE prefix = @Prefix AND revoked_at IS NULL
+        """;
+
+    private const string SelectColumns = "SELECT id, name, prefix, role, partner_id, created_at, created_by, revoked_at FROM api_keys";
+
+    private const string GetSql = SelectColumns + " WHERE id = @Id";
+
+    private const string ListSql = SelectColumns + """
+
+        WHERE (@Role IS NULL OR role = @Role)
+          AND (@PartnerId IS NULL OR partner_id = @PartnerId)
+          AND (@IncludeRevoked = 1 OR revoked_at IS NULL)
+          AND (@After IS NULL OR id > @After)
+        ORDER BY id
+        """;
+
+    private const string RevokeSql = "UPDATE api_keys SET revoked_at = @Now WHERE id = @Id AND revoked_at IS NULL";
+
+    private const string RevokePartnerKeysSql = """
+        UPDATE api_keys SET revoked_at = @Now WHERE partner_id = @PartnerId AND revoked_at IS NULL
+        """;
+
+    private const string CountSql = "SELECT COUNT(*) FROM api_keys";
+
+    private const string ExistsByHashSql = "SELECT COUNT(*) FROM api_keys WHERE secret_hash = @SecretHash";
+
+    /// <summary>The active key a caller presented, or null. Keys longer than any we issue are not looked up.</summary>
+    public async Task<AuthenticatedKey?> FindActiveAsync(string presented, CancellationToken ct)
+    {
+        if (presented.Length > 256) return null;
+        await using var connection = await database.OpenAsync(ct);
+        var candidates = await connection.QueryAsync<AuthenticatedKey>(
+            database.Command(FindByPrefixSql, new { Prefix = ApiKeySecret.PrefixOf(presented) }, ct));
+        return candidates.FirstOrDefault(k => ApiKeySecret.Matches(presented, k.SecretHash));
+    }
+
+    /// <summary>Issues a key in the caller's transaction and records it in the audit trail. The secret is returned once, here.</summary>
+    public async Task<IssuedApiKey> IssueAsync(DbTransaction tx, string name, ApiKeyRole role, Guid? partnerId, Actor actor, CancellationToken ct,
+        string? secret = null)
+    {
+        secret ??= ApiKeySecret.Generate();
+        var now = clock.GetUtcNow();
+        var key = new ApiKeySummary
+        {
+            Id = Guid.CreateVersion7(now),
+            Name = name,
+            Prefix = ApiKeySecret.PrefixOf(secret),
+            Role = role,
+            PartnerId = partnerId,
+            CreatedAt = now,
+            CreatedBy = actor.KeyId,
+        };
+        await tx.Connection!.ExecuteAsync(database.Command(InsertSql, new
+        {
+            key.Id,
+            key.Name,
+            key.Prefix,
+            SecretHash = ApiKeySecret.Hash(secret),
+            Role = Json.Name(role),
+            key.PartnerId,
+            key.CreatedAt,
+            key.CreatedBy,
+        }, ct, tx));
+        await audit.RecordAsync(tx, "api_key", key.Id, "api_key.issued", actor, new { key.Name, key.Role, key.Prefix, key.PartnerId }, ct);
+        return new IssuedApiKey(key, secret);
+    }
+
+    public async Task<ApiKeySummary?> GetAsync(Guid id, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var row = await connection.QuerySingleOrDefaultAsync<Row>(database.Command(GetSql, new { Id = id }, ct));
+        return row?.ToSummary();
+    }
+
+    public async Task<Page<ApiKeySummary>> ListAsync(ApiKeyRole? role, Guid? partnerId, bool includeRevoked, int pageSize, Guid? after, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var rows = (await connection.QueryAsync<Row>(database.Command(database.Dialect.Page(ListSql), new
+        {
+            Role = role is { } r ? Json.Name(r) : null,
+            PartnerId = partnerId,
+            IncludeRevoked = includeRevoked ? 1 : 0,
+            After = after,
+            Limit = pageSize + 1,
+        }, ct))).AsList();
+        return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToSummary());
+    }
+
+    /// <summary>Revokes a key; revoking a revoked key changes nothing and records nothing.</summary>
+    public async Task RevokeAsync(Guid id, Actor actor, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        await using var tx = await database.BeginWriteAsync(connection, ct);
+        var changed = await connection.ExecuteAsync(database.Command(RevokeSql, new { Id = id, Now = clock.GetUtcNow() }, ct, tx));
+        if (changed == 1) await audit.RecordAsync(tx, "api_key", id, "api_key.revoked", actor, new { }, ct);
+        await tx.CommitAsync(ct);
+    }
+
+    /// <summary>Revokes every key of a partner, in the caller's transaction (used when the partner is terminated).</summary>
+    public Task<int> RevokeAllOfPartnerAsync(DbTransaction tx, Guid partnerId, CancellationToken ct) =>
+        tx.Connection!.ExecuteAsync(database.Command(RevokePartnerKeysSql, new { PartnerId = partnerId, Now = clock.GetUtcNow() }, ct, tx));
+
+    public async Task<bool> AnyAsync(CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long>(database.Command(CountSql, null, ct)) > 0;
+    }
+
+    public async Task<bool> ExistsAsync(string secret, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await connection.ExecuteScalarAsync<long>(database.Command(ExistsByHashSql, new { SecretHash = ApiKeySecret.Hash(secret) }, ct)) > 0;
+    }
+
+    private sealed class Row
+    {
+        public Guid Id { get; set; }
+        public string Name { get; set; } = "";
+        public string Prefix { get; set; } = "";
+        public string Role { get; set; } = "";
+        public Guid? PartnerId { get; set; }
+        public DateTimeOffset CreatedAt { get; set; }
+        public Guid? CreatedBy { get; set; }
+        public DateTimeOffset? RevokedAt { get; set; }
+
+        public ApiKeySummary ToSummary() => new()
+        {
+            Id = Id,
+            Name = Name,
+            Prefix = Prefix,
+            Role = Json.Parse<ApiKeyRole>(Role),
+            PartnerId = PartnerId,
+            CreatedAt = CreatedAt,
+            CreatedBy = CreatedBy,
+            RevokedAt = RevokedAt,
+        };
+    }
+}
+
+/// <summary>What the authentication handler needs of a stored key.</summary>
+public sealed class AuthenticatedKey
+{
+    public Guid Id { get; set; }
+    public string Role { get; set; } = "";
+    public Guid? PartnerId { get; set; }
+    public string SecretHash { get; set; } = "";
+}
+
+public sealed record IssuedApiKey(ApiKeySummary Key, string Secret);

@@ -1,0 +1,319 @@
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+using FluentValidation;
+using Microsoft.Extensions.Options;
+
+namespace PartnerDeals.Api.Features.Partners;
+
+public enum PartnerType
+{
+    Referral,
+    Reseller,
+    Implementation,
+    Technology,
+    Affiliate,
+    Msp,
+}
+
+public enum PartnerStatus
+{
+    Active,
+    Suspended,
+    Terminated,
+}
+
+public enum FeeModel
+{
+    /// <summary>A percentage of the closed-won revenue (referral fee).</summary>
+    PercentOfRevenue,
+
+    /// <summary>A fixed amount per trigger.</summary>
+    FixedFee,
+
+    /// <summary>The partner resells and keeps a margin percentage.</summary>
+    ResaleMargin,
+}
+
+public enum FeeTrigger
+{
+    /// <summary>Earned when an ICP-qualified registration is approved.</summary>
+    QualifiedIntroduction,
+
+    /// <summary>Earned when the deal is won.</summary>
+    ClosedWon,
+}
+
+/// <summary>Bound from the <c>Partners</c> section.</summary>
+public sealed class PartnerProgramOptions
+{
+    public const string Section = "Partners";
+    public static readonly string[] DefaultTiers = ["registered", "silver", "gold"];
+
+    /// <summary>The program's tiers, lowest first. Defaults to registered, silver, gold.</summary>
+    public string[]? Tiers { get; set; }
+
+    public IReadOnlyList<string> EffectiveTiers => Tiers is { Length: > 0 } ? Tiers : DefaultTiers;
+}
+
+/// <summary>A partner's commercial terms. Snapshotted onto each registration at approval, so a later change never rewrites history.</summary>
+public sealed record PartnerTerms
+{
+    /// <summary>How the partner is paid.</summary>
+    /// <example>percent_of_revenue</example>
+    public required FeeModel FeeModel { get; init; }
+
+    /// <summary>Percentage for <c>percent_of_revenue</c> and <c>resale_margin</c> (0–100); null for <c>fixed_fee</c>.</summary>
+    /// <example>10</example>
+    public decimal? FeePercent { get; init; }
+
+    /// <summary>Amount per trigger for <c>fixed_fee</c>; null otherwise.</summary>
+    public decimal? FeeAmount { get; init; }
+
+    /// <summary>ISO 4217 currency of <c>feeAmount</c>; null unless <c>fixed_fee</c>.</summary>
+    public string? FeeCurrency { get; init; }
+
+    /// <summary>What earns the fee.</summary>
+    /// <example>closed_won</example>
+    public required FeeTrigger FeeTrigger { get; init; }
+
+    /// <summary>Days after the fee accrues until it is due (0–365).</summary>
+    /// <example>30</example>
+    public required int PaymentNetDays { get; init; }
+
+    /// <summary>Days an approved registration is protected (1–730).</summary>
+    /// <example>90</example>
+    public required int ProtectionDays { get; init; }
+
+    /// <summary>Whether the partner's approved registrations are exclusive.</summary>
+    /// <example>false</example>
+    public required bool Exclusive { get; init; }
+
+    /// <summary>Terms of a partner created without any: 10% of closed-won revenue, net 30, 90 days of protection.</summary>
+    public static readonly PartnerTerms Default = new()
+    {
+        FeeModel = FeeModel.PercentOfRevenue,
+        FeePercent = 10m,
+        FeeTrigger = FeeTrigger.ClosedWon,
+        PaymentNetDays = 30,
+        ProtectionDays = 90,
+        Exclusive = false,
+    };
+
+    /// <summary>
+    /// These terms with the given fields changed. Fields that do not apply to the resulting fee model
+    /// (a percentage after a switch to <c>fixed_fee</c>) are dropped unless given, in which case validation refuses them.
+    /// </summary>
+    public PartnerTerms With(PartnerTermsInput? input)
+    {
+        if (input is null) return this;
+        var model = input.FeeModel ?? FeeModel;
+        var sameKind = IsPercent(model) == IsPercent(FeeModel);
+        return new PartnerTerms
+        {
+            FeeModel = model,
+            FeePercent = input.FeePercent ?? (sameKind ? FeePercent : null),
+            FeeAmount = input.FeeAmount ?? (sameKind ? FeeAmount : null),
+            FeeCurrency = input.FeeCurrency?.Trim().ToUpperInvariant() ?? (sameKind ? FeeCurrency : null),
+            FeeTrigger = input.FeeTrigger ?? FeeTrigger,
+            PaymentNetDays = input.PaymentNetDays ?? PaymentNetDays,
+            ProtectionDays = input.ProtectionDays ?? ProtectionDays,
+            Exclusive = input.Exclusive ?? Exclusive,
+        };
+    }
+
+    public static bool IsPercent(FeeModel model) => model is FeeModel.PercentOfRevenue or FeeModel.ResaleMargin;
+}
+
+/// <summary>Terms to set; every field is optional and an absent one keeps its current (or default) value.</summary>
+public sealed record PartnerTermsInput
+{
+    /// <example>percent_of_revenue</example>
+    public FeeModel? FeeModel { get; init; }
+
+    /// <summary>Percentage for <c>percent_of_revenue</c> and <c>resale_margin</c> (0–100).</summary>
+    /// <example>12.5</example>
+    public decimal? FeePercent { get; init; }
+
+    /// <summary>Amount per trigger for <c>fixed_fee</c>.</summary>
+    public decimal? FeeAmount { get; init; }
+
+    /// <summary>ISO 4217 currency of <c>feeAmount</c>.</summary>
+    public string? FeeCurrency { get; init; }
+
+    /// <example>closed_won</example>
+    public FeeTrigger? FeeTrigger { get; init; }
+
+    /// <example>30</example>
+    public int? PaymentNetDays { get; init; }
+
+    /// <example>90</example>
+    public int? ProtectionDays { get; init; }
+
+    /// <example>false</example>
+    public bool? Exclusive { get; init; }
+}
+
+/// <summary>A partner of the program.</summary>
+public sealed record Partner
+{
+    /// <example>0193a6f2-7c1e-7d3a-9f00-5b2c8e4d1a10</example>
+    public required Guid Id { get; init; }
+
+    /// <example>Northwind Consulting</example>
+    public required string Name { get; init; }
+
+    /// <example>implementation</example>
+    public required PartnerType Type { get; init; }
+
+    /// <summary>One of the configured tiers (by default <c>registered</c>, <c>silver</c>, <c>gold</c>).</summary>
+    /// <example>silver</example>
+    public required string Tier { get; init; }
+
+    /// <example>active</example>
+    public required PartnerStatus Status { get; init; }
+
+    /// <example>alliances@northwind.example</example>
+    public required string ContactEmail { get; init; }
+
+    public required PartnerTerms Terms { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    public required DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>The concurrency version; sent as the ETag header, not in the body.</summary>
+    [JsonIgnore]
+    public int Version { get; init; }
+
+    /// <summary>Every field as the audit trail records it, so an update can list what changed.</summary>
+    public IReadOnlyDictionary<string, object?> AuditFields() => new Dictionary<string, object?>
+    {
+        ["name"] = Name,
+        ["type"] = Infrastructure.Http.Json.Name(Type),
+        ["tier"] = Tier,
+        ["status"] = Infrastructure.Http.Json.Name(Status),
+        ["contactEmail"] = ContactEmail,
+        ["terms.feeModel"] = Infrastructure.Http.Json.Name(Terms.FeeModel),
+        ["terms.feePercent"] = Terms.FeePercent,
+        ["terms.feeAmount"] = Terms.FeeAmount,
+        ["terms.feeCurrency"] = Terms.FeeCurrency,
+        ["terms.feeTrigger"] = Infrastructure.Http.Json.Name(Terms.FeeTrigger),
+        ["terms.paymentNetDays"] = Terms.PaymentNetDays,
+        ["terms.protectionDays"] = Terms.ProtectionDays,
+        ["terms.exclusive"] = Terms.Exclusive,
+    };
+}
+
+/// <summary>Add a partner to the program.</summary>
+public sealed record CreatePartnerRequest
+{
+    /// <summary>Unique in the program, ignoring case (2–200 characters).</summary>
+    /// <example>Northwind Consulting</example>
+    public string? Name { get; init; }
+
+    /// <example>implementation</example>
+    public PartnerType? Type { get; init; }
+
+    /// <summary>One of the configured tiers (by default <c>registered</c>, <c>silver</c>, <c>gold</c>).</summary>
+    /// <example>silver</example>
+    public string? Tier { get; init; }
+
+    /// <summary>Defaults to <c>active</c>.</summary>
+    /// <example>active</example>
+    public PartnerStatus? Status { get; init; }
+
+    /// <example>alliances@northwind.example</example>
+    public string? ContactEmail { get; init; }
+
+    /// <summary>Optional; missing fields take the defaults (10% of closed-won revenue, net 30, 90 days of protection, not exclusive).</summary>
+    public PartnerTermsInput? Terms { get; init; }
+}
+
+/// <summary>Change a partner: send only the fields to change (JSON merge patch semantics; null means unchanged).</summary>
+public sealed record UpdatePartnerRequest
+{
+    /// <example>Northwind Consulting Group</example>
+    public string? Name { get; init; }
+
+    public PartnerType? Type { get; init; }
+
+    /// <example>gold</example>
+    public string? Tier { get; init; }
+
+    /// <summary>A terminated partner cannot be reactivated; terminating revokes the partner's keys.</summary>
+    public PartnerStatus? Status { get; init; }
+
+    public string? ContactEmail { get; init; }
+
+    public PartnerTermsInput? Terms { get; init; }
+}
+
+internal static partial class PartnerRules
+{
+    public static void Name<T>(IRuleBuilderInitial<T, string?> rule) =>
+        rule.Must(n => n is null || n.Trim().Length is >= 2 and <= 200).WithMessage("name must be 2 to 200 characters.")
+            .Must(n => n is null || !n.Any(char.IsControl)).WithMessage("name must not contain control characters.");
+
+    public static void Tier<T>(IRuleBuilderInitial<T, string?> rule, IReadOnlyList<string> tiers) =>
+        rule.Must(t => t is null || tiers.Contains(t))
+            .WithMessage($"tier must be one of: {string.Join(", ", tiers)}.");
+
+    public static void Email<T>(IRuleBuilderInitial<T, string?> rule) =>
+        rule.MaximumLength(320).Must(e => e is null || EmailShape().IsMatch(e))
+            .WithMessage("contactEmail must be an e-mail address.");
+
+    [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    private static partial Regex EmailShape();
+
+    [GeneratedRegex("^[A-Z]{3}$")]
+    public static partial Regex CurrencyShape();
+}
+
+public sealed class PartnerTermsValidator : AbstractValidator<PartnerTerms>
+{
+    public PartnerTermsValidator()
+    {
+        When(t => PartnerTerms.IsPercent(t.FeeModel), () =>
+        {
+            RuleFor(t => t.FeePercent).NotNull().WithMessage("feePercent is required for this fee model.")
+                .InclusiveBetween(0m, 100m).PrecisionScale(7, 4, true);
+            RuleFor(t => t.FeeAmount).Null().WithMessage("feeAmount applies only to fixed_fee.");
+            RuleFor(t => t.FeeCurrency).Null().WithMessage("feeCurrency applies only to fixed_fee.");
+        }).Otherwise(() =>
+        {
+            RuleFor(t => t.FeeAmount).NotNull().WithMessage("feeAmount is required for fixed_fee.")
+                .GreaterThan(0m).LessThan(1_000_000_000m).PrecisionScale(19, 4, true);
+            RuleFor(t => t.FeeCurrency).NotNull().WithMessage("feeCurrency is required for fixed_fee.")
+                .Matches(PartnerRules.CurrencyShape()).WithMessage("feeCurrency must be an ISO 4217 code such as USD.");
+            RuleFor(t => t.FeePercent).Null().WithMessage("feePercent does not apply to fixed_fee.");
+        });
+        RuleFor(t => t.PaymentNetDays).InclusiveBetween(0, 365);
+        RuleFor(t => t.ProtectionDays).InclusiveBetween(1, 730);
+    }
+}
+
+public sealed class CreatePartnerRequestValidator : AbstractValidator<CreatePartnerRequest>
+{
+    public CreatePartnerRequestValidator(IOptions<PartnerProgramOptions> program)
+    {
+        PartnerRules.Name(RuleFor(x => x.Name));
+        RuleFor(x => x.Name).NotEmpty();
+        RuleFor(x => x.Type).NotNull();
+        RuleFor(x => x.Tier).NotEmpty();
+        PartnerRules.Tier(RuleFor(x => x.Tier), program.Value.EffectiveTiers);
+        RuleFor(x => x.ContactEmail).NotEmpty();
+        PartnerRules.Email(RuleFor(x => x.ContactEmail));
+        RuleFor(x => PartnerTerms.Default.With(x.Terms)).SetValidator(new PartnerTermsValidator()).OverridePropertyName("terms");
+    }
+}
+
+/// <summary>Checks the fields given; the handler checks the merged terms with <see cref="PartnerTermsValidator"/>.</summary>
+public sealed class UpdatePartnerRequestValidator : AbstractValidator<UpdatePartnerRequest>
+{
+    public UpdatePartnerRequestValidator(IOptions<PartnerProgramOptions> program)
+    {
+        PartnerRules.Name(RuleFor(x => x.Name));
+        PartnerRules.Tier(RuleFor(x => x.Tier), program.Value.EffectiveTiers);
+        PartnerRules.Email(RuleFor(x => x.ContactEmail));
+    }
+}

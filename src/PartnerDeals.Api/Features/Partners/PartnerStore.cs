@@ -1,0 +1,158 @@
+using System.Data.Common;
+using Dapper;
+using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.Api.Infrastructure.Http;
+
+namespace PartnerDeals.Api.Features.Partners;
+
+/// <summary>The <c>partners</c> table.</summary>
+public sealed class PartnerStore(Database database)
+{
+    private const string Columns = """
+        id, name, type, tier, status, contact_email, fee_model, fee_percent, fee_amount, fee_currency,
+        fee_trigger, payment_net_days, protection_days, exclusive, version, created_at, updated_at
+        """;
+
+    private const string InsertSql = """
+        INSERT INTO partners (id, name, name_key, type, tier, status, contact_email, fee_model, fee_percent, fee_amount,
+            fee_currency, fee_trigger, payment_net_days, protection_days, exclusive, version, created_at, updated_at)
+        VALUES (@Id, @Name, @NameKey, @Type, @Tier, @Status, @ContactEmail, @FeeModel, @FeePercent, @FeeAmount,
+            @FeeCurrency, @FeeTrigger, @PaymentNetDays, @ProtectionDays, @Exclusive, @Version, @CreatedAt, @UpdatedAt)
+        """;
+
+    private const string GetSql = "SELECT " + Columns + " FROM partners WHERE id = @Id";
+
+    private const string ListSql = "SELECT " + Columns + """
+
+        FROM partners
+        WHERE (@Type IS NULL OR type = @Type)
+          AND (@Tier IS NULL OR tier = @Tier)
+          AND (@Status IS NULL OR status = @Status)
+          AND (@After IS NULL OR id > @After)
+        ORDER BY id
+        """;
+
+    // Matches on the version read: of two concurrent updates exactly one changes the row.
+    private const string UpdateSql = """
+        UPDATE partners
+        SET name = @Name, name_key = @NameKey, type = @Type, tier = @Tier, status = @Status, contact_email = @ContactEmail,
+            fee_model = @FeeModel, fee_percent = @FeePercent, fee_amount = @FeeAmount, fee_currency = @FeeCurrency,
+            fee_trigger = @FeeTrigger, payment_net_days = @PaymentNetDays, protection_days = @ProtectionDays,
+            exclusive = @Exclusive, version = @Version, updated_at = @UpdatedAt
+        WHERE id = @Id AND version = @ExpectedVersion
+        """;
+
+    /// <summary>Inserts a partner; throws a unique violation (see <see cref="SqlDialect.IsUniqueViolation"/>) when the name is taken.</summary>
+    public Task InsertAsync(DbTransaction tx, Partner partner, CancellationToken ct) =>
+        tx.Connection!.ExecuteAsync(database.Command(InsertSql, Parameters(partner), ct, tx));
+
+    public async Task<Partner?> GetAsync(Guid id, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await GetAsync(connection, null, id, ct);
+    }
+
+    public async Task<Partner?> GetAsync(DbConnection connection, DbTransaction? tx, Guid id, CancellationToken ct)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<Row>(database.Command(GetSql, new { Id = id }, ct, tx));
+        return row?.ToPartner();
+    }
+
+    public async Task<Page<Partner>> ListAsync(PartnerType? type, string? tier, PartnerStatus? status, int pageSize, Guid? after, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var rows = (await connection.QueryAsync<Row>(database.Command(database.Dialect.Page(ListSql), new
+        {
+            Type = type is { } t ? Json.Name(t) : null,
+            Tier = tier,
+            Status = status is { } s ? Json.Name(s) : null,
+            After = after,
+            Limit = pageSize + 1,
+        }, ct))).AsList();
+        return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToPartner());
+    }
+
+    /// <summary>Writes <paramref name="changed"/> if the stored row is still at <paramref name="expectedVersion"/>.</summary>
+    public async Task<bool> UpdateAsync(DbTransaction tx, Partner changed, int expectedVersion, CancellationToken ct)
+    {
+        var parameters = Parameters(changed);
+        parameters.Add("ExpectedVersion", expectedVersion);
+        return await tx.Connection!.ExecuteAsync(database.Command(UpdateSql, parameters, ct, tx)) == 1;
+    }
+
+    /// <summary>Names that differ only in case or spacing are the same name.</summary>
+    public static string NameKey(string name) =>
+        string.Join(' ', name.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)).ToLowerInvariant();
+
+    private static DynamicParameters Parameters(Partner p)
+    {
+        var parameters = new DynamicParameters();
+        parameters.AddDynamicParams(new
+        {
+            p.Id,
+            p.Name,
+            NameKey = NameKey(p.Name),
+            Type = Json.Name(p.Type),
+            p.Tier,
+            Status = Json.Name(p.Status),
+            p.ContactEmail,
+            FeeModel = Json.Name(p.Terms.FeeModel),
+            p.Terms.FeePercent,
+            p.Terms.FeeAmount,
+            p.Terms.FeeCurrency,
+            FeeTrigger = Json.Name(p.Terms.FeeTrigger),
+            p.Terms.PaymentNetDays,
+            p.Terms.ProtectionDays,
+            p.Terms.Exclusive,
+            p.Version,
+            p.CreatedAt,
+            p.UpdatedAt,
+        });
+        return parameters;
+    }
+
+    private sealed class Row
+    {
+        public Guid Id { get; set; }
+        public string Name { get; set; } = "";
+        public string Type { get; set; } = "";
+        public string Tier { get; set; } = "";
+        public string Status { get; set; } = "";
+        public string ContactEmail { get; set; } = "";
+        public string FeeModel { get; set; } = "";
+        public decimal? FeePercent { get; set; }
+        public decimal? FeeAmount { get; set; }
+        public string? FeeCurrency { get; set; }
+        public string FeeTrigger { get; set; } = "";
+        public int PaymentNetDays { get; set; }
+        public int ProtectionDays { get; set; }
+        public bool Exclusive { get; set; }
+        public int Version { get; set; }
+        public DateTimeOffset CreatedAt { get; set; }
+        public DateTimeOffset UpdatedAt { get; set; }
+
+        public Partner ToPartner() => new()
+        {
+            Id = Id,
+            Name = Name,
+            Type = Json.Parse<PartnerType>(Type),
+            Tier = Tier,
+            Status = Json.Parse<PartnerStatus>(Status),
+            ContactEmail = ContactEmail,
+            Terms = new PartnerTerms
+            {
+                FeeModel = Json.Parse<FeeModel>(FeeModel),
+                FeePercent = FeePercent,
+                FeeAmount = FeeAmount,
+                FeeCurrency = FeeCurrency,
+                FeeTrigger = Json.Parse<FeeTrigger>(FeeTrigger),
+                PaymentNetDays = PaymentNetDays,
+                ProtectionDays = ProtectionDays,
+                Exclusive = Exclusive,
+            },
+            Version = Version,
+            CreatedAt = CreatedAt,
+            UpdatedAt = UpdatedAt,
+        };
+    }
+}

@@ -1,0 +1,182 @@
+using System.Security.Claims;
+using FluentValidation;
+using Microsoft.AspNetCore.Http.HttpResults;
+using PartnerDeals.Api.Features.ApiKeys;
+using PartnerDeals.Api.Features.Audit;
+using PartnerDeals.Api.Infrastructure.Auth;
+using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.Api.Infrastructure.Http;
+
+namespace PartnerDeals.Api.Features.Partners;
+
+public static class PartnersApi
+{
+    public static void MapPartners(this IEndpointRouteBuilder v1)
+    {
+        var partners = v1.MapGroup("/partners").WithTags("Partners");
+
+        partners.MapPost("/", Create)
+            .WithName("CreatePartner")
+            .WithSummary("Add a partner to the program")
+            .WithDescription("Ops and admin. Terms not given take the defaults. The name must be unique, ignoring case.")
+            .RequireAuthorization(Policies.Ops)
+            .WithValidation<CreatePartnerRequest>();
+
+        partners.MapGet("/", List)
+            .WithName("ListPartners")
+            .WithSummary("List partners")
+            .WithDescription("Vendor keys (crm, ops, admin). Oldest first, keyset-paginated: pass nextCursor back as cursor.")
+            .RequireAuthorization(Policies.Vendor);
+
+        partners.MapGet("/{id:guid}", Get)
+            .WithName("GetPartner")
+            .WithSummary("Read a partner")
+            .WithDescription("Any key; a partner key reads only its own partner (404 for any other). The ETag header is the version for If-Match.")
+            .RequireAuthorization(Policies.AnyKey);
+
+        partners.MapPatch("/{id:guid}", Update)
+            .WithName("UpdatePartner")
+            .WithSummary("Change a partner")
+            .WithDescription("Ops and admin. Send only the fields to change, with the ETag of your last read in If-Match: 428 without it, 412 when the partner changed since. Terminating a partner revokes its keys and cannot be undone.")
+            .RequireAuthorization(Policies.Ops)
+            .WithValidation<UpdatePartnerRequest>()
+            .Accepts<UpdatePartnerRequest>("application/json", "application/merge-patch+json");
+
+        partners.MapGet("/{id:guid}/events", Events)
+            .WithName("ListPartnerEvents")
+            .WithSummary("The partner's audit trail")
+            .WithDescription("Ops and admin. Every change of the partner, oldest first: who, when, and each field's from → to.")
+            .RequireAuthorization(Policies.Ops);
+    }
+
+    private static async Task<Results<Created<Partner>, ProblemHttpResult>> Create(
+        CreatePartnerRequest request, ClaimsPrincipal user, HttpResponse response, Database database, PartnerStore partners,
+        AuditTrail audit, TimeProvider clock, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var partner = new Partner
+        {
+            Id = Guid.CreateVersion7(now),
+            Name = request.Name!.Trim(),
+            Type = request.Type!.Value,
+            Tier = request.Tier!,
+            Status = request.Status ?? PartnerStatus.Active,
+            ContactEmail = request.ContactEmail!.Trim(),
+            Terms = PartnerTerms.Default.With(request.Terms),
+            Version = 1,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+
+        await using var connection = await database.OpenAsync(ct);
+        await using var tx = await database.BeginWriteAsync(connection, ct);
+        try
+        {
+            await partners.InsertAsync(tx, partner, ct);
+        }
+        catch (Exception e) when (SqlDialect.IsUniqueViolation(e))
+        {
+            return Problems.Conflict("A partner with this name already exists.", "Partner names are unique, ignoring case and spacing.");
+        }
+        await audit.RecordAsync(tx, "partner", partner.Id, "partner.created", Actor.From(user), partner.AuditFields(), ct);
+        await tx.CommitAsync(ct);
+
+        response.Headers.ETag = ETags.For(partner.Version);
+        return TypedResults.Created($"/v1/partners/{partner.Id}", partner);
+    }
+
+    private static async Task<Results<Ok<Page<Partner>>, ValidationProblem>> List(
+        PartnerStore partners, CancellationToken ct,
+        PartnerType? type = null, string? tier = null, PartnerStatus? status = null, int? limit = null, string? cursor = null)
+    {
+        if (!Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors)) return Problems.Validation(errors);
+        return TypedResults.Ok(await partners.ListAsync(type, tier, status, pageSize, after, ct));
+    }
+
+    private static async Task<Results<Ok<Partner>, ProblemHttpResult>> Get(
+        Guid id, ClaimsPrincipal user, HttpResponse response, PartnerStore partners, CancellationToken ct)
+    {
+        // A partner asking for another partner learns nothing, not even that it exists.
+        if (!user.CanSeePartner(id)) return Problems.NotFound("The partner");
+        var partner = await partners.GetAsync(id, ct);
+        if (partner is null) return Problems.NotFound("The partner");
+        response.Headers.ETag = ETags.For(partner.Version);
+        return TypedResults.Ok(partner);
+    }
+
+    private static async Task<Results<Ok<Partner>, ValidationProblem, ProblemHttpResult>> Update(
+        Guid id, UpdatePartnerRequest request, HttpRequest http, ClaimsPrincipal user, Database database, PartnerStore partners,
+        ApiKeyStore keys, AuditTrail audit, TimeProvider clock, CancellationToken ct)
+    {
+        var ifMatch = ETags.ReadIfMatch(http, out var expected);
+        if (ifMatch == ETags.Match.Missing) return Problems.PreconditionRequired();
+
+        await using var connection = await database.OpenAsync(ct);
+        await using var tx = await database.BeginWriteAsync(connection, ct);
+        var current = await partners.GetAsync(connection, tx, id, ct);
+        if (current is null) return Problems.NotFound("The partner");
+        if (ifMatch == ETags.Match.Unusable || (ifMatch == ETags.Match.Version && expected != current.Version))
+        {
+            return Problems.PreconditionFailed();
+        }
+
+        var terms = current.Terms.With(request.Terms);
+        var termErrors = new PartnerTermsValidator().Validate(terms);
+        if (!termErrors.IsValid)
+        {
+            return Problems.Validation(termErrors.Errors
+                .GroupBy(e => "terms." + e.PropertyName)
+                .ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage).ToArray()));
+        }
+        if (current.Status == PartnerStatus.Terminated && request.Status is { } next && next != PartnerStatus.Terminated)
+        {
+            return Problems.InvalidTransition("A terminated partner cannot be reactivated; add a new partner instead.");
+        }
+
+        var changed = current with
+        {
+            Name = request.Name?.Trim() ?? current.Name,
+            Type = request.Type ?? current.Type,
+            Tier = request.Tier ?? current.Tier,
+            Status = request.Status ?? current.Status,
+            ContactEmail = request.ContactEmail?.Trim() ?? current.ContactEmail,
+            Terms = terms,
+        };
+        var changes = AuditTrail.Changes(current.AuditFields(), changed.AuditFields());
+        if (changes.Count == 0)
+        {
+            http.HttpContext.Response.Headers.ETag = ETags.For(current.Version);
+            return TypedResults.Ok(current);
+        }
+
+        changed = changed with { Version = current.Version + 1, UpdatedAt = clock.GetUtcNow() };
+        try
+        {
+            if (!await partners.UpdateAsync(tx, changed, current.Version, ct)) return Problems.PreconditionFailed();
+        }
+        catch (Exception e) when (SqlDialect.IsUniqueViolation(e))
+        {
+            return Problems.Conflict("A partner with this name already exists.", "Partner names are unique, ignoring case and spacing.");
+        }
+
+        var revoked = 0;
+        if (changed.Status == PartnerStatus.Terminated && current.Status != PartnerStatus.Terminated)
+        {
+            revoked = await keys.RevokeAllOfPartnerAsync(tx, id, ct);
+        }
+        await audit.RecordAsync(tx, "partner", id, "partner.updated", Actor.From(user),
+            revoked > 0 ? new { changes, revokedApiKeys = revoked } : new { changes }, ct);
+        await tx.CommitAsync(ct);
+
+        http.HttpContext.Response.Headers.ETag = ETags.For(changed.Version);
+        return TypedResults.Ok(changed);
+    }
+
+    private static async Task<Results<Ok<Page<AuditEvent>>, ValidationProblem, ProblemHttpResult>> Events(
+        Guid id, PartnerStore partners, AuditTrail audit, CancellationToken ct, int? limit = null, string? cursor = null)
+    {
+        if (!Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors)) return Problems.Validation(errors);
+        if (await partners.GetAsync(id, ct) is null) return Problems.NotFound("The partner");
+        return TypedResults.Ok(await audit.ListAsync("partner", id, pageSize, after, ct));
+    }
+}

@@ -1,0 +1,36 @@
+namespace PartnerDeals.Api.Infrastructure.Auth;
+
+/// <summary>What a key may do. Stored and sent as the lower-case name.</summary>
+public enum ApiKeyRole
+{
+    Admin,
+    Ops,
+    Crm,
+    Partner,
+}
+
+/// <summary>Authorization policies by who may call; an endpoint names exactly one.</summary>
+public static class Policies
+{
+    /// <summary>Admin keys only: issuing ops and CRM keys.</summary>
+    public const string Admin = "admin";
+
+    /// <summary>The channel team: ops and admin.</summary>
+    public const string Ops = "ops";
+
+    /// <summary>Vendor-side machines and people: crm, ops and admin (never a partner).</summary>
+    public const string Vendor = "vendor";
+
+    /// <summary>Any valid key, partners included; the handler then limits a partner to its own data.</summary>
+    public const string AnyKey = "any-key";
+
+    public static void Add(Microsoft.AspNetCore.Authorization.AuthorizationOptions options)
+    {
+        options.AddPolicy(Admin, p => p.RequireRole(Name(ApiKeyRole.Admin)));
+        options.AddPolicy(Ops, p => p.RequireRole(Name(ApiKeyRole.Admin), Name(ApiKeyRole.Ops)));
+        options.AddPolicy(Vendor, p => p.RequireRole(Name(ApiKeyRole.Admin), Name(ApiKeyRole.Ops), Name(ApiKeyRole.Crm)));
+        options.AddPolicy(AnyKey, p => p.RequireAuthenticatedUser());
+    }
+
+    private static string Name(ApiKeyRole role) => Http.Json.Name(role);
+}

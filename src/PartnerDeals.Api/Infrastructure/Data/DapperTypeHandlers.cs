@@ -1,0 +1,64 @@
+using System.Data;
+using System.Globalization;
+using Dapper;
+
+namespace PartnerDeals.Api.Infrastructure.Data;
+
+/// <summary>
+/// Ids and instants are stored the same way on both providers: ids as 36-character text (UUIDv7,
+/// so text order is creation order and keyset pages are stable), instants as UTC. SQLite has no
+/// native type for either, so Dapper needs to be told how to read them back.
+/// </summary>
+internal static class DapperTypeHandlers
+{
+    private static int _registered;
+
+    public static void Register()
+    {
+        if (Interlocked.Exchange(ref _registered, 1) == 1) return;
+        // Columns are snake_case, properties PascalCase: partner_id fills PartnerId.
+        DefaultTypeMap.MatchNamesWithUnderscores = true;
+        // Dapper maps these types itself unless their built-in mapping is removed first.
+        SqlMapper.RemoveTypeMap(typeof(Guid));
+        SqlMapper.RemoveTypeMap(typeof(Guid?));
+        SqlMapper.RemoveTypeMap(typeof(DateTimeOffset));
+        SqlMapper.RemoveTypeMap(typeof(DateTimeOffset?));
+        SqlMapper.AddTypeHandler(new GuidAsText());
+        SqlMapper.AddTypeHandler(new UtcInstant());
+    }
+
+    private sealed class GuidAsText : SqlMapper.TypeHandler<Guid>
+    {
+        public override void SetValue(IDbDataParameter parameter, Guid value)
+        {
+            // Fixed-length ANSI so SQL Server compares against char(36) columns without a conversion scan.
+            parameter.DbType = DbType.AnsiStringFixedLength;
+            parameter.Size = 36;
+            parameter.Value = value.ToString("D");
+        }
+
+        public override Guid Parse(object value) => value switch
+        {
+            Guid g => g,
+            string s => Guid.Parse(s),
+            _ => throw new DataException($"Cannot read a {value.GetType().Name} as an id."),
+        };
+    }
+
+    private sealed class UtcInstant : SqlMapper.TypeHandler<DateTimeOffset>
+    {
+        public override void SetValue(IDbDataParameter parameter, DateTimeOffset value)
+        {
+            parameter.DbType = DbType.DateTimeOffset;
+            parameter.Value = value.ToUniversalTime();
+        }
+
+        public override DateTimeOffset Parse(object value) => value switch
+        {
+            DateTimeOffset d => d.ToUniversalTime(),
+            DateTime d => new DateTimeOffset(DateTime.SpecifyKind(d, DateTimeKind.Utc)),
+            string s => DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal).ToUniversalTime(),
+            _ => throw new DataException($"Cannot read a {value.GetType().Name} as an instant."),
+        };
+    }
+}

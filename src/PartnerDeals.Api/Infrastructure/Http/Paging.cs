@@ -1,0 +1,63 @@
+using System.Buffers.Text;
+using System.ComponentModel;
+using System.Text;
+
+namespace PartnerDeals.Api.Infrastructure.Http;
+
+/// <summary>One page of a keyset-paginated list; pass <c>nextCursor</c> back as <c>cursor</c> for the next page.</summary>
+public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
+
+/// <summary>
+/// Keyset pagination over UUIDv7 ids (creation order). The cursor is opaque to clients: it is the
+/// last id of the page, encoded, so nobody builds one by hand and the encoding may change.
+/// </summary>
+public static class Paging
+{
+    public const int DefaultLimit = 50;
+    public const int MaxLimit = 200;
+    private const string Version = "v1:";
+
+    /// <summary>Validates <c>limit</c> and <c>cursor</c>; answers the error for a 400 when they are bad.</summary>
+    public static bool TryRead(int? limit, string? cursor, out int pageSize, out Guid? after, out Dictionary<string, string[]> errors)
+    {
+        errors = [];
+        pageSize = limit ?? DefaultLimit;
+        after = null;
+        if (pageSize is < 1 or > MaxLimit)
+        {
+            errors["limit"] = [$"limit must be between 1 and {MaxLimit}."];
+        }
+        if (!string.IsNullOrEmpty(cursor))
+        {
+            if (TryDecode(cursor, out var id)) after = id;
+            else errors["cursor"] = ["cursor is not one this API issued; start again without it."];
+        }
+        return errors.Count == 0;
+    }
+
+    /// <summary>Builds the page from up to <paramref name="pageSize"/>+1 rows: the extra row only says that more exist.</summary>
+    public static Page<TOut> ToPage<TRow, TOut>(IReadOnlyList<TRow> rows, int pageSize, Func<TRow, Guid> idOf, Func<TRow, TOut> map)
+    {
+        var items = rows.Take(pageSize).Select(map).ToList();
+        var next = rows.Count > pageSize ? Encode(idOf(rows[pageSize - 1])) : null;
+        return new Page<TOut>(items, next);
+    }
+
+    public static string Encode(Guid lastId) =>
+        Base64Url.EncodeToString(Encoding.ASCII.GetBytes(Version + lastId.ToString("N")));
+
+    public static bool TryDecode(string cursor, out Guid lastId)
+    {
+        lastId = Guid.Empty;
+        if (cursor.Length > 100) return false;
+        try
+        {
+            var text = Encoding.ASCII.GetString(Base64Url.DecodeFromChars(cursor));
+            return text.StartsWith(Version, StringComparison.Ordinal) && Guid.TryParseExact(text[Version.Length..], "N", out lastId);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.OpenApi;
+using PartnerDeals.Api.Infrastructure.Auth;
+using Swashbuckle.AspNetCore.SwaggerGen;
+
+namespace PartnerDeals.Api.Infrastructure.OpenApi;
+
+public static class OpenApiSetup
+{
+    public const string DocumentName = "v1";
+    public const string DocumentPath = "/swagger/v1/swagger.json";
+
+    public static IServiceCollection AddOpenApiDocument(this IServiceCollection services)
+    {
+        services.AddEndpointsApiExplorer();
+        services.AddSwaggerGen(options =>
+        {
+            options.SwaggerDoc(DocumentName, new OpenApiInfo
+            {
+                Title = "PartnerDeals API",
+                Version = "v1",
+                Description = "Deal registration and channel-conflict decisions for B2B partner programs. "
+                    + "Authenticate with an API key in the X-Api-Key header (press Authorize). "
+                    + "Errors are RFC 9457 problem documents (application/problem+json) with a stable `type`.",
+            });
+            options.AddSecurityDefinition(ApiKeyAuthentication.SchemeName, new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.ApiKey,
+                In = ParameterLocation.Header,
+                Name = ApiKeyAuthentication.Header,
+                Description = "An API key issued by PartnerDeals (roles admin, ops, crm, partner).",
+            });
+            options.OperationFilter<StandardResponses>();
+            options.SupportNonNullableReferenceTypes();
+            options.UseAllOfToExtendReferenceSchemas();
+            var xml = Path.Combine(AppContext.BaseDirectory, "PartnerDeals.Api.xml");
+            if (File.Exists(xml)) options.IncludeXmlComments(xml);
+        });
+        return services;
+    }
+
+    /// <summary>
+    /// The responses every operation can give, added once here instead of on each endpoint:
+    /// 401/403/429 where a key is required, 400/413/415 where a body is read, 500 everywhere.
+    /// </summary>
+    private sealed class StandardResponses : IOperationFilter
+    {
+        public void Apply(OpenApiOperation operation, OperationFilterContext context)
+        {
+            var metadata = context.ApiDescription.ActionDescriptor.EndpointMetadata;
+            operation.Responses ??= new OpenApiResponses();
+
+            if (metadata.OfType<IAuthorizeData>().Any())
+            {
+                operation.Security ??= [];
+                operation.Security.Add(new OpenApiSecurityRequirement
+                {
+                    [new OpenApiSecuritySchemeReference(ApiKeyAuthentication.SchemeName, context.Document)] = [],
+                });
+                Add(operation, context, "401", "No API key, or one that is not valid or has been revoked.");
+                Add(operation, context, "403", "The key's role may not call this endpoint.");
+                Add(operation, context, "429", "Too many requests for this key; wait for the Retry-After header's seconds.");
+            }
+
+            if (context.ApiDescription.ParameterDescriptions.Any(p => p.Source.Id == "Body"))
+            {
+                Add(operation, context, "400", "The body is not valid JSON, has a value of the wrong type, or has an unknown field.");
+                Add(operation, context, "413", "The body is larger than the configured limit.");
+                Add(operation, context, "415", "The body is not application/json.");
+            }
+            else if (context.ApiDescription.ParameterDescriptions.Any(p => p.Source.Id == "Query"))
+            {
+                Add(operation, context, "400", "A query parameter is malformed or out of range.");
+            }
+
+            Add(operation, context, "500", "An unexpected error; the problem document carries a traceId to quote.");
+        }
+
+        private static void Add(OpenApiOperation operation, OperationFilterContext context, string status, string description)
+        {
+            if (operation.Responses!.ContainsKey(status)) return;
+            var schema = context.SchemaGenerator.GenerateSchema(typeof(ProblemDetails), context.SchemaRepository);
+            operation.Responses[status] = new OpenApiResponse
+            {
+                Description = description,
+                Content = new Dictionary<string, IOpenApiMediaType>
+                {
+                    ["application/problem+json"] = new OpenApiMediaType { Schema = schema },
+                },
+            };
+        }
+    }
+}

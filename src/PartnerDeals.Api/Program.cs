@@ -1,0 +1,107 @@
+using FluentValidation;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Data.Sqlite;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using PartnerDeals.Api.Features.ApiKeys;
+using PartnerDeals.Api.Features.Audit;
+using PartnerDeals.Api.Features.Partners;
+using PartnerDeals.Api.Infrastructure.Auth;
+using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.Api.Infrastructure.Errors;
+using PartnerDeals.Api.Infrastructure.Health;
+using PartnerDeals.Api.Infrastructure.Http;
+using PartnerDeals.Api.Infrastructure.OpenApi;
+
+var builder = WebApplication.CreateBuilder(args);
+var config = builder.Configuration;
+
+// Settings, each validated at start-up so a bad value stops the service with a clear message.
+builder.Services.AddOptions<DatabaseOptions>()
+    .Bind(config.GetSection(DatabaseOptions.Section))
+    .Configure(o => o.ConnectionString = ResolveConnectionString(o.Provider))
+    .ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<AuthOptions>().Bind(config.GetSection(AuthOptions.Section))
+    .Validate(o => o.IsValid, "Auth:BootstrapAdminKey must be empty or 32 to 256 characters.").ValidateOnStart();
+builder.Services.AddOptions<HttpOptions>().Bind(config.GetSection(HttpOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<RateLimitingOptions>().Bind(config.GetSection(RateLimitingOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<PartnerProgramOptions>().Bind(config.GetSection(PartnerProgramOptions.Section)).ValidateOnStart();
+var http = config.GetSection(HttpOptions.Section).Get<HttpOptions>() ?? new HttpOptions();
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = http.MaxRequestBodyBytes);
+
+// HTTP: JSON shape, errors as problem documents, bad requests thrown so they get the same treatment.
+builder.Services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
+builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+builder.Services.AddProblemDocuments();
+ValidationSetup.UseJsonFieldNames();
+builder.Services.AddValidatorsFromAssemblyContaining<Program>(ServiceLifetime.Singleton);
+
+// Storage and features.
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton<Database>();
+builder.Services.AddSingleton<Migrator>();
+builder.Services.AddSingleton<AuditTrail>();
+builder.Services.AddSingleton<ApiKeyStore>();
+builder.Services.AddSingleton<BootstrapKeys>();
+builder.Services.AddSingleton<PartnerStore>();
+
+// Who may call.
+builder.Services.AddAuthentication(ApiKeyAuthentication.SchemeName)
+    .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
+builder.Services.AddAuthorization(Policies.Add);
+builder.Services.AddPerKeyRateLimiting(config);
+
+// Operations.
+builder.Services.AddOpenApiDocument();
+builder.Services.AddHealth();
+builder.Services.AddOpenTelemetry()
+    .ConfigureResource(r => r.AddService("partnerdeals-api"))
+    .WithMetrics(m => m.AddAspNetCoreInstrumentation().AddRuntimeInstrumentation().AddPrometheusExporter());
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseRouting();
+app.UseMiddleware<RequestBodyLimit>(http.MaxRequestBodyBytes);
+app.UseAuthentication();
+app.UseRateLimiter();
+app.UseAuthorization();
+
+app.UseSwagger();
+app.UseSwaggerUI(ui =>
+{
+    ui.SwaggerEndpoint(OpenApiSetup.DocumentPath, "PartnerDeals API v1");
+    ui.DocumentTitle = "PartnerDeals API";
+    ui.EnablePersistAuthorization();
+});
+app.MapHealth();
+app.MapPrometheusScrapingEndpoint("/metrics");
+
+var v1 = app.MapGroup("/v1");
+v1.MapPartners();
+v1.MapApiKeys();
+
+// Settings first: a bad value must stop start-up before anything touches the database.
+app.Services.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>().Validate();
+await app.Services.GetRequiredService<Migrator>().ApplyAsync(CancellationToken.None);
+await app.Services.GetRequiredService<BootstrapKeys>().EnsureAsync(CancellationToken.None);
+
+await app.RunAsync();
+
+// The SQLite default lives under data/ beside the content root, so `dotnet run` works on a bare machine.
+string ResolveConnectionString(DatabaseProvider provider)
+{
+    var configured = config.GetConnectionString(DatabaseOptions.ConnectionStringName);
+    if (provider != DatabaseProvider.Sqlite) return configured ?? "";
+    var sqlite = new SqliteConnectionStringBuilder(string.IsNullOrWhiteSpace(configured) ? DatabaseOptions.DefaultSqliteConnectionString : configured);
+    if (!Path.IsPathRooted(sqlite.DataSource) && sqlite.DataSource != ":memory:" && sqlite.Mode != SqliteOpenMode.Memory)
+    {
+        sqlite.DataSource = Path.Combine(builder.Environment.ContentRootPath, sqlite.DataSource);
+    }
+    return sqlite.ToString();
+}
+
+/// <summary>The host's entry point; public so tests can start the real application.</summary>
+public partial class Program;
