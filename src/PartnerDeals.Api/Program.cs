@@ -1,7 +1,9 @@
 using FluentValidation;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using PartnerDeals.Api.Features.ApiKeys;
@@ -27,8 +29,8 @@ builder.Services.AddOptions<AuthOptions>().Bind(config.GetSection(AuthOptions.Se
 builder.Services.AddOptions<HttpOptions>().Bind(config.GetSection(HttpOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<RateLimitingOptions>().Bind(config.GetSection(RateLimitingOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<PartnerProgramOptions>().Bind(config.GetSection(PartnerProgramOptions.Section)).ValidateOnStart();
-var http = config.GetSection(HttpOptions.Section).Get<HttpOptions>() ?? new HttpOptions();
-builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = http.MaxRequestBodyBytes);
+builder.Services.AddOptions<KestrelServerOptions>()
+    .Configure<IOptions<HttpOptions>>((kestrel, http) => kestrel.Limits.MaxRequestBodySize = http.Value.MaxRequestBodyBytes);
 
 // HTTP: JSON shape, errors as problem documents, bad requests thrown so they get the same treatment.
 builder.Services.ConfigureHttpJsonOptions(o => Json.Configure(o.SerializerOptions));
@@ -50,7 +52,7 @@ builder.Services.AddSingleton<PartnerStore>();
 builder.Services.AddAuthentication(ApiKeyAuthentication.SchemeName)
     .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
 builder.Services.AddAuthorization(Policies.Add);
-builder.Services.AddPerKeyRateLimiting(config);
+builder.Services.AddPerKeyRateLimiting();
 
 // Operations.
 builder.Services.AddOpenApiDocument();
@@ -64,7 +66,7 @@ var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRouting();
-app.UseMiddleware<RequestBodyLimit>(http.MaxRequestBodyBytes);
+app.UseMiddleware<RequestBodyLimit>();
 app.UseAuthentication();
 app.UseRateLimiter();
 app.UseAuthorization();
@@ -84,7 +86,7 @@ v1.MapPartners();
 v1.MapApiKeys();
 
 // Settings first: a bad value must stop start-up before anything touches the database.
-app.Services.GetRequiredService<Microsoft.Extensions.Options.IStartupValidator>().Validate();
+app.Services.GetRequiredService<IStartupValidator>().Validate();
 await app.Services.GetRequiredService<Migrator>().ApplyAsync(CancellationToken.None);
 await app.Services.GetRequiredService<BootstrapKeys>().EnsureAsync(CancellationToken.None);
 

@@ -69,12 +69,21 @@ public static class ApiKeysApi
         return TypedResults.Created($"/v1/api-keys/{issued.Key.Id}", ApiKeyCreated.From(issued));
     }
 
+    /// <param name="keys">The key store.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <param name="role">Only keys of this role: admin, ops, crm or partner.</param>
+    /// <param name="partnerId">Only the keys of this partner.</param>
+    /// <param name="includeRevoked">Also list revoked keys.</param>
+    /// <param name="limit">Page size, 1–200 (default 50).</param>
+    /// <param name="cursor">The nextCursor of the previous page.</param>
     private static async Task<Results<Ok<Page<ApiKeySummary>>, ValidationProblem>> List(
         ApiKeyStore keys, CancellationToken ct,
-        ApiKeyRole? role = null, Guid? partnerId = null, bool includeRevoked = false, int? limit = null, string? cursor = null)
+        string? role = null, Guid? partnerId = null, bool includeRevoked = false, int? limit = null, string? cursor = null)
     {
-        if (!Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors)) return Problems.Validation(errors);
-        return TypedResults.Ok(await keys.ListAsync(role, partnerId, includeRevoked, pageSize, after, ct));
+        Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors);
+        var roleFilter = Paging.ReadFilter<ApiKeyRole>(role, "role", errors);
+        if (errors.Count > 0) return Problems.Validation(errors);
+        return TypedResults.Ok(await keys.ListAsync(roleFilter, partnerId, includeRevoked, pageSize, after, ct));
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> Revoke(Guid id, ClaimsPrincipal user, ApiKeyStore keys, CancellationToken ct)

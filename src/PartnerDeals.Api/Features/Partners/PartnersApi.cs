@@ -85,12 +85,22 @@ public static class PartnersApi
         return TypedResults.Created($"/v1/partners/{partner.Id}", partner);
     }
 
+    /// <param name="partners">The partner store.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <param name="type">Only partners of this type: referral, reseller, implementation, technology, affiliate, msp.</param>
+    /// <param name="tier">Only partners of this tier (one of the configured tiers).</param>
+    /// <param name="status">Only partners in this status: active, suspended, terminated.</param>
+    /// <param name="limit">Page size, 1–200 (default 50).</param>
+    /// <param name="cursor">The nextCursor of the previous page.</param>
     private static async Task<Results<Ok<Page<Partner>>, ValidationProblem>> List(
         PartnerStore partners, CancellationToken ct,
-        PartnerType? type = null, string? tier = null, PartnerStatus? status = null, int? limit = null, string? cursor = null)
+        string? type = null, string? tier = null, string? status = null, int? limit = null, string? cursor = null)
     {
-        if (!Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors)) return Problems.Validation(errors);
-        return TypedResults.Ok(await partners.ListAsync(type, tier, status, pageSize, after, ct));
+        Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors);
+        var typeFilter = Paging.ReadFilter<PartnerType>(type, "type", errors);
+        var statusFilter = Paging.ReadFilter<PartnerStatus>(status, "status", errors);
+        if (errors.Count > 0) return Problems.Validation(errors);
+        return TypedResults.Ok(await partners.ListAsync(typeFilter, tier, statusFilter, pageSize, after, ct));
     }
 
     private static async Task<Results<Ok<Partner>, ProblemHttpResult>> Get(
@@ -172,6 +182,12 @@ public static class PartnersApi
         return TypedResults.Ok(changed);
     }
 
+    /// <param name="id">The partner's id.</param>
+    /// <param name="partners">The partner store.</param>
+    /// <param name="audit">The audit trail.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <param name="limit">Page size, 1–200 (default 50).</param>
+    /// <param name="cursor">The nextCursor of the previous page.</param>
     private static async Task<Results<Ok<Page<AuditEvent>>, ValidationProblem, ProblemHttpResult>> Events(
         Guid id, PartnerStore partners, AuditTrail audit, CancellationToken ct, int? limit = null, string? cursor = null)
     {

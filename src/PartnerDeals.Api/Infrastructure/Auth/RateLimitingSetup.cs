@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
 using PartnerDeals.Api.Infrastructure.Errors;
 
 namespace PartnerDeals.Api.Infrastructure.Auth;
@@ -31,14 +32,14 @@ public static class RateLimitingSetup
     /// bucket per address, which also slows key guessing. Health, metrics and Swagger are not limited.
     /// The buckets are per instance, like any in-process limiter.
     /// </summary>
-    public static IServiceCollection AddPerKeyRateLimiting(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddPerKeyRateLimiting(this IServiceCollection services)
     {
-        var options = configuration.GetSection(RateLimitingOptions.Section).Get<RateLimitingOptions>() ?? new RateLimitingOptions();
         services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
             {
+                var options = http.RequestServices.GetRequiredService<IOptions<RateLimitingOptions>>().Value;
                 if (!options.Enabled || !http.Request.Path.StartsWithSegments("/v1"))
                 {
                     return RateLimitPartition.GetNoLimiter("unlimited");

@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.Extensions.Options;
+using PartnerDeals.Api.Infrastructure.Http;
 
 namespace PartnerDeals.Api.Infrastructure.Errors;
 
@@ -8,11 +10,11 @@ namespace PartnerDeals.Api.Infrastructure.Errors;
 /// <see cref="IRequestSizeLimitMetadata"/>) before a handler sees it. A declared Content-Length is
 /// refused at once; an undeclared (chunked) body is cut off by the server's own limit, set here.
 /// </summary>
-public sealed class RequestBodyLimit(RequestDelegate next, long defaultLimit)
+public sealed class RequestBodyLimit(RequestDelegate next, IOptions<HttpOptions> options)
 {
     public async Task InvokeAsync(HttpContext http, IProblemDetailsService problems)
     {
-        var limit = http.GetEndpoint()?.Metadata.GetMetadata<IRequestSizeLimitMetadata>()?.MaxRequestBodySize ?? defaultLimit;
+        var limit = http.GetEndpoint()?.Metadata.GetMetadata<IRequestSizeLimitMetadata>()?.MaxRequestBodySize ?? options.Value.MaxRequestBodyBytes;
         var feature = http.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (feature is { IsReadOnly: false }) feature.MaxRequestBodySize = limit;
 

@@ -30,6 +30,23 @@ public static class Json
     public static string Name<TEnum>(TEnum value) where TEnum : struct, Enum =>
         JsonNamingPolicy.SnakeCaseLower.ConvertName(value.ToString());
 
+    /// <summary>Reads a wire name strictly: <c>percent_of_revenue</c>, not <c>PercentOfRevenue</c>.</summary>
+    public static bool TryParse<TEnum>(string name, out TEnum value) where TEnum : struct, Enum
+    {
+        foreach (var candidate in Enum.GetValues<TEnum>())
+        {
+            if (Name(candidate) == name)
+            {
+                value = candidate;
+                return true;
+            }
+        }
+        value = default;
+        return false;
+    }
+
+    public static IEnumerable<string> Names<TEnum>() where TEnum : struct, Enum => Enum.GetValues<TEnum>().Select(Name);
+
     public static TEnum Parse<TEnum>(string name) where TEnum : struct, Enum =>
         Enum.Parse<TEnum>(name.Replace("_", "", StringComparison.Ordinal), ignoreCase: true);
 }

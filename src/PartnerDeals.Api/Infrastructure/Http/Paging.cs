@@ -35,6 +35,18 @@ public static class Paging
         return errors.Count == 0;
     }
 
+    /// <summary>
+    /// Reads an optional enum filter from the query string by its wire name (<c>?status=active</c>);
+    /// an unknown value adds an error naming the allowed ones.
+    /// </summary>
+    public static TEnum? ReadFilter<TEnum>(string? value, string parameter, Dictionary<string, string[]> errors) where TEnum : struct, Enum
+    {
+        if (string.IsNullOrEmpty(value)) return null;
+        if (Json.TryParse<TEnum>(value, out var parsed)) return parsed;
+        errors[parameter] = [$"{parameter} must be one of: {string.Join(", ", Json.Names<TEnum>())}."];
+        return null;
+    }
+
     /// <summary>Builds the page from up to <paramref name="pageSize"/>+1 rows: the extra row only says that more exist.</summary>
     public static Page<TOut> ToPage<TRow, TOut>(IReadOnlyList<TRow> rows, int pageSize, Func<TRow, Guid> idOf, Func<TRow, TOut> map)
     {

@@ -1,0 +1,81 @@
+using System.Text.Json.Nodes;
+using PartnerDeals.IntegrationTests.Support;
+
+namespace PartnerDeals.IntegrationTests;
+
+public sealed class OpenApiDocumentTests : HostTest
+{
+    private JsonObject _document = null!;
+    private string _served = "";
+
+    [OneTimeSetUp]
+    public async Task ReadDocument()
+    {
+        _served = await Admin.GetStringAsync("/swagger/v1/swagger.json");
+        _document = JsonNode.Parse(_served)!.AsObject();
+    }
+
+    [Test]
+    public void ServedDocument_MatchesCommittedSpec()
+    {
+        var path = Path.Combine(RepositoryRoot(), "api-spec", "openapi.json");
+        File.Exists(path).ShouldBeTrue($"{path} is missing; run scripts/export-openapi.sh");
+        var committed = File.ReadAllText(path).ReplaceLineEndings("\n").TrimEnd();
+        var served = _served.ReplaceLineEndings("\n").TrimEnd();
+        served.ShouldBe(committed, "The API changed but api-spec/openapi.json did not: run scripts/export-openapi.sh and commit the result.");
+    }
+
+    [Test]
+    public void EveryOperation_HasSummaryAndDocumentsItsErrors()
+    {
+        var operations = Operations().ToList();
+        operations.ShouldNotBeEmpty();
+        foreach (var (name, operation) in operations)
+        {
+            operation["summary"]?.GetValue<string>().ShouldNotBeNullOrWhiteSpace($"{name} has no summary");
+            var responses = operation["responses"]!.AsObject();
+            responses.ContainsKey("500").ShouldBeTrue($"{name} does not document 500");
+            if (operation["security"] is not null)
+            {
+                responses.ContainsKey("401").ShouldBeTrue($"{name} does not document 401");
+                responses.ContainsKey("403").ShouldBeTrue($"{name} does not document 403");
+                responses.ContainsKey("429").ShouldBeTrue($"{name} does not document 429");
+            }
+            if (operation["requestBody"] is not null)
+            {
+                responses.ContainsKey("400").ShouldBeTrue($"{name} does not document 400");
+                responses.ContainsKey("413").ShouldBeTrue($"{name} does not document 413");
+                responses.ContainsKey("415").ShouldBeTrue($"{name} does not document 415");
+            }
+        }
+    }
+
+    [Test]
+    public void Document_DeclaresTheApiKeySchemeAndSnakeCaseEnums()
+    {
+        var scheme = _document["components"]!["securitySchemes"]!["ApiKey"]!;
+        scheme["type"]!.GetValue<string>().ShouldBe("apiKey");
+        scheme["name"]!.GetValue<string>().ShouldBe("X-Api-Key");
+        scheme["in"]!.GetValue<string>().ShouldBe("header");
+        _served.ShouldContain("\"percent_of_revenue\"");
+        _served.ShouldContain("\"qualified_introduction\"");
+    }
+
+    private IEnumerable<(string Name, JsonObject Operation)> Operations()
+    {
+        foreach (var (path, item) in _document["paths"]!.AsObject())
+        {
+            foreach (var (method, operation) in item!.AsObject())
+            {
+                if (operation is JsonObject o && o.ContainsKey("responses")) yield return ($"{method.ToUpperInvariant()} {path}", o);
+            }
+        }
+    }
+
+    internal static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(TestContext.CurrentContext.TestDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "PartnerDeals.sln"))) directory = directory.Parent;
+        return directory?.FullName ?? throw new InvalidOperationException("PartnerDeals.sln not found above the test directory");
+    }
+}

@@ -1,0 +1,74 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace PartnerDeals.IntegrationTests.Support;
+
+/// <summary>
+/// The real application on a fresh SQLite file of its own, in the "Testing" environment, with a
+/// known bootstrap admin key. Settings given to the constructor override the defaults.
+/// </summary>
+public class ApiFactory : WebApplicationFactory<Program>
+{
+    public const string AdminKey = "pd_testboot_0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    private readonly Dictionary<string, string?> _settings;
+
+    public ApiFactory(IDictionary<string, string?>? settings = null, string? databasePath = null)
+    {
+        DatabasePath = databasePath ?? Path.Combine(Path.GetTempPath(), "partnerdeals-tests", Guid.NewGuid().ToString("N"), "partnerdeals.db");
+        _settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:PartnerDeals"] = $"Data Source={DatabasePath}",
+            ["Auth:BootstrapAdminKey"] = AdminKey,
+            ["RateLimiting:Enabled"] = "false",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) _settings[key] = value;
+    }
+
+    public string DatabasePath { get; }
+
+    public string ConnectionString => $"Data Source={DatabasePath}";
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        foreach (var (key, value) in _settings) builder.UseSetting(key, value);
+        builder.ConfigureServices(services => services.AddSingleton<IStartupFilter, FailingEndpoint>());
+    }
+
+    public HttpClient Client(string? apiKey)
+    {
+        var client = CreateClient();
+        if (apiKey is not null) client.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+        return client;
+    }
+
+    /// <summary>Deletes the database folder; other factories may still share it when given the same path.</summary>
+    public void DeleteDatabase()
+    {
+        SqliteConnection.ClearAllPools();
+        var folder = Path.GetDirectoryName(DatabasePath)!;
+        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+    }
+
+    /// <summary>
+    /// A path no route answers, which throws: the only way to see what the service does with an
+    /// unhandled exception. It sits after the application's own pipeline, inside its exception handler.
+    /// </summary>
+    private sealed class FailingEndpoint : IStartupFilter
+    {
+        public const string Path = "/test/unhandled";
+
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            next(app);
+            app.Use((http, nextMiddleware) => http.Request.Path == Path
+                ? throw new InvalidOperationException("secret internal detail: connection string Password=hunter2")
+                : nextMiddleware(http));
+        };
+    }
+}
