@@ -1,0 +1,180 @@
+using System.Data.Common;
+using Dapper;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using PartnerDeals.Api.Features.ApiKeys;
+using PartnerDeals.Api.Features.Audit;
+using PartnerDeals.Api.Features.Partners;
+using PartnerDeals.Api.Infrastructure.Auth;
+using PartnerDeals.Api.Infrastructure.Data;
+
+namespace PartnerDeals.IntegrationTests.Storage;
+
+/// <summary>
+/// The data layer against each provider: the same tests, the same SQL. The SQL Server fixture runs
+/// where a server is reachable (see <see cref="TestDatabase"/>) and is skipped with the reason otherwise.
+/// </summary>
+[TestFixture(DatabaseProvider.Sqlite)]
+[TestFixture(DatabaseProvider.SqlServer)]
+public sealed class StorageTests(DatabaseProvider provider)
+{
+    private TestDatabase _db = null!;
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero));
+    private PartnerStore _partners = null!;
+    private ApiKeyStore _keys = null!;
+    private AuditTrail _audit = null!;
+
+    private Database Database => _db.Database;
+
+    [OneTimeSetUp]
+    public async Task CreateDatabase()
+    {
+        _db = await TestDatabase.CreateAsync(provider);
+        _audit = new AuditTrail(Database, _clock);
+        _partners = new PartnerStore(Database);
+        _keys = new ApiKeyStore(Database, _audit, _clock);
+    }
+
+    [OneTimeTearDown]
+    public async Task DropDatabase()
+    {
+        if (_db is not null) await _db.DisposeAsync();
+    }
+
+    [Test]
+    public async Task Migrations_AppliedTwice_LeaveTheDatabaseCurrent()
+    {
+        var migrator = new Migrator(Database, NullLogger<Migrator>.Instance);
+        await migrator.ApplyAsync(CancellationToken.None);
+        migrator.IsCurrent().ShouldBeTrue();
+    }
+
+    [Test]
+    public async Task Partner_InsertedAndRead_RoundTripsEveryField()
+    {
+        var partner = NewPartner("Round Trip GmbH") with
+        {
+            Terms = new PartnerTerms
+            {
+                FeeModel = FeeModel.FixedFee, FeeAmount = 1234.5678m, FeeCurrency = "EUR", FeeTrigger = FeeTrigger.QualifiedIntroduction,
+                PaymentNetDays = 45, ProtectionDays = 180, Exclusive = true,
+            },
+        };
+        await InTransaction(tx => _partners.InsertAsync(tx, partner, CancellationToken.None));
+
+        var read = await _partners.GetAsync(partner.Id, CancellationToken.None);
+
+        read.ShouldNotBeNull();
+        read.ShouldBeEquivalentTo(partner);
+    }
+
+    [Test]
+    public async Task Partner_SameNameKey_IsAUniqueViolation()
+    {
+        await InTransaction(tx => _partners.InsertAsync(tx, NewPartner("Twin Ltd"), CancellationToken.None));
+        var twin = await Should.ThrowAsync<Exception>(() =>
+            InTransaction(tx => _partners.InsertAsync(tx, NewPartner("  twin   LTD "), CancellationToken.None)));
+        SqlDialect.IsUniqueViolation(twin).ShouldBeTrue(twin.ToString());
+    }
+
+    [Test]
+    public async Task Partner_UpdateAtReadVersion_WinsOnceThenLoses()
+    {
+        var partner = NewPartner("Versioned Inc");
+        await InTransaction(tx => _partners.InsertAsync(tx, partner, CancellationToken.None));
+        var changed = partner with { Tier = "gold", Version = 2 };
+
+        var first = false;
+        var second = true;
+        await InTransaction(async tx => first = await _partners.UpdateAsync(tx, changed, expectedVersion: 1, CancellationToken.None));
+        await InTransaction(async tx => second = await _partners.UpdateAsync(tx, changed with { Tier = "registered" }, expectedVersion: 1, CancellationToken.None));
+
+        first.ShouldBeTrue();
+        second.ShouldBeFalse();
+        (await _partners.GetAsync(partner.Id, CancellationToken.None))!.Tier.ShouldBe("gold");
+    }
+
+    [Test]
+    public async Task Partners_ListedByPages_AreFilteredAndComplete()
+    {
+        var tier = "tier-" + Guid.NewGuid().ToString("N")[..6];
+        var ids = new List<Guid>();
+        for (var i = 0; i < 5; i++)
+        {
+            _clock.Advance(TimeSpan.FromMilliseconds(1));
+            var partner = NewPartner($"Paged {tier} {i}") with { Tier = tier };
+            ids.Add(partner.Id);
+            await InTransaction(tx => _partners.InsertAsync(tx, partner, CancellationToken.None));
+        }
+
+        var seen = new List<Guid>();
+        Guid? after = null;
+        do
+        {
+            var page = await _partners.ListAsync(PartnerType.Reseller, tier, PartnerStatus.Active, 2, after, CancellationToken.None);
+            seen.AddRange(page.Items.Select(p => p.Id));
+            after = page.NextCursor is null ? null : page.Items[^1].Id;
+        } while (after is not null);
+
+        seen.ShouldBe(ids);
+    }
+
+    [Test]
+    public async Task ApiKey_FoundByItsSecretOnlyUntilRevoked()
+    {
+        var partner = NewPartner("Keyed Ltd");
+        await InTransaction(tx => _partners.InsertAsync(tx, partner, CancellationToken.None));
+        IssuedApiKey issued = null!;
+        await InTransaction(async tx => issued = await _keys.IssueAsync(tx, "portal", ApiKeyRole.Partner, partner.Id, Actor.System, CancellationToken.None));
+
+        var found = await _keys.FindActiveAsync(issued.Secret, CancellationToken.None);
+        found.ShouldNotBeNull();
+        found.PartnerId.ShouldBe(partner.Id);
+        found.Role.ShouldBe("partner");
+        (await _keys.FindActiveAsync(issued.Secret[..^1] + "0", CancellationToken.None)).ShouldBeNull();
+
+        var revoked = 0;
+        await InTransaction(async tx => revoked = await _keys.RevokeAllOfPartnerAsync(tx, partner.Id, CancellationToken.None));
+        revoked.ShouldBe(1);
+        (await _keys.FindActiveAsync(issued.Secret, CancellationToken.None)).ShouldBeNull();
+    }
+
+    [Test]
+    public async Task AuditEvents_AreRecordedInOrderAndCannotBeRewritten()
+    {
+        var entity = Guid.CreateVersion7();
+        await InTransaction(tx => _audit.RecordAsync(tx, "partner", entity, "partner.created", Actor.System, new { name = "A" }, CancellationToken.None));
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        await InTransaction(tx => _audit.RecordAsync(tx, "partner", entity, "partner.updated", Actor.System, new { name = "B" }, CancellationToken.None));
+
+        var events = await _audit.ListAsync("partner", entity, 10, null, CancellationToken.None);
+        events.Items.Select(e => e.Action).ShouldBe(["partner.created", "partner.updated"]);
+        events.Items[0].OccurredAt.ShouldBe(new DateTimeOffset(2026, 11, 23, 10, 0, 0, TimeSpan.Zero), TimeSpan.FromSeconds(5));
+
+        await using var connection = await Database.OpenAsync(CancellationToken.None);
+        await Should.ThrowAsync<DbException>(() => connection.ExecuteAsync("UPDATE audit_events SET action = 'forged'"));
+        await Should.ThrowAsync<DbException>(() => connection.ExecuteAsync("DELETE FROM audit_events"));
+    }
+
+    private Partner NewPartner(string name) => new()
+    {
+        Id = Guid.CreateVersion7(_clock.GetUtcNow()),
+        Name = name,
+        Type = PartnerType.Reseller,
+        Tier = "silver",
+        Status = PartnerStatus.Active,
+        ContactEmail = "a@b.example",
+        Terms = PartnerTerms.Default,
+        Version = 1,
+        CreatedAt = _clock.GetUtcNow(),
+        UpdatedAt = _clock.GetUtcNow(),
+    };
+
+    private async Task InTransaction(Func<DbTransaction, Task> work)
+    {
+        await using var connection = await Database.OpenAsync(CancellationToken.None);
+        await using var tx = await Database.BeginWriteAsync(connection, CancellationToken.None);
+        await work(tx);
+        await tx.CommitAsync();
+    }
+}
