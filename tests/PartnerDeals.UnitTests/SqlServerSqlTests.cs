@@ -1,0 +1,68 @@
+using System.Reflection;
+using Microsoft.SqlServer.TransactSql.ScriptDom;
+using PartnerDeals.Api.Infrastructure.Data;
+
+namespace PartnerDeals.UnitTests;
+
+/// <summary>
+/// No SQL Server runs on the build machines, so every SQL Server migration and every query the
+/// features send is at least parsed as T-SQL (SQL Server 2022 grammar) here.
+/// </summary>
+public sealed class SqlServerSqlTests
+{
+    private static readonly Assembly Api = typeof(Database).Assembly;
+
+    public static IEnumerable<TestCaseData> Migrations() =>
+        Api.GetManifestResourceNames()
+            .Where(n => n.Contains(".Migrations.SqlServer.", StringComparison.Ordinal))
+            .Order()
+            .Select(n => new TestCaseData(n).SetName($"Migration_{n.Split('.')[^2]}_ParsesAsTSql"));
+
+    /// <summary>
+    /// Every <c>const string</c> field named <c>…Sql</c> in the API assembly, as sent (a query ending in
+    /// ORDER BY is also checked with the SQL Server page clause appended).
+    /// </summary>
+    public static IEnumerable<TestCaseData> Queries()
+    {
+        foreach (var type in Api.GetTypes())
+        {
+            foreach (var field in type.GetFields(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
+            {
+                if (!field.IsLiteral || field.FieldType != typeof(string) || !field.Name.EndsWith("Sql", StringComparison.Ordinal)) continue;
+                var sql = (string)field.GetRawConstantValue()!;
+                var name = $"{type.Name}.{field.Name}";
+                yield return new TestCaseData(sql).SetName($"Query_{name}_ParsesAsTSql");
+                if (sql.TrimEnd().EndsWith("ORDER BY id", StringComparison.OrdinalIgnoreCase))
+                {
+                    yield return new TestCaseData(SqlDialect.SqlServer.Page(sql)).SetName($"Query_{name}_Paged_ParsesAsTSql");
+                }
+            }
+        }
+    }
+
+    [TestCaseSource(nameof(Migrations))]
+    public void Migration(string resource)
+    {
+        using var stream = Api.GetManifestResourceStream(resource)!;
+        using var reader = new StreamReader(stream);
+        ParseErrors(reader.ReadToEnd()).ShouldBeEmpty();
+    }
+
+    [TestCaseSource(nameof(Queries))]
+    public void Query(string sql) => ParseErrors(sql).ShouldBeEmpty();
+
+    [Test]
+    public void QueryDiscovery_FindsTheFeatureQueries() =>
+        Queries().Count().ShouldBeGreaterThanOrEqualTo(10);
+
+    [Test]
+    public void Parser_RejectsSqliteOnlySyntax() =>
+        ParseErrors("SELECT id FROM partners ORDER BY id LIMIT @Limit").ShouldNotBeEmpty();
+
+    private static string[] ParseErrors(string sql)
+    {
+        var parser = new TSql160Parser(initialQuotedIdentifiers: true);
+        parser.Parse(new StringReader(sql), out var errors);
+        return errors.Select(e => $"line {e.Line}: {e.Message}").ToArray();
+    }
+}
