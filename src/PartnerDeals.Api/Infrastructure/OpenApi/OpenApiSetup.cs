@@ -23,7 +23,10 @@ public static class OpenApiSetup
                 Description = "Deal registration and channel-conflict decisions for B2B partner programs. "
                     + "Authenticate with an API key in the X-Api-Key header (press Authorize). "
                     + "Errors are RFC 9457 problem documents (application/problem+json) with a stable `type`.",
+                Contact = new OpenApiContact { Name = "PartnerDeals engineering" },
             });
+            // Relative, so Swagger UI calls whichever host served it.
+            options.AddServer(new OpenApiServer { Url = "/", Description = "This service" });
             options.AddSecurityDefinition(ApiKeyAuthentication.SchemeName, new OpenApiSecurityScheme
             {
                 Type = SecuritySchemeType.ApiKey,
