@@ -47,6 +47,12 @@ public sealed class OpenApiDocumentTests : HostTest
                 responses.ContainsKey("413").ShouldBeTrue($"{name} does not document 413");
                 responses.ContainsKey("415").ShouldBeTrue($"{name} does not document 415");
             }
+            if (name.StartsWith("PATCH", StringComparison.Ordinal))
+            {
+                operation["parameters"]!.AsArray().Select(p => p!["name"]!.GetValue<string>()).ShouldContain("If-Match", name);
+                responses.ContainsKey("412").ShouldBeTrue($"{name} does not document 412");
+                responses.ContainsKey("428").ShouldBeTrue($"{name} does not document 428");
+            }
         }
     }
 

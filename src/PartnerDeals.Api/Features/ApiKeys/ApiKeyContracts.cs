@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using FluentValidation;
 using PartnerDeals.Api.Infrastructure.Auth;
 
@@ -77,14 +78,17 @@ public sealed record ApiKeyCreated
 }
 
 /// <summary>Issue a vendor-side key.</summary>
+// [Required] only marks fields as required in the OpenAPI document; the validators below enforce it.
 public sealed record CreateApiKeyRequest
 {
     /// <summary>What the key is for (1–200 characters).</summary>
     /// <example>Salesforce integration</example>
+    [Required]
     public string? Name { get; init; }
 
     /// <summary><c>ops</c> for the channel team, <c>crm</c> for a CRM integration. Partner keys are issued under the partner.</summary>
     /// <example>crm</example>
+    [Required]
     public ApiKeyRole? Role { get; init; }
 }
 
@@ -93,6 +97,7 @@ public sealed record CreatePartnerApiKeyRequest
 {
     /// <summary>What the key is for (1–200 characters).</summary>
     /// <example>Partner portal</example>
+    [Required]
     public string? Name { get; init; }
 }
 

@@ -31,7 +31,8 @@ public static class ApiKeysApi
             .WithName("RevokeApiKey")
             .WithSummary("Revoke a key")
             .WithDescription("The key stops working at once on every instance. Ops may revoke partner keys; admin may revoke any key. Revoking a revoked key is a no-op.")
-            .RequireAuthorization(Policies.Ops);
+            .RequireAuthorization(Policies.Ops)
+            .ProducesProblem(StatusCodes.Status404NotFound);
 
         v1.MapPost("/partners/{id:guid}/api-keys", CreateForPartner)
             .WithTags("API keys")
@@ -39,7 +40,9 @@ public static class ApiKeysApi
             .WithSummary("Issue a key bound to a partner")
             .WithDescription("Ops and admin. The key can act only as this partner and see only its data. Not for terminated partners.")
             .RequireAuthorization(Policies.Ops)
-            .WithValidation<CreatePartnerApiKeyRequest>();
+            .WithValidation<CreatePartnerApiKeyRequest>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
     }
 
     private static async Task<Created<ApiKeyCreated>> Create(

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using FluentValidation;
@@ -205,17 +206,21 @@ public sealed record Partner
 }
 
 /// <summary>Add a partner to the program.</summary>
+// [Required] only marks fields as required in the OpenAPI document; the validators below enforce it.
 public sealed record CreatePartnerRequest
 {
     /// <summary>Unique in the program, ignoring case (2–200 characters).</summary>
     /// <example>Northwind Consulting</example>
+    [Required]
     public string? Name { get; init; }
 
     /// <example>implementation</example>
+    [Required]
     public PartnerType? Type { get; init; }
 
     /// <summary>One of the configured tiers (by default <c>registered</c>, <c>silver</c>, <c>gold</c>).</summary>
     /// <example>silver</example>
+    [Required]
     public string? Tier { get; init; }
 
     /// <summary>Defaults to <c>active</c>.</summary>
@@ -223,6 +228,7 @@ public sealed record CreatePartnerRequest
     public PartnerStatus? Status { get; init; }
 
     /// <example>alliances@northwind.example</example>
+    [Required]
     public string? ContactEmail { get; init; }
 
     /// <summary>Optional; missing fields take the defaults (10% of closed-won revenue, net 30, 90 days of protection, not exclusive).</summary>

@@ -20,7 +20,9 @@ public static class PartnersApi
             .WithSummary("Add a partner to the program")
             .WithDescription("Ops and admin. Terms not given take the defaults. The name must be unique, ignoring case.")
             .RequireAuthorization(Policies.Ops)
-            .WithValidation<CreatePartnerRequest>();
+            .WithValidation<CreatePartnerRequest>()
+            .WithETag()
+            .ProducesProblem(StatusCodes.Status409Conflict);
 
         partners.MapGet("/", List)
             .WithName("ListPartners")
@@ -32,7 +34,9 @@ public static class PartnersApi
             .WithName("GetPartner")
             .WithSummary("Read a partner")
             .WithDescription("Any key; a partner key reads only its own partner (404 for any other). The ETag header is the version for If-Match.")
-            .RequireAuthorization(Policies.AnyKey);
+            .RequireAuthorization(Policies.AnyKey)
+            .WithETag()
+            .ProducesProblem(StatusCodes.Status404NotFound);
 
         partners.MapPatch("/{id:guid}", Update)
             .WithName("UpdatePartner")
@@ -40,13 +44,17 @@ public static class PartnersApi
             .WithDescription("Ops and admin. Send only the fields to change, with the ETag of your last read in If-Match: 428 without it, 412 when the partner changed since. Terminating a partner revokes its keys and cannot be undone.")
             .RequireAuthorization(Policies.Ops)
             .WithValidation<UpdatePartnerRequest>()
-            .Accepts<UpdatePartnerRequest>("application/json", "application/merge-patch+json");
+            .Accepts<UpdatePartnerRequest>("application/json", "application/merge-patch+json")
+            .WithETag(requiresIfMatch: true)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
 
         partners.MapGet("/{id:guid}/events", Events)
             .WithName("ListPartnerEvents")
             .WithSummary("The partner's audit trail")
             .WithDescription("Ops and admin. Every change of the partner, oldest first: who, when, and each field's from → to.")
-            .RequireAuthorization(Policies.Ops);
+            .RequireAuthorization(Policies.Ops)
+            .ProducesProblem(StatusCodes.Status404NotFound);
     }
 
     private static async Task<Results<Created<Partner>, ProblemHttpResult>> Create(

@@ -33,4 +33,16 @@ public static class ETags
         }
         return Match.Unusable;
     }
+
+    /// <summary>Documents that the endpoint answers an ETag header and, for updates, requires If-Match (412, 428).</summary>
+    public static RouteHandlerBuilder WithETag(this RouteHandlerBuilder builder, bool requiresIfMatch = false)
+    {
+        builder.WithMetadata(new Documented(requiresIfMatch));
+        return requiresIfMatch
+            ? builder.ProducesProblem(StatusCodes.Status412PreconditionFailed).ProducesProblem(StatusCodes.Status428PreconditionRequired)
+            : builder;
+    }
+
+    /// <summary>Endpoint metadata read by the OpenAPI document.</summary>
+    public sealed record Documented(bool RequiresIfMatch);
 }

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.OpenApi;
 using PartnerDeals.Api.Infrastructure.Auth;
+using PartnerDeals.Api.Infrastructure.Http;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
 namespace PartnerDeals.Api.Infrastructure.OpenApi;
@@ -78,6 +79,36 @@ public static class OpenApiSetup
             }
 
             Add(operation, context, "500", "An unexpected error; the problem document carries a traceId to quote.");
+
+            if (metadata.OfType<ETags.Documented>().FirstOrDefault() is { } etag) DocumentETag(operation, etag);
+        }
+
+        private static void DocumentETag(OpenApiOperation operation, ETags.Documented etag)
+        {
+            foreach (var (status, response) in operation.Responses!)
+            {
+                if (status is "200" or "201" && response is OpenApiResponse concrete)
+                {
+                    concrete.Headers ??= new Dictionary<string, IOpenApiHeader>();
+                    concrete.Headers["ETag"] = new OpenApiHeader
+                    {
+                        Description = "The version of the resource; send it in If-Match to change it.",
+                        Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                    };
+                }
+            }
+            if (!etag.RequiresIfMatch) return;
+            operation.Parameters ??= [];
+            operation.Parameters.Add(new OpenApiParameter
+            {
+                Name = "If-Match",
+                In = ParameterLocation.Header,
+                Required = true,
+                Description = "The ETag of your last read (or * to overwrite whatever is there). Missing: 428. Stale: 412.",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+            });
+            operation.Responses!["412"].Description = "The resource changed since the ETag in If-Match was read.";
+            operation.Responses["428"].Description = "If-Match is missing.";
         }
 
         private static void Add(OpenApiOperation operation, OperationFilterContext context, string status, string description)
