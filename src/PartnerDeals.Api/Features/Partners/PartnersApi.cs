@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PartnerDeals.Api.Features.ApiKeys;
 using PartnerDeals.Api.Features.Audit;
@@ -84,7 +83,7 @@ public static class PartnersApi
         }
         catch (Exception e) when (SqlDialect.IsUniqueViolation(e))
         {
-            return Problems.Conflict("A partner with this name already exists.", "Partner names are unique, ignoring case and spacing.");
+            return NameTaken();
         }
         await audit.RecordAsync(tx, "partner", partner.Id, "partner.created", Actor.From(user), partner.AuditFields(), ct);
         await tx.CommitAsync(ct);
@@ -174,7 +173,7 @@ public static class PartnersApi
         }
         catch (Exception e) when (SqlDialect.IsUniqueViolation(e))
         {
-            return Problems.Conflict("A partner with this name already exists.", "Partner names are unique, ignoring case and spacing.");
+            return NameTaken();
         }
 
         var revoked = 0;
@@ -196,6 +195,9 @@ public static class PartnersApi
     /// <param name="ct">Cancellation.</param>
     /// <param name="limit">Page size, 1–200 (default 50).</param>
     /// <param name="cursor">The nextCursor of the previous page.</param>
+    private static ProblemHttpResult NameTaken() =>
+        Problems.Conflict("A partner with this name already exists.", "Partner names are unique, ignoring case and spacing.");
+
     private static async Task<Results<Ok<Page<AuditEvent>>, ValidationProblem, ProblemHttpResult>> Events(
         Guid id, PartnerStore partners, AuditTrail audit, CancellationToken ct, int? limit = null, string? cursor = null)
     {
