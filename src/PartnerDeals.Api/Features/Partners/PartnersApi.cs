@@ -195,9 +195,6 @@ public static class PartnersApi
     /// <param name="ct">Cancellation.</param>
     /// <param name="limit">Page size, 1–200 (default 50).</param>
     /// <param name="cursor">The nextCursor of the previous page.</param>
-    private static ProblemHttpResult NameTaken() =>
-        Problems.Conflict("A partner with this name already exists.", "Partner names are unique, ignoring case and spacing.");
-
     private static async Task<Results<Ok<Page<AuditEvent>>, ValidationProblem, ProblemHttpResult>> Events(
         Guid id, PartnerStore partners, AuditTrail audit, CancellationToken ct, int? limit = null, string? cursor = null)
     {
@@ -205,4 +202,7 @@ public static class PartnersApi
         if (await partners.GetAsync(id, ct) is null) return Problems.NotFound("The partner");
         return TypedResults.Ok(await audit.ListAsync("partner", id, pageSize, after, ct));
     }
+
+    private static ProblemHttpResult NameTaken() =>
+        Problems.Conflict("A partner with this name already exists.", "Partner names are unique, ignoring case and spacing.");
 }
