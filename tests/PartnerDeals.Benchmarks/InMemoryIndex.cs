@@ -1,0 +1,54 @@
+using PartnerDeals.Matching;
+
+namespace PartnerDeals.Benchmarks;
+
+/// <summary>The database's blocking indexes, in dictionaries, for the quality benchmark: same rules, no I/O.</summary>
+public sealed class InMemoryIndex
+{
+    private readonly List<Company> _companies = [];
+    private readonly Dictionary<string, List<int>> _byDomain = [];
+    private readonly Dictionary<string, List<int>> _byKey = [];
+    private readonly Dictionary<string, List<int>> _byAcronym = [];
+    private readonly Dictionary<string, List<int>> _byToken = [];
+    private readonly Dictionary<string, long> _frequencies = [];
+    private readonly BlockingSettings _settings = new();
+
+    public void Add(int id, Company company)
+    {
+        while (_companies.Count <= id) _companies.Add(company);
+        _companies[id] = company;
+        if (company.Domain is not null) Add(_byDomain, company.Domain, id);
+        if (!company.Name.IsEmpty) Add(_byKey, company.Name.Key, id);
+        if (company.Name.Acronym.Length > 0) Add(_byAcronym, company.Name.Acronym, id);
+        foreach (var token in Blocking.TokensOf(company.Name))
+        {
+            Add(_byToken, token, id);
+            _frequencies[token] = _frequencies.GetValueOrDefault(token) + 1;
+        }
+    }
+
+    public Company Company(int id) => _companies[id];
+
+    public IEnumerable<int> Candidates(Company query)
+    {
+        var found = new HashSet<int>();
+        if (query.Domain is not null) found.UnionWith(_byDomain.GetValueOrDefault(query.Domain) ?? []);
+        if (!query.Name.IsEmpty)
+        {
+            found.UnionWith(_byKey.GetValueOrDefault(query.Name.Key) ?? []);
+            found.UnionWith(_byAcronym.GetValueOrDefault(query.Name.Key) ?? []);
+            if (query.Name.Acronym.Length > 0) found.UnionWith(_byKey.GetValueOrDefault(query.Name.Acronym) ?? []);
+            foreach (var token in Blocking.RareTokens(query.Name, _frequencies, _settings))
+            {
+                found.UnionWith((_byToken.GetValueOrDefault(token) ?? []).Take(_settings.MaxCandidatesPerToken));
+            }
+        }
+        return found;
+    }
+
+    private static void Add(Dictionary<string, List<int>> index, string key, int id)
+    {
+        if (!index.TryGetValue(key, out var ids)) index[key] = ids = [];
+        ids.Add(id);
+    }
+}

@@ -1,0 +1,34 @@
+using PartnerDeals.Benchmarks;
+using PartnerDeals.Matching;
+
+// dotnet run -c Release --project tests/PartnerDeals.Benchmarks -- quality [datasets folder]
+//                                                                 speed [records] [checks]
+var command = args.FirstOrDefault() ?? "quality";
+switch (command)
+{
+    case "quality":
+        var datasets = args.Length > 1 ? args[1] : Path.Combine(FindRoot(), "..", "shared", "datasets", "names", "labeled");
+        QualityBenchmark.Run(Path.GetFullPath(datasets), new MatchSettings());
+        break;
+    case "speed":
+        await SpeedBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, args.Length > 2 ? int.Parse(args[2]) : 2_000);
+        break;
+    case "normalise":
+        foreach (var name in args.Skip(1))
+        {
+            var n = CompanyName.Normalise(name);
+            Console.WriteLine($"{name} -> key '{n.Key}' tokens [{string.Join(", ", n.Tokens)}] acronym '{n.Acronym}'");
+        }
+        break;
+    default:
+        Console.Error.WriteLine("usage: quality [datasets] | speed [records] [checks]");
+        return 2;
+}
+return 0;
+
+static string FindRoot()
+{
+    var directory = new DirectoryInfo(AppContext.BaseDirectory);
+    while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "PartnerDeals.sln"))) directory = directory.Parent;
+    return directory?.FullName ?? Directory.GetCurrentDirectory();
+}

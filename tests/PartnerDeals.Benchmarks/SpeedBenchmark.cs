@@ -1,0 +1,6 @@
+namespace PartnerDeals.Benchmarks;
+
+public static class SpeedBenchmark
+{
+    public static Task RunAsync(int records, int checks) => throw new NotImplementedException();
+}
