@@ -8,6 +8,8 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using PartnerDeals.Api.Features.ApiKeys;
 using PartnerDeals.Api.Features.Audit;
+using PartnerDeals.Api.Features.ConflictChecks;
+using PartnerDeals.Api.Features.Opportunities;
 using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
@@ -47,6 +49,11 @@ builder.Services.AddSingleton<AuditTrail>();
 builder.Services.AddSingleton<ApiKeyStore>();
 builder.Services.AddSingleton<BootstrapKeys>();
 builder.Services.AddSingleton<PartnerStore>();
+builder.Services.AddSingleton<OpportunityStore>();
+builder.Services.AddSingleton<ConflictChecker>();
+builder.Services.AddOptions<MatchingOptions>().Bind(config.GetSection(MatchingOptions.Section))
+    .Validate(o => o.IsValid, "Matching: thresholds must satisfy 0 < ReviewThreshold < ConflictThreshold <= 1; blocking limits must be positive.")
+    .ValidateOnStart();
 
 // Who may call.
 builder.Services.AddAuthentication(ApiKeyAuthentication.SchemeName)
@@ -84,6 +91,8 @@ app.MapPrometheusScrapingEndpoint("/metrics");
 var v1 = app.MapGroup("/v1");
 v1.MapPartners();
 v1.MapApiKeys();
+v1.MapOpportunities();
+v1.MapConflictChecks();
 
 // Settings first: a bad value must stop start-up before anything touches the database.
 app.Services.GetRequiredService<IStartupValidator>().Validate();

@@ -58,6 +58,13 @@ public sealed class Database
     public async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct) =>
         await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
 
+    /// <summary>
+    /// Ids for an <c>IN @Ids</c> list. Dapper expands lists without the id type handler, so they go
+    /// as the fixed-length ANSI text the columns hold (no conversion scan on SQL Server).
+    /// </summary>
+    public static IEnumerable<DbString> IdList(IEnumerable<Guid> ids) =>
+        ids.Select(id => new DbString { Value = id.ToString("D"), IsAnsi = true, IsFixedLength = true, Length = 36 }).ToList();
+
     public CommandDefinition Command(string sql, object? parameters, CancellationToken ct, DbTransaction? transaction = null) =>
         new(sql, parameters, transaction, _options.CommandTimeoutSeconds, cancellationToken: ct);
 }

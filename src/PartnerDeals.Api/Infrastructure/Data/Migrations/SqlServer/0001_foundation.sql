@@ -1,19 +1,20 @@
--- Partners, API keys and the audit trail. Ids are UUIDv7 text (char(36), so text order is
+-- Partners, API keys and the audit trail. Text is NVARCHAR, as the parameters are, so seeks never
+-- convert. Ids are UUIDv7 text (char(36), so text order is
 -- creation order on both providers); instants are datetimeoffset in UTC.
 
 CREATE TABLE dbo.partners (
     id                CHAR(36)       NOT NULL CONSTRAINT pk_partners PRIMARY KEY,
     name              NVARCHAR(200)  NOT NULL,
     name_key          NVARCHAR(200)  NOT NULL,
-    type              VARCHAR(32)    NOT NULL,
-    tier              VARCHAR(32)    NOT NULL,
-    status            VARCHAR(32)    NOT NULL,
+    type              NVARCHAR(32)    NOT NULL,
+    tier              NVARCHAR(32)    NOT NULL,
+    status            NVARCHAR(32)    NOT NULL,
     contact_email     NVARCHAR(320)  NOT NULL,
-    fee_model         VARCHAR(32)    NOT NULL,
+    fee_model         NVARCHAR(32)    NOT NULL,
     fee_percent       DECIMAL(9, 4)  NULL,
     fee_amount        DECIMAL(19, 4) NULL,
-    fee_currency      CHAR(3)        NULL,
-    fee_trigger       VARCHAR(32)    NOT NULL,
+    fee_currency      NCHAR(3)        NULL,
+    fee_trigger       NVARCHAR(32)    NOT NULL,
     payment_net_days  INT            NOT NULL,
     protection_days   INT            NOT NULL,
     exclusive         BIT            NOT NULL,
@@ -29,9 +30,9 @@ CREATE INDEX ix_partners_status ON dbo.partners (status, id);
 CREATE TABLE dbo.api_keys (
     id           CHAR(36)      NOT NULL CONSTRAINT pk_api_keys PRIMARY KEY,
     name         NVARCHAR(200) NOT NULL,
-    prefix       VARCHAR(16)   NOT NULL,
-    secret_hash  CHAR(64)      NOT NULL,
-    role         VARCHAR(16)   NOT NULL,
+    prefix       NVARCHAR(16)   NOT NULL,
+    secret_hash  NCHAR(64)      NOT NULL,
+    role         NVARCHAR(16)   NOT NULL,
     partner_id   CHAR(36)      NULL CONSTRAINT fk_api_keys_partner REFERENCES dbo.partners (id),
     created_at   DATETIMEOFFSET(7) NOT NULL,
     created_by   CHAR(36)      NULL,
@@ -43,11 +44,11 @@ CREATE INDEX ix_api_keys_partner ON dbo.api_keys (partner_id, id);
 
 CREATE TABLE dbo.audit_events (
     id           CHAR(36)      NOT NULL CONSTRAINT pk_audit_events PRIMARY KEY,
-    entity_type  VARCHAR(32)   NOT NULL,
+    entity_type  NVARCHAR(32)   NOT NULL,
     entity_id    CHAR(36)      NOT NULL,
-    action       VARCHAR(64)   NOT NULL,
+    action       NVARNCHAR(64)   NOT NULL,
     actor_key_id CHAR(36)      NULL,
-    actor_role   VARCHAR(16)   NOT NULL,
+    actor_role   NVARCHAR(16)   NOT NULL,
     occurred_at  DATETIMEOFFSET(7) NOT NULL,
     data         NVARCHAR(MAX) NOT NULL
 );

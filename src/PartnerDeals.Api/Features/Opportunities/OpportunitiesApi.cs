@@ -1,0 +1,272 @@
+using System.Globalization;
+using CsvHelper;
+using FluentValidation;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using PartnerDeals.Api.Infrastructure.Auth;
+using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.Api.Infrastructure.Errors;
+using PartnerDeals.Api.Infrastructure.Http;
+
+namespace PartnerDeals.Api.Features.Opportunities;
+
+public static class OpportunitiesApi
+{
+    /// <summary>Rows of a CSV import written per transaction: the import streams, and never holds the write lock for long.</summary>
+    private const int ImportChunk = 1_000;
+
+    private const int MaxListedRejections = 1_000;
+
+    private static readonly string[] CsvColumns =
+        ["source", "externalId", "accountName", "accountDomain", "country", "owner", "stage", "status", "amount", "currency", "closeDate"];
+
+    public static void MapOpportunities(this IEndpointRouteBuilder v1)
+    {
+        // The direct pipeline belongs to the vendor: no partner key ever reads or writes it.
+        var opportunities = v1.MapGroup("/opportunities").WithTags("Direct pipeline").RequireAuthorization(Policies.Vendor);
+
+        opportunities.MapPut("/{source}/{externalId}", Upsert)
+            .WithName("UpsertOpportunity")
+            .WithSummary("Create or update one opportunity by its CRM identity")
+            .WithDescription("crm, ops, admin. 201 when created, 200 when updated. A won opportunity makes its account an existing customer.")
+            .WithValidation<UpsertOpportunityRequest>();
+
+        opportunities.MapPost("/batch", Batch)
+            .WithName("UpsertOpportunityBatch")
+            .WithSummary("Create or update up to 1,000 opportunities in one transaction")
+            .WithDescription("crm, ops, admin. Each item is validated on its own: valid items are written together, invalid ones are reported with their errors.")
+            .WithValidation<OpportunityBatchRequest>();
+
+        opportunities.MapPost("/import", Import)
+            .WithName("ImportOpportunities")
+            .WithSummary("Import opportunities from CSV")
+            .WithDescription("crm, ops, admin. Body text/csv with a header row naming the columns " + string.Join(", ", CsvColumns)
+                + " (any order; source, externalId, accountName and status required). Streamed and written 1,000 rows per transaction; "
+                + "bad rows are skipped and listed with their reasons.")
+            .Accepts<string>("text/csv")
+            .WithMetadata(new RequestSizeLimitAttribute(1L << 30))
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesValidationProblem();
+
+        opportunities.MapGet("/", List)
+            .WithName("ListOpportunities")
+            .WithSummary("List opportunities")
+            .WithDescription("crm, ops, admin. Oldest first, keyset-paginated; filters source, status, country, domain.");
+
+        opportunities.MapGet("/{source}/{externalId}", Get)
+            .WithName("GetOpportunity")
+            .WithSummary("Read one opportunity by its CRM identity")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        opportunities.MapDelete("/{source}/{externalId}", Delete)
+            .WithName("DeleteOpportunity")
+            .WithSummary("Delete one opportunity")
+            .WithDescription("crm, ops, admin. It stops taking part in conflict checks at once.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+    }
+
+    private static async Task<Results<Created<Opportunity>, Ok<Opportunity>, ValidationProblem>> Upsert(
+        string source, string externalId, UpsertOpportunityRequest request, Database database, OpportunityStore store, CancellationToken ct)
+    {
+        if (IdentityErrors(source, externalId) is { Count: > 0 } errors) return Problems.Validation(errors);
+
+        await using var connection = await database.OpenAsync(ct);
+        await using var tx = await database.BeginWriteAsync(connection, ct);
+        var (outcome, _) = (await store.UpsertAsync(tx, [new OpportunityWrite(source, externalId, request)], ct))[0];
+        await tx.CommitAsync(ct);
+
+        var stored = (await store.GetAsync(source, externalId, ct))!;
+        return outcome == UpsertOutcome.Created
+            ? TypedResults.Created($"/v1/opportunities/{Uri.EscapeDataString(source)}/{Uri.EscapeDataString(externalId)}", stored)
+            : TypedResults.Ok(stored);
+    }
+
+    private static async Task<Ok<OpportunityBatchResponse>> Batch(
+        OpportunityBatchRequest request, IValidator<OpportunityBatchItem> validator, Database database, OpportunityStore store, CancellationToken ct)
+    {
+        var results = new UpsertItemResult[request.Items!.Count];
+        var valid = new List<(int Index, OpportunityWrite Write)>();
+        for (var i = 0; i < request.Items.Count; i++)
+        {
+            var item = request.Items[i];
+            var check = item is null ? null : await validator.ValidateAsync(item, ct);
+            if (item is null || !check!.IsValid)
+            {
+                results[i] = new UpsertItemResult
+                {
+                    Index = i, Source = item?.Source, ExternalId = item?.ExternalId, Outcome = UpsertOutcome.Invalid,
+                    Errors = check?.ToDictionary() ?? new Dictionary<string, string[]> { ["item"] = ["An item is required."] },
+                };
+                continue;
+            }
+            valid.Add((i, new OpportunityWrite(item.Source!, item.ExternalId!, item)));
+        }
+
+        if (valid.Count > 0)
+        {
+            await using var connection = await database.OpenAsync(ct);
+            await using var tx = await database.BeginWriteAsync(connection, ct);
+            var outcomes = await store.UpsertAsync(tx, valid.Select(v => v.Write).ToList(), ct);
+            await tx.CommitAsync(ct);
+            for (var j = 0; j < valid.Count; j++)
+            {
+                var (index, write) = valid[j];
+                results[index] = new UpsertItemResult
+                {
+                    Index = index, Source = write.Source, ExternalId = write.ExternalId, Outcome = outcomes[j].Outcome, Id = outcomes[j].Id,
+                };
+            }
+        }
+
+        return TypedResults.Ok(new OpportunityBatchResponse
+        {
+            Created = results.Count(r => r.Outcome == UpsertOutcome.Created),
+            Updated = results.Count(r => r.Outcome == UpsertOutcome.Updated),
+            Invalid = results.Count(r => r.Outcome == UpsertOutcome.Invalid),
+            Items = results,
+        });
+    }
+
+    private static async Task<Results<Ok<OpportunityImportResponse>, ValidationProblem, ProblemHttpResult>> Import(
+        HttpRequest http, IValidator<OpportunityBatchItem> validator, Database database, OpportunityStore store, CancellationToken ct)
+    {
+        if (http.ContentType is not { } contentType || !contentType.StartsWith("text/csv", StringComparison.OrdinalIgnoreCase))
+        {
+            return TypedResults.Problem(title: "Unsupported media type.", detail: "Send the rows as text/csv.", statusCode: 415,
+                type: ProblemTypes.UnsupportedMediaType);
+        }
+
+        // Defaults suit real files: the separator is detected, ragged rows read missing fields as empty,
+        // malformed quoting is recovered; a record above 1 MiB is refused rather than buffered.
+        var options = new CsvReaderOptions { TrimWhitespace = true, MaxRecordSize = 1 << 20 };
+        await using var csv = CsvReader.Create(http.Body, options, leaveOpen: true);
+        await csv.ReadHeaderAsync(ct);
+        var columns = CsvColumns.ToDictionary(c => c, c => csv.TryGetFieldIndex(c, out var i) ? i : -1);
+        var missing = new[] { "source", "externalId", "accountName", "status" }.Where(c => columns[c] < 0).ToList();
+        if (missing.Count > 0)
+        {
+            return Problems.Validation("header", $"The header row must name the column(s): {string.Join(", ", missing)}.");
+        }
+
+        int rows = 0, created = 0, updated = 0, rejected = 0;
+        var rejections = new List<UpsertItemResult>();
+        var chunk = new List<OpportunityWrite>(ImportChunk);
+
+        async Task FlushAsync()
+        {
+            if (chunk.Count == 0) return;
+            await using var connection = await database.OpenAsync(ct);
+            await using var tx = await database.BeginWriteAsync(connection, ct);
+            var outcomes = await store.UpsertAsync(tx, chunk, ct);
+            await tx.CommitAsync(ct);
+            created += outcomes.Count(o => o.Outcome == UpsertOutcome.Created);
+            updated += outcomes.Count(o => o.Outcome == UpsertOutcome.Updated);
+            chunk.Clear();
+        }
+
+        while (await csv.ReadAsync(ct))
+        {
+            rows++;
+            var (item, errors) = ReadRow(csv, columns);
+            if (errors.Count == 0)
+            {
+                var check = await validator.ValidateAsync(item, ct);
+                if (!check.IsValid) errors = check.ToDictionary();
+            }
+            if (errors.Count > 0)
+            {
+                rejected++;
+                if (rejections.Count < MaxListedRejections)
+                {
+                    rejections.Add(new UpsertItemResult { Index = rows, Source = item.Source, ExternalId = item.ExternalId, Outcome = UpsertOutcome.Invalid, Errors = errors });
+                }
+                continue;
+            }
+            chunk.Add(new OpportunityWrite(item.Source!, item.ExternalId!, item));
+            if (chunk.Count == ImportChunk) await FlushAsync();
+        }
+        await FlushAsync();
+
+        return TypedResults.Ok(new OpportunityImportResponse
+        {
+            RowsRead = rows, Created = created, Updated = updated, Rejected = rejected, RejectedRows = rejections,
+        });
+    }
+
+    /// <summary>Reads one CSV row as a batch item; values that cannot be parsed become errors named by their column.</summary>
+    private static (OpportunityBatchItem Item, IDictionary<string, string[]> Errors) ReadRow(CsvReader csv, Dictionary<string, int> columns)
+    {
+        var errors = new Dictionary<string, string[]>();
+        string? Field(string name) =>
+            columns[name] is var i and >= 0 && i < csv.FieldCount && csv.GetStringOrNull(i) is { Length: > 0 } v ? v : null;
+
+        OpportunityStatus? status = null;
+        if (Field("status") is { } s)
+        {
+            if (Json.TryParse<OpportunityStatus>(s.ToLowerInvariant(), out var parsed)) status = parsed;
+            else errors["status"] = ["status must be open, won or lost."];
+        }
+        decimal? amount = null;
+        if (Field("amount") is { } a)
+        {
+            if (decimal.TryParse(a, NumberStyles.Number, CultureInfo.InvariantCulture, out var parsed)) amount = parsed;
+            else errors["amount"] = ["amount must be a number such as 125000.50."];
+        }
+        DateOnly? closeDate = null;
+        if (Field("closeDate") is { } d)
+        {
+            if (DateOnly.TryParseExact(d, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed)) closeDate = parsed;
+            else errors["closeDate"] = ["closeDate must be a date as yyyy-MM-dd."];
+        }
+
+        var item = new OpportunityBatchItem
+        {
+            Source = Field("source"),
+            ExternalId = Field("externalId"),
+            AccountName = Field("accountName"),
+            AccountDomain = Field("accountDomain"),
+            Country = Field("country")?.ToUpperInvariant(),
+            Owner = Field("owner"),
+            Stage = Field("stage"),
+            Status = status,
+            Amount = amount,
+            Currency = Field("currency")?.ToUpperInvariant(),
+            CloseDate = closeDate,
+        };
+        return (item, errors);
+    }
+
+    /// <param name="store">The opportunity store.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <param name="source">Only this CRM's opportunities.</param>
+    /// <param name="status">Only opportunities in this status: open, won, lost.</param>
+    /// <param name="country">Only this country (ISO 3166-1 alpha-2).</param>
+    /// <param name="domain">Only accounts at this domain (a URL, e-mail or host is reduced to its registrable domain).</param>
+    /// <param name="limit">Page size, 1–200 (default 50).</param>
+    /// <param name="cursor">The nextCursor of the previous page.</param>
+    private static async Task<Results<Ok<Page<Opportunity>>, ValidationProblem>> List(
+        OpportunityStore store, CancellationToken ct,
+        string? source = null, string? status = null, string? country = null, string? domain = null, int? limit = null, string? cursor = null)
+    {
+        Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors);
+        var statusFilter = Paging.ReadFilter<OpportunityStatus>(status, "status", errors);
+        if (country is not null && !IsoCodes.IsCountry(country)) errors["country"] = ["country must be an ISO 3166-1 alpha-2 code such as DE."];
+        if (errors.Count > 0) return Problems.Validation(errors);
+        return TypedResults.Ok(await store.ListAsync(source, statusFilter, country, domain, pageSize, after, ct));
+    }
+
+    private static async Task<Results<Ok<Opportunity>, ProblemHttpResult>> Get(string source, string externalId, OpportunityStore store, CancellationToken ct) =>
+        await store.GetAsync(source, externalId, ct) is { } opportunity ? TypedResults.Ok(opportunity) : Problems.NotFound("The opportunity");
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> Delete(string source, string externalId, OpportunityStore store, CancellationToken ct) =>
+        await store.DeleteAsync(source, externalId, ct) ? TypedResults.NoContent() : Problems.NotFound("The opportunity");
+
+    private static Dictionary<string, string[]> IdentityErrors(string source, string externalId)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (!OpportunityIdentity.IsSource(source)) errors["source"] = [OpportunityIdentity.SourceRule];
+        if (!OpportunityIdentity.IsExternalId(externalId)) errors["externalId"] = [OpportunityIdentity.ExternalIdRule];
+        return errors;
+    }
+}

@@ -1,0 +1,305 @@
+using System.Data.Common;
+using Dapper;
+using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.Api.Infrastructure.Http;
+using PartnerDeals.Matching;
+
+namespace PartnerDeals.Api.Features.Opportunities;
+
+/// <summary>One validated upsert: the CRM identity and the fields.</summary>
+public sealed record OpportunityWrite(string Source, string ExternalId, OpportunityFields Fields);
+
+/// <summary>An open or won opportunity found as a possible match, with what the matcher compares.</summary>
+public sealed record OpportunityCandidate(Guid Id, string Source, string ExternalId, string AccountName, OpportunityStatus Status, Company Company);
+
+/// <summary>
+/// The <c>opportunities</c> table and its inverted token index. Matching keys (registrable
+/// domain, name key, acronym, tokens) are computed here, once, when a row is written.
+/// </summary>
+public sealed class OpportunityStore(Database database, TimeProvider clock)
+{
+    private const string Columns = """
+        id, source, external_id, account_name, account_domain, company_domain, country, owner, stage, status,
+        amount, currency, close_date, name_key, version, created_at, updated_at
+        """;
+
+    private const string CandidateColumns = "id, source, external_id, account_name, company_domain, country, status, name_key, name_tokens";
+
+    private const string FindExistingSql = """
+        SELECT id, external_id, name_tokens FROM opportunities WHERE source = @Source AND external_id IN @ExternalIds
+        """;
+
+    private const string InsertSql = """
+        INSERT INTO opportunities (id, source, external_id, account_name, account_domain, company_domain, country, owner, stage,
+            status, amount, currency, close_date, name_key, name_acronym, name_tokens, version, created_at, updated_at)
+        VALUES (@Id, @Source, @ExternalId, @AccountName, @AccountDomain, @CompanyDomain, @Country, @Owner, @Stage,
+            @Status, @Amount, @Currency, @CloseDate, @NameKey, @NameAcronym, @NameTokens, 1, @Now, @Now)
+        """;
+
+    private const string UpdateSql = """
+        UPDATE opportunities
+        SET account_name = @AccountName, account_domain = @AccountDomain, company_domain = @CompanyDomain, country = @Country,
+            owner = @Owner, stage = @Stage, status = @Status, amount = @Amount, currency = @Currency, close_date = @CloseDate,
+            name_key = @NameKey, name_acronym = @NameAcronym, name_tokens = @NameTokens, version = version + 1, updated_at = @Now
+        WHERE id = @Id
+        """;
+
+    private const string InsertTokenSql = "INSERT INTO opportunity_tokens (token, opportunity_id) VALUES (@Token, @Id)";
+
+    private const string DeleteTokensSql = "DELETE FROM opportunity_tokens WHERE opportunity_id = @Id";
+
+    private const string DeleteSql = "DELETE FROM opportunities WHERE id = @Id";
+
+    private const string GetSql = "SELECT " + Columns + " FROM opportunities WHERE source = @Source AND external_id = @ExternalId";
+
+    private const string ListSql = "SELECT " + Columns + """
+
+        FROM opportunities
+        WHERE (@Source IS NULL OR source = @Source)
+          AND (@Status IS NULL OR status = @Status)
+          AND (@Country IS NULL OR country = @Country)
+          AND (@CompanyDomain IS NULL OR company_domain = @CompanyDomain)
+          AND (@After IS NULL OR id > @After)
+        ORDER BY id
+        """;
+
+    // Blocking: each arm is an index seek; lost opportunities are history, not conflicts.
+    private const string CandidatesByKeysSql = "SELECT " + CandidateColumns + """
+
+        FROM opportunities
+        WHERE (company_domain = @Domain OR name_key = @Key OR name_acronym = @Key OR name_key = @Acronym)
+          AND status <> 'lost'
+        ORDER BY id
+        """;
+
+    private const string CandidatesByIdSql = "SELECT " + CandidateColumns + " FROM opportunities WHERE id IN @Ids AND status <> 'lost'";
+
+    /// <summary>Rows holding a token, in index order; paged to count a token's frequency up to a cap, or to take candidates.</summary>
+    private const string TokenRowsSql = "SELECT opportunity_id FROM opportunity_tokens WHERE token = @Token ORDER BY token";
+
+    /// <summary>
+    /// Creates or updates each item by its CRM identity in the caller's transaction. An identity
+    /// repeated within the batch is written once, with its last fields; its later items report "updated".
+    /// </summary>
+    public async Task<IReadOnlyList<(UpsertOutcome Outcome, Guid Id)>> UpsertAsync(DbTransaction tx, IReadOnlyList<OpportunityWrite> items, CancellationToken ct)
+    {
+        var connection = tx.Connection!;
+        var now = clock.GetUtcNow();
+        var existing = new Dictionary<(string, string), (Guid Id, string Tokens)>();
+        foreach (var bySource in items.GroupBy(i => i.Source))
+        {
+            foreach (var chunk in bySource.Select(i => i.ExternalId).Distinct().Chunk(500))
+            {
+                var rows = await connection.QueryAsync<ExistingRow>(database.Command(FindExistingSql,
+                    new { Source = bySource.Key, ExternalIds = chunk }, ct, tx));
+                foreach (var row in rows) existing[(bySource.Key, row.ExternalId)] = (row.Id, row.NameTokens);
+            }
+        }
+
+        var outcomes = new List<(UpsertOutcome, Guid)>(items.Count);
+        var final = new Dictionary<(string, string), (Guid Id, OpportunityWrite Item)>();
+        foreach (var item in items)
+        {
+            var key = (item.Source, item.ExternalId);
+            if (final.TryGetValue(key, out var earlier)) outcomes.Add((UpsertOutcome.Updated, earlier.Id));
+            else if (existing.TryGetValue(key, out var stored)) outcomes.Add((UpsertOutcome.Updated, stored.Id));
+            else outcomes.Add((UpsertOutcome.Created, Guid.CreateVersion7(now)));
+            final[key] = (outcomes[^1].Item2, item);
+        }
+
+        var inserts = new List<object>();
+        var updates = new List<object>();
+        var staleTokens = new List<object>();
+        var newTokens = new List<object>();
+        foreach (var (key, (id, item)) in final)
+        {
+            var row = Row(id, item, now);
+            var tokens = Blocking.TokensOf(row.Name);
+            if (existing.TryGetValue(key, out var stored))
+            {
+                updates.Add(row.Parameters);
+                if (stored.Tokens == row.Parameters.NameTokens) continue;
+                staleTokens.Add(new { Id = id });
+            }
+            else
+            {
+                inserts.Add(row.Parameters);
+            }
+            newTokens.AddRange(tokens.Select(t => new { Token = t, Id = id }));
+        }
+
+        // Dapper runs each list through one prepared command.
+        if (inserts.Count > 0) await connection.ExecuteAsync(database.Command(InsertSql, inserts, ct, tx));
+        if (updates.Count > 0) await connection.ExecuteAsync(database.Command(UpdateSql, updates, ct, tx));
+        if (staleTokens.Count > 0) await connection.ExecuteAsync(database.Command(DeleteTokensSql, staleTokens, ct, tx));
+        if (newTokens.Count > 0) await connection.ExecuteAsync(database.Command(InsertTokenSql, newTokens, ct, tx));
+        return outcomes;
+    }
+
+    public async Task<Opportunity?> GetAsync(string source, string externalId, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var row = await connection.QuerySingleOrDefaultAsync<StoredRow>(database.Command(GetSql, new { Source = source, ExternalId = externalId }, ct));
+        return row?.ToOpportunity();
+    }
+
+    public async Task<Page<Opportunity>> ListAsync(string? source, OpportunityStatus? status, string? country, string? domain, int pageSize, Guid? after,
+        CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var rows = (await connection.QueryAsync<StoredRow>(database.Command(database.Dialect.Page(ListSql), new
+        {
+            Source = source,
+            Status = status is { } s ? Json.Name(s) : null,
+            Country = country,
+            CompanyDomain = domain is null ? null : Domains.CompanyDomain(domain) ?? domain,
+            After = after,
+            Limit = pageSize + 1,
+        }, ct))).AsList();
+        return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToOpportunity());
+    }
+
+    /// <summary>Deletes an opportunity and its index rows; false when there was none.</summary>
+    public async Task<bool> DeleteAsync(string source, string externalId, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        await using var tx = await database.BeginWriteAsync(connection, ct);
+        var row = await connection.QuerySingleOrDefaultAsync<StoredRow>(database.Command(GetSql, new { Source = source, ExternalId = externalId }, ct, tx));
+        if (row is null) return false;
+        await connection.ExecuteAsync(database.Command(DeleteTokensSql, new { row.Id }, ct, tx));
+        await connection.ExecuteAsync(database.Command(DeleteSql, new { row.Id }, ct, tx));
+        await tx.CommitAsync(ct);
+        return true;
+    }
+
+    /// <summary>
+    /// Open and won opportunities that could be the query's company, found through indexes only:
+    /// the same domain, name key or acronym, or a shared token rare enough to be telling.
+    /// </summary>
+    public async Task<IReadOnlyList<OpportunityCandidate>> CandidatesAsync(Company query, BlockingSettings settings, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var found = new Dictionary<Guid, CandidateRow>();
+        var byKeys = await connection.QueryAsync<CandidateRow>(database.Command(database.Dialect.Page(CandidatesByKeysSql), new
+        {
+            query.Domain,
+            query.Name.Key,
+            query.Name.Acronym,
+            Limit = settings.MaxCandidatesPerToken,
+        }, ct));
+        foreach (var row in byKeys) found[row.Id] = row;
+
+        if (!query.Name.IsEmpty)
+        {
+            var frequencies = new Dictionary<string, long>();
+            var countSql = "SELECT COUNT(*) FROM (" + database.Dialect.Page(TokenRowsSql) + ") capped";
+            foreach (var token in Blocking.TokensOf(query.Name))
+            {
+                frequencies[token] = await connection.ExecuteScalarAsync<long>(database.Command(countSql,
+                    new { Token = token, Limit = settings.MaxTokenFrequency + 1 }, ct));
+            }
+
+            var ids = new HashSet<Guid>();
+            foreach (var token in Blocking.RareTokens(query.Name, frequencies, settings))
+            {
+                ids.UnionWith(await connection.QueryAsync<Guid>(database.Command(database.Dialect.Page(TokenRowsSql),
+                    new { Token = token, Limit = settings.MaxCandidatesPerToken }, ct)));
+            }
+            ids.ExceptWith(found.Keys);
+            foreach (var chunk in ids.Chunk(500))
+            {
+                foreach (var row in await connection.QueryAsync<CandidateRow>(database.Command(CandidatesByIdSql, new { Ids = Database.IdList(chunk) }, ct)))
+                {
+                    found[row.Id] = row;
+                }
+            }
+        }
+        return found.Values.Select(r => r.ToCandidate()).ToList();
+    }
+
+    private static (CompanyName Name, WriteParameters Parameters) Row(Guid id, OpportunityWrite item, DateTimeOffset now)
+    {
+        var f = item.Fields;
+        var name = CompanyName.Normalise(f.AccountName);
+        return (name, new WriteParameters(
+            id, item.Source, item.ExternalId, f.AccountName!.Trim(), f.AccountDomain?.Trim(), Domains.CompanyDomain(f.AccountDomain),
+            f.Country, f.Owner, f.Stage, Json.Name(f.Status!.Value), f.Amount, f.Currency, f.CloseDate,
+            name.Key, name.Acronym, string.Join(' ', name.Tokens), now));
+    }
+
+    private sealed record WriteParameters(
+        Guid Id, string Source, string ExternalId, string AccountName, string? AccountDomain, string? CompanyDomain, string? Country,
+        string? Owner, string? Stage, string Status, decimal? Amount, string? Currency, DateOnly? CloseDate,
+        string NameKey, string NameAcronym, string NameTokens, DateTimeOffset Now);
+
+    private sealed class ExistingRow
+    {
+        public Guid Id { get; set; }
+        public string ExternalId { get; set; } = "";
+        public string NameTokens { get; set; } = "";
+    }
+
+    private sealed class CandidateRow
+    {
+        public Guid Id { get; set; }
+        public string Source { get; set; } = "";
+        public string ExternalId { get; set; } = "";
+        public string AccountName { get; set; } = "";
+        public string? CompanyDomain { get; set; }
+        public string? Country { get; set; }
+        public string Status { get; set; } = "";
+        public string NameKey { get; set; } = "";
+        public string NameTokens { get; set; } = "";
+
+        public OpportunityCandidate ToCandidate() => new(Id, Source, ExternalId, AccountName, Json.Parse<OpportunityStatus>(Status),
+            new Company(new CompanyName(NameKey, NameTokens.Split(' ', StringSplitOptions.RemoveEmptyEntries)), CompanyDomain, Country));
+    }
+
+    private sealed class StoredRow
+    {
+        public Guid Id { get; set; }
+        public string Source { get; set; } = "";
+        public string ExternalId { get; set; } = "";
+        public string AccountName { get; set; } = "";
+        public string? AccountDomain { get; set; }
+        public string? CompanyDomain { get; set; }
+        public string? Country { get; set; }
+        public string? Owner { get; set; }
+        public string? Stage { get; set; }
+        public string Status { get; set; } = "";
+        public decimal? Amount { get; set; }
+        public string? Currency { get; set; }
+        public object? CloseDate { get; set; }
+        public string NameKey { get; set; } = "";
+        public DateTimeOffset CreatedAt { get; set; }
+        public DateTimeOffset UpdatedAt { get; set; }
+
+        public Opportunity ToOpportunity() => new()
+        {
+            Id = Id,
+            Source = Source,
+            ExternalId = ExternalId,
+            AccountName = AccountName,
+            AccountDomain = AccountDomain,
+            CompanyDomain = CompanyDomain,
+            Country = Country,
+            Owner = Owner,
+            Stage = Stage,
+            Status = Json.Parse<OpportunityStatus>(Status),
+            Amount = Amount,
+            Currency = Currency,
+            // SQLite hands back the ISO text it stored; SQL Server a DATE.
+            CloseDate = CloseDate switch
+            {
+                null => null,
+                DateOnly d => d,
+                DateTime d => DateOnly.FromDateTime(d),
+                string s => DateOnly.Parse(s, System.Globalization.CultureInfo.InvariantCulture),
+                _ => null,
+            },
+            NameKey = NameKey,
+            CreatedAt = CreatedAt,
+            UpdatedAt = UpdatedAt,
+        };
+    }
+}
