@@ -80,9 +80,10 @@ public sealed class CompanyMatcher(MatchSettings settings)
             {
                 var tokens = Similarity.TokenSet(a.Tokens, b.Tokens);
                 var jaroWinkler = Similarity.JaroWinkler(a.Key, b.Key);
-                // Typos that split or glue words ("co mier st nton") defeat tokens but not the glued keys.
-                score = Math.Max(settings.TokenSetWeight * tokens + (1 - settings.TokenSetWeight) * jaroWinkler,
-                    jaroWinkler - settings.KeySimilarityDiscount);
+                score = settings.TokenSetWeight * tokens + (1 - settings.TokenSetWeight) * jaroWinkler;
+                // Typos that split or glue words ("co mier st nton") defeat tokens but not the glued keys;
+                // a typo rarely hits the first letter, and "Western"/"Eastern" are different words.
+                if (a.Key[0] == b.Key[0]) score = Math.Max(score, jaroWinkler - settings.KeySimilarityDiscount);
                 if (tokens > 0) signals.Add(new("token_set_similarity", Math.Round(tokens, 3)));
                 signals.Add(new("jaro_winkler", Math.Round(jaroWinkler, 3)));
                 if (IsAcronym(a, b) || IsAcronym(b, a))
