@@ -168,12 +168,10 @@ public static class OpportunitiesApi
         while (await csv.ReadAsync(ct))
         {
             rows++;
-            var (item, errors) = ReadRow(csv, columns);
-            if (errors.Count == 0)
-            {
-                var check = await validator.ValidateAsync(item, ct);
-                if (!check.IsValid) errors = check.ToDictionary();
-            }
+            var (item, unreadable) = ReadRow(csv, columns);
+            // Every reason at once: the validator's, with a value that could not be read reported as such.
+            var errors = (await validator.ValidateAsync(item, ct)).ToDictionary();
+            foreach (var (field, messages) in unreadable) errors[field] = messages;
             if (errors.Count > 0)
             {
                 rejected++;

@@ -1,0 +1,245 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using PartnerDeals.IntegrationTests.Support;
+
+namespace PartnerDeals.IntegrationTests;
+
+public sealed class OpportunityTests : HostTest
+{
+    private HttpClient _crm = null!;
+
+    [OneTimeSetUp]
+    public async Task IssueCrmKey() => _crm = Factory.Client((await IssueKeyAsync("crm")).Key);
+
+    [OneTimeTearDown]
+    public void DisposeCrmClient() => _crm.Dispose();
+
+    private static object Opportunity(string name, string? domain = null, string status = "open", string? country = "DE") =>
+        new { accountName = name, accountDomain = domain, country, status, amount = 1000m, currency = "EUR", closeDate = "2026-12-15" };
+
+    [Test]
+    public async Task Upsert_NewThenExisting_AnswersCreatedThenOk()
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var created = await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{id}", Opportunity("Contoso Pharma GmbH", "https://www.contoso-pharma.de/"));
+        created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        created.Headers.Location!.ToString().ShouldBe($"/v1/opportunities/salesforce/{id}");
+        var body = await ReadJsonAsync(created);
+        body["companyDomain"]!.GetValue<string>().ShouldBe("contoso-pharma.de");
+        body["nameKey"]!.GetValue<string>().ShouldBe("contosopharma");
+        body["closeDate"]!.GetValue<string>().ShouldBe("2026-12-15");
+
+        var updated = await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{id}", Opportunity("Contoso Pharma GmbH", status: "won"));
+        updated.StatusCode.ShouldBe(HttpStatusCode.OK);
+        var read = await ReadJsonAsync(await _crm.GetAsync($"/v1/opportunities/salesforce/{id}"));
+        read["status"]!.GetValue<string>().ShouldBe("won");
+        read["id"]!.GetValue<string>().ShouldBe(body["id"]!.GetValue<string>());
+    }
+
+    [Test]
+    public async Task Upsert_BadFields_ListsEveryOneAndWritesNothing()
+    {
+        var response = await _crm.PutAsync("/v1/opportunities/Sales%20Force/x", JsonBody(
+            """{"accountName":"","accountDomain":"not a domain","country":"XX","status":"open","amount":-5,"currency":"EURO"}"""));
+        var problem = await ReadProblemAsync(response, HttpStatusCode.BadRequest, "validation");
+        ErrorFields(problem).ShouldBe(["accountDomain", "accountName", "amount", "country", "currency"]);
+        // the path identity is checked after the body: fix the body and the source is refused
+        var second = await _crm.PutAsJsonAsync("/v1/opportunities/Sales%20Force/x", Opportunity("Valid Name"));
+        ErrorFields(await ReadProblemAsync(second, HttpStatusCode.BadRequest, "validation")).ShouldBe(["source"]);
+        await ReadProblemAsync(await _crm.GetAsync("/v1/opportunities/Sales%20Force/x"), HttpStatusCode.NotFound, "not-found");
+    }
+
+    [Test]
+    public async Task Batch_MixOfValidAndInvalidItems_WritesValidOnesAndReportsEach()
+    {
+        var prefix = Guid.NewGuid().ToString("N")[..8];
+        var response = await _crm.PostAsJsonAsync("/v1/opportunities/batch", new
+        {
+            items = new object[]
+            {
+                new { source = "hubspot", externalId = prefix + "-1", accountName = "Northwind Traders", status = "open", country = "US" },
+                new { source = "hubspot", externalId = prefix + "-2", accountName = "", status = "open" },
+                new { source = "hubspot", externalId = prefix + "-1", accountName = "Northwind Traders Inc", status = "won", country = "US" },
+                new { source = "BAD SOURCE", externalId = prefix + "-3", accountName = "Fabrikam", status = "lost" },
+            },
+        });
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var body = await ReadJsonAsync(response);
+        body["created"]!.GetValue<int>().ShouldBe(1);
+        body["updated"]!.GetValue<int>().ShouldBe(1);
+        body["invalid"]!.GetValue<int>().ShouldBe(2);
+        var items = body["items"]!.AsArray();
+        items.Select(i => i!["outcome"]!.GetValue<string>()).ShouldBe(["created", "invalid", "updated", "invalid"]);
+        items[1]!["errors"]!.AsObject().Select(e => e.Key).ShouldContain("accountName");
+        items[3]!["errors"]!.AsObject().Select(e => e.Key).ShouldContain("source");
+
+        var stored = await ReadJsonAsync(await _crm.GetAsync($"/v1/opportunities/hubspot/{prefix}-1"));
+        stored["status"]!.GetValue<string>().ShouldBe("won");
+        stored["accountName"]!.GetValue<string>().ShouldBe("Northwind Traders Inc");
+    }
+
+    [TestCase(0)]
+    [TestCase(1001)]
+    public async Task Batch_EmptyOrAboveOneThousand_IsRefused(int count)
+    {
+        var items = Enumerable.Range(0, count).Select(i => new { source = "hubspot", externalId = $"big-{i}", accountName = "Big Co", status = "open" });
+        var response = await _crm.PostAsJsonAsync("/v1/opportunities/batch", new { items });
+        ErrorFields(await ReadProblemAsync(response, HttpStatusCode.BadRequest, "validation")).ShouldBe(["items"]);
+    }
+
+    [Test]
+    public async Task Import_CsvWithBadRows_ImportsTheGoodOnesAndListsTheRest()
+    {
+        var prefix = Guid.NewGuid().ToString("N")[..8];
+        var csv = $"""
+            source,externalId,accountName,accountDomain,country,status,amount,currency,closeDate
+            dynamics,{prefix}-1,"Litware, Inc.",litware.com,US,open,2500.50,USD,2026-11-30
+            dynamics,{prefix}-2,Adventure Works,adventure-works.com,US,won,,,
+            dynamics,{prefix}-3,Bad Status Ltd,,US,maybe,,,
+            dynamics,{prefix}-4,Bad Numbers,,ZZ,open,lots,USD,30/11/2026
+            dynamics,,No Id Co,,US,open,,,
+            """;
+        var response = await _crm.PostAsync("/v1/opportunities/import", new StringContent(csv, System.Text.Encoding.UTF8, "text/csv"));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var body = await ReadJsonAsync(response);
+        body["rowsRead"]!.GetValue<int>().ShouldBe(5);
+        body["created"]!.GetValue<int>().ShouldBe(2);
+        body["rejected"]!.GetValue<int>().ShouldBe(3);
+        var rejected = body["rejectedRows"]!.AsArray();
+        rejected.Select(r => r!["index"]!.GetValue<int>()).ShouldBe([3, 4, 5]);
+        rejected[1]!["errors"]!.AsObject().Select(e => e.Key).Order().ShouldBe(["amount", "closeDate", "country"]);
+        (await ReadJsonAsync(await _crm.GetAsync($"/v1/opportunities/dynamics/{prefix}-1")))["accountName"]!.GetValue<string>().ShouldBe("Litware, Inc.");
+    }
+
+    [Test]
+    public async Task Import_WithoutRequiredColumns_IsRefused()
+    {
+        var response = await _crm.PostAsync("/v1/opportunities/import", new StringContent("name,domain\nA,a.com\n", System.Text.Encoding.UTF8, "text/csv"));
+        ErrorFields(await ReadProblemAsync(response, HttpStatusCode.BadRequest, "validation")).ShouldBe(["header"]);
+    }
+
+    [Test]
+    public async Task Import_NotCsv_IsUnsupportedMediaType()
+    {
+        var response = await _crm.PostAsync("/v1/opportunities/import", JsonBody("{}"));
+        await ReadProblemAsync(response, HttpStatusCode.UnsupportedMediaType, "unsupported-media-type");
+    }
+
+    [Test]
+    public async Task Delete_RemovesItFromListsAndChecks()
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var name = "Quixotic Zephyr " + id[..6];
+        await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{id}", Opportunity(name));
+        (await CheckAsync(_crm, name, null, "DE"))["verdict"]!.GetValue<string>().ShouldBe("conflict");
+
+        (await _crm.DeleteAsync($"/v1/opportunities/salesforce/{id}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+
+        (await CheckAsync(_crm, name, null, "DE"))["verdict"]!.GetValue<string>().ShouldBe("clear");
+        await ReadProblemAsync(await _crm.DeleteAsync($"/v1/opportunities/salesforce/{id}"), HttpStatusCode.NotFound, "not-found");
+    }
+
+    [Test]
+    public async Task List_FiltersByStatusAndDomain()
+    {
+        var domain = $"filter-{Guid.NewGuid():N}.example.com";
+        await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{Guid.NewGuid():N}", Opportunity("Filter One", domain, "open"));
+        await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{Guid.NewGuid():N}", Opportunity("Filter Two", domain, "won"));
+        var page = await ReadJsonAsync(await _crm.GetAsync($"/v1/opportunities?domain=https://{domain}/&status=won"));
+        page["items"]!.AsArray().Select(i => i!["accountName"]!.GetValue<string>()).ShouldBe(["Filter Two"]);
+        await ReadProblemAsync(await _crm.GetAsync("/v1/opportunities?status=closed"), HttpStatusCode.BadRequest, "validation");
+    }
+
+    [Test]
+    public async Task PartnerKey_CannotTouchTheDirectPipeline()
+    {
+        var partner = await CreatePartnerAsync();
+        using var client = Factory.Client(await IssuePartnerKeyAsync(partner["id"]!.GetValue<string>()));
+        await ReadProblemAsync(await client.GetAsync("/v1/opportunities"), HttpStatusCode.Forbidden, "forbidden");
+        await ReadProblemAsync(await client.PutAsJsonAsync("/v1/opportunities/salesforce/p1", Opportunity("Sneaky")), HttpStatusCode.Forbidden, "forbidden");
+        await ReadProblemAsync(await client.PostAsJsonAsync("/v1/opportunities/batch", new { items = Array.Empty<object>() }), HttpStatusCode.Forbidden, "forbidden");
+    }
+
+    [Test]
+    public async Task ConflictCheck_SameDomainAsOpenDirectDeal_FlagsConflictWithExplanation()
+    {
+        var id = Guid.NewGuid().ToString("N");
+        await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{id}", Opportunity("Tailspin Toys GmbH", $"https://www.tailspin-{id[..6]}.de"));
+
+        var check = await CheckAsync(_crm, "Tailspin Spielwaren", $"anna@tailspin-{id[..6]}.de", "DE");
+
+        check["verdict"]!.GetValue<string>().ShouldBe("conflict");
+        check["reason"]!.GetValue<string>().ShouldBe("account_unavailable");
+        var top = check["candidates"]!.AsArray()[0]!;
+        top["kind"]!.GetValue<string>().ShouldBe("direct_opportunity");
+        top["externalId"]!.GetValue<string>().ShouldBe(id);
+        top["signals"]!.AsArray().Select(s => s!["name"]!.GetValue<string>()).ShouldContain("domain_equal");
+    }
+
+    [Test]
+    public async Task ConflictCheck_WonAccount_IsAnExistingCustomer()
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var name = "Wingtip Kestrel " + id[..6];
+        await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{id}", Opportunity(name + " AG", status: "won"));
+        var check = await CheckAsync(_crm, name, null, "DE");
+        check["verdict"]!.GetValue<string>().ShouldBe("conflict");
+        check["candidates"]!.AsArray()[0]!["kind"]!.GetValue<string>().ShouldBe("existing_customer");
+    }
+
+    [Test]
+    public async Task ConflictCheck_LostOpportunity_DoesNotBlock()
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var name = "Lost Cause Widgets " + id[..6];
+        await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{id}", Opportunity(name, status: "lost"));
+        (await CheckAsync(_crm, name, null, "DE"))["verdict"]!.GetValue<string>().ShouldBe("clear");
+    }
+
+    [Test]
+    public async Task ConflictCheck_ForPartner_AnswersTheVerdictAloneNeverWhoseAccount()
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var name = "Secretive Accounts " + id[..6];
+        await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{id}", Opportunity(name, $"secret-{id[..6]}.com"));
+        var partner = await CreatePartnerAsync();
+        using var client = Factory.Client(await IssuePartnerKeyAsync(partner["id"]!.GetValue<string>()));
+
+        var response = await client.PostAsJsonAsync("/v1/conflict-checks", new { companyName = name, domain = $"secret-{id[..6]}.com", country = "DE" });
+        var text = await response.Content.ReadAsStringAsync();
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        var body = JsonNode.Parse(text)!.AsObject();
+        body.Select(p => p.Key).Order().ShouldBe(["reason", "verdict"]);
+        body["verdict"]!.GetValue<string>().ShouldBe("conflict");
+        text.ShouldNotContain(id);
+        text.ShouldNotContain("salesforce");
+        text.ShouldNotContain("Secretive");
+    }
+
+    [Test]
+    public async Task ConflictCheck_FreeMailDomain_IsNotEvidence()
+    {
+        var id = Guid.NewGuid().ToString("N");
+        await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{id}", Opportunity("Gmail User Shop " + id[..6], "owner@gmail.com"));
+        var check = await CheckAsync(_crm, "Entirely Different Bakery " + id[..6], "baker@gmail.com", "DE");
+        check["candidates"]!.AsArray().ShouldAllBe(c => !c!["signals"]!.ToJsonString().Contains("domain_equal"));
+    }
+
+    [Test]
+    public async Task ConflictCheck_BadInput_ListsEveryBadField()
+    {
+        var response = await _crm.PostAsync("/v1/conflict-checks", JsonBody("""{"companyName":"  ","domain":"http://","country":"Germany"}"""));
+        ErrorFields(await ReadProblemAsync(response, HttpStatusCode.BadRequest, "validation")).ShouldBe(["companyName", "country", "domain"]);
+    }
+
+    private static async Task<JsonObject> CheckAsync(HttpClient client, string name, string? domain, string? country)
+    {
+        var response = await client.PostAsJsonAsync("/v1/conflict-checks", new { companyName = name, domain, country });
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        return (await ReadJsonAsync(response)).AsObject();
+    }
+}
