@@ -4,13 +4,13 @@ namespace PartnerDeals.Matching;
 public sealed class BlockingSettings
 {
     /// <summary>A token in more records than this ("global", "solutions") is too common to find candidates by.</summary>
-    public int MaxTokenFrequency { get; set; } = 2_000;
+    public int MaxTokenFrequency { get; set; } = 500;
 
     /// <summary>How many of the query's rarest tokens are looked up.</summary>
-    public int MaxRareTokens { get; set; } = 3;
+    public int MaxRareTokens { get; set; } = 2;
 
     /// <summary>Most candidates taken through one token.</summary>
-    public int MaxCandidatesPerToken { get; set; } = 200;
+    public int MaxCandidatesPerToken { get; set; } = 100;
 }
 
 /// <summary>

@@ -1,6 +1,161 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using PartnerDeals.Api.Features.ConflictChecks;
+using PartnerDeals.Api.Features.Opportunities;
+using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.Matching;
+
 namespace PartnerDeals.Benchmarks;
 
+/// <summary>
+/// Fills a fresh SQLite file with generated opportunities through the product's own store (batches
+/// of 1,000 per transaction, as the batch endpoint writes them) and times conflict checks through
+/// the product's own checker, first at 10,000 rows and then at the full size, with the same queries.
+/// </summary>
 public static class SpeedBenchmark
 {
-    public static Task RunAsync(int records, int checks) => throw new NotImplementedException();
+    private static readonly string[] Syllables =
+    [
+        "ra", "ve", "lo", "ta", "mi", "zen", "kor", "dal", "fi", "nex", "tor", "qua", "bel", "sol", "mar", "vin", "ka", "lu", "dro", "pex",
+        "sa", "gri", "to", "hel", "cor", "vy", "ber", "lan", "ori", "tek", "mo", "zar", "pha", "ni", "ul", "sta", "ge", "bri", "xo", "fen",
+    ];
+
+    private static readonly string[] SharedWords =
+    [
+        "Global", "Solutions", "Bank", "Systems", "Technologies", "International", "Consulting", "Services", "Capital", "Energy",
+        "Logistics", "Health", "Software", "Partners", "Industries", "Digital", "Foods", "Pharma", "Media", "Networks",
+    ];
+
+    private static readonly string[] LegalForms = ["Inc.", "GmbH", "Ltd", "S.A.", "LLC", "AG", "Pty Ltd", "K.K.", "plc", "B.V.", "S.p.A.", "Oy", ""];
+    private static readonly string[] Countries = ["US", "DE", "GB", "FR", "JP", "AU", "NL", "IT", "FI", "BR", "IN", "CA"];
+    private static readonly string[] Tlds = ["com", "de", "co.uk", "fr", "co.jp", "com.au", "nl", "it", "fi", "com.br", "in", "ca"];
+
+    public static async Task RunAsync(int records, int checks)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "partnerdeals-speed-" + Guid.NewGuid().ToString("N")[..8]);
+        var connectionString = $"Data Source={Path.Combine(folder, "speed.db")}";
+        var database = new Database(Options.Create(new DatabaseOptions { ConnectionString = connectionString }));
+        await new Migrator(database, NullLogger<Migrator>.Instance).ApplyAsync(CancellationToken.None);
+        var store = new OpportunityStore(database, TimeProvider.System);
+        var checker = new ConflictChecker(store, Options.Create(new MatchingOptions()));
+
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; SQLite synchronous=full, WAL");
+        var random = new Random(20261123);
+        var names = new List<(string Name, string? Domain, string Country)>(records);
+        for (var i = 0; i < records; i++) names.Add(Generate(random, i));
+
+        var keyed = Stopwatch.StartNew();
+        foreach (var (name, domain, _) in names.Take(100_000)) { CompanyName.Normalise(name); Domains.CompanyDomain(domain); }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"matching keys (normalise name, reduce domain): {Math.Min(100_000, records) / keyed.Elapsed.TotalSeconds:N0} records/s on one core"));
+
+        var queries = BuildQueries(names, Math.Min(10_000, records), checks, new Random(7));
+        var small = Math.Min(10_000, records);
+        var (ingestSmall, _) = await IngestAsync(database, store, names, 0, small);
+        var atSmall = await TimeChecksAsync(checker, queries);
+        Report($"{small:N0} rows", atSmall);
+
+        var (ingestRest, seconds) = await IngestAsync(database, store, names, small, records);
+        var atFull = await TimeChecksAsync(checker, queries);
+        Report($"{records:N0} rows", atFull);
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"ingest: {(records - small) / seconds:N0} opportunities/s over {records - small:N0} rows (batches of 1,000, one transaction each)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"ratio p50 {atFull.P50 / atSmall.P50:F2}, p99 {atFull.P99 / atSmall.P99:F2} (t({records:N0}) / t({small:N0}))"));
+        using var process = Process.GetCurrentProcess();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"memory: working set {process.WorkingSet64 / 1048576.0:F0} MiB, peak {process.PeakWorkingSet64 / 1048576.0:F0} MiB, managed heap {GC.GetTotalMemory(false) / 1048576.0:F0} MiB"));
+        Console.WriteLine($"database file: {new FileInfo(Path.Combine(folder, "speed.db")).Length / 1048576.0:F0} MiB");
+        _ = ingestSmall + ingestRest;
+
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(folder, recursive: true);
+    }
+
+    private static (string, string?, string) Generate(Random random, int i)
+    {
+        // A brand from 2–4 syllables plus a serial-derived syllable keeps most brands rare, as real ones are.
+        var parts = random.Next(2, 4);
+        var brand = string.Concat(Enumerable.Range(0, parts).Select(_ => Syllables[random.Next(Syllables.Length)])) + Syllables[i % Syllables.Length];
+        brand = char.ToUpperInvariant(brand[0]) + brand[1..];
+        var words = random.Next(3) switch
+        {
+            0 => brand,
+            1 => $"{brand} {SharedWords[random.Next(SharedWords.Length)]}",
+            _ => $"{brand} {SharedWords[random.Next(SharedWords.Length)]} {SharedWords[random.Next(SharedWords.Length)]}",
+        };
+        var form = LegalForms[random.Next(LegalForms.Length)];
+        var c = random.Next(Countries.Length);
+        var domain = random.Next(10) < 8 ? $"{brand.ToLowerInvariant()}{i % 97}.{Tlds[c]}" : null;
+        return ($"{words} {form}".Trim(), domain, Countries[c]);
+    }
+
+    /// <summary>A third existing names under another legal form, a third with a typo, a third companies that are not there.</summary>
+    private static List<Company> BuildQueries(List<(string Name, string? Domain, string Country)> names, int among, int count, Random random)
+    {
+        var queries = new List<Company>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var (name, domain, country) = names[random.Next(among)];
+            var words = name.Split(' ');
+            queries.Add((i % 3) switch
+            {
+                0 => Company.From(words[0] + " Corporation", i % 2 == 0 ? domain : null, country),
+                1 => Company.From(words[0][..^2] + "x" + words[0][^1] + (words.Length > 1 ? " " + words[1] : ""), null, country),
+                _ => Company.From("Unheard Of " + Syllables[random.Next(Syllables.Length)] + "quo" + i, null, country),
+            });
+        }
+        return queries;
+    }
+
+    private static async Task<(int, double)> IngestAsync(Database database, OpportunityStore store, List<(string Name, string? Domain, string Country)> names, int from, int to)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        for (var start = from; start < to; start += 1_000)
+        {
+            var batch = new List<OpportunityWrite>(1_000);
+            for (var i = start; i < Math.Min(to, start + 1_000); i++)
+            {
+                var (name, domain, country) = names[i];
+                batch.Add(new OpportunityWrite("salesforce", "006" + i.ToString("D12", CultureInfo.InvariantCulture), new OpportunityFields
+                {
+                    AccountName = name, AccountDomain = domain, Country = country, Status = i % 5 == 0 ? OpportunityStatus.Won : OpportunityStatus.Open,
+                    Amount = 1000 + i % 50_000, Currency = "USD",
+                }));
+            }
+            await using var connection = await database.OpenAsync(CancellationToken.None);
+            await using var tx = await database.BeginWriteAsync(connection, CancellationToken.None);
+            await store.UpsertAsync(tx, batch, CancellationToken.None);
+            await tx.CommitAsync();
+            if ((start - from) % 100_000 == 0 && start > from) Console.Error.Write($"\r  {start:N0} rows");
+        }
+        Console.Error.WriteLine();
+        return (to - from, stopwatch.Elapsed.TotalSeconds);
+    }
+
+    private sealed record Timings(double P50, double P99, double Mean, int Conflicts, int Reviews);
+
+    private static async Task<Timings> TimeChecksAsync(ConflictChecker checker, List<Company> queries)
+    {
+        foreach (var q in queries.Take(200)) await checker.CheckAsync(q, CancellationToken.None); // warm-up
+        var times = new List<double>(queries.Count);
+        int conflicts = 0, reviews = 0;
+        foreach (var q in queries)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var result = await checker.CheckAsync(q, CancellationToken.None);
+            times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            if (result.Verdict == Verdict.Conflict) conflicts++;
+            else if (result.Verdict == Verdict.Review) reviews++;
+        }
+        times.Sort();
+        return new Timings(times[times.Count / 2], times[(int)(times.Count * 0.99)], times.Average(), conflicts, reviews);
+    }
+
+    private static void Report(string label, Timings t) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"conflict check at {label}: p50 {t.P50:F3} ms, p99 {t.P99:F3} ms, mean {t.Mean:F3} ms ({t.Conflicts} conflicts, {t.Reviews} reviews)"));
 }

@@ -63,13 +63,22 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         ORDER BY id
         """;
 
-    // Blocking: each arm is an index seek; lost opportunities are history, not conflicts.
-    private const string CandidatesByKeysSql = "SELECT " + CandidateColumns + """
+    // Blocking, one index seek each (an OR of them lets the planner walk the primary key instead).
+    // The repeated IS NOT NULL / <> '' lets SQLite use the partial indexes with a bound parameter.
+    // Lost opportunities are history, not conflicts.
+    private const string CandidatesByDomainSql = "SELECT " + CandidateColumns + """
 
-        FROM opportunities
-        WHERE (company_domain = @Domain OR name_key = @Key OR name_acronym = @Key OR name_key = @Acronym)
-          AND status <> 'lost'
-        ORDER BY id
+        FROM opportunities WHERE company_domain = @Value AND company_domain IS NOT NULL AND status <> 'lost' ORDER BY company_domain
+        """;
+
+    private const string CandidatesByKeySql = "SELECT " + CandidateColumns + """
+
+        FROM opportunities WHERE name_key = @Value AND status <> 'lost' ORDER BY name_key
+        """;
+
+    private const string CandidatesByAcronymSql = "SELECT " + CandidateColumns + """
+
+        FROM opportunities WHERE name_acronym = @Value AND name_acronym <> '' AND status <> 'lost' ORDER BY name_acronym
         """;
 
     private const string CandidatesByIdSql = "SELECT " + CandidateColumns + " FROM opportunities WHERE id IN @Ids AND status <> 'lost'";
@@ -180,14 +189,20 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     {
         await using var connection = await database.OpenAsync(ct);
         var found = new Dictionary<Guid, CandidateRow>();
-        var byKeys = await connection.QueryAsync<CandidateRow>(database.Command(database.Dialect.Page(CandidatesByKeysSql), new
+        var lookups = new List<(string Sql, string Value)>();
+        if (query.Domain is not null) lookups.Add((CandidatesByDomainSql, query.Domain));
+        if (!query.Name.IsEmpty)
         {
-            query.Domain,
-            query.Name.Key,
-            query.Name.Acronym,
-            Limit = settings.MaxCandidatesPerToken,
-        }, ct));
-        foreach (var row in byKeys) found[row.Id] = row;
+            lookups.Add((CandidatesByKeySql, query.Name.Key));           // the same name
+            lookups.Add((CandidatesByAcronymSql, query.Name.Key));       // the query is their acronym
+            if (query.Name.Acronym.Length > 0) lookups.Add((CandidatesByKeySql, query.Name.Acronym)); // they are the query's acronym
+        }
+        foreach (var (sql, value) in lookups)
+        {
+            var rows = await connection.QueryAsync<CandidateRow>(database.Command(database.Dialect.Page(sql),
+                new { Value = value, Limit = settings.MaxCandidatesPerToken }, ct));
+            foreach (var row in rows) found[row.Id] = row;
+        }
 
         if (!query.Name.IsEmpty)
         {
