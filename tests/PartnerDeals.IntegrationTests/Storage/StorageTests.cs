@@ -4,9 +4,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using PartnerDeals.Api.Features.ApiKeys;
 using PartnerDeals.Api.Features.Audit;
+using PartnerDeals.Api.Features.Opportunities;
 using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.Matching;
 
 namespace PartnerDeals.IntegrationTests.Storage;
 
@@ -154,6 +156,38 @@ public sealed class StorageTests(DatabaseProvider provider)
         await using var connection = await Database.OpenAsync(CancellationToken.None);
         await Should.ThrowAsync<DbException>(() => connection.ExecuteAsync("UPDATE audit_events SET action = 'forged'"));
         await Should.ThrowAsync<DbException>(() => connection.ExecuteAsync("DELETE FROM audit_events"));
+    }
+
+    [Test]
+    public async Task Opportunities_UpsertedInABatch_AreFoundByDomainKeyAcronymAndRareToken()
+    {
+        var store = new OpportunityStore(Database, _clock);
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        OpportunityWrite Write(string id, string name, string? domain, OpportunityStatus status = OpportunityStatus.Open) =>
+            new("salesforce", $"{tag}-{id}", new OpportunityFields { AccountName = name, AccountDomain = domain, Country = "US", Status = status });
+
+        IReadOnlyList<(UpsertOutcome Outcome, Guid Id)> first = [];
+        await InTransaction(async tx => first = await store.UpsertAsync(tx, [
+            Write("1", $"Zyphorian {tag} Systems Inc.", $"https://zyphorian{tag}.com"),
+            Write("2", $"Quantelvo {tag} Business Machines", null),
+            Write("3", $"Lostwell {tag} Corp", null, OpportunityStatus.Lost),
+        ], CancellationToken.None));
+        IReadOnlyList<(UpsertOutcome Outcome, Guid Id)> second = [];
+        await InTransaction(async tx => second = await store.UpsertAsync(tx, [Write("1", $"Zyphorian {tag} Systems AG", $"zyphorian{tag}.com")], CancellationToken.None));
+
+        first.Select(o => o.Outcome).ShouldBe([UpsertOutcome.Created, UpsertOutcome.Created, UpsertOutcome.Created]);
+        second.ShouldBe([(UpsertOutcome.Updated, first[0].Id)]);
+        var blocking = new BlockingSettings();
+        async Task<IEnumerable<string>> Found(Company query) =>
+            (await store.CandidatesAsync(query, blocking, CancellationToken.None)).Select(c => c.ExternalId);
+
+        (await Found(Company.From("Anything", $"sales@zyphorian{tag}.com", "US"))).ShouldBe([$"{tag}-1"]);
+        (await Found(Company.From($"ZYPHORIAN-{tag.ToUpperInvariant()} SYSTEMS", null, "US"))).ShouldContain($"{tag}-1");
+        (await Found(Company.From($"Quantelvo {tag}", null, "US"))).ShouldContain($"{tag}-2");
+        (await Found(Company.From($"Lostwell {tag}", null, "US"))).ShouldNotContain($"{tag}-3"); // lost is history
+        (await store.GetAsync("salesforce", $"{tag}-1", CancellationToken.None))!.AccountName.ShouldBe($"Zyphorian {tag} Systems AG");
+        (await store.DeleteAsync("salesforce", $"{tag}-1", CancellationToken.None)).ShouldBeTrue();
+        (await Found(Company.From("Anything", $"zyphorian{tag}.com", "US"))).ShouldBeEmpty();
     }
 
     private Partner NewPartner(string name) => new()
