@@ -57,6 +57,7 @@ public static class OpportunitiesApi
         opportunities.MapGet("/{source}/{externalId}", Get)
             .WithName("GetOpportunity")
             .WithSummary("Read one opportunity by its CRM identity")
+            .WithDescription("crm, ops, admin. The stored fields and the matching keys derived from them (companyDomain, nameKey).")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         opportunities.MapDelete("/{source}/{externalId}", Delete)
