@@ -59,12 +59,9 @@ public sealed class ConflictCheckRequestValidator : AbstractValidator<ConflictCh
 {
     public ConflictCheckRequestValidator()
     {
-        RuleFor(x => x.CompanyName).NotEmpty().MaximumLength(300)
-            .Must(n => n is null || !Matching.CompanyName.Normalise(n).IsEmpty).WithMessage("companyName must contain letters or digits.");
-        RuleFor(x => x.Domain).MaximumLength(2048)
-            .Must(d => string.IsNullOrWhiteSpace(d) || Domains.Host(d) is not null)
-            .WithMessage("domain must be a website URL, an e-mail address or a host name.");
-        RuleFor(x => x.Country).Must(c => c is null || IsoCodes.IsCountry(c)).WithMessage("country must be an ISO 3166-1 alpha-2 code such as DE.");
+        RuleFor(x => x.CompanyName).CompanyName();
+        RuleFor(x => x.Domain).CompanyDomain();
+        RuleFor(x => x.Country).Country();
     }
 }
 

@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using FluentValidation;
 using PartnerDeals.Api.Infrastructure.Http;
-using PartnerDeals.Matching;
+using PartnerDeals.Api.Features.ConflictChecks;
 
 namespace PartnerDeals.Api.Features.Opportunities;
 
@@ -166,12 +166,9 @@ public sealed class OpportunityFieldsValidator : AbstractValidator<OpportunityFi
 {
     public OpportunityFieldsValidator()
     {
-        RuleFor(x => x.AccountName).NotEmpty().MaximumLength(300)
-            .Must(n => n is null || !CompanyName.Normalise(n).IsEmpty).WithMessage("accountName must contain letters or digits.");
-        RuleFor(x => x.AccountDomain).MaximumLength(2048)
-            .Must(d => string.IsNullOrWhiteSpace(d) || Domains.Host(d) is not null)
-            .WithMessage("accountDomain must be a website URL, an e-mail address or a host name.");
-        RuleFor(x => x.Country).Must(c => c is null || IsoCodes.IsCountry(c)).WithMessage("country must be an ISO 3166-1 alpha-2 code such as DE.");
+        RuleFor(x => x.AccountName).CompanyName();
+        RuleFor(x => x.AccountDomain).CompanyDomain();
+        RuleFor(x => x.Country).Country();
         RuleFor(x => x.Owner).MaximumLength(200);
         RuleFor(x => x.Stage).MaximumLength(100);
         RuleFor(x => x.Status).NotNull();

@@ -1,0 +1,21 @@
+using FluentValidation;
+using PartnerDeals.Api.Infrastructure.Http;
+using PartnerDeals.Matching;
+
+namespace PartnerDeals.Api.Features.ConflictChecks;
+
+/// <summary>The rules for a company's identity wherever one is written: pipeline, checks, (later) registrations.</summary>
+public static class CompanyRules
+{
+    public static IRuleBuilderOptions<T, string?> CompanyName<T>(this IRuleBuilder<T, string?> rule) =>
+        rule.NotEmpty().MaximumLength(300)
+            .Must(n => n is null || !Matching.CompanyName.Normalise(n).IsEmpty).WithMessage("{PropertyName} must contain letters or digits.");
+
+    public static IRuleBuilderOptions<T, string?> CompanyDomain<T>(this IRuleBuilder<T, string?> rule) =>
+        rule.MaximumLength(2048)
+            .Must(d => string.IsNullOrWhiteSpace(d) || Domains.Host(d) is not null)
+            .WithMessage("{PropertyName} must be a website URL, an e-mail address or a host name.");
+
+    public static IRuleBuilderOptions<T, string?> Country<T>(this IRuleBuilder<T, string?> rule) =>
+        rule.Must(c => c is null || IsoCodes.IsCountry(c)).WithMessage("{PropertyName} must be an ISO 3166-1 alpha-2 code such as DE.");
+}
