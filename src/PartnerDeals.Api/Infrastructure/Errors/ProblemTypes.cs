@@ -10,7 +10,6 @@ public static class ProblemTypes
 
     public const string Validation = Base + "validation";
     public const string MalformedRequest = Base + "malformed-request";
-    public const string InvalidCursor = Base + "invalid-cursor";
     public const string Unauthenticated = Base + "unauthenticated";
     public const string Forbidden = Base + "forbidden";
     public const string NotFound = Base + "not-found";
