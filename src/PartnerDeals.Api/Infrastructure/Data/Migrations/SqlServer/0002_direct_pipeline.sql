@@ -17,7 +17,7 @@ CREATE TABLE dbo.opportunities (
     currency       NCHAR(3)        NULL,
     close_date     DATE           NULL,
     name_key       NVARCHAR(300)  NOT NULL,
-    name_acronym   NVARNCHAR(64)   NOT NULL,
+    name_acronym   NVARCHAR(64)    NOT NULL,
     name_tokens    NVARCHAR(600)  NOT NULL,
     version        INT            NOT NULL,
     created_at     DATETIMEOFFSET(7) NOT NULL,
