@@ -9,8 +9,10 @@ using OpenTelemetry.Resources;
 using PartnerDeals.Api.Features.ApiKeys;
 using PartnerDeals.Api.Features.Audit;
 using PartnerDeals.Api.Features.ConflictChecks;
+using PartnerDeals.Api.Features.Conflicts;
 using PartnerDeals.Api.Features.Opportunities;
 using PartnerDeals.Api.Features.Partners;
+using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Errors;
@@ -51,6 +53,17 @@ builder.Services.AddSingleton<BootstrapKeys>();
 builder.Services.AddSingleton<PartnerStore>();
 builder.Services.AddSingleton<OpportunityStore>();
 builder.Services.AddSingleton<ConflictChecker>();
+builder.Services.AddSingleton<IdempotencyKeys>();
+builder.Services.AddSingleton<RegistrationStore>();
+builder.Services.AddSingleton<ConflictStore>();
+builder.Services.AddSingleton<RegistrationJournal>();
+builder.Services.AddSingleton<RegistrationDecisions>();
+builder.Services.AddSingleton<ProtectionSweeper>();
+builder.Services.AddHostedService(services => services.GetRequiredService<ProtectionSweeper>());
+builder.Services.AddOptions<RegistrationOptions>().Bind(config.GetSection(RegistrationOptions.Section))
+    .Validate(o => o.IsValid, "Registrations: policy version 1-32 characters; ICP employee limits 0 <= min <= max; MinDealSize keys ISO 4217 "
+        + "with amounts >= 0; extensions MaxCount 0-100 and Days 1-730; ExpirySweepSeconds 1-86400.")
+    .ValidateOnStart();
 builder.Services.AddOptions<MatchingOptions>().Bind(config.GetSection(MatchingOptions.Section))
     .Validate(o => o.IsValid, "Matching: thresholds must satisfy 0 < ReviewThreshold < ConflictThreshold <= 1; blocking limits must be positive.")
     .ValidateOnStart();
@@ -93,6 +106,8 @@ v1.MapPartners();
 v1.MapApiKeys();
 v1.MapOpportunities();
 v1.MapConflictChecks();
+v1.MapRegistrations();
+v1.MapConflicts();
 
 // Settings first: a bad value must stop start-up before anything touches the database.
 app.Services.GetRequiredService<IStartupValidator>().Validate();

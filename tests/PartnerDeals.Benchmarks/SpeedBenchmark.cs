@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Features.Opportunities;
+using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Matching;
 
@@ -40,7 +41,7 @@ public static class SpeedBenchmark
         var database = new Database(Options.Create(new DatabaseOptions { ConnectionString = connectionString }));
         await new Migrator(database, NullLogger<Migrator>.Instance).ApplyAsync(CancellationToken.None);
         var store = new OpportunityStore(database, TimeProvider.System);
-        var checker = new ConflictChecker(store, Options.Create(new MatchingOptions()));
+        var checker = new ConflictChecker(database, store, new RegistrationStore(database), Options.Create(new MatchingOptions()), TimeProvider.System);
 
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; SQLite synchronous=full, WAL");
         var random = new Random(20261123);
@@ -141,13 +142,13 @@ public static class SpeedBenchmark
 
     private static async Task<Timings> TimeChecksAsync(ConflictChecker checker, List<Company> queries)
     {
-        foreach (var q in queries.Take(200)) await checker.CheckAsync(q, CancellationToken.None); // warm-up
+        foreach (var q in queries.Take(200)) await checker.CheckAsync(q, null, CancellationToken.None); // warm-up
         var times = new List<double>(queries.Count);
         int conflicts = 0, reviews = 0;
         foreach (var q in queries)
         {
             var started = Stopwatch.GetTimestamp();
-            var result = await checker.CheckAsync(q, CancellationToken.None);
+            var result = await checker.CheckAsync(q, null, CancellationToken.None);
             times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             if (result.Verdict == Verdict.Conflict) conflicts++;
             else if (result.Verdict == Verdict.Review) reviews++;

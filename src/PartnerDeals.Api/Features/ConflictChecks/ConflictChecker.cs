@@ -1,5 +1,8 @@
+using System.Data.Common;
 using Microsoft.Extensions.Options;
 using PartnerDeals.Api.Features.Opportunities;
+using PartnerDeals.Api.Features.Registrations;
+using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Matching;
 
 namespace PartnerDeals.Api.Features.ConflictChecks;
@@ -18,22 +21,81 @@ public sealed class MatchingOptions
         && Blocking.MaxTokenFrequency >= 1 && Blocking.MaxRareTokens >= 1 && Blocking.MaxCandidatesPerToken >= 1;
 }
 
+public enum CandidateKind
+{
+    /// <summary>An open opportunity of the vendor's own pipeline.</summary>
+    DirectOpportunity,
+
+    /// <summary>A won opportunity or won registration: the account is a customer.</summary>
+    ExistingCustomer,
+
+    /// <summary>Another partner's active registration.</summary>
+    PartnerRegistration,
+
+    /// <summary>The same partner's own active registration.</summary>
+    DuplicateRegistration,
+}
+
+/// <summary>A record a company could collide with: a direct opportunity or a registration.</summary>
+/// <param name="Kind">What kind of claim it is, seen from the partner asking.</param>
+/// <param name="Id">The opportunity's or registration's id.</param>
+/// <param name="AccountName">The company name as the record has it.</param>
+/// <param name="Company">What the matcher compares.</param>
+/// <param name="Source">The CRM of an opportunity.</param>
+/// <param name="ExternalId">The opportunity's id in that CRM.</param>
+/// <param name="PartnerId">The partner of a registration.</param>
+/// <param name="HoldsAccount">An approved registration: it holds the account until it closes, expires or is withdrawn.</param>
+public sealed record Candidate(
+    CandidateKind Kind, Guid Id, string AccountName, Company Company,
+    string? Source = null, string? ExternalId = null, Guid? PartnerId = null, bool HoldsAccount = false);
+
 /// <summary>A scored candidate: what was matched and why.</summary>
-public sealed record ScoredCandidate(OpportunityCandidate Candidate, MatchResult Match);
+public sealed record ScoredCandidate(Candidate Candidate, MatchResult Match);
 
 public sealed record ConflictCheckResult(Verdict Verdict, IReadOnlyList<ScoredCandidate> Candidates);
 
 /// <summary>
-/// Finds everything a company could collide with and scores it: the one matcher behind conflict
-/// checks and, later, registrations.
+/// Finds everything a company could collide with — the direct pipeline, existing customers and
+/// partners' registrations — and scores it: the one matcher behind conflict checks and registrations.
 /// </summary>
-public sealed class ConflictChecker(OpportunityStore opportunities, IOptions<MatchingOptions> options)
+public sealed class ConflictChecker(
+    Database database, OpportunityStore opportunities, RegistrationStore registrations, IOptions<MatchingOptions> options, TimeProvider clock)
 {
+    /// <summary>Sorts after every real id: a plain check sees every pending registration as ahead of it.</summary>
+    private static readonly Guid Latest = Guid.Parse("ffffffff-ffff-ffff-ffff-ffffffffffff");
+
     private readonly CompanyMatcher _matcher = new(options.Value.Scoring);
 
-    public async Task<ConflictCheckResult> CheckAsync(Company query, CancellationToken ct)
+    /// <summary>A check on its own, for <c>POST /v1/conflict-checks</c>.</summary>
+    public async Task<ConflictCheckResult> CheckAsync(Company query, Guid? askingPartnerId, CancellationToken ct)
     {
-        var candidates = await opportunities.CandidatesAsync(query, options.Value.Blocking, ct);
+        await using var connection = await database.OpenAsync(ct);
+        return await CheckAsync(connection, null, query, askingPartnerId, Latest, ct);
+    }
+
+    /// <summary>The check of registration <paramref name="self"/>, inside the transaction that decides it.</summary>
+    public Task<ConflictCheckResult> CheckAsync(DbTransaction tx, Company query, Guid partnerId, Guid self, CancellationToken ct) =>
+        CheckAsync(tx.Connection!, tx, query, partnerId, self, ct);
+
+    private async Task<ConflictCheckResult> CheckAsync(
+        DbConnection connection, DbTransaction? tx, Company query, Guid? askingPartnerId, Guid self, CancellationToken ct)
+    {
+        var blocking = options.Value.Blocking;
+        var candidates = new List<Candidate>();
+        foreach (var o in await opportunities.CandidatesAsync(connection, tx, query, blocking, ct))
+        {
+            var kind = o.Status == OpportunityStatus.Won ? CandidateKind.ExistingCustomer : CandidateKind.DirectOpportunity;
+            candidates.Add(new Candidate(kind, o.Id, o.AccountName, o.Company, Source: o.Source, ExternalId: o.ExternalId));
+        }
+        foreach (var r in await registrations.CandidatesAsync(connection, tx, self, query, clock.GetUtcNow(), blocking, ct))
+        {
+            var kind = r.Status == RegistrationStatus.Won ? CandidateKind.ExistingCustomer
+                : r.PartnerId == askingPartnerId ? CandidateKind.DuplicateRegistration
+                : CandidateKind.PartnerRegistration;
+            candidates.Add(new Candidate(kind, r.Id, r.CompanyName, r.Company, PartnerId: r.PartnerId,
+                HoldsAccount: r.Status == RegistrationStatus.Approved));
+        }
+
         var scored = candidates
             .Select(c => new ScoredCandidate(c, _matcher.Score(query, c.Company)))
             .OrderByDescending(s => s.Match.Score).ThenBy(s => s.Candidate.Id)

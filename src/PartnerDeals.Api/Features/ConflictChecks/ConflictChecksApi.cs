@@ -2,7 +2,6 @@ using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using System.Text.Json.Serialization;
 using FluentValidation;
-using PartnerDeals.Api.Features.Opportunities;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Http;
 using PartnerDeals.Matching;
@@ -29,7 +28,7 @@ public static class ConflictChecksApi
     private static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<ConflictCheckResponse>> Check(
         ConflictCheckRequest request, ClaimsPrincipal user, ConflictChecker checker, CancellationToken ct)
     {
-        var result = await checker.CheckAsync(Company.From(request.CompanyName, request.Domain, request.Country), ct);
+        var result = await checker.CheckAsync(Company.From(request.CompanyName, request.Domain, request.Country), user.PartnerId(), ct);
         return TypedResults.Ok(new ConflictCheckResponse
         {
             Verdict = result.Verdict,
@@ -87,25 +86,34 @@ public sealed record ConflictCheckResponse
     };
 }
 
-public enum CandidateKind
-{
-    DirectOpportunity,
-    ExistingCustomer,
-}
-
 /// <summary>One record the company was compared with.</summary>
 public sealed record CandidateView
 {
-    /// <summary><c>direct_opportunity</c> (open in the pipeline) or <c>existing_customer</c> (a won opportunity).</summary>
+    /// <summary>
+    /// <c>direct_opportunity</c> (open in the pipeline), <c>existing_customer</c> (a won opportunity or registration),
+    /// <c>partner_registration</c> (another partner's active registration) or <c>duplicate_registration</c> (the same partner's).
+    /// </summary>
     public required CandidateKind Kind { get; init; }
 
+    /// <summary>The opportunity's or registration's id.</summary>
     public required Guid Id { get; init; }
 
+    /// <summary>The CRM of a direct opportunity.</summary>
     /// <example>salesforce</example>
-    public required string Source { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Source { get; init; }
 
+    /// <summary>The opportunity's id in its CRM.</summary>
     /// <example>0065g00000AbCdEAAV</example>
-    public required string ExternalId { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ExternalId { get; init; }
+
+    /// <summary>The partner of a registration.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Guid? PartnerId { get; init; }
+
+    /// <summary>An approved registration holding the account.</summary>
+    public required bool HoldsAccount { get; init; }
 
     /// <example>Contoso Pharmaceuticals GmbH</example>
     public required string AccountName { get; init; }
@@ -121,10 +129,12 @@ public sealed record CandidateView
 
     public static CandidateView From(ScoredCandidate s) => new()
     {
-        Kind = s.Candidate.Status == OpportunityStatus.Won ? CandidateKind.ExistingCustomer : CandidateKind.DirectOpportunity,
+        Kind = s.Candidate.Kind,
         Id = s.Candidate.Id,
         Source = s.Candidate.Source,
         ExternalId = s.Candidate.ExternalId,
+        PartnerId = s.Candidate.PartnerId,
+        HoldsAccount = s.Candidate.HoldsAccount,
         AccountName = s.Candidate.AccountName,
         Score = s.Match.Score,
         Verdict = s.Match.Verdict,

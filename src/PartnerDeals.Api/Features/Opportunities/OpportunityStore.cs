@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Dapper;
+using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
 using PartnerDeals.Matching;
@@ -85,6 +86,9 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
 
     /// <summary>Rows holding a token, in index order; paged to count a token's frequency up to a cap, or to take candidates.</summary>
     private const string TokenRowsSql = "SELECT opportunity_id FROM opportunity_tokens WHERE token = @Token ORDER BY token";
+
+    private static readonly CandidateQueries CandidateSql = new(
+        CandidatesByDomainSql, CandidatesByKeySql, CandidatesByAcronymSql, TokenRowsSql, CandidatesByIdSql);
 
     /// <summary>
     /// Creates or updates each item by its CRM identity in the caller's transaction. An identity
@@ -182,54 +186,20 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     }
 
     /// <summary>
-    /// Open and won opportunities that could be the query's company, found through indexes only:
-    /// the same domain, name key or acronym, or a shared token rare enough to be telling.
+    /// Open and won opportunities that could be the query's company, found through indexes only
+    /// (see <see cref="CandidateIndex"/>).
     /// </summary>
     public async Task<IReadOnlyList<OpportunityCandidate>> CandidatesAsync(Company query, BlockingSettings settings, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        var found = new Dictionary<Guid, CandidateRow>();
-        var lookups = new List<(string Sql, string Value)>();
-        if (query.Domain is not null) lookups.Add((CandidatesByDomainSql, query.Domain));
-        if (!query.Name.IsEmpty)
-        {
-            lookups.Add((CandidatesByKeySql, query.Name.Key));           // the same name
-            lookups.Add((CandidatesByAcronymSql, query.Name.Key));       // the query is their acronym
-            if (query.Name.Acronym.Length > 0) lookups.Add((CandidatesByKeySql, query.Name.Acronym)); // they are the query's acronym
-        }
-        foreach (var (sql, value) in lookups)
-        {
-            var rows = await connection.QueryAsync<CandidateRow>(database.Command(database.Dialect.Page(sql),
-                new { Value = value, Limit = settings.MaxCandidatesPerToken }, ct));
-            foreach (var row in rows) found[row.Id] = row;
-        }
+        return await CandidatesAsync(connection, null, query, settings, ct);
+    }
 
-        if (!query.Name.IsEmpty)
-        {
-            var frequencies = new Dictionary<string, long>();
-            var countSql = "SELECT COUNT(*) FROM (" + database.Dialect.Page(TokenRowsSql) + ") capped";
-            foreach (var token in Blocking.TokensOf(query.Name))
-            {
-                frequencies[token] = await connection.ExecuteScalarAsync<long>(database.Command(countSql,
-                    new { Token = token, Limit = settings.MaxTokenFrequency + 1 }, ct));
-            }
-
-            var ids = new HashSet<Guid>();
-            foreach (var token in Blocking.RareTokens(query.Name, frequencies, settings))
-            {
-                ids.UnionWith(await connection.QueryAsync<Guid>(database.Command(database.Dialect.Page(TokenRowsSql),
-                    new { Token = token, Limit = settings.MaxCandidatesPerToken }, ct)));
-            }
-            ids.ExceptWith(found.Keys);
-            foreach (var chunk in ids.Chunk(500))
-            {
-                foreach (var row in await connection.QueryAsync<CandidateRow>(database.Command(CandidatesByIdSql, new { Ids = Database.IdList(chunk) }, ct)))
-                {
-                    found[row.Id] = row;
-                }
-            }
-        }
-        return found.Values.Select(r => r.ToCandidate()).ToList();
+    public async Task<IReadOnlyList<OpportunityCandidate>> CandidatesAsync(DbConnection connection, DbTransaction? tx, Company query,
+        BlockingSettings settings, CancellationToken ct)
+    {
+        var rows = await CandidateIndex.FindAsync<CandidateRow>(database, connection, tx, CandidateSql, query, settings, null, r => r.Id, ct);
+        return rows.Select(r => r.ToCandidate()).ToList();
     }
 
     private static (CompanyName Name, WriteParameters Parameters) Row(Guid id, OpportunityWrite item, DateTimeOffset now)
@@ -303,15 +273,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
             Status = Json.Parse<OpportunityStatus>(Status),
             Amount = Amount,
             Currency = Currency,
-            // SQLite hands back the ISO text it stored; SQL Server a DATE.
-            CloseDate = CloseDate switch
-            {
-                null => null,
-                DateOnly d => d,
-                DateTime d => DateOnly.FromDateTime(d),
-                string s => DateOnly.Parse(s, System.Globalization.CultureInfo.InvariantCulture),
-                _ => null,
-            },
+            CloseDate = Dates.ReadDate(CloseDate),
             NameKey = NameKey,
             CreatedAt = CreatedAt,
             UpdatedAt = UpdatedAt,

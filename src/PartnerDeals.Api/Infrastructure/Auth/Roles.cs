@@ -21,6 +21,9 @@ public static class Policies
     /// <summary>Vendor-side machines and people: crm, ops and admin (never a partner).</summary>
     public const string Vendor = "vendor";
 
+    /// <summary>Who registers deals: partners for themselves, ops and admin on a partner's behalf (never the CRM).</summary>
+    public const string Registrant = "registrant";
+
     /// <summary>Any valid key, partners included; the handler then limits a partner to its own data.</summary>
     public const string AnyKey = "any-key";
 
@@ -29,6 +32,7 @@ public static class Policies
         options.AddPolicy(Admin, p => p.RequireRole(Name(ApiKeyRole.Admin)));
         options.AddPolicy(Ops, p => p.RequireRole(Name(ApiKeyRole.Admin), Name(ApiKeyRole.Ops)));
         options.AddPolicy(Vendor, p => p.RequireRole(Name(ApiKeyRole.Admin), Name(ApiKeyRole.Ops), Name(ApiKeyRole.Crm)));
+        options.AddPolicy(Registrant, p => p.RequireRole(Name(ApiKeyRole.Admin), Name(ApiKeyRole.Ops), Name(ApiKeyRole.Partner)));
         options.AddPolicy(AnyKey, p => p.RequireAuthenticatedUser());
     }
 

@@ -59,6 +59,32 @@ public sealed class Database
         await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
 
     /// <summary>
+    /// Starts a write transaction that decides who holds an account: registering, approving, releasing.
+    /// The check reads fuzzy matches (similar names, shared rare tokens), so no key-range lock on one
+    /// index entry covers every row that could collide; two such transactions must simply not overlap.
+    /// SQLite already runs one write transaction at a time across processes (BEGIN IMMEDIATE takes the
+    /// file's write lock). On SQL Server an exclusive application lock owned by the transaction does the
+    /// same for every instance on the database: the second decision waits until the first commits and
+    /// then sees its row, so the phantom (both checks clear, both insert) cannot happen.
+    /// </summary>
+    public async Task<DbTransaction> BeginDecisionAsync(DbConnection connection, CancellationToken ct)
+    {
+        var tx = await BeginWriteAsync(connection, ct);
+        if (Dialect.DecisionLockSql is not { } lockSql) return tx;
+        try
+        {
+            var granted = await connection.ExecuteScalarAsync<int>(Command(lockSql, new { TimeoutMs = _options.CommandTimeoutSeconds * 1000 }, ct, tx));
+            if (granted < 0) throw new DatabaseBusyException($"The registration decision lock was not granted (sp_getapplock returned {granted}).");
+            return tx;
+        }
+        catch
+        {
+            await tx.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Ids for an <c>IN @Ids</c> list. Dapper expands lists without the id type handler, so they go
     /// as the fixed-length ANSI text the columns hold (no conversion scan on SQL Server).
     /// </summary>

@@ -9,18 +9,30 @@ namespace PartnerDeals.Api.Infrastructure.Data;
 /// </summary>
 public sealed class SqlDialect
 {
-    public static readonly SqlDialect Sqlite = new("sqlite", " LIMIT @Limit");
-    public static readonly SqlDialect SqlServer = new("sqlserver", " OFFSET 0 ROWS FETCH NEXT @Limit ROWS ONLY");
+    public static readonly SqlDialect Sqlite = new("sqlite", " LIMIT @Limit", null);
+    public static readonly SqlDialect SqlServer = new("sqlserver", " OFFSET 0 ROWS FETCH NEXT @Limit ROWS ONLY", SqlServerDecisionLockSql);
+
+    // Returns 0 or 1 when granted, a negative number on timeout or deadlock.
+    private const string SqlServerDecisionLockSql = """
+        DECLARE @Result INT;
+        EXEC @Result = sp_getapplock @Resource = N'partnerdeals:registration-decisions', @LockMode = N'Exclusive',
+            @LockOwner = N'Transaction', @LockTimeout = @TimeoutMs;
+        SELECT @Result;
+        """;
 
     private readonly string _pageClause;
 
-    private SqlDialect(string name, string pageClause)
+    private SqlDialect(string name, string pageClause, string? decisionLockSql)
     {
         Name = name;
         _pageClause = pageClause;
+        DecisionLockSql = decisionLockSql;
     }
 
     public string Name { get; }
+
+    /// <summary>Taken at the start of a decision transaction (<c>@TimeoutMs</c>); null where the write transaction already serialises.</summary>
+    public string? DecisionLockSql { get; }
 
     /// <summary>Appends the row limit (<c>@Limit</c>) to a query that ends with its ORDER BY.</summary>
     public string Page(string sqlEndingWithOrderBy) => sqlEndingWithOrderBy + _pageClause;
@@ -33,5 +45,18 @@ public sealed class SqlDialect
         _ => false,
     };
 
+    /// <summary>The database was too busy to answer in time: worth a retry, not the caller's fault.</summary>
+    public static bool IsBusy(Exception exception) => exception switch
+    {
+        DatabaseBusyException => true,
+        // SQLITE_BUSY (5), SQLITE_LOCKED (6) after the busy timeout
+        SqliteException e => e.SqliteErrorCode is 5 or 6,
+        // deadlock victim, lock request timeout
+        SqlException e => e.Number is 1205 or 1222,
+        _ => false,
+    };
+
     public override string ToString() => Name;
 }
+
+public sealed class DatabaseBusyException(string message) : Exception(message);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using PartnerDeals.Api.Infrastructure.Data;
 
 namespace PartnerDeals.Api.Infrastructure.Errors;
 
@@ -46,6 +47,7 @@ public static partial class ProblemSetup
             var problem = exception switch
             {
                 BadHttpRequestException bad => FromBadRequest(bad),
+                _ when SqlDialect.IsBusy(exception) => Busy(http, exception),
                 _ => null,
             };
             if (problem is null)
@@ -62,6 +64,19 @@ public static partial class ProblemSetup
 
             http.Response.StatusCode = problem.Status!.Value;
             return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = problem, Exception = exception });
+        }
+
+        private ProblemDetails Busy(HttpContext http, Exception exception)
+        {
+            logger.LogWarning(exception, "Database busy on {Method} {Path}", http.Request.Method, http.Request.Path);
+            http.Response.Headers.RetryAfter = "1";
+            return new ProblemDetails
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Type = ProblemTypes.Unavailable,
+                Title = "The service is busy.",
+                Detail = "Nothing was changed. Retry after a second; a POST with the same Idempotency-Key is safe to repeat.",
+            };
         }
 
         private static ProblemDetails FromBadRequest(BadHttpRequestException bad)

@@ -18,6 +18,7 @@ public static class ProblemTypes
     public const string Conflict = Base + "conflict";
     public const string InvalidTransition = Base + "invalid-transition";
     public const string PreconditionFailed = Base + "precondition-failed";
+    public const string IdempotencyKeyReused = Base + "idempotency-key-reused";
     public const string PreconditionRequired = Base + "precondition-required";
     public const string PayloadTooLarge = Base + "payload-too-large";
     public const string UnsupportedMediaType = Base + "unsupported-media-type";

@@ -21,6 +21,12 @@ public static class Problems
     public static ProblemHttpResult InvalidTransition(string detail) =>
         TypedResults.Problem(title: "This change is not allowed from the current state.", detail: detail, statusCode: 409, type: ProblemTypes.InvalidTransition);
 
+    public static ProblemHttpResult IdempotencyKeyReused() =>
+        TypedResults.Problem(
+            title: "This Idempotency-Key was used with another request.",
+            detail: "A retry must repeat the first request exactly; use a new key for a new request.",
+            statusCode: 422, type: ProblemTypes.IdempotencyKeyReused);
+
     public static ProblemHttpResult Forbidden(string detail) =>
         TypedResults.Problem(title: "This key may not do that.", detail: detail, statusCode: 403, type: ProblemTypes.Forbidden);
 

@@ -10,6 +10,10 @@ public sealed class ValidationFilter<T>(IValidator<T> validator) : IEndpointFilt
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var body = context.Arguments.OfType<T>().FirstOrDefault();
+        if (body is null && context.HttpContext.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>() is { IsOptional: true })
+        {
+            return await next(context); // an optional body that was left out
+        }
         if (body is null)
         {
             return Problems.Validation(new Dictionary<string, string[]> { ["body"] = ["A request body is required."] });

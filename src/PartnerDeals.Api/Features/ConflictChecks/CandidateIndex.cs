@@ -1,0 +1,77 @@
+using System.Data.Common;
+using Dapper;
+using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.Matching;
+
+namespace PartnerDeals.Api.Features.ConflictChecks;
+
+/// <summary>
+/// The queries that find one table's company records through its matching indexes. Each takes
+/// <c>@Value</c> (or <c>@Ids</c>, or <c>@Token</c>) and <c>@Limit</c>, plus whatever filter parameters the table needs.
+/// </summary>
+/// <param name="ByDomain">Rows whose company_domain is <c>@Value</c>, ending with its ORDER BY.</param>
+/// <param name="ByKey">Rows whose name_key is <c>@Value</c>, ending with its ORDER BY.</param>
+/// <param name="ByAcronym">Rows whose name_acronym is <c>@Value</c>, ending with its ORDER BY.</param>
+/// <param name="TokenRows">The ids indexed under <c>@Token</c> in the table's token index, ending with its ORDER BY.</param>
+/// <param name="ByIds">Rows whose id is in <c>@Ids</c>.</param>
+public sealed record CandidateQueries(string ByDomain, string ByKey, string ByAcronym, string TokenRows, string ByIds);
+
+/// <summary>
+/// Blocking by index, never by scan, for any table that stores the matching keys: the same
+/// domain, name key or acronym, or a shared token rare enough to be telling.
+/// </summary>
+public static class CandidateIndex
+{
+    public static async Task<IReadOnlyList<TRow>> FindAsync<TRow>(
+        Database database, DbConnection connection, DbTransaction? tx, CandidateQueries sql, Company query, BlockingSettings settings,
+        object? filter, Func<TRow, Guid> idOf, CancellationToken ct)
+    {
+        var found = new Dictionary<Guid, TRow>();
+        var lookups = new List<(string Sql, string Value)>();
+        if (query.Domain is not null) lookups.Add((sql.ByDomain, query.Domain));
+        if (!query.Name.IsEmpty)
+        {
+            lookups.Add((sql.ByKey, query.Name.Key));           // the same name
+            lookups.Add((sql.ByAcronym, query.Name.Key));       // the query is their acronym
+            if (query.Name.Acronym.Length > 0) lookups.Add((sql.ByKey, query.Name.Acronym)); // they are the query's acronym
+        }
+        foreach (var (lookup, value) in lookups)
+        {
+            var rows = await connection.QueryAsync<TRow>(database.Command(database.Dialect.Page(lookup),
+                With(filter, new { Value = value, Limit = settings.MaxCandidatesPerToken }), ct, tx));
+            foreach (var row in rows) found[idOf(row)] = row;
+        }
+        if (query.Name.IsEmpty) return found.Values.ToList();
+
+        var frequencies = new Dictionary<string, long>();
+        var countSql = "SELECT COUNT(*) FROM (" + database.Dialect.Page(sql.TokenRows) + ") capped";
+        foreach (var token in Blocking.TokensOf(query.Name))
+        {
+            frequencies[token] = await connection.ExecuteScalarAsync<long>(database.Command(countSql,
+                new { Token = token, Limit = settings.MaxTokenFrequency + 1 }, ct, tx));
+        }
+
+        var ids = new HashSet<Guid>();
+        foreach (var token in Blocking.RareTokens(query.Name, frequencies, settings))
+        {
+            ids.UnionWith(await connection.QueryAsync<Guid>(database.Command(database.Dialect.Page(sql.TokenRows),
+                new { Token = token, Limit = settings.MaxCandidatesPerToken }, ct, tx)));
+        }
+        ids.ExceptWith(found.Keys);
+        foreach (var chunk in ids.Chunk(500))
+        {
+            foreach (var row in await connection.QueryAsync<TRow>(database.Command(sql.ByIds, With(filter, new { Ids = Database.IdList(chunk) }), ct, tx)))
+            {
+                found[idOf(row)] = row;
+            }
+        }
+        return found.Values.ToList();
+    }
+
+    private static DynamicParameters With(object? filter, object parameters)
+    {
+        var all = new DynamicParameters(filter);
+        all.AddDynamicParams(parameters);
+        return all;
+    }
+}

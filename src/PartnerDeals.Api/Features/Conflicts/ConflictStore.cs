@@ -1,0 +1,254 @@
+using System.Data.Common;
+using System.Text.Json;
+using Dapper;
+using PartnerDeals.Api.Features.ConflictChecks;
+using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.Api.Infrastructure.Http;
+using PartnerDeals.Matching;
+
+namespace PartnerDeals.Api.Features.Conflicts;
+
+public enum ConflictStatus
+{
+    Open,
+    Resolved,
+}
+
+public enum ConflictResolution
+{
+    /// <summary>Ops award the account to the partner: the registration is approved.</summary>
+    AwardPartner,
+
+    /// <summary>The direct team keeps the account: the registration is rejected.</summary>
+    KeepDirect,
+
+    /// <summary>Partner and direct team sell together: the registration is approved as co-sell.</summary>
+    CoSell,
+
+    /// <summary>The registration is rejected.</summary>
+    Reject,
+
+    /// <summary>Set by the service: a later check of the registration found no match any more.</summary>
+    Cleared,
+
+    /// <summary>Set by the service: the registration was withdrawn, rejected or closed while the conflict was open.</summary>
+    RegistrationClosed,
+}
+
+/// <summary>One record the registration matched, as it was when the check ran.</summary>
+/// <param name="Kind">direct_opportunity, existing_customer, partner_registration or duplicate_registration.</param>
+/// <param name="Id">The opportunity's or registration's id.</param>
+/// <param name="AccountName">The company name the record has.</param>
+/// <param name="Score">0 to 1.</param>
+/// <param name="Verdict">review or conflict.</param>
+/// <param name="Signals">The evidence that fired.</param>
+public sealed record ConflictCandidate(CandidateKind Kind, Guid Id, string AccountName, double Score, Verdict Verdict, IReadOnlyList<MatchSignal> Signals);
+
+/// <summary>A registration's collision with other claims on the account, and how it was resolved.</summary>
+public sealed record Conflict
+{
+    public required Guid Id { get; init; }
+    public required Guid RegistrationId { get; init; }
+
+    /// <example>open</example>
+    public required ConflictStatus Status { get; init; }
+
+    /// <summary>The kind of the strongest match.</summary>
+    /// <example>direct_opportunity</example>
+    public required CandidateKind Kind { get; init; }
+
+    /// <example>conflict</example>
+    public required Verdict Verdict { get; init; }
+
+    /// <summary>The strongest match's score.</summary>
+    /// <example>0.99</example>
+    public required double Score { get; init; }
+
+    /// <summary>The registration policy that decided.</summary>
+    /// <example>1-5c1f0d2a</example>
+    public required string PolicyVersion { get; init; }
+
+    /// <summary>Every match at review level or above, strongest first (absent in lists).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ConflictCandidate>? Candidates { get; init; }
+
+    public ConflictResolution? Resolution { get; init; }
+    public string? ResolutionNote { get; init; }
+    public DateTimeOffset? ResolvedAt { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public required DateTimeOffset UpdatedAt { get; init; }
+}
+
+/// <summary>The <c>conflicts</c> table and the candidates each one records.</summary>
+public sealed class ConflictStore(Database database)
+{
+    private const string Columns = """
+        id, registration_id, status, kind, verdict, score, policy_version, resolution, resolution_note, resolved_at, created_at, updated_at
+        """;
+
+    private const string InsertSql = """
+        INSERT INTO conflicts (id, registration_id, status, kind, verdict, score, policy_version, created_at, updated_at)
+        VALUES (@Id, @RegistrationId, 'open', @Kind, @Verdict, @Score, @PolicyVersion, @Now, @Now)
+        """;
+
+    private const string RecheckSql = """
+        UPDATE conflicts SET kind = @Kind, verdict = @Verdict, score = @Score, policy_version = @PolicyVersion, updated_at = @Now
+        WHERE id = @Id AND status = 'open'
+        """;
+
+    private const string InsertCandidateSql = """
+        INSERT INTO conflict_candidates (conflict_id, candidate_id, kind, label, score, verdict, signals)
+        VALUES (@ConflictId, @CandidateId, @Kind, @Label, @Score, @Verdict, @Signals)
+        """;
+
+    private const string DeleteCandidatesSql = "DELETE FROM conflict_candidates WHERE conflict_id = @Id";
+
+    private const string ResolveSql = """
+        UPDATE conflicts
+        SET status = 'resolved', resolution = @Resolution, resolution_note = @Note, resolved_by_key_id = @ActorKeyId, resolved_at = @Now, updated_at = @Now
+        WHERE id = @Id AND status = 'open'
+        """;
+
+    private const string OpenForSql = "SELECT " + Columns + " FROM conflicts WHERE registration_id = @RegistrationId AND status = 'open'";
+
+    private const string GetSql = "SELECT " + Columns + " FROM conflicts WHERE id = @Id";
+
+    private const string CandidatesSql = """
+        SELECT candidate_id, kind, label, score, verdict, signals FROM conflict_candidates WHERE conflict_id = @Id ORDER BY score DESC, candidate_id
+        """;
+
+    private const string ListSql = "SELECT " + Columns + """
+
+        FROM conflicts
+        WHERE (@Status IS NULL OR status = @Status)
+          AND (@Kind IS NULL OR kind = @Kind)
+          AND (@RegistrationId IS NULL OR registration_id = @RegistrationId)
+          AND (@After IS NULL OR id > @After)
+        ORDER BY id
+        """;
+
+    public async Task<Conflict?> OpenForAsync(DbTransaction tx, Guid registrationId, CancellationToken ct)
+    {
+        var row = await tx.Connection!.QueryFirstOrDefaultAsync<Row>(database.Command(OpenForSql, new { RegistrationId = registrationId }, ct, tx));
+        return row?.ToConflict(null);
+    }
+
+    /// <summary>Opens a conflict for the registration, or brings its open one up to date with a new check.</summary>
+    public async Task<Guid> RecordAsync(DbTransaction tx, Guid registrationId, Guid? openId, IReadOnlyList<ScoredCandidate> matches, string policyVersion,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        var connection = tx.Connection!;
+        var top = matches[0];
+        var summary = new
+        {
+            Id = openId ?? Guid.CreateVersion7(now),
+            RegistrationId = registrationId,
+            Kind = Json.Name(top.Candidate.Kind),
+            Verdict = Json.Name(top.Match.Verdict),
+            Score = Math.Round(top.Match.Score, 6),
+            PolicyVersion = policyVersion,
+            Now = now,
+        };
+        if (openId is null)
+        {
+            await connection.ExecuteAsync(database.Command(InsertSql, summary, ct, tx));
+        }
+        else
+        {
+            await connection.ExecuteAsync(database.Command(RecheckSql, summary, ct, tx));
+            await connection.ExecuteAsync(database.Command(DeleteCandidatesSql, new { Id = openId }, ct, tx));
+        }
+        await connection.ExecuteAsync(database.Command(InsertCandidateSql, matches.Select(m => new
+        {
+            ConflictId = summary.Id,
+            CandidateId = m.Candidate.Id,
+            Kind = Json.Name(m.Candidate.Kind),
+            Label = m.Candidate.AccountName,
+            Score = Math.Round(m.Match.Score, 6),
+            Verdict = Json.Name(m.Match.Verdict),
+            Signals = JsonSerializer.Serialize(m.Match.Signals, Json.Options),
+        }).ToList(), ct, tx));
+        return summary.Id;
+    }
+
+    /// <summary>Resolves an open conflict; false when it was not open any more.</summary>
+    public async Task<bool> ResolveAsync(DbTransaction tx, Guid id, ConflictResolution resolution, string? note, Guid? actorKeyId, DateTimeOffset now,
+        CancellationToken ct) =>
+        await tx.Connection!.ExecuteAsync(database.Command(ResolveSql,
+            new { Id = id, Resolution = Json.Name(resolution), Note = note, ActorKeyId = actorKeyId, Now = now }, ct, tx)) == 1;
+
+    public async Task<Conflict?> GetAsync(DbConnection connection, DbTransaction? tx, Guid id, CancellationToken ct)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<Row>(database.Command(GetSql, new { Id = id }, ct, tx));
+        if (row is null) return null;
+        var candidates = await connection.QueryAsync<CandidateRow>(database.Command(CandidatesSql, new { Id = id }, ct, tx));
+        return row.ToConflict(candidates.Select(c => c.ToCandidate()).ToList());
+    }
+
+    public async Task<Conflict?> GetAsync(Guid id, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await GetAsync(connection, null, id, ct);
+    }
+
+    public async Task<Page<Conflict>> ListAsync(ConflictStatus? status, CandidateKind? kind, Guid? registrationId, int pageSize, Guid? after,
+        CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var rows = (await connection.QueryAsync<Row>(database.Command(database.Dialect.Page(ListSql), new
+        {
+            Status = status is { } s ? Json.Name(s) : null,
+            Kind = kind is { } k ? Json.Name(k) : null,
+            RegistrationId = registrationId,
+            After = after,
+            Limit = pageSize + 1,
+        }, ct))).AsList();
+        return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToConflict(null));
+    }
+
+    private sealed class Row
+    {
+        public Guid Id { get; set; }
+        public Guid RegistrationId { get; set; }
+        public string Status { get; set; } = "";
+        public string Kind { get; set; } = "";
+        public string Verdict { get; set; } = "";
+        public double Score { get; set; }
+        public string PolicyVersion { get; set; } = "";
+        public string? Resolution { get; set; }
+        public string? ResolutionNote { get; set; }
+        public DateTimeOffset? ResolvedAt { get; set; }
+        public DateTimeOffset CreatedAt { get; set; }
+        public DateTimeOffset UpdatedAt { get; set; }
+
+        public Conflict ToConflict(IReadOnlyList<ConflictCandidate>? candidates) => new()
+        {
+            Id = Id,
+            RegistrationId = RegistrationId,
+            Status = Json.Parse<ConflictStatus>(Status),
+            Kind = Json.Parse<CandidateKind>(Kind),
+            Verdict = Json.Parse<Verdict>(Verdict),
+            Score = Score,
+            PolicyVersion = PolicyVersion,
+            Candidates = candidates,
+            Resolution = Resolution is null ? null : Json.Parse<ConflictResolution>(Resolution),
+            ResolutionNote = ResolutionNote,
+            ResolvedAt = ResolvedAt,
+            CreatedAt = CreatedAt,
+            UpdatedAt = UpdatedAt,
+        };
+    }
+
+    private sealed class CandidateRow
+    {
+        public Guid CandidateId { get; set; }
+        public string Kind { get; set; } = "";
+        public string Label { get; set; } = "";
+        public double Score { get; set; }
+        public string Verdict { get; set; } = "";
+        public string Signals { get; set; } = "[]";
+
+        public ConflictCandidate ToCandidate() => new(Json.Parse<CandidateKind>(Kind), CandidateId, Label, Score, Json.Parse<Verdict>(Verdict),
+            JsonSerializer.Deserialize<List<MatchSignal>>(Signals, Json.Options) ?? []);
+    }
+}

@@ -1,0 +1,153 @@
+using System.ComponentModel.DataAnnotations;
+using System.Security.Claims;
+using FluentValidation;
+using Microsoft.AspNetCore.Http.HttpResults;
+using PartnerDeals.Api.Features.Audit;
+using PartnerDeals.Api.Features.ConflictChecks;
+using PartnerDeals.Api.Features.Registrations;
+using PartnerDeals.Api.Infrastructure.Auth;
+using PartnerDeals.Api.Infrastructure.Http;
+
+namespace PartnerDeals.Api.Features.Conflicts;
+
+public sealed record ResolveConflictRequest
+{
+    /// <summary>award_partner (approve), keep_direct (reject: the direct team keeps it), co_sell (approve as co-sell) or reject.</summary>
+    /// <example>keep_direct</example>
+    [Required]
+    public ConflictResolution? Resolution { get; init; }
+
+    /// <summary>For <c>reject</c>: the reason code; by default derived from the strongest match.</summary>
+    public RejectionReason? RejectionReason { get; init; }
+
+    /// <summary>Shown to the partner as the decision note.</summary>
+    /// <example>Our direct team has been working this account since June.</example>
+    public string? Note { get; init; }
+}
+
+public sealed class ResolveConflictRequestValidator : AbstractValidator<ResolveConflictRequest>
+{
+    public ResolveConflictRequestValidator()
+    {
+        RuleFor(x => x.Resolution).NotNull()
+            .Must(r => r is null or ConflictResolution.AwardPartner or ConflictResolution.KeepDirect or ConflictResolution.CoSell or ConflictResolution.Reject)
+            .WithMessage("resolution must be one of: award_partner, keep_direct, co_sell, reject.");
+        RuleFor(x => x.RejectionReason).Null().When(x => x.Resolution != ConflictResolution.Reject)
+            .WithMessage("rejectionReason applies only to reject.");
+        RuleFor(x => x.Note).MaximumLength(2000);
+    }
+}
+
+/// <summary>The resolved conflict and the registration as the resolution left it.</summary>
+public sealed record ConflictResolved(Conflict Conflict, Registration Registration);
+
+public static class ConflictsApi
+{
+    public static void MapConflicts(this IEndpointRouteBuilder v1)
+    {
+        var conflicts = v1.MapGroup("/conflicts").WithTags("Conflicts");
+
+        conflicts.MapGet("/", List)
+            .WithName("ListConflicts")
+            .WithSummary("List conflicts")
+            .WithDescription("Vendor keys (crm, ops, admin). Oldest first, keyset-paginated; filters status (open, resolved), kind of the strongest "
+                + "match (direct_opportunity, existing_customer, partner_registration, duplicate_registration) and registrationId.")
+            .RequireAuthorization(Policies.Vendor);
+
+        conflicts.MapGet("/{id:guid}", Get)
+            .WithName("GetConflict")
+            .WithSummary("Read a conflict with every candidate")
+            .WithDescription("Vendor keys. Every match at review level or above with its score and signals, and the policy version that decided.")
+            .RequireAuthorization(Policies.Vendor)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        conflicts.MapPost("/{id:guid}/resolve", Resolve)
+            .WithName("ResolveConflict")
+            .WithSummary("Decide a conflict")
+            .WithDescription("Ops and admin, on an open conflict. award_partner and co_sell approve the registration (refused while another approved "
+                + "registration holds the account); keep_direct and reject reject it, and the registrations waiting behind it are re-evaluated.")
+            .RequireAuthorization(Policies.Ops)
+            .WithValidation<ResolveConflictRequest>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+    }
+
+    /// <param name="store">The conflict store.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <param name="status">open or resolved.</param>
+    /// <param name="kind">The kind of the strongest match.</param>
+    /// <param name="registrationId">Only this registration's conflicts.</param>
+    /// <param name="limit">Page size, 1–200 (default 50).</param>
+    /// <param name="cursor">The nextCursor of the previous page.</param>
+    private static async Task<Results<Ok<Page<Conflict>>, ValidationProblem>> List(
+        ConflictStore store, CancellationToken ct, string? status = null, string? kind = null, Guid? registrationId = null, int? limit = null,
+        string? cursor = null)
+    {
+        Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors);
+        var statusFilter = Paging.ReadFilter<ConflictStatus>(status, "status", errors);
+        var kindFilter = Paging.ReadFilter<CandidateKind>(kind, "kind", errors);
+        if (errors.Count > 0) return Problems.Validation(errors);
+        return TypedResults.Ok(await store.ListAsync(statusFilter, kindFilter, registrationId, pageSize, after, ct));
+    }
+
+    private static async Task<Results<Ok<Conflict>, ProblemHttpResult>> Get(Guid id, ConflictStore store, CancellationToken ct) =>
+        await store.GetAsync(id, ct) is { } conflict ? TypedResults.Ok(conflict) : Problems.NotFound("The conflict");
+
+    private static async Task<Results<Ok<ConflictResolved>, ProblemHttpResult>> Resolve(
+        Guid id, ResolveConflictRequest request, ClaimsPrincipal user, [AsParameters] RegistrationServices s, ConflictStore conflicts,
+        AuditTrail audit, CancellationToken ct)
+    {
+        await using var connection = await s.Database.OpenAsync(ct);
+        await using var tx = await s.Database.BeginDecisionAsync(connection, ct);
+        var conflict = await conflicts.GetAsync(connection, tx, id, ct);
+        if (conflict is null) return Problems.NotFound("The conflict");
+        if (conflict.Status != ConflictStatus.Open) return Problems.InvalidTransition($"The conflict is already resolved ({Json.Name(conflict.Resolution!.Value)}).");
+        var registration = (await s.Registrations.GetAsync(connection, tx, conflict.RegistrationId, ct))!;
+        var partner = (await s.Partners.GetAsync(connection, tx, registration.PartnerId, ct))!;
+
+        var now = s.Clock.GetUtcNow();
+        var resolution = request.Resolution!.Value;
+        var note = string.IsNullOrWhiteSpace(request.Note) ? null : request.Note.Trim();
+        Registration changed;
+        if (resolution is ConflictResolution.AwardPartner or ConflictResolution.CoSell)
+        {
+            if (await s.Decisions.HolderAsync(tx, registration, ct) is { } holder)
+            {
+                return Problems.InvalidTransition($"Registration {holder.Candidate.Id} holds this account; it must close, expire or be withdrawn first.");
+            }
+            var coSell = resolution == ConflictResolution.CoSell;
+            changed = RegistrationDecisions.Approve(registration, partner, now, coSell ? "co_sell" : "approved", note) with { CoSelling = coSell };
+        }
+        else
+        {
+            var reason = request.RejectionReason ?? (resolution == ConflictResolution.KeepDirect && conflict.Kind != CandidateKind.ExistingCustomer
+                ? RejectionReason.DirectConflict
+                : ReasonFor(conflict.Kind));
+            changed = registration with
+            {
+                Status = RegistrationStatus.Rejected,
+                Reason = RegistrationDecisions.RejectedReason(reason),
+                RejectionReason = reason,
+                DecisionNote = note,
+                DecidedAt = now,
+            };
+        }
+
+        await conflicts.ResolveAsync(tx, id, resolution, note, user.KeyId(), now, ct);
+        await audit.RecordAsync(tx, "conflict", id, "conflict.resolved", Actor.From(user), new { resolution, note, registrationStatus = changed.Status }, ct);
+        var decided = await s.Decisions.TransitionAsync(tx, registration, changed with { ConflictId = null }, Actor.From(user), "conflict.resolved",
+            new { conflictId = id, resolution, note }, ct);
+        if (decided is null) return Problems.PreconditionFailed();
+        await tx.CommitAsync(ct);
+
+        return TypedResults.Ok(new ConflictResolved((await conflicts.GetAsync(id, ct))!, decided));
+    }
+
+    private static RejectionReason ReasonFor(CandidateKind kind) => kind switch
+    {
+        CandidateKind.DuplicateRegistration => RejectionReason.Duplicate,
+        CandidateKind.DirectOpportunity => RejectionReason.DirectConflict,
+        CandidateKind.ExistingCustomer => RejectionReason.ExistingCustomer,
+        _ => RejectionReason.Other,
+    };
+}

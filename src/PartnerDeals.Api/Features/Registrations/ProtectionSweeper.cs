@@ -1,0 +1,74 @@
+using Microsoft.Extensions.Options;
+using PartnerDeals.Api.Features.Audit;
+using PartnerDeals.Api.Infrastructure.Data;
+
+namespace PartnerDeals.Api.Features.Registrations;
+
+/// <summary>
+/// Expires approved registrations whose protection has run out and releases their accounts. Every
+/// instance runs one; each expiry is its own decision transaction and matches on the version it
+/// read, so two instances sweeping at once expire each registration exactly once.
+/// </summary>
+public sealed partial class ProtectionSweeper(
+    Database database, RegistrationStore registrations, RegistrationDecisions decisions, IOptions<RegistrationOptions> options,
+    TimeProvider clock, ILogger<ProtectionSweeper> logger) : BackgroundService
+{
+    private const int Batch = 100;
+
+    /// <summary>Expires every registration past its protection; answers how many this call expired.</summary>
+    public async Task<int> SweepAsync(CancellationToken ct)
+    {
+        var expired = 0;
+        while (true)
+        {
+            var now = clock.GetUtcNow();
+            IReadOnlyList<Guid> due;
+            await using (var connection = await database.OpenAsync(ct))
+            {
+                due = await registrations.ExpiredAsync(connection, now, Batch, ct);
+            }
+            var before = expired;
+            foreach (var id in due)
+            {
+                await using var connection = await database.OpenAsync(ct);
+                await using var tx = await database.BeginDecisionAsync(connection, ct);
+                var current = await registrations.GetAsync(connection, tx, id, ct);
+                if (current is not { Status: RegistrationStatus.Approved } || current.ProtectionExpiresAt > now) continue; // extended, or another instance did it
+                var changed = current with { Status = RegistrationStatus.Expired, Reason = "protection_expired" };
+                if (await decisions.TransitionAsync(tx, current, changed, Actor.System, "registration.expired",
+                        new { protectionExpiresAt = current.ProtectionExpiresAt }, ct) is null)
+                {
+                    continue;
+                }
+                await tx.CommitAsync(ct);
+                expired++;
+            }
+            if (due.Count < Batch || expired == before) return expired;
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.ExpirySweepSeconds), clock);
+        do
+        {
+            try
+            {
+                var expired = await SweepAsync(stoppingToken);
+                if (expired > 0) LogExpired(expired);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                // The next tick tries again; a failed sweep changed nothing it did not commit.
+                LogSweepFailed(e);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Expired {Count} registration(s) past their protection")]
+    private partial void LogExpired(int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Protection sweep failed; retrying on the next tick")]
+    private partial void LogSweepFailed(Exception exception);
+}

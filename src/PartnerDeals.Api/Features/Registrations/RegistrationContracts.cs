@@ -1,0 +1,456 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
+using FluentValidation;
+using PartnerDeals.Api.Features.ConflictChecks;
+using PartnerDeals.Api.Features.Partners;
+using PartnerDeals.Api.Infrastructure.Http;
+using PartnerDeals.Matching;
+
+namespace PartnerDeals.Api.Features.Registrations;
+
+public enum RegistrationStatus
+{
+    PendingReview,
+    MoreInfoRequested,
+    Approved,
+    Rejected,
+    Withdrawn,
+    Expired,
+    Won,
+    Lost,
+}
+
+/// <summary>Who takes a part of the deal.</summary>
+public enum CoSellParty
+{
+    Partner,
+    Vendor,
+    Joint,
+}
+
+/// <summary>Why ops rejected a registration.</summary>
+public enum RejectionReason
+{
+    Duplicate,
+    DirectConflict,
+    ExistingCustomer,
+    NotIcp,
+    Incomplete,
+    Other,
+}
+
+public enum OutcomeResult
+{
+    Won,
+    Lost,
+}
+
+/// <summary>The customer company the partner brings.</summary>
+public sealed record CustomerInput
+{
+    /// <example>Contoso Pharma GmbH</example>
+    [Required]
+    public string? CompanyName { get; init; }
+
+    /// <summary>The company's website URL, an e-mail address at it, or a bare host.</summary>
+    /// <example>https://contoso-pharma.de</example>
+    public string? Domain { get; init; }
+
+    /// <summary>ISO 3166-1 alpha-2.</summary>
+    /// <example>DE</example>
+    [Required]
+    public string? Country { get; init; }
+
+    /// <example>pharmaceuticals</example>
+    public string? Industry { get; init; }
+
+    /// <example>1200</example>
+    public int? EmployeeCount { get; init; }
+}
+
+/// <summary>The partner's contact at the customer.</summary>
+public sealed record ContactInput
+{
+    /// <example>Maria Schmidt</example>
+    [Required]
+    public string? Name { get; init; }
+
+    /// <example>maria.schmidt@contoso-pharma.de</example>
+    [Required]
+    public string? Email { get; init; }
+
+    /// <example>Head of IT</example>
+    public string? Title { get; init; }
+}
+
+public sealed record DealInput
+{
+    /// <example>Contoso analytics rollout</example>
+    [Required]
+    public string? Name { get; init; }
+
+    /// <example>["analytics-suite"]</example>
+    public IReadOnlyList<string>? Products { get; init; }
+
+    /// <example>120000</example>
+    [Required]
+    public decimal? EstimatedValue { get; init; }
+
+    /// <summary>ISO 4217.</summary>
+    /// <example>EUR</example>
+    [Required]
+    public string? Currency { get; init; }
+
+    /// <example>2027-03-31</example>
+    public DateOnly? ExpectedCloseDate { get; init; }
+
+    /// <example>Met the CIO at a trade fair; pilot agreed.</example>
+    public string? Notes { get; init; }
+}
+
+/// <summary>Who owns the relationship, who demos and who manages the contract; each defaults to <c>partner</c>.</summary>
+public sealed record CoSellInput
+{
+    /// <example>partner</example>
+    public CoSellParty? RelationshipOwner { get; init; }
+
+    /// <example>vendor</example>
+    public CoSellParty? Demo { get; init; }
+
+    /// <example>partner</example>
+    public CoSellParty? Contract { get; init; }
+}
+
+/// <summary>Register a deal.</summary>
+public sealed record CreateRegistrationRequest
+{
+    /// <summary>Ops and admin register on behalf of this partner; a partner key leaves it out (or names itself).</summary>
+    public Guid? PartnerId { get; init; }
+
+    [Required]
+    public CustomerInput? Customer { get; init; }
+
+    [Required]
+    public ContactInput? Contact { get; init; }
+
+    [Required]
+    public DealInput? Deal { get; init; }
+
+    public CoSellInput? CoSell { get; init; }
+}
+
+/// <summary>Change a registration: send only what changes (merge patch; null means unchanged).</summary>
+public sealed record UpdateRegistrationRequest
+{
+    public CustomerInput? Customer { get; init; }
+    public ContactInput? Contact { get; init; }
+    public DealInput? Deal { get; init; }
+    public CoSellInput? CoSell { get; init; }
+}
+
+public sealed record RejectRequest
+{
+    /// <example>direct_conflict</example>
+    [Required]
+    public RejectionReason? Reason { get; init; }
+
+    /// <example>Our direct team has been working this account since June.</example>
+    public string? Note { get; init; }
+}
+
+public sealed record DecisionNoteRequest
+{
+    /// <summary>Shown to the partner.</summary>
+    /// <example>Please add the customer's website and employee count.</example>
+    public string? Note { get; init; }
+}
+
+public sealed record OutcomeRequest
+{
+    /// <example>won</example>
+    [Required]
+    public OutcomeResult? Result { get; init; }
+
+    /// <summary>Closed-won amount; required when won.</summary>
+    /// <example>118000</example>
+    public decimal? Amount { get; init; }
+
+    /// <summary>ISO 4217; required when won.</summary>
+    /// <example>EUR</example>
+    public string? Currency { get; init; }
+
+    /// <summary>Defaults to now.</summary>
+    public DateTimeOffset? ClosedAt { get; init; }
+
+    /// <summary>Required when lost.</summary>
+    /// <example>Budget frozen</example>
+    public string? LostReason { get; init; }
+}
+
+public sealed record ExtensionRequestBody
+{
+    /// <summary>Why the deal needs longer.</summary>
+    /// <example>Procurement moved signature to next quarter.</example>
+    public string? Reason { get; init; }
+}
+
+public sealed record NoteRequest
+{
+    /// <example>Customer asked for a joint demo next week.</example>
+    [Required]
+    public string? Body { get; init; }
+
+    /// <summary>Ops and admin only: an internal note is never shown to the partner.</summary>
+    public bool? Internal { get; init; }
+}
+
+public sealed record Customer(string CompanyName, string? Domain, string Country, string? Industry, int? EmployeeCount);
+
+public sealed record Contact(string Name, string Email, string? Title);
+
+public sealed record Deal(string Name, IReadOnlyList<string> Products, decimal EstimatedValue, string Currency, DateOnly? ExpectedCloseDate, string? Notes);
+
+public sealed record CoSell(CoSellParty RelationshipOwner, CoSellParty Demo, CoSellParty Contract);
+
+/// <param name="Qualified">Whether the registration fits the ideal customer profile.</param>
+/// <param name="FailedRule">The first rule it failed (e.g. <c>country</c>, <c>min_deal_size</c>), or null.</param>
+public sealed record IcpResult(bool Qualified, string? FailedRule);
+
+/// <summary>The terms the registration was approved under (a snapshot of the partner's tier and terms).</summary>
+public sealed record TermsSnapshot(
+    string Tier, FeeModel FeeModel, decimal? FeePercent, decimal? FeeAmount, string? FeeCurrency, FeeTrigger FeeTrigger,
+    int PaymentNetDays, int ProtectionDays);
+
+public sealed record Outcome(OutcomeResult Result, decimal? Amount, string? Currency, DateTimeOffset ClosedAt, string? LostReason);
+
+/// <summary>A deal registration and what was decided about it.</summary>
+public sealed record Registration
+{
+    public required Guid Id { get; init; }
+    public required Guid PartnerId { get; init; }
+
+    /// <example>approved</example>
+    public required RegistrationStatus Status { get; init; }
+
+    /// <summary>The conflict check: <c>clear</c>, <c>review</c> or <c>conflict</c>.</summary>
+    /// <example>clear</example>
+    public required Verdict Verdict { get; init; }
+
+    /// <summary>
+    /// Safe to show the partner, never whose claim collides: auto_approved, approved, co_sell, awaiting_review,
+    /// account_under_review, account_unavailable, duplicate_registration, more_information_requested, rejected_*,
+    /// withdrawn, protection_expired, closed_won, closed_lost.
+    /// </summary>
+    /// <example>auto_approved</example>
+    public required string Reason { get; init; }
+
+    public required Customer Customer { get; init; }
+    public required Contact Contact { get; init; }
+    public required Deal Deal { get; init; }
+    public required CoSell CoSell { get; init; }
+
+    /// <summary>True when ops resolved a conflict as co-sell with the direct team.</summary>
+    public required bool CoSelling { get; init; }
+
+    public required IcpResult Icp { get; init; }
+
+    /// <summary>The version of the registration policy that made the last decision.</summary>
+    /// <example>1-5c1f0d2a</example>
+    public required string PolicyVersion { get; init; }
+
+    /// <summary>Set when rejected.</summary>
+    public RejectionReason? RejectionReason { get; init; }
+
+    /// <summary>The channel team's note on the last decision.</summary>
+    public string? DecisionNote { get; init; }
+
+    /// <summary>Until when an approved registration holds the account.</summary>
+    public DateTimeOffset? ProtectionExpiresAt { get; init; }
+
+    public required int ExtensionsGranted { get; init; }
+
+    /// <summary>Set at approval.</summary>
+    public TermsSnapshot? Terms { get; init; }
+
+    public Outcome? Outcome { get; init; }
+
+    /// <summary>The open conflict, for vendor keys only.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Guid? ConflictId { get; init; }
+
+    public required DateTimeOffset SubmittedAt { get; init; }
+    public DateTimeOffset? DecidedAt { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public required DateTimeOffset UpdatedAt { get; init; }
+
+    [JsonIgnore]
+    public int Version { get; init; }
+
+    /// <summary>The registration as a partner may see it.</summary>
+    public Registration ForPartner() => this with { ConflictId = null };
+
+    public IReadOnlyDictionary<string, object?> AuditFields() => new Dictionary<string, object?>
+    {
+        ["status"] = Json.Name(Status),
+        ["verdict"] = Json.Name(Verdict),
+        ["reason"] = Reason,
+        ["customer.companyName"] = Customer.CompanyName,
+        ["customer.domain"] = Customer.Domain,
+        ["customer.country"] = Customer.Country,
+        ["customer.industry"] = Customer.Industry,
+        ["customer.employeeCount"] = Customer.EmployeeCount,
+        ["contact.name"] = Contact.Name,
+        ["contact.email"] = Contact.Email,
+        ["contact.title"] = Contact.Title,
+        ["deal.name"] = Deal.Name,
+        ["deal.products"] = string.Join(", ", Deal.Products),
+        ["deal.estimatedValue"] = Deal.EstimatedValue,
+        ["deal.currency"] = Deal.Currency,
+        ["deal.expectedCloseDate"] = Deal.ExpectedCloseDate,
+        ["deal.notes"] = Deal.Notes,
+        ["coSell.relationshipOwner"] = Json.Name(CoSell.RelationshipOwner),
+        ["coSell.demo"] = Json.Name(CoSell.Demo),
+        ["coSell.contract"] = Json.Name(CoSell.Contract),
+        ["icp.qualified"] = Icp.Qualified,
+        ["icp.failedRule"] = Icp.FailedRule,
+        ["protectionExpiresAt"] = ProtectionExpiresAt,
+    };
+}
+
+public sealed record Note(Guid Id, Guid RegistrationId, string AuthorRole, bool Internal, string Body, DateTimeOffset CreatedAt);
+
+public enum ExtensionStatus
+{
+    Requested,
+    Granted,
+    Refused,
+}
+
+public sealed record ExtensionRequest(
+    Guid Id, Guid RegistrationId, ExtensionStatus Status, int Days, string? Reason, string? DecisionNote, DateTimeOffset RequestedAt, DateTimeOffset? DecidedAt);
+
+internal static class RegistrationRules
+{
+    public const int MaxProducts = 50;
+
+    public static IRuleBuilderOptions<T, string?> Text<T>(this IRuleBuilder<T, string?> rule, int max) =>
+        rule.MaximumLength(max).Must(t => t is null || !t.Any(c => char.IsControl(c) && c is not ('\n' or '\r' or '\t')))
+            .WithMessage("{PropertyName} must not contain control characters.");
+}
+
+internal sealed class CustomerInputValidator : AbstractValidator<CustomerInput>
+{
+    public CustomerInputValidator(bool partial)
+    {
+        RuleFor(x => x.CompanyName).CompanyName().When(x => !partial || x.CompanyName is not null);
+        RuleFor(x => x.Domain).CompanyDomain();
+        if (!partial) RuleFor(x => x.Country).NotEmpty();
+        RuleFor(x => x.Country).Country();
+        RuleFor(x => x.Industry).Text(100);
+        RuleFor(x => x.EmployeeCount).InclusiveBetween(1, 10_000_000);
+    }
+}
+
+internal sealed class ContactInputValidator : AbstractValidator<ContactInput>
+{
+    public ContactInputValidator(bool partial)
+    {
+        if (!partial)
+        {
+            RuleFor(x => x.Name).NotEmpty();
+            RuleFor(x => x.Email).NotEmpty();
+        }
+        RuleFor(x => x.Name).Text(200).Must(n => n is null || n.Trim().Length > 0).WithMessage("name must not be blank.");
+        RuleFor(x => x.Email).MaximumLength(320).EmailAddress().WithMessage("email must be an e-mail address.");
+        RuleFor(x => x.Title).Text(200);
+    }
+}
+
+internal sealed class DealInputValidator : AbstractValidator<DealInput>
+{
+    public DealInputValidator(bool partial)
+    {
+        if (!partial)
+        {
+            RuleFor(x => x.Name).NotEmpty();
+            RuleFor(x => x.EstimatedValue).NotNull();
+            RuleFor(x => x.Currency).NotEmpty();
+        }
+        RuleFor(x => x.Name).Text(300).Must(n => n is null || n.Trim().Length > 0).WithMessage("name must not be blank.");
+        RuleFor(x => x.Products).Must(p => p is null || p.Count <= RegistrationRules.MaxProducts)
+            .WithMessage($"products may list at most {RegistrationRules.MaxProducts} products.");
+        RuleForEach(x => x.Products).NotEmpty().Text(200);
+        RuleFor(x => x.EstimatedValue).GreaterThan(0).LessThan(1_000_000_000_000_000m).PrecisionScale(19, 4, true);
+        RuleFor(x => x.Currency).Must(c => c is null || IsoCodes.IsCurrency(c)).WithMessage("currency must be an ISO 4217 code such as EUR.");
+        RuleFor(x => x.ExpectedCloseDate).InclusiveBetween(new DateOnly(2000, 1, 1), new DateOnly(2999, 12, 31));
+        RuleFor(x => x.Notes).Text(4000);
+    }
+}
+
+public sealed class CreateRegistrationRequestValidator : AbstractValidator<CreateRegistrationRequest>
+{
+    public CreateRegistrationRequestValidator()
+    {
+        RuleFor(x => x.Customer).NotNull().SetValidator(new CustomerInputValidator(partial: false)!);
+        RuleFor(x => x.Contact).NotNull().SetValidator(new ContactInputValidator(partial: false)!);
+        RuleFor(x => x.Deal).NotNull().SetValidator(new DealInputValidator(partial: false)!);
+    }
+}
+
+public sealed class UpdateRegistrationRequestValidator : AbstractValidator<UpdateRegistrationRequest>
+{
+    public UpdateRegistrationRequestValidator()
+    {
+        RuleFor(x => x.Customer).SetValidator(new CustomerInputValidator(partial: true)!);
+        RuleFor(x => x.Contact).SetValidator(new ContactInputValidator(partial: true)!);
+        RuleFor(x => x.Deal).SetValidator(new DealInputValidator(partial: true)!);
+    }
+}
+
+public sealed class RejectRequestValidator : AbstractValidator<RejectRequest>
+{
+    public RejectRequestValidator()
+    {
+        RuleFor(x => x.Reason).NotNull();
+        RuleFor(x => x.Note).Text(2000);
+    }
+}
+
+public sealed class DecisionNoteRequestValidator : AbstractValidator<DecisionNoteRequest>
+{
+    public DecisionNoteRequestValidator() => RuleFor(x => x.Note).Text(2000);
+}
+
+public sealed class OutcomeRequestValidator : AbstractValidator<OutcomeRequest>
+{
+    public OutcomeRequestValidator()
+    {
+        RuleFor(x => x.Result).NotNull();
+        When(x => x.Result == OutcomeResult.Won, () =>
+        {
+            RuleFor(x => x.Amount).NotNull().WithMessage("amount is required when won.");
+            RuleFor(x => x.Currency).NotEmpty().WithMessage("currency is required when won.");
+            RuleFor(x => x.LostReason).Null().WithMessage("lostReason applies only when lost.");
+        });
+        When(x => x.Result == OutcomeResult.Lost, () =>
+        {
+            RuleFor(x => x.LostReason).NotEmpty().WithMessage("lostReason is required when lost.");
+            RuleFor(x => x.Amount).Null().WithMessage("amount applies only when won.");
+        });
+        RuleFor(x => x.Amount).GreaterThanOrEqualTo(0).LessThan(1_000_000_000_000_000m).PrecisionScale(19, 4, true);
+        RuleFor(x => x.Currency).Must(c => c is null || IsoCodes.IsCurrency(c)).WithMessage("currency must be an ISO 4217 code such as EUR.");
+        RuleFor(x => x.LostReason).Text(500);
+        RuleFor(x => x.ClosedAt).InclusiveBetween(new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2999, 12, 31, 0, 0, 0, TimeSpan.Zero));
+    }
+}
+
+public sealed class ExtensionRequestBodyValidator : AbstractValidator<ExtensionRequestBody>
+{
+    public ExtensionRequestBodyValidator() => RuleFor(x => x.Reason).Text(2000);
+}
+
+public sealed class NoteRequestValidator : AbstractValidator<NoteRequest>
+{
+    public NoteRequestValidator() =>
+        RuleFor(x => x.Body).NotEmpty().Text(4000).Must(b => b is null || b.Trim().Length > 0).WithMessage("body must not be blank.");
+}

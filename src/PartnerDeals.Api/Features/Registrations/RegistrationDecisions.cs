@@ -1,0 +1,162 @@
+using System.Data.Common;
+using Microsoft.Extensions.Options;
+using PartnerDeals.Api.Features.Audit;
+using PartnerDeals.Api.Features.ConflictChecks;
+using PartnerDeals.Api.Features.Conflicts;
+using PartnerDeals.Api.Features.Partners;
+using PartnerDeals.Matching;
+
+namespace PartnerDeals.Api.Features.Registrations;
+
+/// <summary>
+/// The rules that decide who holds an account. Every method runs inside a decision transaction
+/// (<see cref="Infrastructure.Data.Database.BeginDecisionAsync"/>), so checks and writes of two
+/// registrations never interleave, on one instance or many.
+/// </summary>
+public sealed class RegistrationDecisions(
+    ConflictChecker checker, ConflictStore conflicts, RegistrationStore registrations, PartnerStore partners,
+    RegistrationJournal journal, AuditTrail audit, IOptions<RegistrationOptions> options, TimeProvider clock)
+{
+    /// <summary>
+    /// Checks a submitted registration — new, edited, or re-evaluated after a release — applies the
+    /// policy, and writes the registration, its conflict and its journal. Null when <paramref name="current"/>
+    /// changed under us.
+    /// </summary>
+    public async Task<Registration?> SubmitAsync(
+        DbTransaction tx, Registration? current, Registration proposed, Partner partner, Actor actor, string action, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var policy = options.Value.Policy;
+        var company = Company.From(proposed.Customer.CompanyName, proposed.Customer.Domain, proposed.Customer.Country);
+        var check = await checker.CheckAsync(tx, company, proposed.PartnerId, proposed.Id, ct);
+        var matches = check.Candidates.Where(c => c.Match.Verdict != Verdict.Clear).ToList();
+        var icp = policy.Icp.Evaluate(proposed.Customer, proposed.Deal);
+        var autoApprove = check.Verdict == Verdict.Clear && icp.Qualified && policy.AutoApproves(partner.Tier) && partner.Status == PartnerStatus.Active;
+
+        var decided = proposed with
+        {
+            Verdict = check.Verdict,
+            Icp = icp,
+            PolicyVersion = policy.EffectiveVersion,
+            Version = (current?.Version ?? 0) + 1,
+            UpdatedAt = now,
+        };
+        decided = autoApprove
+            ? Approve(decided, partner, now, "auto_approved", null)
+            : decided with { Status = RegistrationStatus.PendingReview, Reason = PendingReason(check.Verdict, matches), DecidedAt = null };
+
+        if (current is null) await registrations.InsertAsync(tx, decided, actor.KeyId, ct);
+        else if (!await registrations.UpdateAsync(tx, current, decided, ct)) return null;
+
+        var open = await conflicts.OpenForAsync(tx, decided.Id, ct);
+        Guid? conflictId = null;
+        if (matches.Count > 0)
+        {
+            conflictId = await conflicts.RecordAsync(tx, decided.Id, open?.Id, matches, decided.PolicyVersion, now, ct);
+        }
+        else if (open is not null)
+        {
+            await conflicts.ResolveAsync(tx, open.Id, ConflictResolution.Cleared, "A later check found no match.", null, now, ct);
+            await audit.RecordAsync(tx, "conflict", open.Id, "conflict.resolved", Actor.System, new { resolution = "cleared" }, ct);
+        }
+        decided = decided with { ConflictId = conflictId };
+
+        var decision = new
+        {
+            status = decided.Status,
+            verdict = check.Verdict,
+            icp,
+            policyVersion = decided.PolicyVersion,
+            conflictId,
+            matches = matches.Select(m => new { kind = m.Candidate.Kind, id = m.Candidate.Id, score = m.Match.Score, verdict = m.Match.Verdict }),
+        };
+        object data = current is null
+            ? new { registration = decided.AuditFields(), decision }
+            : new { changes = AuditTrail.Changes(current.AuditFields(), decided.AuditFields()), decision };
+        await journal.RecordAsync(tx, decided, action, actor, data, ct);
+        return decided;
+    }
+
+    /// <summary>
+    /// Writes a decided change (approval, rejection, withdrawal, outcome, expiry …). When the
+    /// registration stops being a claim its open conflict closes and the registrations waiting
+    /// behind it are re-evaluated in order. Null when <paramref name="current"/> changed under us.
+    /// </summary>
+    public async Task<Registration?> TransitionAsync(
+        DbTransaction tx, Registration current, Registration changed, Actor actor, string action, object data, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        changed = changed with { Version = current.Version + 1, UpdatedAt = now };
+        if (!await registrations.UpdateAsync(tx, current, changed, ct)) return null;
+
+        var released = IsClaim(current.Status) && !IsClaim(changed.Status);
+        if (released && await conflicts.OpenForAsync(tx, changed.Id, ct) is { } open)
+        {
+            await conflicts.ResolveAsync(tx, open.Id, ConflictResolution.RegistrationClosed, $"The registration became {Infrastructure.Http.Json.Name(changed.Status)}.",
+                actor.KeyId, now, ct);
+            await audit.RecordAsync(tx, "conflict", open.Id, "conflict.resolved", actor, new { resolution = "registration_closed" }, ct);
+            changed = changed with { ConflictId = null };
+        }
+        await journal.RecordAsync(tx, changed, action, actor,
+            new { from = current.Status, to = changed.Status, changes = AuditTrail.Changes(current.AuditFields(), changed.AuditFields()), detail = data }, ct);
+        if (released) await ReleaseAsync(tx, changed.Id, ct);
+        return changed;
+    }
+
+    /// <summary>
+    /// The approved registration of another claim that holds this account, if any: approving this one
+    /// too would give the account two holders.
+    /// </summary>
+    public async Task<ScoredCandidate?> HolderAsync(DbTransaction tx, Registration registration, CancellationToken ct)
+    {
+        var company = Company.From(registration.Customer.CompanyName, registration.Customer.Domain, registration.Customer.Country);
+        var check = await checker.CheckAsync(tx, company, registration.PartnerId, registration.Id, ct);
+        return check.Candidates.FirstOrDefault(c => c.Candidate.HoldsAccount && c.Match.Verdict == Verdict.Conflict);
+    }
+
+    /// <summary>The registration approved now, protected for the partner's protection days, its terms snapshotted.</summary>
+    public static Registration Approve(Registration registration, Partner partner, DateTimeOffset now, string reason, string? note) =>
+        registration with
+        {
+            Status = RegistrationStatus.Approved,
+            Reason = reason,
+            DecisionNote = note ?? registration.DecisionNote,
+            DecidedAt = now,
+            ProtectionExpiresAt = now.AddDays(partner.Terms.ProtectionDays),
+            Terms = new TermsSnapshot(partner.Tier, partner.Terms.FeeModel, partner.Terms.FeePercent, partner.Terms.FeeAmount,
+                partner.Terms.FeeCurrency, partner.Terms.FeeTrigger, partner.Terms.PaymentNetDays, partner.Terms.ProtectionDays),
+        };
+
+    /// <summary>A claim on the account: it blocks later registrations of the same company.</summary>
+    public static bool IsClaim(RegistrationStatus status) =>
+        status is RegistrationStatus.PendingReview or RegistrationStatus.MoreInfoRequested or RegistrationStatus.Approved;
+
+    /// <summary>What a partner may read about a rejection: never whose claim it lost to.</summary>
+    public static string RejectedReason(RejectionReason reason) => reason switch
+    {
+        RejectionReason.Duplicate => "rejected_duplicate",
+        RejectionReason.DirectConflict or RejectionReason.ExistingCustomer => "rejected_account_unavailable",
+        RejectionReason.NotIcp => "rejected_not_icp",
+        RejectionReason.Incomplete => "rejected_incomplete",
+        _ => "rejected_other",
+    };
+
+    private static string PendingReason(Verdict verdict, IReadOnlyList<ScoredCandidate> matches) =>
+        matches.Any(m => m.Candidate.Kind == CandidateKind.DuplicateRegistration && m.Match.Verdict == Verdict.Conflict) ? "duplicate_registration"
+        : verdict == Verdict.Conflict ? "account_unavailable"
+        : verdict == Verdict.Review ? "account_under_review"
+        : "awaiting_review";
+
+    /// <summary>Re-evaluates, oldest first, the pending registrations whose conflict named the released one.</summary>
+    private async Task ReleaseAsync(DbTransaction tx, Guid releasedId, CancellationToken ct)
+    {
+        foreach (var id in await registrations.WaitingBehindAsync(tx, releasedId, ct))
+        {
+            var waiting = await registrations.GetAsync(tx.Connection!, tx, id, ct);
+            if (waiting is not { Status: RegistrationStatus.PendingReview }) continue;
+            var partner = await partners.GetAsync(tx.Connection!, tx, waiting.PartnerId, ct);
+            if (partner is null) continue;
+            await SubmitAsync(tx, waiting, waiting, partner, Actor.System, "registration.reevaluated", ct);
+        }
+    }
+}

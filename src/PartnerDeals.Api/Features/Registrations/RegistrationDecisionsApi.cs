@@ -1,0 +1,140 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using PartnerDeals.Api.Infrastructure.Auth;
+using PartnerDeals.Api.Infrastructure.Http;
+using static PartnerDeals.Api.Features.Registrations.RegistrationsApi;
+
+namespace PartnerDeals.Api.Features.Registrations;
+
+/// <summary>The channel team's decisions and the partner's withdrawal, each a transition of the lifecycle.</summary>
+public static class RegistrationDecisionsApi
+{
+    private const string Transitions = " Illegal from the current status: 409. If-Match is optional; a stale one answers 412.";
+
+    public static void MapRegistrationDecisions(this RouteGroupBuilder registrations)
+    {
+        registrations.MapPost("/{id:guid}/approve", Approve)
+            .WithName("ApproveRegistration")
+            .WithSummary("Approve a registration")
+            .WithDescription("Ops and admin, from pending_review or more_info_requested. Protection starts now for the partner's protection days and "
+                + "the partner's terms are snapshotted. A registration with an open conflict is decided through the conflict "
+                + "(POST /v1/conflicts/{id}/resolve); one whose account another approved registration holds cannot be approved." + Transitions)
+            .RequireAuthorization(Policies.Ops)
+            .WithValidation<DecisionNoteRequest>()
+            .Documented();
+
+        registrations.MapPost("/{id:guid}/reject", Reject)
+            .WithName("RejectRegistration")
+            .WithSummary("Reject a registration")
+            .WithDescription("Ops and admin, from pending_review or more_info_requested, with a reason code (duplicate, direct_conflict, "
+                + "existing_customer, not_icp, incomplete, other) and a note. Registrations waiting behind it are re-evaluated." + Transitions)
+            .RequireAuthorization(Policies.Ops)
+            .WithValidation<RejectRequest>()
+            .Documented();
+
+        registrations.MapPost("/{id:guid}/request-info", RequestInfo)
+            .WithName("RequestRegistrationInfo")
+            .WithSummary("Ask the partner for more information")
+            .WithDescription("Ops and admin, from pending_review; moves to more_info_requested. The partner's next edit resubmits it." + Transitions)
+            .RequireAuthorization(Policies.Ops)
+            .WithValidation<DecisionNoteRequest>()
+            .Documented();
+
+        registrations.MapPost("/{id:guid}/withdraw", Withdraw)
+            .WithName("WithdrawRegistration")
+            .WithSummary("Withdraw a registration")
+            .WithDescription("The partner (or ops, admin), from pending_review, more_info_requested or approved. An approved one releases the "
+                + "account: registrations waiting behind it are re-evaluated in order." + Transitions)
+            .RequireAuthorization(Policies.Registrant)
+            .Documented();
+
+        registrations.MapPost("/{id:guid}/outcome", RecordOutcome)
+            .WithName("RecordRegistrationOutcome")
+            .WithSummary("Record that the deal was won or lost")
+            .WithDescription("crm, ops and admin, on an approved registration. Won needs amount and currency, lost a lostReason. A won "
+                + "registration makes the account an existing customer; either way waiting registrations are re-evaluated." + Transitions)
+            .RequireAuthorization(Policies.Vendor)
+            .WithValidation<OutcomeRequest>()
+            .Documented();
+    }
+
+    /// <summary>The responses every transition may answer.</summary>
+    internal static RouteHandlerBuilder Documented(this RouteHandlerBuilder builder) =>
+        builder.WithETag()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed);
+
+    private static Task<Results<Ok<Registration>, ProblemHttpResult>> Approve(
+        Guid id, ClaimsPrincipal user, HttpContext http, [AsParameters] RegistrationServices s, CancellationToken ct, DecisionNoteRequest? request = null) =>
+        ChangeAsync(id, user, http, s, async (tx, current, partner) =>
+        {
+            if (current.Status is not (RegistrationStatus.PendingReview or RegistrationStatus.MoreInfoRequested))
+            {
+                return Step.NotFrom(current, "approve", RegistrationStatus.PendingReview, RegistrationStatus.MoreInfoRequested);
+            }
+            if (current.ConflictId is { } conflictId)
+            {
+                return Step.Refuse(Problems.InvalidTransition(
+                    $"The registration has an open conflict; decide it with POST /v1/conflicts/{conflictId}/resolve."));
+            }
+            if (await s.Decisions.HolderAsync(tx, current, ct) is { } holder)
+            {
+                return Step.Refuse(Problems.InvalidTransition(
+                    $"Registration {holder.Candidate.Id} holds this account; it must close, expire or be withdrawn first."));
+            }
+            var approved = RegistrationDecisions.Approve(current, partner, s.Clock.GetUtcNow(), "approved", Blank(request?.Note));
+            return Step.To(approved, "registration.approved", new { note = request?.Note });
+        }, ct);
+
+    private static Task<Results<Ok<Registration>, ProblemHttpResult>> Reject(
+        Guid id, RejectRequest request, ClaimsPrincipal user, HttpContext http, [AsParameters] RegistrationServices s, CancellationToken ct) =>
+        ChangeAsync(id, user, http, s, (_, current, _) => Task.FromResult(
+            current.Status is not (RegistrationStatus.PendingReview or RegistrationStatus.MoreInfoRequested)
+                ? Step.NotFrom(current, "reject", RegistrationStatus.PendingReview, RegistrationStatus.MoreInfoRequested)
+                : Step.To(current with
+                {
+                    Status = RegistrationStatus.Rejected,
+                    Reason = RegistrationDecisions.RejectedReason(request.Reason!.Value),
+                    RejectionReason = request.Reason,
+                    DecisionNote = Blank(request.Note),
+                    DecidedAt = s.Clock.GetUtcNow(),
+                }, "registration.rejected", new { reason = request.Reason, note = request.Note })), ct);
+
+    private static Task<Results<Ok<Registration>, ProblemHttpResult>> RequestInfo(
+        Guid id, ClaimsPrincipal user, HttpContext http, [AsParameters] RegistrationServices s, CancellationToken ct, DecisionNoteRequest? request = null) =>
+        ChangeAsync(id, user, http, s, (_, current, _) => Task.FromResult(
+            current.Status != RegistrationStatus.PendingReview
+                ? Step.NotFrom(current, "request-info", RegistrationStatus.PendingReview)
+                : Step.To(current with
+                {
+                    Status = RegistrationStatus.MoreInfoRequested,
+                    Reason = "more_information_requested",
+                    DecisionNote = Blank(request?.Note),
+                }, "registration.more_info_requested", new { note = request?.Note })), ct);
+
+    private static Task<Results<Ok<Registration>, ProblemHttpResult>> Withdraw(
+        Guid id, ClaimsPrincipal user, HttpContext http, [AsParameters] RegistrationServices s, CancellationToken ct) =>
+        ChangeAsync(id, user, http, s, (_, current, _) => Task.FromResult(
+            !RegistrationDecisions.IsClaim(current.Status)
+                ? Step.NotFrom(current, "withdraw", RegistrationStatus.PendingReview, RegistrationStatus.MoreInfoRequested, RegistrationStatus.Approved)
+                : Step.To(current with { Status = RegistrationStatus.Withdrawn, Reason = "withdrawn" }, "registration.withdrawn")), ct);
+
+    private static Task<Results<Ok<Registration>, ProblemHttpResult>> RecordOutcome(
+        Guid id, OutcomeRequest request, ClaimsPrincipal user, HttpContext http, [AsParameters] RegistrationServices s, CancellationToken ct) =>
+        ChangeAsync(id, user, http, s, (_, current, _) =>
+        {
+            if (current.Status != RegistrationStatus.Approved) return Task.FromResult(Step.NotFrom(current, "outcome", RegistrationStatus.Approved));
+            var won = request.Result == OutcomeResult.Won;
+            var outcome = new Outcome(request.Result!.Value, won ? request.Amount : null, won ? request.Currency!.Trim().ToUpperInvariant() : null,
+                (request.ClosedAt ?? s.Clock.GetUtcNow()).ToUniversalTime(), won ? null : request.LostReason!.Trim());
+            return Task.FromResult(Step.To(current with
+            {
+                Status = won ? RegistrationStatus.Won : RegistrationStatus.Lost,
+                Reason = won ? "closed_won" : "closed_lost",
+                Outcome = outcome,
+            }, won ? "registration.won" : "registration.lost", new { outcome }));
+        }, ct);
+
+    internal static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+}

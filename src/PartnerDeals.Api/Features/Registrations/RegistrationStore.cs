@@ -1,0 +1,372 @@
+using System.Data.Common;
+using System.Text.Json;
+using Dapper;
+using PartnerDeals.Api.Features.ConflictChecks;
+using PartnerDeals.Api.Features.Partners;
+using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.Api.Infrastructure.Http;
+using PartnerDeals.Matching;
+
+namespace PartnerDeals.Api.Features.Registrations;
+
+/// <summary>An active registration found as a possible match.</summary>
+public sealed record RegistrationCandidate(Guid Id, Guid PartnerId, RegistrationStatus Status, string CompanyName, Company Company);
+
+/// <summary>The filters of <c>GET /v1/registrations</c>.</summary>
+public sealed record RegistrationFilter(RegistrationStatus? Status, Guid? PartnerId, DateTimeOffset? SubmittedFrom, DateTimeOffset? SubmittedTo, string? Company);
+
+/// <summary>
+/// The <c>registrations</c> table and its token index. The matching keys of the customer company
+/// are computed here when a row is written, as for the direct pipeline.
+/// </summary>
+public sealed class RegistrationStore(Database database)
+{
+    private const string Columns = """
+        r.id, r.partner_id, r.status, r.verdict, r.reason, r.company_name, r.company_website, r.country, r.industry, r.employee_count,
+        r.contact_name, r.contact_email, r.contact_title, r.deal_name, r.products, r.estimated_value, r.currency, r.expected_close_date,
+        r.deal_notes, r.relationship_owner, r.demo_owner, r.contract_owner, r.co_sell, r.name_tokens, r.icp_qualified, r.icp_failed_rule,
+        r.policy_version, r.rejection_reason, r.decision_note, r.protection_expires_at, r.extensions_granted, r.terms_tier, r.terms_fee_model,
+        r.terms_fee_percent, r.terms_fee_amount, r.terms_fee_currency, r.terms_fee_trigger, r.terms_payment_net_days, r.terms_protection_days,
+        r.outcome_amount, r.outcome_currency, r.closed_at, r.lost_reason, r.submitted_at, r.decided_at, r.version, r.created_at, r.updated_at,
+        (SELECT MAX(c.id) FROM conflicts c WHERE c.registration_id = r.id AND c.status = 'open') AS conflict_id
+        """;
+
+    private const string InsertSql = """
+        INSERT INTO registrations (id, partner_id, status, verdict, reason, company_name, company_website, company_domain, country, industry,
+            employee_count, contact_name, contact_email, contact_title, deal_name, products, estimated_value, currency, expected_close_date,
+            deal_notes, relationship_owner, demo_owner, contract_owner, co_sell, name_key, name_acronym, name_tokens, icp_qualified,
+            icp_failed_rule, policy_version, rejection_reason, decision_note, protection_expires_at, extensions_granted, terms_tier,
+            terms_fee_model, terms_fee_percent, terms_fee_amount, terms_fee_currency, terms_fee_trigger, terms_payment_net_days,
+            terms_protection_days, outcome_amount, outcome_currency, closed_at, lost_reason, submitted_at, decided_at, created_by_key_id,
+            version, created_at, updated_at)
+        VALUES (@Id, @PartnerId, @Status, @Verdict, @Reason, @CompanyName, @CompanyWebsite, @CompanyDomain, @Country, @Industry,
+            @EmployeeCount, @ContactName, @ContactEmail, @ContactTitle, @DealName, @Products, @EstimatedValue, @Currency, @ExpectedCloseDate,
+            @DealNotes, @RelationshipOwner, @DemoOwner, @ContractOwner, @CoSell, @NameKey, @NameAcronym, @NameTokens, @IcpQualified,
+            @IcpFailedRule, @PolicyVersion, @RejectionReason, @DecisionNote, @ProtectionExpiresAt, @ExtensionsGranted, @TermsTier,
+            @TermsFeeModel, @TermsFeePercent, @TermsFeeAmount, @TermsFeeCurrency, @TermsFeeTrigger, @TermsPaymentNetDays,
+            @TermsProtectionDays, @OutcomeAmount, @OutcomeCurrency, @ClosedAt, @LostReason, @SubmittedAt, @DecidedAt, @CreatedByKeyId,
+            @Version, @CreatedAt, @UpdatedAt)
+        """;
+
+    // Matches on the version read: of two concurrent writers exactly one changes the row.
+    private const string UpdateSql = """
+        UPDATE registrations
+        SET status = @Status, verdict = @Verdict, reason = @Reason, company_name = @CompanyName, company_website = @CompanyWebsite,
+            company_domain = @CompanyDomain, country = @Country, industry = @Industry, employee_count = @EmployeeCount,
+            contact_name = @ContactName, contact_email = @ContactEmail, contact_title = @ContactTitle, deal_name = @DealName,
+            products = @Products, estimated_value = @EstimatedValue, currency = @Currency, expected_close_date = @ExpectedCloseDate,
+            deal_notes = @DealNotes, relationship_owner = @RelationshipOwner, demo_owner = @DemoOwner, contract_owner = @ContractOwner,
+            co_sell = @CoSell, name_key = @NameKey, name_acronym = @NameAcronym, name_tokens = @NameTokens, icp_qualified = @IcpQualified,
+            icp_failed_rule = @IcpFailedRule, policy_version = @PolicyVersion, rejection_reason = @RejectionReason,
+            decision_note = @DecisionNote, protection_expires_at = @ProtectionExpiresAt, extensions_granted = @ExtensionsGranted,
+            terms_tier = @TermsTier, terms_fee_model = @TermsFeeModel, terms_fee_percent = @TermsFeePercent,
+            terms_fee_amount = @TermsFeeAmount, terms_fee_currency = @TermsFeeCurrency, terms_fee_trigger = @TermsFeeTrigger,
+            terms_payment_net_days = @TermsPaymentNetDays, terms_protection_days = @TermsProtectionDays,
+            outcome_amount = @OutcomeAmount, outcome_currency = @OutcomeCurrency, closed_at = @ClosedAt, lost_reason = @LostReason,
+            submitted_at = @SubmittedAt, decided_at = @DecidedAt, version = @Version, updated_at = @UpdatedAt
+        WHERE id = @Id AND version = @ExpectedVersion
+        """;
+
+    private const string InsertTokenSql = "INSERT INTO registration_tokens (token, registration_id) VALUES (@Token, @Id)";
+
+    private const string DeleteTokenSql = "DELETE FROM registration_tokens WHERE token = @Token AND registration_id = @Id";
+
+    private const string GetSql = "SELECT " + Columns + " FROM registrations r WHERE r.id = @Id";
+
+    private const string ListSql = "SELECT " + Columns + """
+
+        FROM registrations r
+        WHERE (@Status IS NULL OR r.status = @Status)
+          AND (@PartnerId IS NULL OR r.partner_id = @PartnerId)
+          AND (@SubmittedFrom IS NULL OR r.submitted_at >= @SubmittedFrom)
+          AND (@SubmittedTo IS NULL OR r.submitted_at < @SubmittedTo)
+          AND (@NameKey IS NULL OR r.name_key = @NameKey OR r.company_domain = @CompanyDomain)
+          AND (@After IS NULL OR r.id > @After)
+        ORDER BY r.id
+        """;
+
+    // Pending registrations waiting behind the one released, oldest first: precedence is submission order.
+    private const string WaitingBehindSql = """
+        SELECT r.id
+        FROM registrations r
+        WHERE r.status = 'pending_review'
+          AND r.id IN (SELECT c.registration_id FROM conflicts c JOIN conflict_candidates cc ON cc.conflict_id = c.id
+                       WHERE c.status = 'open' AND cc.candidate_id = @ReleasedId)
+        ORDER BY r.id
+        """;
+
+    private const string ExpiredSql = """
+        SELECT r.id FROM registrations r
+        WHERE r.status = 'approved' AND r.protection_expires_at <= @Now
+        ORDER BY r.protection_expires_at
+        """;
+
+    // A claim: pending, waiting for information, approved and still protected, or won (a customer now).
+    // A pending one counts only when it came first (lower id), so a later claim never blocks an earlier one.
+    private const string ActiveFilter = """
+         AND r.status IN ('pending_review', 'more_info_requested', 'approved', 'won')
+          AND (r.status <> 'approved' OR r.protection_expires_at > @Now)
+          AND r.id <> @Self AND (r.status IN ('approved', 'won') OR r.id < @Self)
+        """;
+
+    private const string CandidateColumns = "r.id, r.partner_id, r.status, r.company_name, r.company_domain, r.country, r.name_key, r.name_tokens";
+
+    private const string CandidatesByDomainSql = "SELECT " + CandidateColumns + " FROM registrations r WHERE r.company_domain = @Value AND r.company_domain IS NOT NULL"
+        + ActiveFilter + " ORDER BY r.company_domain";
+
+    private const string CandidatesByKeySql = "SELECT " + CandidateColumns + " FROM registrations r WHERE r.name_key = @Value"
+        + ActiveFilter + " ORDER BY r.name_key";
+
+    private const string CandidatesByAcronymSql = "SELECT " + CandidateColumns + " FROM registrations r WHERE r.name_acronym = @Value AND r.name_acronym <> ''"
+        + ActiveFilter + " ORDER BY r.name_acronym";
+
+    private const string CandidatesByIdSql = "SELECT " + CandidateColumns + " FROM registrations r WHERE r.id IN @Ids" + ActiveFilter;
+
+    private const string TokenRowsSql = "SELECT registration_id FROM registration_tokens WHERE token = @Token ORDER BY token";
+
+    private static readonly CandidateQueries CandidateSql = new(
+        CandidatesByDomainSql, CandidatesByKeySql, CandidatesByAcronymSql, TokenRowsSql, CandidatesByIdSql);
+
+    public async Task InsertAsync(DbTransaction tx, Registration registration, Guid? createdByKeyId, CancellationToken ct)
+    {
+        var parameters = Parameters(registration);
+        parameters.Add("CreatedByKeyId", createdByKeyId);
+        await tx.Connection!.ExecuteAsync(database.Command(InsertSql, parameters, ct, tx));
+        await WriteTokensAsync(tx, registration.Id, [], Blocking.TokensOf(CompanyName.Normalise(registration.Customer.CompanyName)), ct);
+    }
+
+    /// <summary>Writes <paramref name="changed"/> if the stored row is still at <paramref name="current"/>'s version.</summary>
+    public async Task<bool> UpdateAsync(DbTransaction tx, Registration current, Registration changed, CancellationToken ct)
+    {
+        var parameters = Parameters(changed);
+        parameters.Add("ExpectedVersion", current.Version);
+        if (await tx.Connection!.ExecuteAsync(database.Command(UpdateSql, parameters, ct, tx)) != 1) return false;
+        if (current.Customer.CompanyName != changed.Customer.CompanyName)
+        {
+            await WriteTokensAsync(tx, changed.Id, Blocking.TokensOf(CompanyName.Normalise(current.Customer.CompanyName)),
+                Blocking.TokensOf(CompanyName.Normalise(changed.Customer.CompanyName)), ct);
+        }
+        return true;
+    }
+
+    public async Task<Registration?> GetAsync(Guid id, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await GetAsync(connection, null, id, ct);
+    }
+
+    public async Task<Registration?> GetAsync(DbConnection connection, DbTransaction? tx, Guid id, CancellationToken ct)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<Row>(database.Command(GetSql, new { Id = id }, ct, tx));
+        return row?.ToRegistration();
+    }
+
+    public async Task<Page<Registration>> ListAsync(RegistrationFilter filter, int pageSize, Guid? after, CancellationToken ct)
+    {
+        var company = filter.Company is null ? null : CompanyName.Normalise(filter.Company);
+        await using var connection = await database.OpenAsync(ct);
+        var rows = (await connection.QueryAsync<Row>(database.Command(database.Dialect.Page(ListSql), new
+        {
+            Status = filter.Status is { } s ? Json.Name(s) : null,
+            filter.PartnerId,
+            filter.SubmittedFrom,
+            filter.SubmittedTo,
+            NameKey = company is null ? null : company.Key,
+            CompanyDomain = filter.Company is null ? null : Domains.CompanyDomain(filter.Company) ?? "",
+            After = after,
+            Limit = pageSize + 1,
+        }, ct))).AsList();
+        return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToRegistration());
+    }
+
+    /// <summary>
+    /// Claims on <paramref name="company"/> other than <paramref name="self"/>: active registrations not queued
+    /// behind it, and won ones (the account is a customer now).
+    /// </summary>
+    public async Task<IReadOnlyList<RegistrationCandidate>> CandidatesAsync(
+        DbConnection connection, DbTransaction? tx, Guid self, Company company, DateTimeOffset now, BlockingSettings settings, CancellationToken ct)
+    {
+        var rows = await CandidateIndex.FindAsync<CandidateRow>(database, connection, tx, CandidateSql, company, settings,
+            new { Self = self, Now = now }, r => r.Id, ct);
+        return rows.Select(r => r.ToCandidate()).ToList();
+    }
+
+    public async Task<IReadOnlyList<Guid>> WaitingBehindAsync(DbTransaction tx, Guid releasedId, CancellationToken ct) =>
+        (await tx.Connection!.QueryAsync<Guid>(database.Command(WaitingBehindSql, new { ReleasedId = releasedId }, ct, tx))).AsList();
+
+    public async Task<IReadOnlyList<Guid>> ExpiredAsync(DbConnection connection, DateTimeOffset now, int limit, CancellationToken ct) =>
+        (await connection.QueryAsync<Guid>(database.Command(database.Dialect.Page(ExpiredSql), new { Now = now, Limit = limit }, ct))).AsList();
+
+    /// <summary>Moves the token index from <paramref name="before"/> to <paramref name="after"/>, by key (no secondary index needed).</summary>
+    private async Task WriteTokensAsync(DbTransaction tx, Guid id, IReadOnlyList<string> before, IReadOnlyList<string> after, CancellationToken ct)
+    {
+        var stale = before.Except(after).Select(t => new { Token = t, Id = id }).ToList();
+        var added = after.Except(before).Select(t => new { Token = t, Id = id }).ToList();
+        if (stale.Count > 0) await tx.Connection!.ExecuteAsync(database.Command(DeleteTokenSql, stale, ct, tx));
+        if (added.Count > 0) await tx.Connection!.ExecuteAsync(database.Command(InsertTokenSql, added, ct, tx));
+    }
+
+    private static DynamicParameters Parameters(Registration r)
+    {
+        var name = CompanyName.Normalise(r.Customer.CompanyName);
+        var parameters = new DynamicParameters();
+        parameters.AddDynamicParams(new
+        {
+            r.Id,
+            r.PartnerId,
+            Status = Json.Name(r.Status),
+            Verdict = Json.Name(r.Verdict),
+            r.Reason,
+            r.Customer.CompanyName,
+            CompanyWebsite = r.Customer.Domain,
+            CompanyDomain = Domains.CompanyDomain(r.Customer.Domain),
+            r.Customer.Country,
+            r.Customer.Industry,
+            r.Customer.EmployeeCount,
+            ContactName = r.Contact.Name,
+            ContactEmail = r.Contact.Email,
+            ContactTitle = r.Contact.Title,
+            DealName = r.Deal.Name,
+            Products = JsonSerializer.Serialize(r.Deal.Products, Json.Options),
+            r.Deal.EstimatedValue,
+            r.Deal.Currency,
+            r.Deal.ExpectedCloseDate,
+            DealNotes = r.Deal.Notes,
+            RelationshipOwner = Json.Name(r.CoSell.RelationshipOwner),
+            DemoOwner = Json.Name(r.CoSell.Demo),
+            ContractOwner = Json.Name(r.CoSell.Contract),
+            CoSell = r.CoSelling,
+            NameKey = name.Key,
+            NameAcronym = name.Acronym,
+            NameTokens = string.Join(' ', name.Tokens),
+            IcpQualified = r.Icp.Qualified,
+            IcpFailedRule = r.Icp.FailedRule,
+            r.PolicyVersion,
+            RejectionReason = r.RejectionReason is { } rr ? Json.Name(rr) : null,
+            r.DecisionNote,
+            r.ProtectionExpiresAt,
+            r.ExtensionsGranted,
+            TermsTier = r.Terms?.Tier,
+            TermsFeeModel = r.Terms is { } t1 ? Json.Name(t1.FeeModel) : null,
+            TermsFeePercent = r.Terms?.FeePercent,
+            TermsFeeAmount = r.Terms?.FeeAmount,
+            TermsFeeCurrency = r.Terms?.FeeCurrency,
+            TermsFeeTrigger = r.Terms is { } t2 ? Json.Name(t2.FeeTrigger) : null,
+            TermsPaymentNetDays = r.Terms?.PaymentNetDays,
+            TermsProtectionDays = r.Terms?.ProtectionDays,
+            OutcomeAmount = r.Outcome?.Amount,
+            OutcomeCurrency = r.Outcome?.Currency,
+            ClosedAt = r.Outcome?.ClosedAt,
+            LostReason = r.Outcome?.LostReason,
+            r.SubmittedAt,
+            r.DecidedAt,
+            r.Version,
+            r.CreatedAt,
+            r.UpdatedAt,
+        });
+        return parameters;
+    }
+
+    private sealed class CandidateRow
+    {
+        public Guid Id { get; set; }
+        public Guid PartnerId { get; set; }
+        public string Status { get; set; } = "";
+        public string CompanyName { get; set; } = "";
+        public string? CompanyDomain { get; set; }
+        public string? Country { get; set; }
+        public string NameKey { get; set; } = "";
+        public string NameTokens { get; set; } = "";
+
+        public RegistrationCandidate ToCandidate() => new(Id, PartnerId, Json.Parse<RegistrationStatus>(Status), CompanyName,
+            new Company(new Matching.CompanyName(NameKey, NameTokens.Split(' ', StringSplitOptions.RemoveEmptyEntries)), CompanyDomain, Country));
+    }
+
+    private sealed class Row
+    {
+        public Guid Id { get; set; }
+        public Guid PartnerId { get; set; }
+        public string Status { get; set; } = "";
+        public string Verdict { get; set; } = "";
+        public string Reason { get; set; } = "";
+        public string CompanyName { get; set; } = "";
+        public string? CompanyWebsite { get; set; }
+        public string Country { get; set; } = "";
+        public string? Industry { get; set; }
+        public int? EmployeeCount { get; set; }
+        public string ContactName { get; set; } = "";
+        public string ContactEmail { get; set; } = "";
+        public string? ContactTitle { get; set; }
+        public string DealName { get; set; } = "";
+        public string Products { get; set; } = "[]";
+        public decimal EstimatedValue { get; set; }
+        public string Currency { get; set; } = "";
+        public object? ExpectedCloseDate { get; set; }
+        public string? DealNotes { get; set; }
+        public string RelationshipOwner { get; set; } = "";
+        public string DemoOwner { get; set; } = "";
+        public string ContractOwner { get; set; } = "";
+        public bool CoSell { get; set; }
+        public bool IcpQualified { get; set; }
+        public string? IcpFailedRule { get; set; }
+        public string PolicyVersion { get; set; } = "";
+        public string? RejectionReason { get; set; }
+        public string? DecisionNote { get; set; }
+        public DateTimeOffset? ProtectionExpiresAt { get; set; }
+        public int ExtensionsGranted { get; set; }
+        public string? TermsTier { get; set; }
+        public string? TermsFeeModel { get; set; }
+        public decimal? TermsFeePercent { get; set; }
+        public decimal? TermsFeeAmount { get; set; }
+        public string? TermsFeeCurrency { get; set; }
+        public string? TermsFeeTrigger { get; set; }
+        public int? TermsPaymentNetDays { get; set; }
+        public int? TermsProtectionDays { get; set; }
+        public decimal? OutcomeAmount { get; set; }
+        public string? OutcomeCurrency { get; set; }
+        public DateTimeOffset? ClosedAt { get; set; }
+        public string? LostReason { get; set; }
+        public DateTimeOffset SubmittedAt { get; set; }
+        public DateTimeOffset? DecidedAt { get; set; }
+        public int Version { get; set; }
+        public DateTimeOffset CreatedAt { get; set; }
+        public DateTimeOffset UpdatedAt { get; set; }
+        public Guid? ConflictId { get; set; }
+
+        public Registration ToRegistration()
+        {
+            var status = Json.Parse<RegistrationStatus>(Status);
+            return new Registration
+            {
+                Id = Id,
+                PartnerId = PartnerId,
+                Status = status,
+                Verdict = Json.Parse<Verdict>(Verdict),
+                Reason = Reason,
+                Customer = new Customer(CompanyName, CompanyWebsite, Country, Industry, EmployeeCount),
+                Contact = new Contact(ContactName, ContactEmail, ContactTitle),
+                Deal = new Deal(DealName, JsonSerializer.Deserialize<string[]>(Products, Json.Options) ?? [], EstimatedValue, Currency,
+                    Dates.ReadDate(ExpectedCloseDate), DealNotes),
+                CoSell = new CoSell(Json.Parse<CoSellParty>(RelationshipOwner), Json.Parse<CoSellParty>(DemoOwner), Json.Parse<CoSellParty>(ContractOwner)),
+                CoSelling = CoSell,
+                Icp = new IcpResult(IcpQualified, IcpFailedRule),
+                PolicyVersion = PolicyVersion,
+                RejectionReason = RejectionReason is null ? null : Json.Parse<RejectionReason>(RejectionReason),
+                DecisionNote = DecisionNote,
+                ProtectionExpiresAt = ProtectionExpiresAt,
+                ExtensionsGranted = ExtensionsGranted,
+                Terms = TermsTier is null ? null : new TermsSnapshot(TermsTier, Json.Parse<FeeModel>(TermsFeeModel!), TermsFeePercent, TermsFeeAmount,
+                    TermsFeeCurrency, Json.Parse<FeeTrigger>(TermsFeeTrigger!), TermsPaymentNetDays ?? 0, TermsProtectionDays ?? 0),
+                Outcome = status is RegistrationStatus.Won or RegistrationStatus.Lost && ClosedAt is { } closed
+                    ? new Outcome(status == RegistrationStatus.Won ? OutcomeResult.Won : OutcomeResult.Lost, OutcomeAmount, OutcomeCurrency, closed, LostReason)
+                    : null,
+                ConflictId = ConflictId,
+                SubmittedAt = SubmittedAt,
+                DecidedAt = DecidedAt,
+                CreatedAt = CreatedAt,
+                UpdatedAt = UpdatedAt,
+                Version = Version,
+            };
+        }
+    }
+}

@@ -1,0 +1,322 @@
+using System.Data.Common;
+using System.Security.Claims;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using PartnerDeals.Api.Features.Audit;
+using PartnerDeals.Api.Features.Partners;
+using PartnerDeals.Api.Infrastructure.Auth;
+using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.Api.Infrastructure.Http;
+using PartnerDeals.Matching;
+
+namespace PartnerDeals.Api.Features.Registrations;
+
+/// <summary>What the registration handlers need, gathered once.</summary>
+public sealed record RegistrationServices(
+    Database Database, RegistrationStore Registrations, PartnerStore Partners, RegistrationDecisions Decisions, TimeProvider Clock);
+
+public static class RegistrationsApi
+{
+    public static void MapRegistrations(this IEndpointRouteBuilder v1)
+    {
+        var registrations = v1.MapGroup("/registrations").WithTags("Registrations");
+
+        registrations.MapPost("/", Create)
+            .WithName("CreateRegistration")
+            .WithSummary("Register a deal")
+            .WithDescription("Partner keys register for their own partner; ops and admin on behalf of the partner named in partnerId. "
+                + "The conflict check and the policy run in the same transaction as the insert: the answer carries status "
+                + "(approved or pending_review), verdict and a partner-safe reason. Send an Idempotency-Key: a retry with the same key and body "
+                + "returns the first answer (header Idempotent-Replayed: true); the same key with another body answers 422.")
+            .RequireAuthorization(Policies.Registrant)
+            .WithValidation<CreateRegistrationRequest>()
+            .WithETag()
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+
+        registrations.MapGet("/", List)
+            .WithName("ListRegistrations")
+            .WithSummary("List registrations")
+            .WithDescription("Any key; a partner key lists only its own partner's. Oldest first, keyset-paginated; filters status, partnerId, "
+                + "submittedFrom/submittedTo (ISO 8601, from inclusive, to exclusive) and company (a name, matched by its normalised key, or a domain).")
+            .RequireAuthorization(Policies.AnyKey);
+
+        registrations.MapGet("/{id:guid}", Get)
+            .WithName("GetRegistration")
+            .WithSummary("Read a registration")
+            .WithDescription("Any key; a partner gets 404 for any registration not its own. The ETag header is the version for If-Match.")
+            .RequireAuthorization(Policies.AnyKey)
+            .WithETag()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        registrations.MapPatch("/{id:guid}", Update)
+            .WithName("UpdateRegistration")
+            .WithSummary("Edit a registration under review")
+            .WithDescription("The partner (or ops, admin), only while pending_review or more_info_requested; send only what changes, with If-Match. "
+                + "The edit re-runs the conflict check and the policy; an edit of a more_info_requested registration resubmits it.")
+            .RequireAuthorization(Policies.Registrant)
+            .WithValidation<UpdateRegistrationRequest>()
+            .Accepts<UpdateRegistrationRequest>("application/json", "application/merge-patch+json")
+            .WithETag(requiresIfMatch: true)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        registrations.MapGet("/{id:guid}/events", Events)
+            .WithName("ListRegistrationEvents")
+            .WithSummary("The registration's audit trail")
+            .WithDescription("Vendor keys (crm, ops, admin). Every change, oldest first: who, when, from → to, and each check with its matches and policy version.")
+            .RequireAuthorization(Policies.Vendor)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        registrations.MapRegistrationDecisions();
+        registrations.MapProtectionExtensions();
+        registrations.MapRegistrationNotes();
+    }
+
+    private static async Task<Results<Created<Registration>, ValidationProblem, ProblemHttpResult>> Create(
+        CreateRegistrationRequest request, [FromHeader(Name = IdempotencyKeys.Header)] string? idempotencyKey, ClaimsPrincipal user,
+        HttpResponse response, [AsParameters] RegistrationServices s, IdempotencyKeys idempotency, CancellationToken ct)
+    {
+        Guid partnerId;
+        if (user.PartnerId() is { } own)
+        {
+            if (request.PartnerId is { } named && named != own)
+            {
+                return Problems.Validation("partnerId", "A partner key registers for its own partner; leave partnerId out.");
+            }
+            partnerId = own;
+        }
+        else if (request.PartnerId is { } onBehalf)
+        {
+            partnerId = onBehalf;
+        }
+        else
+        {
+            return Problems.Validation("partnerId", "partnerId is required when ops or admin register on behalf of a partner.");
+        }
+        if (idempotencyKey is not null && !IdempotencyKeys.IsValid(idempotencyKey)) return Problems.Validation(IdempotencyKeys.Header, IdempotencyKeys.Rule);
+
+        // Per partner for partner keys (all of a partner's keys share them), per key for the vendor side.
+        var scope = user.IsPartner() ? $"partner:{partnerId}" : $"key:{user.KeyId()}";
+        var hash = IdempotencyKeys.Hash(request with { PartnerId = partnerId });
+
+        await using var connection = await s.Database.OpenAsync(ct);
+        await using (var tx = await s.Database.BeginDecisionAsync(connection, ct))
+        {
+            if (idempotencyKey is not null && await idempotency.FindAsync(connection, tx, scope, idempotencyKey, ct) is { } earlier)
+            {
+                return Replay(earlier, hash, response);
+            }
+
+            var partner = await s.Partners.GetAsync(connection, tx, partnerId, ct);
+            if (partner is null) return Problems.Validation("partnerId", "No partner has this id.");
+            if (partner.Status != PartnerStatus.Active)
+            {
+                return Problems.Conflict("The partner cannot register deals.", $"The partner is {Json.Name(partner.Status)}.");
+            }
+
+            var now = s.Clock.GetUtcNow();
+            var proposed = New(Guid.CreateVersion7(now), partnerId, request, now);
+            var created = (await s.Decisions.SubmitAsync(tx, null, proposed, partner, Actor.From(user), "registration.created", ct))!;
+            var view = View(created, user);
+            try
+            {
+                if (idempotencyKey is not null)
+                {
+                    var body = JsonSerializer.Serialize(view, Json.Options);
+                    await idempotency.SaveAsync(tx, scope, idempotencyKey, new StoredResponse(hash, StatusCodes.Status201Created, created.Id, body), ct);
+                }
+                await tx.CommitAsync(ct);
+                response.Headers.ETag = ETags.For(created.Version);
+                return TypedResults.Created($"/v1/registrations/{created.Id}", view);
+            }
+            catch (Exception e) when (SqlDialect.IsUniqueViolation(e))
+            {
+                // A concurrent request with the same key committed first (SQL Server; SQLite serialises them).
+                await tx.RollbackAsync(ct);
+            }
+        }
+        var winner = await idempotency.FindAsync(connection, null, scope, idempotencyKey!, ct);
+        return Replay(winner!, hash, response);
+    }
+
+    /// <param name="user">The caller.</param>
+    /// <param name="store">The registration store.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <param name="status">Only registrations in this status.</param>
+    /// <param name="partnerId">Only this partner's registrations (vendor keys; a partner key always sees only its own).</param>
+    /// <param name="submittedFrom">Submitted at or after this instant (ISO 8601).</param>
+    /// <param name="submittedTo">Submitted before this instant (ISO 8601).</param>
+    /// <param name="company">A company name (matched by its normalised key) or domain.</param>
+    /// <param name="limit">Page size, 1–200 (default 50).</param>
+    /// <param name="cursor">The nextCursor of the previous page.</param>
+    private static async Task<Results<Ok<Page<Registration>>, ValidationProblem>> List(
+        ClaimsPrincipal user, RegistrationStore store, CancellationToken ct, string? status = null, Guid? partnerId = null,
+        DateTimeOffset? submittedFrom = null, DateTimeOffset? submittedTo = null, string? company = null, int? limit = null, string? cursor = null)
+    {
+        Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors);
+        var statusFilter = Paging.ReadFilter<RegistrationStatus>(status, "status", errors);
+        if (company is { Length: > 300 }) errors["company"] = ["company must be at most 300 characters."];
+        if (errors.Count > 0) return Problems.Validation(errors);
+
+        var filter = new RegistrationFilter(statusFilter, user.IsPartner() ? user.PartnerId() : partnerId, submittedFrom, submittedTo,
+            string.IsNullOrWhiteSpace(company) ? null : company.Trim());
+        var page = await store.ListAsync(filter, pageSize, after, ct);
+        return TypedResults.Ok(page with { Items = page.Items.Select(r => View(r, user)).ToList() });
+    }
+
+    private static async Task<Results<Ok<Registration>, ProblemHttpResult>> Get(
+        Guid id, ClaimsPrincipal user, HttpResponse response, RegistrationStore store, CancellationToken ct)
+    {
+        var registration = await store.GetAsync(id, ct);
+        if (registration is null || !user.CanSeePartner(registration.PartnerId)) return NotFound();
+        response.Headers.ETag = ETags.For(registration.Version);
+        return TypedResults.Ok(View(registration, user));
+    }
+
+    private static async Task<Results<Ok<Registration>, ValidationProblem, ProblemHttpResult>> Update(
+        Guid id, UpdateRegistrationRequest request, HttpRequest http, ClaimsPrincipal user, [AsParameters] RegistrationServices s, CancellationToken ct)
+    {
+        var ifMatch = ETags.ReadIfMatch(http, out var expected);
+        if (ifMatch == ETags.Match.Missing) return Problems.PreconditionRequired();
+
+        await using var connection = await s.Database.OpenAsync(ct);
+        await using var tx = await s.Database.BeginDecisionAsync(connection, ct);
+        var current = await s.Registrations.GetAsync(connection, tx, id, ct);
+        if (current is null || !user.CanSeePartner(current.PartnerId)) return NotFound();
+        if (ifMatch == ETags.Match.Unusable || (ifMatch == ETags.Match.Version && expected != current.Version)) return Problems.PreconditionFailed();
+        if (current.Status is not (RegistrationStatus.PendingReview or RegistrationStatus.MoreInfoRequested))
+        {
+            return Problems.InvalidTransition($"A registration can be edited only while pending_review or more_info_requested; this one is {Json.Name(current.Status)}.");
+        }
+
+        var edited = Merge(current, request);
+        if (current.Status == RegistrationStatus.PendingReview && Same(current, edited))
+        {
+            http.HttpContext.Response.Headers.ETag = ETags.For(current.Version);
+            return TypedResults.Ok(View(current, user));
+        }
+        var partner = (await s.Partners.GetAsync(connection, tx, current.PartnerId, ct))!;
+        var action = current.Status == RegistrationStatus.MoreInfoRequested ? "registration.resubmitted" : "registration.updated";
+        var decided = await s.Decisions.SubmitAsync(tx, current, edited, partner, Actor.From(user), action, ct);
+        if (decided is null) return Problems.PreconditionFailed();
+        await tx.CommitAsync(ct);
+
+        http.HttpContext.Response.Headers.ETag = ETags.For(decided.Version);
+        return TypedResults.Ok(View(decided, user));
+    }
+
+    /// <param name="id">The registration's id.</param>
+    /// <param name="store">The registration store.</param>
+    /// <param name="audit">The audit trail.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <param name="limit">Page size, 1–200 (default 50).</param>
+    /// <param name="cursor">The nextCursor of the previous page.</param>
+    private static async Task<Results<Ok<Page<AuditEvent>>, ValidationProblem, ProblemHttpResult>> Events(
+        Guid id, RegistrationStore store, AuditTrail audit, CancellationToken ct, int? limit = null, string? cursor = null)
+    {
+        if (!Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors)) return Problems.Validation(errors);
+        if (await store.GetAsync(id, ct) is null) return NotFound();
+        return TypedResults.Ok(await audit.ListAsync("registration", id, pageSize, after, ct));
+    }
+
+    /// <summary>The registration as this caller may see it: a partner never sees the conflict behind its status.</summary>
+    public static Registration View(Registration registration, ClaimsPrincipal user) =>
+        user.IsPartner() ? registration.ForPartner() : registration;
+
+    public static ProblemHttpResult NotFound() => Problems.NotFound("The registration");
+
+    /// <summary>
+    /// Opens a decision transaction on the registration, checks that this caller may see it and that
+    /// If-Match (optional on actions) still holds, and lets <paramref name="decide"/> say what changes.
+    /// </summary>
+    public static async Task<Results<Ok<Registration>, ProblemHttpResult>> ChangeAsync(
+        Guid id, ClaimsPrincipal user, HttpContext http, RegistrationServices s, Func<DbTransaction, Registration, Partner, Task<Step>> decide,
+        CancellationToken ct)
+    {
+        var ifMatch = ETags.ReadIfMatch(http.Request, out var expected);
+        await using var connection = await s.Database.OpenAsync(ct);
+        await using var tx = await s.Database.BeginDecisionAsync(connection, ct);
+        var current = await s.Registrations.GetAsync(connection, tx, id, ct);
+        if (current is null || !user.CanSeePartner(current.PartnerId)) return NotFound();
+        if (ifMatch == ETags.Match.Unusable || (ifMatch == ETags.Match.Version && expected != current.Version)) return Problems.PreconditionFailed();
+
+        var partner = (await s.Partners.GetAsync(connection, tx, current.PartnerId, ct))!;
+        var step = await decide(tx, current, partner);
+        if (step.Problem is not null) return step.Problem;
+        var changed = await s.Decisions.TransitionAsync(tx, current, step.Changed!, Actor.From(user), step.Action!, step.Data ?? new { }, ct);
+        if (changed is null) return Problems.PreconditionFailed();
+        await tx.CommitAsync(ct);
+
+        http.Response.Headers.ETag = ETags.For(changed.Version);
+        return TypedResults.Ok(View(changed, user));
+    }
+
+    /// <summary>What an action decided: the changed registration with the action's name and data, or the problem that refuses it.</summary>
+    public sealed record Step(Registration? Changed, string? Action, object? Data, ProblemHttpResult? Problem)
+    {
+        public static Step To(Registration changed, string action, object? data = null) => new(changed, action, data, null);
+
+        public static Step Refuse(ProblemHttpResult problem) => new(null, null, null, problem);
+
+        public static Step NotFrom(Registration current, string action, params RegistrationStatus[] allowed) => Refuse(Problems.InvalidTransition(
+            $"{action} is allowed only from {string.Join(" or ", allowed.Select(a => Json.Name(a)))}; this registration is {Json.Name(current.Status)}."));
+    }
+
+    /// <summary>The first answer to this Idempotency-Key, or 422 when it came with another body.</summary>
+    private static Results<Created<Registration>, ValidationProblem, ProblemHttpResult> Replay(StoredResponse earlier, string hash, HttpResponse response)
+    {
+        if (earlier.RequestHash != hash) return Problems.IdempotencyKeyReused();
+        response.Headers[IdempotencyKeys.ReplayedHeader] = "true";
+        return TypedResults.Created($"/v1/registrations/{earlier.ResourceId}", JsonSerializer.Deserialize<Registration>(earlier.ResponseBody, Json.Options));
+    }
+
+    private static Registration New(Guid id, Guid partnerId, CreateRegistrationRequest r, DateTimeOffset now) => new()
+    {
+        Id = id,
+        PartnerId = partnerId,
+        Status = RegistrationStatus.PendingReview,
+        Verdict = Verdict.Clear,
+        Reason = "awaiting_review",
+        Customer = new Customer(r.Customer!.CompanyName!.Trim(), Blank(r.Customer.Domain), r.Customer.Country!.Trim().ToUpperInvariant(),
+            Blank(r.Customer.Industry), r.Customer.EmployeeCount),
+        Contact = new Contact(r.Contact!.Name!.Trim(), r.Contact.Email!.Trim(), Blank(r.Contact.Title)),
+        Deal = new Deal(r.Deal!.Name!.Trim(), (r.Deal.Products ?? []).Select(p => p.Trim()).ToList(), r.Deal.EstimatedValue!.Value,
+            r.Deal.Currency!.Trim().ToUpperInvariant(), r.Deal.ExpectedCloseDate, Blank(r.Deal.Notes)),
+        CoSell = new CoSell(r.CoSell?.RelationshipOwner ?? CoSellParty.Partner, r.CoSell?.Demo ?? CoSellParty.Partner,
+            r.CoSell?.Contract ?? CoSellParty.Partner),
+        CoSelling = false,
+        Icp = new IcpResult(true, null),
+        PolicyVersion = "",
+        ExtensionsGranted = 0,
+        SubmittedAt = now,
+        CreatedAt = now,
+        UpdatedAt = now,
+    };
+
+    private static Registration Merge(Registration current, UpdateRegistrationRequest r) => current with
+    {
+        Customer = r.Customer is not { } c ? current.Customer : new Customer(
+            c.CompanyName?.Trim() ?? current.Customer.CompanyName,
+            c.Domain is null ? current.Customer.Domain : Blank(c.Domain),
+            c.Country?.Trim().ToUpperInvariant() ?? current.Customer.Country,
+            c.Industry is null ? current.Customer.Industry : Blank(c.Industry),
+            c.EmployeeCount ?? current.Customer.EmployeeCount),
+        Contact = r.Contact is not { } k ? current.Contact : new Contact(
+            k.Name?.Trim() ?? current.Contact.Name, k.Email?.Trim() ?? current.Contact.Email, k.Title is null ? current.Contact.Title : Blank(k.Title)),
+        Deal = r.Deal is not { } d ? current.Deal : new Deal(
+            d.Name?.Trim() ?? current.Deal.Name,
+            d.Products?.Select(p => p.Trim()).ToList() ?? current.Deal.Products,
+            d.EstimatedValue ?? current.Deal.EstimatedValue,
+            d.Currency?.Trim().ToUpperInvariant() ?? current.Deal.Currency,
+            d.ExpectedCloseDate ?? current.Deal.ExpectedCloseDate,
+            d.Notes is null ? current.Deal.Notes : Blank(d.Notes)),
+        CoSell = r.CoSell is not { } cs ? current.CoSell : new CoSell(
+            cs.RelationshipOwner ?? current.CoSell.RelationshipOwner, cs.Demo ?? current.CoSell.Demo, cs.Contract ?? current.CoSell.Contract),
+    };
+
+    private static bool Same(Registration a, Registration b) => AuditTrail.Changes(a.AuditFields(), b.AuditFields()).Count == 0;
+
+    private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+}
