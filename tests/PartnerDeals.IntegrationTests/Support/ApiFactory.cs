@@ -16,9 +16,14 @@ public class ApiFactory : WebApplicationFactory<Program>
     public const string AdminKey = "pd_testboot_0123456789abcdef0123456789abcdef0123456789abcdef";
 
     private readonly Dictionary<string, string?> _settings;
+    private readonly TimeProvider? _clock;
 
-    public ApiFactory(IDictionary<string, string?>? settings = null, string? databasePath = null)
+    /// <param name="settings">Configuration overriding the defaults.</param>
+    /// <param name="databasePath">A SQLite file to share with another factory (another "instance"); a fresh one by default.</param>
+    /// <param name="clock">The service's clock, e.g. a FakeTimeProvider; the system clock by default.</param>
+    public ApiFactory(IDictionary<string, string?>? settings = null, string? databasePath = null, TimeProvider? clock = null)
     {
+        _clock = clock;
         DatabasePath = databasePath ?? Path.Combine(Path.GetTempPath(), "partnerdeals-tests", Guid.NewGuid().ToString("N"), "partnerdeals.db");
         _settings = new Dictionary<string, string?>
         {
@@ -37,7 +42,11 @@ public class ApiFactory : WebApplicationFactory<Program>
     {
         builder.UseEnvironment("Testing");
         foreach (var (key, value) in _settings) builder.UseSetting(key, value);
-        builder.ConfigureServices(services => services.AddSingleton<IStartupFilter, FailingEndpoint>());
+        builder.ConfigureServices(services =>
+        {
+            services.AddSingleton<IStartupFilter, FailingEndpoint>();
+            if (_clock is not null) services.AddSingleton(_clock);
+        });
     }
 
     public HttpClient Client(string? apiKey)

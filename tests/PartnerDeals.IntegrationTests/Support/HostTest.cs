@@ -16,10 +16,13 @@ public abstract class HostTest
 
     protected virtual IDictionary<string, string?>? Settings => null;
 
+    /// <summary>The service's clock; null for the system clock.</summary>
+    protected virtual TimeProvider? Clock => null;
+
     [OneTimeSetUp]
     public void StartHost()
     {
-        Factory = new ApiFactory(Settings);
+        Factory = new ApiFactory(Settings, clock: Clock);
         Admin = Factory.Client(ApiFactory.AdminKey);
     }
 

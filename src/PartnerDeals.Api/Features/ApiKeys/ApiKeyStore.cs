@@ -62,7 +62,7 @@ public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvide
         var now = clock.GetUtcNow();
         var key = new ApiKeySummary
         {
-            Id = Guid.CreateVersion7(now),
+            Id = Ids.New(now),
             Name = name,
             Prefix = ApiKeySecret.PrefixOf(secret),
             Role = role,

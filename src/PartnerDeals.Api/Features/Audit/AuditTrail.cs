@@ -49,7 +49,7 @@ public sealed class AuditTrail(Database database, TimeProvider clock)
     public Task RecordAsync(DbTransaction tx, string entityType, Guid entityId, string action, Actor actor, object data, CancellationToken ct) =>
         tx.Connection!.ExecuteAsync(database.Command(InsertSql, new
         {
-            Id = Guid.CreateVersion7(clock.GetUtcNow()),
+            Id = Ids.New(clock.GetUtcNow()),
             EntityType = entityType,
             EntityId = entityId,
             Action = action,

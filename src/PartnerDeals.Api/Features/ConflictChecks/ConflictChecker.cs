@@ -61,8 +61,8 @@ public sealed record ConflictCheckResult(Verdict Verdict, IReadOnlyList<ScoredCa
 public sealed class ConflictChecker(
     Database database, OpportunityStore opportunities, RegistrationStore registrations, IOptions<MatchingOptions> options, TimeProvider clock)
 {
-    /// <summary>Sorts after every real id: a plain check sees every pending registration as ahead of it.</summary>
-    private static readonly Guid Latest = Guid.Parse("ffffffff-ffff-ffff-ffff-ffffffffffff");
+    /// <summary>The position of a registration not yet stored, or of a plain check: every claim is ahead of it.</summary>
+    private const long Last = long.MaxValue;
 
     private readonly CompanyMatcher _matcher = new(options.Value.Scoring);
 
@@ -70,15 +70,18 @@ public sealed class ConflictChecker(
     public async Task<ConflictCheckResult> CheckAsync(Company query, Guid? askingPartnerId, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        return await CheckAsync(connection, null, query, askingPartnerId, Latest, ct);
+        return await CheckAsync(connection, null, query, askingPartnerId, Guid.Empty, Last, ct);
     }
 
-    /// <summary>The check of registration <paramref name="self"/>, inside the transaction that decides it.</summary>
-    public Task<ConflictCheckResult> CheckAsync(DbTransaction tx, Company query, Guid partnerId, Guid self, CancellationToken ct) =>
-        CheckAsync(tx.Connection!, tx, query, partnerId, self, ct);
+    /// <summary>
+    /// The check of registration <paramref name="self"/> (at position <paramref name="selfSeq"/>, 0 when not yet
+    /// stored), inside the transaction that decides it.
+    /// </summary>
+    public Task<ConflictCheckResult> CheckAsync(DbTransaction tx, Company query, Guid partnerId, Guid self, long selfSeq, CancellationToken ct) =>
+        CheckAsync(tx.Connection!, tx, query, partnerId, self, selfSeq == 0 ? Last : selfSeq, ct);
 
     private async Task<ConflictCheckResult> CheckAsync(
-        DbConnection connection, DbTransaction? tx, Company query, Guid? askingPartnerId, Guid self, CancellationToken ct)
+        DbConnection connection, DbTransaction? tx, Company query, Guid? askingPartnerId, Guid self, long selfSeq, CancellationToken ct)
     {
         var blocking = options.Value.Blocking;
         var candidates = new List<Candidate>();
@@ -87,7 +90,7 @@ public sealed class ConflictChecker(
             var kind = o.Status == OpportunityStatus.Won ? CandidateKind.ExistingCustomer : CandidateKind.DirectOpportunity;
             candidates.Add(new Candidate(kind, o.Id, o.AccountName, o.Company, Source: o.Source, ExternalId: o.ExternalId));
         }
-        foreach (var r in await registrations.CandidatesAsync(connection, tx, self, query, clock.GetUtcNow(), blocking, ct))
+        foreach (var r in await registrations.CandidatesAsync(connection, tx, self, selfSeq, query, clock.GetUtcNow(), blocking, ct))
         {
             var kind = r.Status == RegistrationStatus.Won ? CandidateKind.ExistingCustomer
                 : r.PartnerId == askingPartnerId ? CandidateKind.DuplicateRegistration

@@ -141,7 +141,7 @@ public sealed class ConflictStore(Database database)
         var top = matches[0];
         var summary = new
         {
-            Id = openId ?? Guid.CreateVersion7(now),
+            Id = openId ?? Ids.New(now),
             RegistrationId = registrationId,
             Kind = Json.Name(top.Candidate.Kind),
             Verdict = Json.Name(top.Match.Verdict),

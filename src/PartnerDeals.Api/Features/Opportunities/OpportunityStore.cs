@@ -116,7 +116,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
             var key = (item.Source, item.ExternalId);
             if (final.TryGetValue(key, out var earlier)) outcomes.Add((UpsertOutcome.Updated, earlier.Id));
             else if (existing.TryGetValue(key, out var stored)) outcomes.Add((UpsertOutcome.Updated, stored.Id));
-            else outcomes.Add((UpsertOutcome.Created, Guid.CreateVersion7(now)));
+            else outcomes.Add((UpsertOutcome.Created, Ids.New(now)));
             final[key] = (outcomes[^1].Item2, item);
         }
 

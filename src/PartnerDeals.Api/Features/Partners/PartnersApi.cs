@@ -63,7 +63,7 @@ public static class PartnersApi
         var now = clock.GetUtcNow();
         var partner = new Partner
         {
-            Id = Guid.CreateVersion7(now),
+            Id = Ids.New(now),
             Name = request.Name!.Trim(),
             Type = request.Type!.Value,
             Tier = request.Tier!,

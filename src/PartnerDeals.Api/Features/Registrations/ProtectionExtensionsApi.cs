@@ -93,7 +93,7 @@ public static class ProtectionExtensionsApi
             return Problems.InvalidTransition($"The {registration.Terms.Tier} tier allows {rule.MaxCount} extension(s); all have been granted.");
         }
 
-        var created = new ExtensionRequest(Guid.CreateVersion7(now), id, ExtensionStatus.Requested, rule.Days, Blank(request.Reason), null, now, null);
+        var created = new ExtensionRequest(Ids.New(now), id, ExtensionStatus.Requested, rule.Days, Blank(request.Reason), null, now, null);
         await connection.ExecuteAsync(s.Database.Command(InsertSql, new
         {
             created.Id,

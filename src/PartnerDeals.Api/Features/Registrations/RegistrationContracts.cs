@@ -286,6 +286,10 @@ public sealed record Registration
     [JsonIgnore]
     public int Version { get; init; }
 
+    /// <summary>The order of submission (precedence among claims); 0 until stored.</summary>
+    [JsonIgnore]
+    public long Seq { get; init; }
+
     /// <summary>The registration as a partner may see it.</summary>
     public Registration ForPartner() => this with { ConflictId = null };
 

@@ -28,7 +28,7 @@ public sealed class RegistrationDecisions(
         var now = clock.GetUtcNow();
         var policy = options.Value.Policy;
         var company = Company.From(proposed.Customer.CompanyName, proposed.Customer.Domain, proposed.Customer.Country);
-        var check = await checker.CheckAsync(tx, company, proposed.PartnerId, proposed.Id, ct);
+        var check = await checker.CheckAsync(tx, company, proposed.PartnerId, proposed.Id, proposed.Seq, ct);
         var matches = check.Candidates.Where(c => c.Match.Verdict != Verdict.Clear).ToList();
         var icp = policy.Icp.Evaluate(proposed.Customer, proposed.Deal);
         var autoApprove = check.Verdict == Verdict.Clear && icp.Qualified && policy.AutoApproves(partner.Tier) && partner.Status == PartnerStatus.Active;
@@ -110,7 +110,7 @@ public sealed class RegistrationDecisions(
     public async Task<ScoredCandidate?> HolderAsync(DbTransaction tx, Registration registration, CancellationToken ct)
     {
         var company = Company.From(registration.Customer.CompanyName, registration.Customer.Domain, registration.Customer.Country);
-        var check = await checker.CheckAsync(tx, company, registration.PartnerId, registration.Id, ct);
+        var check = await checker.CheckAsync(tx, company, registration.PartnerId, registration.Id, registration.Seq, ct);
         return check.Candidates.FirstOrDefault(c => c.Candidate.HoldsAccount && c.Match.Verdict == Verdict.Conflict);
     }
 

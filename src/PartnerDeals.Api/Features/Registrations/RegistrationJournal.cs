@@ -26,7 +26,7 @@ public sealed class RegistrationJournal(Database database, AuditTrail audit, Tim
         var now = clock.GetUtcNow();
         await tx.Connection!.ExecuteAsync(database.Command(InsertOutboxSql, new
         {
-            Id = Guid.CreateVersion7(now),
+            Id = Ids.New(now),
             RegistrationId = registration.Id,
             EventType = action,
             Payload = JsonSerializer.Serialize(new { action, occurredAt = now, registration }, Json.Options),

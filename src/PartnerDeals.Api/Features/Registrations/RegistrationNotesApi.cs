@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PartnerDeals.Api.Infrastructure.Auth;
+using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
 using static PartnerDeals.Api.Features.Registrations.RegistrationsApi;
 
@@ -51,7 +52,7 @@ public static class RegistrationNotesApi
         if (registration is null || !user.CanSeePartner(registration.PartnerId)) return NotFound();
 
         var now = s.Clock.GetUtcNow();
-        var note = new Note(Guid.CreateVersion7(now), id, Json.Name(user.Role()), request.Internal == true, request.Body!.Trim(), now);
+        var note = new Note(Ids.New(now), id, Json.Name(user.Role()), request.Internal == true, request.Body!.Trim(), now);
         await using var connection = await s.Database.OpenAsync(ct);
         await connection.ExecuteAsync(s.Database.Command(InsertSql, new
         {

@@ -22,7 +22,7 @@ public sealed record RegistrationFilter(RegistrationStatus? Status, Guid? Partne
 public sealed class RegistrationStore(Database database)
 {
     private const string Columns = """
-        r.id, r.partner_id, r.status, r.verdict, r.reason, r.company_name, r.company_website, r.country, r.industry, r.employee_count,
+        r.id, r.seq, r.partner_id, r.status, r.verdict, r.reason, r.company_name, r.company_website, r.country, r.industry, r.employee_count,
         r.contact_name, r.contact_email, r.contact_title, r.deal_name, r.products, r.estimated_value, r.currency, r.expected_close_date,
         r.deal_notes, r.relationship_owner, r.demo_owner, r.contract_owner, r.co_sell, r.name_tokens, r.icp_qualified, r.icp_failed_rule,
         r.policy_version, r.rejection_reason, r.decision_note, r.protection_expires_at, r.extensions_granted, r.terms_tier, r.terms_fee_model,
@@ -31,21 +31,23 @@ public sealed class RegistrationStore(Database database)
         (SELECT MAX(c.id) FROM conflicts c WHERE c.registration_id = r.id AND c.status = 'open') AS conflict_id
         """;
 
+    // seq: the next position in submission order; the decision transaction makes MAX + 1 race-free.
     private const string InsertSql = """
-        INSERT INTO registrations (id, partner_id, status, verdict, reason, company_name, company_website, company_domain, country, industry,
+        INSERT INTO registrations (id, seq, partner_id, status, verdict, reason, company_name, company_website, company_domain, country, industry,
             employee_count, contact_name, contact_email, contact_title, deal_name, products, estimated_value, currency, expected_close_date,
             deal_notes, relationship_owner, demo_owner, contract_owner, co_sell, name_key, name_acronym, name_tokens, icp_qualified,
             icp_failed_rule, policy_version, rejection_reason, decision_note, protection_expires_at, extensions_granted, terms_tier,
             terms_fee_model, terms_fee_percent, terms_fee_amount, terms_fee_currency, terms_fee_trigger, terms_payment_net_days,
             terms_protection_days, outcome_amount, outcome_currency, closed_at, lost_reason, submitted_at, decided_at, created_by_key_id,
             version, created_at, updated_at)
-        VALUES (@Id, @PartnerId, @Status, @Verdict, @Reason, @CompanyName, @CompanyWebsite, @CompanyDomain, @Country, @Industry,
+        SELECT @Id, COALESCE(MAX(seq), 0) + 1, @PartnerId, @Status, @Verdict, @Reason, @CompanyName, @CompanyWebsite, @CompanyDomain, @Country, @Industry,
             @EmployeeCount, @ContactName, @ContactEmail, @ContactTitle, @DealName, @Products, @EstimatedValue, @Currency, @ExpectedCloseDate,
             @DealNotes, @RelationshipOwner, @DemoOwner, @ContractOwner, @CoSell, @NameKey, @NameAcronym, @NameTokens, @IcpQualified,
             @IcpFailedRule, @PolicyVersion, @RejectionReason, @DecisionNote, @ProtectionExpiresAt, @ExtensionsGranted, @TermsTier,
             @TermsFeeModel, @TermsFeePercent, @TermsFeeAmount, @TermsFeeCurrency, @TermsFeeTrigger, @TermsPaymentNetDays,
             @TermsProtectionDays, @OutcomeAmount, @OutcomeCurrency, @ClosedAt, @LostReason, @SubmittedAt, @DecidedAt, @CreatedByKeyId,
-            @Version, @CreatedAt, @UpdatedAt)
+            @Version, @CreatedAt, @UpdatedAt
+        FROM registrations
         """;
 
     // Matches on the version read: of two concurrent writers exactly one changes the row.
@@ -85,14 +87,14 @@ public sealed class RegistrationStore(Database database)
         ORDER BY r.id
         """;
 
-    // Pending registrations waiting behind the one released, oldest first: precedence is submission order.
+    // Pending registrations waiting behind the one released, in submission order.
     private const string WaitingBehindSql = """
         SELECT r.id
         FROM registrations r
         WHERE r.status = 'pending_review'
           AND r.id IN (SELECT c.registration_id FROM conflicts c JOIN conflict_candidates cc ON cc.conflict_id = c.id
                        WHERE c.status = 'open' AND cc.candidate_id = @ReleasedId)
-        ORDER BY r.id
+        ORDER BY r.seq
         """;
 
     private const string ExpiredSql = """
@@ -102,11 +104,11 @@ public sealed class RegistrationStore(Database database)
         """;
 
     // A claim: pending, waiting for information, approved and still protected, or won (a customer now).
-    // A pending one counts only when it came first (lower id), so a later claim never blocks an earlier one.
+    // A pending one counts only when it was submitted first (lower seq), so a later claim never blocks an earlier one.
     private const string ActiveFilter = """
          AND r.status IN ('pending_review', 'more_info_requested', 'approved', 'won')
           AND (r.status <> 'approved' OR r.protection_expires_at > @Now)
-          AND r.id <> @Self AND (r.status IN ('approved', 'won') OR r.id < @Self)
+          AND r.id <> @Self AND (r.status IN ('approved', 'won') OR r.seq < @SelfSeq)
         """;
 
     private const string CandidateColumns = "r.id, r.partner_id, r.status, r.company_name, r.company_domain, r.country, r.name_key, r.name_tokens";
@@ -180,14 +182,14 @@ public sealed class RegistrationStore(Database database)
     }
 
     /// <summary>
-    /// Claims on <paramref name="company"/> other than <paramref name="self"/>: active registrations not queued
-    /// behind it, and won ones (the account is a customer now).
+    /// Claims on <paramref name="company"/> other than registration <paramref name="self"/>: active registrations
+    /// submitted before <paramref name="selfSeq"/> (or approved), and won ones (the account is a customer now).
     /// </summary>
-    public async Task<IReadOnlyList<RegistrationCandidate>> CandidatesAsync(
-        DbConnection connection, DbTransaction? tx, Guid self, Company company, DateTimeOffset now, BlockingSettings settings, CancellationToken ct)
+    public async Task<IReadOnlyList<RegistrationCandidate>> CandidatesAsync(DbConnection connection, DbTransaction? tx, Guid self, long selfSeq,
+        Company company, DateTimeOffset now, BlockingSettings settings, CancellationToken ct)
     {
         var rows = await CandidateIndex.FindAsync<CandidateRow>(database, connection, tx, CandidateSql, company, settings,
-            new { Self = self, Now = now }, r => r.Id, ct);
+            new { Self = self, SelfSeq = selfSeq, Now = now }, r => r.Id, ct);
         return rows.Select(r => r.ToCandidate()).ToList();
     }
 
@@ -285,6 +287,7 @@ public sealed class RegistrationStore(Database database)
     private sealed class Row
     {
         public Guid Id { get; set; }
+        public long Seq { get; set; }
         public Guid PartnerId { get; set; }
         public string Status { get; set; } = "";
         public string Verdict { get; set; } = "";
@@ -339,6 +342,7 @@ public sealed class RegistrationStore(Database database)
             return new Registration
             {
                 Id = Id,
+                Seq = Seq,
                 PartnerId = PartnerId,
                 Status = status,
                 Verdict = Json.Parse<Verdict>(Verdict),

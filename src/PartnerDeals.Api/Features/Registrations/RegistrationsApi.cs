@@ -117,7 +117,7 @@ public static class RegistrationsApi
             }
 
             var now = s.Clock.GetUtcNow();
-            var proposed = New(Guid.CreateVersion7(now), partnerId, request, now);
+            var proposed = New(Ids.New(now), partnerId, request, now);
             var created = (await s.Decisions.SubmitAsync(tx, null, proposed, partner, Actor.From(user), "registration.created", ct))!;
             var view = View(created, user);
             try

@@ -3,6 +3,7 @@
 
 CREATE TABLE dbo.registrations (
     id                    CHAR(36)       NOT NULL CONSTRAINT pk_registrations PRIMARY KEY,
+    seq                   BIGINT         NOT NULL,
     partner_id            CHAR(36)       NOT NULL CONSTRAINT fk_registrations_partner REFERENCES dbo.partners (id),
     status                NVARCHAR(32)   NOT NULL,
     verdict               NVARCHAR(16)   NOT NULL,
@@ -55,6 +56,8 @@ CREATE TABLE dbo.registrations (
     created_at            DATETIMEOFFSET(7) NOT NULL,
     updated_at            DATETIMEOFFSET(7) NOT NULL
 );
+-- seq is the order of submission, assigned inside the decision transaction: precedence among claims.
+CREATE UNIQUE INDEX ux_registrations_seq ON dbo.registrations (seq);
 CREATE INDEX ix_registrations_partner ON dbo.registrations (partner_id, id);
 CREATE INDEX ix_registrations_status ON dbo.registrations (status, id);
 CREATE INDEX ix_registrations_company_domain ON dbo.registrations (company_domain) WHERE company_domain IS NOT NULL;

@@ -3,6 +3,7 @@
 
 CREATE TABLE registrations (
     id                    TEXT    NOT NULL PRIMARY KEY,
+    seq                   INTEGER NOT NULL,
     partner_id            TEXT    NOT NULL REFERENCES partners (id),
     status                TEXT    NOT NULL,
     verdict               TEXT    NOT NULL,
@@ -55,6 +56,8 @@ CREATE TABLE registrations (
     created_at            TEXT    NOT NULL,
     updated_at            TEXT    NOT NULL
 );
+-- seq is the order of submission, assigned inside the decision transaction: precedence among claims.
+CREATE UNIQUE INDEX ux_registrations_seq ON registrations (seq);
 CREATE INDEX ix_registrations_partner ON registrations (partner_id, id);
 CREATE INDEX ix_registrations_status ON registrations (status, id);
 CREATE INDEX ix_registrations_company_domain ON registrations (company_domain) WHERE company_domain IS NOT NULL;

@@ -1,0 +1,83 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using PartnerDeals.IntegrationTests.Support;
+
+namespace PartnerDeals.IntegrationTests.Registrations;
+
+/// <summary>The calls registration tests make: partners with keys, registrations, and the actions on them.</summary>
+public abstract class RegistrationTest : HostTest
+{
+    protected sealed record PartnerClient(string Id, HttpClient Client);
+
+    private readonly List<HttpClient> _clients = [];
+
+    [OneTimeTearDown]
+    public void DisposeClients()
+    {
+        foreach (var client in _clients) client.Dispose();
+    }
+
+    protected HttpClient ClientFor(string key)
+    {
+        var client = Factory.Client(key);
+        _clients.Add(client);
+        return client;
+    }
+
+    protected async Task<PartnerClient> PartnerAsync(string tier = "silver", object? terms = null)
+    {
+        var partner = await CreatePartnerAsync(tier: tier, terms: terms);
+        var id = partner["id"]!.GetValue<string>();
+        return new PartnerClient(id, ClientFor(await IssuePartnerKeyAsync(id)));
+    }
+
+    /// <summary>
+    /// A company no other in the fixture resembles: two random words (names sharing a prefix or a word
+    /// would be fuzzy matches, as the matcher is meant to find), and a domain of its own.
+    /// </summary>
+    protected static (string Name, string Domain) NewCompany()
+    {
+        string Word() => string.Concat(Enumerable.Range(0, 9).Select(i => (char)('a' + Random.Shared.Next(26))));
+        var (first, second) = (Word(), Word());
+        return ($"{char.ToUpperInvariant(first[0])}{first[1..]} {char.ToUpperInvariant(second[0])}{second[1..]} GmbH", $"{first}{second}.example");
+    }
+
+    protected static object Body(string company, string? domain, string country = "DE", decimal value = 50_000m, string currency = "EUR",
+        string? partnerId = null, string? industry = null, int? employees = null) => new
+    {
+        partnerId,
+        customer = new { companyName = company, domain, country, industry, employeeCount = employees },
+        contact = new { name = "Maria Schmidt", email = "maria@customer.example", title = "CIO" },
+        deal = new { name = "Rollout", products = new[] { "analytics" }, estimatedValue = value, currency, expectedCloseDate = "2027-03-31" },
+        coSell = new { relationshipOwner = "partner", demo = "vendor", contract = "partner" },
+    };
+
+    protected static async Task<JsonObject> RegisterAsync(HttpClient client, object body, string? idempotencyKey = null)
+    {
+        var response = await PostRegistrationAsync(client, body, idempotencyKey);
+        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        return (await ReadJsonAsync(response)).AsObject();
+    }
+
+    protected static Task<HttpResponseMessage> PostRegistrationAsync(HttpClient client, object body, string? idempotencyKey = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/registrations") { Content = JsonContent.Create(body) };
+        if (idempotencyKey is not null) request.Headers.Add("Idempotency-Key", idempotencyKey);
+        return client.SendAsync(request);
+    }
+
+    protected static async Task<JsonObject> ActAsync(HttpClient client, string id, string action, object? body = null)
+    {
+        var response = await client.PostAsync($"/v1/registrations/{id}/{action}", body is null ? null : JsonContent.Create(body));
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, $"{action}: {await response.Content.ReadAsStringAsync()}");
+        return (await ReadJsonAsync(response)).AsObject();
+    }
+
+    protected async Task<JsonObject> ReadAsync(string id) =>
+        (await ReadJsonAsync(await Admin.GetAsync($"/v1/registrations/{id}"))).AsObject();
+
+    protected static string Status(JsonNode registration) => registration["status"]!.GetValue<string>();
+
+    protected static string Id(JsonNode node) => node["id"]!.GetValue<string>();
+}
