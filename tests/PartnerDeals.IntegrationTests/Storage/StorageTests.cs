@@ -1,11 +1,15 @@
 using System.Data.Common;
 using Dapper;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using PartnerDeals.Api.Features.ApiKeys;
 using PartnerDeals.Api.Features.Audit;
+using PartnerDeals.Api.Features.ConflictChecks;
+using PartnerDeals.Api.Features.Conflicts;
 using PartnerDeals.Api.Features.Opportunities;
 using PartnerDeals.Api.Features.Partners;
+using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Matching;
@@ -190,6 +194,71 @@ public sealed class StorageTests(DatabaseProvider provider)
         (await store.DeleteAsync("salesforce", $"{tag}-1", CancellationToken.None)).ShouldBeTrue();
         (await Found(Company.From("Anything", $"zyphorian{tag}.com", "US"))).ShouldBeEmpty();
     }
+
+    [Test]
+    public async Task DecisionTransactions_OnTwoConnections_NeverOverlap()
+    {
+        await using var firstConnection = await Database.OpenAsync(CancellationToken.None);
+        await using var first = await Database.BeginDecisionAsync(firstConnection, CancellationToken.None);
+        var second = Task.Run(async () =>
+        {
+            await using var connection = await Database.OpenAsync(CancellationToken.None);
+            await using var tx = await Database.BeginDecisionAsync(connection, CancellationToken.None);
+            await tx.CommitAsync();
+        });
+        await Task.Delay(500);
+        second.IsCompleted.ShouldBeFalse("the second decision waits while the first is open");
+        await first.CommitAsync();
+        await second.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Test]
+    public async Task Registrations_ConcurrentClaimsOnOneCompany_LeaveOneHolder()
+    {
+        var registrations = new RegistrationStore(Database);
+        var conflicts = new ConflictStore(Database);
+        var options = Options.Create(new RegistrationOptions());
+        var checker = new ConflictChecker(Database, new OpportunityStore(Database, _clock), registrations, Options.Create(new MatchingOptions()), _clock);
+        var decisions = new RegistrationDecisions(checker, conflicts, registrations, _partners, new RegistrationJournal(Database, _audit, _clock), _audit,
+            options, _clock);
+        var claimants = Enumerable.Range(0, 8).Select(i => NewPartner($"Claimant {Guid.NewGuid():N}")).ToList();
+        foreach (var partner in claimants) await InTransaction(tx => _partners.InsertAsync(tx, partner, CancellationToken.None));
+
+        var company = $"Contested {Guid.NewGuid():N}"[..20] + " Holdings";
+        var decided = await Task.WhenAll(claimants.Select(partner => Task.Run(async () =>
+        {
+            await using var connection = await Database.OpenAsync(CancellationToken.None);
+            await using var tx = await Database.BeginDecisionAsync(connection, CancellationToken.None);
+            var registration = await decisions.SubmitAsync(tx, null, NewRegistration(partner.Id, company), partner, Actor.System, "registration.created",
+                CancellationToken.None);
+            await tx.CommitAsync();
+            return registration!;
+        })));
+
+        decided.Count(r => r.Status == RegistrationStatus.Approved).ShouldBe(1);
+        decided.Count(r => r.Status == RegistrationStatus.PendingReview && r.ConflictId is not null).ShouldBe(claimants.Count - 1);
+        foreach (var registration in decided) (await registrations.GetAsync(registration.Id, CancellationToken.None)).ShouldNotBeNull();
+    }
+
+    private Registration NewRegistration(Guid partnerId, string company) => new()
+    {
+        Id = Ids.New(_clock.GetUtcNow()),
+        PartnerId = partnerId,
+        Status = RegistrationStatus.PendingReview,
+        Verdict = Verdict.Clear,
+        Reason = "awaiting_review",
+        Customer = new Customer(company, "contested.example", "DE", null, null),
+        Contact = new Contact("Buyer", "buyer@contested.example", null),
+        Deal = new Deal("Race", ["suite"], 1000m, "EUR", null, null),
+        CoSell = new CoSell(CoSellParty.Partner, CoSellParty.Partner, CoSellParty.Partner),
+        CoSelling = false,
+        Icp = new IcpResult(true, null),
+        PolicyVersion = "",
+        ExtensionsGranted = 0,
+        SubmittedAt = _clock.GetUtcNow(),
+        CreatedAt = _clock.GetUtcNow(),
+        UpdatedAt = _clock.GetUtcNow(),
+    };
 
     private Partner NewPartner(string name) => new()
     {
