@@ -163,7 +163,6 @@ public static class ProtectionExtensionsApi
             r.DecisionNote, r.RequestedAt, r.DecidedAt)).ToList();
     }
 
-    private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
     private sealed class Row
     {

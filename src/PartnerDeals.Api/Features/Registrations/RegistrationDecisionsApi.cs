@@ -136,5 +136,4 @@ public static class RegistrationDecisionsApi
             }, won ? "registration.won" : "registration.lost", new { outcome }));
         }, ct);
 
-    internal static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 }

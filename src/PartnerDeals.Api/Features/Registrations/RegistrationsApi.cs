@@ -318,5 +318,6 @@ public static class RegistrationsApi
 
     private static bool Same(Registration a, Registration b) => AuditTrail.Changes(a.AuditFields(), b.AuditFields()).Count == 0;
 
-    private static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+    /// <summary>Optional text as stored: trimmed, and null when blank.</summary>
+    internal static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 }
