@@ -30,10 +30,11 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         SELECT id, external_id, name_tokens FROM opportunities WHERE source = @Source AND external_id IN @ExternalIds
         """;
 
-    // Rows go in through Database.InsertRowsAsync, many per statement, values in this column order.
-    private const string InsertInto = """
+    private const string InsertSql = """
         INSERT INTO opportunities (id, source, external_id, account_name, account_domain, company_domain, country, owner, stage,
             status, amount, currency, close_date, name_key, name_acronym, name_tokens, version, created_at, updated_at)
+        VALUES (@Id, @Source, @ExternalId, @AccountName, @AccountDomain, @CompanyDomain, @Country, @Owner, @Stage,
+            @Status, @Amount, @Currency, @CloseDate, @NameKey, @NameAcronym, @NameTokens, 1, @Now, @Now)
         """;
 
     private const string UpdateSql = """
@@ -44,10 +45,9 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         WHERE id = @Id
         """;
 
-    private const string InsertTokensInto = "INSERT INTO opportunity_tokens (token, opportunity_id)";
+    private const string InsertTokenSql = "INSERT INTO opportunity_tokens (token, opportunity_id) VALUES (@Token, @Id)";
 
-    // By the whole key: the row keeps its tokens in name_tokens, so no index on opportunity_id is needed.
-    private const string DeleteTokenSql = "DELETE FROM opportunity_tokens WHERE token = @Token AND opportunity_id = @Id";
+    private const string DeleteTokensSql = "DELETE FROM opportunity_tokens WHERE opportunity_id = @Id";
 
     private const string DeleteSql = "DELETE FROM opportunities WHERE id = @Id";
 
@@ -120,10 +120,10 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
             final[key] = (outcomes[^1].Item2, item);
         }
 
-        var inserts = new List<object?[]>();
+        var inserts = new List<object>();
         var updates = new List<object>();
         var staleTokens = new List<object>();
-        var newTokens = new List<object?[]>();
+        var newTokens = new List<object>();
         foreach (var (key, (id, item)) in final)
         {
             var row = Row(id, item, now);
@@ -132,22 +132,20 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
             {
                 updates.Add(row.Parameters);
                 if (stored.Tokens == row.Parameters.NameTokens) continue;
-                var before = IndexedTokens(stored.Tokens);
-                staleTokens.AddRange(before.Except(tokens).Select(t => new { Token = t, Id = id }));
-                tokens = tokens.Except(before).ToList();
+                staleTokens.Add(new { Id = id });
             }
             else
             {
-                inserts.Add(row.Parameters.Values());
+                inserts.Add(row.Parameters);
             }
-            newTokens.AddRange(tokens.Select(t => new object?[] { t, id }));
+            newTokens.AddRange(tokens.Select(t => new { Token = t, Id = id }));
         }
 
-        await database.InsertRowsAsync(tx, InsertInto, inserts, ct);
         // Dapper runs each list through one prepared command.
+        if (inserts.Count > 0) await connection.ExecuteAsync(database.Command(InsertSql, inserts, ct, tx));
         if (updates.Count > 0) await connection.ExecuteAsync(database.Command(UpdateSql, updates, ct, tx));
-        if (staleTokens.Count > 0) await connection.ExecuteAsync(database.Command(DeleteTokenSql, staleTokens, ct, tx));
-        await database.InsertRowsAsync(tx, InsertTokensInto, newTokens, ct);
+        if (staleTokens.Count > 0) await connection.ExecuteAsync(database.Command(DeleteTokensSql, staleTokens, ct, tx));
+        if (newTokens.Count > 0) await connection.ExecuteAsync(database.Command(InsertTokenSql, newTokens, ct, tx));
         return outcomes;
     }
 
@@ -179,10 +177,9 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     {
         await using var connection = await database.OpenAsync(ct);
         await using var tx = await database.BeginWriteAsync(connection, ct);
-        var row = await connection.QuerySingleOrDefaultAsync<ExistingRow>(database.Command(FindExistingSql,
-            new { Source = source, ExternalIds = new[] { externalId } }, ct, tx));
+        var row = await connection.QuerySingleOrDefaultAsync<StoredRow>(database.Command(GetSql, new { Source = source, ExternalId = externalId }, ct, tx));
         if (row is null) return false;
-        await connection.ExecuteAsync(database.Command(DeleteTokenSql, IndexedTokens(row.NameTokens).Select(t => new { Token = t, row.Id }).ToList(), ct, tx));
+        await connection.ExecuteAsync(database.Command(DeleteTokensSql, new { row.Id }, ct, tx));
         await connection.ExecuteAsync(database.Command(DeleteSql, new { row.Id }, ct, tx));
         await tx.CommitAsync(ct);
         return true;
@@ -215,22 +212,10 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
             name.Key, name.Acronym, string.Join(' ', name.Tokens), now));
     }
 
-    /// <summary>The tokens a stored name_tokens was indexed under (see <see cref="Blocking.TokensOf"/>).</summary>
-    private static List<string> IndexedTokens(string nameTokens) =>
-        nameTokens.Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(t => t.Length >= 2).Distinct(StringComparer.Ordinal).ToList();
-
     private sealed record WriteParameters(
         Guid Id, string Source, string ExternalId, string AccountName, string? AccountDomain, string? CompanyDomain, string? Country,
         string? Owner, string? Stage, string Status, decimal? Amount, string? Currency, DateOnly? CloseDate,
-        string NameKey, string NameAcronym, string NameTokens, DateTimeOffset Now)
-    {
-        /// <summary>The values in the column order of <see cref="InsertInto"/>.</summary>
-        public object?[] Values() =>
-        [
-            Id, Source, ExternalId, AccountName, AccountDomain, CompanyDomain, Country, Owner, Stage,
-            Status, Amount, Currency, CloseDate, NameKey, NameAcronym, NameTokens, 1, Now, Now,
-        ];
-    }
+        string NameKey, string NameAcronym, string NameTokens, DateTimeOffset Now);
 
     private sealed class ExistingRow
     {

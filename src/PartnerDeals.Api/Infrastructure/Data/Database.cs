@@ -85,37 +85,6 @@ public sealed class Database
     }
 
     /// <summary>
-    /// Inserts rows (values in the column order of <paramref name="insertInto"/>) with as few statements
-    /// as the provider's parameter limit allows: at bulk rates one statement per row costs more than the row.
-    /// </summary>
-    /// <param name="tx">The caller's transaction.</param>
-    /// <param name="insertInto">A constant <c>INSERT INTO table (columns)</c>; the VALUES list is built here.</param>
-    /// <param name="rows">One array of values per row.</param>
-    /// <param name="ct">Cancellation.</param>
-    public async Task InsertRowsAsync(DbTransaction tx, string insertInto, IReadOnlyList<object?[]> rows, CancellationToken ct)
-    {
-        if (rows.Count == 0) return;
-        var columns = rows[0].Length;
-        foreach (var chunk in rows.Chunk(Math.Max(1, Dialect.MaxParameters / columns)))
-        {
-            var sql = new System.Text.StringBuilder(insertInto.Length + chunk.Length * columns * 8).Append(insertInto).Append(" VALUES ");
-            var parameters = new DynamicParameters();
-            for (var r = 0; r < chunk.Length; r++)
-            {
-                sql.Append(r == 0 ? "(" : ", (");
-                for (var c = 0; c < columns; c++)
-                {
-                    var name = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"p{r}_{c}");
-                    sql.Append(c == 0 ? "@" : ", @").Append(name);
-                    parameters.Add(name, chunk[r][c]);
-                }
-                sql.Append(')');
-            }
-            await tx.Connection!.ExecuteAsync(Command(sql.ToString(), parameters, ct, tx));
-        }
-    }
-
-    /// <summary>
     /// Ids for an <c>IN @Ids</c> list. Dapper expands lists without the id type handler, so they go
     /// as the fixed-length ANSI text the columns hold (no conversion scan on SQL Server).
     /// </summary>

@@ -9,9 +9,8 @@ namespace PartnerDeals.Api.Infrastructure.Data;
 /// </summary>
 public sealed class SqlDialect
 {
-    // Parameters per statement: SQLite allows 32,766 since 3.32; SQL Server 2,100.
-    public static readonly SqlDialect Sqlite = new("sqlite", " LIMIT @Limit", null, 30_000);
-    public static readonly SqlDialect SqlServer = new("sqlserver", " OFFSET 0 ROWS FETCH NEXT @Limit ROWS ONLY", SqlServerDecisionLockSql, 2_000);
+    public static readonly SqlDialect Sqlite = new("sqlite", " LIMIT @Limit", null);
+    public static readonly SqlDialect SqlServer = new("sqlserver", " OFFSET 0 ROWS FETCH NEXT @Limit ROWS ONLY", SqlServerDecisionLockSql);
 
     // Returns 0 or 1 when granted, a negative number on timeout or deadlock.
     private const string SqlServerDecisionLockSql = """
@@ -23,18 +22,14 @@ public sealed class SqlDialect
 
     private readonly string _pageClause;
 
-    private SqlDialect(string name, string pageClause, string? decisionLockSql, int maxParameters)
+    private SqlDialect(string name, string pageClause, string? decisionLockSql)
     {
         Name = name;
         _pageClause = pageClause;
         DecisionLockSql = decisionLockSql;
-        MaxParameters = maxParameters;
     }
 
     public string Name { get; }
-
-    /// <summary>The most parameters one statement may carry (multi-row inserts stay below it).</summary>
-    public int MaxParameters { get; }
 
     /// <summary>Taken at the start of a decision transaction (<c>@TimeoutMs</c>); null where the write transaction already serialises.</summary>
     public string? DecisionLockSql { get; }
