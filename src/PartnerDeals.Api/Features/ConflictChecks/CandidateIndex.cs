@@ -68,6 +68,10 @@ public static class CandidateIndex
         return found.Values.ToList();
     }
 
+    /// <summary>A company as a row stores it: the name key and tokens computed when it was written.</summary>
+    public static Company Stored(string nameKey, string nameTokens, string? companyDomain, string? country) =>
+        new(new CompanyName(nameKey, nameTokens.Split(' ', StringSplitOptions.RemoveEmptyEntries)), companyDomain, country);
+
     private static DynamicParameters With(object? filter, object parameters)
     {
         var all = new DynamicParameters(filter);

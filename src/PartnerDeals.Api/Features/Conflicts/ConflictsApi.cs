@@ -107,7 +107,7 @@ public static class ConflictsApi
 
         var now = s.Clock.GetUtcNow();
         var resolution = request.Resolution!.Value;
-        var note = string.IsNullOrWhiteSpace(request.Note) ? null : request.Note.Trim();
+        var note = RegistrationsApi.Blank(request.Note);
         Registration changed;
         if (resolution is ConflictResolution.AwardPartner or ConflictResolution.CoSell)
         {
@@ -123,14 +123,7 @@ public static class ConflictsApi
             var reason = request.RejectionReason ?? (resolution == ConflictResolution.KeepDirect && conflict.Kind != CandidateKind.ExistingCustomer
                 ? RejectionReason.DirectConflict
                 : ReasonFor(conflict.Kind));
-            changed = registration with
-            {
-                Status = RegistrationStatus.Rejected,
-                Reason = RegistrationDecisions.RejectedReason(reason),
-                RejectionReason = reason,
-                DecisionNote = note,
-                DecidedAt = now,
-            };
+            changed = RegistrationDecisions.Reject(registration, reason, note, now);
         }
 
         await conflicts.ResolveAsync(tx, id, resolution, note, user.KeyId(), now, ct);

@@ -237,7 +237,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         public string NameTokens { get; set; } = "";
 
         public OpportunityCandidate ToCandidate() => new(Id, Source, ExternalId, AccountName, Json.Parse<OpportunityStatus>(Status),
-            new Company(new CompanyName(NameKey, NameTokens.Split(' ', StringSplitOptions.RemoveEmptyEntries)), CompanyDomain, Country));
+            CandidateIndex.Stored(NameKey, NameTokens, CompanyDomain, Country));
     }
 
     private sealed class StoredRow

@@ -127,6 +127,17 @@ public sealed class RegistrationDecisions(
                 partner.Terms.FeeCurrency, partner.Terms.FeeTrigger, partner.Terms.PaymentNetDays, partner.Terms.ProtectionDays),
         };
 
+    /// <summary>The registration rejected now for <paramref name="reason"/>; the partner reads the partner-safe reason.</summary>
+    public static Registration Reject(Registration registration, RejectionReason reason, string? note, DateTimeOffset now) =>
+        registration with
+        {
+            Status = RegistrationStatus.Rejected,
+            Reason = RejectedReason(reason),
+            RejectionReason = reason,
+            DecisionNote = note,
+            DecidedAt = now,
+        };
+
     /// <summary>A claim on the account: it blocks later registrations of the same company.</summary>
     public static bool IsClaim(RegistrationStatus status) =>
         status is RegistrationStatus.PendingReview or RegistrationStatus.MoreInfoRequested or RegistrationStatus.Approved;

@@ -92,14 +92,8 @@ public static class RegistrationDecisionsApi
         ChangeAsync(id, user, http, s, (_, current, _) => Task.FromResult(
             current.Status is not (RegistrationStatus.PendingReview or RegistrationStatus.MoreInfoRequested)
                 ? Step.NotFrom(current, "reject", RegistrationStatus.PendingReview, RegistrationStatus.MoreInfoRequested)
-                : Step.To(current with
-                {
-                    Status = RegistrationStatus.Rejected,
-                    Reason = RegistrationDecisions.RejectedReason(request.Reason!.Value),
-                    RejectionReason = request.Reason,
-                    DecisionNote = Blank(request.Note),
-                    DecidedAt = s.Clock.GetUtcNow(),
-                }, "registration.rejected", new { reason = request.Reason, note = request.Note })), ct);
+                : Step.To(RegistrationDecisions.Reject(current, request.Reason!.Value, Blank(request.Note), s.Clock.GetUtcNow()),
+                    "registration.rejected", new { reason = request.Reason, note = request.Note })), ct);
 
     private static Task<Results<Ok<Registration>, ProblemHttpResult>> RequestInfo(
         Guid id, ClaimsPrincipal user, HttpContext http, [AsParameters] RegistrationServices s, CancellationToken ct, DecisionNoteRequest? request = null) =>

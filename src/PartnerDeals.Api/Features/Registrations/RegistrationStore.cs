@@ -281,7 +281,7 @@ public sealed class RegistrationStore(Database database)
         public string NameTokens { get; set; } = "";
 
         public RegistrationCandidate ToCandidate() => new(Id, PartnerId, Json.Parse<RegistrationStatus>(Status), CompanyName,
-            new Company(new Matching.CompanyName(NameKey, NameTokens.Split(' ', StringSplitOptions.RemoveEmptyEntries)), CompanyDomain, Country));
+            CandidateIndex.Stored(NameKey, NameTokens, CompanyDomain, Country));
     }
 
     private sealed class Row
