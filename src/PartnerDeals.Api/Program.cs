@@ -13,6 +13,7 @@ using PartnerDeals.Api.Features.Conflicts;
 using PartnerDeals.Api.Features.Opportunities;
 using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Features.Registrations;
+using PartnerDeals.Api.Features.Sync;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Errors;
@@ -64,6 +65,7 @@ builder.Services.AddOptions<RegistrationOptions>().Bind(config.GetSection(Regist
     .Validate(o => o.IsValid, "Registrations: policy version 1-32 characters; ICP employee limits 0 <= min <= max; MinDealSize keys ISO 4217 "
         + "with amounts >= 0; extensions MaxCount 0-100 and Days 1-730; ExpirySweepSeconds 1-86400.")
     .ValidateOnStart();
+builder.Services.AddCrmSync(config);
 builder.Services.AddOptions<MatchingOptions>().Bind(config.GetSection(MatchingOptions.Section))
     .Validate(o => o.IsValid, "Matching: thresholds must satisfy 0 < ReviewThreshold < ConflictThreshold <= 1; blocking limits must be positive.")
     .ValidateOnStart();
@@ -79,7 +81,7 @@ builder.Services.AddOpenApiDocument();
 builder.Services.AddHealth();
 builder.Services.AddOpenTelemetry()
     .ConfigureResource(r => r.AddService("partnerdeals-api"))
-    .WithMetrics(m => m.AddAspNetCoreInstrumentation().AddRuntimeInstrumentation().AddPrometheusExporter());
+    .WithMetrics(m => m.AddMeter(SyncMetrics.MeterName).AddAspNetCoreInstrumentation().AddRuntimeInstrumentation().AddPrometheusExporter());
 
 var app = builder.Build();
 
@@ -108,6 +110,7 @@ v1.MapOpportunities();
 v1.MapConflictChecks();
 v1.MapRegistrations();
 v1.MapConflicts();
+v1.MapSync();
 
 // Settings first: a bad value must stop start-up before anything touches the database.
 app.Services.GetRequiredService<IStartupValidator>().Validate();

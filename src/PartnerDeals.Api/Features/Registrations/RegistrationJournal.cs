@@ -1,7 +1,9 @@
 using System.Data.Common;
 using System.Text.Json;
 using Dapper;
+using Microsoft.Extensions.Options;
 using PartnerDeals.Api.Features.Audit;
+using PartnerDeals.Api.Features.Sync;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
 
@@ -10,27 +12,50 @@ namespace PartnerDeals.Api.Features.Registrations;
 /// <summary>
 /// Every transition of a registration leaves two records in its own transaction: an immutable
 /// audit event (who, when, what) and an outbox row that the CRM sync delivers. Neither can be lost
-/// without the change itself being lost.
+/// without the change itself being lost. The outbox row gets one delivery per enabled CRM, which the
+/// <see cref="SyncDispatcher"/> delivers.
 /// </summary>
-public sealed class RegistrationJournal(Database database, AuditTrail audit, TimeProvider clock)
+public sealed class RegistrationJournal(Database database, AuditTrail audit, IOptions<CrmOptions> crm, TimeProvider clock)
 {
     private const string InsertOutboxSql = """
         INSERT INTO outbox (id, registration_id, event_type, payload, occurred_at)
         VALUES (@Id, @RegistrationId, @EventType, @Payload, @OccurredAt)
         """;
 
+    private const string InsertDeliverySql = """
+        INSERT INTO deliveries (id, outbox_id, registration_id, registration_version, crm, event_type, status, attempts, next_attempt_at,
+            created_at, updated_at)
+        VALUES (@Id, @OutboxId, @RegistrationId, @RegistrationVersion, @Crm, @EventType, 'pending', 0, @Now, @Now, @Now)
+        """;
+
+    private readonly IReadOnlyList<string> _crms = crm.Value.Enabled;
+
     /// <summary>Records <paramref name="action"/> (e.g. <c>registration.approved</c>) on the registration as it now is.</summary>
     public async Task RecordAsync(DbTransaction tx, Registration registration, string action, Actor actor, object data, CancellationToken ct)
     {
         await audit.RecordAsync(tx, "registration", registration.Id, action, actor, data, ct);
         var now = clock.GetUtcNow();
+        var outboxId = Ids.New(now);
         await tx.Connection!.ExecuteAsync(database.Command(InsertOutboxSql, new
         {
-            Id = Ids.New(now),
+            Id = outboxId,
             RegistrationId = registration.Id,
             EventType = action,
             Payload = JsonSerializer.Serialize(new { action, occurredAt = now, registration }, Json.Options),
             OccurredAt = now,
         }, ct, tx));
+        foreach (var name in _crms)
+        {
+            await tx.Connection!.ExecuteAsync(database.Command(InsertDeliverySql, new
+            {
+                Id = Ids.New(now),
+                OutboxId = outboxId,
+                RegistrationId = registration.Id,
+                RegistrationVersion = registration.Version,
+                Crm = name,
+                EventType = action,
+                Now = now,
+            }, ct, tx));
+        }
     }
 }

@@ -1,0 +1,332 @@
+using Dapper;
+using PartnerDeals.Api.Features.Audit;
+using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.Api.Infrastructure.Http;
+
+namespace PartnerDeals.Api.Features.Sync;
+
+public enum DeliveryStatus
+{
+    /// <summary>Waiting for its first or next attempt.</summary>
+    Pending,
+
+    /// <summary>The CRM has it.</summary>
+    Delivered,
+
+    /// <summary>Refused by the CRM, or out of attempts; waits for ops to retry it.</summary>
+    Dead,
+}
+
+/// <summary>One change on its way to one CRM.</summary>
+public sealed record Delivery
+{
+    public required Guid Id { get; init; }
+    public required Guid RegistrationId { get; init; }
+
+    /// <example>salesforce</example>
+    public required string Crm { get; init; }
+
+    /// <summary>The change, e.g. <c>registration.approved</c>.</summary>
+    /// <example>registration.approved</example>
+    public required string EventType { get; init; }
+
+    /// <example>delivered</example>
+    public required DeliveryStatus Status { get; init; }
+
+    /// <summary>Attempts that counted against the limit (rate limits and an open circuit do not).</summary>
+    public required int Attempts { get; init; }
+
+    /// <summary>When a pending delivery is next tried.</summary>
+    public DateTimeOffset? NextAttemptAt { get; init; }
+    public int? LastStatusCode { get; init; }
+
+    /// <summary>The CRM's message on the last attempt that did not deliver.</summary>
+    public string? LastError { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+    public required DateTimeOffset UpdatedAt { get; init; }
+    public DateTimeOffset? DeliveredAt { get; init; }
+
+    /// <summary>Every attempt, oldest first (absent in lists).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<DeliveryAttempt>? AttemptLog { get; init; }
+}
+
+/// <param name="Outcome">delivered, failed, refused, rate_limited or postponed.</param>
+/// <param name="StatusCode">The CRM's HTTP status, when it answered.</param>
+/// <param name="Error">What the CRM said, or what went wrong on the way.</param>
+/// <param name="StartedAt">When the attempt began.</param>
+/// <param name="DurationMs">How long it took.</param>
+public sealed record DeliveryAttempt(AttemptOutcome Outcome, int? StatusCode, string? Error, DateTimeOffset StartedAt, int DurationMs);
+
+/// <summary>A delivery this instance has leased, with the change to deliver.</summary>
+public sealed record ClaimedDelivery(Guid Id, Guid LeaseId, int Attempts, string EventType, string Payload, string PartnerName);
+
+/// <summary>Per CRM: how many deliveries wait, are done or dead, and the age of the oldest waiting.</summary>
+public sealed record CrmBacklog(string Crm, int Pending, int Delivered, int Dead, DateTimeOffset? OldestPendingAt);
+
+/// <summary>The <c>deliveries</c> table: leases, results, and what ops see and retry.</summary>
+public sealed class DeliveryStore(Database database, AuditTrail audit)
+{
+    private const string Columns = """
+        id, registration_id, crm, event_type, status, attempts, next_attempt_at, last_status_code, last_error, created_at, updated_at, delivered_at
+        """;
+
+    // Due, not leased by a live instance, and the earliest pending change of its registration for this CRM:
+    // a later change waits until the earlier one is delivered or dead, so a CRM never sees them out of order.
+    private const string DueSql = """
+        SELECT d.id FROM deliveries d
+        WHERE d.crm = @Crm AND d.status = 'pending' AND d.next_attempt_at <= @Now
+          AND (d.locked_until IS NULL OR d.locked_until <= @Now)
+          AND NOT EXISTS (
+              SELECT 1 FROM deliveries e
+              WHERE e.registration_id = d.registration_id AND e.crm = d.crm AND e.status = 'pending'
+                AND (e.registration_version < d.registration_version OR (e.registration_version = d.registration_version AND e.id < d.id)))
+        ORDER BY d.next_attempt_at, d.id
+        """;
+
+    // The lease conditions again: of two instances that read the same due rows, the second updates none of them.
+    private const string LeaseSql = """
+        UPDATE deliveries SET locked_until = @LockedUntil, lease_id = @LeaseId
+        WHERE id IN @Ids AND status = 'pending' AND (locked_until IS NULL OR locked_until <= @Now)
+        """;
+
+    private const string LeasedSql = """
+        SELECT d.id, d.lease_id, d.attempts, d.event_type, o.payload, p.name AS partner_name
+        FROM deliveries d
+        JOIN outbox o ON o.id = d.outbox_id
+        JOIN registrations r ON r.id = d.registration_id
+        JOIN partners p ON p.id = r.partner_id
+        WHERE d.id IN @Ids AND d.lease_id = @LeaseId
+        """;
+
+    // Only the holder of the lease records: an instance whose lease ran out must not overwrite the new holder's result.
+    private const string RecordSql = """
+        UPDATE deliveries
+        SET status = @Status, attempts = @Attempts, next_attempt_at = @NextAttemptAt, locked_until = NULL, lease_id = NULL,
+            last_status_code = @StatusCode, last_error = @Error, updated_at = @Now, delivered_at = @DeliveredAt
+        WHERE id = @Id AND lease_id = @LeaseId
+        """;
+
+    private const string InsertAttemptSql = """
+        INSERT INTO delivery_attempts (id, delivery_id, outcome, status_code, error, started_at, duration_ms)
+        VALUES (@Id, @DeliveryId, @Outcome, @StatusCode, @Error, @StartedAt, @DurationMs)
+        """;
+
+    private const string ListSql = "SELECT " + Columns + """
+
+        FROM deliveries
+        WHERE (@Status IS NULL OR status = @Status)
+          AND (@Crm IS NULL OR crm = @Crm)
+          AND (@RegistrationId IS NULL OR registration_id = @RegistrationId)
+          AND (@After IS NULL OR id > @After)
+        ORDER BY id
+        """;
+
+    private const string GetSql = "SELECT " + Columns + " FROM deliveries WHERE id = @Id";
+
+    private const string AttemptsSql = """
+        SELECT outcome, status_code, error, started_at, duration_ms FROM delivery_attempts WHERE delivery_id = @Id ORDER BY id
+        """;
+
+    // Dead and not overtaken: once a later change of the registration reached the CRM, sending this
+    // older one again would put stale values back.
+    private const string RetryableSql = """
+        SELECT d.id FROM deliveries d
+        WHERE d.status = 'dead' AND (@Id IS NULL OR d.id = @Id) AND (@Crm IS NULL OR d.crm = @Crm)
+          AND NOT EXISTS (
+              SELECT 1 FROM deliveries e
+              WHERE e.registration_id = d.registration_id AND e.crm = d.crm AND e.status = 'delivered'
+                AND (e.registration_version > d.registration_version OR (e.registration_version = d.registration_version AND e.id > d.id)))
+        ORDER BY d.id
+        """;
+
+    private const string RetrySql = """
+        UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = @Now, locked_until = NULL, lease_id = NULL, updated_at = @Now
+        WHERE id = @Id AND status = 'dead'
+        """;
+
+    private const string BacklogSql = """
+        SELECT crm, status, COUNT(*) AS count, MIN(created_at) AS oldest FROM deliveries GROUP BY crm, status
+        """;
+
+    private const string OldestPendingSql = """
+        SELECT crm, MIN(created_at) AS oldest FROM deliveries WHERE status = 'pending' GROUP BY crm
+        """;
+
+    /// <summary>Leases up to <paramref name="limit"/> due deliveries of <paramref name="crm"/> until <paramref name="now"/> + <paramref name="lease"/>.</summary>
+    public async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(string crm, int limit, DateTimeOffset now, TimeSpan lease, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        await using var tx = await database.BeginWriteAsync(connection, ct);
+        var due = (await connection.QueryAsync<Guid>(database.Command(database.Dialect.Page(DueSql), new { Crm = crm, Now = now, Limit = limit }, ct, tx)))
+            .ToList();
+        if (due.Count == 0) return [];
+        var leaseId = Ids.New(now);
+        var ids = Database.IdList(due);
+        await connection.ExecuteAsync(database.Command(LeaseSql, new { Ids = ids, LeaseId = leaseId, LockedUntil = now + lease, Now = now }, ct, tx));
+        var leased = (await connection.QueryAsync<ClaimedRow>(database.Command(LeasedSql, new { Ids = ids, LeaseId = leaseId }, ct, tx))).ToList();
+        await tx.CommitAsync(ct);
+        return leased.Select(r => new ClaimedDelivery(r.Id, r.LeaseId, r.Attempts, r.EventType, r.Payload, r.PartnerName)).ToList();
+    }
+
+    /// <summary>Writes an attempt and the delivery's new state; false when the lease was lost to another instance.</summary>
+    public async Task<bool> RecordAsync(
+        ClaimedDelivery claimed, AttemptResult result, DeliveryStatus status, int attempts, DateTimeOffset nextAttemptAt,
+        DateTimeOffset startedAt, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        await using var tx = await database.BeginWriteAsync(connection, ct);
+        var changed = await connection.ExecuteAsync(database.Command(RecordSql, new
+        {
+            claimed.Id,
+            claimed.LeaseId,
+            Status = Json.Name(status),
+            Attempts = attempts,
+            NextAttemptAt = nextAttemptAt,
+            result.StatusCode,
+            Error = result.Outcome == AttemptOutcome.Delivered || result.Error is null ? null : CrmAnswers.Truncate(result.Error),
+            Now = now,
+            DeliveredAt = status == DeliveryStatus.Delivered ? now : (DateTimeOffset?)null,
+        }, ct, tx));
+        if (changed == 0) return false;
+        await connection.ExecuteAsync(database.Command(InsertAttemptSql, new
+        {
+            Id = Ids.New(now),
+            DeliveryId = claimed.Id,
+            Outcome = Json.Name(result.Outcome),
+            result.StatusCode,
+            Error = result.Error is null ? null : CrmAnswers.Truncate(result.Error),
+            StartedAt = startedAt,
+            DurationMs = (int)Math.Min(int.MaxValue, (now - startedAt).TotalMilliseconds),
+        }, ct, tx));
+        await tx.CommitAsync(ct);
+        return true;
+    }
+
+    public async Task<Page<Delivery>> ListAsync(DeliveryStatus? status, string? crm, Guid? registrationId, int pageSize, Guid? after, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var rows = (await connection.QueryAsync<Row>(database.Command(database.Dialect.Page(ListSql), new
+        {
+            Status = status is { } s ? Json.Name(s) : null,
+            Crm = crm,
+            RegistrationId = registrationId,
+            After = after,
+            Limit = pageSize + 1,
+        }, ct))).ToList();
+        return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToDelivery(null));
+    }
+
+    public async Task<Delivery?> GetAsync(Guid id, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var row = await connection.QuerySingleOrDefaultAsync<Row>(database.Command(GetSql, new { Id = id }, ct));
+        if (row is null) return null;
+        var attempts = await connection.QueryAsync<AttemptRow>(database.Command(AttemptsSql, new { Id = id }, ct));
+        return row.ToDelivery(attempts.Select(a => new DeliveryAttempt(Json.Parse<AttemptOutcome>(a.Outcome), a.StatusCode, a.Error, a.StartedAt, a.DurationMs))
+            .ToList());
+    }
+
+    /// <summary>
+    /// Makes dead deliveries pending again with a fresh set of attempts — one (<paramref name="id"/>) or
+    /// every one of a CRM or of all — except those a later delivered change has overtaken. Answers the ids retried.
+    /// </summary>
+    public async Task<IReadOnlyList<Guid>> RetryAsync(Guid? id, string? crm, Actor actor, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        await using var tx = await database.BeginWriteAsync(connection, ct);
+        var ids = (await connection.QueryAsync<Guid>(database.Command(RetryableSql, new { Id = id, Crm = crm }, ct, tx))).ToList();
+        foreach (var retried in ids)
+        {
+            await connection.ExecuteAsync(database.Command(RetrySql, new { Id = retried, Now = now }, ct, tx));
+            await audit.RecordAsync(tx, "delivery", retried, "delivery.retried", actor, new { }, ct);
+        }
+        await tx.CommitAsync(ct);
+        return ids;
+    }
+
+    public async Task<IReadOnlyList<CrmBacklog>> BacklogAsync(IEnumerable<string> crms, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var rows = (await connection.QueryAsync<BacklogRow>(database.Command(BacklogSql, null, ct))).ToList();
+        return crms.Union(rows.Select(r => r.Crm)).Order().Select(crm =>
+        {
+            int Count(string status) => rows.Where(r => r.Crm == crm && r.Status == status).Sum(r => r.Count);
+            var oldest = rows.FirstOrDefault(r => r.Crm == crm && r.Status == "pending")?.Oldest;
+            return new CrmBacklog(crm, Count("pending"), Count("delivered"), Count("dead"), oldest);
+        }).ToList();
+    }
+
+    /// <summary>When the oldest pending delivery of each CRM was created: the sync lag.</summary>
+    public async Task<IReadOnlyDictionary<string, DateTimeOffset>> OldestPendingAsync(CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var rows = await connection.QueryAsync<BacklogRow>(database.Command(OldestPendingSql, null, ct));
+        return rows.Where(r => r.Oldest is not null).ToDictionary(r => r.Crm, r => r.Oldest!.Value);
+    }
+
+    private sealed class ClaimedRow
+    {
+        public Guid Id { get; set; }
+        public Guid LeaseId { get; set; }
+        public int Attempts { get; set; }
+        public string EventType { get; set; } = "";
+        public string Payload { get; set; } = "";
+        public string PartnerName { get; set; } = "";
+    }
+
+    private sealed class Row
+    {
+        public Guid Id { get; set; }
+        public Guid RegistrationId { get; set; }
+        public string Crm { get; set; } = "";
+        public string EventType { get; set; } = "";
+        public string Status { get; set; } = "";
+        public int Attempts { get; set; }
+        public DateTimeOffset NextAttemptAt { get; set; }
+        public int? LastStatusCode { get; set; }
+        public string? LastError { get; set; }
+        public DateTimeOffset CreatedAt { get; set; }
+        public DateTimeOffset UpdatedAt { get; set; }
+        public DateTimeOffset? DeliveredAt { get; set; }
+
+        public Delivery ToDelivery(IReadOnlyList<DeliveryAttempt>? attempts)
+        {
+            var status = Json.Parse<DeliveryStatus>(Status);
+            return new Delivery
+            {
+                Id = Id,
+                RegistrationId = RegistrationId,
+                Crm = Crm,
+                EventType = EventType,
+                Status = status,
+                Attempts = Attempts,
+                NextAttemptAt = status == DeliveryStatus.Pending ? NextAttemptAt : null,
+                LastStatusCode = LastStatusCode,
+                LastError = LastError,
+                CreatedAt = CreatedAt,
+                UpdatedAt = UpdatedAt,
+                DeliveredAt = DeliveredAt,
+                AttemptLog = attempts,
+            };
+        }
+    }
+
+    private sealed class AttemptRow
+    {
+        public string Outcome { get; set; } = "";
+        public int? StatusCode { get; set; }
+        public string? Error { get; set; }
+        public DateTimeOffset StartedAt { get; set; }
+        public int DurationMs { get; set; }
+    }
+
+    private sealed class BacklogRow
+    {
+        public string Crm { get; set; } = "";
+        public string Status { get; set; } = "";
+        public int Count { get; set; }
+        public DateTimeOffset? Oldest { get; set; }
+    }
+}

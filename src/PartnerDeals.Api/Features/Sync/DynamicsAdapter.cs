@@ -1,0 +1,140 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using PartnerDeals.Api.Features.Registrations;
+
+namespace PartnerDeals.Api.Features.Sync;
+
+/// <summary>
+/// Dynamics 365 / Dataverse Web API: upserts an opportunity by the alternate key that holds the
+/// registration id (<c>PATCH /api/data/v9.2/opportunities(key='id')</c>) with a client-credentials
+/// token from Microsoft Entra. A won or lost registration is closed with the documented
+/// <c>WinOpportunity</c> / <c>LoseOpportunity</c> actions; a closed opportunity is read-only, so a
+/// repeated close finds it closed and is done. Service protection answers 429 with Retry-After.
+/// </summary>
+public sealed class DynamicsAdapter : ICrmAdapter
+{
+    private const string ApiPath = "/api/data/v9.2";
+
+    // opportunity statecode / statuscode (Dataverse opportunity entity reference).
+    private const int OpenState = 0, WonState = 1, LostState = 2, WonStatus = 3, CanceledStatus = 4;
+
+    private readonly DynamicsOptions _options;
+    private readonly IHttpClientFactory _clients;
+    private readonly TimeProvider _clock;
+    private readonly FieldMapping _mapping;
+
+    public DynamicsAdapter(IOptions<CrmOptions> options, IHttpClientFactory clients, TimeProvider clock)
+    {
+        _options = options.Value.Dynamics;
+        _clients = clients;
+        _clock = clock;
+        _mapping = _options.Mapping();
+        Token = new ClientCredentialsToken(() => clients.CreateClient(Crms.Dynamics), _options.TokenUrl!, new Dictionary<string, string>
+        {
+            ["grant_type"] = "client_credentials",
+            ["client_id"] = _options.ClientId!,
+            ["client_secret"] = _options.ClientSecret!,
+            ["scope"] = _options.EffectiveScope,
+        }, TimeSpan.FromMinutes(30), clock);
+    }
+
+    public string Crm => Crms.Dynamics;
+
+    public ClientCredentialsToken Token { get; }
+
+    public Task<IReadOnlyList<AttemptResult>> DeliverAsync(IReadOnlyList<CrmChange> changes, CancellationToken ct) =>
+        CrmAnswers.EachAsync(changes, DeliverAsync, ct);
+
+    private async Task<AttemptResult> DeliverAsync(CrmChange change, CancellationToken ct)
+    {
+        var registration = change.Registration;
+        var closing = registration.Status is RegistrationStatus.Won or RegistrationStatus.Lost;
+        var record = $"opportunities({_options.AlternateKey}='{registration.Id:D}')";
+
+        if (closing)
+        {
+            var (read, state) = await SendAsync(HttpMethod.Get, $"{record}?$select=statecode", null, ct);
+            if (read.StatusCode == HttpStatusCode.OK && state is JsonObject o && o["statecode"] is JsonValue v && v.TryGetValue<int>(out var current)
+                && current != OpenState)
+            {
+                var target = registration.Status == RegistrationStatus.Won ? WonState : LostState;
+                return current == target
+                    ? AttemptResult.Delivered
+                    : new AttemptResult(AttemptOutcome.Refused, 200, $"The opportunity is already closed with statecode {current}; reopen it in Dynamics first.");
+            }
+            if (read.StatusCode != HttpStatusCode.OK && read.StatusCode != HttpStatusCode.NotFound) return Answer(read);
+        }
+
+        var (upsert, _) = await SendAsync(HttpMethod.Patch, record, _mapping.Map(change), ct);
+        if (!CrmAnswers.IsSuccess(upsert.StatusCode) || !closing) return Answer(upsert);
+
+        var won = registration.Status == RegistrationStatus.Won;
+        var close = new Dictionary<string, object?>
+        {
+            ["subject"] = $"{(won ? "Won" : "Lost")}: {registration.Deal.Name}",
+            ["opportunityid@odata.bind"] = $"/{record}",
+            ["actualend"] = DateOnly.FromDateTime((registration.Outcome?.ClosedAt ?? _clock.GetUtcNow()).UtcDateTime).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        };
+        if (won && registration.Outcome?.Amount is { } amount) close["actualrevenue"] = amount;
+        if (!won && registration.Outcome?.LostReason is { } lostReason) close["description"] = lostReason;
+        var (closed, _) = await SendAsync(HttpMethod.Post, won ? "WinOpportunity" : "LoseOpportunity",
+            new { Status = won ? WonStatus : CanceledStatus, OpportunityClose = close }, ct);
+        return Answer(closed);
+    }
+
+    private AttemptResult Answer(Answered answered)
+    {
+        var code = (int)answered.StatusCode;
+        var message = answered.Error ?? $"Dynamics answered {code}.";
+        return answered.StatusCode switch
+        {
+            _ when CrmAnswers.IsSuccess(answered.StatusCode) => AttemptResult.Delivered,
+            HttpStatusCode.TooManyRequests => new(AttemptOutcome.RateLimited, code, message, answered.RetryAt ?? _clock.GetUtcNow() + TimeSpan.FromSeconds(5)),
+            HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.PreconditionFailed or HttpStatusCode.Forbidden =>
+                new(AttemptOutcome.Refused, code, message),
+            _ => new(AttemptOutcome.Failed, code, message, answered.RetryAt),
+        };
+    }
+
+    /// <summary>One Web API call with the OData headers; a 401 gets one fresh token, then the answer stands.</summary>
+    private async Task<(Answered Answer, JsonNode? Body)> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct)
+    {
+        var token = await Token.GetAsync(ct);
+        var (answer, json) = await SendOnceAsync(method, path, body, token, ct);
+        if (answer.StatusCode != HttpStatusCode.Unauthorized) return (answer, json);
+        Token.Invalidate(token);
+        return await SendOnceAsync(method, path, body, await Token.GetAsync(ct), ct);
+    }
+
+    private async Task<(Answered Answer, JsonNode? Body)> SendOnceAsync(HttpMethod method, string path, object? body, string token, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(method, $"{_options.BaseUrl!.TrimEnd('/')}{ApiPath}/{path}");
+        if (body is not null) request.Content = JsonContent.Create(body);
+        request.Headers.Authorization = CrmAnswers.Bearer(token);
+        request.Headers.Add("OData-MaxVersion", "4.0");
+        request.Headers.Add("OData-Version", "4.0");
+        request.Headers.Accept.ParseAdd("application/json");
+        using var http = _clients.CreateClient(Crms.Dynamics);
+        using var response = await http.SendAsync(request, ct);
+        var text = await response.Content.ReadAsStringAsync(ct);
+        JsonNode? json = null;
+        try
+        {
+            json = text.Length > 0 ? JsonNode.Parse(text) : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // Not JSON (a proxy's error page): the status code says enough.
+        }
+        // Dataverse errors: {"error": {"code": "0x…", "message": "…"}}
+        var error = json is JsonObject o && o["error"] is JsonObject e && e["message"] is JsonValue m && m.TryGetValue<string>(out var message)
+            ? CrmAnswers.Truncate(e["code"] is JsonValue c && c.TryGetValue<string>(out var errorCode) && errorCode.Length > 0 ? $"{errorCode}: {message}" : message)
+            : null;
+        return (new Answered(response.StatusCode, error, CrmAnswers.RetryAfter(response, _clock.GetUtcNow())), json);
+    }
+
+    private sealed record Answered(HttpStatusCode StatusCode, string? Error, DateTimeOffset? RetryAt);
+}

@@ -1,0 +1,138 @@
+using System.Security.Claims;
+using FluentValidation;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using PartnerDeals.Api.Features.Audit;
+using PartnerDeals.Api.Infrastructure.Auth;
+using PartnerDeals.Api.Infrastructure.Http;
+
+namespace PartnerDeals.Api.Features.Sync;
+
+public sealed record RetryDeadRequest
+{
+    /// <summary>Only this CRM's dead deliveries (salesforce, hubspot, dynamics); every CRM's when absent.</summary>
+    /// <example>hubspot</example>
+    public string? Crm { get; init; }
+}
+
+public sealed class RetryDeadRequestValidator : AbstractValidator<RetryDeadRequest>
+{
+    public RetryDeadRequestValidator()
+    {
+        RuleFor(x => x.Crm).Must(crm => crm is null || Crms.All.Contains(crm))
+            .WithMessage($"crm must be one of: {string.Join(", ", Crms.All)}.");
+    }
+}
+
+/// <param name="Retried">How many dead deliveries are pending again.</param>
+/// <param name="Ids">Their ids.</param>
+public sealed record RetryDeadResult(int Retried, IReadOnlyList<Guid> Ids);
+
+/// <summary>A CRM's backlog.</summary>
+/// <param name="Crm">salesforce, hubspot or dynamics.</param>
+/// <param name="Enabled">Whether this instance delivers to it.</param>
+/// <param name="Pending">Deliveries waiting.</param>
+/// <param name="Delivered">Deliveries done.</param>
+/// <param name="Dead">Deliveries waiting for ops.</param>
+/// <param name="OldestPendingAt">When the oldest waiting change happened.</param>
+/// <param name="LagSeconds">Its age: how far the CRM is behind.</param>
+public sealed record CrmSyncStatus(string Crm, bool Enabled, int Pending, int Delivered, int Dead, DateTimeOffset? OldestPendingAt, double LagSeconds);
+
+public static class SyncApi
+{
+    public static void MapSync(this IEndpointRouteBuilder v1)
+    {
+        // The channel team watches and replays deliveries; the CRM integration itself has no say in them.
+        var sync = v1.MapGroup("/sync").WithTags("CRM sync").RequireAuthorization(Policies.Ops);
+
+        sync.MapGet("/deliveries", List)
+            .WithName("ListDeliveries")
+            .WithSummary("List CRM deliveries")
+            .WithDescription("Ops and admin. One delivery per change and CRM, oldest first, keyset-paginated; filters status (pending, delivered, "
+                + "dead), crm (salesforce, hubspot, dynamics) and registrationId.");
+
+        sync.MapGet("/deliveries/{id:guid}", Get)
+            .WithName("GetDelivery")
+            .WithSummary("Read a delivery with every attempt")
+            .WithDescription("Ops and admin. Each attempt with its outcome (delivered, failed, refused, rate_limited, postponed), the CRM's status "
+                + "code and its message.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        sync.MapPost("/deliveries/{id:guid}/retry", Retry)
+            .WithName("RetryDelivery")
+            .WithSummary("Retry a dead delivery")
+            .WithDescription("Ops and admin. The delivery is pending again with a fresh set of attempts. Refused (409) unless it is dead, and when a "
+                + "later change of the same registration has already reached the CRM (sending the older one would put stale values back).")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        sync.MapPost("/deliveries/retry", RetryDead)
+            .WithName("RetryDeadDeliveries")
+            .WithSummary("Retry every dead delivery")
+            .WithDescription("Ops and admin, typically after fixing a CRM's configuration or data. Every dead delivery (of one CRM, or all) that no "
+                + "later delivered change has overtaken is pending again.")
+            .WithValidation<RetryDeadRequest>();
+
+        sync.MapGet("/status", Status)
+            .WithName("GetSyncStatus")
+            .WithSummary("Each CRM's backlog and lag")
+            .WithDescription("Ops and admin. Pending, delivered and dead deliveries per CRM, and the age of the oldest pending one.");
+    }
+
+    /// <param name="store">The delivery store.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <param name="status">pending, delivered or dead.</param>
+    /// <param name="crm">salesforce, hubspot or dynamics.</param>
+    /// <param name="registrationId">Only this registration's deliveries.</param>
+    /// <param name="limit">Page size, 1–200 (default 50).</param>
+    /// <param name="cursor">The nextCursor of the previous page.</param>
+    private static async Task<Results<Ok<Page<Delivery>>, ValidationProblem>> List(
+        DeliveryStore store, CancellationToken ct, string? status = null, string? crm = null, Guid? registrationId = null, int? limit = null,
+        string? cursor = null)
+    {
+        Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors);
+        var statusFilter = Paging.ReadFilter<DeliveryStatus>(status, "status", errors);
+        if (crm is not null && !Crms.All.Contains(crm)) errors["crm"] = [$"crm must be one of: {string.Join(", ", Crms.All)}."];
+        if (errors.Count > 0) return Problems.Validation(errors);
+        return TypedResults.Ok(await store.ListAsync(statusFilter, crm, registrationId, pageSize, after, ct));
+    }
+
+    private static async Task<Results<Ok<Delivery>, ProblemHttpResult>> Get(Guid id, DeliveryStore store, CancellationToken ct) =>
+        await store.GetAsync(id, ct) is { } delivery ? TypedResults.Ok(delivery) : Problems.NotFound("The delivery");
+
+    private static async Task<Results<Ok<Delivery>, ProblemHttpResult>> Retry(
+        Guid id, ClaimsPrincipal user, DeliveryStore store, TimeProvider clock, CancellationToken ct)
+    {
+        var delivery = await store.GetAsync(id, ct);
+        if (delivery is null) return Problems.NotFound("The delivery");
+        if (delivery.Status != DeliveryStatus.Dead)
+        {
+            return Problems.InvalidTransition($"The delivery is {Json.Name(delivery.Status)}; only dead deliveries are retried.");
+        }
+        var retried = await store.RetryAsync(id, null, Actor.From(user), clock.GetUtcNow(), ct);
+        if (retried.Count == 0)
+        {
+            return Problems.InvalidTransition($"A later change of registration {delivery.RegistrationId} has already reached {delivery.Crm}; "
+                + "sending this older one again would put stale values back.");
+        }
+        return TypedResults.Ok((await store.GetAsync(id, ct))!);
+    }
+
+    private static async Task<Ok<RetryDeadResult>> RetryDead(
+        ClaimsPrincipal user, DeliveryStore store, TimeProvider clock, CancellationToken ct, RetryDeadRequest? request = null)
+    {
+        var retried = await store.RetryAsync(null, request?.Crm, Actor.From(user), clock.GetUtcNow(), ct);
+        return TypedResults.Ok(new RetryDeadResult(retried.Count, retried));
+    }
+
+    private static async Task<Ok<IReadOnlyList<CrmSyncStatus>>> Status(
+        DeliveryStore store, IOptions<CrmOptions> options, TimeProvider clock, CancellationToken ct)
+    {
+        var enabled = options.Value.Enabled;
+        var now = clock.GetUtcNow();
+        var backlog = await store.BacklogAsync(enabled, ct);
+        IReadOnlyList<CrmSyncStatus> status = backlog.Select(b => new CrmSyncStatus(b.Crm, enabled.Contains(b.Crm), b.Pending, b.Delivered, b.Dead,
+            b.OldestPendingAt, b.OldestPendingAt is { } oldest ? Math.Max(0, Math.Round((now - oldest).TotalSeconds, 3)) : 0)).ToList();
+        return TypedResults.Ok(status);
+    }
+}
