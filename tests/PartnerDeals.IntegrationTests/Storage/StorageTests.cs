@@ -10,6 +10,7 @@ using PartnerDeals.Api.Features.Conflicts;
 using PartnerDeals.Api.Features.Opportunities;
 using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Features.Registrations;
+using PartnerDeals.Api.Features.Sync;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Matching;
@@ -219,7 +220,7 @@ public sealed class StorageTests(DatabaseProvider provider)
         var conflicts = new ConflictStore(Database);
         var options = Options.Create(new RegistrationOptions());
         var checker = new ConflictChecker(Database, new OpportunityStore(Database, _clock), registrations, Options.Create(new MatchingOptions()), _clock);
-        var decisions = new RegistrationDecisions(checker, conflicts, registrations, _partners, new RegistrationJournal(Database, _audit, _clock), _audit,
+        var decisions = new RegistrationDecisions(checker, conflicts, registrations, _partners, new RegistrationJournal(Database, _audit, Options.Create(new CrmOptions()), _clock), _audit,
             options, _clock);
         var claimants = Enumerable.Range(0, 8).Select(i => NewPartner($"Claimant {Guid.NewGuid():N}")).ToList();
         foreach (var partner in claimants) await InTransaction(tx => _partners.InsertAsync(tx, partner, CancellationToken.None));
@@ -240,14 +241,55 @@ public sealed class StorageTests(DatabaseProvider provider)
         foreach (var registration in decided) (await registrations.GetAsync(registration.Id, CancellationToken.None)).ShouldNotBeNull();
     }
 
-    private Registration NewRegistration(Guid partnerId, string company) => new()
+    [Test]
+    public async Task Deliveries_ClaimedByConcurrentDispatchers_AreLeasedOnceAndKeepEachRegistrationsOrder()
+    {
+        // The only test here that journals to a CRM, so every salesforce delivery in the database is its own.
+        var registrations = new RegistrationStore(Database);
+        var crm = Options.Create(new CrmOptions { Salesforce = { InstanceUrl = "https://acme.my.salesforce.com" } });
+        var checker = new ConflictChecker(Database, new OpportunityStore(Database, _clock), registrations, Options.Create(new MatchingOptions()), _clock);
+        var decisions = new RegistrationDecisions(checker, new ConflictStore(Database), registrations, _partners,
+            new RegistrationJournal(Database, _audit, crm, _clock), _audit, Options.Create(new RegistrationOptions()), _clock);
+        var partner = NewPartner($"Dispatch {Guid.NewGuid():N}");
+        await InTransaction(tx => _partners.InsertAsync(tx, partner, CancellationToken.None));
+        var created = new List<Registration>();
+        for (var i = 0; i < 6; i++)
+        {
+            await InTransaction(async tx => created.Add((await decisions.SubmitAsync(tx, null,
+                NewRegistration(partner.Id, $"Lease{i} {Guid.NewGuid():N}"[..16] + " AG", $"lease{i}-{Guid.NewGuid():N}.example"), partner, Actor.System, "registration.created", CancellationToken.None))!));
+        }
+        await InTransaction(tx => decisions.TransitionAsync(tx, created[0], created[0] with { Status = RegistrationStatus.Withdrawn, Reason = "withdrawn" },
+            Actor.System, "registration.withdrawn", new { }, CancellationToken.None));
+        var store = new DeliveryStore(Database, _audit);
+        var now = _clock.GetUtcNow();
+        var lease = TimeSpan.FromMinutes(2);
+
+        var claims = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => store.ClaimAsync(Crms.Salesforce, 3, now, lease, CancellationToken.None))));
+
+        var claimed = claims.SelectMany(c => c).ToList();
+        claimed.Select(c => c.Id).Distinct().Count().ShouldBe(claimed.Count, "no delivery is leased twice");
+        claimed.Count.ShouldBe(6, "one per registration: the withdrawal waits for the creation of its registration");
+        claimed.ShouldAllBe(c => c.EventType == "registration.created");
+        (await store.ClaimAsync(Crms.Salesforce, 10, now.AddSeconds(30), lease, CancellationToken.None)).ShouldBeEmpty("every lease is still held");
+
+        var first = claimed.Single(c => c.Payload.Contains(created[0].Id.ToString("D")));
+        (await store.RecordAsync(first, AttemptResult.Delivered, DeliveryStatus.Delivered, 1, now, now, now, CancellationToken.None)).ShouldBeTrue();
+        (await store.RecordAsync(first, AttemptResult.Delivered, DeliveryStatus.Delivered, 1, now, now, now, CancellationToken.None))
+            .ShouldBeFalse("a lease is recorded once");
+
+        var afterLease = await store.ClaimAsync(Crms.Salesforce, 10, now + lease, lease, CancellationToken.None);
+        afterLease.Count.ShouldBe(6, "five run-out leases and the withdrawal, now that the creation is delivered");
+        afterLease.Count(c => c.EventType == "registration.withdrawn").ShouldBe(1);
+    }
+
+    private Registration NewRegistration(Guid partnerId, string company, string domain = "contested.example") => new()
     {
         Id = Ids.New(_clock.GetUtcNow()),
         PartnerId = partnerId,
         Status = RegistrationStatus.PendingReview,
         Verdict = Verdict.Clear,
         Reason = "awaiting_review",
-        Customer = new Customer(company, "contested.example", "DE", null, null),
+        Customer = new Customer(company, domain, "DE", null, null),
         Contact = new Contact("Buyer", "buyer@contested.example", null),
         Deal = new Deal("Race", ["suite"], 1000m, "EUR", null, null),
         CoSell = new CoSell(CoSellParty.Partner, CoSellParty.Partner, CoSellParty.Partner),
