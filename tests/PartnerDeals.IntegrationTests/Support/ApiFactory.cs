@@ -36,6 +36,9 @@ public class ApiFactory : WebApplicationFactory<Program>
 
     public string DatabasePath { get; }
 
+    /// <summary>Extra services for the host, e.g. a logger provider that captures every line.</summary>
+    public Action<IServiceCollection>? TestServices { get; init; }
+
     public string ConnectionString => $"Data Source={DatabasePath}";
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
@@ -46,6 +49,7 @@ public class ApiFactory : WebApplicationFactory<Program>
         {
             services.AddSingleton<IStartupFilter, FailingEndpoint>();
             if (_clock is not null) services.AddSingleton(_clock);
+            TestServices?.Invoke(services);
         });
     }
 

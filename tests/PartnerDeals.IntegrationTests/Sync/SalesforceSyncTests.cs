@@ -1,0 +1,153 @@
+using System.Text.Json.Nodes;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+
+namespace PartnerDeals.IntegrationTests.Sync;
+
+/// <summary>The Salesforce adapter through the real dispatcher, against stubs that answer as Salesforce REST does.</summary>
+public sealed class SalesforceSyncTests : SyncTest
+{
+    private const string TokenPath = "/services/oauth2/token";
+    private const string UpsertPath = "/services/data/v62.0/sobjects/Opportunity/PartnerDeals_Registration_Id__c/";
+    private const string Secret = "sf-client-secret-7f3a";
+
+    protected override IDictionary<string, string?> CrmSettings => new Dictionary<string, string?>
+    {
+        ["Crm:Salesforce:InstanceUrl"] = Crm.Url,
+        ["Crm:Salesforce:TokenUrl"] = Crm.Url + TokenPath,
+        ["Crm:Salesforce:ClientId"] = "partnerdeals-connected-app",
+        ["Crm:Salesforce:ClientSecret"] = Secret,
+        ["Crm:Salesforce:RequestLimitWait"] = "00:00:00.300",
+    };
+
+    [SetUp]
+    public void StubToken()
+    {
+        if (Crm.Mappings.Any(m => m.Title == "token")) return;
+        Crm.Given(Request.Create().WithPath(TokenPath).UsingPost()).WithTitle("token")
+            .RespondWith(Token("sf-token-1"));
+    }
+
+    [Test]
+    public async Task Registered_UpsertsOpportunityByExternalId_WithTokenAndMappedFields()
+    {
+        var (registration, _) = await RegisterNewAsync();
+        var id = Id(registration);
+        Crm.Given(Request.Create().WithPath(UpsertPath + id).UsingPatch()).RespondWith(Created());
+
+        var delivery = (await DispatchUntilSettledAsync(id)).Single();
+
+        delivery["status"]!.GetValue<string>().ShouldBe("delivered");
+        delivery["eventType"]!.GetValue<string>().ShouldBe("registration.created");
+        var upsert = Requests(UpsertPath + id).Single();
+        upsert.RequestMessage.Method.ShouldBe("PATCH");
+        Header(upsert, "Authorization").ShouldStartWith("Bearer sf-token-");
+        var body = BodyOf(upsert);
+        body["Name"]!.GetValue<string>().ShouldBe("Rollout");
+        body["Amount"]!.GetValue<decimal>().ShouldBe(50_000m);
+        body["CloseDate"]!.GetValue<string>().ShouldBe("2027-03-31");
+        body["StageName"]!.GetValue<string>().ShouldBe("Qualification");
+        body["PartnerDeals_Status__c"]!.GetValue<string>().ShouldBe("approved");
+        body["PartnerDeals_Reason__c"]!.GetValue<string>().ShouldBe("auto_approved");
+        body["PartnerDeals_Partner__c"]!.GetValue<string>().ShouldStartWith("Partner ");
+        body.ContainsKey("PartnerDeals_Registration_Id__c").ShouldBeFalse("the external id goes in the URL, never the body");
+        var token = Requests(TokenPath).First();
+        token.RequestMessage.Body!.ShouldContain("grant_type=client_credentials");
+        token.RequestMessage.Body!.ShouldContain("client_id=partnerdeals-connected-app");
+        token.RequestMessage.Body!.ShouldContain($"client_secret={Secret}");
+    }
+
+    [Test]
+    public async Task Upserts_ReuseTheToken_UntilSalesforceEndsTheSession()
+    {
+        var tokensBefore = Requests(TokenPath).Count;
+        var (first, _) = await RegisterNewAsync();
+        var (second, _) = await RegisterNewAsync();
+        Crm.Given(Request.Create().WithPath(UpsertPath + Id(first)).UsingPatch()).RespondWith(Created());
+        Crm.Given(Request.Create().WithPath(UpsertPath + Id(second)).UsingPatch()).RespondWith(Response.Create().WithStatusCode(204));
+        await DispatchUntilSettledAsync(Id(first));
+        await DispatchUntilSettledAsync(Id(second));
+        var fetched = Requests(TokenPath).Count - tokensBefore;
+        fetched.ShouldBeLessThanOrEqualTo(1, "one token serves every upsert until it expires");
+
+        // The session ends: 401 INVALID_SESSION_ID for the old token, a new token, and the upsert goes through with it.
+        var (third, _) = await RegisterNewAsync();
+        var path = UpsertPath + Id(third);
+        Crm.Given(Request.Create().WithPath(path).UsingPatch().WithHeader("Authorization", "Bearer sf-token-1")).AtPriority(-10)
+            .RespondWith(Response.Create().WithStatusCode(401).WithHeader("Content-Type", "application/json")
+                .WithBody("""[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"""));
+        Crm.Given(Request.Create().WithPath(TokenPath).UsingPost()).AtPriority(-10).RespondWith(Token("sf-token-2"));
+        Crm.Given(Request.Create().WithPath(path).UsingPatch().WithHeader("Authorization", "Bearer sf-token-2")).AtPriority(-10).RespondWith(Created());
+
+        var delivery = (await DispatchUntilSettledAsync(Id(third))).Single();
+
+        delivery["status"]!.GetValue<string>().ShouldBe("delivered");
+        Outcomes(delivery).ShouldBe("delivered", "a refreshed token is part of the same attempt");
+        Requests(path).Select(e => (Header(e, "Authorization"), StatusOf(e))).ShouldBe([("Bearer sf-token-1", 401), ("Bearer sf-token-2", 201)]);
+    }
+
+    [Test]
+    public async Task BadRequest_GoesStraightToDead_WithSalesforcesMessage()
+    {
+        var (registration, _) = await RegisterNewAsync();
+        var id = Id(registration);
+        Crm.Given(Request.Create().WithPath(UpsertPath + id).UsingPatch()).RespondWith(Response.Create().WithStatusCode(400)
+            .WithHeader("Content-Type", "application/json")
+            .WithBody("""[{"message":"No such column 'PartnerDeals_Partner__c' on sobject of type Opportunity","errorCode":"INVALID_FIELD","fields":[]}]"""));
+
+        var delivery = (await DispatchUntilSettledAsync(id)).Single();
+
+        delivery["status"]!.GetValue<string>().ShouldBe("dead");
+        delivery["attempts"]!.GetValue<int>().ShouldBe(1);
+        delivery["lastStatusCode"]!.GetValue<int>().ShouldBe(400);
+        delivery["lastError"]!.GetValue<string>().ShouldBe("INVALID_FIELD: No such column 'PartnerDeals_Partner__c' on sobject of type Opportunity");
+        Outcomes(delivery).ShouldBe("refused");
+        Requests(UpsertPath + id).Count.ShouldBe(1, "a refusal is not retried");
+    }
+
+    [Test]
+    public async Task ScriptedOutage_503ThenRequestLimitThenTimeout_EndsInExactlyOneUpsert()
+    {
+        var (registration, _) = await RegisterNewAsync();
+        var id = Id(registration);
+        var path = UpsertPath + id;
+        Crm.Given(Request.Create().WithPath(path).UsingPatch()).InScenario(id).WillSetStateTo("limit")
+            .RespondWith(Response.Create().WithStatusCode(503).WithBody("Service Unavailable"));
+        Crm.Given(Request.Create().WithPath(path).UsingPatch()).InScenario(id).WhenStateIs("limit").WillSetStateTo("slow")
+            .RespondWith(Response.Create().WithStatusCode(403).WithHeader("Content-Type", "application/json")
+                .WithBody("""[{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"""));
+        Crm.Given(Request.Create().WithPath(path).UsingPatch()).InScenario(id).WhenStateIs("slow").WillSetStateTo("up")
+            .RespondWith(Response.Create().WithStatusCode(504).WithDelay(TimeSpan.FromSeconds(3)));
+        Crm.Given(Request.Create().WithPath(path).UsingPatch()).InScenario(id).WhenStateIs("up").RespondWith(Created());
+
+        var delivery = (await DispatchUntilSettledAsync(id)).Single();
+
+        delivery["status"]!.GetValue<string>().ShouldBe("delivered");
+        // The 503 is retried inside the first attempt and meets the limit; the timeout is retried inside a later one
+        // (or, when WireMock is slow to move on, fails it and the next attempt succeeds).
+        Outcomes(delivery).ShouldStartWith("rate_limited,");
+        Outcomes(delivery).ShouldEndWith(",delivered");
+        Outcomes(delivery).ShouldNotContain("refused");
+        var limited = delivery["attemptLog"]![0]!;
+        limited["statusCode"]!.GetValue<int>().ShouldBe(403);
+        var waited = DateTimeOffset.Parse(delivery["attemptLog"]![1]!["startedAt"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture)
+            - DateTimeOffset.Parse(limited["startedAt"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
+        waited.ShouldBeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(300), "Salesforce's limit is waited out (Crm:Salesforce:RequestLimitWait)");
+        Requests(path).Select(StatusOf).Count(s => s is >= 200 and < 300).ShouldBe(1, "exactly one upsert succeeded");
+    }
+
+    private static IResponseBuilder Token(string token) => Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+        .WithBody(new JsonObject
+        {
+            ["access_token"] = token,
+            ["instance_url"] = "https://acme.my.salesforce.com",
+            ["id"] = "https://login.salesforce.com/id/00D/005",
+            ["token_type"] = "Bearer",
+            ["issued_at"] = "1763892000000",
+            ["signature"] = "c2lnbmF0dXJl",
+        }.ToJsonString());
+
+    private static IResponseBuilder Created() => Response.Create().WithStatusCode(201).WithHeader("Content-Type", "application/json")
+        .WithHeader("Sforce-Limit-Info", "api-usage=18/15000")
+        .WithBody("""{"id":"006Dn00000A1b2cIAB","success":true,"errors":[],"created":true}""");
+}

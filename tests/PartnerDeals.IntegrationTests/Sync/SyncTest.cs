@@ -1,0 +1,104 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using PartnerDeals.Api.Features.Sync;
+using PartnerDeals.IntegrationTests.Registrations;
+using WireMock.Logging;
+using WireMock.Server;
+
+namespace PartnerDeals.IntegrationTests.Sync;
+
+/// <summary>
+/// The real service with its real adapters and dispatcher, against a WireMock server that answers as
+/// the CRM does. The dispatcher's own loop sleeps (an hour between rounds) and tests run rounds with
+/// <see cref="DispatchAsync"/>, so each step of a scenario is seen in order; engine tests that need
+/// the loop running set <see cref="PollInterval"/>.
+/// </summary>
+public abstract class SyncTest : RegistrationTest
+{
+    protected WireMockServer Crm { get; } = WireMockServer.Start();
+
+    /// <summary>The CRM's section of the settings, pointing at <see cref="Crm"/>.</summary>
+    protected abstract IDictionary<string, string?> CrmSettings { get; }
+
+    protected virtual string PollInterval => "01:00:00";
+
+    protected override IDictionary<string, string?>? Settings => Timings(PollInterval).Concat(CrmSettings)
+        .GroupBy(s => s.Key).ToDictionary(g => g.Key, g => g.Last().Value);
+
+    /// <summary>Short waits so scenarios run in seconds; a breaker that only trips when a test sets it low.</summary>
+    protected static Dictionary<string, string?> Timings(string pollInterval) => new()
+    {
+        ["Crm:Delivery:PollInterval"] = pollInterval,
+        ["Crm:Delivery:Lease"] = "00:00:10",
+        ["Crm:Delivery:MaxAttempts"] = "4",
+        ["Crm:Delivery:BackoffBase"] = "00:00:00.050",
+        ["Crm:Delivery:BackoffMax"] = "00:00:00.200",
+        ["Crm:Resilience:AttemptTimeout"] = "00:00:01",
+        ["Crm:Resilience:RetryAttempts"] = "2",
+        ["Crm:Resilience:RetryBaseDelay"] = "00:00:00.020",
+        ["Crm:Resilience:MaxInlineRetryAfter"] = "00:00:02",
+        ["Crm:Resilience:MinimumThroughput"] = "1000",
+        ["Crm:Resilience:BreakDuration"] = "00:00:01",
+    };
+
+    [OneTimeTearDown]
+    public void StopCrm()
+    {
+        Crm.Stop();
+        Crm.Dispose();
+    }
+
+    protected Task<int> DispatchAsync() => Factory.Services.GetRequiredService<SyncDispatcher>().DispatchOnceAsync(CancellationToken.None);
+
+    /// <summary>Runs dispatcher rounds until the registration's deliveries are all delivered or dead; answers them oldest first.</summary>
+    protected async Task<IReadOnlyList<JsonObject>> DispatchUntilSettledAsync(string registrationId, int expected = 1, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            await DispatchAsync();
+            var deliveries = await DeliveriesAsync(Admin, registrationId);
+            if (deliveries.Count >= expected && deliveries.All(d => d["status"]!.GetValue<string>() != "pending")) return deliveries;
+            if (DateTime.UtcNow > deadline) throw new AssertionException($"Deliveries still pending: {new JsonArray([.. deliveries.Select(d => d.DeepClone())])}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>A registration's deliveries, each read in full (with its attempts), oldest first.</summary>
+    protected static async Task<IReadOnlyList<JsonObject>> DeliveriesAsync(HttpClient client, string registrationId)
+    {
+        var list = await client.GetAsync($"/v1/sync/deliveries?registrationId={registrationId}&limit=200");
+        list.StatusCode.ShouldBe(HttpStatusCode.OK, await list.Content.ReadAsStringAsync());
+        var result = new List<JsonObject>();
+        foreach (var item in (await ReadJsonAsync(list))["items"]!.AsArray())
+        {
+            result.Add((await ReadJsonAsync(await client.GetAsync($"/v1/sync/deliveries/{Id(item!)}"))).AsObject());
+        }
+        return result;
+    }
+
+    protected static string Outcomes(JsonObject delivery) =>
+        string.Join(",", delivery["attemptLog"]!.AsArray().Select(a => a!["outcome"]!.GetValue<string>()));
+
+    /// <summary>The requests the CRM received whose path contains <paramref name="pathPart"/>, in arrival order.</summary>
+    protected IReadOnlyList<ILogEntry> Requests(string pathPart, string? method = null) => Crm.LogEntries
+        .Where(e => e.RequestMessage.Path.Contains(pathPart, StringComparison.Ordinal) && (method is null || e.RequestMessage.Method == method))
+        .OrderBy(e => e.RequestMessage.DateTime)
+        .ToList();
+
+    protected static int StatusOf(ILogEntry entry) => Convert.ToInt32(entry.ResponseMessage.StatusCode, System.Globalization.CultureInfo.InvariantCulture);
+
+    protected static string Header(ILogEntry entry, string name) =>
+        string.Join(",", entry.RequestMessage.Headers!.First(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value);
+
+    protected static JsonObject BodyOf(ILogEntry entry) => JsonNode.Parse(entry.RequestMessage.Body!)!.AsObject();
+
+    /// <summary>Registers a new company for a new silver partner (approved on the spot); answers the registration.</summary>
+    protected async Task<(JsonObject Registration, PartnerClient Partner)> RegisterNewAsync(string tier = "silver")
+    {
+        var partner = await PartnerAsync(tier);
+        var (company, domain) = NewCompany();
+        return (await RegisterAsync(partner.Client, Body(company, domain)), partner);
+    }
+}
