@@ -1,0 +1,184 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using PartnerDeals.Api.Features.Sync;
+using PartnerDeals.IntegrationTests.Support;
+using WireMock.RequestBuilders;
+using WireMock.ResponseBuilders;
+
+namespace PartnerDeals.IntegrationTests.Sync;
+
+/// <summary>The HubSpot adapter through the real dispatcher, against stubs that answer as HubSpot CRM v3 does.</summary>
+public sealed class HubSpotSyncTests : SyncTest
+{
+    private const string BatchPath = "/crm/v3/objects/deals/batch/upsert";
+    private const string AccessToken = "pat-na1-0b1c2d3e-secret";
+
+    protected override IDictionary<string, string?> CrmSettings => new Dictionary<string, string?>
+    {
+        ["Crm:HubSpot:BaseUrl"] = Crm.Url,
+        ["Crm:HubSpot:AccessToken"] = AccessToken,
+        ["Crm:HubSpot:RollingWindowWait"] = "00:00:00.300",
+    };
+
+    [SetUp]
+    public void ResetCrm()
+    {
+        Crm.ResetMappings();
+        Crm.ResetLogEntries();
+    }
+
+    [Test]
+    public async Task Registered_SendsOneBatchUpsert_ByTheIdProperty()
+    {
+        var registered = new List<JsonObject>();
+        for (var i = 0; i < 3; i++) registered.Add((await RegisterNewAsync()).Registration);
+        Crm.Given(Request.Create().WithPath(BatchPath).UsingPost()).RespondWith(Complete());
+
+        (await DispatchAsync()).ShouldBe(3);
+
+        var request = Requests(BatchPath).Single();
+        Header(request, "Authorization").ShouldBe($"Bearer {AccessToken}");
+        var inputs = BodyOf(request)["inputs"]!.AsArray();
+        inputs.Select(i => i!["id"]!.GetValue<string>()).Order().ShouldBe(registered.Select(Id).Order());
+        var input = inputs[0]!;
+        input["idProperty"]!.GetValue<string>().ShouldBe("partnerdeals_registration_id");
+        var properties = input["properties"]!.AsObject();
+        properties["dealname"]!.GetValue<string>().ShouldBe("Rollout");
+        properties["amount"]!.GetValue<string>().ShouldBe("50000", "HubSpot property values are strings");
+        properties["deal_currency_code"]!.GetValue<string>().ShouldBe("EUR");
+        properties["closedate"]!.GetValue<string>().ShouldBe("2027-03-31");
+        properties["dealstage"]!.GetValue<string>().ShouldBe("qualifiedtobuy");
+        properties["partnerdeals_status"]!.GetValue<string>().ShouldBe("approved");
+        foreach (var registration in registered)
+        {
+            (await DeliveriesAsync(Admin, Id(registration))).Single()["status"]!.GetValue<string>().ShouldBe("delivered");
+        }
+    }
+
+    [Test]
+    public async Task MultiStatus_DeliversTheWrittenInputs_AndRefusesTheInvalidOne()
+    {
+        var good = Id((await RegisterNewAsync()).Registration);
+        var bad = Id((await RegisterNewAsync()).Registration);
+        Crm.Given(Request.Create().WithPath(BatchPath).UsingPost()).RespondWith(Response.Create().WithStatusCode(207)
+            .WithHeader("Content-Type", "application/json")
+            .WithBody(new JsonObject
+            {
+                ["status"] = "COMPLETE",
+                ["results"] = new JsonArray(new JsonObject
+                {
+                    ["id"] = "18734562001",
+                    ["new"] = true,
+                    ["properties"] = new JsonObject { ["partnerdeals_registration_id"] = good, ["dealname"] = "Rollout" },
+                }),
+                ["numErrors"] = 1,
+                ["errors"] = new JsonArray(new JsonObject
+                {
+                    ["status"] = "error",
+                    ["category"] = "VALIDATION_ERROR",
+                    ["message"] = "Property values were not valid: dealstage 'qualifiedtobuy' is not in pipeline 'default'",
+                    ["context"] = new JsonObject { ["id"] = new JsonArray(bad) },
+                }),
+                ["startedAt"] = "2026-11-23T10:00:00Z",
+                ["completedAt"] = "2026-11-23T10:00:01Z",
+            }.ToJsonString()));
+
+        (await DispatchAsync()).ShouldBe(2);
+
+        (await DeliveriesAsync(Admin, good)).Single()["status"]!.GetValue<string>().ShouldBe("delivered");
+        var refused = (await DeliveriesAsync(Admin, bad)).Single();
+        refused["status"]!.GetValue<string>().ShouldBe("dead");
+        refused["lastStatusCode"]!.GetValue<int>().ShouldBe(207);
+        refused["lastError"]!.GetValue<string>().ShouldStartWith("VALIDATION_ERROR: Property values were not valid");
+    }
+
+    [Test]
+    public async Task TenSecondlyLimit_WaitsForTheWindow_WithoutSpendingAnAttempt()
+    {
+        var id = Id((await RegisterNewAsync()).Registration);
+        Crm.Given(Request.Create().WithPath(BatchPath).UsingPost()).InScenario("rolling").WillSetStateTo("open")
+            .RespondWith(RateLimited("TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit."));
+        Crm.Given(Request.Create().WithPath(BatchPath).UsingPost()).InScenario("rolling").WhenStateIs("open").RespondWith(Complete());
+
+        var delivery = (await DispatchUntilSettledAsync(id)).Single();
+
+        delivery["status"]!.GetValue<string>().ShouldBe("delivered");
+        Outcomes(delivery).ShouldBe("rate_limited,delivered");
+        delivery["attempts"]!.GetValue<int>().ShouldBe(1, "the rate limit did not count");
+        Gap(delivery, 0, 1).ShouldBeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(300), "the rolling window was waited out");
+        Requests(BatchPath).Count.ShouldBe(2, "no call while the window rolls");
+    }
+
+    [Test]
+    public async Task DailyLimit_WaitsForTheAccountsNextMidnight()
+    {
+        // Its own instance: the daily limit stops this dispatcher until midnight.
+        using var host = new ApiFactory(Settings);
+        try
+        {
+            using var admin = host.Client(ApiFactory.AdminKey);
+            var partner = (await (await admin.PostAsJsonAsync("/v1/partners",
+                new { name = Unique("Partner"), type = "reseller", tier = "silver", contactEmail = "a@partner.example" })).Content.ReadFromJsonAsync<JsonObject>())!;
+            var (company, domain) = NewCompany();
+            var id = Id((await RegisterAsync(admin, Body(company, domain, partnerId: Id(partner))))!);
+            Crm.Given(Request.Create().WithPath(BatchPath).UsingPost()).RespondWith(RateLimited("DAILY", "You have reached your daily limit."));
+            var dispatcher = host.Services.GetRequiredService<SyncDispatcher>();
+
+            await dispatcher.DispatchOnceAsync(CancellationToken.None);
+            await dispatcher.DispatchOnceAsync(CancellationToken.None);
+
+            var delivery = (await DeliveriesAsync(admin, id)).Single();
+            delivery["status"]!.GetValue<string>().ShouldBe("pending");
+            delivery["attempts"]!.GetValue<int>().ShouldBe(0, "a daily limit burns no attempts");
+            Outcomes(delivery).ShouldBe("rate_limited");
+            var next = DateTimeOffset.Parse(delivery["nextAttemptAt"]!.GetValue<string>(), CultureInfo.InvariantCulture);
+            next.ShouldBe(new DateTimeOffset(DateTime.UtcNow.Date.AddDays(1), TimeSpan.Zero), TimeSpan.FromSeconds(1), "the next UTC midnight");
+            Requests(BatchPath).Count.ShouldBe(1, "the second round made no call");
+        }
+        finally
+        {
+            host.DeleteDatabase();
+        }
+    }
+
+    [Test]
+    public async Task ScriptedOutage_503Then429ThenTimeout_EndsInExactlyOneUpsert()
+    {
+        var id = Id((await RegisterNewAsync()).Registration);
+        Crm.Given(Request.Create().WithPath(BatchPath).UsingPost()).InScenario("outage").WillSetStateTo("limit")
+            .RespondWith(Response.Create().WithStatusCode(503).WithBody("upstream connect error"));
+        Crm.Given(Request.Create().WithPath(BatchPath).UsingPost()).InScenario("outage").WhenStateIs("limit").WillSetStateTo("slow")
+            .RespondWith(RateLimited("TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit."));
+        Crm.Given(Request.Create().WithPath(BatchPath).UsingPost()).InScenario("outage").WhenStateIs("slow").WillSetStateTo("up")
+            .RespondWith(Response.Create().WithStatusCode(504).WithDelay(TimeSpan.FromSeconds(3)));
+        Crm.Given(Request.Create().WithPath(BatchPath).UsingPost()).InScenario("outage").WhenStateIs("up").RespondWith(Complete());
+
+        var delivery = (await DispatchUntilSettledAsync(id)).Single();
+
+        delivery["status"]!.GetValue<string>().ShouldBe("delivered");
+        Outcomes(delivery).ShouldStartWith("rate_limited,");
+        Outcomes(delivery).ShouldEndWith(",delivered");
+        Requests(BatchPath).Count(e => StatusOf(e) is >= 200 and < 300).ShouldBe(1, "exactly one upsert succeeded");
+    }
+
+    private static TimeSpan Gap(JsonObject delivery, int from, int to) =>
+        DateTimeOffset.Parse(delivery["attemptLog"]![to]!["startedAt"]!.GetValue<string>(), CultureInfo.InvariantCulture)
+        - DateTimeOffset.Parse(delivery["attemptLog"]![from]!["startedAt"]!.GetValue<string>(), CultureInfo.InvariantCulture);
+
+    private static IResponseBuilder Complete() => Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+        .WithBody("""{"status":"COMPLETE","results":[],"startedAt":"2026-11-23T10:00:00Z","completedAt":"2026-11-23T10:00:01Z"}""");
+
+    private static IResponseBuilder RateLimited(string policy, string message) => Response.Create().WithStatusCode(429)
+        .WithHeader("Content-Type", "application/json")
+        .WithBody(new JsonObject
+        {
+            ["status"] = "error",
+            ["message"] = message,
+            ["errorType"] = "RATE_LIMIT",
+            ["correlationId"] = "9c5a2f0e-1d2b-4c3d-8e9f-0a1b2c3d4e5f",
+            ["policyName"] = policy,
+            ["groupName"] = "publicapi:private-app:1234567",
+        }.ToJsonString());
+}
