@@ -81,7 +81,8 @@ public sealed class DynamicsAdapter : ICrmAdapter
         if (won && registration.Outcome?.Amount is { } amount) close["actualrevenue"] = amount;
         if (!won && registration.Outcome?.LostReason is { } lostReason) close["description"] = lostReason;
         var (closed, _) = await SendAsync(HttpMethod.Post, won ? "WinOpportunity" : "LoseOpportunity",
-            new { Status = won ? WonStatus : CanceledStatus, OpportunityClose = close }, ct);
+            // Action parameters are PascalCase, as Dataverse declares them.
+            new Dictionary<string, object> { ["Status"] = won ? WonStatus : CanceledStatus, ["OpportunityClose"] = close }, ct);
         return Answer(closed);
     }
 
