@@ -28,8 +28,8 @@ public sealed class CrmOptions
         if (Delivery.PollInterval <= TimeSpan.Zero) yield return "Crm:Delivery:PollInterval must be positive.";
         if (Delivery.BackoffBase <= TimeSpan.Zero || Delivery.BackoffMax < Delivery.BackoffBase)
             yield return "Crm:Delivery:BackoffBase must be positive and at most BackoffMax.";
-        if (Delivery.Lease < Resilience.AttemptTimeout * (Resilience.RetryAttempts + 1) * 2)
-            yield return "Crm:Delivery:Lease must be at least twice the longest delivery (AttemptTimeout x (RetryAttempts + 1)).";
+        if (Delivery.Lease < Resilience.AttemptTimeout * (Resilience.RetryAttempts + 1))
+            yield return "Crm:Delivery:Lease must be at least the longest delivery attempt (AttemptTimeout x (RetryAttempts + 1)).";
         if (Resilience.AttemptTimeout <= TimeSpan.Zero || Resilience.BreakDuration < TimeSpan.FromMilliseconds(500))
             yield return "Crm:Resilience:AttemptTimeout must be positive and BreakDuration at least 0.5 s.";
         if (Resilience.RetryAttempts is < 0 or > 10) yield return "Crm:Resilience:RetryAttempts must be 0-10.";
