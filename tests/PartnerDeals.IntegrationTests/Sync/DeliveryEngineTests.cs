@@ -22,6 +22,8 @@ public sealed class DeliveryEngineTests : SyncTest
     private const string UpsertPath = "/services/data/v62.0/sobjects/Opportunity/PartnerDeals_Registration_Id__c/";
     private const string Secret = "engine-client-secret-5d2e";
     private const string HubSpotToken = "pat-eu1-engine-secret-token";
+    private const string DynamicsTokenPath = "/engine-tenant/oauth2/v2.0/token";
+    private const string DynamicsSecret = "engine-dynamics-secret-8b1f";
 
     protected override IDictionary<string, string?> CrmSettings => new Dictionary<string, string?>
     {
@@ -92,6 +94,8 @@ public sealed class DeliveryEngineTests : SyncTest
         }
         finally
         {
+            second.Dispose();
+            first.Dispose();
             first.DeleteDatabase();
         }
     }
@@ -141,18 +145,20 @@ public sealed class DeliveryEngineTests : SyncTest
         }
     }
 
-    [Test]
-    public async Task OutageLongerThanTheRetryBudget_OpensTheCircuit_AndEveryChangeIsDeliveredAfterRecovery()
+    [TestCase("salesforce")]
+    [TestCase("hubspot")]
+    [TestCase("dynamics")]
+    public async Task OutageLongerThanTheRetryBudget_OpensTheCircuit_AndEveryChangeIsDeliveredAfterRecovery(string crm)
     {
-        Crm.Given(Request.Create().WithPath(new WildcardMatcher(UpsertPath + "*")).UsingPatch()).RespondWith(Response.Create().WithStatusCode(503));
-        var settings = Running(new()
-        {
-            ["Crm:Delivery:MaxAttempts"] = "10",
-            ["Crm:Resilience:RetryAttempts"] = "1",
-            ["Crm:Resilience:MinimumThroughput"] = "4",
-            ["Crm:Resilience:SamplingDuration"] = "00:00:05",
-            ["Crm:Resilience:BreakDuration"] = "00:00:01",
-        });
+        Crm.ResetMappings();
+        StubCrm(crm, up: false);
+        var settings = Timings("00:00:00.050");
+        foreach (var (key, value) in SettingsOf(crm)) settings[key] = value;
+        settings["Crm:Delivery:MaxAttempts"] = "10";
+        settings["Crm:Resilience:RetryAttempts"] = "1";
+        settings["Crm:Resilience:MinimumThroughput"] = "4";
+        settings["Crm:Resilience:SamplingDuration"] = "00:00:05";
+        settings["Crm:Resilience:BreakDuration"] = "00:00:01";
         using var host = new ApiFactory(settings);
         try
         {
@@ -167,16 +173,21 @@ public sealed class DeliveryEngineTests : SyncTest
             }
             await Task.Delay(TimeSpan.FromSeconds(2));
             Crm.ResetMappings();
-            Crm.Given(Request.Create().WithPath(TokenPath).UsingPost()).RespondWith(Token("sf-token-1"));
-            Crm.Given(Request.Create().WithPath(new WildcardMatcher(UpsertPath + "*")).UsingPatch()).RespondWith(Response.Create().WithStatusCode(204));
+            StubCrm(crm, up: true);
 
-            var status = await WaitForAsync(admin, s => s["delivered"]!.GetValue<int>() == 6, TimeSpan.FromSeconds(30));
+            var status = await WaitForAsync(admin, s => s["delivered"]!.GetValue<int>() == 6, TimeSpan.FromSeconds(30), crm);
 
             status["dead"]!.GetValue<int>().ShouldBe(0, "an outage postpones; it kills nothing");
-            foreach (var id in ids) Requests(UpsertPath + id).Count(e => StatusOf(e) == 204).ShouldBe(1);
+            var succeeded = Crm.LogEntries.Where(e => StatusOf(e) is >= 200 and < 300 && !e.RequestMessage.Path.Contains("token")).ToList();
+            foreach (var id in ids)
+            {
+                succeeded.Count(e => (e.RequestMessage.Path + e.RequestMessage.Body).Contains(id, StringComparison.Ordinal))
+                    .ShouldBe(1, $"{id} reached {crm} once");
+            }
         }
         finally
         {
+            host.Dispose();
             host.DeleteDatabase();
         }
     }
@@ -276,13 +287,15 @@ public sealed class DeliveryEngineTests : SyncTest
             .RespondWith(Refusal());
         Crm.Given(Request.Create().WithPath("/crm/v3/objects/deals/batch/upsert").UsingPost()).RespondWith(Response.Create().WithStatusCode(401)
             .WithBody("""{"status":"error","message":"Authentication credentials not found.","category":"INVALID_AUTHENTICATION"}"""));
+        Crm.Given(Request.Create().WithPath(DynamicsTokenPath).UsingPost()).RespondWith(Token("dyn-token-1"));
+        Crm.Given(Request.Create().WithPath(new WildcardMatcher("/api/data/v9.2/opportunities(*")).UsingPatch())
+            .RespondWith(Response.Create().WithStatusCode(400).WithBody("""{"error":{"code":"0x80040203","message":"Invalid argument."}}"""));
         var logs = new CapturedLogs();
         var settings = Running(new()
         {
-            ["Crm:HubSpot:BaseUrl"] = Crm.Url,
-            ["Crm:HubSpot:AccessToken"] = HubSpotToken,
             ["Crm:Delivery:MaxAttempts"] = "1",
         });
+        foreach (var (key, value) in SettingsOf("hubspot").Concat(SettingsOf("dynamics"))) settings[key] = value;
         using var host = new ApiFactory(settings)
         {
             TestServices = services => services.AddLogging(b => b.AddProvider(logs).AddFilter<CapturedLogs>(null, LogLevel.Trace)),
@@ -293,6 +306,7 @@ public sealed class DeliveryEngineTests : SyncTest
             var id = (await RegisterManyAsync(admin, 1)).Single();
             await WaitForAsync(admin, s => s["dead"]!.GetValue<int>() == 1, TimeSpan.FromSeconds(20), "salesforce");
             await WaitForAsync(admin, s => s["dead"]!.GetValue<int>() == 1, TimeSpan.FromSeconds(20), "hubspot");
+            await WaitForAsync(admin, s => s["dead"]!.GetValue<int>() == 1, TimeSpan.FromSeconds(20), "dynamics");
 
             var responses = new List<string>
             {
@@ -302,8 +316,9 @@ public sealed class DeliveryEngineTests : SyncTest
             foreach (var delivery in await DeliveriesAsync(admin, id)) responses.Add(delivery.ToJsonString());
 
             Requests(TokenPath).Count.ShouldBe(2, "the scenario signed in, was refused, and signed in again");
+            Requests(DynamicsTokenPath).Count.ShouldBe(1);
             logs.Lines.ShouldContain(l => l.Contains("System.Net.Http.HttpClient.salesforce"), "HTTP client logging was captured");
-            foreach (var secret in new[] { Secret, "sf-token-1", "sf-token-2", HubSpotToken })
+            foreach (var secret in new[] { Secret, "sf-token-1", "sf-token-2", HubSpotToken, DynamicsSecret, "dyn-token-1" })
             {
                 logs.Lines.ShouldNotContain(l => l.Contains(secret, StringComparison.Ordinal), $"a log line carries {secret}");
                 responses.ShouldNotContain(r => r.Contains(secret, StringComparison.Ordinal), $"a response carries {secret}");
@@ -311,8 +326,38 @@ public sealed class DeliveryEngineTests : SyncTest
         }
         finally
         {
+            host.Dispose();
             host.DeleteDatabase();
         }
+    }
+
+    private Dictionary<string, string?> SettingsOf(string crm) => crm switch
+    {
+        "salesforce" => new(CrmSettings),
+        "hubspot" => new() { ["Crm:HubSpot:BaseUrl"] = Crm.Url, ["Crm:HubSpot:AccessToken"] = HubSpotToken },
+        _ => new()
+        {
+            ["Crm:Dynamics:BaseUrl"] = Crm.Url,
+            ["Crm:Dynamics:TokenUrl"] = Crm.Url + DynamicsTokenPath,
+            ["Crm:Dynamics:ClientId"] = "engine-app",
+            ["Crm:Dynamics:ClientSecret"] = DynamicsSecret,
+        },
+    };
+
+    /// <summary>Every upsert of <paramref name="crm"/> answers 503 (down) or success (up); sign-in always works.</summary>
+    private void StubCrm(string crm, bool up)
+    {
+        var answer = Response.Create().WithStatusCode(up ? (crm == "hubspot" ? 200 : 204) : 503);
+        if (up && crm == "hubspot") answer = answer.WithBody("""{"status":"COMPLETE","results":[]}""");
+        Crm.Given(Request.Create().WithPath(TokenPath).UsingPost()).RespondWith(Token("sf-token-1"));
+        Crm.Given(Request.Create().WithPath(DynamicsTokenPath).UsingPost()).RespondWith(Token("dyn-token-1"));
+        var upsert = crm switch
+        {
+            "salesforce" => Request.Create().WithPath(new WildcardMatcher(UpsertPath + "*")).UsingPatch(),
+            "hubspot" => Request.Create().WithPath("/crm/v3/objects/deals/batch/upsert").UsingPost(),
+            _ => Request.Create().WithPath(new WildcardMatcher("/api/data/v9.2/opportunities(*")).UsingPatch(),
+        };
+        Crm.Given(upsert).RespondWith(answer);
     }
 
     /// <summary>Settings for an instance whose dispatcher runs on its own every 50 ms.</summary>

@@ -102,6 +102,25 @@ public sealed class DynamicsSyncTests : SyncTest
     }
 
     [Test]
+    public async Task Lost_ClosesTheOpportunityWithLoseOpportunity()
+    {
+        var id = Id((await RegisterNewAsync()).Registration);
+        Crm.Given(Request.Create().WithPath(Record(id)).UsingPatch()).RespondWith(Response.Create().WithStatusCode(204));
+        Crm.Given(Request.Create().WithPath(Record(id)).UsingGet()).RespondWith(Json("""{"statecode":0}"""));
+        Crm.Given(Request.Create().WithPath(ApiPath + "LoseOpportunity").UsingPost()).RespondWith(Response.Create().WithStatusCode(204));
+        (await Admin.PostAsJsonAsync($"/v1/registrations/{id}/outcome", new { result = "lost", lostReason = "Chose a competitor" })).EnsureSuccessStatusCode();
+
+        var deliveries = await DispatchUntilSettledAsync(id, expected: 2);
+
+        deliveries.ShouldAllBe(d => d["status"]!.GetValue<string>() == "delivered");
+        var body = BodyOf(Requests(ApiPath + "LoseOpportunity").Single());
+        body["Status"]!.GetValue<int>().ShouldBe(4, "statuscode Canceled");
+        body["OpportunityClose"]!["subject"]!.GetValue<string>().ShouldBe("Lost: Rollout");
+        body["OpportunityClose"]!["description"]!.GetValue<string>().ShouldBe("Chose a competitor");
+        BodyOf(Requests(Record(id), "PATCH").Last())["pd_status"]!.GetValue<string>().ShouldBe("lost");
+    }
+
+    [Test]
     public async Task TooManyRequests_WaitsForRetryAfter_WithoutSpendingAnAttempt()
     {
         var id = Id((await RegisterNewAsync()).Registration);

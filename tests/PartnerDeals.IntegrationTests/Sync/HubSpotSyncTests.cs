@@ -139,6 +139,7 @@ public sealed class HubSpotSyncTests : SyncTest
         }
         finally
         {
+            host.Dispose();
             host.DeleteDatabase();
         }
     }
