@@ -10,6 +10,7 @@ using PartnerDeals.Api.Features.ApiKeys;
 using PartnerDeals.Api.Features.Audit;
 using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Features.Conflicts;
+using PartnerDeals.Api.Features.Fees;
 using PartnerDeals.Api.Features.Opportunities;
 using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Features.Registrations;
@@ -57,6 +58,7 @@ builder.Services.AddSingleton<ConflictChecker>();
 builder.Services.AddSingleton<IdempotencyKeys>();
 builder.Services.AddSingleton<RegistrationStore>();
 builder.Services.AddSingleton<ConflictStore>();
+builder.Services.AddSingleton<FeeLedger>();
 builder.Services.AddSingleton<RegistrationJournal>();
 builder.Services.AddSingleton<RegistrationDecisions>();
 builder.Services.AddSingleton<ProtectionSweeper>();
@@ -111,6 +113,7 @@ v1.MapConflictChecks();
 v1.MapRegistrations();
 v1.MapConflicts();
 v1.MapSync();
+v1.MapFees();
 
 // Settings first: a bad value must stop start-up before anything touches the database.
 app.Services.GetRequiredService<IStartupValidator>().Validate();

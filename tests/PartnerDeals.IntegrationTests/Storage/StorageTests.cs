@@ -7,6 +7,7 @@ using PartnerDeals.Api.Features.ApiKeys;
 using PartnerDeals.Api.Features.Audit;
 using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Features.Conflicts;
+using PartnerDeals.Api.Features.Fees;
 using PartnerDeals.Api.Features.Opportunities;
 using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Features.Registrations;
@@ -220,7 +221,7 @@ public sealed class StorageTests(DatabaseProvider provider)
         var conflicts = new ConflictStore(Database);
         var options = Options.Create(new RegistrationOptions());
         var checker = new ConflictChecker(Database, new OpportunityStore(Database, _clock), registrations, Options.Create(new MatchingOptions()), _clock);
-        var decisions = new RegistrationDecisions(checker, conflicts, registrations, _partners, new RegistrationJournal(Database, _audit, Options.Create(new CrmOptions()), _clock), _audit,
+        var decisions = new RegistrationDecisions(checker, conflicts, registrations, _partners, new RegistrationJournal(Database, _audit, new FeeLedger(Database), Options.Create(new CrmOptions()), _clock), _audit,
             options, _clock);
         var claimants = Enumerable.Range(0, 8).Select(i => NewPartner($"Claimant {Guid.NewGuid():N}")).ToList();
         foreach (var partner in claimants) await InTransaction(tx => _partners.InsertAsync(tx, partner, CancellationToken.None));
@@ -249,7 +250,7 @@ public sealed class StorageTests(DatabaseProvider provider)
         var crm = Options.Create(new CrmOptions { Salesforce = { InstanceUrl = "https://acme.my.salesforce.com" } });
         var checker = new ConflictChecker(Database, new OpportunityStore(Database, _clock), registrations, Options.Create(new MatchingOptions()), _clock);
         var decisions = new RegistrationDecisions(checker, new ConflictStore(Database), registrations, _partners,
-            new RegistrationJournal(Database, _audit, crm, _clock), _audit, Options.Create(new RegistrationOptions()), _clock);
+            new RegistrationJournal(Database, _audit, new FeeLedger(Database), crm, _clock), _audit, Options.Create(new RegistrationOptions()), _clock);
         var partner = NewPartner($"Dispatch {Guid.NewGuid():N}");
         await InTransaction(tx => _partners.InsertAsync(tx, partner, CancellationToken.None));
         var created = new List<Registration>();

@@ -23,8 +23,11 @@ internal static class DapperTypeHandlers
         SqlMapper.RemoveTypeMap(typeof(Guid?));
         SqlMapper.RemoveTypeMap(typeof(DateTimeOffset));
         SqlMapper.RemoveTypeMap(typeof(DateTimeOffset?));
+        SqlMapper.RemoveTypeMap(typeof(decimal));
+        SqlMapper.RemoveTypeMap(typeof(decimal?));
         SqlMapper.AddTypeHandler(new GuidAsText());
         SqlMapper.AddTypeHandler(new UtcInstant());
+        SqlMapper.AddTypeHandler(new Money());
     }
 
     private sealed class GuidAsText : SqlMapper.TypeHandler<Guid>
@@ -43,6 +46,22 @@ internal static class DapperTypeHandlers
             string s => Guid.Parse(s),
             _ => throw new DataException($"Cannot read a {value.GetType().Name} as an id."),
         };
+    }
+
+    /// <summary>
+    /// SQLite's NUMERIC keeps 20000 as an integer and 98500.1 as a real, so one column yields both
+    /// types; Dapper's reader, built for the first row's type, would fail on the next. Every amount
+    /// is read through decimal, whatever the row holds.
+    /// </summary>
+    private sealed class Money : SqlMapper.TypeHandler<decimal>
+    {
+        public override void SetValue(IDbDataParameter parameter, decimal value)
+        {
+            parameter.DbType = DbType.Decimal;
+            parameter.Value = value;
+        }
+
+        public override decimal Parse(object value) => Convert.ToDecimal(value, CultureInfo.InvariantCulture);
     }
 
     private sealed class UtcInstant : SqlMapper.TypeHandler<DateTimeOffset>

@@ -1,0 +1,186 @@
+using System.Data.Common;
+using Dapper;
+using PartnerDeals.Api.Features.Partners;
+using PartnerDeals.Api.Features.Registrations;
+using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.Api.Infrastructure.Http;
+
+namespace PartnerDeals.Api.Features.Fees;
+
+public enum FeeStatus
+{
+    /// <summary>Earned; not yet payable.</summary>
+    Accrued,
+
+    /// <summary>Payable: the payment terms' net days have passed.</summary>
+    Due,
+
+    /// <summary>Marked paid by ops.</summary>
+    Paid,
+}
+
+/// <summary>A fee a partner earned on one registration.</summary>
+public sealed record Fee
+{
+    public required Guid Id { get; init; }
+    public required Guid RegistrationId { get; init; }
+    public required Guid PartnerId { get; init; }
+
+    /// <summary>What earned it: <c>qualified_introduction</c> (approval of an ICP-qualified registration) or <c>closed_won</c>.</summary>
+    /// <example>closed_won</example>
+    public required FeeTrigger Trigger { get; init; }
+
+    /// <example>percent_of_revenue</example>
+    public required FeeModel FeeModel { get; init; }
+
+    /// <summary>The closed-won revenue a percentage applies to; null for a fixed fee.</summary>
+    /// <example>98500</example>
+    public decimal? BasisAmount { get; init; }
+
+    /// <summary>The percentage of the terms; null for a fixed fee.</summary>
+    /// <example>10</example>
+    public decimal? FeePercent { get; init; }
+
+    /// <example>9850</example>
+    public required decimal Amount { get; init; }
+
+    /// <example>EUR</example>
+    public required string Currency { get; init; }
+
+    /// <example>due</example>
+    public required FeeStatus Status { get; init; }
+
+    public required DateTimeOffset AccruedAt { get; init; }
+
+    /// <summary>The accrual plus the terms' payment net days.</summary>
+    public required DateTimeOffset DueAt { get; init; }
+
+    public DateTimeOffset? PaidAt { get; init; }
+
+    /// <summary>The payment's reference, as ops recorded it.</summary>
+    public string? PaymentReference { get; init; }
+}
+
+/// <summary>
+/// The <c>fees</c> table. A registration accrues by the terms snapshotted at its approval: a fixed
+/// fee at its trigger (approval of an ICP-qualified registration, or a won outcome); a percentage of
+/// revenue or a resale margin when won, on the won amount in the won currency — there is no revenue to
+/// take a percentage of before. Accrual runs inside the transition's transaction, once per trigger.
+/// </summary>
+public sealed class FeeLedger(Database database)
+{
+    private const string Columns = """
+        id, registration_id, partner_id, fee_trigger, fee_model, basis_amount, fee_percent, amount, currency, accrued_at, due_at, paid_at,
+        payment_reference
+        """;
+
+    // Once per registration and trigger, however often the registration passes through the state again.
+    private const string AccrueSql = """
+        INSERT INTO fees (id, registration_id, partner_id, fee_trigger, fee_model, basis_amount, fee_percent, amount, currency, accrued_at, due_at)
+        SELECT @Id, @RegistrationId, @PartnerId, @Trigger, @FeeModel, @BasisAmount, @FeePercent, @Amount, @Currency, @AccruedAt, @DueAt
+        WHERE NOT EXISTS (SELECT 1 FROM fees WHERE registration_id = @RegistrationId AND fee_trigger = @Trigger)
+        """;
+
+    private const string ForPartnerSql = "SELECT " + Columns + """
+
+        FROM fees
+        WHERE partner_id = @PartnerId AND accrued_at >= @From AND accrued_at < @To
+        ORDER BY accrued_at, id
+        """;
+
+    private const string GetSql = "SELECT " + Columns + " FROM fees WHERE id = @Id";
+
+    private const string MarkPaidSql = """
+        UPDATE fees SET paid_at = @PaidAt, paid_by_key_id = @PaidByKeyId, payment_reference = @Reference
+        WHERE id = @Id AND paid_at IS NULL
+        """;
+
+    /// <summary>Accrues what <paramref name="registration"/>, as a transition left it, has earned; nothing if it earned nothing new.</summary>
+    public async Task AccrueAsync(DbTransaction tx, Registration registration, DateTimeOffset now, CancellationToken ct)
+    {
+        if (Earned(registration) is not { } fee) return;
+        await tx.Connection!.ExecuteAsync(database.Command(AccrueSql, new
+        {
+            Id = Ids.New(now),
+            RegistrationId = registration.Id,
+            registration.PartnerId,
+            Trigger = Json.Name(fee.Trigger),
+            FeeModel = Json.Name(fee.Model),
+            fee.BasisAmount,
+            fee.FeePercent,
+            fee.Amount,
+            fee.Currency,
+            AccruedAt = now,
+            DueAt = now.AddDays(registration.Terms!.PaymentNetDays),
+        }, ct, tx));
+    }
+
+    /// <summary>The fee this state of the registration earns under its terms, if any.</summary>
+    public static (FeeTrigger Trigger, FeeModel Model, decimal? BasisAmount, decimal? FeePercent, decimal Amount, string Currency)? Earned(Registration r)
+    {
+        if (r.Terms is not { } terms) return null;
+        if (r.Status == RegistrationStatus.Approved && terms is { FeeModel: FeeModel.FixedFee, FeeTrigger: FeeTrigger.QualifiedIntroduction } && r.Icp.Qualified)
+        {
+            return (FeeTrigger.QualifiedIntroduction, terms.FeeModel, null, null, terms.FeeAmount!.Value, terms.FeeCurrency!);
+        }
+        if (r.Status != RegistrationStatus.Won || r.Outcome is not { Amount: { } revenue, Currency: { } currency }) return null;
+        if (terms.FeeModel == FeeModel.FixedFee)
+        {
+            return terms.FeeTrigger == FeeTrigger.ClosedWon
+                ? (FeeTrigger.ClosedWon, terms.FeeModel, null, null, terms.FeeAmount!.Value, terms.FeeCurrency!)
+                : null;
+        }
+        var percent = terms.FeePercent!.Value;
+        return (FeeTrigger.ClosedWon, terms.FeeModel, revenue, percent, Math.Round(revenue * percent / 100m, 2, MidpointRounding.ToEven), currency);
+    }
+
+    /// <summary>A partner's fees accrued in [<paramref name="from"/>, <paramref name="to"/>), oldest first.</summary>
+    public async Task<IReadOnlyList<Fee>> ForPartnerAsync(Guid partnerId, DateTimeOffset from, DateTimeOffset to, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        var rows = await connection.QueryAsync<Row>(database.Command(ForPartnerSql, new { PartnerId = partnerId, From = from, To = to }, ct));
+        return rows.Select(r => r.ToFee(now)).ToList();
+    }
+
+    public async Task<Fee?> GetAsync(DbConnection connection, DbTransaction? tx, Guid id, DateTimeOffset now, CancellationToken ct) =>
+        (await connection.QuerySingleOrDefaultAsync<Row>(database.Command(GetSql, new { Id = id }, ct, tx)))?.ToFee(now);
+
+    /// <summary>False when it was already paid.</summary>
+    public async Task<bool> MarkPaidAsync(DbTransaction tx, Guid id, Guid? keyId, string? reference, DateTimeOffset now, CancellationToken ct) =>
+        await tx.Connection!.ExecuteAsync(database.Command(MarkPaidSql, new { Id = id, PaidAt = now, PaidByKeyId = keyId, Reference = reference }, ct, tx)) == 1;
+
+    private sealed class Row
+    {
+        public Guid Id { get; set; }
+        public Guid RegistrationId { get; set; }
+        public Guid PartnerId { get; set; }
+        public string FeeTrigger { get; set; } = "";
+        public string FeeModel { get; set; } = "";
+        public decimal? BasisAmount { get; set; }
+        public decimal? FeePercent { get; set; }
+        public decimal Amount { get; set; }
+        public string Currency { get; set; } = "";
+        public DateTimeOffset AccruedAt { get; set; }
+        public DateTimeOffset DueAt { get; set; }
+        public DateTimeOffset? PaidAt { get; set; }
+        public string? PaymentReference { get; set; }
+
+        public Fee ToFee(DateTimeOffset now) => new()
+        {
+            Id = Id,
+            RegistrationId = RegistrationId,
+            PartnerId = PartnerId,
+            Trigger = Json.Parse<FeeTrigger>(FeeTrigger),
+            FeeModel = Json.Parse<FeeModel>(FeeModel),
+            BasisAmount = BasisAmount,
+            FeePercent = FeePercent,
+            Amount = Amount,
+            Currency = Currency,
+            Status = PaidAt is not null ? FeeStatus.Paid : now >= DueAt ? FeeStatus.Due : FeeStatus.Accrued,
+            AccruedAt = AccruedAt,
+            DueAt = DueAt,
+            PaidAt = PaidAt,
+            PaymentReference = PaymentReference,
+        };
+    }
+}
