@@ -42,12 +42,12 @@ public sealed class SalesforceAdapter : ICrmAdapter
     private async Task<AttemptResult> DeliverAsync(CrmChange change, CancellationToken ct)
     {
         var token = await Token.GetAsync(ct);
-        var (status, errors, _) = await UpsertAsync(change, token, ct);
+        var (status, errors) = await UpsertAsync(change, token, ct);
         if (status == HttpStatusCode.Unauthorized && errors.Any(e => e.ErrorCode == "INVALID_SESSION_ID"))
         {
             // The session ended early (revoked, timed out); one fresh token, then the answer stands.
             Token.Invalidate(token);
-            (status, errors, _) = await UpsertAsync(change, await Token.GetAsync(ct), ct);
+            (status, errors) = await UpsertAsync(change, await Token.GetAsync(ct), ct);
         }
 
         var message = errors.Count > 0
@@ -66,7 +66,7 @@ public sealed class SalesforceAdapter : ICrmAdapter
         };
     }
 
-    private async Task<(HttpStatusCode Status, IReadOnlyList<SalesforceError> Errors, string Body)> UpsertAsync(
+    private async Task<(HttpStatusCode Status, IReadOnlyList<SalesforceError> Errors)> UpsertAsync(
         CrmChange change, string token, CancellationToken ct)
     {
         var url = $"{_options.InstanceUrl!.TrimEnd('/')}/services/data/v{_options.ApiVersion}/sobjects/Opportunity/"
@@ -76,7 +76,7 @@ public sealed class SalesforceAdapter : ICrmAdapter
         using var http = _clients.CreateClient(Crms.Salesforce);
         using var response = await http.SendAsync(request, ct);
         var body = await response.Content.ReadAsStringAsync(ct);
-        return (response.StatusCode, CrmAnswers.IsSuccess(response.StatusCode) ? [] : Errors(body), body);
+        return (response.StatusCode, CrmAnswers.IsSuccess(response.StatusCode) ? [] : Errors(body));
     }
 
     private static IReadOnlyList<SalesforceError> Errors(string body)

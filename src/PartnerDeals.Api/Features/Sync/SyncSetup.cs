@@ -80,12 +80,8 @@ public static class SyncSetup
     /// <summary>An outage, or a rate limit whose wait is short enough to sit out inside this attempt.</summary>
     internal static bool RetryInline(Outcome<HttpResponseMessage> outcome, TimeSpan maxWait, TimeProvider clock)
     {
-        var wait = outcome.Result?.Headers.RetryAfter switch
-        {
-            { Delta: { } delta } => delta,
-            { Date: { } date } => date - clock.GetUtcNow(),
-            _ => (TimeSpan?)null,
-        };
+        var now = clock.GetUtcNow();
+        var wait = outcome.Result is { } response && CrmAnswers.RetryAfter(response, now) is { } at ? at - now : (TimeSpan?)null;
         if (wait > maxWait) return false;
         return IsOutage(outcome) || (outcome.Result?.StatusCode == HttpStatusCode.TooManyRequests && wait is not null);
     }
