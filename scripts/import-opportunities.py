@@ -7,7 +7,7 @@ any size streams without being held in memory, and a failed slice can be re-sent
   (the key can also come from PARTNERDEALS_API_KEY; it needs the crm, ops or admin role)
 
 Columns: source, externalId, accountName, accountDomain, country, owner, stage, status, amount,
-currency, closeDate (header row required; source, externalId, accountName and status must be there).
+currency, closeDate, openedDate (header row required; source, externalId, accountName and status must be there).
 """
 import argparse, json, os, sys, time, urllib.error, urllib.request
 

@@ -11,6 +11,7 @@ using PartnerDeals.Api.Features.Audit;
 using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Features.Conflicts;
 using PartnerDeals.Api.Features.Fees;
+using PartnerDeals.Api.Features.Metrics;
 using PartnerDeals.Api.Features.Opportunities;
 using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Features.Registrations;
@@ -59,6 +60,8 @@ builder.Services.AddSingleton<IdempotencyKeys>();
 builder.Services.AddSingleton<RegistrationStore>();
 builder.Services.AddSingleton<ConflictStore>();
 builder.Services.AddSingleton<FeeLedger>();
+builder.Services.AddSingleton<PartnerMetricsStore>();
+builder.Services.AddSingleton<ProgramHealthStore>();
 builder.Services.AddSingleton<RegistrationJournal>();
 builder.Services.AddSingleton<RegistrationDecisions>();
 builder.Services.AddSingleton<ProtectionSweeper>();
@@ -68,6 +71,9 @@ builder.Services.AddOptions<RegistrationOptions>().Bind(config.GetSection(Regist
         + "with amounts >= 0; extensions MaxCount 0-100 and Days 1-730; ExpirySweepSeconds 1-86400.")
     .ValidateOnStart();
 builder.Services.AddCrmSync(config);
+builder.Services.AddOptions<ProgramHealthOptions>().Bind(config.GetSection(ProgramHealthOptions.Section))
+    .Validate(o => o.IsValid, "ProgramHealth: ReviewSlaHours 1-8760, ExpiringWithinDays 1-365, ListLimit 1-10000.")
+    .ValidateOnStart();
 builder.Services.AddOptions<MatchingOptions>().Bind(config.GetSection(MatchingOptions.Section))
     .Validate(o => o.IsValid, "Matching: thresholds must satisfy 0 < ReviewThreshold < ConflictThreshold <= 1; blocking limits must be positive.")
     .ValidateOnStart();
@@ -114,6 +120,7 @@ v1.MapRegistrations();
 v1.MapConflicts();
 v1.MapSync();
 v1.MapFees();
+v1.MapMetrics();
 
 // Settings first: a bad value must stop start-up before anything touches the database.
 app.Services.GetRequiredService<IStartupValidator>().Validate();

@@ -20,7 +20,8 @@ public sealed class SqlServerSqlTests
 
     /// <summary>
     /// Every <c>const string</c> field named <c>…Sql</c> in the API assembly, as sent (a query ending in
-    /// ORDER BY is also checked with the SQL Server page clause appended).
+    /// ORDER BY is also checked with the SQL Server page clause appended), and every static <c>…Sql(SqlDialect)</c>
+    /// method's query for SQL Server.
     /// </summary>
     public static IEnumerable<TestCaseData> Queries()
     {
@@ -36,6 +37,14 @@ public sealed class SqlServerSqlTests
                 {
                     yield return new TestCaseData(SqlDialect.SqlServer.Page(sql)).SetName($"Query_{name}_Paged_ParsesAsTSql");
                 }
+            }
+            // Queries with dialect expressions (date arithmetic) are built by a static method taking the dialect.
+            foreach (var method in type.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
+            {
+                if (!method.Name.EndsWith("Sql", StringComparison.Ordinal) || method.ReturnType != typeof(string)
+                    || method.GetParameters() is not [{ ParameterType: var p }] || p != typeof(SqlDialect)) continue;
+                var sql = (string)method.Invoke(null, [SqlDialect.SqlServer])!;
+                yield return new TestCaseData(sql).SetName($"Query_{type.Name}.{method.Name}_ParsesAsTSql");
             }
         }
     }

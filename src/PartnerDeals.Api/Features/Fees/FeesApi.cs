@@ -46,7 +46,7 @@ public static class FeesApi
             .WithSummary("A partner's fees in a period")
             .WithDescription("Ops and admin; a partner key for its own partner (404 for any other). Fees accrued from `from` to `to` (ISO dates, "
                 + "UTC, inclusive; the current quarter by default), each with its status (accrued, due after the payment net days, paid), "
-                + "and totals per currency.")
+                + "and totals per currency. `Accept: text/csv` answers the fees as a spreadsheet.")
             .RequireAuthorization(Policies.AnyKey)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
@@ -62,6 +62,7 @@ public static class FeesApi
     }
 
     /// <param name="id">The partner.</param>
+    /// <param name="http">The request.</param>
     /// <param name="user">The caller.</param>
     /// <param name="partners">The partner store.</param>
     /// <param name="fees">The fee ledger.</param>
@@ -69,25 +70,34 @@ public static class FeesApi
     /// <param name="ct">Cancellation.</param>
     /// <param name="from">First day, ISO 8601 (default: the first day of the current quarter).</param>
     /// <param name="to">Last day, ISO 8601 (default: the last day of the current quarter).</param>
-    private static async Task<Results<Ok<FeeStatement>, ValidationProblem, ProblemHttpResult>> Statement(
-        Guid id, ClaimsPrincipal user, PartnerStore partners, FeeLedger fees, TimeProvider clock, CancellationToken ct,
+    private static async Task<Results<Ok<FeeStatement>, CsvResult, ValidationProblem, ProblemHttpResult>> Statement(
+        Guid id, HttpRequest http, ClaimsPrincipal user, PartnerStore partners, FeeLedger fees, TimeProvider clock, CancellationToken ct,
         DateOnly? from = null, DateOnly? to = null)
     {
         if (user.Role() == ApiKeyRole.Crm) return Problems.Forbidden("Fees are for the channel team and the partner itself.");
         if (!user.CanSeePartner(id) || await partners.GetAsync(id, ct) is null) return Problems.NotFound("The partner");
         var now = clock.GetUtcNow();
-        var quarter = new DateOnly(now.Year, (now.Month - 1) / 3 * 3 + 1, 1);
-        var (first, last) = (from ?? quarter, to ?? quarter.AddMonths(3).AddDays(-1));
-        if (first > last) return Problems.Validation("from", "from must be on or before to.");
-        if (last.DayNumber - first.DayNumber > 3_660) return Problems.Validation("to", "A period is at most ten years.");
+        if (!Period.TryRead(from, to, now, out var period, out var errors)) return Problems.Validation(errors);
 
-        var items = await fees.ForPartnerAsync(id, Start(first), Start(last.AddDays(1)), now, ct);
+        var items = await fees.ForPartnerAsync(id, period.Start, period.End, now, ct);
+        if (CsvResult.IsPreferred(http)) return StatementCsv(id, period, items);
         var totals = items.GroupBy(f => f.Currency).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => new FeeTotal(g.Key,
             g.Where(f => f.Status == FeeStatus.Accrued).Sum(f => f.Amount),
             g.Where(f => f.Status == FeeStatus.Due).Sum(f => f.Amount),
             g.Where(f => f.Status == FeeStatus.Paid).Sum(f => f.Amount))).ToList();
-        return TypedResults.Ok(new FeeStatement(id, first, last, totals, items));
+        return TypedResults.Ok(new FeeStatement(id, period.From, period.To, totals, items));
     }
+
+    private static CsvResult StatementCsv(Guid partnerId, Period period, IReadOnlyList<Fee> items) => new(
+        $"fees-{partnerId:D}-{period.From:yyyy-MM-dd}-{period.To:yyyy-MM-dd}.csv",
+        ["id", "registrationId", "trigger", "feeModel", "basisAmount", "feePercent", "amount", "currency", "status", "accruedAt", "dueAt", "paidAt",
+            "paymentReference"],
+        items.Select(f => (IReadOnlyList<string?>)
+        [
+            f.Id.ToString("D"), f.RegistrationId.ToString("D"), Json.Name(f.Trigger), Json.Name(f.FeeModel), CsvResult.Cell(f.BasisAmount),
+            CsvResult.Cell(f.FeePercent), CsvResult.Cell(f.Amount), f.Currency, Json.Name(f.Status), CsvResult.Cell(f.AccruedAt),
+            CsvResult.Cell(f.DueAt), CsvResult.Cell(f.PaidAt), f.PaymentReference,
+        ]));
 
     private static async Task<Results<Ok<Fee>, ProblemHttpResult>> MarkPaid(
         Guid id, ClaimsPrincipal user, Database database, FeeLedger fees, AuditTrail audit, TimeProvider clock, CancellationToken ct,
@@ -107,6 +117,4 @@ public static class FeesApi
         await tx.CommitAsync(ct);
         return TypedResults.Ok((await fees.GetAsync(connection, null, id, now, ct))!);
     }
-
-    private static DateTimeOffset Start(DateOnly day) => new(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
 }

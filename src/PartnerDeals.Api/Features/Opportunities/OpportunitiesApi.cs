@@ -18,7 +18,7 @@ public static class OpportunitiesApi
     private const int MaxListedRejections = 1_000;
 
     private static readonly string[] CsvColumns =
-        ["source", "externalId", "accountName", "accountDomain", "country", "owner", "stage", "status", "amount", "currency", "closeDate"];
+        ["source", "externalId", "accountName", "accountDomain", "country", "owner", "stage", "status", "amount", "currency", "closeDate", "openedDate"];
 
     public static void MapOpportunities(this IEndpointRouteBuilder v1)
     {
@@ -212,11 +212,12 @@ public static class OpportunitiesApi
             if (decimal.TryParse(a, NumberStyles.Number, CultureInfo.InvariantCulture, out var parsed)) amount = parsed;
             else errors["amount"] = ["amount must be a number such as 125000.50."];
         }
-        DateOnly? closeDate = null;
-        if (Field("closeDate") is { } d)
+        DateOnly? Date(string name)
         {
-            if (DateOnly.TryParseExact(d, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed)) closeDate = parsed;
-            else errors["closeDate"] = ["closeDate must be a date as yyyy-MM-dd."];
+            if (Field(name) is not { } d) return null;
+            if (DateOnly.TryParseExact(d, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed)) return parsed;
+            errors[name] = [$"{name} must be a date as yyyy-MM-dd."];
+            return null;
         }
 
         var item = new OpportunityBatchItem
@@ -231,7 +232,8 @@ public static class OpportunitiesApi
             Status = status,
             Amount = amount,
             Currency = Field("currency")?.ToUpperInvariant(),
-            CloseDate = closeDate,
+            CloseDate = Date("closeDate"),
+            OpenedDate = Date("openedDate"),
         };
         return (item, errors);
     }

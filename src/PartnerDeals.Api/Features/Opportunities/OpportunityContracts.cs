@@ -53,6 +53,10 @@ public record OpportunityFields
     /// <summary>Expected or actual close date.</summary>
     /// <example>2026-12-15</example>
     public DateOnly? CloseDate { get; init; }
+
+    /// <summary>The day the CRM opened the opportunity: where the direct pipeline's time to close starts (default: the day PartnerDeals first received it).</summary>
+    /// <example>2026-09-01</example>
+    public DateOnly? OpenedDate { get; init; }
 }
 
 /// <summary>The body of <c>PUT /v1/opportunities/{source}/{externalId}</c>.</summary>
@@ -153,6 +157,7 @@ public sealed record Opportunity
     public decimal? Amount { get; init; }
     public string? Currency { get; init; }
     public DateOnly? CloseDate { get; init; }
+    public DateOnly? OpenedDate { get; init; }
 
     /// <summary>The normalised company name the matcher compares.</summary>
     /// <example>contosopharmaceuticals</example>
@@ -176,6 +181,9 @@ public sealed class OpportunityFieldsValidator : AbstractValidator<OpportunityFi
         RuleFor(x => x.Currency).NotEmpty().When(x => x.Amount is not null).WithMessage("currency is required with an amount.");
         RuleFor(x => x.Currency).Must(c => c is null || IsoCodes.IsCurrency(c)).WithMessage("currency must be an ISO 4217 code such as EUR.");
         RuleFor(x => x.CloseDate).InclusiveBetween(new DateOnly(1900, 1, 1), new DateOnly(2999, 12, 31));
+        RuleFor(x => x.OpenedDate).InclusiveBetween(new DateOnly(1900, 1, 1), new DateOnly(2999, 12, 31));
+        RuleFor(x => x.OpenedDate).LessThanOrEqualTo(x => x.CloseDate).When(x => x.CloseDate is not null)
+            .WithMessage("openedDate must be on or before closeDate.");
     }
 }
 

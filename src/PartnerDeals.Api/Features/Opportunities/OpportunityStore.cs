@@ -21,7 +21,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
 {
     private const string Columns = """
         id, source, external_id, account_name, account_domain, company_domain, country, owner, stage, status,
-        amount, currency, close_date, name_key, version, created_at, updated_at
+        amount, currency, close_date, opened_date, name_key, version, created_at, updated_at
         """;
 
     private const string CandidateColumns = "id, source, external_id, account_name, company_domain, country, status, name_key, name_tokens";
@@ -32,15 +32,15 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
 
     private const string InsertSql = """
         INSERT INTO opportunities (id, source, external_id, account_name, account_domain, company_domain, country, owner, stage,
-            status, amount, currency, close_date, name_key, name_acronym, name_tokens, version, created_at, updated_at)
+            status, amount, currency, close_date, opened_date, name_key, name_acronym, name_tokens, version, created_at, updated_at)
         VALUES (@Id, @Source, @ExternalId, @AccountName, @AccountDomain, @CompanyDomain, @Country, @Owner, @Stage,
-            @Status, @Amount, @Currency, @CloseDate, @NameKey, @NameAcronym, @NameTokens, 1, @Now, @Now)
+            @Status, @Amount, @Currency, @CloseDate, @OpenedDate, @NameKey, @NameAcronym, @NameTokens, 1, @Now, @Now)
         """;
 
     private const string UpdateSql = """
         UPDATE opportunities
         SET account_name = @AccountName, account_domain = @AccountDomain, company_domain = @CompanyDomain, country = @Country,
-            owner = @Owner, stage = @Stage, status = @Status, amount = @Amount, currency = @Currency, close_date = @CloseDate,
+            owner = @Owner, stage = @Stage, status = @Status, amount = @Amount, currency = @Currency, close_date = @CloseDate, opened_date = @OpenedDate,
             name_key = @NameKey, name_acronym = @NameAcronym, name_tokens = @NameTokens, version = version + 1, updated_at = @Now
         WHERE id = @Id
         """;
@@ -208,13 +208,13 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         var name = CompanyName.Normalise(f.AccountName);
         return (name, new WriteParameters(
             id, item.Source, item.ExternalId, f.AccountName!.Trim(), f.AccountDomain?.Trim(), Domains.CompanyDomain(f.AccountDomain),
-            f.Country, f.Owner, f.Stage, Json.Name(f.Status!.Value), f.Amount, f.Currency, f.CloseDate,
+            f.Country, f.Owner, f.Stage, Json.Name(f.Status!.Value), f.Amount, f.Currency, f.CloseDate, f.OpenedDate,
             name.Key, name.Acronym, string.Join(' ', name.Tokens), now));
     }
 
     private sealed record WriteParameters(
         Guid Id, string Source, string ExternalId, string AccountName, string? AccountDomain, string? CompanyDomain, string? Country,
-        string? Owner, string? Stage, string Status, decimal? Amount, string? Currency, DateOnly? CloseDate,
+        string? Owner, string? Stage, string Status, decimal? Amount, string? Currency, DateOnly? CloseDate, DateOnly? OpenedDate,
         string NameKey, string NameAcronym, string NameTokens, DateTimeOffset Now);
 
     private sealed class ExistingRow
@@ -255,6 +255,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         public decimal? Amount { get; set; }
         public string? Currency { get; set; }
         public object? CloseDate { get; set; }
+        public object? OpenedDate { get; set; }
         public string NameKey { get; set; } = "";
         public DateTimeOffset CreatedAt { get; set; }
         public DateTimeOffset UpdatedAt { get; set; }
@@ -274,6 +275,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
             Amount = Amount,
             Currency = Currency,
             CloseDate = Dates.ReadDate(CloseDate),
+            OpenedDate = Dates.ReadDate(OpenedDate),
             NameKey = NameKey,
             CreatedAt = CreatedAt,
             UpdatedAt = UpdatedAt,

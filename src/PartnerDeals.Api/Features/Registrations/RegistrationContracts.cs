@@ -280,6 +280,10 @@ public sealed record Registration
 
     public required DateTimeOffset SubmittedAt { get; init; }
     public DateTimeOffset? DecidedAt { get; init; }
+
+    /// <summary>The latest approval; kept when the registration is later won, lost, expired or withdrawn.</summary>
+    public DateTimeOffset? ApprovedAt { get; init; }
+
     public required DateTimeOffset CreatedAt { get; init; }
     public required DateTimeOffset UpdatedAt { get; init; }
 

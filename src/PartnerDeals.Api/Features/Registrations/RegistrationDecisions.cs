@@ -122,6 +122,7 @@ public sealed class RegistrationDecisions(
             Reason = reason,
             DecisionNote = note ?? registration.DecisionNote,
             DecidedAt = now,
+            ApprovedAt = now,
             ProtectionExpiresAt = now.AddDays(partner.Terms.ProtectionDays),
             Terms = new TermsSnapshot(partner.Tier, partner.Terms.FeeModel, partner.Terms.FeePercent, partner.Terms.FeeAmount,
                 partner.Terms.FeeCurrency, partner.Terms.FeeTrigger, partner.Terms.PaymentNetDays, partner.Terms.ProtectionDays),

@@ -27,7 +27,7 @@ public sealed class RegistrationStore(Database database)
         r.deal_notes, r.relationship_owner, r.demo_owner, r.contract_owner, r.co_sell, r.name_tokens, r.icp_qualified, r.icp_failed_rule,
         r.policy_version, r.rejection_reason, r.decision_note, r.protection_expires_at, r.extensions_granted, r.terms_tier, r.terms_fee_model,
         r.terms_fee_percent, r.terms_fee_amount, r.terms_fee_currency, r.terms_fee_trigger, r.terms_payment_net_days, r.terms_protection_days,
-        r.outcome_amount, r.outcome_currency, r.closed_at, r.lost_reason, r.submitted_at, r.decided_at, r.version, r.created_at, r.updated_at,
+        r.outcome_amount, r.outcome_currency, r.closed_at, r.lost_reason, r.submitted_at, r.decided_at, r.approved_at, r.version, r.created_at, r.updated_at,
         (SELECT MAX(c.id) FROM conflicts c WHERE c.registration_id = r.id AND c.status = 'open') AS conflict_id
         """;
 
@@ -38,14 +38,14 @@ public sealed class RegistrationStore(Database database)
             deal_notes, relationship_owner, demo_owner, contract_owner, co_sell, name_key, name_acronym, name_tokens, icp_qualified,
             icp_failed_rule, policy_version, rejection_reason, decision_note, protection_expires_at, extensions_granted, terms_tier,
             terms_fee_model, terms_fee_percent, terms_fee_amount, terms_fee_currency, terms_fee_trigger, terms_payment_net_days,
-            terms_protection_days, outcome_amount, outcome_currency, closed_at, lost_reason, submitted_at, decided_at, created_by_key_id,
+            terms_protection_days, outcome_amount, outcome_currency, closed_at, lost_reason, submitted_at, decided_at, approved_at, created_by_key_id,
             version, created_at, updated_at)
         SELECT @Id, COALESCE(MAX(seq), 0) + 1, @PartnerId, @Status, @Verdict, @Reason, @CompanyName, @CompanyWebsite, @CompanyDomain, @Country, @Industry,
             @EmployeeCount, @ContactName, @ContactEmail, @ContactTitle, @DealName, @Products, @EstimatedValue, @Currency, @ExpectedCloseDate,
             @DealNotes, @RelationshipOwner, @DemoOwner, @ContractOwner, @CoSell, @NameKey, @NameAcronym, @NameTokens, @IcpQualified,
             @IcpFailedRule, @PolicyVersion, @RejectionReason, @DecisionNote, @ProtectionExpiresAt, @ExtensionsGranted, @TermsTier,
             @TermsFeeModel, @TermsFeePercent, @TermsFeeAmount, @TermsFeeCurrency, @TermsFeeTrigger, @TermsPaymentNetDays,
-            @TermsProtectionDays, @OutcomeAmount, @OutcomeCurrency, @ClosedAt, @LostReason, @SubmittedAt, @DecidedAt, @CreatedByKeyId,
+            @TermsProtectionDays, @OutcomeAmount, @OutcomeCurrency, @ClosedAt, @LostReason, @SubmittedAt, @DecidedAt, @ApprovedAt, @CreatedByKeyId,
             @Version, @CreatedAt, @UpdatedAt
         FROM registrations
         """;
@@ -65,7 +65,7 @@ public sealed class RegistrationStore(Database database)
             terms_fee_amount = @TermsFeeAmount, terms_fee_currency = @TermsFeeCurrency, terms_fee_trigger = @TermsFeeTrigger,
             terms_payment_net_days = @TermsPaymentNetDays, terms_protection_days = @TermsProtectionDays,
             outcome_amount = @OutcomeAmount, outcome_currency = @OutcomeCurrency, closed_at = @ClosedAt, lost_reason = @LostReason,
-            submitted_at = @SubmittedAt, decided_at = @DecidedAt, version = @Version, updated_at = @UpdatedAt
+            submitted_at = @SubmittedAt, decided_at = @DecidedAt, approved_at = @ApprovedAt, version = @Version, updated_at = @UpdatedAt
         WHERE id = @Id AND version = @ExpectedVersion
         """;
 
@@ -262,6 +262,7 @@ public sealed class RegistrationStore(Database database)
             LostReason = r.Outcome?.LostReason,
             r.SubmittedAt,
             r.DecidedAt,
+            r.ApprovedAt,
             r.Version,
             r.CreatedAt,
             r.UpdatedAt,
@@ -331,6 +332,7 @@ public sealed class RegistrationStore(Database database)
         public string? LostReason { get; set; }
         public DateTimeOffset SubmittedAt { get; set; }
         public DateTimeOffset? DecidedAt { get; set; }
+        public DateTimeOffset? ApprovedAt { get; set; }
         public int Version { get; set; }
         public DateTimeOffset CreatedAt { get; set; }
         public DateTimeOffset UpdatedAt { get; set; }
@@ -367,6 +369,7 @@ public sealed class RegistrationStore(Database database)
                 ConflictId = ConflictId,
                 SubmittedAt = SubmittedAt,
                 DecidedAt = DecidedAt,
+                ApprovedAt = ApprovedAt,
                 CreatedAt = CreatedAt,
                 UpdatedAt = UpdatedAt,
                 Version = Version,

@@ -9,8 +9,11 @@ namespace PartnerDeals.Api.Infrastructure.Data;
 /// </summary>
 public sealed class SqlDialect
 {
-    public static readonly SqlDialect Sqlite = new("sqlite", " LIMIT @Limit", null);
-    public static readonly SqlDialect SqlServer = new("sqlserver", " OFFSET 0 ROWS FETCH NEXT @Limit ROWS ONLY", SqlServerDecisionLockSql);
+    public static readonly SqlDialect Sqlite = new("sqlite", " LIMIT @Limit", null,
+        (earlier, later) => $"((julianday({later}) - julianday({earlier})) * 86400.0)", instant => $"date({instant})");
+
+    public static readonly SqlDialect SqlServer = new("sqlserver", " OFFSET 0 ROWS FETCH NEXT @Limit ROWS ONLY", SqlServerDecisionLockSql,
+        (earlier, later) => $"(CAST(DATEDIFF_BIG(millisecond, {earlier}, {later}) AS FLOAT) / 1000.0)", instant => $"CAST({instant} AS DATE)");
 
     // Returns 0 or 1 when granted, a negative number on timeout or deadlock.
     private const string SqlServerDecisionLockSql = """
@@ -21,12 +24,16 @@ public sealed class SqlDialect
         """;
 
     private readonly string _pageClause;
+    private readonly Func<string, string, string> _secondsBetween;
+    private readonly Func<string, string> _dateOf;
 
-    private SqlDialect(string name, string pageClause, string? decisionLockSql)
+    private SqlDialect(string name, string pageClause, string? decisionLockSql, Func<string, string, string> secondsBetween, Func<string, string> dateOf)
     {
         Name = name;
         _pageClause = pageClause;
         DecisionLockSql = decisionLockSql;
+        _secondsBetween = secondsBetween;
+        _dateOf = dateOf;
     }
 
     public string Name { get; }
@@ -36,6 +43,12 @@ public sealed class SqlDialect
 
     /// <summary>Appends the row limit (<c>@Limit</c>) to a query that ends with its ORDER BY.</summary>
     public string Page(string sqlEndingWithOrderBy) => sqlEndingWithOrderBy + _pageClause;
+
+    /// <summary>The seconds from one instant or date column to another, as a floating-point expression.</summary>
+    public string SecondsBetween(string earlier, string later) => _secondsBetween(earlier, later);
+
+    /// <summary>The UTC calendar day of an instant column.</summary>
+    public string DateOf(string instant) => _dateOf(instant);
 
     public static bool IsUniqueViolation(Exception exception) => exception switch
     {

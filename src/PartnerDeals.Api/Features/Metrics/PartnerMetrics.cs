@@ -1,0 +1,288 @@
+using Dapper;
+using PartnerDeals.Api.Features.Partners;
+using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.Api.Infrastructure.Http;
+
+namespace PartnerDeals.Api.Features.Metrics;
+
+/// <summary>A sum in one currency. Amounts in different currencies are never added together.</summary>
+/// <param name="Currency">ISO 4217.</param>
+/// <param name="Amount">The sum.</param>
+/// <param name="Count">How many records the sum holds.</param>
+public sealed record CurrencyAmount(string Currency, decimal Amount, int Count);
+
+/// <summary>How a duration spreads over a set of records; median and p90 interpolate between ranks, null when there are none.</summary>
+/// <param name="Count">How many records.</param>
+/// <param name="Median">The median.</param>
+/// <param name="P90">The 90th percentile.</param>
+public sealed record Distribution(int Count, double? Median, double? P90)
+{
+    public static readonly Distribution Empty = new(0, null, null);
+}
+
+/// <summary>One partner's results in a period. Every figure counts what happened within the period, except open protected pipeline (now).</summary>
+public sealed record PartnerMetrics
+{
+    public required Guid PartnerId { get; init; }
+
+    /// <example>Northwind Consulting</example>
+    public required string PartnerName { get; init; }
+
+    /// <example>silver</example>
+    public required string Tier { get; init; }
+
+    public required PartnerStatus Status { get; init; }
+
+    /// <summary>First day (UTC), inclusive.</summary>
+    public required DateOnly From { get; init; }
+
+    /// <summary>Last day (UTC), inclusive.</summary>
+    public required DateOnly To { get; init; }
+
+    /// <summary>Registrations first submitted in the period.</summary>
+    public required int Submitted { get; init; }
+
+    /// <summary>Of those, how many met the ideal customer profile.</summary>
+    public required int IcpQualified { get; init; }
+
+    /// <summary><c>icpQualified / submitted</c>; null when nothing was submitted.</summary>
+    public double? IcpQualifiedRate { get; init; }
+
+    /// <summary>Registrations approved in the period (by their latest approval).</summary>
+    public required int Approved { get; init; }
+
+    /// <summary>Of those, how many were won by the end of the period.</summary>
+    public required int ApprovedWon { get; init; }
+
+    /// <summary>Conversion, approved → won: <c>approvedWon / approved</c>; null when nothing was approved.</summary>
+    public double? Conversion { get; init; }
+
+    /// <summary>Won outcomes reported with a close in the period.</summary>
+    public required int Won { get; init; }
+
+    /// <summary>Lost outcomes reported with a close in the period.</summary>
+    public required int Lost { get; init; }
+
+    /// <summary>Partner-sourced revenue closed won in the period, per currency.</summary>
+    public required IReadOnlyList<CurrencyAmount> Revenue { get; init; }
+
+    /// <summary>Days from submission to a won close, over the registrations won in the period.</summary>
+    public required Distribution DaysToClose { get; init; }
+
+    /// <summary>
+    /// Days from opened to won for the vendor's direct pipeline closed in the period, side by side with
+    /// <c>daysToClose</c>; null for a partner key (the vendor's own pipeline).
+    /// </summary>
+    public Distribution? DirectDaysToClose { get; init; }
+
+    /// <summary>Hours from submission to the decision (approval, automatic or by ops, or rejection), over the decisions made in the period.</summary>
+    public required Distribution ApprovalTurnaroundHours { get; init; }
+
+    /// <summary>The estimated value of the partner's registrations under protection now, per currency (a snapshot, whatever the period).</summary>
+    public required IReadOnlyList<CurrencyAmount> OpenProtectedPipeline { get; init; }
+
+    /// <summary>Fees accrued in the period, per currency.</summary>
+    public required IReadOnlyList<CurrencyAmount> FeesEarned { get; init; }
+}
+
+/// <summary>
+/// Partner metrics as SQL aggregates over the period's slice of each index (submitted_at, approved_at,
+/// decided_at, closed_at, accrued_at): a period costs what happened in it, never a scan of every
+/// registration. One partner or all of them in the same queries; percentiles come back as the few
+/// rows at the ranks that interpolate them.
+/// </summary>
+public sealed class PartnerMetricsStore(Database database)
+{
+    private const string PartnersSql = """
+        SELECT id, name, tier, status FROM partners WHERE (@PartnerId IS NULL OR id = @PartnerId) ORDER BY id
+        """;
+
+    private const string SubmittedSql = """
+        SELECT partner_id AS Partner, COUNT(*) AS Total, SUM(CASE WHEN icp_qualified = 1 THEN 1 ELSE 0 END) AS Part
+        FROM registrations
+        WHERE submitted_at >= @Start AND submitted_at < @End AND (@PartnerId IS NULL OR partner_id = @PartnerId)
+        GROUP BY partner_id
+        """;
+
+    // The cohort approved in the period, and how much of it was won by the period's end.
+    private const string ApprovedSql = """
+        SELECT partner_id AS Partner, COUNT(*) AS Total, SUM(CASE WHEN status = 'won' AND closed_at < @End THEN 1 ELSE 0 END) AS Part
+        FROM registrations
+        WHERE approved_at >= @Start AND approved_at < @End AND (@PartnerId IS NULL OR partner_id = @PartnerId)
+        GROUP BY partner_id
+        """;
+
+    private const string OutcomesSql = """
+        SELECT partner_id AS Partner, status AS Status, outcome_currency AS Currency, COUNT(*) AS Count, SUM(outcome_amount) AS Amount
+        FROM registrations
+        WHERE closed_at >= @Start AND closed_at < @End AND status IN ('won', 'lost') AND (@PartnerId IS NULL OR partner_id = @PartnerId)
+        GROUP BY partner_id, status, outcome_currency
+        """;
+
+    private const string OpenProtectedSql = """
+        SELECT partner_id AS Partner, currency AS Currency, COUNT(*) AS Count, SUM(estimated_value) AS Amount
+        FROM registrations
+        WHERE status = 'approved' AND protection_expires_at > @Now AND (@PartnerId IS NULL OR partner_id = @PartnerId)
+        GROUP BY partner_id, currency
+        """;
+
+    private const string FeesEarnedSql = """
+        SELECT partner_id AS Partner, currency AS Currency, COUNT(*) AS Count, SUM(amount) AS Amount
+        FROM fees
+        WHERE accrued_at >= @Start AND accrued_at < @End AND (@PartnerId IS NULL OR partner_id = @PartnerId)
+        GROUP BY partner_id, currency
+        """;
+
+    // Ranks each partner's values and keeps the rows either side of the median's and the p90's rank.
+    private const string PercentileRanks = """
+        , ranked AS (
+            SELECT partner, value, ROW_NUMBER() OVER (PARTITION BY partner ORDER BY value) - 1 AS position, COUNT(*) OVER (PARTITION BY partner) AS n
+            FROM durations)
+        SELECT partner AS Partner, position AS Position, n AS Count, value AS Value
+        FROM ranked
+        WHERE position IN ((n - 1) / 2, n / 2, (n - 1) * 9 / 10, ((n - 1) * 9 + 9) / 10)
+        """;
+
+    public static string DaysToCloseSql(SqlDialect sql) => $"""
+        WITH durations AS (
+            SELECT partner_id AS partner, {sql.SecondsBetween("submitted_at", "closed_at")} / 86400.0 AS value
+            FROM registrations
+            WHERE closed_at >= @Start AND closed_at < @End AND status = 'won' AND (@PartnerId IS NULL OR partner_id = @PartnerId))
+        """ + PercentileRanks;
+
+    public static string TurnaroundSql(SqlDialect sql) => $"""
+        WITH durations AS (
+            SELECT partner_id AS partner, {sql.SecondsBetween("submitted_at", "decided_at")} / 3600.0 AS value
+            FROM registrations
+            WHERE decided_at >= @Start AND decided_at < @End AND (@PartnerId IS NULL OR partner_id = @PartnerId))
+        """ + PercentileRanks;
+
+    // An opportunity without an opened date counts from the day it first reached PartnerDeals; one that
+    // closed before that day has no known duration and is left out.
+    public static string DirectDaysToCloseSql(SqlDialect sql) => $"""
+        WITH closed AS (
+            SELECT 'direct' AS partner, {sql.SecondsBetween($"COALESCE(opened_date, {sql.DateOf("created_at")})", "close_date")} / 86400.0 AS value
+            FROM opportunities
+            WHERE status = 'won' AND close_date >= @FromDay AND close_date <= @ToDay),
+        durations AS (SELECT partner, value FROM closed WHERE value >= 0)
+        """ + PercentileRanks;
+
+    public async Task<IReadOnlyList<PartnerMetrics>> ReadAsync(Guid? partnerId, Period period, DateTimeOffset now, CancellationToken ct)
+    {
+        var args = new { PartnerId = partnerId, period.Start, period.End, Now = now };
+        await using var connection = await database.OpenAsync(ct);
+        var partners = await connection.QueryAsync<PartnerRow>(database.Command(PartnersSql, args, ct));
+        var submitted = (await connection.QueryAsync<CountRow>(database.Command(SubmittedSql, args, ct))).ToDictionary(r => r.Partner);
+        var approved = (await connection.QueryAsync<CountRow>(database.Command(ApprovedSql, args, ct))).ToDictionary(r => r.Partner);
+        var outcomes = (await connection.QueryAsync<OutcomeRow>(database.Command(OutcomesSql, args, ct))).ToLookup(r => r.Partner);
+        var protectedNow = (await connection.QueryAsync<AmountRow>(database.Command(OpenProtectedSql, args, ct))).ToLookup(r => r.Partner);
+        var fees = (await connection.QueryAsync<AmountRow>(database.Command(FeesEarnedSql, args, ct))).ToLookup(r => r.Partner);
+        var daysToClose = Distributions(await connection.QueryAsync<RankRow>(database.Command(DaysToCloseSql(database.Dialect), args, ct)));
+        var turnaround = Distributions(await connection.QueryAsync<RankRow>(database.Command(TurnaroundSql(database.Dialect), args, ct)));
+        var direct = await DirectDaysToCloseAsync(connection, period, ct);
+
+        return partners.Select(p =>
+        {
+            var key = p.Id.ToString("D");
+            var (submittedCount, qualified) = submitted.TryGetValue(key, out var s) ? (s.Total, s.Part) : (0, 0);
+            var (approvedCount, approvedWon) = approved.TryGetValue(key, out var a) ? (a.Total, a.Part) : (0, 0);
+            var won = outcomes[key].Where(o => o.Status == "won").ToList();
+            return new PartnerMetrics
+            {
+                PartnerId = p.Id,
+                PartnerName = p.Name,
+                Tier = p.Tier,
+                Status = Json.Parse<PartnerStatus>(p.Status),
+                From = period.From,
+                To = period.To,
+                Submitted = submittedCount,
+                IcpQualified = qualified,
+                IcpQualifiedRate = Rate(qualified, submittedCount),
+                Approved = approvedCount,
+                ApprovedWon = approvedWon,
+                Conversion = Rate(approvedWon, approvedCount),
+                Won = won.Sum(o => o.Count),
+                Lost = outcomes[key].Where(o => o.Status == "lost").Sum(o => o.Count),
+                Revenue = Sums(won.Where(o => o.Currency is not null).Select(o => new AmountRow { Currency = o.Currency!, Amount = o.Amount ?? 0, Count = o.Count })),
+                DaysToClose = daysToClose.GetValueOrDefault(key, Distribution.Empty),
+                DirectDaysToClose = direct,
+                ApprovalTurnaroundHours = turnaround.GetValueOrDefault(key, Distribution.Empty),
+                OpenProtectedPipeline = Sums(protectedNow[key]),
+                FeesEarned = Sums(fees[key]),
+            };
+        }).ToList();
+    }
+
+    /// <summary>Days from opened to won across the vendor's direct pipeline closed in the period.</summary>
+    public async Task<Distribution> DirectDaysToCloseAsync(System.Data.Common.DbConnection connection, Period period, CancellationToken ct)
+    {
+        var rows = await connection.QueryAsync<RankRow>(database.Command(DirectDaysToCloseSql(database.Dialect),
+            new { FromDay = period.From, ToDay = period.To }, ct));
+        return Distributions(rows).GetValueOrDefault("direct", Distribution.Empty);
+    }
+
+    private static double? Rate(int part, int total) => total == 0 ? null : Math.Round((double)part / total, 4);
+
+    internal static IReadOnlyList<CurrencyAmount> Sums(IEnumerable<AmountRow> rows) =>
+        rows.GroupBy(r => r.Currency, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+            // SQLite sums a NUMERIC column as a double: back to the column's four decimals.
+            .Select(g => new CurrencyAmount(g.Key, Math.Round(g.Sum(r => r.Amount), 4), g.Sum(r => r.Count))).ToList();
+
+    /// <summary>Median and p90 per group by linear interpolation between the ranks either side (as PERCENTILE_CONT).</summary>
+    private static Dictionary<string, Distribution> Distributions(IEnumerable<RankRow> rows) =>
+        rows.GroupBy(r => r.Partner).ToDictionary(g => g.Key, g =>
+        {
+            var byPosition = g.ToDictionary(r => r.Position, r => r.Value);
+            var n = g.First().Count;
+            return new Distribution((int)n, Percentile(byPosition, n, 0.5), Percentile(byPosition, n, 0.9));
+        });
+
+    private static double Percentile(Dictionary<long, double> byPosition, long n, double p)
+    {
+        var rank = (n - 1) * p;
+        var low = (long)Math.Floor(rank);
+        var high = (long)Math.Ceiling(rank);
+        var value = byPosition[low] + (byPosition[high] - byPosition[low]) * (rank - low);
+        return Math.Round(value, 2);
+    }
+
+    private sealed class PartnerRow
+    {
+        public Guid Id { get; set; }
+        public string Name { get; set; } = "";
+        public string Tier { get; set; } = "";
+        public string Status { get; set; } = "";
+    }
+
+    private sealed class CountRow
+    {
+        public string Partner { get; set; } = "";
+        public int Total { get; set; }
+        public int Part { get; set; }
+    }
+
+    private sealed class OutcomeRow
+    {
+        public string Partner { get; set; } = "";
+        public string Status { get; set; } = "";
+        public string? Currency { get; set; }
+        public int Count { get; set; }
+        public decimal? Amount { get; set; }
+    }
+
+    internal sealed class AmountRow
+    {
+        public string Partner { get; set; } = "";
+        public string Currency { get; set; } = "";
+        public int Count { get; set; }
+        public decimal Amount { get; set; }
+    }
+
+    private sealed class RankRow
+    {
+        public string Partner { get; set; } = "";
+        public long Position { get; set; }
+        public long Count { get; set; }
+        public double Value { get; set; }
+    }
+}
