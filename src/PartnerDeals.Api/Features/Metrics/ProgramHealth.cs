@@ -197,8 +197,10 @@ public sealed class ProgramHealthStore(Database database, IOptions<ProgramHealth
         var breached = (await connection.QueryAsync<BreachRow>(database.Command(database.Dialect.Page(BreachesSql), args, ct)))
             .Select(b => new ReviewBreach(b.RegistrationId, b.PartnerId, b.CompanyName, b.SubmittedAt, Hours(now - b.SubmittedAt))).ToList();
         var expiringCount = await connection.ExecuteScalarAsync<int>(database.Command(ExpiringCountSql, args, ct));
-        var expiring = (await connection.QueryAsync<ExpiringRegistration>(database.Command(database.Dialect.Page(ExpiringSql), args, ct))).ToList();
-        var dead = (await connection.QueryAsync<DeadDeliveries>(database.Command(DeadDeliveriesSql, args, ct))).ToList();
+        var expiring = (await connection.QueryAsync<ExpiringRow>(database.Command(database.Dialect.Page(ExpiringSql), args, ct)))
+            .Select(e => new ExpiringRegistration(e.RegistrationId, e.PartnerId, e.CompanyName, e.ProtectionExpiresAt)).ToList();
+        var dead = (await connection.QueryAsync<DeadRow>(database.Command(DeadDeliveriesSql, args, ct)))
+            .Select(d => new DeadDeliveries(d.Crm, d.Count, d.OldestCreatedAt)).ToList();
 
         return new ProgramHealth
         {
@@ -261,6 +263,21 @@ public sealed class ProgramHealthStore(Database database, IOptions<ProgramHealth
         public Guid PartnerId { get; set; }
         public string CompanyName { get; set; } = "";
         public DateTimeOffset SubmittedAt { get; set; }
+    }
+
+    private sealed class ExpiringRow
+    {
+        public Guid RegistrationId { get; set; }
+        public Guid PartnerId { get; set; }
+        public string CompanyName { get; set; } = "";
+        public DateTimeOffset ProtectionExpiresAt { get; set; }
+    }
+
+    private sealed class DeadRow
+    {
+        public string Crm { get; set; } = "";
+        public int Count { get; set; }
+        public DateTimeOffset OldestCreatedAt { get; set; }
     }
 
     private sealed class WithoutRevenueRow
