@@ -47,8 +47,10 @@ public sealed class CsvResult(string fileName, IReadOnlyList<string> header, IEn
         await writer.FlushAsync(httpContext.RequestAborted);
     }
 
-    public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) =>
-        builder.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status200OK, typeof(string), [MediaType]));
+    /// <summary>Marks an endpoint that can answer CSV; the OpenAPI document adds <c>text/csv</c> beside its JSON 200.</summary>
+    public sealed class Documented;
+
+    public static void PopulateMetadata(MethodInfo method, EndpointBuilder builder) => builder.Metadata.Add(new Documented());
 
     private static string Quoted(string cell) =>
         cell.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + cell.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : cell;

@@ -81,6 +81,14 @@ public static class OpenApiSetup
             Add(operation, context, "500", "An unexpected error; the problem document carries a traceId to quote.");
 
             if (metadata.OfType<ETags.Documented>().FirstOrDefault() is { } etag) DocumentETag(operation, etag);
+            if (metadata.OfType<CsvResult.Documented>().Any() && operation.Responses.TryGetValue("200", out var ok) && ok is OpenApiResponse list)
+            {
+                list.Content ??= new Dictionary<string, IOpenApiMediaType>();
+                list.Content[CsvResult.MediaType] = new OpenApiMediaType
+                {
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String, Description = "A header row, then one row per item (RFC 4180)." },
+                };
+            }
         }
 
         private static void DocumentETag(OpenApiOperation operation, ETags.Documented etag)
