@@ -3,6 +3,8 @@ using PartnerDeals.Matching;
 
 // dotnet run -c Release --project tests/PartnerDeals.Benchmarks -- quality [datasets folder]
 //                                                                 speed [records] [checks]
+//                                                                 metrics-seed <db file> [registrations] [opportunities]
+//                                                                 metrics-time <base url> <admin key> [requests]
 var command = args.FirstOrDefault() ?? "quality";
 switch (command)
 {
@@ -13,6 +15,12 @@ switch (command)
     case "speed":
         await SpeedBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 1_000_000, args.Length > 2 ? int.Parse(args[2]) : 2_000);
         break;
+    case "metrics-seed":
+        await MetricsBenchmark.SeedAsync(args[1], 200, args.Length > 2 ? int.Parse(args[2]) : 200_000, args.Length > 3 ? int.Parse(args[3]) : 1_000_000);
+        break;
+    case "metrics-time":
+        await MetricsBenchmark.TimeAsync(args[1], args[2], args.Length > 3 ? int.Parse(args[3]) : 200);
+        break;
     case "normalise":
         foreach (var name in args.Skip(1))
         {
@@ -21,7 +29,7 @@ switch (command)
         }
         break;
     default:
-        Console.Error.WriteLine("usage: quality [datasets] | speed [records] [checks]");
+        Console.Error.WriteLine("usage: quality [datasets] | speed [records] [checks] | metrics-seed <db> [registrations] [opportunities] | metrics-time <url> <key> [requests]");
         return 2;
 }
 return 0;

@@ -38,13 +38,24 @@ public sealed class SqlServerSqlTests
                     yield return new TestCaseData(SqlDialect.SqlServer.Page(sql)).SetName($"Query_{name}_Paged_ParsesAsTSql");
                 }
             }
-            // Queries with dialect expressions (date arithmetic) are built by a static method taking the dialect.
+            // Queries with dialect expressions (date arithmetic) are built by a static method taking the dialect,
+            // and perhaps a flag choosing between two shapes: each shape is checked.
             foreach (var method in type.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
             {
-                if (!method.Name.EndsWith("Sql", StringComparison.Ordinal) || method.ReturnType != typeof(string)
-                    || method.GetParameters() is not [{ ParameterType: var p }] || p != typeof(SqlDialect)) continue;
-                var sql = (string)method.Invoke(null, [SqlDialect.SqlServer])!;
-                yield return new TestCaseData(sql).SetName($"Query_{type.Name}.{method.Name}_ParsesAsTSql");
+                if (!method.Name.EndsWith("Sql", StringComparison.Ordinal) || method.ReturnType != typeof(string)) continue;
+                var parameters = method.GetParameters().Select(p => p.ParameterType).ToArray();
+                if (parameters.SequenceEqual([typeof(SqlDialect)]))
+                {
+                    yield return new TestCaseData((string)method.Invoke(null, [SqlDialect.SqlServer])!).SetName($"Query_{type.Name}.{method.Name}_ParsesAsTSql");
+                }
+                else if (parameters.SequenceEqual([typeof(SqlDialect), typeof(bool)]))
+                {
+                    foreach (var flag in new[] { false, true })
+                    {
+                        yield return new TestCaseData((string)method.Invoke(null, [SqlDialect.SqlServer, flag])!)
+                            .SetName($"Query_{type.Name}.{method.Name}({flag})_ParsesAsTSql");
+                    }
+                }
             }
         }
     }

@@ -94,42 +94,44 @@ public sealed record PartnerMetrics
 public sealed class PartnerMetricsStore(Database database)
 {
     private const string PartnersSql = """
-        SELECT id, name, tier, status FROM partners WHERE (@PartnerId IS NULL OR id = @PartnerId) ORDER BY id
+        SELECT id, name, tier, status FROM partners WHERE @PartnerId IS NULL OR id = @PartnerId ORDER BY id
         """;
 
-    private const string SubmittedSql = """
+    // Every query below exists in two shapes: for one partner it filters on partner_id so the planner
+    // walks that partner's slice of a partner-first index; for all of them the period's slice of a time-first one.
+    public static string SubmittedSql(SqlDialect sql, bool onePartner) => $"""
         SELECT partner_id AS Partner, COUNT(*) AS Total, SUM(CASE WHEN icp_qualified = 1 THEN 1 ELSE 0 END) AS Part
         FROM registrations
-        WHERE submitted_at >= @Start AND submitted_at < @End AND (@PartnerId IS NULL OR partner_id = @PartnerId)
+        WHERE submitted_at >= @Start AND submitted_at < @End {OfPartner(onePartner)}
         GROUP BY partner_id
         """;
 
     // The cohort approved in the period, and how much of it was won by the period's end.
-    private const string ApprovedSql = """
+    public static string ApprovedSql(SqlDialect sql, bool onePartner) => $"""
         SELECT partner_id AS Partner, COUNT(*) AS Total, SUM(CASE WHEN status = 'won' AND closed_at < @End THEN 1 ELSE 0 END) AS Part
         FROM registrations
-        WHERE approved_at >= @Start AND approved_at < @End AND (@PartnerId IS NULL OR partner_id = @PartnerId)
+        WHERE approved_at >= @Start AND approved_at < @End {OfPartner(onePartner)}
         GROUP BY partner_id
         """;
 
-    private const string OutcomesSql = """
+    public static string OutcomesSql(SqlDialect sql, bool onePartner) => $"""
         SELECT partner_id AS Partner, status AS Status, outcome_currency AS Currency, COUNT(*) AS Count, SUM(outcome_amount) AS Amount
         FROM registrations
-        WHERE closed_at >= @Start AND closed_at < @End AND status IN ('won', 'lost') AND (@PartnerId IS NULL OR partner_id = @PartnerId)
+        WHERE closed_at >= @Start AND closed_at < @End AND status IN ('won', 'lost') {OfPartner(onePartner)}
         GROUP BY partner_id, status, outcome_currency
         """;
 
-    private const string OpenProtectedSql = """
+    public static string OpenProtectedSql(SqlDialect sql, bool onePartner) => $"""
         SELECT partner_id AS Partner, currency AS Currency, COUNT(*) AS Count, SUM(estimated_value) AS Amount
         FROM registrations
-        WHERE status = 'approved' AND protection_expires_at > @Now AND (@PartnerId IS NULL OR partner_id = @PartnerId)
+        WHERE status = 'approved' AND protection_expires_at > @Now {OfPartner(onePartner)}
         GROUP BY partner_id, currency
         """;
 
-    private const string FeesEarnedSql = """
+    public static string FeesEarnedSql(SqlDialect sql, bool onePartner) => $"""
         SELECT partner_id AS Partner, currency AS Currency, COUNT(*) AS Count, SUM(amount) AS Amount
         FROM fees
-        WHERE accrued_at >= @Start AND accrued_at < @End AND (@PartnerId IS NULL OR partner_id = @PartnerId)
+        WHERE accrued_at >= @Start AND accrued_at < @End {OfPartner(onePartner)}
         GROUP BY partner_id, currency
         """;
 
@@ -143,18 +145,18 @@ public sealed class PartnerMetricsStore(Database database)
         WHERE position IN ((n - 1) / 2, n / 2, (n - 1) * 9 / 10, ((n - 1) * 9 + 9) / 10)
         """;
 
-    public static string DaysToCloseSql(SqlDialect sql) => $"""
+    public static string DaysToCloseSql(SqlDialect sql, bool onePartner) => $"""
         WITH durations AS (
             SELECT partner_id AS partner, {sql.SecondsBetween("submitted_at", "closed_at")} / 86400.0 AS value
             FROM registrations
-            WHERE closed_at >= @Start AND closed_at < @End AND status = 'won' AND (@PartnerId IS NULL OR partner_id = @PartnerId))
+            WHERE closed_at >= @Start AND closed_at < @End AND status = 'won' {OfPartner(onePartner)})
         """ + PercentileRanks;
 
-    public static string TurnaroundSql(SqlDialect sql) => $"""
+    public static string TurnaroundSql(SqlDialect sql, bool onePartner) => $"""
         WITH durations AS (
             SELECT partner_id AS partner, {sql.SecondsBetween("submitted_at", "decided_at")} / 3600.0 AS value
             FROM registrations
-            WHERE decided_at >= @Start AND decided_at < @End AND (@PartnerId IS NULL OR partner_id = @PartnerId))
+            WHERE decided_at >= @Start AND decided_at < @End {OfPartner(onePartner)})
         """ + PercentileRanks;
 
     // An opportunity without an opened date counts from the day it first reached PartnerDeals; one that
@@ -172,13 +174,15 @@ public sealed class PartnerMetricsStore(Database database)
         var args = new { PartnerId = partnerId, period.Start, period.End, Now = now };
         await using var connection = await database.OpenAsync(ct);
         var partners = await connection.QueryAsync<PartnerRow>(database.Command(PartnersSql, args, ct));
-        var submitted = (await connection.QueryAsync<CountRow>(database.Command(SubmittedSql, args, ct))).ToDictionary(r => r.Partner);
-        var approved = (await connection.QueryAsync<CountRow>(database.Command(ApprovedSql, args, ct))).ToDictionary(r => r.Partner);
-        var outcomes = (await connection.QueryAsync<OutcomeRow>(database.Command(OutcomesSql, args, ct))).ToLookup(r => r.Partner);
-        var protectedNow = (await connection.QueryAsync<AmountRow>(database.Command(OpenProtectedSql, args, ct))).ToLookup(r => r.Partner);
-        var fees = (await connection.QueryAsync<AmountRow>(database.Command(FeesEarnedSql, args, ct))).ToLookup(r => r.Partner);
-        var daysToClose = Distributions(await connection.QueryAsync<RankRow>(database.Command(DaysToCloseSql(database.Dialect), args, ct)));
-        var turnaround = Distributions(await connection.QueryAsync<RankRow>(database.Command(TurnaroundSql(database.Dialect), args, ct)));
+        var one = partnerId is not null;
+        var dialect = database.Dialect;
+        var submitted = (await connection.QueryAsync<CountRow>(database.Command(SubmittedSql(dialect, one), args, ct))).ToDictionary(r => r.Partner);
+        var approved = (await connection.QueryAsync<CountRow>(database.Command(ApprovedSql(dialect, one), args, ct))).ToDictionary(r => r.Partner);
+        var outcomes = (await connection.QueryAsync<OutcomeRow>(database.Command(OutcomesSql(dialect, one), args, ct))).ToLookup(r => r.Partner);
+        var protectedNow = (await connection.QueryAsync<AmountRow>(database.Command(OpenProtectedSql(dialect, one), args, ct))).ToLookup(r => r.Partner);
+        var fees = (await connection.QueryAsync<AmountRow>(database.Command(FeesEarnedSql(dialect, one), args, ct))).ToLookup(r => r.Partner);
+        var daysToClose = Distributions(await connection.QueryAsync<RankRow>(database.Command(DaysToCloseSql(dialect, one), args, ct)));
+        var turnaround = Distributions(await connection.QueryAsync<RankRow>(database.Command(TurnaroundSql(dialect, one), args, ct)));
         var direct = await DirectDaysToCloseAsync(connection, period, ct);
 
         return partners.Select(p =>
@@ -220,6 +224,8 @@ public sealed class PartnerMetricsStore(Database database)
             new { FromDay = period.From, ToDay = period.To }, ct));
         return Distributions(rows).GetValueOrDefault("direct", Distribution.Empty);
     }
+
+    private static string OfPartner(bool onePartner) => onePartner ? "AND partner_id = @PartnerId" : "";
 
     private static double? Rate(int part, int total) => total == 0 ? null : Math.Round((double)part / total, 4);
 

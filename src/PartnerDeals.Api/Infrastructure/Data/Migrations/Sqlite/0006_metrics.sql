@@ -9,13 +9,16 @@ WHERE terms_tier IS NOT NULL AND status IN ('approved', 'won', 'lost', 'expired'
 
 ALTER TABLE opportunities ADD COLUMN opened_date TEXT NULL;
 
-CREATE INDEX ix_registrations_partner_submitted ON registrations (partner_id, submitted_at);
+-- Each period query reads one of these ranges and nothing else: time first for every partner, partner first for one.
 CREATE INDEX ix_registrations_submitted ON registrations (submitted_at, partner_id, icp_qualified);
-CREATE INDEX ix_registrations_approved ON registrations (approved_at, partner_id) WHERE approved_at IS NOT NULL;
-CREATE INDEX ix_registrations_partner_approved ON registrations (partner_id, approved_at) WHERE approved_at IS NOT NULL;
-CREATE INDEX ix_registrations_decided ON registrations (decided_at, partner_id) WHERE decided_at IS NOT NULL;
-CREATE INDEX ix_registrations_partner_decided ON registrations (partner_id, decided_at) WHERE decided_at IS NOT NULL;
-CREATE INDEX ix_registrations_closed ON registrations (closed_at, partner_id) WHERE closed_at IS NOT NULL;
-CREATE INDEX ix_registrations_partner_closed ON registrations (partner_id, closed_at) WHERE closed_at IS NOT NULL;
+CREATE INDEX ix_registrations_partner_submitted ON registrations (partner_id, submitted_at, icp_qualified);
+CREATE INDEX ix_registrations_approved ON registrations (approved_at, partner_id, status, closed_at) WHERE approved_at IS NOT NULL;
+CREATE INDEX ix_registrations_partner_approved ON registrations (partner_id, approved_at, status, closed_at) WHERE approved_at IS NOT NULL;
+CREATE INDEX ix_registrations_decided ON registrations (decided_at, partner_id, submitted_at) WHERE decided_at IS NOT NULL;
+CREATE INDEX ix_registrations_partner_decided ON registrations (partner_id, decided_at, submitted_at) WHERE decided_at IS NOT NULL;
+CREATE INDEX ix_registrations_closed ON registrations (closed_at, partner_id, status, outcome_currency, outcome_amount, submitted_at)
+    WHERE closed_at IS NOT NULL;
+CREATE INDEX ix_registrations_partner_closed ON registrations (partner_id, closed_at, status, outcome_currency, outcome_amount, submitted_at)
+    WHERE closed_at IS NOT NULL;
 CREATE INDEX ix_opportunities_closed ON opportunities (status, close_date, currency, amount, opened_date, created_at);
-CREATE INDEX ix_fees_accrued ON fees (accrued_at, partner_id);
+CREATE INDEX ix_fees_accrued ON fees (accrued_at, partner_id, currency, amount);
