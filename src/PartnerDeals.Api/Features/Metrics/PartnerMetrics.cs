@@ -159,15 +159,17 @@ public sealed class PartnerMetricsStore(Database database)
             WHERE decided_at >= @Start AND decided_at < @End {OfPartner(onePartner)})
         """ + PercentileRanks;
 
+    // Whole days, so a histogram (a few hundred rows) replaces sorting every won opportunity of the period.
     // An opportunity without an opened date counts from the day it first reached PartnerDeals; one that
     // closed before that day has no known duration and is left out.
     public static string DirectDaysToCloseSql(SqlDialect sql) => $"""
-        WITH closed AS (
-            SELECT 'direct' AS partner, {sql.SecondsBetween($"COALESCE(opened_date, {sql.DateOf("created_at")})", "close_date")} / 86400.0 AS value
-            FROM opportunities
-            WHERE status = 'won' AND close_date >= @FromDay AND close_date <= @ToDay),
-        durations AS (SELECT partner, value FROM closed WHERE value >= 0)
-        """ + PercentileRanks;
+        SELECT days AS Days, COUNT(*) AS Count
+        FROM (SELECT CAST({sql.SecondsBetween($"COALESCE(opened_date, {sql.DateOf("created_at")})", "close_date")} / 86400.0 AS INT) AS days
+              FROM opportunities
+              WHERE status = 'won' AND close_date >= @FromDay AND close_date <= @ToDay) closed
+        WHERE days >= 0
+        GROUP BY days
+        """;
 
     public async Task<IReadOnlyList<PartnerMetrics>> ReadAsync(Guid? partnerId, Period period, DateTimeOffset now, CancellationToken ct)
     {
@@ -220,9 +222,21 @@ public sealed class PartnerMetricsStore(Database database)
     /// <summary>Days from opened to won across the vendor's direct pipeline closed in the period.</summary>
     public async Task<Distribution> DirectDaysToCloseAsync(System.Data.Common.DbConnection connection, Period period, CancellationToken ct)
     {
-        var rows = await connection.QueryAsync<RankRow>(database.Command(DirectDaysToCloseSql(database.Dialect),
-            new { FromDay = period.From, ToDay = period.To }, ct));
-        return Distributions(rows).GetValueOrDefault("direct", Distribution.Empty);
+        var histogram = (await connection.QueryAsync<DaysRow>(database.Command(DirectDaysToCloseSql(database.Dialect),
+            new { FromDay = period.From, ToDay = period.To }, ct))).OrderBy(r => r.Days).ToList();
+        var n = histogram.Sum(r => r.Count);
+        if (n == 0) return Distribution.Empty;
+        // The value at a 0-based position of the sorted durations.
+        double At(long position)
+        {
+            foreach (var bucket in histogram)
+            {
+                if (position < bucket.Count) return bucket.Days;
+                position -= bucket.Count;
+            }
+            throw new InvalidOperationException("A position past the last duration.");
+        }
+        return new Distribution((int)n, Interpolate(At, n, 0.5), Interpolate(At, n, 0.9));
     }
 
     private static string OfPartner(bool onePartner) => onePartner ? "AND partner_id = @PartnerId" : "";
@@ -243,12 +257,14 @@ public sealed class PartnerMetricsStore(Database database)
             return new Distribution((int)n, Percentile(byPosition, n, 0.5), Percentile(byPosition, n, 0.9));
         });
 
-    private static double Percentile(Dictionary<long, double> byPosition, long n, double p)
+    private static double Percentile(Dictionary<long, double> byPosition, long n, double p) => Interpolate(i => byPosition[i], n, p);
+
+    private static double Interpolate(Func<long, double> valueAt, long n, double p)
     {
         var rank = (n - 1) * p;
         var low = (long)Math.Floor(rank);
         var high = (long)Math.Ceiling(rank);
-        var value = byPosition[low] + (byPosition[high] - byPosition[low]) * (rank - low);
+        var value = valueAt(low) + (valueAt(high) - valueAt(low)) * (rank - low);
         return Math.Round(value, 2);
     }
 
@@ -282,6 +298,12 @@ public sealed class PartnerMetricsStore(Database database)
         public string Currency { get; set; } = "";
         public int Count { get; set; }
         public decimal Amount { get; set; }
+    }
+
+    private sealed class DaysRow
+    {
+        public int Days { get; set; }
+        public long Count { get; set; }
     }
 
     private sealed class RankRow
