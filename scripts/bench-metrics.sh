@@ -12,6 +12,7 @@ server=""
 cleanup() { [[ -n "$server" ]] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
+if curl -fs "http://127.0.0.1:$port/health/live" >/dev/null 2>&1; then echo "port $port is taken: stop what listens there" >&2; exit 1; fi
 dotnet build "$root/tests/PartnerDeals.Benchmarks" -c Release -v quiet -nologo >/dev/null
 dotnet build "$root/src/PartnerDeals.Api" -c Release -v quiet -nologo >/dev/null
 dotnet run -c Release --no-build --project "$root/tests/PartnerDeals.Benchmarks" -- metrics-seed "$work/metrics.db" "${1:-200000}" "${2:-1000000}"
@@ -21,5 +22,6 @@ ConnectionStrings__PartnerDeals="Data Source=$work/metrics.db" Auth__BootstrapAd
   dotnet "$root/src/PartnerDeals.Api/bin/Release/net10.0/PartnerDeals.Api.dll" --urls "http://127.0.0.1:$port" >"$work/host.log" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.2; done
+kill -0 "$server" 2>/dev/null || { cat "$work/host.log" >&2; exit 1; }
 dotnet run -c Release --no-build --project "$root/tests/PartnerDeals.Benchmarks" -- metrics-time "http://127.0.0.1:$port" "$key" "${3:-200}"
 echo "host RSS after the run: $(( $(awk '/VmRSS/ {print $2}' /proc/$server/status) / 1024 )) MiB"
