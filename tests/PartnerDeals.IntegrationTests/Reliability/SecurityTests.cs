@@ -1,0 +1,179 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using PartnerDeals.IntegrationTests.Support;
+
+namespace PartnerDeals.IntegrationTests.Reliability;
+
+/// <summary>
+/// Every operation of the OpenAPI document probed as an attacker would (OWASP API Top 10: broken
+/// authentication, object-level and function-level authorisation): no key, a revoked key, another
+/// partner's key on a partner's resources; and no key ever appears in a log line or a response.
+/// </summary>
+public sealed class SecurityTests
+{
+    private readonly CapturedLogs _logs = new();
+    private ApiFactory _factory = null!;
+    private HttpClient _admin = null!;
+    private JsonNode _document = null!;
+    private string _partnerA = "";
+    private string _keyA = "";
+    private string _keyB = "";
+    private string _revokedKey = "";
+    private string _registrationA = "";
+    private string _companyA = "";
+
+    [OneTimeSetUp]
+    public async Task StartHost()
+    {
+        _factory = new ApiFactory
+        {
+            TestServices = services => services.AddLogging(b => b.AddProvider(_logs).AddFilter<CapturedLogs>(null, LogLevel.Trace)),
+        };
+        _admin = _factory.Client(ApiFactory.AdminKey);
+        _document = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(OpenApiDocumentTests.RepositoryRoot(), "api-spec", "openapi.json")))!;
+        (_partnerA, _keyA) = await PartnerWithKeyAsync("Alpha Resellers");
+        (_, _keyB) = await PartnerWithKeyAsync("Beta Resellers");
+        (_, _revokedKey) = await PartnerWithKeyAsync("Gamma Resellers");
+        var keys = await _admin.GetFromJsonAsync<JsonObject>("/v1/api-keys?limit=200");
+        var revokedId = keys!["items"]!.AsArray().Single(k => _revokedKey.StartsWith(k!["prefix"]!.GetValue<string>(), StringComparison.Ordinal))!["id"]!;
+        (await _admin.DeleteAsync($"/v1/api-keys/{revokedId}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+
+        _companyA = "Zyxwvut Qponmlk Pharma GmbH";
+        using var partnerA = _factory.Client(_keyA);
+        var created = await partnerA.PostAsJsonAsync("/v1/registrations", new
+        {
+            customer = new { companyName = _companyA, domain = "zyxwvutqponmlk.example", country = "DE" },
+            contact = new { name = "Maria Schmidt", email = "maria@zyxwvutqponmlk.example" },
+            deal = new { name = "Rollout", products = new[] { "analytics" }, estimatedValue = 50_000m, currency = "EUR" },
+            coSell = new { relationshipOwner = "partner", demo = "vendor", contract = "partner" },
+        });
+        created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        _registrationA = (await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+    }
+
+    [OneTimeTearDown]
+    public void StopHost()
+    {
+        _admin.Dispose();
+        _factory.Dispose();
+        _factory.DeleteDatabase();
+    }
+
+    [Test]
+    public async Task EveryProtectedOperation_WithoutAKeyOrWithARevokedOrForgedOne_Is401()
+    {
+        var failures = new List<string>();
+        var probed = 0;
+        foreach (var (method, path, _) in Operations().Where(o => o.Operation["security"] is not null))
+        {
+            foreach (var key in new[] { null, _revokedKey, "pd_forged_0000000000000000000000000000000000000000", _keyA + "x" })
+            {
+                using var response = await SendAsync(method, Url(path), key);
+                probed++;
+                if (response.StatusCode != HttpStatusCode.Unauthorized) failures.Add($"{method} {path} with key {Describe(key)}: {(int)response.StatusCode}");
+                else if (response.Content.Headers.ContentType?.MediaType != "application/problem+json") failures.Add($"{method} {path}: 401 without a problem document");
+            }
+        }
+
+        probed.ShouldBeGreaterThan(100);
+        failures.ShouldBeEmpty();
+    }
+
+    [Test]
+    public async Task AnotherPartnersKey_OnEveryOperationOfAPartnersResources_NeverReachesThem()
+    {
+        var failures = new List<string>();
+        var probed = 0;
+        foreach (var (method, path, operation) in Operations().Where(o => o.Path.StartsWith("/v1/partners/{id}", StringComparison.Ordinal)
+                     || o.Path.StartsWith("/v1/registrations/{id}", StringComparison.Ordinal)))
+        {
+            using var response = await SendAsync(method, Url(path), _keyB, ExampleBody(operation));
+            probed++;
+            var body = await response.Content.ReadAsStringAsync();
+            if (response.IsSuccessStatusCode) failures.Add($"{method} {path}: {(int)response.StatusCode} for another partner's key");
+            if (body.Contains(_companyA, StringComparison.OrdinalIgnoreCase) || body.Contains("Alpha Resellers", StringComparison.Ordinal))
+            {
+                failures.Add($"{method} {path}: the answer names partner A's data");
+            }
+        }
+
+        probed.ShouldBeGreaterThan(15);
+        failures.ShouldBeEmpty();
+        using var own = _factory.Client(_keyA);
+        (await own.GetAsync($"/v1/registrations/{_registrationA}")).StatusCode.ShouldBe(HttpStatusCode.OK, "the owner still reads it");
+    }
+
+    [Test]
+    public async Task Keys_NeverAppearInALogLineOrAnAnswer()
+    {
+        using var partnerB = _factory.Client(_keyB);
+        var answers = new StringBuilder();
+        foreach (var url in new[] { "/v1/api-keys", $"/v1/partners/{_partnerA}", "/v1/registrations", "/v1/partners/metrics" })
+        {
+            answers.Append(await (await _admin.GetAsync(url)).Content.ReadAsStringAsync());
+            answers.Append(await (await partnerB.GetAsync(url)).Content.ReadAsStringAsync());
+        }
+        using var failing = _factory.Client(_keyB);
+        answers.Append(await (await failing.GetAsync(FailingPath)).Content.ReadAsStringAsync());
+
+        var logged = string.Join("\n", _logs.Lines);
+        _logs.Lines.ShouldNotBeEmpty();
+        foreach (var key in new[] { ApiFactory.AdminKey, _keyA, _keyB, _revokedKey })
+        {
+            logged.ShouldNotContain(key);
+            answers.ToString().ShouldNotContain(key);
+        }
+        answers.ToString().ShouldNotContain("hunter2", Case.Sensitive, "an unexpected error's message stays in the log");
+        answers.ToString().ShouldNotContain("   at ", Case.Sensitive, "no stack trace in an answer");
+    }
+
+    private const string FailingPath = "/test/unhandled";
+
+    private IEnumerable<(string Method, string Path, JsonNode Operation)> Operations() =>
+        _document["paths"]!.AsObject().SelectMany(p => p.Value!.AsObject().Select(o => (o.Key.ToUpperInvariant(), p.Key, o.Value!)));
+
+    private string Url(string template) => template
+        .Replace("/partners/{id}", $"/partners/{_partnerA}", StringComparison.Ordinal)
+        .Replace("/registrations/{id}", $"/registrations/{_registrationA}", StringComparison.Ordinal)
+        .Replace("{id}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
+        .Replace("{extensionId}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
+        .Replace("{source}", "salesforce", StringComparison.Ordinal)
+        .Replace("{externalId}", "006SEC", StringComparison.Ordinal);
+
+    // Enough of a body that a handler would act on it: the owner's request, sent by someone else.
+    private static string? ExampleBody(JsonNode operation) =>
+        operation["requestBody"] is null ? null : operation["operationId"]?.GetValue<string>() switch
+        {
+            "RecordRegistrationOutcome" => """{"result":"won","amount":1000,"currency":"EUR"}""",
+            "UpdateRegistration" => """{"deal":{"estimatedValue":1}}""",
+            "RequestProtectionExtension" => """{"reason":"more time"}""",
+            "AddRegistrationNote" => """{"body":"hello"}""",
+            _ => "{}",
+        };
+
+    private async Task<HttpResponseMessage> SendAsync(string method, string url, string? key, string? json = null)
+    {
+        using var client = _factory.Client(null);
+        var request = new HttpRequestMessage(new HttpMethod(method), url);
+        if (key is not null) request.Headers.TryAddWithoutValidation("X-Api-Key", key);
+        request.Headers.TryAddWithoutValidation("If-Match", "*");
+        if (json is not null) request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+        return await client.SendAsync(request);
+    }
+
+    private async Task<(string Id, string Key)> PartnerWithKeyAsync(string name)
+    {
+        var partner = await _admin.PostAsJsonAsync("/v1/partners", new { name, type = "reseller", tier = "silver", contactEmail = "a@partner.example" });
+        partner.StatusCode.ShouldBe(HttpStatusCode.Created, await partner.Content.ReadAsStringAsync());
+        var id = (await partner.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+        var key = await _admin.PostAsJsonAsync($"/v1/partners/{id}/api-keys", new { name = "portal" });
+        key.StatusCode.ShouldBe(HttpStatusCode.Created, await key.Content.ReadAsStringAsync());
+        return (id, (await key.Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>());
+    }
+
+    private string Describe(string? key) => key is null ? "none" : key == _revokedKey ? "revoked" : "forged";
+}
