@@ -15,7 +15,7 @@ public sealed class RaceTests
     [Test]
     public async Task Register_ParallelClaimsThroughTwoInstances_LeaveExactlyOneHolderPerCustomerAndLoseNothing()
     {
-        const int partners = 6, customers = 8, rounds = 2;
+        const int partners = 10, customers = 20;
         using var first = new ApiFactory();
         using var second = new ApiFactory(databasePath: first.DatabasePath);
         try
@@ -30,15 +30,18 @@ public sealed class RaceTests
                     .Content.ReadFromJsonAsync<JsonObject>();
                 keys.Add(key!["key"]!.GetValue<string>());
             }
+            // Each partner's key on both instances: [partner * 2] is the first, [partner * 2 + 1] the second.
             var clients = keys.SelectMany(k => new[] { first.Client(k), second.Client(k) }).ToList();
             string[] names = ["Aldebaran Logistics", "Borealis Textiles", "Cygnus Dairy", "Draco Mining", "Eridanus Optics", "Fornax Shipping",
-                "Grus Pharmaceuticals", "Hydra Robotics"];
+                "Grus Pharmaceuticals", "Hydra Robotics", "Indus Breweries", "Jupiter Ceramics", "Kepler Insurance", "Lyra Acoustics",
+                "Mensa Furniture", "Norma Timber", "Orion Kitchens", "Pavo Cosmetics", "Quasar Semiconductors", "Reticulum Fisheries",
+                "Sagitta Archery", "Tucana Coffee"];
             var companies = names.Take(customers).Select(n => (n, n.Split(' ')[0].ToLowerInvariant() + ".example")).ToList();
 
-            var attempts = (from round in Enumerable.Range(0, rounds)
-                            from c in companies
-                            from client in clients
-                            select (client, c)).ToList();
+            // 200 registrations at once: every partner claims every customer, half through each instance.
+            var attempts = (from c in Enumerable.Range(0, customers)
+                            from p in Enumerable.Range(0, partners)
+                            select (client: clients[p * 2 + (p + c) % 2], c: companies[c])).ToList();
             var responses = await Task.WhenAll(attempts.Select(async a =>
             {
                 var body = new
