@@ -150,13 +150,7 @@ public sealed class BadInputTests : RegistrationTest
         return copy;
     }
 
-    private string Url(string template) => template
-        .Replace("/partners/{id}", $"/partners/{_partnerId}", StringComparison.Ordinal)
-        .Replace("/registrations/{id}", $"/registrations/{_registrationId}", StringComparison.Ordinal)
-        .Replace("{id}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
-        .Replace("{extensionId}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
-        .Replace("{source}", "salesforce", StringComparison.Ordinal)
-        .Replace("{externalId}", "006BAD", StringComparison.Ordinal);
+    private string Url(string template) => OperationUrls.For(template, _partnerId, _registrationId);
 
     private async Task SendAsync(SqliteConnection watcher, HttpMethod method, string url, byte[]? body, string? mediaType, string? apiKey = null)
     {

@@ -136,13 +136,7 @@ public sealed class SecurityTests
     private IEnumerable<(string Method, string Path, JsonNode Operation)> Operations() =>
         _document["paths"]!.AsObject().SelectMany(p => p.Value!.AsObject().Select(o => (o.Key.ToUpperInvariant(), p.Key, o.Value!)));
 
-    private string Url(string template) => template
-        .Replace("/partners/{id}", $"/partners/{_partnerA}", StringComparison.Ordinal)
-        .Replace("/registrations/{id}", $"/registrations/{_registrationA}", StringComparison.Ordinal)
-        .Replace("{id}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
-        .Replace("{extensionId}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
-        .Replace("{source}", "salesforce", StringComparison.Ordinal)
-        .Replace("{externalId}", "006SEC", StringComparison.Ordinal);
+    private string Url(string template) => OperationUrls.For(template, _partnerA, _registrationA);
 
     // Enough of a body that a handler would act on it: the owner's request, sent by someone else.
     private static string? ExampleBody(JsonNode operation) =>

@@ -254,10 +254,8 @@ public sealed class PartnerMetricsStore(Database database)
         {
             var byPosition = g.ToDictionary(r => r.Position, r => r.Value);
             var n = g.First().Count;
-            return new Distribution((int)n, Percentile(byPosition, n, 0.5), Percentile(byPosition, n, 0.9));
+            return new Distribution((int)n, Interpolate(i => byPosition[i], n, 0.5), Interpolate(i => byPosition[i], n, 0.9));
         });
-
-    private static double Percentile(Dictionary<long, double> byPosition, long n, double p) => Interpolate(i => byPosition[i], n, p);
 
     private static double Interpolate(Func<long, double> valueAt, long n, double p)
     {
