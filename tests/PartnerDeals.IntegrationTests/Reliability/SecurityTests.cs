@@ -107,6 +107,102 @@ public sealed class SecurityTests
         (await own.GetAsync($"/v1/registrations/{_registrationA}")).StatusCode.ShouldBe(HttpStatusCode.OK, "the owner still reads it");
     }
 
+    // Who may call what, written from the operations' documented descriptions rather than read from the code,
+    // so a policy that drifts from its documentation fails here. A partner calls on its own partner and registration.
+    private static readonly Dictionary<string, string> AllowedRoles = new()
+    {
+        ["CreateApiKey"] = "admin",
+        ["ListApiKeys"] = "admin ops",
+        ["RevokeApiKey"] = "admin ops",
+        ["CreatePartnerApiKey"] = "admin ops",
+        ["CheckConflict"] = "admin ops crm partner",
+        ["ListConflicts"] = "admin ops crm",
+        ["GetConflict"] = "admin ops crm",
+        ["ResolveConflict"] = "admin ops",
+        ["ListDeliveries"] = "admin ops",
+        ["GetDelivery"] = "admin ops",
+        ["RetryDelivery"] = "admin ops",
+        ["RetryDeadDeliveries"] = "admin ops",
+        ["GetSyncStatus"] = "admin ops",
+        ["UpsertOpportunity"] = "admin ops crm",
+        ["GetOpportunity"] = "admin ops crm",
+        ["DeleteOpportunity"] = "admin ops crm",
+        ["UpsertOpportunityBatch"] = "admin ops crm",
+        ["ImportOpportunities"] = "admin ops crm",
+        ["ListOpportunities"] = "admin ops crm",
+        ["GetPartnerFees"] = "admin ops partner",
+        ["MarkFeePaid"] = "admin ops",
+        ["GetPartnerMetrics"] = "admin ops partner",
+        ["GetPartnerLeaderboard"] = "admin ops",
+        ["GetProgramHealth"] = "admin ops",
+        ["CreatePartner"] = "admin ops",
+        ["ListPartners"] = "admin ops crm",
+        ["GetPartner"] = "admin ops crm partner",
+        ["UpdatePartner"] = "admin ops",
+        ["ListPartnerEvents"] = "admin ops",
+        ["CreateRegistration"] = "admin ops partner",
+        ["ListRegistrations"] = "admin ops crm partner",
+        ["GetRegistration"] = "admin ops crm partner",
+        ["UpdateRegistration"] = "admin ops partner",
+        ["ListRegistrationEvents"] = "admin ops crm",
+        ["ApproveRegistration"] = "admin ops",
+        ["RejectRegistration"] = "admin ops",
+        ["RequestRegistrationInfo"] = "admin ops",
+        ["WithdrawRegistration"] = "admin ops partner",
+        ["RecordRegistrationOutcome"] = "admin ops crm",
+        ["RequestProtectionExtension"] = "admin ops partner",
+        ["ListProtectionExtensions"] = "admin ops crm partner",
+        ["GrantProtectionExtension"] = "admin ops",
+        ["RefuseProtectionExtension"] = "admin ops",
+        ["AddRegistrationNote"] = "admin ops partner",
+        ["ListRegistrationNotes"] = "admin ops crm partner",
+    };
+
+    [Test]
+    public async Task EachRole_OnEveryOperation_IsAdmittedOrRefusedAsDocumented()
+    {
+        var keys = new Dictionary<string, string>
+        {
+            ["admin"] = ApiFactory.AdminKey,
+            ["ops"] = await VendorKeyAsync("ops"),
+            ["crm"] = await VendorKeyAsync("crm"),
+            ["partner"] = _keyA,
+        };
+        var operations = Operations().Where(o => o.Operation["security"] is not null).ToList();
+        operations.Select(o => o.Operation["operationId"]!.GetValue<string>()).Order()
+            .ShouldBe(AllowedRoles.Keys.Order(), "every protected operation has a row in the matrix, and every row an operation");
+
+        var failures = new List<string>();
+        var probed = 0;
+        foreach (var (method, path, operation) in operations)
+        {
+            var allowed = AllowedRoles[operation["operationId"]!.GetValue<string>()].Split(' ');
+            foreach (var (role, key) in keys)
+            {
+                // The documented media type, so the answer is about the role and not the body (routing refuses a wrong one first).
+                var mediaType = operation["requestBody"]?["content"]?.AsObject().First().Key ?? "application/json";
+                using var response = await SendAsync(method, Url(path), key, ExampleBody(operation), mediaType);
+                probed++;
+                var status = response.StatusCode;
+                if (allowed.Contains(role) && status is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+                {
+                    failures.Add($"{role} on {method} {path}: {(int)status}, but the role may call it");
+                }
+                else if (!allowed.Contains(role) && status != HttpStatusCode.Forbidden)
+                {
+                    failures.Add($"{role} on {method} {path}: {(int)status}, expected 403");
+                }
+                else if (status == HttpStatusCode.Forbidden && response.Content.Headers.ContentType?.MediaType != "application/problem+json")
+                {
+                    failures.Add($"{role} on {method} {path}: 403 without a problem document");
+                }
+            }
+        }
+
+        probed.ShouldBe(operations.Count * 4);
+        failures.ShouldBeEmpty();
+    }
+
     [Test]
     public async Task Keys_NeverAppearInALogLineOrAnAnswer()
     {
@@ -149,13 +245,13 @@ public sealed class SecurityTests
             _ => "{}",
         };
 
-    private async Task<HttpResponseMessage> SendAsync(string method, string url, string? key, string? json = null)
+    private async Task<HttpResponseMessage> SendAsync(string method, string url, string? key, string? json = null, string mediaType = "application/json")
     {
         using var client = _factory.Client(null);
         var request = new HttpRequestMessage(new HttpMethod(method), url);
         if (key is not null) request.Headers.TryAddWithoutValidation("X-Api-Key", key);
         request.Headers.TryAddWithoutValidation("If-Match", "*");
-        if (json is not null) request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+        if (json is not null) request.Content = new StringContent(json, Encoding.UTF8, mediaType);
         return await client.SendAsync(request);
     }
 
@@ -167,6 +263,13 @@ public sealed class SecurityTests
         var key = await _admin.PostAsJsonAsync($"/v1/partners/{id}/api-keys", new { name = "portal" });
         key.StatusCode.ShouldBe(HttpStatusCode.Created, await key.Content.ReadAsStringAsync());
         return (id, (await key.Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>());
+    }
+
+    private async Task<string> VendorKeyAsync(string role)
+    {
+        var key = await _admin.PostAsJsonAsync("/v1/api-keys", new { name = $"{role} matrix", role });
+        key.StatusCode.ShouldBe(HttpStatusCode.Created, await key.Content.ReadAsStringAsync());
+        return (await key.Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
     }
 
     private string Describe(string? key) => key is null ? "none" : key == _revokedKey ? "revoked" : "forged";
