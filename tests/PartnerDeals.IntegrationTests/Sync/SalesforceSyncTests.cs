@@ -108,6 +108,33 @@ public sealed class SalesforceSyncTests : SyncTest
     }
 
     [Test]
+    public async Task GatewayAnswering429_MoreOftenThanTheAttemptBudget_WaitsAsAskedAndDelivers()
+    {
+        var (registration, _) = await RegisterNewAsync();
+        var id = Id(registration);
+        var path = UpsertPath + id;
+        // An API gateway in front of the org: first with a Retry-After longer than an inline wait, then with none.
+        Crm.Given(Request.Create().WithPath(path).UsingPatch()).InScenario(id).WillSetStateTo("limited1")
+            .RespondWith(Response.Create().WithStatusCode(429).WithHeader("Retry-After", "3"));
+        for (var i = 1; i <= 4; i++)
+        {
+            Crm.Given(Request.Create().WithPath(path).UsingPatch()).InScenario(id).WhenStateIs($"limited{i}").WillSetStateTo($"limited{i + 1}")
+                .RespondWith(Response.Create().WithStatusCode(429));
+        }
+        Crm.Given(Request.Create().WithPath(path).UsingPatch()).InScenario(id).WhenStateIs("limited5").RespondWith(Created());
+
+        var delivery = (await DispatchUntilSettledAsync(id)).Single();
+
+        delivery["status"]!.GetValue<string>().ShouldBe("delivered", "five rate limits are more than the 4 attempts allowed, and use none of them");
+        Outcomes(delivery).ShouldBe("rate_limited,rate_limited,rate_limited,rate_limited,rate_limited,delivered");
+        var log = delivery["attemptLog"]!.AsArray();
+        var waited = DateTimeOffset.Parse(log[1]!["startedAt"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture)
+            - DateTimeOffset.Parse(log[0]!["startedAt"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
+        waited.ShouldBeGreaterThanOrEqualTo(TimeSpan.FromSeconds(2.5), "the Retry-After of 3 s is honoured");
+        Requests(path).Count.ShouldBe(6);
+    }
+
+    [Test]
     public async Task ScriptedOutage_503ThenRequestLimitThenTimeout_EndsInExactlyOneUpsert()
     {
         var (registration, _) = await RegisterNewAsync();

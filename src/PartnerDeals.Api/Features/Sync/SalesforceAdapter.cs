@@ -9,7 +9,8 @@ namespace PartnerDeals.Api.Features.Sync;
 /// Salesforce REST: upserts an Opportunity by the external-ID field that holds the registration id
 /// (<c>PATCH /services/data/vXX.X/sobjects/Opportunity/{field}/{id}</c>), signed in with an OAuth 2
 /// client-credentials token. Salesforce signals its API limit with 403 <c>REQUEST_LIMIT_EXCEEDED</c>
-/// (not 429) and no wait hint; its errors are a JSON array of <c>{message, errorCode, fields}</c>.
+/// and no wait hint (a 429 comes only from a gateway in front of it); its errors are a JSON array of
+/// <c>{message, errorCode, fields}</c>.
 /// </summary>
 public sealed class SalesforceAdapter : ICrmAdapter
 {
@@ -42,12 +43,12 @@ public sealed class SalesforceAdapter : ICrmAdapter
     private async Task<AttemptResult> DeliverAsync(CrmChange change, CancellationToken ct)
     {
         var token = await Token.GetAsync(ct);
-        var (status, errors) = await UpsertAsync(change, token, ct);
+        var (status, errors, retryAt) = await UpsertAsync(change, token, ct);
         if (status == HttpStatusCode.Unauthorized && errors.Any(e => e.ErrorCode == "INVALID_SESSION_ID"))
         {
             // The session ended early (revoked, timed out); one fresh token, then the answer stands.
             Token.Invalidate(token);
-            (status, errors) = await UpsertAsync(change, await Token.GetAsync(ct), ct);
+            (status, errors, retryAt) = await UpsertAsync(change, await Token.GetAsync(ct), ct);
         }
 
         var message = errors.Count > 0
@@ -59,6 +60,9 @@ public sealed class SalesforceAdapter : ICrmAdapter
             HttpStatusCode.OK or HttpStatusCode.Created or HttpStatusCode.NoContent => AttemptResult.Delivered,
             HttpStatusCode.Forbidden when errors.Any(e => e.ErrorCode == "REQUEST_LIMIT_EXCEEDED") =>
                 new(AttemptOutcome.RateLimited, code, message, _clock.GetUtcNow() + _options.RequestLimitWait),
+            // Not Salesforce's own signal, but a gateway in front of the org (an API proxy, the edge) may send it:
+            // it asks us to slow down, so it must never use up the delivery's attempts. No hint: the dispatcher's backoff.
+            HttpStatusCode.TooManyRequests => new(AttemptOutcome.RateLimited, code, message ?? "Salesforce answered 429.", retryAt),
             // The change itself is wrong for this org: a field, a validation rule, two records with one external id.
             HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.MultipleChoices =>
                 new(AttemptOutcome.Refused, code, message ?? $"Salesforce answered {code}."),
@@ -66,7 +70,7 @@ public sealed class SalesforceAdapter : ICrmAdapter
         };
     }
 
-    private async Task<(HttpStatusCode Status, IReadOnlyList<SalesforceError> Errors)> UpsertAsync(
+    private async Task<(HttpStatusCode Status, IReadOnlyList<SalesforceError> Errors, DateTimeOffset? RetryAt)> UpsertAsync(
         CrmChange change, string token, CancellationToken ct)
     {
         var url = $"{_options.InstanceUrl!.TrimEnd('/')}/services/data/v{_options.ApiVersion}/sobjects/Opportunity/"
@@ -76,7 +80,7 @@ public sealed class SalesforceAdapter : ICrmAdapter
         using var http = _clients.CreateClient(Crms.Salesforce);
         using var response = await http.SendAsync(request, ct);
         var body = await response.Content.ReadAsStringAsync(ct);
-        return (response.StatusCode, CrmAnswers.IsSuccess(response.StatusCode) ? [] : Errors(body));
+        return (response.StatusCode, CrmAnswers.IsSuccess(response.StatusCode) ? [] : Errors(body), CrmAnswers.RetryAfter(response, _clock.GetUtcNow()));
     }
 
     private static IReadOnlyList<SalesforceError> Errors(string body)
