@@ -5,6 +5,8 @@ using PartnerDeals.Matching;
 //                                                                 speed [records] [checks]
 //                                                                 metrics-seed <db file> [registrations] [opportunities]
 //                                                                 metrics-time <base url> <admin key> [requests]
+//                                                                 load-seed <db file> [opportunities]
+//                                                                 raw-commits <folder> [seconds] [synchronous]
 var command = args.FirstOrDefault() ?? "quality";
 switch (command)
 {
@@ -21,6 +23,12 @@ switch (command)
     case "metrics-time":
         await MetricsBenchmark.TimeAsync(args[1], args[2], args.Length > 3 ? int.Parse(args[3]) : 200);
         break;
+    case "load-seed":
+        await LoadBenchmark.SeedAsync(args[1], args.Length > 2 ? int.Parse(args[2]) : 1_000_000);
+        break;
+    case "raw-commits":
+        await LoadBenchmark.RawCommitsAsync(args[1], args.Length > 2 ? int.Parse(args[2]) : 10, args.Length > 3 ? args[3] : "full");
+        break;
     case "normalise":
         foreach (var name in args.Skip(1))
         {
@@ -29,7 +37,7 @@ switch (command)
         }
         break;
     default:
-        Console.Error.WriteLine("usage: quality [datasets] | speed [records] [checks] | metrics-seed <db> [registrations] [opportunities] | metrics-time <url> <key> [requests]");
+        Console.Error.WriteLine("usage: quality [datasets] | speed [records] [checks] | metrics-seed <db> [registrations] [opportunities] | metrics-time <url> <key> [requests] | load-seed <db> [opportunities] | raw-commits <folder> [seconds] [synchronous]");
         return 2;
 }
 return 0;

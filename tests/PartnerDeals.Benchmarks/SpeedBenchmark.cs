@@ -76,7 +76,7 @@ public static class SpeedBenchmark
         Directory.Delete(folder, recursive: true);
     }
 
-    private static (string, string?, string) Generate(Random random, int i)
+    internal static (string, string?, string) Generate(Random random, int i)
     {
         // A brand from 2–4 syllables plus a serial-derived syllable keeps most brands rare, as real ones are.
         var parts = random.Next(2, 4);
@@ -113,7 +113,7 @@ public static class SpeedBenchmark
     }
 
     /// <summary>Writes rows [from, to) and answers the seconds it took.</summary>
-    private static async Task<double> IngestAsync(Database database, OpportunityStore store, List<(string Name, string? Domain, string Country)> names, int from, int to)
+    internal static async Task<double> IngestAsync(Database database, OpportunityStore store, List<(string Name, string? Domain, string Country)> names, int from, int to)
     {
         var stopwatch = Stopwatch.StartNew();
         for (var start = from; start < to; start += 1_000)
