@@ -12,13 +12,12 @@ namespace PartnerDeals.IntegrationTests.Reliability;
 
 /// <summary>
 /// Salesforce down for a full minute while partners keep registering and deals keep closing: it answers
-/// 503, then 429 with a Retry-After, then takes the change but answers too late, in turn. After it
+/// 503, then 429 with a Retry-After, then takes the change but answers too late, request by request. After it
 /// recovers, every change is delivered, each once in effect, in order, and nothing is dead.
 /// </summary>
 public sealed class CrmOutageTests : SyncTest
 {
     private static readonly TimeSpan Outage = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan Phase = TimeSpan.FromSeconds(4);
     private const string TokenPath = "/services/oauth2/token";
     private const string UpsertPath = "/services/data/v62.0/sobjects/Opportunity/PartnerDeals_Registration_Id__c/";
 
@@ -48,16 +47,17 @@ public sealed class CrmOutageTests : SyncTest
     [Test]
     public async Task SixtySecondOutageUnderLoad_AfterRecovery_EveryChangeIsDeliveredOnceInEffect_AndNothingIsDead()
     {
-        var priority = 1000; // each phase's stub outranks the last, so no request ever finds the CRM without one
         Crm.Given(Request.Create().WithPath(TokenPath).UsingPost()).AtPriority(1).RespondWith(Response.Create().WithStatusCode(200)
             .WithHeader("Content-Type", "application/json").WithBody("""{"access_token":"sf-token","instance_url":"https://acme.my.salesforce.com","token_type":"Bearer"}"""));
-        IResponseBuilder[] faults =
-        [
-            Response.Create().WithStatusCode(503),
-            Response.Create().WithStatusCode(429).WithHeader("Retry-After", "10"),
-            Response.Create().WithStatusCode(204).WithDelay(TimeSpan.FromSeconds(5)), // applied, but the answer comes after we gave up
-        ];
+        // Request by request, in turn, so each fault is met however few requests the open circuit lets through.
         var upserts = Request.Create().WithPath(new WildcardMatcher(UpsertPath + "*")).UsingPatch();
+        var down = Response.Create().WithStatusCode(503);
+        Crm.Given(upserts).AtPriority(10).InScenario("outage").WillSetStateTo("limited").RespondWith(down);
+        Crm.Given(upserts).AtPriority(10).InScenario("outage").WhenStateIs("down").WillSetStateTo("limited").RespondWith(down);
+        Crm.Given(upserts).AtPriority(10).InScenario("outage").WhenStateIs("limited").WillSetStateTo("slow")
+            .RespondWith(Response.Create().WithStatusCode(429).WithHeader("Retry-After", "10"));
+        Crm.Given(upserts).AtPriority(10).InScenario("outage").WhenStateIs("slow").WillSetStateTo("down")
+            .RespondWith(Response.Create().WithStatusCode(204).WithDelay(TimeSpan.FromSeconds(5))); // applied, but answered after we gave up
 
         var registrations = new ConcurrentBag<string>();
         using var stopLoad = new CancellationTokenSource();
@@ -76,13 +76,8 @@ public sealed class CrmOutageTests : SyncTest
             }
         })).ToList();
 
-        var outageStarted = DateTime.UtcNow;
-        for (var phase = 0; DateTime.UtcNow - outageStarted < Outage; phase++)
-        {
-            Crm.Given(upserts).AtPriority(priority--).RespondWith(faults[phase % faults.Length]);
-            await Task.Delay(Phase);
-        }
-        Crm.Given(upserts).AtPriority(priority--).RespondWith(Response.Create().WithStatusCode(204));
+        await Task.Delay(Outage);
+        Crm.Given(upserts).AtPriority(5).RespondWith(Response.Create().WithStatusCode(204));
         var recovered = DateTime.UtcNow;
         await Task.Delay(TimeSpan.FromSeconds(3)); // the load goes on a little past the recovery
         await stopLoad.CancelAsync();
