@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Dapper;
 using Microsoft.Data.Sqlite;
 using PartnerDeals.IntegrationTests.Support;
 
@@ -78,15 +79,15 @@ public sealed class CrashTests
         await using (var db = new SqliteConnection($"Data Source={_databasePath};Mode=ReadOnly"))
         {
             await db.OpenAsync();
-            Scalar(db, "PRAGMA integrity_check").ShouldBe("ok");
-            var stored = Column(db, "SELECT id FROM registrations").Select(Guid.Parse).ToHashSet();
-            var withOutbox = Column(db, "SELECT DISTINCT registration_id FROM outbox WHERE event_type = 'registration.created'").Select(Guid.Parse).ToHashSet();
+            db.ExecuteScalar<string>("PRAGMA integrity_check").ShouldBe("ok");
+            var stored = db.Query<string>("SELECT id FROM registrations").Select(Guid.Parse).ToHashSet();
+            var withOutbox = db.Query<string>("SELECT DISTINCT registration_id FROM outbox WHERE event_type = 'registration.created'").Select(Guid.Parse).ToHashSet();
             acknowledged.Values.Where(id => !stored.Contains(id)).ShouldBeEmpty("every registration answered 201 survives the crash");
             acknowledged.Values.Where(id => !withOutbox.Contains(id)).ShouldBeEmpty("every acknowledged registration's outbox row survives with it");
             withOutbox.Except(stored).ShouldBeEmpty("no outbox row without its registration");
-            Scalar(db, "SELECT COUNT(*) FROM (SELECT company_name FROM registrations GROUP BY company_name HAVING COUNT(*) > 1)").ShouldBe("0");
-            Scalar(db, "SELECT COUNT(*) FROM (SELECT registration_id FROM outbox WHERE event_type = 'registration.created' GROUP BY registration_id HAVING COUNT(*) > 1)").ShouldBe("0");
-            Scalar(db, "SELECT COUNT(*) FROM registrations").ShouldBe(Scalar(db, "SELECT COUNT(*) FROM idempotency_keys"),
+            db.ExecuteScalar<int>("SELECT COUNT(*) FROM (SELECT company_name FROM registrations GROUP BY company_name HAVING COUNT(*) > 1)").ShouldBe(0);
+            db.ExecuteScalar<int>("SELECT COUNT(*) FROM (SELECT registration_id FROM outbox WHERE event_type = 'registration.created' GROUP BY registration_id HAVING COUNT(*) > 1)").ShouldBe(0);
+            db.ExecuteScalar<int>("SELECT COUNT(*) FROM registrations").ShouldBe(db.ExecuteScalar<int>("SELECT COUNT(*) FROM idempotency_keys"),
                 "each registration committed together with its idempotency key");
         }
 
@@ -107,8 +108,8 @@ public sealed class CrashTests
         await using (var db = new SqliteConnection($"Data Source={_databasePath};Mode=ReadOnly"))
         {
             await db.OpenAsync();
-            Scalar(db, "SELECT COUNT(*) FROM registrations").ShouldBe(sent.Count.ToString(), "one registration per request sent, none twice");
-            Scalar(db, "SELECT COUNT(DISTINCT company_name) FROM registrations").ShouldBe(sent.Count.ToString());
+            db.ExecuteScalar<int>("SELECT COUNT(*) FROM registrations").ShouldBe(sent.Count, "one registration per request sent, none twice");
+            db.ExecuteScalar<int>("SELECT COUNT(DISTINCT company_name) FROM registrations").ShouldBe(sent.Count);
         }
     }
 
@@ -157,21 +158,4 @@ public sealed class CrashTests
 
     private static async Task<Guid> IdAsync(HttpResponseMessage response) =>
         Guid.Parse((await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>());
-
-    private static string Scalar(SqliteConnection db, string sql)
-    {
-        using var command = db.CreateCommand();
-        command.CommandText = sql;
-        return Convert.ToString(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture)!;
-    }
-
-    private static List<string> Column(SqliteConnection db, string sql)
-    {
-        using var command = db.CreateCommand();
-        command.CommandText = sql;
-        using var reader = command.ExecuteReader();
-        var values = new List<string>();
-        while (reader.Read()) values.Add(reader.GetString(0));
-        return values;
-    }
 }
