@@ -21,8 +21,11 @@ public sealed class BlockingSettings
 public static class Blocking
 {
     /// <summary>The tokens a record is indexed under: its name tokens of two or more characters.</summary>
-    public static IReadOnlyList<string> TokensOf(CompanyName name) =>
-        name.Tokens.Where(t => t.Length >= 2).Distinct(StringComparer.Ordinal).ToList();
+    public static IReadOnlyList<string> TokensOf(CompanyName name) => TokensOf(name.Tokens);
+
+    /// <summary>The same, from a record's stored name tokens: what it was indexed under, to take it out again.</summary>
+    public static IReadOnlyList<string> TokensOf(IEnumerable<string> nameTokens) =>
+        nameTokens.Where(t => t.Length >= 2).Distinct(StringComparer.Ordinal).ToList();
 
     /// <summary>The query tokens worth looking up, rarest first: present in the index, but in at most the allowed number of records.</summary>
     public static IReadOnlyList<string> RareTokens(CompanyName query, IReadOnlyDictionary<string, long> frequencies, BlockingSettings settings) =>

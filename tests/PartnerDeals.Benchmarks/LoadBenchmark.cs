@@ -24,7 +24,7 @@ public static class LoadBenchmark
         var random = new Random(20261123);
         var names = new List<(string Name, string? Domain, string Country)>(opportunities);
         for (var i = 0; i < opportunities; i++) names.Add(SpeedBenchmark.Generate(random, i));
-        var seconds = await SpeedBenchmark.IngestAsync(database, new OpportunityStore(database, TimeProvider.System), names, 0, opportunities);
+        var seconds = await SpeedBenchmark.IngestAsync(database, new OpportunityStore(database, TimeProvider.System), names, 0, opportunities, SpeedBenchmark.ImportChunk);
         SqliteConnection.ClearAllPools();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"seeded {opportunities:N0} opportunities in {seconds:F0} s; file {new FileInfo(path).Length / 1048576.0:F0} MiB"));

@@ -21,7 +21,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
 {
     private const string Columns = """
         id, source, external_id, account_name, account_domain, company_domain, country, owner, stage, status,
-        amount, currency, close_date, opened_date, name_key, version, created_at, updated_at
+        amount, currency, close_date, opened_date, name_key, name_tokens, version, created_at, updated_at
         """;
 
     private const string CandidateColumns = "id, source, external_id, account_name, company_domain, country, status, name_key, name_tokens";
@@ -47,7 +47,19 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
 
     private const string InsertTokenSql = "INSERT INTO opportunity_tokens (token, opportunity_id) VALUES (@Token, @Id)";
 
-    private const string DeleteTokensSql = "DELETE FROM opportunity_tokens WHERE opportunity_id = @Id";
+    // By the primary key: the tokens a row was indexed under are the ones its name_tokens column holds.
+    private const string DeleteTokenSql = "DELETE FROM opportunity_tokens WHERE token = @Token AND opportunity_id = @Id";
+
+    private static readonly string[] TokenNames = ["@Token", "@Id"];
+
+    private static readonly string[] InsertNames =
+    [
+        "@Id", "@Source", "@ExternalId", "@AccountName", "@AccountDomain", "@CompanyDomain", "@Country", "@Owner", "@Stage",
+        "@Status", "@Amount", "@Currency", "@CloseDate", "@OpenedDate", "@NameKey", "@NameAcronym", "@NameTokens", "@Now",
+    ];
+
+    /// <summary>Below this many rows a batch computes its matching keys on the request's own thread.</summary>
+    private const int ParallelKeysFrom = 256;
 
     private const string DeleteSql = "DELETE FROM opportunities WHERE id = @Id";
 
@@ -103,9 +115,9 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         {
             foreach (var chunk in bySource.Select(i => i.ExternalId).Distinct().Chunk(500))
             {
-                var rows = await connection.QueryAsync<ExistingRow>(database.Command(FindExistingSql,
+                var found = await connection.QueryAsync<ExistingRow>(database.Command(FindExistingSql,
                     new { Source = bySource.Key, ExternalIds = chunk }, ct, tx));
-                foreach (var row in rows) existing[(bySource.Key, row.ExternalId)] = (row.Id, row.NameTokens);
+                foreach (var row in found) existing[(bySource.Key, row.ExternalId)] = (row.Id, row.NameTokens);
             }
         }
 
@@ -120,32 +132,37 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
             final[key] = (outcomes[^1].Item2, item);
         }
 
-        var inserts = new List<object>();
-        var updates = new List<object>();
-        var staleTokens = new List<object>();
-        var newTokens = new List<object>();
-        foreach (var (key, (id, item)) in final)
+        // Matching keys are pure CPU: a large batch computes them on every core before the writes.
+        var rows = final.Select(f => (f.Key, f.Value.Id, f.Value.Item)).ToArray();
+        var written = rows.Length >= ParallelKeysFrom
+            ? rows.AsParallel().AsOrdered().Select(r => Row(r.Id, r.Item, now)).ToArray()
+            : rows.Select(r => Row(r.Id, r.Item, now)).ToArray();
+
+        var inserts = new List<WriteParameters>();
+        var updates = new List<WriteParameters>();
+        var staleTokens = new List<(string Token, Guid Id)>();
+        var newTokens = new List<(string Token, Guid Id)>();
+        for (var i = 0; i < rows.Length; i++)
         {
-            var row = Row(id, item, now);
-            var tokens = Blocking.TokensOf(row.Name);
-            if (existing.TryGetValue(key, out var stored))
+            var (name, parameters) = written[i];
+            var id = rows[i].Id;
+            if (existing.TryGetValue(rows[i].Key, out var stored))
             {
-                updates.Add(row.Parameters);
-                if (stored.Tokens == row.Parameters.NameTokens) continue;
-                staleTokens.Add(new { Id = id });
+                updates.Add(parameters);
+                if (stored.Tokens == parameters.NameTokens) continue;
+                staleTokens.AddRange(StoredTokens(stored.Tokens).Select(t => (t, id)));
             }
             else
             {
-                inserts.Add(row.Parameters);
+                inserts.Add(parameters);
             }
-            newTokens.AddRange(tokens.Select(t => new { Token = t, Id = id }));
+            newTokens.AddRange(Blocking.TokensOf(name).Select(t => (t, id)));
         }
 
-        // Dapper runs each list through one prepared command.
-        if (inserts.Count > 0) await connection.ExecuteAsync(database.Command(InsertSql, inserts, ct, tx));
+        if (inserts.Count > 0) await database.ExecuteEachAsync(tx, InsertSql, InsertNames, inserts, InsertValues, ct);
         if (updates.Count > 0) await connection.ExecuteAsync(database.Command(UpdateSql, updates, ct, tx));
-        if (staleTokens.Count > 0) await connection.ExecuteAsync(database.Command(DeleteTokensSql, staleTokens, ct, tx));
-        if (newTokens.Count > 0) await connection.ExecuteAsync(database.Command(InsertTokenSql, newTokens, ct, tx));
+        if (staleTokens.Count > 0) await database.ExecuteEachAsync(tx, DeleteTokenSql, TokenNames, staleTokens, TokenValues, ct);
+        if (newTokens.Count > 0) await database.ExecuteEachAsync(tx, InsertTokenSql, TokenNames, newTokens, TokenValues, ct);
         return outcomes;
     }
 
@@ -179,7 +196,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         await using var tx = await database.BeginWriteAsync(connection, ct);
         var row = await connection.QuerySingleOrDefaultAsync<StoredRow>(database.Command(GetSql, new { Source = source, ExternalId = externalId }, ct, tx));
         if (row is null) return false;
-        await connection.ExecuteAsync(database.Command(DeleteTokensSql, new { row.Id }, ct, tx));
+        await database.ExecuteEachAsync(tx, DeleteTokenSql, TokenNames, StoredTokens(row.NameTokens).Select(t => (t, row.Id)), TokenValues, ct);
         await connection.ExecuteAsync(database.Command(DeleteSql, new { row.Id }, ct, tx));
         await tx.CommitAsync(ct);
         return true;
@@ -211,6 +228,18 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
             f.Country, f.Owner, f.Stage, Json.Name(f.Status!.Value), f.Amount, f.Currency, f.CloseDate, f.OpenedDate,
             name.Key, name.Acronym, string.Join(' ', name.Tokens), now));
     }
+
+    private static void InsertValues(WriteParameters r, object?[] v)
+    {
+        (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]) =
+            (r.Id, r.Source, r.ExternalId, r.AccountName, r.AccountDomain, r.CompanyDomain, r.Country, r.Owner, r.Stage);
+        (v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17]) =
+            (r.Status, r.Amount, r.Currency, r.CloseDate, r.OpenedDate, r.NameKey, r.NameAcronym, r.NameTokens, r.Now);
+    }
+
+    private static void TokenValues((string Token, Guid Id) row, object?[] v) => (v[0], v[1]) = (row.Token, row.Id);
+
+    private static IEnumerable<string> StoredTokens(string nameTokens) => Blocking.TokensOf(nameTokens.Split(' ', StringSplitOptions.RemoveEmptyEntries));
 
     private sealed record WriteParameters(
         Guid Id, string Source, string ExternalId, string AccountName, string? AccountDomain, string? CompanyDomain, string? Country,
@@ -257,6 +286,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         public object? CloseDate { get; set; }
         public object? OpenedDate { get; set; }
         public string NameKey { get; set; } = "";
+        public string NameTokens { get; set; } = "";
         public DateTimeOffset CreatedAt { get; set; }
         public DateTimeOffset UpdatedAt { get; set; }
 

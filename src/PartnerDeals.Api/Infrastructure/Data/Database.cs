@@ -27,7 +27,18 @@ public sealed class Database
     public string ConnectionString => _options.ConnectionString;
     public SqlDialect Dialect { get; }
 
-    public async Task<DbConnection> OpenAsync(CancellationToken ct)
+    public Task<DbConnection> OpenAsync(CancellationToken ct) => OpenAsync(bulk: false, ct);
+
+    /// <summary>
+    /// A connection for writes of thousands of rows (opportunity batches and imports). On SQLite it
+    /// keeps 64 MiB of pages instead of 2 MiB, so a batch's random index inserts find their pages in
+    /// memory, and lets the WAL grow to 10,000 pages before checkpointing, so a page rewritten by
+    /// several batches is copied into the file once. Ingest at 1,000,000 rows is about 25 % faster
+    /// (README, Performance); other connections keep the small cache, since every pooled one grows to it.
+    /// </summary>
+    public Task<DbConnection> OpenBulkAsync(CancellationToken ct) => OpenAsync(bulk: true, ct);
+
+    private async Task<DbConnection> OpenAsync(bool bulk, CancellationToken ct)
     {
         DbConnection connection = Provider == DatabaseProvider.Sqlite
             ? new SqliteConnection(ConnectionString)
@@ -37,9 +48,11 @@ public sealed class Database
             await connection.OpenAsync(ct);
             if (Provider == DatabaseProvider.Sqlite)
             {
-                // Per-connection settings: SQLite forgets them when a connection is opened anew.
+                // Per-connection settings, set on every open: a pooled connection keeps what its last user set.
+                var (cacheKiB, checkpointPages) = bulk ? (65_536, 10_000) : (2_000, 1_000);
                 await connection.ExecuteAsync(new CommandDefinition(
-                    $"PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {_options.SqliteBusyTimeoutMs}; PRAGMA synchronous = {_options.SqliteSynchronous.ToUpperInvariant()};",
+                    $"PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {_options.SqliteBusyTimeoutMs}; PRAGMA synchronous = {_options.SqliteSynchronous.ToUpperInvariant()}; " +
+                    $"PRAGMA cache_size = -{cacheKiB}; PRAGMA wal_autocheckpoint = {checkpointPages};",
                     cancellationToken: ct));
             }
             return connection;
@@ -90,6 +103,50 @@ public sealed class Database
     /// </summary>
     public static IEnumerable<DbString> IdList(IEnumerable<Guid> ids) =>
         ids.Select(id => new DbString { Value = id.ToString("D"), IsAnsi = true, IsFixedLength = true, Length = 36 }).ToList();
+
+    /// <summary>
+    /// Runs one statement once per row through one command whose parameters are created once and only
+    /// re-valued per row. Bulk writes spend most of their time here: building a parameter set per row
+    /// (Dapper's list form) and binding it by name cost more than SQLite's own insert. Names are given
+    /// with their <c>@</c>, as the statement spells them; ids go as text and null as DBNull, as elsewhere.
+    /// </summary>
+    public async Task ExecuteEachAsync<T>(DbTransaction tx, string sql, string[] names, IEnumerable<T> rows, Action<T, object?[]> valuesOf,
+        CancellationToken ct)
+    {
+        await using var command = tx.Connection!.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        command.CommandTimeout = _options.CommandTimeoutSeconds;
+        var parameters = new DbParameter[names.Length];
+        for (var i = 0; i < names.Length; i++)
+        {
+            parameters[i] = command.CreateParameter();
+            parameters[i].ParameterName = names[i];
+            command.Parameters.Add(parameters[i]);
+        }
+
+        var values = new object?[names.Length];
+        foreach (var row in rows)
+        {
+            valuesOf(row, values);
+            for (var i = 0; i < values.Length; i++)
+            {
+                switch (values[i])
+                {
+                    case null: parameters[i].Value = DBNull.Value; break;
+                    case Guid id:
+                        // As the id type handler sends them: fixed-length ANSI, no conversion scan on SQL Server.
+                        parameters[i].DbType = DbType.AnsiStringFixedLength;
+                        parameters[i].Size = 36;
+                        parameters[i].Value = id.ToString("D");
+                        break;
+                    case DateTimeOffset instant: parameters[i].Value = instant.ToUniversalTime(); break;
+                    case var value: parameters[i].Value = value; break;
+                }
+            }
+            await command.ExecuteNonQueryAsync(ct);
+        }
+    }
 
     public CommandDefinition Command(string sql, object? parameters, CancellationToken ct, DbTransaction? transaction = null) =>
         new(sql, parameters, transaction, _options.CommandTimeoutSeconds, cancellationToken: ct);
