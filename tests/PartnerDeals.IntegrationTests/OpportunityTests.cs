@@ -143,6 +143,47 @@ public sealed class OpportunityTests : HostTest
     }
 
     [Test]
+    public async Task TokenIndex_FollowsRenamesAndDeletes_NoRowLeftBehind()
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var tag = string.Concat(id.Take(12).Select(c => (char)('k' + Convert.ToInt32(c.ToString(), 16))));
+        var (first, second) = ("Quillon " + tag[..6], "Ventrix " + tag[6..]);
+        async Task<string[]> TokensAsync()
+        {
+            await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(Factory.ConnectionString);
+            return (await Dapper.SqlMapper.QueryAsync<string>(connection, """
+                SELECT t.token FROM opportunity_tokens t JOIN opportunities o ON o.id = t.opportunity_id
+                WHERE o.source = 'salesforce' AND o.external_id = @id ORDER BY t.token
+                """, new { id })).ToArray();
+        }
+        async Task<long> OrphansAsync()
+        {
+            await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(Factory.ConnectionString);
+            return await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection,
+                "SELECT COUNT(*) FROM opportunity_tokens t WHERE NOT EXISTS (SELECT 1 FROM opportunities o WHERE o.id = t.opportunity_id)");
+        }
+
+        await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{id}", Opportunity(first + " Global GmbH"));
+        (await TokensAsync()).ShouldBe(new[] { "global", "quillon", tag[..6] }.Order(StringComparer.Ordinal).ToArray());
+
+        // Renamed twice in one batch: the last name wins, and only its tokens stay.
+        var batch = await _crm.PostAsJsonAsync("/v1/opportunities/batch", new
+        {
+            items = new[]
+            {
+                new { source = "salesforce", externalId = id, accountName = "Interim Name", status = "open" },
+                new { source = "salesforce", externalId = id, accountName = second, status = "open" },
+            },
+        });
+        batch.StatusCode.ShouldBe(HttpStatusCode.OK, await batch.Content.ReadAsStringAsync());
+        (await TokensAsync()).ShouldBe(new[] { "ventrix", tag[6..] }.Order(StringComparer.Ordinal).ToArray());
+        (await CheckAsync(_crm, first + " Global", null, "DE"))["verdict"]!.GetValue<string>().ShouldBe("clear");
+
+        (await _crm.DeleteAsync($"/v1/opportunities/salesforce/{id}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        (await OrphansAsync()).ShouldBe(0);
+    }
+
+    [Test]
     public async Task List_FiltersByStatusAndDomain()
     {
         var domain = $"filter-{Guid.NewGuid():N}.example.com";
