@@ -17,9 +17,12 @@ public sealed class Database
 
     static Database() => DapperTypeHandlers.Register();
 
+    private readonly Lazy<string> _unpooledSqlite;
+
     public Database(IOptions<DatabaseOptions> options)
     {
         _options = options.Value;
+        _unpooledSqlite = new(() => new SqliteConnectionStringBuilder(_options.ConnectionString) { Pooling = false }.ToString());
         Dialect = _options.Provider == DatabaseProvider.Sqlite ? SqlDialect.Sqlite : SqlDialect.SqlServer;
     }
 
@@ -40,8 +43,10 @@ public sealed class Database
 
     private async Task<DbConnection> OpenAsync(bool bulk, CancellationToken ct)
     {
+        // A bulk connection is not pooled: closing it hands its 64 MiB of cached pages back at once,
+        // where a pooled one would keep them until a later open shrank it.
         DbConnection connection = Provider == DatabaseProvider.Sqlite
-            ? new SqliteConnection(ConnectionString)
+            ? new SqliteConnection(bulk ? _unpooledSqlite.Value : ConnectionString)
             : new SqlConnection(ConnectionString);
         try
         {
