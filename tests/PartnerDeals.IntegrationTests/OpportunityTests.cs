@@ -152,7 +152,7 @@ public sealed class OpportunityTests : HostTest
         {
             await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(Factory.ConnectionString);
             return (await Dapper.SqlMapper.QueryAsync<string>(connection, """
-                SELECT t.token FROM opportunity_tokens t JOIN opportunities o ON o.id = t.opportunity_id
+                SELECT t.token FROM opportunity_tokens t JOIN opportunities o ON o.seq = t.opportunity_seq
                 WHERE o.source = 'salesforce' AND o.external_id = @id ORDER BY t.token
                 """, new { id })).ToArray();
         }
@@ -160,7 +160,7 @@ public sealed class OpportunityTests : HostTest
         {
             await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(Factory.ConnectionString);
             return await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection,
-                "SELECT COUNT(*) FROM opportunity_tokens t WHERE NOT EXISTS (SELECT 1 FROM opportunities o WHERE o.id = t.opportunity_id)");
+                "SELECT COUNT(*) FROM opportunity_tokens t WHERE NOT EXISTS (SELECT 1 FROM opportunities o WHERE o.seq = t.opportunity_seq)");
         }
 
         await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{id}", Opportunity(first + " Global GmbH"));

@@ -121,6 +121,66 @@ public sealed partial class StartupTests
         }
     }
 
+    [Test]
+    public async Task Upgrade_FromTokenRowsById_KeepsEveryOpportunityAndFindsItByItsTokens()
+    {
+        // A file as 0007 left it: token rows refer to their opportunity by its text id.
+        // In a folder of its own: DeleteDatabase removes the file's whole folder.
+        var path = Path.Combine(Path.GetTempPath(), "partnerdeals-tests", Guid.NewGuid().ToString("N"), "partnerdeals.db");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var before = DbUp.DeployChanges.To.SqliteDatabase($"Data Source={path}")
+            .WithScriptsEmbeddedInAssembly(typeof(Program).Assembly, n =>
+                n.Contains(".Migrations.Sqlite.", StringComparison.Ordinal) && string.CompareOrdinal(n.Split('.')[^2], "0008") < 0)
+            .WithTransactionPerScript().LogToNowhere().Build().PerformUpgrade();
+        before.Successful.ShouldBeTrue(before.Error?.ToString());
+        var (wonId, openId) = ("0190a000-0000-7000-8000-000000000001", "0190a000-0000-7000-8000-000000000002");
+        using (var connection = new SqliteConnection($"Data Source={path}"))
+        {
+            connection.Execute("""
+                INSERT INTO opportunities (id, source, external_id, account_name, account_domain, company_domain, country, status, amount, currency,
+                    close_date, name_key, name_acronym, name_tokens, version, created_at, updated_at)
+                VALUES (@Id, 'salesforce', @ExternalId, @Name, NULL, NULL, 'DE', @Status, 5000, 'EUR', @CloseDate, @Key, '', @Tokens, 1,
+                    '2026-11-01 09:00:00+00:00', '2026-11-01 09:00:00+00:00')
+                """, new[]
+            {
+                new { Id = wonId, ExternalId = "006A", Name = "Zyphorion Global GmbH", Status = "won", CloseDate = (string?)"2026-10-30", Key = "zyphorionglobal", Tokens = "zyphorion global" },
+                new { Id = openId, ExternalId = "006B", Name = "Quendral Systems AG", Status = "open", CloseDate = (string?)null, Key = "quendralsystems", Tokens = "quendral systems" },
+            });
+            connection.Execute("INSERT INTO opportunity_tokens (token, opportunity_id) VALUES (@Token, @Id)", new[]
+            {
+                new { Token = "zyphorion", Id = wonId }, new { Token = "global", Id = wonId },
+                new { Token = "quendral", Id = openId }, new { Token = "systems", Id = openId },
+            });
+        }
+        SqliteConnection.ClearAllPools();
+
+        using var factory = new ApiFactory(databasePath: path);
+        try
+        {
+            using var admin = factory.Client(ApiFactory.AdminKey);
+            (await admin.GetAsync("/health/ready")).StatusCode.ShouldBe(HttpStatusCode.OK);
+            AppliedMigrations(factory).ShouldBe(MigrationCount);
+            (await admin.GetStringAsync("/v1/opportunities/salesforce/006A")).ShouldContain("\"status\":\"won\"");
+
+            // Other names than the stored ones, so only the shared rare token can find each.
+            foreach (var (name, id) in new[] { ("Zyphorion Dynamics", wonId), ("Quendral Robotics", openId) })
+            {
+                var check = await admin.PostAsJsonAsync("/v1/conflict-checks", new { companyName = name, country = "DE" });
+                (await check.Content.ReadAsStringAsync()).ShouldContain($"\"id\":\"{id}\"");
+            }
+
+            using var connection = new SqliteConnection(factory.ConnectionString);
+            connection.ExecuteScalar<long>("""
+                SELECT COUNT(*) FROM opportunity_tokens t JOIN opportunities o ON o.seq = t.opportunity_seq
+                WHERE (o.id = @wonId AND t.token IN ('zyphorion', 'global')) OR (o.id = @openId AND t.token IN ('quendral', 'systems'))
+                """, new { wonId, openId }).ShouldBe(4);
+        }
+        finally
+        {
+            factory.DeleteDatabase();
+        }
+    }
+
     [GeneratedRegex("pd_[0-9a-f]{8}_[0-9a-f]{64}")]
     private static partial Regex PrintedKey();
 

@@ -65,7 +65,13 @@ public class ApiFactory : WebApplicationFactory<Program>
     {
         SqliteConnection.ClearAllPools();
         var folder = Path.GetDirectoryName(DatabasePath)!;
-        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        // Only a folder made for one test's database goes whole; a file elsewhere (say, straight in /tmp) goes alone.
+        if (Path.GetFileName(Path.GetDirectoryName(folder)) == "partnerdeals-tests")
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+            return;
+        }
+        foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(DatabasePath + suffix);
     }
 
     /// <summary>

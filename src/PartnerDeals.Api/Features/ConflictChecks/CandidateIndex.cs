@@ -7,14 +7,14 @@ namespace PartnerDeals.Api.Features.ConflictChecks;
 
 /// <summary>
 /// The queries that find one table's company records through its matching indexes. Each takes
-/// <c>@Value</c> (or <c>@Ids</c>, or <c>@Token</c>) and <c>@Limit</c>, plus whatever filter parameters the table needs.
+/// <c>@Value</c> (or <c>@Token</c>) and <c>@Limit</c>, plus whatever filter parameters the table needs.
 /// </summary>
 /// <param name="ByDomain">Rows whose company_domain is <c>@Value</c>, ending with its ORDER BY.</param>
 /// <param name="ByKey">Rows whose name_key is <c>@Value</c>, ending with its ORDER BY.</param>
 /// <param name="ByAcronym">Rows whose name_acronym is <c>@Value</c>, ending with its ORDER BY.</param>
-/// <param name="TokenRows">The ids indexed under <c>@Token</c> in the table's token index, ending with its ORDER BY.</param>
-/// <param name="ByIds">Rows whose id is in <c>@Ids</c>.</param>
-public sealed record CandidateQueries(string ByDomain, string ByKey, string ByAcronym, string TokenRows, string ByIds);
+/// <param name="TokenRows">The token index's entries under <c>@Token</c>, ending with its ORDER BY; counted to tell a rare token.</param>
+/// <param name="ByToken">Rows indexed under <c>@Token</c>, joined from the token index, ending with its ORDER BY.</param>
+public sealed record CandidateQueries(string ByDomain, string ByKey, string ByAcronym, string TokenRows, string ByToken);
 
 /// <summary>
 /// Blocking by index, never by scan, for any table that stores the matching keys: the same
@@ -51,19 +51,11 @@ public static class CandidateIndex
                 new { Token = token, Limit = settings.MaxTokenFrequency + 1 }, ct, tx));
         }
 
-        var ids = new HashSet<Guid>();
         foreach (var token in Blocking.RareTokens(query.Name, frequencies, settings))
         {
-            ids.UnionWith(await connection.QueryAsync<Guid>(database.Command(database.Dialect.Page(sql.TokenRows),
-                new { Token = token, Limit = settings.MaxCandidatesPerToken }, ct, tx)));
-        }
-        ids.ExceptWith(found.Keys);
-        foreach (var chunk in ids.Chunk(500))
-        {
-            foreach (var row in await connection.QueryAsync<TRow>(database.Command(sql.ByIds, With(filter, new { Ids = Database.IdList(chunk) }), ct, tx)))
-            {
-                found[idOf(row)] = row;
-            }
+            var rows = await connection.QueryAsync<TRow>(database.Command(database.Dialect.Page(sql.ByToken),
+                With(filter, new { Token = token, Limit = settings.MaxCandidatesPerToken }), ct, tx));
+            foreach (var row in rows) found[idOf(row)] = row;
         }
         return found.Values.ToList();
     }

@@ -45,10 +45,14 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         WHERE id = @Id
         """;
 
-    private const string InsertTokenSql = "INSERT INTO opportunity_tokens (token, opportunity_id) VALUES (@Token, @Id)";
+    // Token rows hold the opportunity's seq, a third of the id's size; it is read by id here, from a page the
+    // row's own insert has just touched.
+    private const string InsertTokenSql = "INSERT INTO opportunity_tokens (token, opportunity_seq) SELECT @Token, seq FROM opportunities WHERE id = @Id";
 
     // By the primary key: the tokens a row was indexed under are the ones its name_tokens column holds.
-    private const string DeleteTokenSql = "DELETE FROM opportunity_tokens WHERE token = @Token AND opportunity_id = @Id";
+    private const string DeleteTokenSql = """
+        DELETE FROM opportunity_tokens WHERE token = @Token AND opportunity_seq = (SELECT seq FROM opportunities WHERE id = @Id)
+        """;
 
     private static readonly string[] TokenNames = ["@Token", "@Id"];
 
@@ -94,13 +98,17 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         FROM opportunities WHERE name_acronym = @Value AND name_acronym <> '' AND status <> 'lost' ORDER BY name_acronym
         """;
 
-    private const string CandidatesByIdSql = "SELECT " + CandidateColumns + " FROM opportunities WHERE id IN @Ids AND status <> 'lost'";
+    private const string CandidatesByTokenSql = "SELECT " + CandidateColumns + """
 
-    /// <summary>Rows holding a token, in index order; paged to count a token's frequency up to a cap, or to take candidates.</summary>
-    private const string TokenRowsSql = "SELECT opportunity_id FROM opportunity_tokens WHERE token = @Token ORDER BY token";
+        FROM opportunity_tokens t JOIN opportunities o ON o.seq = t.opportunity_seq
+        WHERE t.token = @Token AND o.status <> 'lost' ORDER BY t.token
+        """;
+
+    /// <summary>A token's entries in index order, paged to count its frequency up to a cap.</summary>
+    private const string TokenRowsSql = "SELECT opportunity_seq FROM opportunity_tokens WHERE token = @Token ORDER BY token";
 
     private static readonly CandidateQueries CandidateSql = new(
-        CandidatesByDomainSql, CandidatesByKeySql, CandidatesByAcronymSql, TokenRowsSql, CandidatesByIdSql);
+        CandidatesByDomainSql, CandidatesByKeySql, CandidatesByAcronymSql, TokenRowsSql, CandidatesByTokenSql);
 
     /// <summary>
     /// Creates or updates each item by its CRM identity in the caller's transaction. An identity
