@@ -110,14 +110,20 @@ public sealed class Database
         ids.Select(id => new DbString { Value = id.ToString("D"), IsAnsi = true, IsFixedLength = true, Length = 36 }).ToList();
 
     /// <summary>
-    /// Runs one statement once per row through one command whose parameters are created once and only
-    /// re-valued per row. Bulk writes spend most of their time here: building a parameter set per row
-    /// (Dapper's list form) and binding it by name cost more than SQLite's own insert. Names are given
-    /// with their <c>@</c>, as the statement spells them; ids go as text and null as DBNull, as elsewhere.
+    /// Runs one statement once per row, prepared once and only re-valued per row. Bulk writes spend
+    /// most of their time here: building a parameter set per row (Dapper's list form) and binding it by
+    /// name cost more than SQLite's own insert. Names are given with their <c>@</c>, as the statement
+    /// spells them; ids go as text and null as NULL, as elsewhere.
     /// </summary>
     public async Task ExecuteEachAsync<T>(DbTransaction tx, string sql, string[] names, IEnumerable<T> rows, Action<T, object?[]> valuesOf,
         CancellationToken ct)
     {
+        if (tx.Connection is SqliteConnection sqlite)
+        {
+            SqliteStatements.ExecuteEach(sqlite, sql, names, rows, valuesOf, ct);
+            return;
+        }
+
         await using var command = tx.Connection!.CreateCommand();
         command.Transaction = tx;
         command.CommandText = sql;

@@ -1,0 +1,70 @@
+using Dapper;
+using PartnerDeals.Api.Infrastructure.Data;
+
+namespace PartnerDeals.IntegrationTests.Storage;
+
+/// <summary>
+/// Bulk writes bind values straight through SQLite's API; what they store must be what Dapper and
+/// Microsoft.Data.Sqlite store for the same value, or a row would read back differently by the path that wrote it.
+/// </summary>
+public sealed class SqliteStatementsTests
+{
+    private static readonly object?[] Samples =
+    [
+        null, "", "Zürich Straße AG", "O'Brien & Söhne", Guid.Parse("0190a000-1234-7abc-8def-0123456789ab"),
+        new DateTimeOffset(2026, 11, 23, 10, 30, 15, 123, TimeSpan.FromHours(2)).AddTicks(4567),
+        new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero),
+        new DateOnly(2026, 2, 28), 1234.5m, 1000m, 0.0001m, -7m, 98500.10m, 79228162514264337593543950335m,
+        true, false, 42, long.MaxValue, 2.5,
+    ];
+
+    [Test]
+    public async Task ExecuteEach_StoresEveryValueAsDapperWouldBindIt()
+    {
+        await using var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
+        await using var connection = await db.Database.OpenAsync(CancellationToken.None);
+        // One column of each SQLite affinity the schema uses.
+        await connection.ExecuteAsync("CREATE TABLE bound (path TEXT NOT NULL, n INTEGER NOT NULL, t TEXT, num NUMERIC, i INTEGER, r REAL)");
+        const string insert = "INSERT INTO bound (path, n, t, num, i, r) VALUES (@Path, @N, @Value, @Value, @Value, @Value)";
+
+        await using (var tx = await db.Database.BeginWriteAsync(connection, CancellationToken.None))
+        {
+            await db.Database.ExecuteEachAsync(tx, insert, ["@Path", "@N", "@Value"], Samples.Select((value, n) => (value, n)),
+                (row, v) => (v[0], v[1], v[2]) = ("raw", row.n, row.value), CancellationToken.None);
+            for (var n = 0; n < Samples.Length; n++)
+            {
+                var parameters = new DynamicParameters(new { Path = "dapper", N = n });
+                parameters.Add("Value", Samples[n]);
+                await connection.ExecuteAsync(insert, parameters, tx);
+            }
+            await tx.CommitAsync();
+        }
+
+        const string read = """
+            SELECT n || ': ' || typeof(t) || ' ' || quote(t) || ' | ' || typeof(num) || ' ' || quote(num) || ' | '
+                || typeof(i) || ' ' || quote(i) || ' | ' || typeof(r) || ' ' || quote(r)
+            FROM bound WHERE path = @Path ORDER BY n
+            """;
+        var byDapper = (await connection.QueryAsync<string>(read, new { Path = "dapper" })).ToList();
+        var byRaw = (await connection.QueryAsync<string>(read, new { Path = "raw" })).ToList();
+        byDapper.Count.ShouldBe(Samples.Length);
+        byRaw.ShouldBe(byDapper);
+    }
+
+    [Test]
+    public async Task ExecuteEach_ConstraintViolation_ThrowsAndWritesNothingOnRollback()
+    {
+        await using var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
+        await using var connection = await db.Database.OpenAsync(CancellationToken.None);
+        await connection.ExecuteAsync("CREATE TABLE unique_names (name TEXT NOT NULL PRIMARY KEY)");
+
+        await using (var tx = await db.Database.BeginWriteAsync(connection, CancellationToken.None))
+        {
+            var failure = await Should.ThrowAsync<Microsoft.Data.Sqlite.SqliteException>(() => db.Database.ExecuteEachAsync(tx,
+                "INSERT INTO unique_names (name) VALUES (@Name)", ["@Name"], new[] { "a", "b", "a" }, (row, v) => v[0] = row, CancellationToken.None));
+            SqlDialect.IsUniqueViolation(failure).ShouldBeTrue(failure.Message);
+        }
+
+        (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM unique_names")).ShouldBe(0);
+    }
+}
