@@ -62,6 +62,13 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         "@Status", "@Amount", "@Currency", "@CloseDate", "@OpenedDate", "@NameKey", "@NameAcronym", "@NameTokens", "@Now",
     ];
 
+    /// <summary>
+    /// External ids per lookup of existing rows. Dapper expands the list into one parameter each, and
+    /// Microsoft.Data.Sqlite finds each by name in a linear scan: 500 a query made the lookup quadratic
+    /// (a tenth of a bulk import's time in strncmp); 50 keeps it a few lookups per row.
+    /// </summary>
+    private const int ExistingLookupChunk = 50;
+
     /// <summary>Below this many rows a batch computes its matching keys on the request's own thread.</summary>
     private const int ParallelKeysFrom = 256;
 
@@ -121,7 +128,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         var existing = new Dictionary<(string, string), (Guid Id, string Tokens)>();
         foreach (var bySource in items.GroupBy(i => i.Source))
         {
-            foreach (var chunk in bySource.Select(i => i.ExternalId).Distinct().Chunk(500))
+            foreach (var chunk in bySource.Select(i => i.ExternalId).Distinct().Chunk(ExistingLookupChunk))
             {
                 var found = await connection.QueryAsync<ExistingRow>(database.Command(FindExistingSql,
                     new { Source = bySource.Key, ExternalIds = chunk }, ct, tx));
@@ -170,6 +177,8 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         if (inserts.Count > 0) await database.ExecuteEachAsync(tx, InsertSql, InsertNames, inserts, InsertValues, ct);
         if (updates.Count > 0) await connection.ExecuteAsync(database.Command(UpdateSql, updates, ct, tx));
         if (staleTokens.Count > 0) await database.ExecuteEachAsync(tx, DeleteTokenSql, TokenNames, staleTokens, TokenValues, ct);
+        // In key order, consecutive token rows land on the same leaf page instead of one at random each.
+        newTokens.Sort((a, b) => string.CompareOrdinal(a.Token, b.Token));
         if (newTokens.Count > 0) await database.ExecuteEachAsync(tx, InsertTokenSql, TokenNames, newTokens, TokenValues, ct);
         return outcomes;
     }
