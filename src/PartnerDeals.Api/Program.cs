@@ -64,6 +64,7 @@ builder.Services.AddSingleton<PartnerMetricsStore>();
 builder.Services.AddSingleton<ProgramHealthStore>();
 builder.Services.AddSingleton<RegistrationJournal>();
 builder.Services.AddSingleton<RegistrationDecisions>();
+builder.Services.AddHostedService<WalCheckpointer>();
 builder.Services.AddSingleton<ProtectionSweeper>();
 builder.Services.AddHostedService(services => services.GetRequiredService<ProtectionSweeper>());
 builder.Services.AddOptions<RegistrationOptions>().Bind(config.GetSection(RegistrationOptions.Section))

@@ -41,6 +41,9 @@ public static class SpeedBenchmark
         var connectionString = $"Data Source={Path.Combine(folder, "speed.db")}";
         var database = new Database(Options.Create(new DatabaseOptions { ConnectionString = connectionString }));
         await new Migrator(database, NullLogger<Migrator>.Instance).ApplyAsync(CancellationToken.None);
+        // As in the host: the write-ahead log is checkpointed in the background.
+        using var checkpointer = new WalCheckpointer(database, TimeProvider.System, NullLogger<WalCheckpointer>.Instance);
+        await checkpointer.StartAsync(CancellationToken.None);
         var store = new OpportunityStore(database, TimeProvider.System);
         var checker = new ConflictChecker(database, store, new RegistrationStore(database), Options.Create(new MatchingOptions()), TimeProvider.System);
 
@@ -79,6 +82,7 @@ public static class SpeedBenchmark
             $"memory: working set {process.WorkingSet64 / 1048576.0:F0} MiB, peak {process.PeakWorkingSet64 / 1048576.0:F0} MiB, managed heap {GC.GetTotalMemory(false) / 1048576.0:F0} MiB"));
         Console.WriteLine($"database file: {new FileInfo(Path.Combine(folder, "speed.db")).Length / 1048576.0:F0} MiB");
 
+        await checkpointer.StopAsync(CancellationToken.None);
         SqliteConnection.ClearAllPools();
         Directory.Delete(folder, recursive: true);
     }
