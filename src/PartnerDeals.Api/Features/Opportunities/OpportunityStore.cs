@@ -105,16 +105,17 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         FROM opportunities WHERE name_acronym = @Value AND name_acronym <> '' AND status <> 'lost' ORDER BY name_acronym
         """;
 
+    // Token rows first, then each row by its seq (CROSS JOIN: SQLite keeps this order as written).
     private const string CandidatesByTokenSql = "SELECT " + CandidateColumns + """
 
-        FROM opportunity_tokens t JOIN opportunities o ON o.seq = t.opportunity_seq
-        WHERE t.token = @Token AND o.status <> 'lost' ORDER BY t.token
+        FROM opportunity_tokens t CROSS JOIN opportunities o
+        WHERE t.token = @Token AND o.seq = t.opportunity_seq AND o.status <> 'lost' ORDER BY t.token
         """;
 
     /// <summary>A token's entries in index order, paged to count its frequency up to a cap.</summary>
     private const string TokenRowsSql = "SELECT opportunity_seq FROM opportunity_tokens WHERE token = @Token ORDER BY token";
 
-    private static readonly CandidateQueries CandidateSql = new(
+    internal static readonly CandidateQueries CandidateSql = new(
         CandidatesByDomainSql, CandidatesByKeySql, CandidatesByAcronymSql, TokenRowsSql, CandidatesByTokenSql);
 
     /// <summary>

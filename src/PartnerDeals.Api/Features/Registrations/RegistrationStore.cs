@@ -122,12 +122,14 @@ public sealed class RegistrationStore(Database database)
     private const string CandidatesByAcronymSql = "SELECT " + CandidateColumns + " FROM registrations r WHERE r.name_acronym = @Value AND r.name_acronym <> ''"
         + ActiveFilter + " ORDER BY r.name_acronym";
 
-    private const string CandidatesByTokenSql = "SELECT " + CandidateColumns + " FROM registration_tokens t JOIN registrations r ON r.id = t.registration_id"
-        + " WHERE t.token = @Token" + ActiveFilter + " ORDER BY t.token";
+    // CROSS JOIN keeps SQLite's join order as written, token rows first: left to choose, it walked every
+    // active registration by status and probed the token for each.
+    private const string CandidatesByTokenSql = "SELECT " + CandidateColumns + " FROM registration_tokens t CROSS JOIN registrations r"
+        + " WHERE t.token = @Token AND r.id = t.registration_id" + ActiveFilter + " ORDER BY t.token";
 
     private const string TokenRowsSql = "SELECT registration_id FROM registration_tokens WHERE token = @Token ORDER BY token";
 
-    private static readonly CandidateQueries CandidateSql = new(
+    internal static readonly CandidateQueries CandidateSql = new(
         CandidatesByDomainSql, CandidatesByKeySql, CandidatesByAcronymSql, TokenRowsSql, CandidatesByTokenSql);
 
     public async Task InsertAsync(DbTransaction tx, Registration registration, Guid? createdByKeyId, CancellationToken ct)

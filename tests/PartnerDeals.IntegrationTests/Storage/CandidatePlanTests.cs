@@ -1,0 +1,48 @@
+using System.Text.RegularExpressions;
+using Dapper;
+using PartnerDeals.Api.Features.ConflictChecks;
+using PartnerDeals.Api.Features.Opportunities;
+using PartnerDeals.Api.Features.Registrations;
+using PartnerDeals.Api.Infrastructure.Data;
+
+namespace PartnerDeals.IntegrationTests.Storage;
+
+/// <summary>
+/// Blocking by index, never by scan: SQLite's plan for every candidate query, on the migrated schema.
+/// A token query starts from the token index; left to choose, SQLite once walked every active
+/// registration by status and probed the token for each, costing every registration more as the table grew.
+/// </summary>
+public sealed partial class CandidatePlanTests
+{
+    public static IEnumerable<TestCaseData> Queries()
+    {
+        foreach (var (table, sql) in new[] { ("opportunities", OpportunityStore.CandidateSql), ("registrations", RegistrationStore.CandidateSql) })
+        {
+            yield return new TestCaseData(sql.ByDomain, false).SetName($"CandidatesByDomain_{table}_SeeksAnIndex");
+            yield return new TestCaseData(sql.ByKey, false).SetName($"CandidatesByKey_{table}_SeeksAnIndex");
+            yield return new TestCaseData(sql.ByAcronym, false).SetName($"CandidatesByAcronym_{table}_SeeksAnIndex");
+            yield return new TestCaseData(sql.TokenRows, true).SetName($"TokenRows_{table}_SeekTheTokenIndex");
+            yield return new TestCaseData(sql.ByToken, true).SetName($"CandidatesByToken_{table}_StartFromTheTokenIndex");
+        }
+    }
+
+    [TestCaseSource(nameof(Queries))]
+    public async Task Plan(string sql, bool fromTokenIndex)
+    {
+        await using var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
+        await using var connection = await db.Database.OpenAsync(CancellationToken.None);
+        var paged = SqlDialect.Sqlite.Page(sql);
+        var parameters = new DynamicParameters();
+        foreach (var name in Parameter().Matches(paged).Select(m => m.Groups[1].Value).Distinct()) parameters.Add(name, null);
+
+        var plan = (await connection.QueryAsync("EXPLAIN QUERY PLAN " + paged, parameters)).Select(step => (string)step.detail).ToList();
+
+        plan.ShouldNotBeEmpty();
+        plan.ShouldAllBe(step => !step.StartsWith("SCAN"), string.Join(" / ", plan));
+        plan[0].ShouldMatch(fromTokenIndex ? @"^SEARCH (t|opportunity_tokens|registration_tokens) USING PRIMARY KEY \(token=\?" : "^SEARCH ",
+            string.Join(" / ", plan));
+    }
+
+    [GeneratedRegex("@([A-Za-z]+)")]
+    private static partial Regex Parameter();
+}
