@@ -6,15 +6,15 @@ namespace PartnerDeals.Api.Infrastructure.Data;
 /// Copies committed pages from SQLite's write-ahead log into the database file, in the background.
 /// Left to SQLite, the commit that crosses the checkpoint threshold does the copying itself, inside
 /// a request: a registration arriving during an import would carry the import's pages. Here every
-/// connection's own threshold is only a backstop (<see cref="Database.BackstopCheckpointPages"/>), the
-/// copying runs on the other core while the writer goes on, and a page rewritten by several commits
-/// between two checkpoints is copied once. PASSIVE never waits for a reader or a writer.
+/// connection's own threshold is only a backstop (<see cref="Database.BackstopCheckpointPages"/>), no
+/// request does the copying, and a page rewritten by several commits between two checkpoints is
+/// copied once. PASSIVE never waits for a reader or a writer.
 /// </summary>
 public sealed partial class WalCheckpointer(Database database, TimeProvider clock, ILogger<WalCheckpointer> logger) : BackgroundService
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
 
-    public async Task CheckpointAsync(CancellationToken ct)
+    private async Task CheckpointAsync(CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
         await connection.ExecuteAsync(new CommandDefinition("PRAGMA wal_checkpoint(PASSIVE)", cancellationToken: ct));
