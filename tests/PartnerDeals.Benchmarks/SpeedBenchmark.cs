@@ -68,7 +68,7 @@ public static class SpeedBenchmark
         Report($"{records:N0} rows", atFull);
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"ingest: {(records - small) / seconds:N0} opportunities/s over {records - small:N0} rows ({ImportChunk:N0} per transaction, as the CSV import writes them)"));
+            $"ingest: {(records - small) / seconds:N0} opportunities/s over {records - small:N0} rows ({ImportChunk:N0} per transaction, as the CSV import writes them; longest write transaction {LongestImportTransaction.TotalMilliseconds:F0} ms)"));
         // Then as the batch endpoint writes: 1,000 per transaction, on top of the full table.
         var more = Math.Max(1_000, records / 10);
         for (var i = records; i < records + more; i++) names.Add(Generate(random, i));
@@ -123,34 +123,56 @@ public static class SpeedBenchmark
         return queries;
     }
 
-    /// <summary>Rows per transaction of the product's CSV import (OpportunitiesApi.ImportChunk).</summary>
-    internal const int ImportChunk = 10_000;
+    /// <summary>The longest write transaction of the last ingest through the import's writer.</summary>
+    internal static TimeSpan LongestImportTransaction { get; private set; }
 
-    /// <summary>Writes rows [from, to), <paramref name="perTransaction"/> at a time on a bulk connection as the endpoints do, and answers the seconds it took.</summary>
+    /// <summary>Rows per transaction of the product's CSV import.</summary>
+    internal const int ImportChunk = ImportWriter.ChunkRows;
+
+    /// <summary>
+    /// Writes rows [from, to) on bulk connections as the endpoints do, and answers the seconds it took:
+    /// <see cref="ImportChunk"/> a transaction through the CSV import's writer, any other size a batch at a time as the batch endpoint does.
+    /// </summary>
     internal static async Task<double> IngestAsync(Database database, OpportunityStore store, List<(string Name, string? Domain, string Country)> names, int from, int to,
         int perTransaction)
     {
         var stopwatch = Stopwatch.StartNew();
-        for (var start = from; start < to; start += perTransaction)
+        if (perTransaction == ImportChunk)
         {
-            var batch = new List<OpportunityWrite>(perTransaction);
-            for (var i = start; i < Math.Min(to, start + perTransaction); i++)
+            await using var writer = new ImportWriter(database, store, TimeProvider.System,
+                int.TryParse(Environment.GetEnvironmentVariable("IMPORT_CHUNK"), out var c) ? c : ImportChunk);
+            for (var i = from; i < to; i++)
             {
-                var (name, domain, country) = names[i];
-                batch.Add(new OpportunityWrite("salesforce", "006" + i.ToString("D12", CultureInfo.InvariantCulture), new OpportunityFields
-                {
-                    AccountName = name, AccountDomain = domain, Country = country, Status = i % 5 == 0 ? OpportunityStatus.Won : OpportunityStatus.Open,
-                    Amount = 1000 + i % 50_000, Currency = "USD",
-                }));
+                await writer.AddAsync(Write(names, i), CancellationToken.None);
+                if ((i - from) % 100_000 == 0 && i > from) Console.Error.Write($"\r  {i:N0} rows");
             }
-            await using var connection = await database.OpenBulkAsync(CancellationToken.None);
-            await using var tx = await database.BeginWriteAsync(connection, CancellationToken.None);
-            await store.UpsertAsync(tx, batch, CancellationToken.None);
-            await tx.CommitAsync();
-            if ((start - from) % 100_000 < perTransaction && start > from) Console.Error.Write($"\r  {start:N0} rows");
+            await writer.CompleteAsync(CancellationToken.None);
+            LongestImportTransaction = writer.LongestTransaction;
+        }
+        else
+        {
+            for (var start = from; start < to; start += perTransaction)
+            {
+                var batch = Enumerable.Range(start, Math.Min(to, start + perTransaction) - start).Select(i => Write(names, i)).ToList();
+                var prepared = OpportunityStore.Prepare(batch);
+                await using var connection = await database.OpenBulkAsync(CancellationToken.None);
+                await using var tx = await database.BeginWriteAsync(connection, CancellationToken.None);
+                await store.UpsertAsync(tx, prepared, CancellationToken.None);
+                await tx.CommitAsync();
+            }
         }
         Console.Error.WriteLine();
         return stopwatch.Elapsed.TotalSeconds;
+    }
+
+    private static OpportunityWrite Write(List<(string Name, string? Domain, string Country)> names, int i)
+    {
+        var (name, domain, country) = names[i];
+        return new OpportunityWrite("salesforce", "006" + i.ToString("D12", CultureInfo.InvariantCulture), new OpportunityFields
+        {
+            AccountName = name, AccountDomain = domain, Country = country, Status = i % 5 == 0 ? OpportunityStatus.Won : OpportunityStatus.Open,
+            Amount = 1000 + i % 50_000, Currency = "USD",
+        });
     }
 
     private sealed record Timings(double P50, double P99, double Mean, int Conflicts, int Reviews);

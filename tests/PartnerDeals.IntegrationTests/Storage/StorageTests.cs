@@ -174,13 +174,14 @@ public sealed class StorageTests(DatabaseProvider provider)
             new("salesforce", $"{tag}-{id}", new OpportunityFields { AccountName = name, AccountDomain = domain, Country = "US", Status = status });
 
         IReadOnlyList<(UpsertOutcome Outcome, Guid Id)> first = [];
-        await InTransaction(async tx => first = await store.UpsertAsync(tx, [
+        await InTransaction(async tx => first = await store.UpsertAsync(tx, OpportunityStore.Prepare([
             Write("1", $"Zyphorian {tag} Systems Inc.", $"https://zyphorian{tag}.com"),
             Write("2", $"Quantelvo {tag} Business Machines", null),
             Write("3", $"Lostwell {tag} Corp", null, OpportunityStatus.Lost),
-        ], CancellationToken.None));
+        ]), CancellationToken.None));
         IReadOnlyList<(UpsertOutcome Outcome, Guid Id)> second = [];
-        await InTransaction(async tx => second = await store.UpsertAsync(tx, [Write("1", $"Zyphorian {tag} Systems AG", $"zyphorian{tag}.com")], CancellationToken.None));
+        await InTransaction(async tx => second = await store.UpsertAsync(tx, OpportunityStore.Prepare([Write("1", $"Zyphorian {tag} Systems AG", $"zyphorian{tag}.com")]),
+            CancellationToken.None));
 
         first.Select(o => o.Outcome).ShouldBe([UpsertOutcome.Created, UpsertOutcome.Created, UpsertOutcome.Created]);
         second.ShouldBe([(UpsertOutcome.Updated, first[0].Id)]);
@@ -195,6 +196,65 @@ public sealed class StorageTests(DatabaseProvider provider)
         (await store.GetAsync("salesforce", $"{tag}-1", CancellationToken.None))!.AccountName.ShouldBe($"Zyphorian {tag} Systems AG");
         (await store.DeleteAsync("salesforce", $"{tag}-1", CancellationToken.None)).ShouldBeTrue();
         (await Found(Company.From("Anything", $"zyphorian{tag}.com", "US"))).ShouldBeEmpty();
+    }
+
+    [Test]
+    public async Task ImportWriter_RowRepeatedInALaterChunk_IsCreatedOnceThenUpdatedAndFoundByItsLastName()
+    {
+        var store = new OpportunityStore(Database, _clock);
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        OpportunityWrite Write(string id, string name) =>
+            new("hubspot", $"{tag}-{id}", new OpportunityFields { AccountName = name, Country = "DE", Status = OpportunityStatus.Open });
+
+        await using (var writer = new ImportWriter(Database, store, _clock, chunkRows: 2))
+        {
+            // Chunks of two: [1, 2] [3, 1] [4] — row 1 comes back in the second chunk under a new name.
+            foreach (var write in new[]
+                     {
+                         Write("1", $"Obsolvian {tag} GmbH"), Write("2", $"Brennquist {tag} AG"),
+                         Write("3", $"Tarvelund {tag} AG"), Write("1", $"Quorvane {tag} GmbH"), Write("4", $"Ilmaryn {tag} Oy"),
+                     })
+            {
+                await writer.AddAsync(write, CancellationToken.None);
+            }
+            await writer.CompleteAsync(CancellationToken.None);
+
+            (writer.Created, writer.Updated).ShouldBe((4, 1));
+            writer.LongestTransaction.ShouldBeGreaterThanOrEqualTo(TimeSpan.Zero);
+        }
+
+        (await store.GetAsync("hubspot", $"{tag}-1", CancellationToken.None))!.AccountName.ShouldBe($"Quorvane {tag} GmbH");
+        (await store.GetAsync("hubspot", $"{tag}-4", CancellationToken.None)).ShouldNotBeNull();
+        var blocking = new BlockingSettings();
+        async Task<IEnumerable<string>> Found(string name) =>
+            (await store.CandidatesAsync(Company.From(name, null, "DE"), blocking, CancellationToken.None)).Select(c => c.ExternalId);
+        // By the name's own token alone: the tag is a token every row of this test shares.
+        (await Found("Quorvane")).ShouldContain($"{tag}-1");
+        (await Found("Obsolvian")).ShouldNotContain($"{tag}-1");
+    }
+
+    [Test]
+    public async Task ImportWriter_ChunkThatFails_IsReportedAndRolledBackAlone()
+    {
+        var store = new OpportunityStore(Database, _clock);
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        OpportunityWrite Write(string id, OpportunityStatus? status) =>
+            new("hubspot", $"{tag}-{id}", new OpportunityFields { AccountName = $"Vantorel {tag} {id}", Status = status });
+
+        var writer = new ImportWriter(Database, store, _clock, chunkRows: 2);
+        await using (writer)
+        {
+            await writer.AddAsync(Write("1", OpportunityStatus.Open), CancellationToken.None);
+            await writer.AddAsync(Write("2", OpportunityStatus.Won), CancellationToken.None);
+            // The endpoint validates every row before it gets here; a row without a status cannot be written.
+            await writer.AddAsync(Write("3", null), CancellationToken.None);
+            await writer.AddAsync(Write("4", OpportunityStatus.Open), CancellationToken.None);
+            await Should.ThrowAsync<InvalidOperationException>(() => writer.CompleteAsync(CancellationToken.None));
+        }
+
+        (writer.Created, writer.Updated).ShouldBe((2, 0));
+        (await store.GetAsync("hubspot", $"{tag}-2", CancellationToken.None)).ShouldNotBeNull();
+        (await store.GetAsync("hubspot", $"{tag}-4", CancellationToken.None)).ShouldBeNull();
     }
 
     [Test]

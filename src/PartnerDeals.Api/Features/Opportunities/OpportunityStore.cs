@@ -10,6 +10,18 @@ namespace PartnerDeals.Api.Features.Opportunities;
 /// <summary>One validated upsert: the CRM identity and the fields.</summary>
 public sealed record OpportunityWrite(string Source, string ExternalId, OpportunityFields Fields);
 
+/// <summary>An upsert with the matching keys it is stored and found under, computed once, before it is written.</summary>
+public sealed record PreparedWrite(
+    OpportunityWrite Item, string? CompanyDomain, string NameKey, string NameAcronym, string NameTokens, IReadOnlyList<string> Tokens)
+{
+    public static PreparedWrite Of(OpportunityWrite item)
+    {
+        var name = CompanyName.Normalise(item.Fields.AccountName);
+        return new PreparedWrite(item, Domains.CompanyDomain(item.Fields.AccountDomain), name.Key, name.Acronym, string.Join(' ', name.Tokens),
+            Blocking.TokensOf(name));
+    }
+}
+
 /// <summary>An open or won opportunity found as a possible match, with what the matcher compares.</summary>
 public sealed record OpportunityCandidate(Guid Id, string Source, string ExternalId, string AccountName, OpportunityStatus Status, Company Company);
 
@@ -119,17 +131,26 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         CandidatesByDomainSql, CandidatesByKeySql, CandidatesByAcronymSql, TokenRowsSql, CandidatesByTokenSql);
 
     /// <summary>
+    /// Computes each item's matching keys: pure CPU, done before the write transaction so that a batch
+    /// holds the write lock only for its writes, and an import prepares its next chunk meanwhile.
+    /// </summary>
+    public static IReadOnlyList<PreparedWrite> Prepare(IReadOnlyList<OpportunityWrite> items) =>
+        items.Count >= ParallelKeysFrom
+            ? items.AsParallel().AsOrdered().Select(PreparedWrite.Of).ToArray()
+            : items.Select(PreparedWrite.Of).ToArray();
+
+    /// <summary>
     /// Creates or updates each item by its CRM identity in the caller's transaction. An identity
     /// repeated within the batch is written once, with its last fields; its later items report "updated".
     /// </summary>
-    public async Task<IReadOnlyList<(UpsertOutcome Outcome, Guid Id)>> UpsertAsync(DbTransaction tx, IReadOnlyList<OpportunityWrite> items, CancellationToken ct)
+    public async Task<IReadOnlyList<(UpsertOutcome Outcome, Guid Id)>> UpsertAsync(DbTransaction tx, IReadOnlyList<PreparedWrite> items, CancellationToken ct)
     {
         var connection = tx.Connection!;
         var now = clock.GetUtcNow();
         var existing = new Dictionary<(string, string), (Guid Id, string Tokens)>();
-        foreach (var bySource in items.GroupBy(i => i.Source))
+        foreach (var bySource in items.GroupBy(i => i.Item.Source))
         {
-            foreach (var chunk in bySource.Select(i => i.ExternalId).Distinct().Chunk(ExistingLookupChunk))
+            foreach (var chunk in bySource.Select(i => i.Item.ExternalId).Distinct().Chunk(ExistingLookupChunk))
             {
                 var found = await connection.QueryAsync<ExistingRow>(database.Command(FindExistingSql,
                     new { Source = bySource.Key, ExternalIds = chunk }, ct, tx));
@@ -138,44 +159,36 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         }
 
         var outcomes = new List<(UpsertOutcome, Guid)>(items.Count);
-        var final = new Dictionary<(string, string), (Guid Id, OpportunityWrite Item)>();
-        foreach (var item in items)
+        var final = new Dictionary<(string, string), (Guid Id, PreparedWrite Write)>();
+        foreach (var write in items)
         {
-            var key = (item.Source, item.ExternalId);
+            var key = (write.Item.Source, write.Item.ExternalId);
             if (final.TryGetValue(key, out var earlier)) outcomes.Add((UpsertOutcome.Updated, earlier.Id));
             else if (existing.TryGetValue(key, out var stored)) outcomes.Add((UpsertOutcome.Updated, stored.Id));
             else outcomes.Add((UpsertOutcome.Created, Ids.New(now)));
-            final[key] = (outcomes[^1].Item2, item);
+            final[key] = (outcomes[^1].Item2, write);
         }
 
-        // Matching keys are pure CPU: a large batch computes them on every core before the writes.
-        var rows = final.Select(f => (f.Key, f.Value.Id, f.Value.Item)).ToArray();
-        var written = rows.Length >= ParallelKeysFrom
-            ? rows.AsParallel().AsOrdered().Select(r => Row(r.Id, r.Item, now)).ToArray()
-            : rows.Select(r => Row(r.Id, r.Item, now)).ToArray();
-
-        var inserts = new List<WriteParameters>();
+        var inserts = new List<(Guid Id, PreparedWrite Write)>();
         var updates = new List<WriteParameters>();
         var staleTokens = new List<(string Token, Guid Id)>();
         var newTokens = new List<(string Token, Guid Id)>();
-        for (var i = 0; i < rows.Length; i++)
+        foreach (var (key, (id, write)) in final)
         {
-            var (name, parameters) = written[i];
-            var id = rows[i].Id;
-            if (existing.TryGetValue(rows[i].Key, out var stored))
+            if (existing.TryGetValue(key, out var stored))
             {
-                updates.Add(parameters);
-                if (stored.Tokens == parameters.NameTokens) continue;
+                updates.Add(Parameters(id, write, now));
+                if (stored.Tokens == write.NameTokens) continue;
                 staleTokens.AddRange(StoredTokens(stored.Tokens).Select(t => (t, id)));
             }
             else
             {
-                inserts.Add(parameters);
+                inserts.Add((id, write));
             }
-            newTokens.AddRange(Blocking.TokensOf(name).Select(t => (t, id)));
+            newTokens.AddRange(write.Tokens.Select(t => (t, id)));
         }
 
-        if (inserts.Count > 0) await database.ExecuteEachAsync(tx, InsertSql, InsertNames, inserts, InsertValues, ct);
+        if (inserts.Count > 0) await database.ExecuteEachAsync(tx, InsertSql, InsertNames, inserts, (row, v) => InsertValues(row, now, v), ct);
         if (updates.Count > 0) await connection.ExecuteAsync(database.Command(UpdateSql, updates, ct, tx));
         if (staleTokens.Count > 0) await database.ExecuteEachAsync(tx, DeleteTokenSql, TokenNames, staleTokens, TokenValues, ct);
         // In key order, consecutive token rows land on the same leaf page instead of one at random each.
@@ -237,22 +250,21 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         return rows.Select(r => r.ToCandidate()).ToList();
     }
 
-    private static (CompanyName Name, WriteParameters Parameters) Row(Guid id, OpportunityWrite item, DateTimeOffset now)
+    private static WriteParameters Parameters(Guid id, PreparedWrite write, DateTimeOffset now)
     {
-        var f = item.Fields;
-        var name = CompanyName.Normalise(f.AccountName);
-        return (name, new WriteParameters(
-            id, item.Source, item.ExternalId, f.AccountName!.Trim(), f.AccountDomain?.Trim(), Domains.CompanyDomain(f.AccountDomain),
-            f.Country, f.Owner, f.Stage, Json.Name(f.Status!.Value), f.Amount, f.Currency, f.CloseDate, f.OpenedDate,
-            name.Key, name.Acronym, string.Join(' ', name.Tokens), now));
+        var (item, f) = (write.Item, write.Item.Fields);
+        return new WriteParameters(
+            id, item.Source, item.ExternalId, f.AccountName!.Trim(), f.AccountDomain?.Trim(), write.CompanyDomain, f.Country, f.Owner, f.Stage,
+            Json.Name(f.Status!.Value), f.Amount, f.Currency, f.CloseDate, f.OpenedDate, write.NameKey, write.NameAcronym, write.NameTokens, now);
     }
 
-    private static void InsertValues(WriteParameters r, object?[] v)
+    private static void InsertValues((Guid Id, PreparedWrite Write) row, DateTimeOffset now, object?[] v)
     {
+        var (item, f, w) = (row.Write.Item, row.Write.Item.Fields, row.Write);
         (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]) =
-            (r.Id, r.Source, r.ExternalId, r.AccountName, r.AccountDomain, r.CompanyDomain, r.Country, r.Owner, r.Stage);
+            (row.Id, item.Source, item.ExternalId, f.AccountName!.Trim(), f.AccountDomain?.Trim(), w.CompanyDomain, f.Country, f.Owner, f.Stage);
         (v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17]) =
-            (r.Status, r.Amount, r.Currency, r.CloseDate, r.OpenedDate, r.NameKey, r.NameAcronym, r.NameTokens, r.Now);
+            (Json.Name(f.Status!.Value), f.Amount, f.Currency, f.CloseDate, f.OpenedDate, w.NameKey, w.NameAcronym, w.NameTokens, now);
     }
 
     private static void TokenValues((string Token, Guid Id) row, object?[] v) => (v[0], v[1]) = (row.Token, row.Id);
