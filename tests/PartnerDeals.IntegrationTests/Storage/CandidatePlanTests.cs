@@ -43,6 +43,19 @@ public sealed partial class CandidatePlanTests
             string.Join(" / ", plan));
     }
 
+    [Test]
+    public async Task ExistingRowsOfABatch_AreSoughtBySourceAndExternalId()
+    {
+        await using var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
+        await using var connection = await db.Database.OpenAsync(CancellationToken.None);
+
+        var plan = (await connection.QueryAsync("EXPLAIN QUERY PLAN " + OpportunityStore.FindExistingSql(SqlDialect.Sqlite),
+            new { Source = "salesforce", ExternalIds = """["006A", "006B"]""" })).Select(step => (string)step.detail).ToList();
+
+        plan[0].ShouldStartWith("SEARCH opportunities USING INDEX ux_opportunities_source_external_id (source=? AND external_id=?)", Case.Sensitive,
+            string.Join(" / ", plan));
+    }
+
     [GeneratedRegex("@([A-Za-z]+)")]
     private static partial Regex Parameter();
 }

@@ -10,10 +10,12 @@ namespace PartnerDeals.Api.Infrastructure.Data;
 public sealed class SqlDialect
 {
     public static readonly SqlDialect Sqlite = new("sqlite", " LIMIT @Limit", null,
-        (earlier, later) => $"((julianday({later}) - julianday({earlier})) * 86400.0)", instant => $"date({instant})");
+        (earlier, later) => $"((julianday({later}) - julianday({earlier})) * 86400.0)", instant => $"date({instant})",
+        parameter => $"SELECT value FROM json_each({parameter})");
 
     public static readonly SqlDialect SqlServer = new("sqlserver", " OFFSET 0 ROWS FETCH NEXT @Limit ROWS ONLY", SqlServerDecisionLockSql,
-        (earlier, later) => $"(CAST(DATEDIFF_BIG(millisecond, {earlier}, {later}) AS FLOAT) / 1000.0)", instant => $"CAST({instant} AS DATE)");
+        (earlier, later) => $"(CAST(DATEDIFF_BIG(millisecond, {earlier}, {later}) AS FLOAT) / 1000.0)", instant => $"CAST({instant} AS DATE)",
+        parameter => $"SELECT value FROM OPENJSON({parameter}) WITH (value NVARCHAR(4000) '$')");
 
     // Returns 0 or 1 when granted, a negative number on timeout or deadlock.
     private const string SqlServerDecisionLockSql = """
@@ -26,9 +28,12 @@ public sealed class SqlDialect
     private readonly string _pageClause;
     private readonly Func<string, string, string> _secondsBetween;
     private readonly Func<string, string> _dateOf;
+    private readonly Func<string, string> _textValues;
 
-    private SqlDialect(string name, string pageClause, string? decisionLockSql, Func<string, string, string> secondsBetween, Func<string, string> dateOf)
+    private SqlDialect(string name, string pageClause, string? decisionLockSql, Func<string, string, string> secondsBetween, Func<string, string> dateOf,
+        Func<string, string> textValues)
     {
+        _textValues = textValues;
         Name = name;
         _pageClause = pageClause;
         DecisionLockSql = decisionLockSql;
@@ -49,6 +54,12 @@ public sealed class SqlDialect
 
     /// <summary>The UTC calendar day of an instant column.</summary>
     public string DateOf(string instant) => _dateOf(instant);
+
+    /// <summary>
+    /// The strings of a JSON array bound as one parameter, as a subquery of one column, <c>value</c>:
+    /// for <c>IN (…)</c> over thousands of values, where a parameter per value costs more than the lookups.
+    /// </summary>
+    public string TextValues(string parameter) => _textValues(parameter);
 
     public static bool IsUniqueViolation(Exception exception) => exception switch
     {
