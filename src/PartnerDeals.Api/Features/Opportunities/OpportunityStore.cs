@@ -33,7 +33,7 @@ public sealed record OpportunityCandidate(Guid Id, string Source, string Externa
 public sealed class OpportunityStore(Database database, TimeProvider clock)
 {
     private const string Columns = """
-        id, source, external_id, account_name, account_domain, company_domain, country, owner, stage, status,
+        seq, id, source, external_id, account_name, account_domain, company_domain, country, owner, stage, status,
         amount, currency, close_date, opened_date, name_key, name_tokens, version, created_at, updated_at
         """;
 
@@ -42,15 +42,16 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     // The whole batch's external ids in one parameter: an IN list of one parameter each is prepared and
     // bound by name per query, which cost a bulk import more than the lookups themselves.
     internal static string FindExistingSql(SqlDialect sql) => $"""
-        SELECT id, external_id, name_tokens FROM opportunities WHERE source = @Source AND external_id IN ({sql.TextValues("@ExternalIds")})
+        SELECT id, seq, external_id, name_tokens FROM opportunities WHERE source = @Source AND external_id IN ({sql.TextValues("@ExternalIds")})
         """;
 
-    private const string InsertSql = """
+    // The seq each row gets is read back for its token rows (see SqlDialect.InsertedKey).
+    internal static string InsertSql(SqlDialect sql) => """
         INSERT INTO opportunities (id, source, external_id, account_name, account_domain, company_domain, country, owner, stage,
             status, amount, currency, close_date, opened_date, name_key, name_acronym, name_tokens, version, created_at, updated_at)
         VALUES (@Id, @Source, @ExternalId, @AccountName, @AccountDomain, @CompanyDomain, @Country, @Owner, @Stage,
             @Status, @Amount, @Currency, @CloseDate, @OpenedDate, @NameKey, @NameAcronym, @NameTokens, 1, @Now, @Now)
-        """;
+        """ + sql.InsertedKey;
 
     private const string UpdateSql = """
         UPDATE opportunities
@@ -60,16 +61,13 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         WHERE id = @Id
         """;
 
-    // Token rows hold the opportunity's seq, a third of the id's size; it is read by id here, from a page the
-    // row's own insert has just touched.
-    private const string InsertTokenSql = "INSERT INTO opportunity_tokens (token, opportunity_seq) SELECT @Token, seq FROM opportunities WHERE id = @Id";
+    // Token rows hold the opportunity's seq, a third of the id's size.
+    private const string InsertTokenSql = "INSERT INTO opportunity_tokens (token, opportunity_seq) VALUES (@Token, @Seq)";
 
     // By the primary key: the tokens a row was indexed under are the ones its name_tokens column holds.
-    private const string DeleteTokenSql = """
-        DELETE FROM opportunity_tokens WHERE token = @Token AND opportunity_seq = (SELECT seq FROM opportunities WHERE id = @Id)
-        """;
+    private const string DeleteTokenSql = "DELETE FROM opportunity_tokens WHERE token = @Token AND opportunity_seq = @Seq";
 
-    private static readonly string[] TokenNames = ["@Token", "@Id"];
+    private static readonly string[] TokenNames = ["@Token", "@Seq"];
 
     private static readonly string[] InsertNames =
     [
@@ -143,13 +141,13 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     {
         var connection = tx.Connection!;
         var now = clock.GetUtcNow();
-        var existing = new Dictionary<(string, string), (Guid Id, string Tokens)>();
+        var existing = new Dictionary<(string, string), (Guid Id, long Seq, string Tokens)>();
         foreach (var bySource in items.GroupBy(i => i.Item.Source))
         {
             var externalIds = JsonSerializer.Serialize(bySource.Select(i => i.Item.ExternalId).Distinct());
             var found = await connection.QueryAsync<ExistingRow>(database.Command(FindExistingSql(database.Dialect),
                 new { Source = bySource.Key, ExternalIds = externalIds }, ct, tx));
-            foreach (var row in found) existing[(bySource.Key, row.ExternalId)] = (row.Id, row.NameTokens);
+            foreach (var row in found) existing[(bySource.Key, row.ExternalId)] = (row.Id, row.Seq, row.NameTokens);
         }
 
         var outcomes = new List<(UpsertOutcome, Guid)>(items.Count);
@@ -165,24 +163,26 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
 
         var inserts = new List<(Guid Id, PreparedWrite Write)>();
         var updates = new List<WriteParameters>();
-        var staleTokens = new List<(string Token, Guid Id)>();
-        var newTokens = new List<(string Token, Guid Id)>();
+        var staleTokens = new List<(string Token, long Seq)>();
+        var newTokens = new List<(string Token, long Seq)>();
         foreach (var (key, (id, write)) in final)
         {
-            if (existing.TryGetValue(key, out var stored))
-            {
-                updates.Add(Parameters(id, write, now));
-                if (stored.Tokens == write.NameTokens) continue;
-                staleTokens.AddRange(StoredTokens(stored.Tokens).Select(t => (t, id)));
-            }
-            else
+            if (!existing.TryGetValue(key, out var stored))
             {
                 inserts.Add((id, write));
+                continue;
             }
-            newTokens.AddRange(write.Tokens.Select(t => (t, id)));
+            updates.Add(Parameters(id, write, now));
+            if (stored.Tokens == write.NameTokens) continue;
+            staleTokens.AddRange(StoredTokens(stored.Tokens).Select(t => (t, stored.Seq)));
+            newTokens.AddRange(write.Tokens.Select(t => (t, stored.Seq)));
         }
 
-        if (inserts.Count > 0) await database.ExecuteEachAsync(tx, InsertSql, InsertNames, inserts, (row, v) => InsertValues(row, now, v), ct);
+        if (inserts.Count > 0)
+        {
+            await database.ExecuteEachAsync(tx, InsertSql(database.Dialect), InsertNames, inserts, (row, v) => InsertValues(row, now, v), ct,
+                inserted: (row, seq) => newTokens.AddRange(row.Write.Tokens.Select(t => (t, seq))));
+        }
         if (updates.Count > 0) await connection.ExecuteAsync(database.Command(UpdateSql, updates, ct, tx));
         if (staleTokens.Count > 0) await database.ExecuteEachAsync(tx, DeleteTokenSql, TokenNames, staleTokens, TokenValues, ct);
         // In key order, consecutive token rows land on the same leaf page instead of one at random each.
@@ -221,7 +221,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         await using var tx = await database.BeginWriteAsync(connection, ct);
         var row = await connection.QuerySingleOrDefaultAsync<StoredRow>(database.Command(GetSql, new { Source = source, ExternalId = externalId }, ct, tx));
         if (row is null) return false;
-        await database.ExecuteEachAsync(tx, DeleteTokenSql, TokenNames, StoredTokens(row.NameTokens).Select(t => (t, row.Id)), TokenValues, ct);
+        await database.ExecuteEachAsync(tx, DeleteTokenSql, TokenNames, StoredTokens(row.NameTokens).Select(t => (t, row.Seq)), TokenValues, ct);
         await connection.ExecuteAsync(database.Command(DeleteSql, new { row.Id }, ct, tx));
         await tx.CommitAsync(ct);
         return true;
@@ -261,7 +261,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
             (Json.Name(f.Status!.Value), f.Amount, f.Currency, f.CloseDate, f.OpenedDate, w.NameKey, w.NameAcronym, w.NameTokens, now);
     }
 
-    private static void TokenValues((string Token, Guid Id) row, object?[] v) => (v[0], v[1]) = (row.Token, row.Id);
+    private static void TokenValues((string Token, long Seq) row, object?[] v) => (v[0], v[1]) = (row.Token, row.Seq);
 
     private static IEnumerable<string> StoredTokens(string nameTokens) => Blocking.TokensOf(nameTokens.Split(' ', StringSplitOptions.RemoveEmptyEntries));
 
@@ -273,6 +273,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     private sealed class ExistingRow
     {
         public Guid Id { get; set; }
+        public long Seq { get; set; }
         public string ExternalId { get; set; } = "";
         public string NameTokens { get; set; } = "";
     }
@@ -295,6 +296,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
 
     private sealed class StoredRow
     {
+        public long Seq { get; set; }
         public Guid Id { get; set; }
         public string Source { get; set; } = "";
         public string ExternalId { get; set; } = "";

@@ -1,5 +1,6 @@
 using System.Data;
 using System.Data.Common;
+using System.Globalization;
 using Dapper;
 using Microsoft.Data.SqlClient;
 using Microsoft.Data.Sqlite;
@@ -128,14 +129,16 @@ public sealed class Database
     /// Runs one statement once per row, prepared once and only re-valued per row. Bulk writes spend
     /// most of their time here: building a parameter set per row (Dapper's list form) and binding it by
     /// name cost more than SQLite's own insert. Names are given with their <c>@</c>, as the statement
-    /// spells them; ids go as text and null as NULL, as elsewhere.
+    /// spells them; ids go as text and null as NULL, as elsewhere. <c>inserted</c>, when given, is called
+    /// after each row with the key the database gave the row it inserted: SQLite's rowid, or on SQL Server
+    /// the value the statement selects last (<see cref="SqlDialect.InsertedKey"/>).
     /// </summary>
     public async Task ExecuteEachAsync<T>(DbTransaction tx, string sql, string[] names, IEnumerable<T> rows, Action<T, object?[]> valuesOf,
-        CancellationToken ct)
+        CancellationToken ct, Action<T, long>? inserted = null)
     {
         if (tx.Connection is SqliteConnection sqlite)
         {
-            SqliteStatements.ExecuteEach(sqlite, sql, names, rows, valuesOf, ct);
+            SqliteStatements.ExecuteEach(sqlite, sql, names, rows, valuesOf, inserted, ct);
             return;
         }
 
@@ -170,7 +173,8 @@ public sealed class Database
                     case var value: parameters[i].Value = value; break;
                 }
             }
-            await command.ExecuteNonQueryAsync(ct);
+            if (inserted is null) await command.ExecuteNonQueryAsync(ct);
+            else inserted(row, Convert.ToInt64(await command.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture));
         }
     }
 

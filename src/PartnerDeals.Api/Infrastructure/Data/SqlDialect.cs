@@ -11,11 +11,11 @@ public sealed class SqlDialect
 {
     public static readonly SqlDialect Sqlite = new("sqlite", " LIMIT @Limit", null,
         (earlier, later) => $"((julianday({later}) - julianday({earlier})) * 86400.0)", instant => $"date({instant})",
-        parameter => $"SELECT value FROM json_each({parameter})");
+        parameter => $"SELECT value FROM json_each({parameter})", "");
 
     public static readonly SqlDialect SqlServer = new("sqlserver", " OFFSET 0 ROWS FETCH NEXT @Limit ROWS ONLY", SqlServerDecisionLockSql,
         (earlier, later) => $"(CAST(DATEDIFF_BIG(millisecond, {earlier}, {later}) AS FLOAT) / 1000.0)", instant => $"CAST({instant} AS DATE)",
-        parameter => $"SELECT value FROM OPENJSON({parameter}) WITH (value NVARCHAR(4000) '$')");
+        parameter => $"SELECT value FROM OPENJSON({parameter}) WITH (value NVARCHAR(4000) '$')", ";\nSELECT CAST(SCOPE_IDENTITY() AS BIGINT);");
 
     // Returns 0 or 1 when granted, a negative number on timeout or deadlock.
     private const string SqlServerDecisionLockSql = """
@@ -31,9 +31,10 @@ public sealed class SqlDialect
     private readonly Func<string, string> _textValues;
 
     private SqlDialect(string name, string pageClause, string? decisionLockSql, Func<string, string, string> secondsBetween, Func<string, string> dateOf,
-        Func<string, string> textValues)
+        Func<string, string> textValues, string insertedKey)
     {
         _textValues = textValues;
+        InsertedKey = insertedKey;
         Name = name;
         _pageClause = pageClause;
         DecisionLockSql = decisionLockSql;
@@ -42,6 +43,12 @@ public sealed class SqlDialect
     }
 
     public string Name { get; }
+
+    /// <summary>
+    /// Appended to a single-row INSERT into a table with an identity key, to answer the key it gave the
+    /// row: SQL Server selects it; SQLite needs nothing, its rowid is read from the connection.
+    /// </summary>
+    public string InsertedKey { get; }
 
     /// <summary>Taken at the start of a decision transaction (<c>@TimeoutMs</c>); null where the write transaction already serialises.</summary>
     public string? DecisionLockSql { get; }

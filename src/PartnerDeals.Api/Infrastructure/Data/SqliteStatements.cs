@@ -14,8 +14,9 @@ namespace PartnerDeals.Api.Infrastructure.Data;
 /// </summary>
 public static class SqliteStatements
 {
+    /// <summary>Runs the statement once per row; <c>inserted</c>, when given, is called after each row with the rowid it inserted.</summary>
     public static void ExecuteEach<T>(SqliteConnection connection, string sql, string[] names, IEnumerable<T> rows, Action<T, object?[]> valuesOf,
-        CancellationToken ct)
+        Action<T, long>? inserted, CancellationToken ct)
     {
         var db = connection.Handle ?? throw new InvalidOperationException("The connection is not open.");
         SqliteException.ThrowExceptionForRC(raw.sqlite3_prepare_v2(db, sql, out var statement), db);
@@ -37,6 +38,7 @@ public static class SqliteStatements
                 var rc = raw.sqlite3_step(statement);
                 raw.sqlite3_reset(statement);
                 if (rc != raw.SQLITE_DONE) SqliteException.ThrowExceptionForRC(rc, db);
+                inserted?.Invoke(row, raw.sqlite3_last_insert_rowid(db));
             }
         }
     }
