@@ -139,8 +139,7 @@ public static class SpeedBenchmark
         var stopwatch = Stopwatch.StartNew();
         if (perTransaction == ImportChunk)
         {
-            await using var writer = new ImportWriter(database, store, TimeProvider.System,
-                int.TryParse(Environment.GetEnvironmentVariable("IMPORT_CHUNK"), out var c) ? c : ImportChunk);
+            await using var writer = new ImportWriter(database, store, TimeProvider.System);
             for (var i = from; i < to; i++)
             {
                 await writer.AddAsync(Write(names, i), CancellationToken.None);

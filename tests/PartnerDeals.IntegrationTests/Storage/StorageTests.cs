@@ -234,6 +234,38 @@ public sealed class StorageTests(DatabaseProvider provider)
     }
 
     [Test]
+    public async Task BulkWriter_BetweenChunks_LetsAWaitingWriterTakeTheLockFirst()
+    {
+        Assume.That(provider, Is.EqualTo(DatabaseProvider.Sqlite), "SQLite takes the write lock when the transaction begins; SQL Server does not.");
+        (await TimeToYield()).ShouldBeLessThan(TimeSpan.FromMilliseconds(100), "no one waiting: no pause");
+
+        await using var holder = await Database.OpenAsync(CancellationToken.None);
+        var held = await Database.BeginWriteAsync(holder, CancellationToken.None);
+        var waiter = Task.Run(async () =>
+        {
+            await using var connection = await Database.OpenAsync(CancellationToken.None);
+            await using var tx = await Database.BeginWriteAsync(connection, CancellationToken.None);
+            return true;
+        });
+        await Task.Delay(50);
+        var yielding = Database.LetWaitingWritersGoFirstAsync(CancellationToken.None);
+        await Task.Delay(100);
+        yielding.IsCompleted.ShouldBeFalse("a writer is still waiting for the lock");
+
+        await held.CommitAsync();
+        await held.DisposeAsync();
+        await yielding.WaitAsync(TimeSpan.FromSeconds(5));
+        (await waiter.WaitAsync(TimeSpan.FromSeconds(5))).ShouldBeTrue();
+
+        async Task<TimeSpan> TimeToYield()
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            await Database.LetWaitingWritersGoFirstAsync(CancellationToken.None);
+            return System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        }
+    }
+
+    [Test]
     public async Task ImportWriter_ChunkThatFails_IsReportedAndRolledBackAlone()
     {
         var store = new OpportunityStore(Database, _clock);

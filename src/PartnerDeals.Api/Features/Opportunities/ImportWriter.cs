@@ -56,6 +56,7 @@ public sealed class ImportWriter(Database database, OpportunityStore store, Time
         // One connection for the whole import: its page cache still holds the index pages the last chunk
         // touched, where a fresh connection would read them all again.
         _connection ??= await database.OpenBulkAsync(ct);
+        await database.LetWaitingWritersGoFirstAsync(ct);
         var started = clock.GetTimestamp();
         await using var tx = await database.BeginWriteAsync(_connection, ct);
         var outcomes = await store.UpsertAsync(tx, prepared, ct);

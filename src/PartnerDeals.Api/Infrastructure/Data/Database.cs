@@ -89,8 +89,36 @@ public sealed class Database
     /// Starts a write transaction. On SQLite, Microsoft.Data.Sqlite begins it IMMEDIATE, taking the
     /// write lock up front so two writers never deadlock on a lock upgrade.
     /// </summary>
-    public async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct) =>
-        await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
+    public async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct)
+    {
+        Interlocked.Increment(ref _writersWaiting);
+        try
+        {
+            return await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _writersWaiting);
+        }
+    }
+
+    private int _writersWaiting;
+
+    /// <summary>
+    /// Called by a bulk writer between its transactions: while another write transaction of this process
+    /// is waiting to begin, it waits too, for at most about a quarter of a second. SQLite hands its write
+    /// lock to no one in particular: a waiting writer polls, sleeping up to 100 ms between tries, and an
+    /// import whose next chunk is ready takes the lock back within microseconds of committing, so a
+    /// registration could wait out a whole import. This gives it the lock first. The pauses are counted,
+    /// not timed: a test's stopped clock must not stop an import.
+    /// </summary>
+    public async Task LetWaitingWritersGoFirstAsync(CancellationToken ct)
+    {
+        for (var pause = 0; pause < 250 && Volatile.Read(ref _writersWaiting) > 0; pause++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(1), ct);
+        }
+    }
 
     /// <summary>
     /// Starts a write transaction that decides who holds an account: registering, approving, releasing.
