@@ -161,7 +161,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
             final[key] = (outcomes[^1].Item2, write);
         }
 
-        var inserts = new List<(Guid Id, PreparedWrite Write)>();
+        var inserts = new List<(WriteParameters Row, IReadOnlyList<string> Tokens)>();
         var updates = new List<WriteParameters>();
         var staleTokens = new List<(string Token, long Seq)>();
         var newTokens = new List<(string Token, long Seq)>();
@@ -169,7 +169,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         {
             if (!existing.TryGetValue(key, out var stored))
             {
-                inserts.Add((id, write));
+                inserts.Add((Parameters(id, write, now), write.Tokens));
                 continue;
             }
             updates.Add(Parameters(id, write, now));
@@ -180,8 +180,8 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
 
         if (inserts.Count > 0)
         {
-            await database.ExecuteEachAsync(tx, InsertSql(database.Dialect), InsertNames, inserts, (row, v) => InsertValues(row, now, v), ct,
-                inserted: (row, seq) => newTokens.AddRange(row.Write.Tokens.Select(t => (t, seq))));
+            await database.ExecuteEachAsync(tx, InsertSql(database.Dialect), InsertNames, inserts, (insert, v) => InsertValues(insert.Row, v), ct,
+                inserted: (insert, seq) => newTokens.AddRange(insert.Tokens.Select(t => (t, seq))));
         }
         if (updates.Count > 0) await connection.ExecuteAsync(database.Command(UpdateSql, updates, ct, tx));
         if (staleTokens.Count > 0) await database.ExecuteEachAsync(tx, DeleteTokenSql, TokenNames, staleTokens, TokenValues, ct);
@@ -252,13 +252,12 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
             Json.Name(f.Status!.Value), f.Amount, f.Currency, f.CloseDate, f.OpenedDate, write.NameKey, write.NameAcronym, write.NameTokens, now);
     }
 
-    private static void InsertValues((Guid Id, PreparedWrite Write) row, DateTimeOffset now, object?[] v)
+    private static void InsertValues(WriteParameters r, object?[] v)
     {
-        var (item, f, w) = (row.Write.Item, row.Write.Item.Fields, row.Write);
         (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]) =
-            (row.Id, item.Source, item.ExternalId, f.AccountName!.Trim(), f.AccountDomain?.Trim(), w.CompanyDomain, f.Country, f.Owner, f.Stage);
+            (r.Id, r.Source, r.ExternalId, r.AccountName, r.AccountDomain, r.CompanyDomain, r.Country, r.Owner, r.Stage);
         (v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17]) =
-            (Json.Name(f.Status!.Value), f.Amount, f.Currency, f.CloseDate, f.OpenedDate, w.NameKey, w.NameAcronym, w.NameTokens, now);
+            (r.Status, r.Amount, r.Currency, r.CloseDate, r.OpenedDate, r.NameKey, r.NameAcronym, r.NameTokens, r.Now);
     }
 
     private static void TokenValues((string Token, long Seq) row, object?[] v) => (v[0], v[1]) = (row.Token, row.Seq);
