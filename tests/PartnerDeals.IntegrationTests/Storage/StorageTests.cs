@@ -266,6 +266,78 @@ public sealed class StorageTests(DatabaseProvider provider)
     }
 
     [Test]
+    public async Task UpsertPlan_WhoseRowWasCreatedMeanwhile_IsStaleAndWritesNothing()
+    {
+        var store = new OpportunityStore(Database, _clock);
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        OpportunityWrite Write(string name) => new("salesforce", $"{tag}-1", new OpportunityFields { AccountName = name, Status = OpportunityStatus.Open });
+
+        await using var reader = await Database.OpenAsync(CancellationToken.None);
+        var plan = await store.PlanAsync(reader, null, OpportunityStore.Prepare([Write($"Plannix{tag} Ltd")]), CancellationToken.None);
+        await InTransaction(tx => store.UpsertAsync(tx, OpportunityStore.Prepare([Write($"Meanwix{tag} Ltd")]), CancellationToken.None));
+
+        IReadOnlyList<(UpsertOutcome, Guid)>? written = [];
+        await InTransaction(async tx => written = await store.WriteAsync(tx, plan, CancellationToken.None));
+
+        written.ShouldBeNull();
+        (await store.GetAsync("salesforce", $"{tag}-1", CancellationToken.None))!.AccountName.ShouldBe($"Meanwix{tag} Ltd");
+        (await store.CandidatesAsync(Company.From($"Plannix{tag}", null, null), new BlockingSettings(), CancellationToken.None)).ShouldBeEmpty();
+    }
+
+    [Test]
+    public async Task UpsertPlan_WhoseRowWasUpdatedMeanwhile_IsStaleAndWritesNothing()
+    {
+        var store = new OpportunityStore(Database, _clock);
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        OpportunityWrite Write(string name) => new("salesforce", $"{tag}-1", new OpportunityFields { AccountName = name, Status = OpportunityStatus.Open });
+        await InTransaction(tx => store.UpsertAsync(tx, OpportunityStore.Prepare([Write($"Firstix{tag} Ltd")]), CancellationToken.None));
+
+        await using var reader = await Database.OpenAsync(CancellationToken.None);
+        var plan = await store.PlanAsync(reader, null, OpportunityStore.Prepare([Write($"Plannix{tag} Ltd")]), CancellationToken.None);
+        await InTransaction(tx => store.UpsertAsync(tx, OpportunityStore.Prepare([Write($"Meanwix{tag} Ltd")]), CancellationToken.None));
+
+        IReadOnlyList<(UpsertOutcome, Guid)>? written = [];
+        await InTransaction(async tx => written = await store.WriteAsync(tx, plan, CancellationToken.None));
+
+        written.ShouldBeNull();
+        (await store.GetAsync("salesforce", $"{tag}-1", CancellationToken.None))!.AccountName.ShouldBe($"Meanwix{tag} Ltd");
+        // The stale plan would have removed the "first" tokens again and indexed "planned" ones.
+        var blocking = new BlockingSettings();
+        (await store.CandidatesAsync(Company.From($"Plannix{tag}", null, null), blocking, CancellationToken.None)).ShouldBeEmpty();
+        (await store.CandidatesAsync(Company.From($"Meanwix{tag}", null, null), blocking, CancellationToken.None)).Select(c => c.ExternalId)
+            .ShouldBe([$"{tag}-1"]);
+    }
+
+    [Test]
+    public async Task ImportWriter_ChunkPlannedBeforeAnotherWriterCreatedItsRows_UpdatesThemUnderTheLock()
+    {
+        Assume.That(provider, Is.EqualTo(DatabaseProvider.Sqlite), "On SQL Server the plan's read waits for the other writer's commit instead.");
+        var store = new OpportunityStore(Database, _clock);
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        OpportunityWrite Write(string id, string name) => new("hubspot", $"{tag}-{id}", new OpportunityFields { AccountName = name, Status = OpportunityStatus.Open });
+
+        // A registration-sized writer holds the lock while the import plans its only chunk: the plan says
+        // "create", and by the time the chunk is written the row exists.
+        await using var connection = await Database.OpenAsync(CancellationToken.None);
+        var other = await Database.BeginWriteAsync(connection, CancellationToken.None);
+        await store.UpsertAsync(other, OpportunityStore.Prepare([Write("1", $"Other {tag} Ltd")]), CancellationToken.None);
+        var writer = new ImportWriter(Database, store, _clock, chunkRows: 2);
+        await using (writer)
+        {
+            await writer.AddAsync(Write("1", $"Imported {tag} Ltd"), CancellationToken.None);
+            await writer.AddAsync(Write("2", $"Second {tag} Ltd"), CancellationToken.None);
+            await other.CommitAsync();
+            await other.DisposeAsync();
+            await writer.CompleteAsync(CancellationToken.None);
+        }
+
+        writer.StalePlans.ShouldBe(1);
+        (writer.Created, writer.Updated).ShouldBe((1, 1));
+        (await store.GetAsync("hubspot", $"{tag}-1", CancellationToken.None))!.AccountName.ShouldBe($"Imported {tag} Ltd");
+        (await store.GetAsync("hubspot", $"{tag}-2", CancellationToken.None)).ShouldNotBeNull();
+    }
+
+    [Test]
     public async Task ImportWriter_ChunkThatFails_IsReportedAndRolledBackAlone()
     {
         var store = new OpportunityStore(Database, _clock);
@@ -280,8 +352,12 @@ public sealed class StorageTests(DatabaseProvider provider)
             await writer.AddAsync(Write("2", OpportunityStatus.Won), CancellationToken.None);
             // The endpoint validates every row before it gets here; a row without a status cannot be written.
             await writer.AddAsync(Write("3", null), CancellationToken.None);
-            await writer.AddAsync(Write("4", OpportunityStatus.Open), CancellationToken.None);
-            await Should.ThrowAsync<InvalidOperationException>(() => writer.CompleteAsync(CancellationToken.None));
+            // The chunk fails when it is planned, or when it is written; either way the import stops with it.
+            await Should.ThrowAsync<InvalidOperationException>(async () =>
+            {
+                await writer.AddAsync(Write("4", OpportunityStatus.Open), CancellationToken.None);
+                await writer.CompleteAsync(CancellationToken.None);
+            });
         }
 
         (writer.Created, writer.Updated).ShouldBe((2, 0));
