@@ -24,9 +24,8 @@ public static class LoadBenchmark
         using var checkpointer = new WalCheckpointer(database, TimeProvider.System, NullLogger<WalCheckpointer>.Instance);
         await checkpointer.StartAsync(CancellationToken.None);
         var random = new Random(20261123);
-        var names = new List<(string Name, string? Domain, string Country)>(opportunities);
-        for (var i = 0; i < opportunities; i++) names.Add(SpeedBenchmark.Generate(random, i));
-        var seconds = await SpeedBenchmark.IngestAsync(database, new OpportunityStore(database, TimeProvider.System), names, 0, opportunities, SpeedBenchmark.ImportChunk);
+        var seconds = await SpeedBenchmark.IngestAsync(database, new OpportunityStore(database, TimeProvider.System),
+            SpeedBenchmark.Generated(random, 0, opportunities), 0, SpeedBenchmark.ImportChunk);
         await checkpointer.StopAsync(CancellationToken.None);
         SqliteConnection.ClearAllPools();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
