@@ -195,6 +195,33 @@ public sealed class OpportunityTests : HostTest
     }
 
     [Test]
+    public async Task List_BySourceAcrossPages_ReturnsEveryRowOnceInCreationOrder()
+    {
+        var source = $"crm-{Guid.NewGuid():N}"[..20];
+        var created = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            var response = await _crm.PutAsJsonAsync($"/v1/opportunities/{source}/{i}", Opportunity($"Paging {i}"));
+            created.Add((await ReadJsonAsync(response))["id"]!.GetValue<string>());
+        }
+        await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{Guid.NewGuid():N}", Opportunity("Paging Elsewhere"));
+
+        var seen = new List<string>();
+        string? cursor = null;
+        var pages = 0;
+        do
+        {
+            var page = await ReadJsonAsync(await _crm.GetAsync($"/v1/opportunities?source={source}&status=open&limit=2" + (cursor is null ? "" : $"&cursor={cursor}")));
+            seen.AddRange(page["items"]!.AsArray().Select(o => o!["id"]!.GetValue<string>()));
+            cursor = page["nextCursor"]?.GetValue<string>();
+            pages++;
+        } while (cursor is not null && pages < 10);
+
+        seen.ShouldBe(created);
+        pages.ShouldBe(3);
+    }
+
+    [Test]
     public async Task PartnerKey_CannotTouchTheDirectPipeline()
     {
         var partner = await CreatePartnerAsync();

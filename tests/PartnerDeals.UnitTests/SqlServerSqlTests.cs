@@ -1,3 +1,4 @@
+using PartnerDeals.Api.Features.Opportunities;
 using System.Reflection;
 using Microsoft.SqlServer.TransactSql.ScriptDom;
 using PartnerDeals.Api.Infrastructure.Data;
@@ -57,6 +58,12 @@ public sealed class SqlServerSqlTests
                     }
                 }
             }
+        }
+        // The opportunity list's WHERE holds the filters given: its emptiest and fullest shapes.
+        foreach (var all in new[] { false, true })
+        {
+            yield return new TestCaseData(SqlDialect.SqlServer.Page(OpportunityStore.ListSqlFor(all, all, all, all, all)))
+                .SetName($"Query_OpportunityStore.ListSqlFor({all})_Paged_ParsesAsTSql");
         }
     }
 

@@ -56,6 +56,27 @@ public sealed partial class CandidatePlanTests
             string.Join(" / ", plan));
     }
 
+    [TestCase(false, false, false, true, false, "SEARCH opportunities USING INDEX ix_opportunities_company_domain (company_domain=?) / USE TEMP B-TREE FOR ORDER BY")]
+    [TestCase(true, false, false, true, true, "SEARCH opportunities USING INDEX ix_opportunities_company_domain (company_domain=?) / USE TEMP B-TREE FOR ORDER BY")]
+    [TestCase(false, false, false, false, true, "SEARCH opportunities USING INDEX ux_opportunities_id (id>?)")]
+    [TestCase(true, false, false, false, true, "SEARCH opportunities USING INDEX ux_opportunities_id (id>?)")]
+    [TestCase(true, true, true, false, true, "SEARCH opportunities USING INDEX ux_opportunities_id (id>?)")]
+    [TestCase(true, false, false, false, false, "SCAN opportunities USING INDEX ux_opportunities_id")]
+    public async Task OpportunityList_SeeksTheDomainIndexOrTheIdIndexFromItsCursor(bool source, bool status, bool country, bool domain, bool after, string expected)
+    {
+        await using var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
+        await using var connection = await db.Database.OpenAsync(CancellationToken.None);
+
+        var sql = SqlDialect.Sqlite.Page(OpportunityStore.ListSqlFor(source, status, country, domain, after));
+        var plan = (await connection.QueryAsync("EXPLAIN QUERY PLAN " + sql, new
+        {
+            Source = "salesforce", Status = "open", Country = "DE", CompanyDomain = "example.com", After = Guid.Empty.ToString("D"), Limit = 51,
+        })).Select(step => (string)step.detail).ToList();
+
+        // A domain's few rows are sorted; never the source index, which would sort all of one source's rows for each page.
+        string.Join(" / ", plan).ShouldBe(expected);
+    }
+
     [GeneratedRegex("@([A-Za-z]+)")]
     private static partial Regex Parameter();
 }

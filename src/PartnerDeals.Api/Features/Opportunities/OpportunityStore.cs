@@ -82,16 +82,26 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
 
     private const string GetSql = "SELECT " + Columns + " FROM opportunities WHERE source = @Source AND external_id = @ExternalId";
 
-    private const string ListSql = "SELECT " + Columns + """
+    // The list's WHERE holds only the filters given: "@X IS NULL OR x = @X" cannot seek, and at 1,000,000
+    // rows a domain walked the whole id index (171 ms) and a page deep in the list everything before it
+    // (41 ms); now both seek (under 1 ms). A domain is found through its index. Source, status and country
+    // have few values: a page walks the id index from its cursor, filtering as it goes. COALESCE keeps
+    // source (NOT NULL) off its unique index, which SQLite would otherwise search and then sort all of one
+    // source's rows by id for every page.
+    private const string ListSql = "SELECT " + Columns + " FROM opportunities";
+    private const string ListByDomain = "company_domain = @CompanyDomain";
+    private const string ListBySource = "COALESCE(source, '') = @Source";
+    private const string ListByStatus = "status = @Status";
+    private const string ListByCountry = "country = @Country";
+    private const string ListAfter = "id > @After";
 
-        FROM opportunities
-        WHERE (@Source IS NULL OR source = @Source)
-          AND (@Status IS NULL OR status = @Status)
-          AND (@Country IS NULL OR country = @Country)
-          AND (@CompanyDomain IS NULL OR company_domain = @CompanyDomain)
-          AND (@After IS NULL OR id > @After)
-        ORDER BY id
-        """;
+    internal static string ListSqlFor(bool source, bool status, bool country, bool domain, bool after)
+    {
+        string?[] filters = [domain ? ListByDomain : null, source ? ListBySource : null, status ? ListByStatus : null,
+            country ? ListByCountry : null, after ? ListAfter : null];
+        var where = string.Join(" AND ", filters.OfType<string>());
+        return ListSql + (where.Length > 0 ? " WHERE " + where : "") + " ORDER BY id";
+    }
 
     // Blocking, one index seek each (an OR of them lets the planner walk the primary key instead).
     // The repeated IS NOT NULL / <> '' lets SQLite use the partial indexes with a bound parameter.
@@ -234,7 +244,8 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        var rows = (await connection.QueryAsync<StoredRow>(database.Command(database.Dialect.Page(ListSql), new
+        var sql = ListSqlFor(source is not null, status is not null, country is not null, domain is not null, after is not null);
+        var rows = (await connection.QueryAsync<StoredRow>(database.Command(database.Dialect.Page(sql), new
         {
             Source = source,
             Status = status is { } s ? Json.Name(s) : null,
