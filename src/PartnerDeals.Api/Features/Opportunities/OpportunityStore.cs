@@ -187,10 +187,10 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         {
             if (!existing.TryGetValue(key, out var stored))
             {
-                plan.Inserts.Add((Parameters(id, write, now), write.Tokens));
+                plan.Inserts.Add((Parameters(id, write, now, version: 0), write.Tokens));
                 continue;
             }
-            plan.Updates.Add(new UpdateParameters(Parameters(id, write, now), stored.Version));
+            plan.Updates.Add(Parameters(id, write, now, stored.Version));
             if (stored.NameTokens == write.NameTokens) continue;
             plan.StaleTokens.AddRange(StoredTokens(stored.NameTokens).Select(t => (t, stored.Seq)));
             plan.ChangedTokens.AddRange(write.Tokens.Select(t => (t, stored.Seq)));
@@ -211,7 +211,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         var newTokens = new List<(string Token, long Seq)>(plan.ChangedTokens);
         if (plan.Updates.Count > 0)
         {
-            var updated = await tx.Connection!.ExecuteAsync(database.Command(UpdateSql, plan.Updates.Select(u => u.ToParameters()), ct, tx));
+            var updated = await tx.Connection!.ExecuteAsync(database.Command(UpdateSql, plan.Updates, ct, tx));
             if (updated != plan.Updates.Count) return null;
         }
         if (plan.Inserts.Count > 0)
@@ -287,12 +287,12 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         return rows.Select(r => r.ToCandidate()).ToList();
     }
 
-    private static WriteParameters Parameters(Guid id, PreparedWrite write, DateTimeOffset now)
+    private static WriteParameters Parameters(Guid id, PreparedWrite write, DateTimeOffset now, long version)
     {
         var (item, f) = (write.Item, write.Item.Fields);
         return new WriteParameters(
             id, item.Source, item.ExternalId, f.AccountName!.Trim(), f.AccountDomain?.Trim(), write.CompanyDomain, f.Country, f.Owner, f.Stage,
-            Json.Name(f.Status!.Value), f.Amount, f.Currency, f.CloseDate, f.OpenedDate, write.NameKey, write.NameAcronym, write.NameTokens, now);
+            Json.Name(f.Status!.Value), f.Amount, f.Currency, f.CloseDate, f.OpenedDate, write.NameKey, write.NameAcronym, write.NameTokens, now, version);
     }
 
     private static void InsertValues(WriteParameters r, object?[] v)
@@ -307,29 +307,21 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
 
     private static IEnumerable<string> StoredTokens(string nameTokens) => Blocking.TokensOf(nameTokens.Split(' ', StringSplitOptions.RemoveEmptyEntries));
 
-    internal sealed record UpdateParameters(WriteParameters Row, long Version)
-    {
-        public object ToParameters() => new
-        {
-            Row.Id, Row.AccountName, Row.AccountDomain, Row.CompanyDomain, Row.Country, Row.Owner, Row.Stage, Row.Status, Row.Amount, Row.Currency,
-            Row.CloseDate, Row.OpenedDate, Row.NameKey, Row.NameAcronym, Row.NameTokens, Row.Now, Version,
-        };
-    }
-
     /// <summary>What <see cref="PlanAsync"/> decided for a batch; <see cref="WriteAsync"/> writes it.</summary>
     public sealed class UpsertPlan(int items)
     {
         internal List<(UpsertOutcome Outcome, Guid Id)> Outcomes { get; } = new(items);
         internal List<(WriteParameters Row, IReadOnlyList<string> Tokens)> Inserts { get; } = new(items);
-        internal List<UpdateParameters> Updates { get; } = [];
+        internal List<WriteParameters> Updates { get; } = [];
         internal List<(string Token, long Seq)> StaleTokens { get; } = [];
         internal List<(string Token, long Seq)> ChangedTokens { get; } = [];
     }
 
+    // Version: for an update, the stored row's version it was planned from, at which alone it applies (0 for an insert).
     internal sealed record WriteParameters(
         Guid Id, string Source, string ExternalId, string AccountName, string? AccountDomain, string? CompanyDomain, string? Country,
         string? Owner, string? Stage, string Status, decimal? Amount, string? Currency, DateOnly? CloseDate, DateOnly? OpenedDate,
-        string NameKey, string NameAcronym, string NameTokens, DateTimeOffset Now);
+        string NameKey, string NameAcronym, string NameTokens, DateTimeOffset Now, long Version);
 
     private sealed class ExistingRow
     {
