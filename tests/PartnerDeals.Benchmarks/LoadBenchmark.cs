@@ -25,7 +25,7 @@ public static class LoadBenchmark
         await checkpointer.StartAsync(CancellationToken.None);
         var random = new Random(20261123);
         var seconds = await SpeedBenchmark.IngestAsync(database, new OpportunityStore(database, TimeProvider.System),
-            SpeedBenchmark.Generated(random, 0, opportunities), 0, SpeedBenchmark.ImportChunk);
+            SpeedBenchmark.Generated(random, 0, opportunities), 0, SpeedBenchmark.Import);
         await checkpointer.StopAsync(CancellationToken.None);
         SqliteConnection.ClearAllPools();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -61,16 +61,16 @@ public static class SpeedBenchmark
 
         var small = Math.Min(10_000, records);
         var queries = BuildQueries(head, small, checks, new Random(7));
-        await IngestAsync(database, store, head.Take(small), 0, ImportChunk);
+        await IngestAsync(database, store, head.Take(small), 0, Import);
         var atSmall = await TimeChecksAsync(checker, queries);
         Report($"{small:N0} rows", atSmall);
 
-        var seconds = await IngestAsync(database, store, head.Skip(small).Concat(Generated(random, head.Count, records)), small, ImportChunk);
+        var seconds = await IngestAsync(database, store, head.Skip(small).Concat(Generated(random, head.Count, records)), small, Import);
         var atFull = await TimeChecksAsync(checker, queries);
         Report($"{records:N0} rows", atFull);
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"ingest: {(records - small) / seconds:N0} opportunities/s over {records - small:N0} rows ({ImportChunk:N0} per transaction, as the CSV import writes them; longest write transaction {LongestImportTransaction.TotalMilliseconds:F0} ms)"));
+            $"ingest: {(records - small) / seconds:N0} opportunities/s over {records - small:N0} rows (through the CSV import's writer: chunks of {ImportWriter.ChunkRows:N0}, up to {ImportWriter.TransactionRows:N0} per transaction; {ImportTransactions:N0} transactions, the longest {LongestImportTransaction.TotalMilliseconds:F0} ms; collector pauses {CollectorPauses.TotalSeconds:F1} s of {seconds:F1} s)"));
         // Then as the batch endpoint writes: 1,000 per transaction, on top of the full table.
         var more = Math.Max(1_000, records / 10);
         var batchSeconds = await IngestAsync(database, store, Generated(random, records, records + more), records, 1_000);
@@ -133,20 +133,27 @@ public static class SpeedBenchmark
     /// <summary>The longest write transaction of the last ingest through the import's writer.</summary>
     internal static TimeSpan LongestImportTransaction { get; private set; }
 
-    /// <summary>Rows per transaction of the product's CSV import.</summary>
-    internal const int ImportChunk = ImportWriter.ChunkRows;
+    /// <summary>How long the garbage collector stopped the process during the last ingest (it stops the writer too).</summary>
+    internal static TimeSpan CollectorPauses { get; private set; }
+
+    /// <summary>The write transactions of the last ingest through the import's writer.</summary>
+    internal static int ImportTransactions { get; private set; }
+
+    /// <summary>Rows per transaction meaning "through the product's CSV import writer".</summary>
+    internal const int Import = 0;
 
     /// <summary>
     /// Writes the rows, the first of them row number <c>from</c>, on bulk connections as the endpoints do, and
-    /// answers the seconds it took: <see cref="ImportChunk"/> a transaction through the CSV import's writer,
+    /// answers the seconds it took: through the CSV import's writer when <see cref="Import"/>,
     /// any other size a batch at a time as the batch endpoint does.
     /// </summary>
     internal static async Task<double> IngestAsync(Database database, OpportunityStore store, IEnumerable<(string Name, string? Domain, string Country)> rows,
         int from, int perTransaction)
     {
         var writes = rows.Select((row, k) => Write(row, from + k));
+        var paused = GC.GetTotalPauseDuration();
         var stopwatch = Stopwatch.StartNew();
-        if (perTransaction == ImportChunk)
+        if (perTransaction == Import)
         {
             await using var writer = new ImportWriter(database, store, TimeProvider.System);
             var written = 0;
@@ -157,6 +164,7 @@ public static class SpeedBenchmark
             }
             await writer.CompleteAsync(CancellationToken.None);
             LongestImportTransaction = writer.LongestTransaction;
+            ImportTransactions = writer.Transactions;
         }
         else
         {
@@ -170,6 +178,7 @@ public static class SpeedBenchmark
             }
         }
         Console.Error.WriteLine();
+        CollectorPauses = GC.GetTotalPauseDuration() - paused;
         return stopwatch.Elapsed.TotalSeconds;
     }
 

@@ -323,14 +323,86 @@ public sealed class StorageTests(DatabaseProvider provider)
     }
 
     [Test]
-    public async Task ImportWriter_ChunkThatFails_IsReportedAndRolledBackAlone()
+    public async Task ImportWriter_ChunksPlannedWhileTheLockIsHeld_CommitInOneTransaction()
+    {
+        // The second chunk repeats the first chunk's first row: planned before the first was written, it
+        // would insert the row again, goes stale, and the transaction's two chunks are written again.
+        Assume.That(provider, Is.EqualTo(DatabaseProvider.Sqlite), "SQLite takes the write lock when the transaction begins; SQL Server does not.");
+        var store = new OpportunityStore(Database, _clock);
+        var tag = Guid.NewGuid().ToString("N")[..6];
+
+        // Another writer holds the lock while both chunks are planned: when it commits, both are ready.
+        await using var connection = await Database.OpenAsync(CancellationToken.None);
+        var other = await Database.BeginWriteAsync(connection, CancellationToken.None);
+        var writer = new ImportWriter(Database, store, _clock, chunkRows: 2, transactionRows: 100);
+        await using (writer)
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                await writer.AddAsync(new("hubspot", $"{tag}-{i % 3}", new OpportunityFields { AccountName = $"Grouped {tag} {i}", Status = OpportunityStatus.Open }),
+                    CancellationToken.None);
+            }
+            await other.CommitAsync();
+            await other.DisposeAsync();
+            await writer.CompleteAsync(CancellationToken.None);
+        }
+
+        (writer.Created, writer.Updated, writer.Transactions, writer.StalePlans).ShouldBe((3, 1, 1, 1));
+        (await store.GetAsync("hubspot", $"{tag}-0", CancellationToken.None))!.AccountName.ShouldBe($"Grouped {tag} 3");
+        (await store.GetAsync("hubspot", $"{tag}-1", CancellationToken.None)).ShouldNotBeNull();
+    }
+
+    [Test]
+    public async Task ImportWriter_WhileAnotherWriterWaits_CommitsAfterEachChunk()
+    {
+        Assume.That(provider, Is.EqualTo(DatabaseProvider.Sqlite), "SQLite takes the write lock when the transaction begins; SQL Server does not.");
+        var store = new OpportunityStore(Database, _clock);
+        var tag = Guid.NewGuid().ToString("N")[..6];
+
+        // A write transaction of this process waits throughout: on a file of its own, so that it never
+        // takes this database's lock, and the import meets a waiting writer after every chunk.
+        var elsewhere = $"Data Source={Path.Combine(Path.GetTempPath(), $"partnerdeals-elsewhere-{tag}.db")};Pooling=False";
+        await using var holder = new Microsoft.Data.Sqlite.SqliteConnection(elsewhere);
+        await holder.OpenAsync();
+        var held = holder.BeginTransaction(deferred: false);
+        await using var waiter = new Microsoft.Data.Sqlite.SqliteConnection(elsewhere + ";Default Timeout=60");
+        await waiter.OpenAsync();
+        var waiting = Task.Run(() => Database.BeginWriteAsync(waiter, CancellationToken.None));
+        while (!Database.WritersAreWaiting) await Task.Delay(1);
+
+        // Both chunks are planned while another writer holds this database's lock, so both are ready
+        // when the import gets it: with nobody waiting they would be committed together.
+        await using var connection = await Database.OpenAsync(CancellationToken.None);
+        var other = await Database.BeginWriteAsync(connection, CancellationToken.None);
+        var writer = new ImportWriter(Database, store, _clock, chunkRows: 2, transactionRows: 100);
+        await using (writer)
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                await writer.AddAsync(new("hubspot", $"{tag}-{i}", new OpportunityFields { AccountName = $"Yielding {tag} {i}", Status = OpportunityStatus.Open }),
+                    CancellationToken.None);
+            }
+            await other.CommitAsync();
+            await other.DisposeAsync();
+            await writer.CompleteAsync(CancellationToken.None);
+        }
+
+        (writer.Created, writer.Transactions).ShouldBe((4, 2));
+        held.Commit();
+        (await waiting.WaitAsync(TimeSpan.FromSeconds(30))).Dispose();
+        File.Delete(Path.Combine(Path.GetTempPath(), $"partnerdeals-elsewhere-{tag}.db"));
+    }
+
+    [Test]
+    public async Task ImportWriter_ChunkThatFails_StopsTheImportAndLeavesEarlierTransactionsCommitted()
     {
         var store = new OpportunityStore(Database, _clock);
         var tag = Guid.NewGuid().ToString("N")[..6];
         OpportunityWrite Write(string id, OpportunityStatus? status) =>
             new("hubspot", $"{tag}-{id}", new OpportunityFields { AccountName = $"Vantorel {tag} {id}", Status = status });
 
-        var writer = new ImportWriter(Database, store, _clock, chunkRows: 2);
+        // A transaction a chunk: a failing chunk rolls back the transaction it is in, with any chunks before it there.
+        var writer = new ImportWriter(Database, store, _clock, chunkRows: 2, transactionRows: 2);
         await using (writer)
         {
             await writer.AddAsync(Write("1", OpportunityStatus.Open), CancellationToken.None);
