@@ -76,6 +76,11 @@ public static class SpeedBenchmark
         var batchSeconds = await IngestAsync(database, store, Generated(random, records, records + more), records, 1_000);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"ingest: {more / batchSeconds:N0} opportunities/s over {more:N0} more rows (1,000 per transaction, as the batch endpoint writes them)"));
+        // Then an import while requests write: a one-row upsert asks for the write lock every 100 ms.
+        var (contendedSeconds, upserts) = await IngestWhileUpsertingAsync(database, store, Generated(random, records + more, records + 2 * more), records + more);
+        upserts.Sort();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"ingest: {more / contendedSeconds:N0} opportunities/s over {more:N0} more rows through the import while a one-row upsert asked for the lock every 100 ms; the upserts took p50 {upserts[upserts.Count / 2]:F0} ms, p99 {upserts[(int)(upserts.Count * 0.99)]:F0} ms, longest {upserts[^1]:F0} ms ({upserts.Count} upserts; the import committed {ImportTransactions} transactions)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"ratio p50 {atFull.P50 / atSmall.P50:F2}, p99 {atFull.P99 / atSmall.P99:F2} (t({records:N0}) / t({small:N0}))"));
         using var process = Process.GetCurrentProcess();
@@ -180,6 +185,34 @@ public static class SpeedBenchmark
         Console.Error.WriteLine();
         CollectorPauses = GC.GetTotalPauseDuration() - paused;
         return stopwatch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>
+    /// Imports the rows while a one-row upsert, as a CRM's single updates arrive, asks for the write lock
+    /// every 100 ms; answers the import's seconds and each upsert's milliseconds from asking to commit.
+    /// </summary>
+    private static async Task<(double Seconds, List<double> Upserts)> IngestWhileUpsertingAsync(Database database, OpportunityStore store,
+        IEnumerable<(string Name, string? Domain, string Country)> rows, int from)
+    {
+        using var stop = new CancellationTokenSource();
+        var upserts = new List<double>();
+        var upserting = Task.Run(async () =>
+        {
+            for (var n = 1; !stop.IsCancellationRequested; n++)
+            {
+                await Task.Delay(100);
+                var asked = Stopwatch.GetTimestamp();
+                await using var connection = await database.OpenAsync(CancellationToken.None);
+                await using var tx = await database.BeginWriteAsync(connection, CancellationToken.None);
+                await store.UpsertAsync(tx, OpportunityStore.Prepare([Write(($"Steady Upsert {n} Ltd", null, "US"), int.MaxValue - n)]), CancellationToken.None);
+                await tx.CommitAsync();
+                upserts.Add(Stopwatch.GetElapsedTime(asked).TotalMilliseconds);
+            }
+        });
+        var seconds = await IngestAsync(database, store, rows, from, Import);
+        await stop.CancelAsync();
+        await upserting;
+        return (seconds, upserts);
     }
 
     private static OpportunityWrite Write((string Name, string? Domain, string Country) row, int i)
