@@ -331,21 +331,8 @@ public sealed class StorageTests(DatabaseProvider provider)
         var store = new OpportunityStore(Database, _clock);
         var tag = Guid.NewGuid().ToString("N")[..6];
 
-        // Another writer holds the lock while both chunks are planned: when it commits, both are ready.
-        await using var connection = await Database.OpenAsync(CancellationToken.None);
-        var other = await Database.BeginWriteAsync(connection, CancellationToken.None);
-        var writer = new ImportWriter(Database, store, _clock, chunkRows: 2, transactionRows: 100);
-        await using (writer)
-        {
-            for (var i = 0; i < 4; i++)
-            {
-                await writer.AddAsync(new("hubspot", $"{tag}-{i % 3}", new OpportunityFields { AccountName = $"Grouped {tag} {i}", Status = OpportunityStatus.Open }),
-                    CancellationToken.None);
-            }
-            await other.CommitAsync();
-            await other.DisposeAsync();
-            await writer.CompleteAsync(CancellationToken.None);
-        }
+        var writer = await ImportWithBothChunksReady(store,
+            i => new("hubspot", $"{tag}-{i % 3}", new OpportunityFields { AccountName = $"Grouped {tag} {i}", Status = OpportunityStatus.Open }));
 
         (writer.Created, writer.Updated, writer.Transactions, writer.StalePlans).ShouldBe((3, 1, 1, 1));
         (await store.GetAsync("hubspot", $"{tag}-0", CancellationToken.None))!.AccountName.ShouldBe($"Grouped {tag} 3");
@@ -370,27 +357,33 @@ public sealed class StorageTests(DatabaseProvider provider)
         var waiting = Task.Run(() => Database.BeginWriteAsync(waiter, CancellationToken.None));
         while (!Database.WritersAreWaiting) await Task.Delay(1);
 
-        // Both chunks are planned while another writer holds this database's lock, so both are ready
-        // when the import gets it: with nobody waiting they would be committed together.
-        await using var connection = await Database.OpenAsync(CancellationToken.None);
-        var other = await Database.BeginWriteAsync(connection, CancellationToken.None);
-        var writer = new ImportWriter(Database, store, _clock, chunkRows: 2, transactionRows: 100);
-        await using (writer)
-        {
-            for (var i = 0; i < 4; i++)
-            {
-                await writer.AddAsync(new("hubspot", $"{tag}-{i}", new OpportunityFields { AccountName = $"Yielding {tag} {i}", Status = OpportunityStatus.Open }),
-                    CancellationToken.None);
-            }
-            await other.CommitAsync();
-            await other.DisposeAsync();
-            await writer.CompleteAsync(CancellationToken.None);
-        }
+        // With nobody waiting, the two chunks would be committed together.
+        var writer = await ImportWithBothChunksReady(store,
+            i => new("hubspot", $"{tag}-{i}", new OpportunityFields { AccountName = $"Yielding {tag} {i}", Status = OpportunityStatus.Open }));
 
         (writer.Created, writer.Transactions).ShouldBe((4, 2));
         held.Commit();
         (await waiting.WaitAsync(TimeSpan.FromSeconds(30))).Dispose();
         File.Delete(Path.Combine(Path.GetTempPath(), $"partnerdeals-elsewhere-{tag}.db"));
+    }
+
+    /// <summary>
+    /// Imports four rows in chunks of two, both planned while another writer holds this database's lock,
+    /// so that both are ready when the import gets it.
+    /// </summary>
+    private async Task<ImportWriter> ImportWithBothChunksReady(OpportunityStore store, Func<int, OpportunityWrite> row)
+    {
+        await using var connection = await Database.OpenAsync(CancellationToken.None);
+        var other = await Database.BeginWriteAsync(connection, CancellationToken.None);
+        var writer = new ImportWriter(Database, store, _clock, chunkRows: 2, transactionRows: 100);
+        await using (writer)
+        {
+            for (var i = 0; i < 4; i++) await writer.AddAsync(row(i), CancellationToken.None);
+            await other.CommitAsync();
+            await other.DisposeAsync();
+            await writer.CompleteAsync(CancellationToken.None);
+        }
+        return writer;
     }
 
     [Test]

@@ -47,7 +47,7 @@ public sealed class ImportWriter(Database database, OpportunityStore store, Time
     /// <summary>Write transactions committed.</summary>
     public int Transactions { get; private set; }
 
-    /// <summary>Transactions that met a chunk whose plan went stale, and were written again under the lock.</summary>
+    /// <summary>Chunks whose plan went stale when written; each time, the chunks of that transaction were written again under the lock.</summary>
     public int StalePlans { get; private set; }
 
     /// <summary>The longest the import held the write lock in one transaction.</summary>
