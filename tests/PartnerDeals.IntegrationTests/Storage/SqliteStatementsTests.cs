@@ -15,11 +15,25 @@ public sealed class SqliteStatementsTests
         new DateTimeOffset(2026, 11, 23, 10, 30, 15, 123, TimeSpan.FromHours(2)).AddTicks(4567),
         new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero),
         new DateOnly(2026, 2, 28), 1234.5m, 1000m, 0.0001m, -7m, 98500.10m, 79228162514264337593543950335m,
-        true, false, 42, long.MaxValue, 2.5,
+        true, false, 42, long.MaxValue, 2.5, new string('ü', 1_000), "nul\0inside",
     ];
 
-    [Test]
-    public async Task ExecuteEach_StoresEveryValueAsDapperWouldBindIt()
+    // A value equal to the row before's is not bound again: each must still be stored, and an equal value
+    // of another type or spelling (1 and 1L, 1m and 1.00m, 0.0 and -0.0) stored as its own binding would be.
+    private static readonly object?[] Repeats =
+    [
+        "same", "same", null, null, "same", "", "", 1, 1L, 1L, 1m, 1.00m, 0.0, -0.0, -0.0, Guid.Empty, Guid.Empty,
+        new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.FromHours(1)), new DateTimeOffset(2026, 11, 23, 11, 0, 0, TimeSpan.Zero), null,
+    ];
+
+    private static IEnumerable<TestCaseData> SampleSets()
+    {
+        yield return new TestCaseData((object)Samples).SetArgDisplayNames("every type");
+        yield return new TestCaseData((object)Repeats).SetArgDisplayNames("repeated values");
+    }
+
+    [TestCaseSource(nameof(SampleSets))]
+    public async Task ExecuteEach_StoresEveryValueAsDapperWouldBindIt(object?[] samples)
     {
         await using var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
         await using var connection = await db.Database.OpenAsync(CancellationToken.None);
@@ -29,12 +43,12 @@ public sealed class SqliteStatementsTests
 
         await using (var tx = await db.Database.BeginWriteAsync(connection, CancellationToken.None))
         {
-            await db.Database.ExecuteEachAsync(tx, insert, ["@Path", "@N", "@Value"], Samples.Select((value, n) => (value, n)),
+            await db.Database.ExecuteEachAsync(tx, insert, ["@Path", "@N", "@Value"], samples.Select((value, n) => (value, n)),
                 (row, v) => (v[0], v[1], v[2]) = ("raw", row.n, row.value), CancellationToken.None);
-            for (var n = 0; n < Samples.Length; n++)
+            for (var n = 0; n < samples.Length; n++)
             {
                 var parameters = new DynamicParameters(new { Path = "dapper", N = n });
-                parameters.Add("Value", Samples[n]);
+                parameters.Add("Value", samples[n]);
                 await connection.ExecuteAsync(insert, parameters, tx);
             }
             await tx.CommitAsync();
@@ -47,7 +61,7 @@ public sealed class SqliteStatementsTests
             """;
         var byDapper = (await connection.QueryAsync<string>(read, new { Path = "dapper" })).ToList();
         var byRaw = (await connection.QueryAsync<string>(read, new { Path = "raw" })).ToList();
-        byDapper.Count.ShouldBe(Samples.Length);
+        byDapper.Count.ShouldBe(samples.Length);
         byRaw.ShouldBe(byDapper);
     }
 
