@@ -1,14 +1,46 @@
 namespace PartnerDeals.Matching;
 
+/// <summary>A name a company is also known as (a former name, a local-script name, a ticker), as written and normalised.</summary>
+public sealed record AlternateName(string Text, CompanyName Name);
+
 /// <summary>What is known about a company on either side of a comparison.</summary>
 /// <param name="Name">The normalised name.</param>
 /// <param name="Domain">The registrable company domain (never free mail), or null.</param>
 /// <param name="Country">ISO 3166-1 alpha-2, upper case, or null.</param>
 public sealed record Company(CompanyName Name, string? Domain, string? Country)
 {
-    public static Company From(string? name, string? domainOrUrlOrEmail, string? country) =>
-        new(CompanyName.Normalise(name), Domains.CompanyDomain(domainOrUrlOrEmail),
-            string.IsNullOrWhiteSpace(country) ? null : country.Trim().ToUpperInvariant());
+    /// <summary>Most alternate names a record carries.</summary>
+    public const int MaxAlternateNames = 20;
+
+    /// <summary>Other readings of the name (a look-alike skeleton) and the record's alternate names.</summary>
+    public IReadOnlyList<AlternateName> OtherNames { get; init; } = [];
+
+    /// <summary>The domain is the contact's e-mail domain, given for want of a company website.</summary>
+    public bool DomainFromEmail { get; init; }
+
+    /// <summary>The primary name first, then every other name: each is blocked on and scored.</summary>
+    public IEnumerable<(CompanyName Name, string? Alternate)> AllNames =>
+        OtherNames.Select(n => (n.Name, (string?)n.Text)).Prepend((Name, null));
+
+    public static Company From(string? name, string? domainOrUrlOrEmail, string? country,
+        IEnumerable<string>? alternateNames = null, string? contactEmail = null)
+    {
+        var readings = CompanyName.Readings(name);
+        var others = readings.Skip(1).Select(r => new AlternateName("", r)).ToList();
+        foreach (var alternate in alternateNames ?? [])
+        {
+            if (string.IsNullOrWhiteSpace(alternate)) continue;
+            others.AddRange(CompanyName.Readings(alternate).Where(r => !r.IsEmpty).Select(r => new AlternateName(alternate.Trim(), r)));
+        }
+        var domain = Domains.CompanyDomain(domainOrUrlOrEmail);
+        var fromEmail = domain is null && Domains.CompanyDomain(contactEmail) is not null;
+        return new Company(readings[0], domain ?? (fromEmail ? Domains.CompanyDomain(contactEmail) : null),
+            string.IsNullOrWhiteSpace(country) ? null : country.Trim().ToUpperInvariant())
+        {
+            OtherNames = others,
+            DomainFromEmail = fromEmail,
+        };
+    }
 }
 
 public enum Verdict
@@ -19,7 +51,8 @@ public enum Verdict
 }
 
 /// <summary>One piece of evidence: its name and its value (1 for a yes/no signal, the similarity otherwise).</summary>
-public sealed record MatchSignal(string Name, double Value);
+/// <param name="Detail">What the signal refers to, where a value cannot say it: the alternate name that matched.</param>
+public sealed record MatchSignal(string Name, double Value, string? Detail = null);
 
 public sealed record MatchResult(double Score, Verdict Verdict, IReadOnlyList<MatchSignal> Signals);
 
@@ -53,6 +86,21 @@ public sealed class MatchSettings
     /// <summary>Subtracted when both domains are known and differ: the same name on another website wants a person's look.</summary>
     public double DomainDiffersPenalty { get; set; } = 0.15;
 
+    /// <summary>Subtracted instead when the names only partly agree and the domains differ: two companies, not a review.</summary>
+    public double PartialNameDomainDiffersPenalty { get; set; } = 0.25;
+
+    /// <summary>Added when the two domains are one brand under different public suffixes (contoso.de / contoso.com).</summary>
+    public double BrandLabelBonus { get; set; } = 0.05;
+
+    /// <summary>Score when the query's contact e-mail domain is the candidate's domain (no company website given).</summary>
+    public double EmailDomainScore { get; set; } = 0.95;
+
+    /// <summary>The name score is at most this when both names carry numbers and they differ (Studio 52 / Studio 54).</summary>
+    public double NumberDiffersScore { get; set; } = 0.5;
+
+    /// <summary>A misspelt token counts as this much of a shared one in the token-set similarity.</summary>
+    public double MisspeltTokenWeight { get; set; } = 0.9;
+
     public Verdict VerdictFor(double score) =>
         score >= ConflictThreshold ? Verdict.Conflict : score >= ReviewThreshold ? Verdict.Review : Verdict.Clear;
 }
@@ -64,48 +112,54 @@ public sealed class CompanyMatcher(MatchSettings settings)
 
     public MatchResult Score(Company query, Company candidate)
     {
-        var signals = new List<MatchSignal>();
-        double score = 0;
-
-        var a = query.Name;
-        var b = candidate.Name;
-        if (!a.IsEmpty && !b.IsEmpty)
+        // Every name of one side against every name of the other; the best pair decides.
+        (double Score, List<MatchSignal> Signals, CompanyName Query, string? Alternate) best = (-1, [], query.Name, null);
+        foreach (var (queryName, queryAlternate) in query.AllNames)
         {
-            if (a.Key == b.Key)
+            foreach (var (candidateName, candidateAlternate) in candidate.AllNames)
             {
-                score = 1.0;
-                signals.Add(new("key_equal", 1));
+                var (nameScore, nameSignals) = NameScore(queryName, candidateName);
+                if (nameScore <= best.Score) continue;
+                var alternate = string.IsNullOrEmpty(queryAlternate) ? candidateAlternate : queryAlternate;
+                best = (nameScore, nameSignals, queryName, alternate);
+                if (nameScore >= 1) break;
             }
-            else
-            {
-                var tokens = Similarity.TokenSet(a.Tokens, b.Tokens);
-                var jaroWinkler = Similarity.JaroWinkler(a.Key, b.Key);
-                score = settings.TokenSetWeight * tokens + (1 - settings.TokenSetWeight) * jaroWinkler;
-                // Typos that split or glue words ("co mier st nton") defeat tokens but not the glued keys;
-                // a typo rarely hits the first letter, and "Western"/"Eastern" are different words.
-                if (a.Key[0] == b.Key[0]) score = Math.Max(score, jaroWinkler - settings.KeySimilarityDiscount);
-                if (tokens > 0) signals.Add(new("token_set_similarity", Math.Round(tokens, 3)));
-                signals.Add(new("jaro_winkler", Math.Round(jaroWinkler, 3)));
-                if (IsAcronym(a, b) || IsAcronym(b, a))
-                {
-                    // Two letters stand for too many names to decide on their own.
-                    var shortest = Math.Min(a.Key.Length, b.Key.Length);
-                    score = Math.Max(score, shortest >= 3 ? settings.AcronymScore : settings.AcronymScore - 0.1);
-                    signals.Add(new("acronym", 1));
-                }
-            }
+            if (best.Score >= 1) break;
         }
+
+        var signals = best.Signals;
+        var score = Math.Max(0, best.Score);
+        if (best.Query.Disguised) signals.Insert(0, new("confusable_folded", 1));
+        if (!string.IsNullOrEmpty(best.Alternate)) signals.Add(new("alternate_name", 1, best.Alternate));
+        var namesAgree = signals.Exists(s => s.Name == "key_equal");
 
         if (query.Domain is not null && candidate.Domain is not null)
         {
             if (query.Domain == candidate.Domain)
             {
-                score = Math.Max(score, settings.DomainEqualScore);
-                signals.Insert(0, new("domain_equal", 1));
+                if (query.DomainFromEmail)
+                {
+                    score = Math.Max(score, settings.EmailDomainScore);
+                    signals.Insert(0, new("email_domain", 1));
+                }
+                else
+                {
+                    score = Math.Max(score, settings.DomainEqualScore);
+                    signals.Insert(0, new("domain_equal", 1));
+                }
             }
-            else
+            else if (Domains.BrandLabel(query.Domain) is { Length: >= 3 } label && label == Domains.BrandLabel(candidate.Domain)
+                     && !(query.Country is not null && candidate.Country is not null && query.Country != candidate.Country))
             {
-                score -= settings.DomainDiffersPenalty;
+                // One brand under two public suffixes (contoso-pharma.de / .eu): evidence for, not against. Not
+                // across countries: there a brand's national domains are its national companies.
+                score += settings.BrandLabelBonus;
+                signals.Add(new("brand_label_equal", 1));
+            }
+            else if (!query.DomainFromEmail)
+            {
+                // A consultant writes from its own address: a differing e-mail domain says nothing.
+                score -= namesAgree ? settings.DomainDiffersPenalty : settings.PartialNameDomainDiffersPenalty;
                 signals.Add(new("domain_differs", 1));
             }
         }
@@ -126,6 +180,91 @@ public sealed class CompanyMatcher(MatchSettings settings)
 
         score = Math.Round(Math.Clamp(score, 0, 1), 4);
         return new MatchResult(score, settings.VerdictFor(score), signals);
+    }
+
+    /// <summary>How alike two names are, in [0, 1], with the signals that say why.</summary>
+    private (double Score, List<MatchSignal> Signals) NameScore(CompanyName a, CompanyName b)
+    {
+        var signals = new List<MatchSignal>();
+        if (a.IsEmpty || b.IsEmpty) return (0, signals);
+        if (a.Key == b.Key)
+        {
+            signals.Add(new("key_equal", 1));
+            return (1.0, signals);
+        }
+
+        var tokens = Similarity.TokenSet(a.Tokens, b.Tokens, settings.MisspeltTokenWeight, alone: a.Tokens.Count == 1 || b.Tokens.Count == 1);
+        var jaroWinkler = Similarity.JaroWinkler(a.Key, b.Key);
+        var score = settings.TokenSetWeight * tokens + (1 - settings.TokenSetWeight) * jaroWinkler;
+        // Typos that split or glue words ("co mier st nton") defeat tokens but not the glued keys, and a name
+        // that holds the other whole ("Cisco Systems" / "Cisco") is often the same company: then the keys'
+        // similarity stands for the name's. Not otherwise: "Boston Consulting" and "Boston Novo Design" share
+        // a prefix, not a company.
+        // One word against one word is held to the misspelling rule: Ciena and Cigna are two companies.
+        var keyEdits = a.Tokens.Count == 1 && b.Tokens.Count == 1
+            ? Similarity.AllowedEdits(a.Key, b.Key, alone: true)
+            : Math.Max(2, Math.Min(a.Key.Length, b.Key.Length) / 4);
+        if (a.Key[0] == b.Key[0] && ((keyEdits > 0 && Similarity.Edits(a.Key, b.Key, keyEdits) <= keyEdits) || (a.Tokens.Count != b.Tokens.Count && Contains(a, b))))
+        {
+            score = Math.Max(score, jaroWinkler - settings.KeySimilarityDiscount);
+        }
+        if (tokens > 0) signals.Add(new("token_set_similarity", Math.Round(tokens, 3)));
+        signals.Add(new("jaro_winkler", Math.Round(jaroWinkler, 3)));
+
+        var allowed = Similarity.AllowedEdits(a.Key, b.Key, alone: true);
+        if (allowed > 0 && Similarity.Edits(a.Key, b.Key, allowed) is var edits && edits <= allowed && MisspeltWithin(a, b))
+        {
+            signals.Add(new("edit_distance", edits));
+        }
+
+        if (IsAcronym(a, b) || IsAcronym(b, a))
+        {
+            // Two letters stand for too many names to decide on their own.
+            var shortest = Math.Min(a.Key.Length, b.Key.Length);
+            score = Math.Max(score, shortest >= 3 ? settings.AcronymScore : settings.AcronymScore - 0.1);
+            signals.Add(new("acronym", 1));
+        }
+
+        if (NumbersDiffer(a.Key, b.Key))
+        {
+            score = Math.Min(score, settings.NumberDiffersScore);
+            signals.Add(new("number_differs", 1));
+        }
+        return (score, signals);
+    }
+
+    /// <summary>Every token of the name with fewer is a token of the other or a misspelling of one.</summary>
+    private static bool Contains(CompanyName a, CompanyName b)
+    {
+        var (few, many) = a.Tokens.Count <= b.Tokens.Count ? (a, b) : (b, a);
+        var alone = few.Tokens.Count == 1;
+        return few.Tokens.All(t => many.Tokens.Any(o => o == t || Similarity.IsMisspelling(t, o, alone)));
+    }
+
+    /// <summary>The names are one another misspelt, token by token, or with a word split or glued (the keys' distance says it).</summary>
+    private static bool MisspeltWithin(CompanyName a, CompanyName b) => Contains(a, b) || a.Tokens.Count != b.Tokens.Count;
+
+    /// <summary>Both names carry numbers, and not the same ones: two companies (Channel 4 / Channel 5).</summary>
+    internal static bool NumbersDiffer(string a, string b)
+    {
+        var left = Numbers(a);
+        if (left.Count == 0) return false;
+        var right = Numbers(b);
+        return right.Count > 0 && !left.SequenceEqual(right);
+    }
+
+    private static List<string> Numbers(string key)
+    {
+        var numbers = new List<string>();
+        for (var i = 0; i < key.Length; i++)
+        {
+            if (!char.IsAsciiDigit(key[i])) continue;
+            var start = i;
+            while (i < key.Length && char.IsAsciiDigit(key[i])) i++;
+            numbers.Add(key[start..i].TrimStart('0'));
+        }
+        numbers.Sort(StringComparer.Ordinal);
+        return numbers;
     }
 
     /// <summary>True when <paramref name="shortName"/> is the initials of a name of two or more tokens.</summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -24,42 +23,49 @@ public sealed partial record CompanyName(string Key, IReadOnlyList<string> Token
 
     public bool IsEmpty => Key.Length == 0;
 
-    public static CompanyName Normalise(string? name)
+    /// <summary>Most tokens a name keeps; a longer name is cut, so one comparison's work is bounded.</summary>
+    public const int MaxTokens = 32;
+
+    /// <summary>The name was written with invisible or look-alike characters (see <see cref="Characters"/>).</summary>
+    public bool Disguised { get; init; }
+
+    public static CompanyName Normalise(string? name) => Readings(name)[0];
+
+    /// <summary>
+    /// Every way the name reads: the name itself and, for a word of another script made only of
+    /// look-alikes of Latin letters ("Асме"), its Latin skeleton as a second reading.
+    /// </summary>
+    public static IReadOnlyList<CompanyName> Readings(string? name)
     {
-        if (string.IsNullOrWhiteSpace(name)) return Empty;
-        var words = Words(name);
+        if (string.IsNullOrWhiteSpace(name)) return [Empty];
+        var folded = Characters.Fold(name);
+        var primary = FromFolded(folded.Text, folded.Disguised);
+        if (folded.Skeleton is null) return [primary];
+        var skeleton = FromFolded(folded.Skeleton, true);
+        return skeleton.Key == primary.Key || skeleton.IsEmpty ? [primary] : [primary, skeleton];
+    }
+
+    private static CompanyName FromFolded(string folded, bool disguised)
+    {
+        var words = Words(folded);
         words = LegalForms.Strip(words);
         var tokens = words.Where(w => !NoiseWords.Contains(w)).ToList();
         if (tokens.Count == 0) tokens = words;
-        return new CompanyName(string.Concat(tokens), tokens);
+        if (tokens.Count > MaxTokens) tokens = tokens.Take(MaxTokens).ToList();
+        return new CompanyName(string.Concat(tokens), tokens) { Disguised = disguised };
     }
 
     /// <summary>
-    /// Folds text to lower-case words: letters other alphabets spell with two (ß, æ, ø …) first,
-    /// then NFKD with the marks dropped, glued words split at a lower→upper change (ExxonMobil),
-    /// &amp; as "and", apostrophes removed (McDonald's → mcdonalds), dotted abbreviations closed
-    /// (S.p.A. → spa), every other punctuation a word break. Legal forms are folded with this too.
+    /// Splits folded text (<see cref="Characters.Fold"/>) into lower-case words: glued words split at a
+    /// lower→upper change (ExxonMobil), &amp; as "and", apostrophes removed (McDonald's → mcdonalds), dotted
+    /// abbreviations closed (S.p.A. → spa), every other punctuation a word break. Legal forms are folded with this too.
     /// </summary>
     internal static List<string> Words(string text)
     {
-        var folded = new StringBuilder(text.Length + 8);
-        foreach (var c in text)
-        {
-            folded.Append(c switch
-            {
-                'ß' => "ss", 'ẞ' => "SS", 'æ' => "ae", 'Æ' => "AE", 'œ' => "oe", 'Œ' => "OE", 'ø' => "o", 'Ø' => "O",
-                'đ' => "d", 'Đ' => "D", 'ð' => "d", 'Ð' => "D", 'ł' => "l", 'Ł' => "L", 'þ' => "th", 'Þ' => "TH", 'ı' => "i", 'ħ' => "h",
-                _ => c.ToString(),
-            });
-        }
-
-        var decomposed = folded.ToString().Normalize(NormalizationForm.FormKD);
-        var plain = new StringBuilder(decomposed.Length + 8);
+        var plain = new StringBuilder(text.Length + 8);
         char previous = ' ';
-        foreach (var c in decomposed)
+        foreach (var c in Characters.Fold(text).Text)
         {
-            var category = CharUnicodeInfo.GetUnicodeCategory(c);
-            if (category is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark) continue;
             if (char.IsUpper(c) && char.IsLower(previous)) plain.Append(' ');
             plain.Append(c);
             previous = c;
@@ -73,7 +79,7 @@ public sealed partial record CompanyName(string Key, IReadOnlyList<string> Token
         var word = new StringBuilder();
         foreach (var c in lower)
         {
-            if (char.IsLetterOrDigit(c))
+            if (char.IsAsciiLetterOrDigit(c))
             {
                 word.Append(c);
             }

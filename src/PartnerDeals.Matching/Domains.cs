@@ -22,6 +22,17 @@ public static class Domains
         return registrable is null || FreeMail.Contains(registrable) ? null : registrable;
     }
 
+    /// <summary>
+    /// The brand of a registrable domain: its label before the public suffix (contoso-pharma.de and
+    /// contoso-pharma.com are both "contoso-pharma").
+    /// </summary>
+    public static string? BrandLabel(string? registrableDomain)
+    {
+        if (string.IsNullOrEmpty(registrableDomain)) return null;
+        var dot = registrableDomain.IndexOf('.');
+        return dot > 0 ? registrableDomain[..dot] : null;
+    }
+
     public static bool IsFreeMail(string? input) => Registrable(input) is { } d && FreeMail.Contains(d);
 
     /// <summary>The registrable domain of a URL, e-mail address or host; null when there is none.</summary>

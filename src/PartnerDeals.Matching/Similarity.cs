@@ -42,27 +42,84 @@ public static class Similarity
     }
 
     /// <summary>
-    /// Dice overlap of two token sets, 2·|A∩B| / (|A|+|B|), where two tokens of 4 or more letters
-    /// also count as shared when they start alike and their Jaro-Winkler is at least 0.90 (a typo:
-    /// "Ericcson"; but not "Western" / "Eastern").
+    /// The edits (substitution, insertion, deletion, transposition of neighbours) a misspelling of a
+    /// token of this length may have and still be that token: two from 9 letters, one from 6, none
+    /// below when the token is the whole name (<paramref name="alone"/>: Sony/Sonos, Ciena/Cigna are
+    /// other companies), one from 4 beside other tokens (Schmidt Haley / Schmidt Raley). A number is
+    /// never misspelt (52 / 54): numbers within words are compared by the matcher.
     /// </summary>
-    public static double TokenSet(IReadOnlyList<string> a, IReadOnlyList<string> b)
+    public static int AllowedEdits(string a, string b, bool alone)
+    {
+        if (a.All(char.IsAsciiDigit) || b.All(char.IsAsciiDigit)) return 0;
+        var shorter = Math.Min(a.Length, b.Length);
+        return shorter >= 9 ? 2 : shorter >= 6 ? 1 : shorter >= 4 && !alone ? 1 : 0;
+    }
+
+    /// <summary>True when <paramref name="a"/> is <paramref name="b"/> misspelt within <see cref="AllowedEdits"/>.</summary>
+    public static bool IsMisspelling(string a, string b, bool alone)
+    {
+        var allowed = AllowedEdits(a, b, alone);
+        return allowed > 0 && a != b && Edits(a, b, allowed) <= allowed;
+    }
+
+    /// <summary>
+    /// Optimal-string-alignment distance (Damerau-Levenshtein without re-editing a substring), or
+    /// <paramref name="max"/> + 1 as soon as it must exceed <paramref name="max"/>.
+    /// </summary>
+    public static int Edits(string a, string b, int max)
+    {
+        if (Math.Abs(a.Length - b.Length) > max) return max + 1;
+        if (a.Length == 0 || b.Length == 0) return Math.Max(a.Length, b.Length);
+        var width = b.Length + 1;
+        Span<int> rows = a.Length <= 64 && b.Length <= 64 ? stackalloc int[3 * width] : new int[3 * width];
+        var before = rows[..width];
+        var previous = rows.Slice(width, width);
+        var current = rows.Slice(2 * width, width);
+        for (var j = 0; j <= b.Length; j++) previous[j] = j;
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            var rowMin = current[0];
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                var value = Math.Min(Math.Min(previous[j] + 1, current[j - 1] + 1), previous[j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) value = Math.Min(value, before[j - 2] + 1);
+                current[j] = value;
+                rowMin = Math.Min(rowMin, value);
+            }
+            if (rowMin > max) return max + 1;
+            var spare = before;
+            before = previous;
+            previous = current;
+            current = spare;
+        }
+        return Math.Min(previous[b.Length], max + 1);
+    }
+
+    /// <summary>
+    /// Dice overlap of two token sets, 2·|A∩B| / (|A|+|B|), where a misspelt token counts as shared at
+    /// <paramref name="misspeltWeight"/> (see <see cref="IsMisspelling"/>: Ericcson, Kontoso; but not
+    /// Western/Eastern, and never two numbers).
+    /// </summary>
+    public static double TokenSet(IReadOnlyList<string> a, IReadOnlyList<string> b, double misspeltWeight = 0.9, bool alone = true)
     {
         if (a.Count == 0 || b.Count == 0) return 0;
         var used = new bool[b.Count];
-        var shared = 0;
+        var shared = 0.0;
         foreach (var token in a)
         {
             var best = -1;
+            var exact = false;
             for (var j = 0; j < b.Count; j++)
             {
                 if (used[j]) continue;
-                if (b[j] == token) { best = j; break; }
-                if (best < 0 && token.Length >= 4 && b[j].Length >= 4 && token[0] == b[j][0] && JaroWinkler(token, b[j]) >= 0.90) best = j;
+                if (b[j] == token) { best = j; exact = true; break; }
+                if (best < 0 && IsMisspelling(token, b[j], alone)) best = j;
             }
             if (best < 0) continue;
             used[best] = true;
-            shared++;
+            shared += exact ? 1 : misspeltWeight;
         }
         return 2.0 * shared / (a.Count + b.Count);
     }

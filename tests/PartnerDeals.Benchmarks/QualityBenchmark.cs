@@ -91,7 +91,7 @@ public static class QualityBenchmark
                     else
                     {
                         falsePositives++;
-                        if (Environment.GetEnvironmentVariable("SHOW_FALSE") == "1" && threshold == Verdict.Conflict)
+                        if (Environment.GetEnvironmentVariable("SHOW_FALSE") == "1" && threshold == Verdict.Review)
                         {
                             var m = matcher.Score(query, index.Company(c));
                             Console.WriteLine($"  false [{kind}] '{string.Join(' ', query.Name.Tokens)}' {query.Domain} {query.Country} vs '{string.Join(' ', index.Company(c).Name.Tokens)}' {index.Company(c).Domain} {index.Company(c).Country} {m.Score} {string.Join(",", m.Signals.Select(x => x.Name + "=" + x.Value))}");
@@ -130,7 +130,7 @@ public static class QualityBenchmark
             {
                 var result = matcher.Score(a, b);
                 var flagged = result.Verdict >= threshold;
-                if (same && !flagged && threshold == Verdict.Conflict && Environment.GetEnvironmentVariable("SHOW_MISSES") == name)
+                if (same && !flagged && threshold == Verdict.Review && Environment.GetEnvironmentVariable("SHOW_MISSES") == name)
                 {
                     Console.WriteLine($"  miss '{string.Join(' ', a.Name.Tokens)}' vs '{string.Join(' ', b.Name.Tokens)}' {result.Score} {string.Join(",", result.Signals.Select(x => x.Name + "=" + x.Value))}");
                 }
@@ -157,18 +157,21 @@ public static class QualityBenchmark
 
     private static List<(Company, Company, bool)> DnbPairs(string datasets)
     {
-        var originals = Csv.Read(Path.Combine(datasets, "dnb_synthetic_test_names.csv")).Skip(1).ToList();
-        var adjusted = Csv.Read(Path.Combine(datasets, "dnb_synthetic_adjusted_test_names.csv")).Skip(1).ToList();
+        // Rows are paired by their id column: one perturbed name holds a line break, so the two files
+        // do not have their rows on the same lines (pairing by line misaligned every row after it).
+        static Dictionary<string, string[]> ById(string path) => Csv.Read(path).Skip(1).Where(r => r.Length >= 3)
+            .GroupBy(r => r[0]).ToDictionary(g => g.Key, g => g.First());
+        var originals = ById(Path.Combine(datasets, "dnb_synthetic_test_names.csv"));
+        var adjusted = ById(Path.Combine(datasets, "dnb_synthetic_adjusted_test_names.csv"));
+        var ids = originals.Keys.Where(adjusted.ContainsKey).OrderBy(k => int.TryParse(k, out var n) ? n : int.MaxValue).ToList();
         var pairs = new List<(Company, Company, bool)>();
-        originals = originals.Where(r => r.Length >= 3).ToList();
-        adjusted = adjusted.Where(r => r.Length >= 3).ToList();
-        var n = Math.Min(originals.Count, adjusted.Count);
-        for (var i = 0; i < n; i++)
+        for (var i = 0; i < ids.Count; i++)
         {
-            var a = Company.From(originals[i][1], null, originals[i][2]);
-            pairs.Add((a, Company.From(adjusted[i][1], null, adjusted[i][2]), true));
-            var j = (i + 7) % n; // a different company, same position in another row
-            pairs.Add((a, Company.From(adjusted[j][1], null, adjusted[j][2]), false));
+            var (original, perturbed) = (originals[ids[i]], adjusted[ids[i]]);
+            var a = Company.From(original[1], null, original[2]);
+            pairs.Add((a, Company.From(perturbed[1], null, perturbed[2]), true));
+            var other = adjusted[ids[(i + 7) % ids.Count]]; // a different company's perturbed name
+            pairs.Add((a, Company.From(other[1], null, other[2]), false));
         }
         return pairs;
     }
