@@ -3,23 +3,26 @@ namespace PartnerDeals.Matching;
 /// <summary>Bound from configuration (<c>Matching:Blocking:*</c>).</summary>
 public sealed class BlockingSettings
 {
-    /// <summary>A token in more records than this ("global", "solutions") is too common to find candidates by.</summary>
+    /// <summary>A token in more records than this ("global", "solutions") is too common to find candidates by; every record of a rarer one is read.</summary>
     public int MaxTokenFrequency { get; set; } = 500;
 
-    /// <summary>How many of the query's rarest tokens are looked up.</summary>
-    public int MaxRareTokens { get; set; } = 2;
+    /// <summary>How many of the query's rarest tokens (its own, their misspellings found in the index, neighbours glued) are looked up.</summary>
+    public int MaxRareTokens { get; set; } = 4;
 
-    /// <summary>Most candidates taken through one token.</summary>
-    public int MaxCandidatesPerToken { get; set; } = 100;
+    /// <summary>Most candidates taken through one domain, name key or acronym (each is already a strong match).</summary>
+    public int MaxCandidatesPerKey { get; set; } = 200;
 }
 
 /// <summary>
 /// Which records could be the same company, found through indexes, never by scanning: the same
-/// registrable domain, the same name key, one name the acronym of the other, or a shared rare token.
-/// The keys are computed once, when a record is written.
+/// registrable domain, the same name key, one name the acronym of the other, a shared rare token,
+/// or a token the query misspells. The keys are computed once, when a record is written.
 /// </summary>
 public static class Blocking
 {
+    /// <summary>The shortest token the misspelling index holds; below it a name is matched exactly.</summary>
+    public const int MisspeltFrom = 4;
+
     /// <summary>The tokens a record is indexed under: its name tokens of two or more characters.</summary>
     public static IReadOnlyList<string> TokensOf(CompanyName name) => TokensOf(name.Tokens);
 
@@ -27,11 +30,57 @@ public static class Blocking
     public static IReadOnlyList<string> TokensOf(IEnumerable<string> nameTokens) =>
         nameTokens.Where(t => t.Length >= 2).Distinct(StringComparer.Ordinal).ToList();
 
+    /// <summary>
+    /// What a query looks up besides its own tokens: each pair of neighbours glued ("contoso pharma" finds
+    /// "contosopharma"), and the tokens themselves, whose misspellings <see cref="MisspellingProbes"/> finds.
+    /// </summary>
+    public static IReadOnlyList<string> LookupTokens(CompanyName query)
+    {
+        var tokens = TokensOf(query).ToList();
+        for (var i = 0; i + 1 < query.Tokens.Count; i++) tokens.Add(query.Tokens[i] + query.Tokens[i + 1]);
+        return tokens.Distinct(StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>
+    /// The misspelling index's entries for a token: its length with its first half, and with its second
+    /// half after the middle letter ("9&lt;micr", "9&gt;soft" for "microsoft"). One edit — or two in one half —
+    /// leaves one of them as it was, so a misspelling is found by looking up the halves it could have.
+    /// </summary>
+    public static IEnumerable<string> MisspellingSignatures(string token)
+    {
+        if (!Misspellable(token)) yield break;
+        var middle = token.Length / 2;
+        yield return $"{token.Length}<{token[..middle]}";
+        yield return $"{token.Length}>{token[(middle + 1)..]}";
+    }
+
+    /// <summary>
+    /// The signatures a token within <see cref="Similarity.AllowedEdits"/> of <paramref name="token"/> may have:
+    /// for each length it could have, its first half as the query starts and its second half as the query ends.
+    /// </summary>
+    public static IEnumerable<string> MisspellingProbes(string token)
+    {
+        if (!Misspellable(token)) yield break;
+        var edits = Similarity.AllowedEdits(token, token, alone: false);
+        for (var length = Math.Max(MisspeltFrom, token.Length - edits); length <= token.Length + edits; length++)
+        {
+            var middle = length / 2;
+            if (middle <= token.Length) yield return $"{length}<{token[..middle]}";
+            var tail = length - middle - 1;
+            if (tail <= token.Length) yield return $"{length}>{token[^tail..]}";
+        }
+    }
+
+    /// <summary>True when <paramref name="stored"/> could be <paramref name="query"/> misspelt (or the other way round).</summary>
+    public static bool CouldBeMisspelling(string query, string stored) => query != stored && Similarity.IsMisspelling(query, stored, alone: false);
+
     /// <summary>The query tokens worth looking up, rarest first: present in the index, but in at most the allowed number of records.</summary>
-    public static IReadOnlyList<string> RareTokens(CompanyName query, IReadOnlyDictionary<string, long> frequencies, BlockingSettings settings) =>
-        TokensOf(query)
+    public static IReadOnlyList<string> RareTokens(IEnumerable<string> tokens, IReadOnlyDictionary<string, long> frequencies, BlockingSettings settings) =>
+        tokens.Distinct(StringComparer.Ordinal)
             .Where(t => frequencies.TryGetValue(t, out var df) && df > 0 && df <= settings.MaxTokenFrequency)
             .OrderBy(t => frequencies[t]).ThenBy(t => t, StringComparer.Ordinal)
             .Take(settings.MaxRareTokens)
             .ToList();
+
+    private static bool Misspellable(string token) => token.Length >= MisspeltFrom && !token.All(char.IsAsciiDigit);
 }

@@ -98,6 +98,9 @@ public sealed class MatchSettings
     /// <summary>The name score is at most this when both names carry numbers and they differ (Studio 52 / Studio 54).</summary>
     public double NumberDiffersScore { get; set; } = 0.5;
 
+    /// <summary>The name score is at most this for two one-word names that differ (a misspelling of one word is a review).</summary>
+    public double OneWordMisspellingScore { get; set; } = 0.85;
+
     /// <summary>A misspelt token counts as this much of a shared one in the token-set similarity.</summary>
     public double MisspeltTokenWeight { get; set; } = 0.9;
 
@@ -208,6 +211,8 @@ public sealed class CompanyMatcher(MatchSettings settings)
         {
             score = Math.Max(score, jaroWinkler - settings.KeySimilarityDiscount);
         }
+        // One word against another that is not it is at most a review: Resona / Resonac, Tokura / Topura.
+        if (a.Tokens.Count == 1 && b.Tokens.Count == 1) score = Math.Min(score, settings.OneWordMisspellingScore);
         if (tokens > 0) signals.Add(new("token_set_similarity", Math.Round(tokens, 3)));
         signals.Add(new("jaro_winkler", Math.Round(jaroWinkler, 3)));
 

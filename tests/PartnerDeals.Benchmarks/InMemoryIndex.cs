@@ -11,6 +11,7 @@ public sealed class InMemoryIndex
     private readonly Dictionary<string, List<int>> _byAcronym = [];
     private readonly Dictionary<string, List<int>> _byToken = [];
     private readonly Dictionary<string, long> _frequencies = [];
+    private readonly Dictionary<string, HashSet<string>> _bySignature = [];
     private readonly BlockingSettings _settings = new();
 
     public void Add(int id, Company company)
@@ -24,6 +25,7 @@ public sealed class InMemoryIndex
         {
             Add(_byToken, token, id);
             _frequencies[token] = _frequencies.GetValueOrDefault(token) + 1;
+            foreach (var signature in Blocking.MisspellingSignatures(token)) AddToken(_bySignature, signature, token);
         }
     }
 
@@ -38,12 +40,22 @@ public sealed class InMemoryIndex
             found.UnionWith(_byKey.GetValueOrDefault(query.Name.Key) ?? []);
             found.UnionWith(_byAcronym.GetValueOrDefault(query.Name.Key) ?? []);
             if (query.Name.Acronym.Length > 0) found.UnionWith(_byKey.GetValueOrDefault(query.Name.Acronym) ?? []);
-            foreach (var token in Blocking.RareTokens(query.Name, _frequencies, _settings))
+            var tokens = Blocking.LookupTokens(query.Name).ToList();
+            tokens.AddRange(Blocking.TokensOf(query.Name).SelectMany(Blocking.MisspellingProbes)
+                .SelectMany(p => _bySignature.GetValueOrDefault(p) ?? []).Distinct()
+                .Where(s => Blocking.TokensOf(query.Name).Any(q => Blocking.CouldBeMisspelling(q, s))));
+            foreach (var token in Blocking.RareTokens(tokens, _frequencies, _settings))
             {
-                found.UnionWith((_byToken.GetValueOrDefault(token) ?? []).Take(_settings.MaxCandidatesPerToken));
+                found.UnionWith(_byToken.GetValueOrDefault(token) ?? []);
             }
         }
         return found;
+    }
+
+    private static void AddToken(Dictionary<string, HashSet<string>> index, string signature, string token)
+    {
+        if (!index.TryGetValue(signature, out var tokens)) index[signature] = tokens = [];
+        tokens.Add(token);
     }
 
     private static void Add(Dictionary<string, List<int>> index, string key, int id)

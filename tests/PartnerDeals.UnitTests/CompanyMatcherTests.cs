@@ -50,8 +50,12 @@ public sealed class CompanyMatcherTests
         Score("KI", null, "JP", "King Industrial", null, "JP").Verdict.ShouldNotBe(Verdict.Conflict);
 
     [Test]
-    public void Typo_InAToken_StillMatches() =>
-        Score("Ericsson AB", null, "SE", "Ericcson", null, "SE").Verdict.ShouldBe(Verdict.Conflict);
+    public void Typo_InAOneWordName_IsAReview() =>
+        Score("Ericsson AB", null, "SE", "Ericcson", null, "SE").Verdict.ShouldBe(Verdict.Review);
+
+    [Test]
+    public void Typo_InOneOfSeveralTokens_IsAConflict() =>
+        Score("Ericsson Telecom AB", null, "SE", "Ericcson Telecom", null, "SE").Verdict.ShouldBe(Verdict.Conflict);
 
     [TestCase("Bank of America", "Bank of China")]
     [TestCase("Western Research", "Eastern Research")]

@@ -145,3 +145,54 @@ public sealed class DisguisedNameTests
     public void Edits_CountsSubstitutionsInsertionsDeletionsAndTranspositions(int expected, string a, string b) =>
         Similarity.Edits(a, b, 5).ShouldBe(expected);
 }
+
+public sealed class MisspellingIndexTests
+{
+    private static readonly char[] Letters = "abcdefghijklmnopqrstuvwxyz".ToCharArray();
+
+    /// <summary>Every single edit of every kind, at every position, is reached through the halves index.</summary>
+    [TestCase("microsoft")]
+    [TestCase("snowflake")]
+    [TestCase("contoso")]
+    [TestCase("ericsson")]
+    [TestCase("acme")]
+    public void EverySingleEdit_IsFoundByItsSignatures(string token)
+    {
+        foreach (var misspelt in SingleEdits(token).Where(m => m.Length >= Blocking.MisspeltFrom))
+        {
+            Blocking.MisspellingProbes(misspelt).Intersect(Blocking.MisspellingSignatures(token))
+                .ShouldNotBeEmpty($"'{misspelt}' should reach '{token}'");
+        }
+    }
+
+    [TestCase("microsoft", "microsaftt")] // both edits in the second half
+    [TestCase("snowflake", "snowlfakee")]
+    [TestCase("international", "internatoinall")]
+    public void TwoEditsInOneHalf_AreFound(string token, string misspelt) =>
+        Blocking.MisspellingProbes(misspelt).Intersect(Blocking.MisspellingSignatures(token)).ShouldNotBeEmpty();
+
+    [Test]
+    public void NumbersAndShortTokens_AreNotInTheMisspellingIndex()
+    {
+        Blocking.MisspellingSignatures("1234").ShouldBeEmpty();
+        Blocking.MisspellingSignatures("abc").ShouldBeEmpty();
+    }
+
+    [Test]
+    public void GluedNeighbours_AreLookedUp() =>
+        Blocking.LookupTokens(CompanyName.Normalise("Contoso Pharma GmbH")).ShouldContain("contosopharma");
+
+    private static IEnumerable<string> SingleEdits(string t)
+    {
+        for (var i = 0; i < t.Length; i++)
+        {
+            yield return t.Remove(i, 1);
+            foreach (var c in Letters) yield return t[..i] + c + t[(i + 1)..];
+            if (i + 1 < t.Length) yield return t[..i] + t[i + 1] + t[i] + t[(i + 2)..];
+        }
+        for (var i = 0; i <= t.Length; i++)
+        {
+            foreach (var c in Letters) yield return t.Insert(i, c.ToString());
+        }
+    }
+}

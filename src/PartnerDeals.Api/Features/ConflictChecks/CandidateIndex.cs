@@ -29,32 +29,37 @@ public static class CandidateIndex
         var found = new Dictionary<Guid, TRow>();
         var lookups = new List<(string Sql, string Value)>();
         if (query.Domain is not null) lookups.Add((sql.ByDomain, query.Domain));
-        if (!query.Name.IsEmpty)
+        var names = query.AllNames.Select(n => n.Name).Where(n => !n.IsEmpty).ToList();
+        foreach (var name in names)
         {
-            lookups.Add((sql.ByKey, query.Name.Key));           // the same name
-            lookups.Add((sql.ByAcronym, query.Name.Key));       // the query is their acronym
-            if (query.Name.Acronym.Length > 0) lookups.Add((sql.ByKey, query.Name.Acronym)); // they are the query's acronym
+            lookups.Add((sql.ByKey, name.Key));           // the same name
+            lookups.Add((sql.ByAcronym, name.Key));       // the query is their acronym
+            if (name.Acronym.Length > 0) lookups.Add((sql.ByKey, name.Acronym)); // they are the query's acronym
         }
-        foreach (var (lookup, value) in lookups)
+        foreach (var (lookup, value) in lookups.Distinct())
         {
             var rows = await connection.QueryAsync<TRow>(database.Command(database.Dialect.Page(lookup),
-                With(filter, new { Value = value, Limit = settings.MaxCandidatesPerToken }), ct, tx));
+                With(filter, new { Value = value, Limit = settings.MaxCandidatesPerKey }), ct, tx));
             foreach (var row in rows) found[idOf(row)] = row;
         }
-        if (query.Name.IsEmpty) return found.Values.ToList();
+        if (names.Count == 0) return found.Values.ToList();
 
+        // The query's own tokens, its neighbours glued, and the stored tokens it could misspell.
+        var tokens = names.SelectMany(Blocking.LookupTokens).Distinct(StringComparer.Ordinal).ToList();
+        tokens.AddRange(await MisspellingIndex.MisspellingsAsync(database, connection, tx, names.SelectMany(Blocking.TokensOf).ToList(), ct));
         var frequencies = new Dictionary<string, long>();
         var countSql = "SELECT COUNT(*) FROM (" + database.Dialect.Page(sql.TokenRows) + ") capped";
-        foreach (var token in Blocking.TokensOf(query.Name))
+        foreach (var token in tokens.Distinct(StringComparer.Ordinal))
         {
             frequencies[token] = await connection.ExecuteScalarAsync<long>(database.Command(countSql,
                 new { Token = token, Limit = settings.MaxTokenFrequency + 1 }, ct, tx));
         }
 
-        foreach (var token in Blocking.RareTokens(query.Name, frequencies, settings))
+        // Every record of a rare token is read: a cap on what one token yields would hide the 101st.
+        foreach (var token in Blocking.RareTokens(tokens, frequencies, settings))
         {
             var rows = await connection.QueryAsync<TRow>(database.Command(database.Dialect.Page(sql.ByToken),
-                With(filter, new { Token = token, Limit = settings.MaxCandidatesPerToken }), ct, tx));
+                With(filter, new { Token = token, Limit = settings.MaxTokenFrequency }), ct, tx));
             foreach (var row in rows) found[idOf(row)] = row;
         }
         return found.Values.ToList();

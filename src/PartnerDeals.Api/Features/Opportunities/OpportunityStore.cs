@@ -230,6 +230,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         // In key order, consecutive token rows land on the same leaf page instead of one at random each.
         newTokens.Sort((a, b) => string.CompareOrdinal(a.Token, b.Token));
         if (newTokens.Count > 0) await database.ExecuteEachAsync(tx, InsertTokenSql, TokenNames, newTokens, TokenValues, ct);
+        await MisspellingIndex.AddAsync(database, tx, newTokens.Select(t => t.Token), ct);
         return plan.Outcomes;
     }
 

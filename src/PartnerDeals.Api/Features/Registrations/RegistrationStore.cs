@@ -209,6 +209,7 @@ public sealed class RegistrationStore(Database database)
         var added = after.Except(before).Select(t => new { Token = t, Id = id }).ToList();
         if (stale.Count > 0) await tx.Connection!.ExecuteAsync(database.Command(DeleteTokenSql, stale, ct, tx));
         if (added.Count > 0) await tx.Connection!.ExecuteAsync(database.Command(InsertTokenSql, added, ct, tx));
+        await MisspellingIndex.AddAsync(database, tx, added.Select(a => a.Token), ct);
     }
 
     private static DynamicParameters Parameters(Registration r)
