@@ -16,7 +16,7 @@ public sealed partial class CandidatePlanTests
 {
     public static IEnumerable<TestCaseData> Queries()
     {
-        foreach (var (table, sql) in new[] { ("opportunities", OpportunityStore.CandidateSql), ("registrations", RegistrationStore.CandidateSql) })
+        foreach (var (table, sql) in new[] { ("opportunities", OpportunityCandidates.Sql), ("registrations", RegistrationCandidates.Sql) })
         {
             yield return new TestCaseData(sql.ByDomain, false).SetName($"CandidatesByDomain_{table}_SeeksAnIndex");
             yield return new TestCaseData(sql.ByKey, false).SetName($"CandidatesByKey_{table}_SeeksAnIndex");
@@ -41,6 +41,19 @@ public sealed partial class CandidatePlanTests
         plan.ShouldAllBe(step => !step.StartsWith("SCAN"), string.Join(" / ", plan));
         plan[0].ShouldMatch(fromTokenIndex ? @"^SEARCH (t|opportunity_tokens|registration_tokens) USING PRIMARY KEY \(token=\?" : "^SEARCH ",
             string.Join(" / ", plan));
+    }
+
+    [Test]
+    public async Task Misspellings_AreSoughtBySignatureInTheMisspellingIndex()
+    {
+        await using var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
+        await using var connection = await db.Database.OpenAsync(CancellationToken.None);
+
+        var plan = (await connection.QueryAsync("EXPLAIN QUERY PLAN " + MisspellingIndex.FindSql(SqlDialect.Sqlite),
+            new { Signatures = """["9<micr", "9>soft"]""" })).Select(step => (string)step.detail).ToList();
+
+        plan.ShouldAllBe(step => !step.StartsWith("SCAN token_signatures"), string.Join(" / ", plan));
+        plan.ShouldContain(step => step.StartsWith("SEARCH token_signatures USING PRIMARY KEY (signature=?)"), string.Join(" / ", plan));
     }
 
     [Test]

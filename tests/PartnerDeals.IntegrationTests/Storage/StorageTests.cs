@@ -34,6 +34,13 @@ public sealed class StorageTests(DatabaseProvider provider)
 
     private Database Database => _db.Database;
 
+    /// <summary>The direct pipeline's candidates for a company, as the conflict check finds them.</summary>
+    private async Task<IReadOnlyList<Candidate>> CandidatesAsync(Company query, BlockingSettings blocking)
+    {
+        await using var connection = await Database.OpenAsync(CancellationToken.None);
+        return await OpportunityCandidates.FindAsync(Database, connection, null, query, blocking, CancellationToken.None);
+    }
+
     [OneTimeSetUp]
     public async Task CreateDatabase()
     {
@@ -187,7 +194,7 @@ public sealed class StorageTests(DatabaseProvider provider)
         second.ShouldBe([(UpsertOutcome.Updated, first[0].Id)]);
         var blocking = new BlockingSettings();
         async Task<IEnumerable<string>> Found(Company query) =>
-            (await store.CandidatesAsync(query, blocking, CancellationToken.None)).Select(c => c.ExternalId);
+            (await CandidatesAsync(query, blocking)).Select(c => c.ExternalId!);
 
         (await Found(Company.From("Anything", $"sales@zyphorian{tag}.com", "US"))).ShouldBe([$"{tag}-1"]);
         (await Found(Company.From($"ZYPHORIAN-{tag.ToUpperInvariant()} SYSTEMS", null, "US"))).ShouldContain($"{tag}-1");
@@ -227,7 +234,7 @@ public sealed class StorageTests(DatabaseProvider provider)
         (await store.GetAsync("hubspot", $"{tag}-4", CancellationToken.None)).ShouldNotBeNull();
         var blocking = new BlockingSettings();
         async Task<IEnumerable<string>> Found(string name) =>
-            (await store.CandidatesAsync(Company.From(name, null, "DE"), blocking, CancellationToken.None)).Select(c => c.ExternalId);
+            (await CandidatesAsync(Company.From(name, null, "DE"), blocking)).Select(c => c.ExternalId!);
         // By the name's own token alone: the tag is a token every row of this test shares.
         (await Found("Quorvane")).ShouldContain($"{tag}-1");
         (await Found("Obsolvian")).ShouldNotContain($"{tag}-1");
@@ -288,8 +295,8 @@ public sealed class StorageTests(DatabaseProvider provider)
         (await store.GetAsync("salesforce", $"{tag}-1", CancellationToken.None))!.AccountName.ShouldBe($"Meanwix{tag} Ltd");
         // Written, the stale plan would have indexed the planned name's tokens (and taken out the first name's again).
         var blocking = new BlockingSettings();
-        (await store.CandidatesAsync(Company.From($"Plannix{tag}", null, null), blocking, CancellationToken.None)).ShouldBeEmpty();
-        (await store.CandidatesAsync(Company.From($"Meanwix{tag}", null, null), blocking, CancellationToken.None)).Select(c => c.ExternalId)
+        (await CandidatesAsync(Company.From($"Plannix{tag}", null, null), blocking)).ShouldBeEmpty();
+        (await CandidatesAsync(Company.From($"Meanwix{tag}", null, null), blocking)).Select(c => c.ExternalId)
             .ShouldBe([$"{tag}-1"]);
     }
 
@@ -438,7 +445,7 @@ public sealed class StorageTests(DatabaseProvider provider)
         var registrations = new RegistrationStore(Database);
         var conflicts = new ConflictStore(Database);
         var options = Options.Create(new RegistrationOptions());
-        var checker = new ConflictChecker(Database, new OpportunityStore(Database, _clock), registrations, Options.Create(new MatchingOptions()), _clock);
+        var checker = new ConflictChecker(Database, Options.Create(new MatchingOptions()), _clock);
         var decisions = new RegistrationDecisions(checker, conflicts, registrations, _partners, new RegistrationJournal(Database, _audit, new FeeLedger(Database), Options.Create(new CrmOptions()), _clock), _audit,
             options, _clock);
         var claimants = Enumerable.Range(0, 8).Select(i => NewPartner($"Claimant {Guid.NewGuid():N}")).ToList();
@@ -466,7 +473,7 @@ public sealed class StorageTests(DatabaseProvider provider)
         // The only test here that journals to a CRM, so every salesforce delivery in the database is its own.
         var registrations = new RegistrationStore(Database);
         var crm = Options.Create(new CrmOptions { Salesforce = { InstanceUrl = "https://acme.my.salesforce.com" } });
-        var checker = new ConflictChecker(Database, new OpportunityStore(Database, _clock), registrations, Options.Create(new MatchingOptions()), _clock);
+        var checker = new ConflictChecker(Database, Options.Create(new MatchingOptions()), _clock);
         var decisions = new RegistrationDecisions(checker, new ConflictStore(Database), registrations, _partners,
             new RegistrationJournal(Database, _audit, new FeeLedger(Database), crm, _clock), _audit, Options.Create(new RegistrationOptions()), _clock);
         var partner = NewPartner($"Dispatch {Guid.NewGuid():N}");

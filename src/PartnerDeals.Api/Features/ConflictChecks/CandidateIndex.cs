@@ -65,9 +65,16 @@ public static class CandidateIndex
         return found.Values.ToList();
     }
 
-    /// <summary>A company as a row stores it: the name key and tokens computed when it was written.</summary>
-    public static Company Stored(string nameKey, string nameTokens, string? companyDomain, string? country) =>
-        new(new CompanyName(nameKey, nameTokens.Split(' ', StringSplitOptions.RemoveEmptyEntries)), companyDomain, country);
+    /// <summary>
+    /// A company as a row stores it: the name key and tokens computed when it was written, and its alternate
+    /// names normalised again (few rows have any).
+    /// </summary>
+    public static Company Stored(string nameKey, string nameTokens, string? companyDomain, string? country, string? alternateNames = null) =>
+        new(new CompanyName(nameKey, nameTokens.Split(' ', StringSplitOptions.RemoveEmptyEntries)), companyDomain, country)
+        {
+            OtherNames = AlternateNames.Read(alternateNames)
+                .SelectMany(a => CompanyName.Readings(a).Where(r => !r.IsEmpty).Select(r => new AlternateName(a, r))).ToList(),
+        };
 
     private static DynamicParameters With(object? filter, object parameters)
     {
@@ -75,4 +82,14 @@ public static class CandidateIndex
         all.AddDynamicParams(parameters);
         return all;
     }
+}
+
+/// <summary>Alternate names as a column stores them: a JSON array of strings, null for none.</summary>
+public static class AlternateNames
+{
+    public static IReadOnlyList<string> Read(string? stored) =>
+        string.IsNullOrEmpty(stored) ? [] : System.Text.Json.JsonSerializer.Deserialize<List<string>>(stored) ?? [];
+
+    public static string? Write(IReadOnlyList<string>? names) =>
+        names is { Count: > 0 } ? System.Text.Json.JsonSerializer.Serialize(names.Select(n => n.Trim()).Distinct().ToList()) : null;
 }

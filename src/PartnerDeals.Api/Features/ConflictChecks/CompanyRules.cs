@@ -11,6 +11,12 @@ public static class CompanyRules
         rule.NotEmpty().MaximumLength(300)
             .Must(n => n is null || !Matching.CompanyName.Normalise(n).IsEmpty).WithMessage("{PropertyName} must contain letters or digits.");
 
+    public static IRuleBuilderOptions<T, IReadOnlyList<string>?> AlternateNames<T>(this IRuleBuilder<T, IReadOnlyList<string>?> rule) =>
+        rule.Must(n => n is null || n.Count <= Company.MaxAlternateNames)
+            .WithMessage($"{{PropertyName}} may hold at most {Company.MaxAlternateNames} names.")
+            .Must(n => n is null || n.All(a => a is { Length: > 0 and <= 300 } && !Matching.CompanyName.Normalise(a).IsEmpty))
+            .WithMessage("{PropertyName} must each be 1–300 characters with letters or digits.");
+
     public static IRuleBuilderOptions<T, string?> CompanyDomain<T>(this IRuleBuilder<T, string?> rule) =>
         rule.MaximumLength(2048)
             .Must(d => string.IsNullOrWhiteSpace(d) || Domains.Host(d) is not null)

@@ -1,7 +1,5 @@
 using System.Data.Common;
 using Microsoft.Extensions.Options;
-using PartnerDeals.Api.Features.Opportunities;
-using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Matching;
 
@@ -58,8 +56,7 @@ public sealed record ConflictCheckResult(Verdict Verdict, IReadOnlyList<ScoredCa
 /// Finds everything a company could collide with — the direct pipeline, existing customers and
 /// partners' registrations — and scores it: the one matcher behind conflict checks and registrations.
 /// </summary>
-public sealed class ConflictChecker(
-    Database database, OpportunityStore opportunities, RegistrationStore registrations, IOptions<MatchingOptions> options, TimeProvider clock)
+public sealed class ConflictChecker(Database database, IOptions<MatchingOptions> options, TimeProvider clock)
 {
     /// <summary>The position of a registration not yet stored, or of a plain check: every claim is ahead of it.</summary>
     private const long Last = long.MaxValue;
@@ -85,19 +82,8 @@ public sealed class ConflictChecker(
     {
         var blocking = options.Value.Blocking;
         var candidates = new List<Candidate>();
-        foreach (var o in await opportunities.CandidatesAsync(connection, tx, query, blocking, ct))
-        {
-            var kind = o.Status == OpportunityStatus.Won ? CandidateKind.ExistingCustomer : CandidateKind.DirectOpportunity;
-            candidates.Add(new Candidate(kind, o.Id, o.AccountName, o.Company, Source: o.Source, ExternalId: o.ExternalId));
-        }
-        foreach (var r in await registrations.CandidatesAsync(connection, tx, self, selfSeq, query, clock.GetUtcNow(), blocking, ct))
-        {
-            var kind = r.Status == RegistrationStatus.Won ? CandidateKind.ExistingCustomer
-                : r.PartnerId == askingPartnerId ? CandidateKind.DuplicateRegistration
-                : CandidateKind.PartnerRegistration;
-            candidates.Add(new Candidate(kind, r.Id, r.CompanyName, r.Company, PartnerId: r.PartnerId,
-                HoldsAccount: r.Status == RegistrationStatus.Approved));
-        }
+        candidates.AddRange(await OpportunityCandidates.FindAsync(database, connection, tx, query, blocking, ct));
+        candidates.AddRange(await RegistrationCandidates.FindAsync(database, connection, tx, self, selfSeq, query, askingPartnerId, clock.GetUtcNow(), blocking, ct));
 
         var scored = candidates
             .Select(c => new ScoredCandidate(c, _matcher.Score(query, c.Company)))

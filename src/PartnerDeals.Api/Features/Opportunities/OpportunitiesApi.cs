@@ -15,7 +15,7 @@ public static class OpportunitiesApi
     private const int MaxListedRejections = 1_000;
 
     private static readonly string[] CsvColumns =
-        ["source", "externalId", "accountName", "accountDomain", "country", "owner", "stage", "status", "amount", "currency", "closeDate", "openedDate"];
+        ["source", "externalId", "accountName", "accountDomain", "alternateNames", "country", "owner", "stage", "status", "amount", "currency", "closeDate", "openedDate"];
 
     public static void MapOpportunities(this IEndpointRouteBuilder v1)
     {
@@ -38,7 +38,7 @@ public static class OpportunitiesApi
             .WithName("ImportOpportunities")
             .WithSummary("Import opportunities from CSV")
             .WithDescription("crm, ops, admin. Body text/csv with a header row naming the columns " + string.Join(", ", CsvColumns)
-                + " (any order; source, externalId, accountName and status required). Streamed and written 1,000 rows per transaction; "
+                + " (any order; source, externalId, accountName and status required; alternateNames separated by ;). Streamed and written 1,000 rows per transaction; "
                 + "bad rows are skipped and listed with their reasons.")
             .Accepts<string>("text/csv")
             .WithMetadata(new RequestSizeLimitAttribute(1L << 30))
@@ -211,6 +211,8 @@ public static class OpportunitiesApi
             ExternalId = Field("externalId"),
             AccountName = Field("accountName"),
             AccountDomain = Field("accountDomain"),
+            // One column, the names separated by ";" (a name itself never needs one).
+            AlternateNames = Field("alternateNames")?.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
             Country = Field("country")?.ToUpperInvariant(),
             Owner = Field("owner"),
             Stage = Field("stage"),

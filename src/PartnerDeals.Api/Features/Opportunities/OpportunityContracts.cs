@@ -25,6 +25,13 @@ public record OpportunityFields
     /// <example>https://www.contoso-pharma.de/</example>
     public string? AccountDomain { get; init; }
 
+    /// <summary>
+    /// Other names the account is known by (the CRM's "also known as", former names, local-script names, tickers): up to 20,
+    /// each 1–300 characters. Conflict checks match every name and say which one matched.
+    /// </summary>
+    /// <example>["Contoso Pharma", "Контосо Фарма"]</example>
+    public IReadOnlyList<string>? AlternateNames { get; init; }
+
     /// <summary>ISO 3166-1 alpha-2.</summary>
     /// <example>DE</example>
     public string? Country { get; init; }
@@ -146,6 +153,9 @@ public sealed record Opportunity
 
     public string? AccountDomain { get; init; }
 
+    /// <summary>Other names the account is known by.</summary>
+    public IReadOnlyList<string> AlternateNames { get; init; } = [];
+
     /// <summary>The registrable domain used for matching; null for free mail or no domain.</summary>
     /// <example>contoso-pharma.de</example>
     public string? CompanyDomain { get; init; }
@@ -173,6 +183,7 @@ public sealed class OpportunityFieldsValidator : AbstractValidator<OpportunityFi
     {
         RuleFor(x => x.AccountName).CompanyName();
         RuleFor(x => x.AccountDomain).CompanyDomain();
+        RuleFor(x => x.AlternateNames).AlternateNames();
         RuleFor(x => x.Country).Country();
         RuleFor(x => x.Owner).MaximumLength(200);
         RuleFor(x => x.Stage).MaximumLength(100);

@@ -12,19 +12,24 @@ namespace PartnerDeals.Api.Features.Opportunities;
 public sealed record OpportunityWrite(string Source, string ExternalId, OpportunityFields Fields);
 
 /// <summary>An upsert with the matching keys it is stored and found under, computed once, before it is written.</summary>
+/// <param name="Item">The upsert.</param>
+/// <param name="CompanyDomain">The registrable domain.</param>
+/// <param name="NameKey">The name's key.</param>
+/// <param name="NameAcronym">The name's acronym.</param>
+/// <param name="NameTokens">The name's tokens, space-separated.</param>
+/// <param name="AlternateNames">The alternate names as stored: a JSON array, null when there are none.</param>
+/// <param name="Tokens">What the row is indexed under: the tokens of every name.</param>
 public sealed record PreparedWrite(
-    OpportunityWrite Item, string? CompanyDomain, string NameKey, string NameAcronym, string NameTokens, IReadOnlyList<string> Tokens)
+    OpportunityWrite Item, string? CompanyDomain, string NameKey, string NameAcronym, string NameTokens, string? AlternateNames, IReadOnlyList<string> Tokens)
 {
     public static PreparedWrite Of(OpportunityWrite item)
     {
         var name = CompanyName.Normalise(item.Fields.AccountName);
+        var alternates = item.Fields.AlternateNames?.Select(n => n.Trim()).Distinct().ToList();
         return new PreparedWrite(item, Domains.CompanyDomain(item.Fields.AccountDomain), name.Key, name.Acronym, string.Join(' ', name.Tokens),
-            Blocking.TokensOf(name));
+            ConflictChecks.AlternateNames.Write(alternates), Blocking.TokensOf(name, alternates));
     }
 }
-
-/// <summary>An open or won opportunity found as a possible match, with what the matcher compares.</summary>
-public sealed record OpportunityCandidate(Guid Id, string Source, string ExternalId, string AccountName, OpportunityStatus Status, Company Company);
 
 /// <summary>
 /// The <c>opportunities</c> table and its inverted token index. Matching keys (registrable
@@ -34,30 +39,28 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
 {
     private const string Columns = """
         seq, id, source, external_id, account_name, account_domain, company_domain, country, owner, stage, status,
-        amount, currency, close_date, opened_date, name_key, name_tokens, version, created_at, updated_at
+        amount, currency, close_date, opened_date, name_key, name_tokens, alternate_names, version, created_at, updated_at
         """;
-
-    private const string CandidateColumns = "id, source, external_id, account_name, company_domain, country, status, name_key, name_tokens";
 
     // The whole batch's external ids in one parameter: an IN list of one parameter each is prepared and
     // bound by name per query, which cost a bulk import more than the lookups themselves.
     internal static string FindExistingSql(SqlDialect sql) => $"""
-        SELECT id, seq, version, external_id, name_tokens FROM opportunities WHERE source = @Source AND external_id IN ({sql.TextValues("@ExternalIds")})
+        SELECT id, seq, version, external_id, name_tokens, alternate_names FROM opportunities WHERE source = @Source AND external_id IN ({sql.TextValues("@ExternalIds")})
         """;
 
     // The seq each row gets is read back for its token rows (see SqlDialect.InsertedKey).
     internal static string InsertSql(SqlDialect sql) => """
         INSERT INTO opportunities (id, source, external_id, account_name, account_domain, company_domain, country, owner, stage,
-            status, amount, currency, close_date, opened_date, name_key, name_acronym, name_tokens, version, created_at, updated_at)
+            status, amount, currency, close_date, opened_date, name_key, name_acronym, name_tokens, alternate_names, version, created_at, updated_at)
         VALUES (@Id, @Source, @ExternalId, @AccountName, @AccountDomain, @CompanyDomain, @Country, @Owner, @Stage,
-            @Status, @Amount, @Currency, @CloseDate, @OpenedDate, @NameKey, @NameAcronym, @NameTokens, 1, @Now, @Now)
+            @Status, @Amount, @Currency, @CloseDate, @OpenedDate, @NameKey, @NameAcronym, @NameTokens, @AlternateNames, 1, @Now, @Now)
         """ + sql.InsertedKey;
 
     private const string UpdateSql = """
         UPDATE opportunities
         SET account_name = @AccountName, account_domain = @AccountDomain, company_domain = @CompanyDomain, country = @Country,
             owner = @Owner, stage = @Stage, status = @Status, amount = @Amount, currency = @Currency, close_date = @CloseDate, opened_date = @OpenedDate,
-            name_key = @NameKey, name_acronym = @NameAcronym, name_tokens = @NameTokens, version = version + 1, updated_at = @Now
+            name_key = @NameKey, name_acronym = @NameAcronym, name_tokens = @NameTokens, alternate_names = @AlternateNames, version = version + 1, updated_at = @Now
         WHERE id = @Id AND version = @Version
         """;
 
@@ -72,7 +75,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     private static readonly string[] InsertNames =
     [
         "@Id", "@Source", "@ExternalId", "@AccountName", "@AccountDomain", "@CompanyDomain", "@Country", "@Owner", "@Stage",
-        "@Status", "@Amount", "@Currency", "@CloseDate", "@OpenedDate", "@NameKey", "@NameAcronym", "@NameTokens", "@Now",
+        "@Status", "@Amount", "@Currency", "@CloseDate", "@OpenedDate", "@NameKey", "@NameAcronym", "@NameTokens", "@AlternateNames", "@Now",
     ];
 
     /// <summary>Below this many rows a batch computes its matching keys on the request's own thread.</summary>
@@ -102,37 +105,6 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         var where = string.Join(" AND ", filters.OfType<string>());
         return ListSql + (where.Length > 0 ? " WHERE " + where : "") + " ORDER BY id";
     }
-
-    // Blocking, one index seek each (an OR of them lets the planner walk the primary key instead).
-    // The repeated IS NOT NULL / <> '' lets SQLite use the partial indexes with a bound parameter.
-    // Lost opportunities are history, not conflicts.
-    private const string CandidatesByDomainSql = "SELECT " + CandidateColumns + """
-
-        FROM opportunities WHERE company_domain = @Value AND company_domain IS NOT NULL AND status <> 'lost' ORDER BY company_domain
-        """;
-
-    private const string CandidatesByKeySql = "SELECT " + CandidateColumns + """
-
-        FROM opportunities WHERE name_key = @Value AND status <> 'lost' ORDER BY name_key
-        """;
-
-    private const string CandidatesByAcronymSql = "SELECT " + CandidateColumns + """
-
-        FROM opportunities WHERE name_acronym = @Value AND name_acronym <> '' AND status <> 'lost' ORDER BY name_acronym
-        """;
-
-    // Token rows first, then each row by its seq (CROSS JOIN: SQLite keeps this order as written).
-    private const string CandidatesByTokenSql = "SELECT " + CandidateColumns + """
-
-        FROM opportunity_tokens t CROSS JOIN opportunities o
-        WHERE t.token = @Token AND o.seq = t.opportunity_seq AND o.status <> 'lost' ORDER BY t.token
-        """;
-
-    /// <summary>A token's entries in index order, paged to count its frequency up to a cap.</summary>
-    private const string TokenRowsSql = "SELECT opportunity_seq FROM opportunity_tokens WHERE token = @Token ORDER BY token";
-
-    internal static readonly CandidateQueries CandidateSql = new(
-        CandidatesByDomainSql, CandidatesByKeySql, CandidatesByAcronymSql, TokenRowsSql, CandidatesByTokenSql);
 
     /// <summary>
     /// Computes each item's matching keys: pure CPU, done before the write transaction so that a batch
@@ -191,8 +163,9 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
                 continue;
             }
             plan.Updates.Add(Parameters(id, write, now, stored.Version));
-            if (stored.NameTokens == write.NameTokens) continue;
-            plan.StaleTokens.AddRange(StoredTokens(stored.NameTokens).Select(t => (t, stored.Seq)));
+            var storedTokens = StoredTokens(stored.NameTokens, stored.AlternateNames);
+            if (storedTokens.SequenceEqual(write.Tokens)) continue;
+            plan.StaleTokens.AddRange(storedTokens.Select(t => (t, stored.Seq)));
             plan.ChangedTokens.AddRange(write.Tokens.Select(t => (t, stored.Seq)));
         }
         return plan;
@@ -265,27 +238,10 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         await using var tx = await database.BeginWriteAsync(connection, ct);
         var row = await connection.QuerySingleOrDefaultAsync<StoredRow>(database.Command(GetSql, new { Source = source, ExternalId = externalId }, ct, tx));
         if (row is null) return false;
-        await database.ExecuteEachAsync(tx, DeleteTokenSql, TokenNames, StoredTokens(row.NameTokens).Select(t => (t, row.Seq)), TokenValues, ct);
+        await database.ExecuteEachAsync(tx, DeleteTokenSql, TokenNames, StoredTokens(row.NameTokens, row.AlternateNames).Select(t => (t, row.Seq)), TokenValues, ct);
         await connection.ExecuteAsync(database.Command(DeleteSql, new { row.Id }, ct, tx));
         await tx.CommitAsync(ct);
         return true;
-    }
-
-    /// <summary>
-    /// Open and won opportunities that could be the query's company, found through indexes only
-    /// (see <see cref="CandidateIndex"/>).
-    /// </summary>
-    public async Task<IReadOnlyList<OpportunityCandidate>> CandidatesAsync(Company query, BlockingSettings settings, CancellationToken ct)
-    {
-        await using var connection = await database.OpenAsync(ct);
-        return await CandidatesAsync(connection, null, query, settings, ct);
-    }
-
-    public async Task<IReadOnlyList<OpportunityCandidate>> CandidatesAsync(DbConnection connection, DbTransaction? tx, Company query,
-        BlockingSettings settings, CancellationToken ct)
-    {
-        var rows = await CandidateIndex.FindAsync<CandidateRow>(database, connection, tx, CandidateSql, query, settings, null, r => r.Id, ct);
-        return rows.Select(r => r.ToCandidate()).ToList();
     }
 
     private static WriteParameters Parameters(Guid id, PreparedWrite write, DateTimeOffset now, long version)
@@ -293,20 +249,23 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         var (item, f) = (write.Item, write.Item.Fields);
         return new WriteParameters(
             id, item.Source, item.ExternalId, f.AccountName!.Trim(), f.AccountDomain?.Trim(), write.CompanyDomain, f.Country, f.Owner, f.Stage,
-            Json.Name(f.Status!.Value), f.Amount, f.Currency, f.CloseDate, f.OpenedDate, write.NameKey, write.NameAcronym, write.NameTokens, now, version);
+            Json.Name(f.Status!.Value), f.Amount, f.Currency, f.CloseDate, f.OpenedDate, write.NameKey, write.NameAcronym, write.NameTokens,
+            write.AlternateNames, now, version);
     }
 
     private static void InsertValues(WriteParameters r, object?[] v)
     {
         (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]) =
             (r.Id, r.Source, r.ExternalId, r.AccountName, r.AccountDomain, r.CompanyDomain, r.Country, r.Owner, r.Stage);
-        (v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17]) =
-            (r.Status, r.Amount, r.Currency, r.CloseDate, r.OpenedDate, r.NameKey, r.NameAcronym, r.NameTokens, r.Now);
+        (v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17], v[18]) =
+            (r.Status, r.Amount, r.Currency, r.CloseDate, r.OpenedDate, r.NameKey, r.NameAcronym, r.NameTokens, r.AlternateNames, r.Now);
     }
 
     private static void TokenValues((string Token, long Seq) row, object?[] v) => (v[0], v[1]) = (row.Token, row.Seq);
 
-    private static IEnumerable<string> StoredTokens(string nameTokens) => Blocking.TokensOf(nameTokens.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+    /// <summary>What a stored row is indexed under: its name's tokens and its alternate names'.</summary>
+    private static IReadOnlyList<string> StoredTokens(string nameTokens, string? alternateNames) =>
+        Blocking.TokensOf(new CompanyName("", nameTokens.Split(' ', StringSplitOptions.RemoveEmptyEntries)), AlternateNames.Read(alternateNames));
 
     /// <summary>What <see cref="PlanAsync"/> decided for a batch; <see cref="WriteAsync"/> writes it.</summary>
     public sealed class UpsertPlan(int items)
@@ -322,7 +281,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     internal sealed record WriteParameters(
         Guid Id, string Source, string ExternalId, string AccountName, string? AccountDomain, string? CompanyDomain, string? Country,
         string? Owner, string? Stage, string Status, decimal? Amount, string? Currency, DateOnly? CloseDate, DateOnly? OpenedDate,
-        string NameKey, string NameAcronym, string NameTokens, DateTimeOffset Now, long Version);
+        string NameKey, string NameAcronym, string NameTokens, string? AlternateNames, DateTimeOffset Now, long Version);
 
     private sealed class ExistingRow
     {
@@ -331,22 +290,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         public long Version { get; set; }
         public string ExternalId { get; set; } = "";
         public string NameTokens { get; set; } = "";
-    }
-
-    private sealed class CandidateRow
-    {
-        public Guid Id { get; set; }
-        public string Source { get; set; } = "";
-        public string ExternalId { get; set; } = "";
-        public string AccountName { get; set; } = "";
-        public string? CompanyDomain { get; set; }
-        public string? Country { get; set; }
-        public string Status { get; set; } = "";
-        public string NameKey { get; set; } = "";
-        public string NameTokens { get; set; } = "";
-
-        public OpportunityCandidate ToCandidate() => new(Id, Source, ExternalId, AccountName, Json.Parse<OpportunityStatus>(Status),
-            CandidateIndex.Stored(NameKey, NameTokens, CompanyDomain, Country));
+        public string? AlternateNames { get; set; }
     }
 
     private sealed class StoredRow
@@ -368,6 +312,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         public object? OpenedDate { get; set; }
         public string NameKey { get; set; } = "";
         public string NameTokens { get; set; } = "";
+        public string? AlternateNames { get; set; }
         public DateTimeOffset CreatedAt { get; set; }
         public DateTimeOffset UpdatedAt { get; set; }
 
@@ -378,6 +323,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
             ExternalId = ExternalId,
             AccountName = AccountName,
             AccountDomain = AccountDomain,
+            AlternateNames = Features.ConflictChecks.AlternateNames.Read(AlternateNames),
             CompanyDomain = CompanyDomain,
             Country = Country,
             Owner = Owner,

@@ -61,6 +61,10 @@ public sealed record CustomerInput
     [Required]
     public string? Country { get; init; }
 
+    /// <summary>Other names the company is known by (former names, local-script names, tickers): up to 20; each is matched.</summary>
+    /// <example>["Contoso Pharmaceuticals", "Контосо Фарма"]</example>
+    public IReadOnlyList<string>? AlternateNames { get; init; }
+
     /// <example>pharmaceuticals</example>
     public string? Industry { get; init; }
 
@@ -204,7 +208,11 @@ public sealed record NoteRequest
     public bool? Internal { get; init; }
 }
 
-public sealed record Customer(string CompanyName, string? Domain, string Country, string? Industry, int? EmployeeCount);
+public sealed record Customer(string CompanyName, string? Domain, string Country, string? Industry, int? EmployeeCount)
+{
+    /// <summary>Other names the company is known by.</summary>
+    public IReadOnlyList<string> AlternateNames { get; init; } = [];
+}
 
 public sealed record Contact(string Name, string Email, string? Title);
 
@@ -305,6 +313,7 @@ public sealed record Registration
         ["customer.companyName"] = Customer.CompanyName,
         ["customer.domain"] = Customer.Domain,
         ["customer.country"] = Customer.Country,
+        ["customer.alternateNames"] = string.Join("; ", Customer.AlternateNames),
         ["customer.industry"] = Customer.Industry,
         ["customer.employeeCount"] = Customer.EmployeeCount,
         ["contact.name"] = Contact.Name,
@@ -352,6 +361,7 @@ internal sealed class CustomerInputValidator : AbstractValidator<CustomerInput>
     {
         RuleFor(x => x.CompanyName).CompanyName().When(x => !partial || x.CompanyName is not null);
         RuleFor(x => x.Domain).CompanyDomain();
+        RuleFor(x => x.AlternateNames).AlternateNames();
         if (!partial) RuleFor(x => x.Country).NotEmpty();
         RuleFor(x => x.Country).Country();
         RuleFor(x => x.Industry).Text(100);

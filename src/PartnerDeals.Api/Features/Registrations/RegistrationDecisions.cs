@@ -27,7 +27,7 @@ public sealed class RegistrationDecisions(
     {
         var now = clock.GetUtcNow();
         var policy = options.Value.Policy;
-        var company = Company.From(proposed.Customer.CompanyName, proposed.Customer.Domain, proposed.Customer.Country);
+        var company = CompanyOf(proposed);
         var check = await checker.CheckAsync(tx, company, proposed.PartnerId, proposed.Id, proposed.Seq, ct);
         var matches = check.Candidates.Where(c => c.Match.Verdict != Verdict.Clear).ToList();
         var icp = policy.Icp.Evaluate(proposed.Customer, proposed.Deal);
@@ -104,12 +104,19 @@ public sealed class RegistrationDecisions(
     }
 
     /// <summary>
+    /// The company a registration claims, as the matcher sees it: every name, and the contact's e-mail
+    /// domain as evidence when no company website is given (never a free-mail domain).
+    /// </summary>
+    public static Company CompanyOf(Registration r) =>
+        Company.From(r.Customer.CompanyName, r.Customer.Domain, r.Customer.Country, r.Customer.AlternateNames, r.Contact.Email);
+
+    /// <summary>
     /// The approved registration of another claim that holds this account, if any: approving this one
     /// too would give the account two holders.
     /// </summary>
     public async Task<ScoredCandidate?> HolderAsync(DbTransaction tx, Registration registration, CancellationToken ct)
     {
-        var company = Company.From(registration.Customer.CompanyName, registration.Customer.Domain, registration.Customer.Country);
+        var company = CompanyOf(registration);
         var check = await checker.CheckAsync(tx, company, registration.PartnerId, registration.Id, registration.Seq, ct);
         return check.Candidates.FirstOrDefault(c => c.Candidate.HoldsAccount && c.Match.Verdict == Verdict.Conflict);
     }

@@ -10,7 +10,6 @@ using PartnerDeals.Matching;
 namespace PartnerDeals.Api.Features.Registrations;
 
 /// <summary>An active registration found as a possible match.</summary>
-public sealed record RegistrationCandidate(Guid Id, Guid PartnerId, RegistrationStatus Status, string CompanyName, Company Company);
 
 /// <summary>The filters of <c>GET /v1/registrations</c>.</summary>
 public sealed record RegistrationFilter(RegistrationStatus? Status, Guid? PartnerId, DateTimeOffset? SubmittedFrom, DateTimeOffset? SubmittedTo, string? Company);
@@ -24,7 +23,7 @@ public sealed class RegistrationStore(Database database)
     private const string Columns = """
         r.id, r.seq, r.partner_id, r.status, r.verdict, r.reason, r.company_name, r.company_website, r.country, r.industry, r.employee_count,
         r.contact_name, r.contact_email, r.contact_title, r.deal_name, r.products, r.estimated_value, r.currency, r.expected_close_date,
-        r.deal_notes, r.relationship_owner, r.demo_owner, r.contract_owner, r.co_sell, r.name_tokens, r.icp_qualified, r.icp_failed_rule,
+        r.deal_notes, r.relationship_owner, r.demo_owner, r.contract_owner, r.co_sell, r.name_tokens, r.alternate_names, r.icp_qualified, r.icp_failed_rule,
         r.policy_version, r.rejection_reason, r.decision_note, r.protection_expires_at, r.extensions_granted, r.terms_tier, r.terms_fee_model,
         r.terms_fee_percent, r.terms_fee_amount, r.terms_fee_currency, r.terms_fee_trigger, r.terms_payment_net_days, r.terms_protection_days,
         r.outcome_amount, r.outcome_currency, r.closed_at, r.lost_reason, r.submitted_at, r.decided_at, r.approved_at, r.version, r.created_at, r.updated_at,
@@ -35,14 +34,14 @@ public sealed class RegistrationStore(Database database)
     private const string InsertSql = """
         INSERT INTO registrations (id, seq, partner_id, status, verdict, reason, company_name, company_website, company_domain, country, industry,
             employee_count, contact_name, contact_email, contact_title, deal_name, products, estimated_value, currency, expected_close_date,
-            deal_notes, relationship_owner, demo_owner, contract_owner, co_sell, name_key, name_acronym, name_tokens, icp_qualified,
+            deal_notes, relationship_owner, demo_owner, contract_owner, co_sell, name_key, name_acronym, name_tokens, alternate_names, icp_qualified,
             icp_failed_rule, policy_version, rejection_reason, decision_note, protection_expires_at, extensions_granted, terms_tier,
             terms_fee_model, terms_fee_percent, terms_fee_amount, terms_fee_currency, terms_fee_trigger, terms_payment_net_days,
             terms_protection_days, outcome_amount, outcome_currency, closed_at, lost_reason, submitted_at, decided_at, approved_at, created_by_key_id,
             version, created_at, updated_at)
         SELECT @Id, COALESCE(MAX(seq), 0) + 1, @PartnerId, @Status, @Verdict, @Reason, @CompanyName, @CompanyWebsite, @CompanyDomain, @Country, @Industry,
             @EmployeeCount, @ContactName, @ContactEmail, @ContactTitle, @DealName, @Products, @EstimatedValue, @Currency, @ExpectedCloseDate,
-            @DealNotes, @RelationshipOwner, @DemoOwner, @ContractOwner, @CoSell, @NameKey, @NameAcronym, @NameTokens, @IcpQualified,
+            @DealNotes, @RelationshipOwner, @DemoOwner, @ContractOwner, @CoSell, @NameKey, @NameAcronym, @NameTokens, @AlternateNames, @IcpQualified,
             @IcpFailedRule, @PolicyVersion, @RejectionReason, @DecisionNote, @ProtectionExpiresAt, @ExtensionsGranted, @TermsTier,
             @TermsFeeModel, @TermsFeePercent, @TermsFeeAmount, @TermsFeeCurrency, @TermsFeeTrigger, @TermsPaymentNetDays,
             @TermsProtectionDays, @OutcomeAmount, @OutcomeCurrency, @ClosedAt, @LostReason, @SubmittedAt, @DecidedAt, @ApprovedAt, @CreatedByKeyId,
@@ -58,7 +57,7 @@ public sealed class RegistrationStore(Database database)
             contact_name = @ContactName, contact_email = @ContactEmail, contact_title = @ContactTitle, deal_name = @DealName,
             products = @Products, estimated_value = @EstimatedValue, currency = @Currency, expected_close_date = @ExpectedCloseDate,
             deal_notes = @DealNotes, relationship_owner = @RelationshipOwner, demo_owner = @DemoOwner, contract_owner = @ContractOwner,
-            co_sell = @CoSell, name_key = @NameKey, name_acronym = @NameAcronym, name_tokens = @NameTokens, icp_qualified = @IcpQualified,
+            co_sell = @CoSell, name_key = @NameKey, name_acronym = @NameAcronym, name_tokens = @NameTokens, alternate_names = @AlternateNames, icp_qualified = @IcpQualified,
             icp_failed_rule = @IcpFailedRule, policy_version = @PolicyVersion, rejection_reason = @RejectionReason,
             decision_note = @DecisionNote, protection_expires_at = @ProtectionExpiresAt, extensions_granted = @ExtensionsGranted,
             terms_tier = @TermsTier, terms_fee_model = @TermsFeeModel, terms_fee_percent = @TermsFeePercent,
@@ -103,41 +102,12 @@ public sealed class RegistrationStore(Database database)
         ORDER BY r.protection_expires_at
         """;
 
-    // A claim: pending, waiting for information, approved and still protected, or won (a customer now).
-    // A pending one counts only when it was submitted first (lower seq), so a later claim never blocks an earlier one.
-    private const string ActiveFilter = """
-         AND r.status IN ('pending_review', 'more_info_requested', 'approved', 'won')
-          AND (r.status <> 'approved' OR r.protection_expires_at > @Now)
-          AND r.id <> @Self AND (r.status IN ('approved', 'won') OR r.seq < @SelfSeq)
-        """;
-
-    private const string CandidateColumns = "r.id, r.partner_id, r.status, r.company_name, r.company_domain, r.country, r.name_key, r.name_tokens";
-
-    private const string CandidatesByDomainSql = "SELECT " + CandidateColumns + " FROM registrations r WHERE r.company_domain = @Value AND r.company_domain IS NOT NULL"
-        + ActiveFilter + " ORDER BY r.company_domain";
-
-    private const string CandidatesByKeySql = "SELECT " + CandidateColumns + " FROM registrations r WHERE r.name_key = @Value"
-        + ActiveFilter + " ORDER BY r.name_key";
-
-    private const string CandidatesByAcronymSql = "SELECT " + CandidateColumns + " FROM registrations r WHERE r.name_acronym = @Value AND r.name_acronym <> ''"
-        + ActiveFilter + " ORDER BY r.name_acronym";
-
-    // CROSS JOIN keeps SQLite's join order as written, token rows first: left to choose, it walked every
-    // active registration by status and probed the token for each.
-    private const string CandidatesByTokenSql = "SELECT " + CandidateColumns + " FROM registration_tokens t CROSS JOIN registrations r"
-        + " WHERE t.token = @Token AND r.id = t.registration_id" + ActiveFilter + " ORDER BY t.token";
-
-    private const string TokenRowsSql = "SELECT registration_id FROM registration_tokens WHERE token = @Token ORDER BY token";
-
-    internal static readonly CandidateQueries CandidateSql = new(
-        CandidatesByDomainSql, CandidatesByKeySql, CandidatesByAcronymSql, TokenRowsSql, CandidatesByTokenSql);
-
     public async Task InsertAsync(DbTransaction tx, Registration registration, Guid? createdByKeyId, CancellationToken ct)
     {
         var parameters = Parameters(registration);
         parameters.Add("CreatedByKeyId", createdByKeyId);
         await tx.Connection!.ExecuteAsync(database.Command(InsertSql, parameters, ct, tx));
-        await WriteTokensAsync(tx, registration.Id, [], Blocking.TokensOf(CompanyName.Normalise(registration.Customer.CompanyName)), ct);
+        await WriteTokensAsync(tx, registration.Id, [], IndexedTokens(registration.Customer), ct);
     }
 
     /// <summary>Writes <paramref name="changed"/> if the stored row is still at <paramref name="current"/>'s version.</summary>
@@ -146,10 +116,9 @@ public sealed class RegistrationStore(Database database)
         var parameters = Parameters(changed);
         parameters.Add("ExpectedVersion", current.Version);
         if (await tx.Connection!.ExecuteAsync(database.Command(UpdateSql, parameters, ct, tx)) != 1) return false;
-        if (current.Customer.CompanyName != changed.Customer.CompanyName)
+        if (current.Customer.CompanyName != changed.Customer.CompanyName || !current.Customer.AlternateNames.SequenceEqual(changed.Customer.AlternateNames))
         {
-            await WriteTokensAsync(tx, changed.Id, Blocking.TokensOf(CompanyName.Normalise(current.Customer.CompanyName)),
-                Blocking.TokensOf(CompanyName.Normalise(changed.Customer.CompanyName)), ct);
+            await WriteTokensAsync(tx, changed.Id, IndexedTokens(current.Customer), IndexedTokens(changed.Customer), ct);
         }
         return true;
     }
@@ -184,18 +153,6 @@ public sealed class RegistrationStore(Database database)
         return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToRegistration());
     }
 
-    /// <summary>
-    /// Claims on <paramref name="company"/> other than registration <paramref name="self"/>: active registrations
-    /// submitted before <paramref name="selfSeq"/> (or approved), and won ones (the account is a customer now).
-    /// </summary>
-    public async Task<IReadOnlyList<RegistrationCandidate>> CandidatesAsync(DbConnection connection, DbTransaction? tx, Guid self, long selfSeq,
-        Company company, DateTimeOffset now, BlockingSettings settings, CancellationToken ct)
-    {
-        var rows = await CandidateIndex.FindAsync<CandidateRow>(database, connection, tx, CandidateSql, company, settings,
-            new { Self = self, SelfSeq = selfSeq, Now = now }, r => r.Id, ct);
-        return rows.Select(r => r.ToCandidate()).ToList();
-    }
-
     public async Task<IReadOnlyList<Guid>> WaitingBehindAsync(DbTransaction tx, Guid releasedId, CancellationToken ct) =>
         (await tx.Connection!.QueryAsync<Guid>(database.Command(WaitingBehindSql, new { ReleasedId = releasedId }, ct, tx))).AsList();
 
@@ -211,6 +168,10 @@ public sealed class RegistrationStore(Database database)
         if (added.Count > 0) await tx.Connection!.ExecuteAsync(database.Command(InsertTokenSql, added, ct, tx));
         await MisspellingIndex.AddAsync(database, tx, added.Select(a => a.Token), ct);
     }
+
+    /// <summary>What a registration is indexed under: the tokens of its company name and of its alternate names.</summary>
+    private static IReadOnlyList<string> IndexedTokens(Customer customer) =>
+        Blocking.TokensOf(CompanyName.Normalise(customer.CompanyName), customer.AlternateNames);
 
     private static DynamicParameters Parameters(Registration r)
     {
@@ -245,6 +206,7 @@ public sealed class RegistrationStore(Database database)
             NameKey = name.Key,
             NameAcronym = name.Acronym,
             NameTokens = string.Join(' ', name.Tokens),
+            AlternateNames = ConflictChecks.AlternateNames.Write(r.Customer.AlternateNames),
             IcpQualified = r.Icp.Qualified,
             IcpFailedRule = r.Icp.FailedRule,
             r.PolicyVersion,
@@ -272,21 +234,6 @@ public sealed class RegistrationStore(Database database)
             r.UpdatedAt,
         });
         return parameters;
-    }
-
-    private sealed class CandidateRow
-    {
-        public Guid Id { get; set; }
-        public Guid PartnerId { get; set; }
-        public string Status { get; set; } = "";
-        public string CompanyName { get; set; } = "";
-        public string? CompanyDomain { get; set; }
-        public string? Country { get; set; }
-        public string NameKey { get; set; } = "";
-        public string NameTokens { get; set; } = "";
-
-        public RegistrationCandidate ToCandidate() => new(Id, PartnerId, Json.Parse<RegistrationStatus>(Status), CompanyName,
-            CandidateIndex.Stored(NameKey, NameTokens, CompanyDomain, Country));
     }
 
     private sealed class Row
@@ -341,6 +288,7 @@ public sealed class RegistrationStore(Database database)
         public DateTimeOffset CreatedAt { get; set; }
         public DateTimeOffset UpdatedAt { get; set; }
         public Guid? ConflictId { get; set; }
+        public string? AlternateNames { get; set; }
 
         public Registration ToRegistration()
         {
@@ -353,7 +301,10 @@ public sealed class RegistrationStore(Database database)
                 Status = status,
                 Verdict = Json.Parse<Verdict>(Verdict),
                 Reason = Reason,
-                Customer = new Customer(CompanyName, CompanyWebsite, Country, Industry, EmployeeCount),
+                Customer = new Customer(CompanyName, CompanyWebsite, Country, Industry, EmployeeCount)
+                {
+                    AlternateNames = ConflictChecks.AlternateNames.Read(AlternateNames),
+                },
                 Contact = new Contact(ContactName, ContactEmail, ContactTitle),
                 Deal = new Deal(DealName, JsonSerializer.Deserialize<string[]>(Products, Json.Options) ?? [], EstimatedValue, Currency,
                     Dates.ReadDate(ExpectedCloseDate), DealNotes),

@@ -280,7 +280,7 @@ public static class RegistrationsApi
         Verdict = Verdict.Clear,
         Reason = "awaiting_review",
         Customer = new Customer(r.Customer!.CompanyName!.Trim(), Blank(r.Customer.Domain), r.Customer.Country!.Trim().ToUpperInvariant(),
-            Blank(r.Customer.Industry), r.Customer.EmployeeCount),
+            Blank(r.Customer.Industry), r.Customer.EmployeeCount) { AlternateNames = Alternates(r.Customer.AlternateNames) },
         Contact = new Contact(r.Contact!.Name!.Trim(), r.Contact.Email!.Trim(), Blank(r.Contact.Title)),
         Deal = new Deal(r.Deal!.Name!.Trim(), (r.Deal.Products ?? []).Select(p => p.Trim()).ToList(), r.Deal.EstimatedValue!.Value,
             r.Deal.Currency!.Trim().ToUpperInvariant(), r.Deal.ExpectedCloseDate, Blank(r.Deal.Notes)),
@@ -295,6 +295,9 @@ public static class RegistrationsApi
         UpdatedAt = now,
     };
 
+    private static IReadOnlyList<string> Alternates(IReadOnlyList<string>? names) =>
+        names?.Select(n => n.Trim()).Distinct().ToList() ?? [];
+
     private static Registration Merge(Registration current, UpdateRegistrationRequest r) => current with
     {
         Customer = r.Customer is not { } c ? current.Customer : new Customer(
@@ -302,7 +305,10 @@ public static class RegistrationsApi
             c.Domain is null ? current.Customer.Domain : Blank(c.Domain),
             c.Country?.Trim().ToUpperInvariant() ?? current.Customer.Country,
             c.Industry is null ? current.Customer.Industry : Blank(c.Industry),
-            c.EmployeeCount ?? current.Customer.EmployeeCount),
+            c.EmployeeCount ?? current.Customer.EmployeeCount)
+        {
+            AlternateNames = c.AlternateNames is null ? current.Customer.AlternateNames : Alternates(c.AlternateNames),
+        },
         Contact = r.Contact is not { } k ? current.Contact : new Contact(
             k.Name?.Trim() ?? current.Contact.Name, k.Email?.Trim() ?? current.Contact.Email, k.Title is null ? current.Contact.Title : Blank(k.Title)),
         Deal = r.Deal is not { } d ? current.Deal : new Deal(
