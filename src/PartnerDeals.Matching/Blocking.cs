@@ -4,10 +4,16 @@ namespace PartnerDeals.Matching;
 public sealed class BlockingSettings
 {
     /// <summary>A token in more records than this ("global", "solutions") is too common to find candidates by; every record of a rarer one is read.</summary>
-    public int MaxTokenFrequency { get; set; } = 500;
+    public int MaxTokenFrequency { get; set; } = 200;
 
-    /// <summary>How many of the query's rarest tokens (its own, their misspellings found in the index, neighbours glued) are looked up.</summary>
+    /// <summary>How many of the query's rarest tokens (its own, and its neighbours glued) are looked up.</summary>
     public int MaxRareTokens { get; set; } = 4;
+
+    /// <summary>
+    /// Most records read through stored tokens the query could misspell, closest and rarest first: a
+    /// misspelt word in a large pipeline has many neighbours one edit away, and each costs its records.
+    /// </summary>
+    public int MaxMisspeltRows { get; set; } = 150;
 
     /// <summary>Most candidates taken through one domain, name key or acronym (each is already a strong match).</summary>
     public int MaxCandidatesPerKey { get; set; } = 200;
@@ -78,13 +84,37 @@ public static class Blocking
     /// <summary>True when <paramref name="stored"/> could be <paramref name="query"/> misspelt (or the other way round).</summary>
     public static bool CouldBeMisspelling(string query, string stored) => query != stored && Similarity.IsMisspelling(query, stored, alone: false);
 
-    /// <summary>The query tokens worth looking up, rarest first: present in the index, but in at most the allowed number of records.</summary>
-    public static IReadOnlyList<string> RareTokens(IEnumerable<string> tokens, IReadOnlyDictionary<string, long> frequencies, BlockingSettings settings) =>
-        tokens.Distinct(StringComparer.Ordinal)
-            .Where(t => frequencies.TryGetValue(t, out var df) && df > 0 && df <= settings.MaxTokenFrequency)
+    /// <summary>The stored tokens among <paramref name="found"/> that could be a query token misspelt, with the fewest edits to one.</summary>
+    public static IReadOnlyList<(string Token, int Edits)> Misspellings(IReadOnlyList<string> queryTokens, IEnumerable<string> found) =>
+        found.Distinct(StringComparer.Ordinal)
+            .Select(s => (Token: s, Edits: queryTokens.Where(q => CouldBeMisspelling(q, s)).Select(q => Similarity.Edits(q, s, 2)).DefaultIfEmpty(-1).Min()))
+            .Where(m => m.Edits > 0)
+            .ToList();
+
+    /// <summary>
+    /// The tokens worth reading: the query's own (and glued) that are present in the index but in at most
+    /// the allowed number of records, rarest first, up to <see cref="BlockingSettings.MaxRareTokens"/>; then
+    /// the stored tokens it could misspell, fewest edits and rarest first, while their records stay within
+    /// <see cref="BlockingSettings.MaxMisspeltRows"/>.
+    /// </summary>
+    public static IReadOnlyList<string> TokensToRead(IEnumerable<string> own, IEnumerable<(string Token, int Edits)> misspellings,
+        IReadOnlyDictionary<string, long> frequencies, BlockingSettings settings)
+    {
+        bool Rare(string t) => frequencies.TryGetValue(t, out var df) && df > 0 && df <= settings.MaxTokenFrequency;
+        var read = own.Distinct(StringComparer.Ordinal).Where(Rare)
             .OrderBy(t => frequencies[t]).ThenBy(t => t, StringComparer.Ordinal)
             .Take(settings.MaxRareTokens)
             .ToList();
+        long rows = 0;
+        foreach (var (token, _) in misspellings.Where(m => Rare(m.Token) && !read.Contains(m.Token))
+                     .OrderBy(m => m.Edits).ThenBy(m => frequencies[m.Token]).ThenBy(m => m.Token, StringComparer.Ordinal))
+        {
+            rows += frequencies[token];
+            if (rows > settings.MaxMisspeltRows) break;
+            read.Add(token);
+        }
+        return read;
+    }
 
     private static bool Misspellable(string token) => token.Length >= MisspeltFrom && !token.All(char.IsAsciiDigit);
 }

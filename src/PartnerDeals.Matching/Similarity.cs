@@ -50,14 +50,24 @@ public static class Similarity
     /// </summary>
     public static int AllowedEdits(string a, string b, bool alone)
     {
-        if (a.All(char.IsAsciiDigit) || b.All(char.IsAsciiDigit)) return 0;
+        if (IsNumber(a) || IsNumber(b)) return 0;
         var shorter = Math.Min(a.Length, b.Length);
         return shorter >= 9 ? 2 : shorter >= 6 ? 1 : shorter >= 4 && !alone ? 1 : 0;
+    }
+
+    private static bool IsNumber(string token)
+    {
+        foreach (var c in token)
+        {
+            if (!char.IsAsciiDigit(c)) return false;
+        }
+        return true;
     }
 
     /// <summary>True when <paramref name="a"/> is <paramref name="b"/> misspelt within <see cref="AllowedEdits"/>.</summary>
     public static bool IsMisspelling(string a, string b, bool alone)
     {
+        if (Math.Abs(a.Length - b.Length) > 2) return false;
         var allowed = AllowedEdits(a, b, alone);
         return allowed > 0 && a != b && Edits(a, b, allowed) <= allowed;
     }

@@ -40,11 +40,10 @@ public sealed class InMemoryIndex
             found.UnionWith(_byKey.GetValueOrDefault(query.Name.Key) ?? []);
             found.UnionWith(_byAcronym.GetValueOrDefault(query.Name.Key) ?? []);
             if (query.Name.Acronym.Length > 0) found.UnionWith(_byKey.GetValueOrDefault(query.Name.Acronym) ?? []);
-            var tokens = Blocking.LookupTokens(query.Name).ToList();
-            tokens.AddRange(Blocking.TokensOf(query.Name).SelectMany(Blocking.MisspellingProbes)
-                .SelectMany(p => _bySignature.GetValueOrDefault(p) ?? []).Distinct()
-                .Where(s => Blocking.TokensOf(query.Name).Any(q => Blocking.CouldBeMisspelling(q, s))));
-            foreach (var token in Blocking.RareTokens(tokens, _frequencies, _settings))
+            var queryTokens = Blocking.TokensOf(query.Name);
+            var misspellings = Blocking.Misspellings(queryTokens,
+                queryTokens.SelectMany(Blocking.MisspellingProbes).SelectMany(p => _bySignature.GetValueOrDefault(p) ?? []));
+            foreach (var token in Blocking.TokensToRead(Blocking.LookupTokens(query.Name), misspellings, _frequencies, _settings))
             {
                 found.UnionWith(_byToken.GetValueOrDefault(token) ?? []);
             }

@@ -75,7 +75,7 @@ public static class QualityBenchmark
 
         foreach (var threshold in new[] { Verdict.Conflict, Verdict.Review })
         {
-            int truePositives = 0, falsePositives = 0, found = 0, positives = 0;
+            int truePositives = 0, falsePositives = 0, found = 0, positives = 0, nameTruePositives = 0, nameFalsePositives = 0;
             var foundByKind = new Dictionary<string, (int Found, int Total)>();
             foreach (var (kind, query, expected) in queries)
             {
@@ -86,11 +86,12 @@ public static class QualityBenchmark
                 {
                     var candidate = records[c];
                     var sameFamily = candidate.Family.Overlaps(target.Family) || (candidate.Domain is not null && target.AllDomains.Contains(candidate.Domain));
-                    if (expected >= 0 && sameFamily) truePositives++;
+                    if (expected >= 0 && sameFamily) { truePositives++; nameTruePositives++; }
                     else if (expected < 0 && c == target.Index) truePositives++; // the record of that country itself
                     else
                     {
                         falsePositives++;
+                        if (expected >= 0) nameFalsePositives++;
                         if (Environment.GetEnvironmentVariable("SHOW_FALSE") == "1" && threshold == Verdict.Review)
                         {
                             var m = matcher.Score(query, index.Company(c));
@@ -114,6 +115,9 @@ public static class QualityBenchmark
             var recall = (double)found / positives;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"ror @{threshold.ToString().ToLowerInvariant(),-8} precision {precision:F4} recall {recall:F4}  ({positives} positive queries, {negatives} same-name-other-country queries, {truePositives + falsePositives} flagged)"));
+            var namePrecision = nameTruePositives + nameFalsePositives == 0 ? 1 : (double)nameTruePositives / (nameTruePositives + nameFalsePositives);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"    false flags: {falsePositives} of {truePositives + falsePositives} ({(double)falsePositives / queries.Count:F3} a query); precision over the name-variant queries alone {namePrecision:F4}, the rest from same-name-other-country queries"));
             foreach (var (kind, (f, t)) in foundByKind)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    recall on {kind}: {(double)f / t:F4} ({f}/{t})"));

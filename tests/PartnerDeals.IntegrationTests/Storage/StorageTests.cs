@@ -38,7 +38,8 @@ public sealed class StorageTests(DatabaseProvider provider)
     private async Task<IReadOnlyList<Candidate>> CandidatesAsync(Company query, BlockingSettings blocking)
     {
         await using var connection = await Database.OpenAsync(CancellationToken.None);
-        return await OpportunityCandidates.FindAsync(Database, connection, null, query, blocking, CancellationToken.None);
+        var misspellings = await MisspellingIndex.MisspellingsAsync(Database, connection, null, Blocking.TokensOf(query.Name), CancellationToken.None);
+        return await OpportunityCandidates.FindAsync(Database, connection, null, query, misspellings, blocking, CancellationToken.None);
     }
 
     [OneTimeSetUp]

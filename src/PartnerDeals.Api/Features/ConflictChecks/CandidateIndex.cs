@@ -23,8 +23,8 @@ public sealed record CandidateQueries(string ByDomain, string ByKey, string ByAc
 public static class CandidateIndex
 {
     public static async Task<IReadOnlyList<TRow>> FindAsync<TRow>(
-        Database database, DbConnection connection, DbTransaction? tx, CandidateQueries sql, Company query, BlockingSettings settings,
-        object? filter, Func<TRow, Guid> idOf, CancellationToken ct)
+        Database database, DbConnection connection, DbTransaction? tx, CandidateQueries sql, Company query,
+        IReadOnlyList<(string Token, int Edits)> misspellings, BlockingSettings settings, object? filter, Func<TRow, Guid> idOf, CancellationToken ct)
     {
         var found = new Dictionary<Guid, TRow>();
         var lookups = new List<(string Sql, string Value)>();
@@ -44,19 +44,19 @@ public static class CandidateIndex
         }
         if (names.Count == 0) return found.Values.ToList();
 
-        // The query's own tokens, its neighbours glued, and the stored tokens it could misspell.
-        var tokens = names.SelectMany(Blocking.LookupTokens).Distinct(StringComparer.Ordinal).ToList();
-        tokens.AddRange(await MisspellingIndex.MisspellingsAsync(database, connection, tx, names.SelectMany(Blocking.TokensOf).ToList(), ct));
+        // The query's own tokens, its neighbours glued, and the stored tokens it could misspell (found once
+        // for every table, by the caller).
+        var own = names.SelectMany(Blocking.LookupTokens).Distinct(StringComparer.Ordinal).ToList();
         var frequencies = new Dictionary<string, long>();
         var countSql = "SELECT COUNT(*) FROM (" + database.Dialect.Page(sql.TokenRows) + ") capped";
-        foreach (var token in tokens.Distinct(StringComparer.Ordinal))
+        foreach (var token in own.Concat(misspellings.Select(m => m.Token)).Distinct(StringComparer.Ordinal))
         {
             frequencies[token] = await connection.ExecuteScalarAsync<long>(database.Command(countSql,
                 new { Token = token, Limit = settings.MaxTokenFrequency + 1 }, ct, tx));
         }
 
         // Every record of a rare token is read: a cap on what one token yields would hide the 101st.
-        foreach (var token in Blocking.RareTokens(tokens, frequencies, settings))
+        foreach (var token in Blocking.TokensToRead(own, misspellings, frequencies, settings))
         {
             var rows = await connection.QueryAsync<TRow>(database.Command(database.Dialect.Page(sql.ByToken),
                 With(filter, new { Token = token, Limit = settings.MaxTokenFrequency }), ct, tx));

@@ -16,7 +16,7 @@ public sealed class MatchingOptions
 
     public bool IsValid =>
         Scoring.ReviewThreshold is > 0 and <= 1 && Scoring.ConflictThreshold is > 0 and <= 1 && Scoring.ReviewThreshold < Scoring.ConflictThreshold
-        && Blocking.MaxTokenFrequency >= 1 && Blocking.MaxRareTokens >= 1 && Blocking.MaxCandidatesPerKey >= 1;
+        && Blocking.MaxTokenFrequency >= 1 && Blocking.MaxRareTokens >= 1 && Blocking.MaxCandidatesPerKey >= 1 && Blocking.MaxMisspeltRows >= 0;
 }
 
 public enum CandidateKind
@@ -81,9 +81,13 @@ public sealed class ConflictChecker(Database database, IOptions<MatchingOptions>
         DbConnection connection, DbTransaction? tx, Company query, Guid? askingPartnerId, Guid self, long selfSeq, CancellationToken ct)
     {
         var blocking = options.Value.Blocking;
+        // The misspelling index holds the tokens of both tables: asked once.
+        var queryTokens = query.AllNames.SelectMany(n => Blocking.TokensOf(n.Name)).Distinct(StringComparer.Ordinal).ToList();
+        var misspellings = await MisspellingIndex.MisspellingsAsync(database, connection, tx, queryTokens, ct);
         var candidates = new List<Candidate>();
-        candidates.AddRange(await OpportunityCandidates.FindAsync(database, connection, tx, query, blocking, ct));
-        candidates.AddRange(await RegistrationCandidates.FindAsync(database, connection, tx, self, selfSeq, query, askingPartnerId, clock.GetUtcNow(), blocking, ct));
+        candidates.AddRange(await OpportunityCandidates.FindAsync(database, connection, tx, query, misspellings, blocking, ct));
+        candidates.AddRange(await RegistrationCandidates.FindAsync(database, connection, tx, self, selfSeq, query, misspellings, askingPartnerId,
+            clock.GetUtcNow(), blocking, ct));
 
         var scored = candidates
             .Select(c => new ScoredCandidate(c, _matcher.Score(query, c.Company)))

@@ -13,12 +13,8 @@ namespace PartnerDeals.Api.Features.ConflictChecks;
 /// </summary>
 public static class MisspellingIndex
 {
-    // Portable insert-if-absent: SQLite writers are serialised; on SQL Server the key ignores a duplicate
-    // that a concurrent instance inserted between the check and the insert (IGNORE_DUP_KEY).
-    private const string InsertSql = """
-        INSERT INTO token_signatures (signature, token)
-        SELECT @Signature, @Token WHERE NOT EXISTS (SELECT 1 FROM token_signatures WHERE signature = @Signature AND token = @Token)
-        """;
+    // A token already indexed (by another row, or another instance at the same time) is skipped by the key.
+    internal static string InsertSql(SqlDialect sql) => sql.InsertIgnoringDuplicates("token_signatures") + " (signature, token) VALUES (@Signature, @Token)";
 
     private static readonly string[] InsertNames = ["@Signature", "@Token"];
 
@@ -34,17 +30,17 @@ public static class MisspellingIndex
             .ToList();
         return rows.Count == 0
             ? Task.CompletedTask
-            : database.ExecuteEachAsync(tx, InsertSql, InsertNames, rows, (r, v) => (v[0], v[1]) = (r.Signature, r.Token), ct);
+            : database.ExecuteEachAsync(tx, InsertSql(database.Dialect), InsertNames, rows, (r, v) => (v[0], v[1]) = (r.Signature, r.Token), ct);
     }
 
-    /// <summary>For each query token, the stored tokens that could be it misspelt.</summary>
-    public static async Task<IReadOnlyList<string>> MisspellingsAsync(
+    /// <summary>The stored tokens that could be a query token misspelt, each with its fewest edits to one.</summary>
+    public static async Task<IReadOnlyList<(string Token, int Edits)>> MisspellingsAsync(
         Database database, DbConnection connection, DbTransaction? tx, IReadOnlyList<string> queryTokens, CancellationToken ct)
     {
         var probes = queryTokens.SelectMany(Blocking.MisspellingProbes).Distinct(StringComparer.Ordinal).ToList();
         if (probes.Count == 0) return [];
         var stored = await connection.QueryAsync<string>(database.Command(FindSql(database.Dialect),
             new { Signatures = JsonSerializer.Serialize(probes) }, ct, tx));
-        return stored.Where(s => queryTokens.Any(q => Blocking.CouldBeMisspelling(q, s))).ToList();
+        return Blocking.Misspellings(queryTokens, stored);
     }
 }

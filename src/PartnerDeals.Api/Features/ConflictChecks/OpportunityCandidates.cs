@@ -45,9 +45,10 @@ public static class OpportunityCandidates
         CandidatesByDomainSql, CandidatesByKeySql, CandidatesByAcronymSql, TokenRowsSql, CandidatesByTokenSql);
 
     public static async Task<IReadOnlyList<Candidate>> FindAsync(
-        Database database, DbConnection connection, DbTransaction? tx, Company query, BlockingSettings settings, CancellationToken ct)
+        Database database, DbConnection connection, DbTransaction? tx, Company query, IReadOnlyList<(string Token, int Edits)> misspellings,
+        BlockingSettings settings, CancellationToken ct)
     {
-        var rows = await CandidateIndex.FindAsync<CandidateRow>(database, connection, tx, Sql, query, settings, null, r => r.Id, ct);
+        var rows = await CandidateIndex.FindAsync<CandidateRow>(database, connection, tx, Sql, query, misspellings, settings, null, r => r.Id, ct);
         return rows.Select(r => r.ToCandidate()).ToList();
     }
 

@@ -44,9 +44,10 @@ public static class RegistrationCandidates
     /// submitted before <paramref name="selfSeq"/> (or approved), and won ones (the account is a customer now).
     /// </summary>
     public static async Task<IReadOnlyList<Candidate>> FindAsync(Database database, DbConnection connection, DbTransaction? tx, Guid self, long selfSeq,
-        Company company, Guid? askingPartnerId, DateTimeOffset now, BlockingSettings settings, CancellationToken ct)
+        Company company, IReadOnlyList<(string Token, int Edits)> misspellings, Guid? askingPartnerId, DateTimeOffset now, BlockingSettings settings,
+        CancellationToken ct)
     {
-        var rows = await CandidateIndex.FindAsync<CandidateRow>(database, connection, tx, Sql, company, settings,
+        var rows = await CandidateIndex.FindAsync<CandidateRow>(database, connection, tx, Sql, company, misspellings, settings,
             new { Self = self, SelfSeq = selfSeq, Now = now }, r => r.Id, ct);
         return rows.Select(r => r.ToCandidate(askingPartnerId)).ToList();
     }

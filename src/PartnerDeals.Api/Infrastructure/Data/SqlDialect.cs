@@ -56,6 +56,12 @@ public sealed class SqlDialect
     /// <summary>Appends the row limit (<c>@Limit</c>) to a query that ends with its ORDER BY.</summary>
     public string Page(string sqlEndingWithOrderBy) => sqlEndingWithOrderBy + _pageClause;
 
+    /// <summary>
+    /// An insert that skips a row whose key is already there, for a table whose SQL Server key is declared
+    /// WITH (IGNORE_DUP_KEY = ON): SQLite says so in the statement, SQL Server in the key.
+    /// </summary>
+    public string InsertIgnoringDuplicates(string table) => (this == Sqlite ? "INSERT OR IGNORE INTO " : "INSERT INTO ") + table;
+
     /// <summary>The seconds from one instant or date column to another, as a floating-point expression.</summary>
     public string SecondsBetween(string earlier, string later) => _secondsBetween(earlier, later);
 
