@@ -101,6 +101,9 @@ public sealed class MatchSettings
     /// <summary>The name score is at most this for two one-word names that differ (a misspelling of one word is a review).</summary>
     public double OneWordMisspellingScore { get; set; } = 0.85;
 
+    /// <summary>The name score is at least this when one name's tokens are all in the other (a review, not a conflict).</summary>
+    public double ContainedNameScore { get; set; } = 0.78;
+
     /// <summary>A misspelt token counts as this much of a shared one in the token-set similarity.</summary>
     public double MisspeltTokenWeight { get; set; } = 0.9;
 
@@ -210,6 +213,12 @@ public sealed class CompanyMatcher(MatchSettings settings)
         if (a.Key[0] == b.Key[0] && ((keyEdits > 0 && Similarity.Edits(a.Key, b.Key, keyEdits) <= keyEdits) || (a.Tokens.Count != b.Tokens.Count && Contains(a, b))))
         {
             score = Math.Max(score, jaroWinkler - settings.KeySimilarityDiscount);
+        }
+        // One name held whole in the other ("Google" / "Jigsaw Google", "CNRS" / "LAAS CNRS") is a division,
+        // a brand or the same company described at length: a person should look.
+        if (a.Tokens.Count != b.Tokens.Count && Math.Min(a.Key.Length, b.Key.Length) >= 3 && Contains(a, b))
+        {
+            score = Math.Max(score, settings.ContainedNameScore);
         }
         // One word against another that is not it is at most a review: Resona / Resonac, Tokura / Topura.
         if (a.Tokens.Count == 1 && b.Tokens.Count == 1) score = Math.Min(score, settings.OneWordMisspellingScore);

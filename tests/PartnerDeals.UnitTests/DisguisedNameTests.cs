@@ -196,3 +196,13 @@ public sealed class MisspellingIndexTests
         }
     }
 }
+
+public sealed class ContainedNameTests
+{
+    private readonly CompanyMatcher _matcher = new(new MatchSettings());
+
+    [TestCase("Jigsaw Google", "Google")]
+    [TestCase("LAAS CNRS", "CNRS")]
+    public void NameHeldWholeInTheOther_IsAReview(string a, string b) =>
+        _matcher.Score(Company.From(a, null, null), Company.From(b, null, null)).Verdict.ShouldBe(Verdict.Review);
+}
