@@ -65,14 +65,16 @@ public static class Blocking
     }
 
     /// <summary>
-    /// The signatures a token within <see cref="Similarity.AllowedEdits"/> of <paramref name="token"/> may have:
-    /// for each length it could have, its first half as the query starts and its second half as the query ends.
+    /// The signatures a misspelling of <paramref name="token"/> may have: for each length within one letter of
+    /// it, its first half as the query starts and its second half as the query ends. That reaches every
+    /// token one edit away, and two edits away when both fall in one half and at most one adds or drops a
+    /// letter. Two letters added or dropped are left out: each length probed reads its share of a dense
+    /// vocabulary, and those two lengths doubled what a check reads.
     /// </summary>
     public static IEnumerable<string> MisspellingProbes(string token)
     {
         if (!Misspellable(token)) yield break;
-        var edits = Similarity.AllowedEdits(token, token, alone: false);
-        for (var length = Math.Max(MisspeltFrom, token.Length - edits); length <= token.Length + edits; length++)
+        for (var length = Math.Max(MisspeltFrom, token.Length - 1); length <= token.Length + 1; length++)
         {
             var middle = length / 2;
             if (middle <= token.Length) yield return $"{length}<{token[..middle]}";
