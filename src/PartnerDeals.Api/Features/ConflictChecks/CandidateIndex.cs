@@ -18,7 +18,9 @@ public sealed record CandidateQueries(string ByDomain, string ByKey, string ByAc
 
 /// <summary>
 /// Blocking by index, never by scan, for any table that stores the matching keys: the same
-/// domain, name key or acronym, or a shared token rare enough to be telling.
+/// domain, name key or acronym of any of the query's names, a shared token rare enough to be
+/// telling, two of its neighbouring tokens glued, or a stored token it could misspell (found in
+/// <see cref="MisspellingIndex"/> by the caller).
 /// </summary>
 public static class CandidateIndex
 {
