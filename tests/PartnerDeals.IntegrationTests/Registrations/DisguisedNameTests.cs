@@ -65,6 +65,58 @@ public sealed class DisguisedNameTests : RegistrationTest
         registration["verdict"]!.GetValue<string>().ShouldNotBe("clear");
     }
 
+    // The inputs a partner portal was seen to get past the check with, against "Contoso Pharma GmbH"
+    // (contoso-pharma.de, DE) and "Microsoft Corporation" (US), open direct opportunities.
+    private static IEnumerable<TestCaseData> ReportedEvasions()
+    {
+        yield return new TestCaseData("Micr\u043Esoft Corporation", null, "US", null).SetArgDisplayNames("Cyrillic o in Microsoft");
+        yield return new TestCaseData("\u0421ontoso Pharma GmbH", null, "DE", null).SetArgDisplayNames("Cyrillic C first");
+        yield return new TestCaseData("\u1D04\u1D0F\u0274\u1D1B\u1D0F\uA731\u1D0F Pharma", null, "DE", null).SetArgDisplayNames("small capitals");
+        yield return new TestCaseData("Kontoso Pharma GmbH", null, "DE", null).SetArgDisplayNames("first letter misspelt");
+        yield return new TestCaseData("Contoso Pharma Europe GmbH", "contoso-pharma.eu", "DE", null).SetArgDisplayNames("sibling domain .eu");
+        yield return new TestCaseData("Contoso Pharma Deutschland GmbH", "contoso-pharma.com", "DE", null).SetArgDisplayNames("sibling domain .com");
+        yield return new TestCaseData("CP Europe", null, "DE", "maria@contoso-pharma.de").SetArgDisplayNames("contact e-mail at its domain");
+    }
+
+    [TestCaseSource(nameof(ReportedEvasions))]
+    public async Task Register_ReportedEvasionOfAnOpenDirectDeal_IsNeverAutoApproved(string name, string? domain, string country, string? email)
+    {
+        await OpportunityOnceAsync("contoso", new { accountName = "Contoso Pharma GmbH", accountDomain = "contoso-pharma.de", country = "DE", status = "open" });
+        await OpportunityOnceAsync("microsoft", new { accountName = "Microsoft Corporation", country = "US", status = "open" });
+        var partner = await PartnerAsync("gold");
+
+        var registration = await RegisterAsync(partner.Client, new
+        {
+            customer = new { companyName = name, domain, country },
+            contact = new { name = "Maria Schmidt", email = email ?? "maria@customer.example" },
+            deal = new { name = "Rollout", estimatedValue = 50_000m, currency = "EUR" },
+        });
+
+        Status(registration).ShouldBe("pending_review", $"'{name}' was decided {registration["verdict"]}");
+    }
+
+    [Test]
+    public async Task Register_NameDifferingOnlyByANumber_IsAnotherCompany()
+    {
+        var brand = Letters(8);
+        (await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{Guid.NewGuid():N}",
+            new { accountName = $"{brand} 52 LLC", country = "US", status = "open" })).StatusCode.ShouldBe(HttpStatusCode.Created);
+        var partner = await PartnerAsync("gold");
+
+        var registration = await RegisterAsync(partner.Client, Body($"{brand} 54 LLC", null, country: "US"));
+
+        Status(registration).ShouldBe("approved");
+        registration["verdict"]!.GetValue<string>().ShouldBe("clear");
+    }
+
+    private readonly HashSet<string> _opportunities = [];
+
+    private async Task OpportunityOnceAsync(string externalId, object body)
+    {
+        if (!_opportunities.Add(externalId)) return;
+        (await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{externalId}", body)).IsSuccessStatusCode.ShouldBeTrue();
+    }
+
     [Test]
     public async Task Register_MisspeltName_IsFoundAmongHundredsSharingItsCommonToken()
     {
