@@ -68,8 +68,9 @@ public static class Blocking
     /// The signatures a misspelling of <paramref name="token"/> may have: for each length within one letter of
     /// it, its first half as the query starts and its second half as the query ends. That reaches every
     /// token one edit away, and two edits away when both fall in one half and at most one adds or drops a
-    /// letter. Two letters added or dropped are left out: each length probed reads its share of a dense
-    /// vocabulary, and those two lengths doubled what a check reads.
+    /// letter. Two letters added or dropped are left out: each length probed reads its share of the
+    /// vocabulary's tokens with that half, and in a dense vocabulary the outer two lengths cost a check
+    /// more than everything else it does.
     /// </summary>
     public static IEnumerable<string> MisspellingProbes(string token)
     {
