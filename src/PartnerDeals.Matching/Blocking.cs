@@ -84,15 +84,23 @@ public static class Blocking
         }
     }
 
-    /// <summary>True when <paramref name="stored"/> could be <paramref name="query"/> misspelt (or the other way round).</summary>
-    public static bool CouldBeMisspelling(string query, string stored) => query != stored && Similarity.IsMisspelling(query, stored, alone: false);
-
     /// <summary>The stored tokens among <paramref name="found"/> that could be a query token misspelt, with the fewest edits to one.</summary>
-    public static IReadOnlyList<(string Token, int Edits)> Misspellings(IReadOnlyList<string> queryTokens, IEnumerable<string> found) =>
-        found.Distinct(StringComparer.Ordinal)
-            .Select(s => (Token: s, Edits: queryTokens.Where(q => CouldBeMisspelling(q, s)).Select(q => Similarity.Edits(q, s, 2)).DefaultIfEmpty(-1).Min()))
-            .Where(m => m.Edits > 0)
-            .ToList();
+    public static IReadOnlyList<(string Token, int Edits)> Misspellings(IReadOnlyList<string> queryTokens, IEnumerable<string> found)
+    {
+        var misspellings = new List<(string, int)>();
+        foreach (var stored in found.Distinct(StringComparer.Ordinal))
+        {
+            var fewest = int.MaxValue;
+            foreach (var query in queryTokens)
+            {
+                if (query == stored) continue;
+                var allowed = Similarity.AllowedEdits(query, stored, alone: false);
+                if (allowed > 0 && Similarity.Edits(query, stored, allowed) is var edits && edits <= allowed) fewest = Math.Min(fewest, edits);
+            }
+            if (fewest != int.MaxValue) misspellings.Add((stored, fewest));
+        }
+        return misspellings;
+    }
 
     /// <summary>
     /// The tokens worth reading: the query's own (and glued) that are present in the index but in at most

@@ -19,7 +19,7 @@ public static class MisspellingIndex
     private static readonly string[] InsertNames = ["@Signature", "@Token"];
 
     internal static string FindSql(SqlDialect sql) =>
-        $"SELECT DISTINCT token FROM token_signatures WHERE signature IN ({sql.TextValues("@Signatures")})";
+        $"SELECT token FROM token_signatures WHERE signature IN ({sql.TextValues("@Signatures")})";
 
     /// <summary>Adds the tokens written in the caller's transaction (each once, however many rows hold it).</summary>
     public static Task AddAsync(Database database, DbTransaction tx, IEnumerable<string> tokens, CancellationToken ct)
