@@ -16,8 +16,15 @@ public sealed class DisguisedNameTests : RegistrationTest
     [OneTimeSetUp]
     public async Task IssueVendorKeys()
     {
-        _ops = ClientFor((await IssueKeyAsync("ops")).Key);
-        _crm = ClientFor((await IssueKeyAsync("crm")).Key);
+        _ops = Factory.Client((await IssueKeyAsync("ops")).Key);
+        _crm = Factory.Client((await IssueKeyAsync("crm")).Key);
+    }
+
+    [OneTimeTearDown]
+    public void DisposeVendorClients()
+    {
+        _ops.Dispose();
+        _crm.Dispose();
     }
 
     private static string Letters(int count) => string.Concat(Enumerable.Range(0, count).Select(_ => (char)('a' + Random.Shared.Next(26))));
