@@ -33,8 +33,11 @@ public static class Blocking
     public static IReadOnlyList<string> TokensOf(CompanyName name) => TokensOf(name.Tokens);
 
     /// <summary>The tokens a record with alternate names is indexed under: those of every name (each reading of each).</summary>
-    public static IReadOnlyList<string> TokensOf(CompanyName name, IEnumerable<string>? alternateNames) =>
-        TokensOf(name.Tokens.Concat((alternateNames ?? []).SelectMany(a => CompanyName.Readings(a).SelectMany(r => r.Tokens))));
+    public static IReadOnlyList<string> TokensOf(CompanyName name, IEnumerable<string>? alternateNames) => TokensOf(name.Tokens, alternateNames);
+
+    /// <summary>The same, from a record's stored name tokens and alternate names: what it was indexed under, to take it out again.</summary>
+    public static IReadOnlyList<string> TokensOf(IEnumerable<string> nameTokens, IEnumerable<string>? alternateNames) =>
+        TokensOf(nameTokens.Concat((alternateNames ?? []).SelectMany(a => CompanyName.Readings(a).SelectMany(r => r.Tokens))));
 
     /// <summary>The same, from a record's stored name tokens: what it was indexed under, to take it out again.</summary>
     public static IReadOnlyList<string> TokensOf(IEnumerable<string> nameTokens) =>

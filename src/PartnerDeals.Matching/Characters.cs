@@ -73,9 +73,13 @@ public static class Characters
         {
             foreach (var rune in word)
             {
-                var latin = Latin(rune) ?? LookAlike(rune);
-                if (latin is null) latin = rune.ToString().Transliterate();
-                else if (Latin(rune) is null) folded = true;
+                var latin = Latin(rune);
+                if (latin is null && LookAlike(rune) is { } lookAlike)
+                {
+                    latin = lookAlike;
+                    folded = true;
+                }
+                latin ??= rune.ToString().Transliterate();
                 primary.Append(latin);
                 skeleton.Append(latin);
             }

@@ -33,12 +33,11 @@ public sealed record Company(CompanyName Name, string? Domain, string? Country)
             others.AddRange(CompanyName.Readings(alternate).Where(r => !r.IsEmpty).Select(r => new AlternateName(alternate.Trim(), r)));
         }
         var domain = Domains.CompanyDomain(domainOrUrlOrEmail);
-        var fromEmail = domain is null && Domains.CompanyDomain(contactEmail) is not null;
-        return new Company(readings[0], domain ?? (fromEmail ? Domains.CompanyDomain(contactEmail) : null),
-            string.IsNullOrWhiteSpace(country) ? null : country.Trim().ToUpperInvariant())
+        var emailDomain = domain is null ? Domains.CompanyDomain(contactEmail) : null;
+        return new Company(readings[0], domain ?? emailDomain, string.IsNullOrWhiteSpace(country) ? null : country.Trim().ToUpperInvariant())
         {
             OtherNames = others,
-            DomainFromEmail = fromEmail,
+            DomainFromEmail = emailDomain is not null,
         };
     }
 }

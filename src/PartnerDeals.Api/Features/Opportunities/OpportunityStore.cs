@@ -265,7 +265,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
 
     /// <summary>What a stored row is indexed under: its name's tokens and its alternate names'.</summary>
     private static IReadOnlyList<string> StoredTokens(string nameTokens, string? alternateNames) =>
-        Blocking.TokensOf(new CompanyName("", nameTokens.Split(' ', StringSplitOptions.RemoveEmptyEntries)), AlternateNames.Read(alternateNames));
+        Blocking.TokensOf(nameTokens.Split(' ', StringSplitOptions.RemoveEmptyEntries), AlternateNames.Read(alternateNames));
 
     /// <summary>What <see cref="PlanAsync"/> decided for a batch; <see cref="WriteAsync"/> writes it.</summary>
     public sealed class UpsertPlan(int items)
