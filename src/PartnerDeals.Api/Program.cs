@@ -56,6 +56,8 @@ builder.Services.AddSingleton<BootstrapKeys>();
 builder.Services.AddSingleton<PartnerStore>();
 builder.Services.AddSingleton<OpportunityStore>();
 builder.Services.AddSingleton<ConflictChecker>();
+builder.Services.AddSingleton<PartnerPreChecks>();
+builder.Services.AddOptions<PartnerPreCheckOptions>().Bind(config.GetSection(PartnerPreCheckOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddSingleton<IdempotencyKeys>();
 builder.Services.AddSingleton<RegistrationStore>();
 builder.Services.AddSingleton<ConflictStore>();
@@ -90,7 +92,7 @@ builder.Services.AddOpenApiDocument();
 builder.Services.AddHealth();
 builder.Services.AddOpenTelemetry()
     .ConfigureResource(r => r.AddService("partnerdeals-api"))
-    .WithMetrics(m => m.AddMeter(SyncMetrics.MeterName).AddAspNetCoreInstrumentation().AddRuntimeInstrumentation().AddPrometheusExporter());
+    .WithMetrics(m => m.AddMeter(SyncMetrics.MeterName, PartnerPreChecks.MeterName).AddAspNetCoreInstrumentation().AddRuntimeInstrumentation().AddPrometheusExporter());
 
 var app = builder.Build();
 
@@ -101,6 +103,7 @@ app.UseMiddleware<RequestBodyLimit>();
 app.UseAuthentication();
 app.UseRateLimiter();
 app.UseAuthorization();
+app.UseMiddleware<SuspendedPartners>();
 
 app.UseSwagger();
 app.UseSwaggerUI(ui =>

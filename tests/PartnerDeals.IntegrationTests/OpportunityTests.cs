@@ -268,7 +268,7 @@ public sealed class OpportunityTests : HostTest
     }
 
     [Test]
-    public async Task ConflictCheck_ForPartner_AnswersTheVerdictAloneNeverWhoseAccount()
+    public async Task ConflictCheck_ForPartner_AnswersWhetherAvailableNeverWhoseAccount()
     {
         var id = Guid.NewGuid().ToString("N");
         var name = "Secretive Accounts " + id[..6];
@@ -281,8 +281,8 @@ public sealed class OpportunityTests : HostTest
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
         var body = JsonNode.Parse(text)!.AsObject();
-        body.Select(p => p.Key).Order().ShouldBe(["reason", "verdict"]);
-        body["verdict"]!.GetValue<string>().ShouldBe("conflict");
+        body.Select(p => p.Key).Order().ShouldBe(["available", "reason"]);
+        body["available"]!.GetValue<bool>().ShouldBeFalse();
         text.ShouldNotContain(id);
         text.ShouldNotContain("salesforce");
         text.ShouldNotContain("Secretive");

@@ -45,7 +45,8 @@ public sealed class ProgramMetricsTests : RegistrationTest
 
         Set("2026-05-05T09:00");
         var i0 = await SubmitAsync(_idle, 30_000m, "EUR"); // qualified, silver: approved at once
-        await ActAsync(Admin, Id(i0), "outcome", new { result = "lost", lostReason = "no budget", closedAt = At("2026-06-30T12:00") });
+        Set("2026-06-30T12:00");
+        await ActAsync(Admin, Id(i0), "outcome", new { result = "lost", lostReason = "no budget" });
 
         // Joined 2026-08-10: first full quarter Q4; its review is not due before 2027-03-31.
         Set("2026-08-10T09:00");

@@ -161,7 +161,7 @@ public sealed class ConflictDecisionTests : RegistrationTest
         var (name, domain) = NewCompany();
         var a = await PartnerAsync("silver");
         var won = await RegisterAsync(a.Client, Body(name, domain));
-        await ActAsync(_crm, Id(won), "outcome", new { result = "won", amount = 90_000m, currency = "EUR", closedAt = "2026-11-20T10:00:00Z" });
+        await ActAsync(_crm, Id(won), "outcome", new { result = "won", amount = 90_000m, currency = "EUR" });
 
         var b = await PartnerAsync("gold");
         var later = await ReadAsync(Id(await RegisterAsync(b.Client, Body(name, domain))));

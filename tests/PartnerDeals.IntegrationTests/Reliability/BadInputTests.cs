@@ -22,6 +22,7 @@ public sealed class BadInputTests : RegistrationTest
     [
         "' OR '1'='1' --", "\"; DROP TABLE registrations; --", "<script>alert(1)</script>", "../../../../etc/passwd", "${jndi:ldap://x/a}",
         "\u0000", "\ud83d\ude00\u202e\u200b", new string('x', 100_000), "2026-02-30", "-1", "1e400", "NaN",
+        "9999-12-31", "0001-01-01", "9999-12-31T23:59:59Z", "Name\u001B\uFEFF\uFFFF", "999999999999999.99999",
     ];
 
     private readonly List<string> _failures = [];
@@ -92,12 +93,20 @@ public sealed class BadInputTests : RegistrationTest
         yield return (Utf8(example.ToJsonString()), "application/xml");
         yield return (Utf8("{\"pad\":\"" + new string('a', 1_100_000) + "\"}"), json);
         yield return (Utf8(Set(example, "unexpectedField", "x").ToJsonString()), json);
+        if (example.FirstOrDefault() is { Key: { } first } property)
+        {
+            // The first field twice: refused, whatever its value.
+            yield return (Utf8($"{{\"{first}\":{property.Value?.ToJsonString() ?? "null"}," + example.ToJsonString()[1..]), DuplicateKey);
+        }
         foreach (var (name, value) in example)
         {
             JsonNode?[] replacements =
             [
                 null, 12345, "text", true, new JsonArray(), new JsonObject { ["nested"] = 1 }, JsonValue.Create(new string('9', 400)),
                 Hostile[0], Hostile[2], Hostile[6], Hostile[7], "2026-02-30", "-1",
+                // Far dates, hidden characters and money past its precision.
+                "9999-12-31", "0001-01-01", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "Contoso\u0000\u001B\r\n\uFEFF\uFFFF\u202EPharma",
+                JsonNode.Parse("999999999999999.99999"), JsonNode.Parse("1000000000000000"), JsonNode.Parse("0.00001"),
             ];
             foreach (var replacement in replacements) yield return (Utf8(Set(example, name, replacement?.DeepClone()).ToJsonString()), json);
             yield return (Utf8(example.ToJsonString().Replace($"\"{name}\":", $"\"{name}\":1e400,\"ignored{name}\":", StringComparison.Ordinal)), json);
@@ -150,6 +159,9 @@ public sealed class BadInputTests : RegistrationTest
         return copy;
     }
 
+    /// <summary>Sent as JSON; marks the body whose first field is repeated, which must answer 400 and no other status.</summary>
+    private const string DuplicateKey = "application/json; duplicate-key=1";
+
     private string Url(string template) => OperationUrls.For(template, _partnerId, _registrationId);
 
     private async Task SendAsync(SqliteConnection watcher, HttpMethod method, string url, byte[]? body, string? mediaType, string? apiKey = null)
@@ -169,6 +181,7 @@ public sealed class BadInputTests : RegistrationTest
         var what = $"{method} {Shorten(url)} {mediaType} {Shorten(body is null ? "" : Encoding.UTF8.GetString(body))}";
         var status = (int)response.StatusCode;
         _statuses[status] = _statuses.GetValueOrDefault(status) + 1;
+        if (mediaType == DuplicateKey && status != 400) _failures.Add($"{status}, not 400, for a repeated field in {what}");
         if (status >= 500) _failures.Add($"{status} for {what}: {Shorten(await response.Content.ReadAsStringAsync())}");
         if (status < 400)
         {

@@ -140,6 +140,7 @@ public sealed class SecurityTests
         ["GetPartner"] = "admin ops crm partner",
         ["UpdatePartner"] = "admin ops",
         ["ListPartnerEvents"] = "admin ops",
+        ["ListPartnerConflictChecks"] = "admin ops",
         ["CreateRegistration"] = "admin ops partner",
         ["ListRegistrations"] = "admin ops crm partner",
         ["GetRegistration"] = "admin ops crm partner",

@@ -72,8 +72,8 @@ public sealed class DynamicsSyncTests : SyncTest
         Crm.Given(Request.Create().WithPath(Record(id)).UsingPatch()).RespondWith(Response.Create().WithStatusCode(204));
         Crm.Given(Request.Create().WithPath(Record(id)).UsingGet()).RespondWith(Json("""{"@odata.etag":"W/\"470867\"","statecode":0}"""));
         Crm.Given(Request.Create().WithPath(ApiPath + "WinOpportunity").UsingPost()).RespondWith(Response.Create().WithStatusCode(204));
-        var won = await Admin.PostAsJsonAsync($"/v1/registrations/{id}/outcome",
-            new { result = "won", amount = 48_000m, currency = "EUR", closedAt = "2026-11-20T12:00:00Z" });
+        var closedAt = DateTimeOffset.UtcNow;
+        var won = await Admin.PostAsJsonAsync($"/v1/registrations/{id}/outcome", new { result = "won", amount = 48_000m, currency = "EUR", closedAt });
         won.EnsureSuccessStatusCode();
 
         var deliveries = await DispatchUntilSettledAsync(id, expected: 2);
@@ -85,7 +85,7 @@ public sealed class DynamicsSyncTests : SyncTest
         var opportunityClose = body["OpportunityClose"]!;
         opportunityClose["opportunityid@odata.bind"]!.GetValue<string>().ShouldBe($"/opportunities(pd_registrationid='{id}')");
         opportunityClose["actualrevenue"]!.GetValue<decimal>().ShouldBe(48_000m);
-        opportunityClose["actualend"]!.GetValue<string>().ShouldBe("2026-11-20");
+        opportunityClose["actualend"]!.GetValue<string>().ShouldBe(closedAt.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
         opportunityClose["subject"]!.GetValue<string>().ShouldBe("Won: Rollout");
 
         // Delivered again (a crash after the close, before the result was recorded): the opportunity is already won.

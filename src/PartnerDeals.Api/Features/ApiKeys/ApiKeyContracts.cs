@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using FluentValidation;
+using PartnerDeals.Api.Infrastructure.Http;
 using PartnerDeals.Api.Infrastructure.Auth;
 
 namespace PartnerDeals.Api.Features.ApiKeys;
@@ -105,7 +106,7 @@ public sealed class CreateApiKeyRequestValidator : AbstractValidator<CreateApiKe
 {
     public CreateApiKeyRequestValidator()
     {
-        RuleFor(x => x.Name).NotEmpty().MaximumLength(200);
+        RuleFor(x => x.Name).NotEmpty().MaximumLength(200).Name();
         RuleFor(x => x.Role).NotNull()
             .Must(r => r is ApiKeyRole.Ops or ApiKeyRole.Crm)
             .WithMessage("role must be 'ops' or 'crm'; partner keys are issued under POST /v1/partners/{id}/api-keys.");
@@ -114,5 +115,5 @@ public sealed class CreateApiKeyRequestValidator : AbstractValidator<CreateApiKe
 
 public sealed class CreatePartnerApiKeyRequestValidator : AbstractValidator<CreatePartnerApiKeyRequest>
 {
-    public CreatePartnerApiKeyRequestValidator() => RuleFor(x => x.Name).NotEmpty().MaximumLength(200);
+    public CreatePartnerApiKeyRequestValidator() => RuleFor(x => x.Name).NotEmpty().MaximumLength(200).Name();
 }

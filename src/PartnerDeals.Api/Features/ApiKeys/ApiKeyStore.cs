@@ -15,10 +15,11 @@ public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvide
         VALUES (@Id, @Name, @Prefix, @SecretHash, @Role, @PartnerId, @CreatedAt, @CreatedBy, NULL)
         """;
 
+    // The partner's status comes along so a suspended partner's keys are read-only from the next request on.
     private const string FindByPrefixSql = """
-        SELECT id, role, partner_id, secret_hash
-        FROM api_keys
-        WHERE prefix = @Prefix AND revoked_at IS NULL
+        SELECT k.id, k.role, k.partner_id, k.secret_hash, p.status AS partner_status
+        FROM api_keys k LEFT JOIN partners p ON p.id = k.partner_id
+        WHERE k.prefix = @Prefix AND k.revoked_at IS NULL
         """;
 
     private const string SelectColumns = "SELECT id, name, prefix, role, partner_id, created_at, created_by, revoked_at FROM api_keys";
@@ -164,6 +165,7 @@ public sealed class AuthenticatedKey
     public string Role { get; set; } = "";
     public Guid? PartnerId { get; set; }
     public string SecretHash { get; set; } = "";
+    public string? PartnerStatus { get; set; }
 }
 
 public sealed record IssuedApiKey(ApiKeySummary Key, string Secret);

@@ -1,7 +1,11 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json.Serialization;
 using FluentValidation;
+using Microsoft.AspNetCore.Http.HttpResults;
+using PartnerDeals.Api.Features.Partners;
+using PartnerDeals.Api.Infrastructure.Errors;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Http;
 using PartnerDeals.Matching;
@@ -19,22 +23,68 @@ public static class ConflictChecksApi
             .WithTags("Conflict checks")
             .WithName("CheckConflict")
             .WithSummary("Would this company collide with the pipeline?")
-            .WithDescription("Any key. Answers clear, review or conflict. Vendor keys (crm, ops, admin) also get every candidate "
-                + $"(up to {MaxListedCandidates}, best first) with its score and the signals that fired; a partner key gets the verdict alone, never whose account it is.")
+            .WithDescription("Any key. Vendor keys (crm, ops, admin) get the verdict (clear, review or conflict) and every candidate "
+                + $"(up to {MaxListedCandidates}, best first) with its score and the signals that fired. A partner key learns only whether the account "
+                + "is available now (clear) or not (review or conflict), never whose it is; its checks count against the partner's quota "
+                + "(ConflictChecks:PartnerQuota, per minute and per day; 429 with Retry-After beyond it) and are logged for ops.")
             .RequireAuthorization(Policies.AnyKey)
-            .WithValidation<ConflictCheckRequest>();
+            .WithValidation<ConflictCheckRequest>()
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
+
+        v1.MapGet("/partners/{id:guid}/conflict-checks", Log)
+            .WithTags("Conflict checks")
+            .WithName("ListPartnerConflictChecks")
+            .WithSummary("The pre-checks a partner ran")
+            .WithDescription("Ops and admin. Every conflict pre-check the partner's keys ran, answered or refused by the quota, oldest first, "
+                + "keyset-paginated; each with what was asked and the verdict the matcher reached.")
+            .RequireAuthorization(Policies.Ops)
+            .ProducesProblem(StatusCodes.Status404NotFound);
     }
 
-    private static async Task<Microsoft.AspNetCore.Http.HttpResults.Ok<ConflictCheckResponse>> Check(
-        ConflictCheckRequest request, ClaimsPrincipal user, ConflictChecker checker, CancellationToken ct)
+    private static async Task<Results<Ok<ConflictCheckResponse>, ProblemHttpResult>> Check(
+        ConflictCheckRequest request, ClaimsPrincipal user, ConflictChecker checker, PartnerPreChecks preChecks, HttpResponse response,
+        CancellationToken ct)
     {
         var result = await checker.CheckAsync(Company.From(request.CompanyName, request.Domain, request.Country), user.PartnerId(), ct);
+        var available = result.Verdict == Verdict.Clear;
+        if (user.PartnerId() is not { } partnerId)
+        {
+            preChecks.CountVendorCheck(result.Verdict);
+            return TypedResults.Ok(new ConflictCheckResponse
+            {
+                Verdict = result.Verdict,
+                Available = available,
+                Reason = ConflictCheckResponse.ReasonFor(result.Verdict),
+                Candidates = result.Candidates.Take(MaxListedCandidates).Select(CandidateView.From).ToList(),
+            });
+        }
+
+        var (allowed, retryAfter) = await preChecks.RecordAsync(partnerId, user.KeyId()!.Value, request, result.Verdict, ct);
+        if (!allowed)
+        {
+            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            return TypedResults.Problem(title: "The partner's pre-check quota is used up.", statusCode: StatusCodes.Status429TooManyRequests,
+                type: ProblemTypes.QuotaExceeded, detail: "Pre-checks are limited per partner per minute and per day; retry after Retry-After seconds.");
+        }
         return TypedResults.Ok(new ConflictCheckResponse
         {
-            Verdict = result.Verdict,
-            Reason = ConflictCheckResponse.ReasonFor(result.Verdict),
-            Candidates = user.IsPartner() ? null : result.Candidates.Take(MaxListedCandidates).Select(CandidateView.From).ToList(),
+            Available = available,
+            Reason = available ? "account_available" : "account_unavailable",
         });
+    }
+
+    /// <param name="id">The partner's id.</param>
+    /// <param name="partners">The partner store.</param>
+    /// <param name="preChecks">The pre-check log.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <param name="limit">Page size, 1–200 (default 50).</param>
+    /// <param name="cursor">The nextCursor of the previous page.</param>
+    private static async Task<Results<Ok<Page<PartnerPreCheck>>, ValidationProblem, ProblemHttpResult>> Log(
+        Guid id, PartnerStore partners, PartnerPreChecks preChecks, CancellationToken ct, int? limit = null, string? cursor = null)
+    {
+        if (!Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors)) return Problems.Validation(errors);
+        if (await partners.GetAsync(id, ct) is null) return Problems.NotFound("The partner");
+        return TypedResults.Ok(await preChecks.ListAsync(id, pageSize, after, ct));
     }
 }
 
@@ -66,11 +116,23 @@ public sealed class ConflictCheckRequestValidator : AbstractValidator<ConflictCh
 
 public sealed record ConflictCheckResponse
 {
-    /// <summary><c>clear</c>: no match; <c>review</c>: a person should look; <c>conflict</c>: the account is taken.</summary>
+    /// <summary>
+    /// <c>clear</c>: no match; <c>review</c>: a person should look; <c>conflict</c>: the account is taken. Vendor keys only: a
+    /// partner is told <c>available</c> alone, so that trying one name with every country, or near spellings, cannot tell
+    /// a partner how close it came.
+    /// </summary>
     /// <example>conflict</example>
-    public required Verdict Verdict { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Verdict? Verdict { get; init; }
 
-    /// <summary>Safe to show a partner: <c>account_available</c>, <c>account_under_review</c> or <c>account_unavailable</c>.</summary>
+    /// <summary>True when the verdict is clear: a registration would not collide with anything now.</summary>
+    /// <example>false</example>
+    public required bool Available { get; init; }
+
+    /// <summary>
+    /// Safe to show a partner: <c>account_available</c> or <c>account_unavailable</c> (for a vendor key also
+    /// <c>account_under_review</c>).
+    /// </summary>
     /// <example>account_unavailable</example>
     public required string Reason { get; init; }
 
@@ -80,8 +142,8 @@ public sealed record ConflictCheckResponse
 
     public static string ReasonFor(Verdict verdict) => verdict switch
     {
-        Verdict.Conflict => "account_unavailable",
-        Verdict.Review => "account_under_review",
+        Matching.Verdict.Conflict => "account_unavailable",
+        Matching.Verdict.Review => "account_under_review",
         _ => "account_available",
     };
 }

@@ -34,7 +34,7 @@ public sealed class ResolveConflictRequestValidator : AbstractValidator<ResolveC
             .WithMessage("resolution must be one of: award_partner, keep_direct, co_sell, reject.");
         RuleFor(x => x.RejectionReason).Null().When(x => x.Resolution != ConflictResolution.Reject)
             .WithMessage("rejectionReason applies only to reject.");
-        RuleFor(x => x.Note).MaximumLength(2000);
+        RuleFor(x => x.Note).FreeText(2000);
     }
 }
 

@@ -33,7 +33,7 @@ public sealed record MarkFeePaidRequest
 
 public sealed class MarkFeePaidRequestValidator : AbstractValidator<MarkFeePaidRequest>
 {
-    public MarkFeePaidRequestValidator() => RuleFor(x => x.Reference).MaximumLength(200);
+    public MarkFeePaidRequestValidator() => RuleFor(x => x.Reference).MaximumLength(200).Name();
 }
 
 public static class FeesApi

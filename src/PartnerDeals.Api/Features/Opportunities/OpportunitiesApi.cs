@@ -38,8 +38,10 @@ public static class OpportunitiesApi
             .WithName("ImportOpportunities")
             .WithSummary("Import opportunities from CSV")
             .WithDescription("crm, ops, admin. Body text/csv with a header row naming the columns " + string.Join(", ", CsvColumns)
-                + " (any order; source, externalId, accountName and status required; alternateNames separated by ;). Streamed and written 1,000 rows per transaction; "
-                + "bad rows are skipped and listed with their reasons.")
+                + " (any order; source, externalId, accountName and status required; alternateNames separated by ;). Streamed and committed in chunks; "
+                + "bad rows (invalid values, malformed quoting, text that is not UTF-8) are skipped and listed with their reasons. A record above 1 MiB "
+                + "stops the import with 413, a body the reader cannot go on with with 400: the rows before it stay imported, and the problem "
+                + "document says how many (created, updated, rejected) and the row that stopped it (stoppedAtRow).")
             .Accepts<string>("text/csv")
             .WithMetadata(new RequestSizeLimitAttribute(1L << 30))
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
@@ -136,9 +138,32 @@ public static class OpportunitiesApi
                 type: ProblemTypes.UnsupportedMediaType);
         }
 
-        // Defaults suit real files: the separator is detected, ragged rows read missing fields as empty,
-        // malformed quoting is recovered; a record above 1 MiB is refused rather than buffered.
-        var options = new CsvReaderOptions { TrimWhitespace = true, MaxRecordSize = 1 << 20 };
+        // The separator is detected and ragged rows read missing fields as empty. A record ends at its line
+        // break, so one unterminated quote cannot swallow the rows after it; every malformed row is skipped and
+        // listed. A record above 1 MiB stops the import rather than being buffered.
+        int rows = 0, rejected = 0;
+        var rejections = new List<UpsertItemResult>();
+        void Reject(UpsertItemResult row)
+        {
+            rejected++;
+            if (rejections.Count < MaxListedRejections) rejections.Add(row);
+        }
+        var options = new CsvReaderOptions
+        {
+            TrimWhitespace = true,
+            MaxRecordSize = 1 << 20,
+            AllowLineBreaksInQuotes = false,
+            MalformedData = CsvMalformedDataHandling.Skip,
+            OnMalformedRecord = malformed =>
+            {
+                if (malformed.Reason == CsvMalformedReason.FieldCountMismatch && !malformed.Skipped) return;
+                Reject(new UpsertItemResult
+                {
+                    Index = ++rows, Outcome = UpsertOutcome.Invalid,
+                    Errors = new Dictionary<string, string[]> { ["row"] = [$"The row's quoting is malformed ({Json.Name(malformed.Reason)}); it was skipped."] },
+                });
+            },
+        };
         await using var csv = CsvReader.Create(http.Body, options, leaveOpen: true);
         await csv.ReadHeaderAsync(ct);
         var columns = CsvColumns.ToDictionary(c => c, c => csv.TryGetFieldIndex(c, out var i) ? i : -1);
@@ -148,27 +173,42 @@ public static class OpportunitiesApi
             return Problems.Validation("header", $"The header row must name the column(s): {string.Join(", ", missing)}.");
         }
 
-        int rows = 0, rejected = 0;
-        var rejections = new List<UpsertItemResult>();
         await using var writer = new ImportWriter(database, store, clock);
-
-        while (await csv.ReadAsync(ct))
+        try
         {
-            rows++;
-            var (item, unreadable) = ReadRow(csv, columns);
-            // Every reason at once: the validator's, with a value that could not be read reported as such.
-            var errors = (await validator.ValidateAsync(item, ct)).ToDictionary();
-            foreach (var (field, messages) in unreadable) errors[field] = messages;
-            if (errors.Count > 0)
+            while (await csv.ReadAsync(ct))
             {
-                rejected++;
-                if (rejections.Count < MaxListedRejections)
+                rows++;
+                var (item, unreadable) = ReadRow(csv, columns);
+                // Every reason at once: the validator's, with a value that could not be read reported as such.
+                var errors = (await validator.ValidateAsync(item, ct)).ToDictionary();
+                foreach (var (field, messages) in unreadable) errors[field] = messages;
+                if (errors.Count > 0)
                 {
-                    rejections.Add(new UpsertItemResult { Index = rows, Source = item.Source, ExternalId = item.ExternalId, Outcome = UpsertOutcome.Invalid, Errors = errors });
+                    Reject(new UpsertItemResult { Index = rows, Source = item.Source, ExternalId = item.ExternalId, Outcome = UpsertOutcome.Invalid, Errors = errors });
+                    continue;
                 }
-                continue;
+                await writer.AddAsync(new OpportunityWrite(item.Source!, item.ExternalId!, item), ct);
             }
-            await writer.AddAsync(new OpportunityWrite(item.Source!, item.ExternalId!, item), ct);
+        }
+        catch (Exception e) when (e is CsvFormatException || (e is BadHttpRequestException { StatusCode: 413 }))
+        {
+            // The rows before the one that stopped the import were valid and are kept (they commit in chunks as
+            // they stream); the answer says how many, and where to resume.
+            await writer.CompleteAsync(ct);
+            var tooLarge = e is BadHttpRequestException || e.Message.Contains("MaxRecordSize", StringComparison.Ordinal)
+                || e.Message.Contains("record size", StringComparison.OrdinalIgnoreCase);
+            return TypedResults.Problem(
+                title: tooLarge ? "A row or the body is too large; the import stopped." : "The CSV could not be read further; the import stopped.",
+                detail: $"Row {rows + 1} stopped the import. The {writer.Created + writer.Updated} valid rows before it were imported and stay; "
+                    + "send the rest again from that row.",
+                statusCode: tooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status400BadRequest,
+                type: tooLarge ? ProblemTypes.PayloadTooLarge : ProblemTypes.MalformedRequest,
+                extensions: new Dictionary<string, object?>
+                {
+                    ["stoppedAtRow"] = rows + 1, ["rowsRead"] = rows, ["created"] = writer.Created, ["updated"] = writer.Updated,
+                    ["rejected"] = rejected, ["rejectedRows"] = rejections,
+                });
         }
         await writer.CompleteAsync(ct);
 
@@ -184,6 +224,14 @@ public static class OpportunitiesApi
         var errors = new Dictionary<string, string[]>();
         string? Field(string name) =>
             columns[name] is var i and >= 0 && i < csv.FieldCount && csv.GetStringOrNull(i) is { Length: > 0 } v ? v : null;
+        // Bytes that are not UTF-8 decode to U+FFFD: the row's text is not what its author wrote.
+        foreach (var (name, index) in columns)
+        {
+            if (index >= 0 && index < csv.FieldCount && csv.GetStringOrNull(index) is { } text && text.Contains('\uFFFD'))
+            {
+                errors[name] = [$"{name} is not valid UTF-8; save the file as UTF-8."];
+            }
+        }
 
         OpportunityStatus? status = null;
         if (Field("status") is { } s)

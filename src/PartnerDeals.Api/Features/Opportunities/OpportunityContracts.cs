@@ -185,8 +185,8 @@ public sealed class OpportunityFieldsValidator : AbstractValidator<OpportunityFi
         RuleFor(x => x.AccountDomain).CompanyDomain();
         RuleFor(x => x.AlternateNames).AlternateNames();
         RuleFor(x => x.Country).Country();
-        RuleFor(x => x.Owner).MaximumLength(200);
-        RuleFor(x => x.Stage).MaximumLength(100);
+        RuleFor(x => x.Owner).MaximumLength(200).Name();
+        RuleFor(x => x.Stage).MaximumLength(100).Name();
         RuleFor(x => x.Status).NotNull();
         RuleFor(x => x.Amount).GreaterThanOrEqualTo(0).LessThan(1_000_000_000_000_000m).PrecisionScale(19, 4, true);
         RuleFor(x => x.Currency).NotEmpty().When(x => x.Amount is not null).WithMessage("currency is required with an amount.");

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using FluentValidation;
 using Microsoft.Extensions.Options;
+using PartnerDeals.Api.Infrastructure.Http;
 
 namespace PartnerDeals.Api.Features.Partners;
 
@@ -258,7 +259,7 @@ internal static partial class PartnerRules
 {
     public static void Name<T>(IRuleBuilderInitial<T, string?> rule) =>
         rule.Must(n => n is null || n.Trim().Length is >= 2 and <= 200).WithMessage("name must be 2 to 200 characters.")
-            .Must(n => n is null || !n.Any(char.IsControl)).WithMessage("name must not contain control characters.");
+            .Must(TextRules.IsName).WithMessage(TextRules.NameMessage);
 
     public static void Tier<T>(IRuleBuilderInitial<T, string?> rule, IReadOnlyList<string> tiers) =>
         rule.Must(t => t is null || tiers.Contains(t))

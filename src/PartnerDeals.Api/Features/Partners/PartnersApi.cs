@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PartnerDeals.Api.Features.ApiKeys;
 using PartnerDeals.Api.Features.Audit;
+using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
@@ -40,7 +41,8 @@ public static class PartnersApi
         partners.MapPatch("/{id:guid}", Update)
             .WithName("UpdatePartner")
             .WithSummary("Change a partner")
-            .WithDescription("Ops and admin. Send only the fields to change, with the ETag of your last read in If-Match: 428 without it, 412 when the partner changed since. Terminating a partner revokes its keys and cannot be undone.")
+            .WithDescription("Ops and admin. Send only the fields to change, with the ETag of your last read in If-Match: 428 without it, 412 when the partner changed since. Suspending makes the partner's keys read-only. Terminating revokes its keys, "
+                + "withdraws its pending and approved registrations (reason partner_terminated; the registrations waiting behind them are re-evaluated) and cannot be undone; fees earned before stay.")
             .RequireAuthorization(Policies.Ops)
             .WithValidation<UpdatePartnerRequest>()
             .Accepts<UpdatePartnerRequest>("application/json", "application/merge-patch+json")
@@ -123,13 +125,14 @@ public static class PartnersApi
 
     private static async Task<Results<Ok<Partner>, ValidationProblem, ProblemHttpResult>> Update(
         Guid id, UpdatePartnerRequest request, HttpRequest http, ClaimsPrincipal user, Database database, PartnerStore partners,
-        ApiKeyStore keys, AuditTrail audit, TimeProvider clock, CancellationToken ct)
+        ApiKeyStore keys, RegistrationDecisions decisions, AuditTrail audit, TimeProvider clock, CancellationToken ct)
     {
         var ifMatch = ETags.ReadIfMatch(http, out var expected);
         if (ifMatch == ETags.Match.Missing) return Problems.PreconditionRequired();
 
         await using var connection = await database.OpenAsync(ct);
-        await using var tx = await database.BeginWriteAsync(connection, ct);
+        // A decision transaction: terminating releases the partner's claims, which decides who holds their accounts.
+        await using var tx = await database.BeginDecisionAsync(connection, ct);
         var current = await partners.GetAsync(connection, tx, id, ct);
         if (current is null) return Problems.NotFound("The partner");
         if (ifMatch == ETags.Match.Unusable || (ifMatch == ETags.Match.Version && expected != current.Version))
@@ -176,13 +179,14 @@ public static class PartnersApi
             return NameTaken();
         }
 
-        var revoked = 0;
+        object record = new { changes };
         if (changed.Status == PartnerStatus.Terminated && current.Status != PartnerStatus.Terminated)
         {
-            revoked = await keys.RevokeAllOfPartnerAsync(tx, id, ct);
+            var revoked = await keys.RevokeAllOfPartnerAsync(tx, id, ct);
+            var released = await decisions.ReleaseClaimsOfAsync(tx, id, Actor.From(user), ct);
+            record = new { changes, revokedApiKeys = revoked, releasedRegistrations = released };
         }
-        await audit.RecordAsync(tx, "partner", id, "partner.updated", Actor.From(user),
-            revoked > 0 ? new { changes, revokedApiKeys = revoked } : new { changes }, ct);
+        await audit.RecordAsync(tx, "partner", id, "partner.updated", Actor.From(user), record, ct);
         await tx.CommitAsync(ct);
 
         http.HttpContext.Response.Headers.ETag = ETags.For(changed.Version);

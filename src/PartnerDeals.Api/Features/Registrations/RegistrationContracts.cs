@@ -266,7 +266,7 @@ public sealed record Registration
     /// <example>1-5c1f0d2a</example>
     public required string PolicyVersion { get; init; }
 
-    /// <summary>Set when rejected.</summary>
+    /// <summary>Set when rejected; vendor keys only (a partner reads <c>reason</c>, which never says whose claim or pipeline won).</summary>
     public RejectionReason? RejectionReason { get; init; }
 
     /// <summary>The channel team's note on the last decision.</summary>
@@ -298,12 +298,39 @@ public sealed record Registration
     [JsonIgnore]
     public int Version { get; init; }
 
+    /// <summary>The version of what the partner sees: its ETag for partner keys.</summary>
+    [JsonIgnore]
+    public int PartnerVersion { get; init; }
+
+    /// <summary>When what the partner sees last changed: <c>updatedAt</c> for partner keys.</summary>
+    [JsonIgnore]
+    public DateTimeOffset PartnerUpdatedAt { get; init; }
+
     /// <summary>The order of submission (precedence among claims); 0 until stored.</summary>
     [JsonIgnore]
     public long Seq { get; init; }
 
-    /// <summary>The registration as a partner may see it.</summary>
-    public Registration ForPartner() => this with { ConflictId = null };
+    /// <summary>The registration as a partner may see it: no conflict, no raw rejection reason, and its own version and time.</summary>
+    public Registration ForPartner() => this with { ConflictId = null, RejectionReason = null, UpdatedAt = PartnerUpdatedAt };
+
+    /// <summary>
+    /// <paramref name="changed"/> as the next version of this registration, changed at <paramref name="now"/>.
+    /// The partner's version and time move only when what the partner sees moved.
+    /// </summary>
+    public Registration NextVersion(Registration changed, DateTimeOffset now)
+    {
+        var seenByPartner = PartnerView(this) != PartnerView(changed);
+        return changed with
+        {
+            Version = Version + 1,
+            UpdatedAt = now,
+            PartnerVersion = seenByPartner ? PartnerVersion + 1 : PartnerVersion,
+            PartnerUpdatedAt = seenByPartner ? now : PartnerUpdatedAt,
+        };
+    }
+
+    private static string PartnerView(Registration r) =>
+        System.Text.Json.JsonSerializer.Serialize(r.ForPartner() with { UpdatedAt = default }, Json.Options);
 
     public IReadOnlyDictionary<string, object?> AuditFields() => new Dictionary<string, object?>
     {
@@ -350,9 +377,8 @@ internal static class RegistrationRules
 {
     public const int MaxProducts = 50;
 
-    public static IRuleBuilderOptions<T, string?> Text<T>(this IRuleBuilder<T, string?> rule, int max) =>
-        rule.MaximumLength(max).Must(t => t is null || !t.Any(c => char.IsControl(c) && c is not ('\n' or '\r' or '\t')))
-            .WithMessage("{PropertyName} must not contain control characters.");
+    /// <summary>A one-line value (a person's name, a title, a product) of at most <paramref name="max"/> characters.</summary>
+    public static IRuleBuilderOptions<T, string?> Line<T>(this IRuleBuilder<T, string?> rule, int max) => rule.MaximumLength(max).Name();
 }
 
 internal sealed class CustomerInputValidator : AbstractValidator<CustomerInput>
@@ -364,7 +390,7 @@ internal sealed class CustomerInputValidator : AbstractValidator<CustomerInput>
         RuleFor(x => x.AlternateNames).AlternateNames();
         if (!partial) RuleFor(x => x.Country).NotEmpty();
         RuleFor(x => x.Country).Country();
-        RuleFor(x => x.Industry).Text(100);
+        RuleFor(x => x.Industry).Line(100);
         RuleFor(x => x.EmployeeCount).InclusiveBetween(1, 10_000_000);
     }
 }
@@ -378,9 +404,9 @@ internal sealed class ContactInputValidator : AbstractValidator<ContactInput>
             RuleFor(x => x.Name).NotEmpty();
             RuleFor(x => x.Email).NotEmpty();
         }
-        RuleFor(x => x.Name).Text(200).Must(n => n is null || n.Trim().Length > 0).WithMessage("name must not be blank.");
+        RuleFor(x => x.Name).Line(200).Must(n => n is null || n.Trim().Length > 0).WithMessage("name must not be blank.");
         RuleFor(x => x.Email).MaximumLength(320).EmailAddress().WithMessage("email must be an e-mail address.");
-        RuleFor(x => x.Title).Text(200);
+        RuleFor(x => x.Title).Line(200);
     }
 }
 
@@ -394,14 +420,14 @@ internal sealed class DealInputValidator : AbstractValidator<DealInput>
             RuleFor(x => x.EstimatedValue).NotNull();
             RuleFor(x => x.Currency).NotEmpty();
         }
-        RuleFor(x => x.Name).Text(300).Must(n => n is null || n.Trim().Length > 0).WithMessage("name must not be blank.");
+        RuleFor(x => x.Name).Line(300).Must(n => n is null || n.Trim().Length > 0).WithMessage("name must not be blank.");
         RuleFor(x => x.Products).Must(p => p is null || p.Count <= RegistrationRules.MaxProducts)
             .WithMessage($"products may list at most {RegistrationRules.MaxProducts} products.");
-        RuleForEach(x => x.Products).NotEmpty().Text(200);
+        RuleForEach(x => x.Products).NotEmpty().Line(200);
         RuleFor(x => x.EstimatedValue).GreaterThan(0).LessThan(1_000_000_000_000_000m).PrecisionScale(19, 4, true);
         RuleFor(x => x.Currency).Must(c => c is null || IsoCodes.IsCurrency(c)).WithMessage("currency must be an ISO 4217 code such as EUR.");
         RuleFor(x => x.ExpectedCloseDate).InclusiveBetween(new DateOnly(2000, 1, 1), new DateOnly(2999, 12, 31));
-        RuleFor(x => x.Notes).Text(4000);
+        RuleFor(x => x.Notes).FreeText(4000);
     }
 }
 
@@ -430,13 +456,13 @@ public sealed class RejectRequestValidator : AbstractValidator<RejectRequest>
     public RejectRequestValidator()
     {
         RuleFor(x => x.Reason).NotNull();
-        RuleFor(x => x.Note).Text(2000);
+        RuleFor(x => x.Note).FreeText(2000);
     }
 }
 
 public sealed class DecisionNoteRequestValidator : AbstractValidator<DecisionNoteRequest>
 {
-    public DecisionNoteRequestValidator() => RuleFor(x => x.Note).Text(2000);
+    public DecisionNoteRequestValidator() => RuleFor(x => x.Note).FreeText(2000);
 }
 
 public sealed class OutcomeRequestValidator : AbstractValidator<OutcomeRequest>
@@ -457,18 +483,18 @@ public sealed class OutcomeRequestValidator : AbstractValidator<OutcomeRequest>
         });
         RuleFor(x => x.Amount).GreaterThanOrEqualTo(0).LessThan(1_000_000_000_000_000m).PrecisionScale(19, 4, true);
         RuleFor(x => x.Currency).Must(c => c is null || IsoCodes.IsCurrency(c)).WithMessage("currency must be an ISO 4217 code such as EUR.");
-        RuleFor(x => x.LostReason).Text(500);
+        RuleFor(x => x.LostReason).FreeText(500);
         RuleFor(x => x.ClosedAt).InclusiveBetween(new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2999, 12, 31, 0, 0, 0, TimeSpan.Zero));
     }
 }
 
 public sealed class ExtensionRequestBodyValidator : AbstractValidator<ExtensionRequestBody>
 {
-    public ExtensionRequestBodyValidator() => RuleFor(x => x.Reason).Text(2000);
+    public ExtensionRequestBodyValidator() => RuleFor(x => x.Reason).FreeText(2000);
 }
 
 public sealed class NoteRequestValidator : AbstractValidator<NoteRequest>
 {
     public NoteRequestValidator() =>
-        RuleFor(x => x.Body).NotEmpty().Text(4000).Must(b => b is null || b.Trim().Length > 0).WithMessage("body must not be blank.");
+        RuleFor(x => x.Body).NotEmpty().FreeText(4000).Must(b => b is null || b.Trim().Length > 0).WithMessage("body must not be blank.");
 }

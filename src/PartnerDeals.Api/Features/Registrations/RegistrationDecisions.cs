@@ -27,23 +27,22 @@ public sealed class RegistrationDecisions(
     {
         var now = clock.GetUtcNow();
         var policy = options.Value.Policy;
+        var movedCompany = current is not null && NamesAnotherCompany(current, proposed);
+        // Precedence is earned by the company claimed, not by the row: an edit to another company joins the queue anew.
+        if (movedCompany) proposed = proposed with { Seq = 0, SubmittedAt = now };
         var company = CompanyOf(proposed);
         var check = await checker.CheckAsync(tx, company, proposed.PartnerId, proposed.Id, proposed.Seq, ct);
         var matches = check.Candidates.Where(c => c.Match.Verdict != Verdict.Clear).ToList();
         var icp = policy.Icp.Evaluate(proposed.Customer, proposed.Deal);
         var autoApprove = check.Verdict == Verdict.Clear && icp.Qualified && policy.AutoApproves(partner.Tier) && partner.Status == PartnerStatus.Active;
 
-        var decided = proposed with
-        {
-            Verdict = check.Verdict,
-            Icp = icp,
-            PolicyVersion = policy.EffectiveVersion,
-            Version = (current?.Version ?? 0) + 1,
-            UpdatedAt = now,
-        };
+        var decided = proposed with { Verdict = check.Verdict, Icp = icp, PolicyVersion = policy.EffectiveVersion };
         decided = autoApprove
             ? Approve(decided, partner, now, "auto_approved", null)
             : decided with { Status = RegistrationStatus.PendingReview, Reason = PendingReason(check.Verdict, matches), DecidedAt = null };
+        decided = current is null
+            ? decided with { Version = 1, PartnerVersion = 1, UpdatedAt = now, PartnerUpdatedAt = now }
+            : current.NextVersion(decided, now);
 
         if (current is null) await registrations.InsertAsync(tx, decided, actor.KeyId, ct);
         else if (!await registrations.UpdateAsync(tx, current, decided, ct)) return null;
@@ -74,8 +73,19 @@ public sealed class RegistrationDecisions(
             ? new { registration = decided.AuditFields(), decision }
             : new { changes = AuditTrail.Changes(current.AuditFields(), decided.AuditFields()), decision };
         await journal.RecordAsync(tx, decided, action, actor, data, ct);
+        // The old company is no longer claimed: whoever waited behind this registration for it is decided again.
+        if (movedCompany) await ReleaseAsync(tx, decided.Id, ct);
         return decided;
     }
+
+    /// <summary>
+    /// Whether an edit claims another company: a new name, alternate names or website. Contact, deal,
+    /// co-sell, industry, size and country edits keep the registration's place.
+    /// </summary>
+    public static bool NamesAnotherCompany(Registration before, Registration after) =>
+        CompanyName.Normalise(before.Customer.CompanyName).Key != CompanyName.Normalise(after.Customer.CompanyName).Key
+        || Domains.CompanyDomain(before.Customer.Domain) != Domains.CompanyDomain(after.Customer.Domain)
+        || !before.Customer.AlternateNames.Order(StringComparer.Ordinal).SequenceEqual(after.Customer.AlternateNames.Order(StringComparer.Ordinal));
 
     /// <summary>
     /// Writes a decided change (approval, rejection, withdrawal, outcome, expiry …). When the
@@ -86,7 +96,7 @@ public sealed class RegistrationDecisions(
         DbTransaction tx, Registration current, Registration changed, Actor actor, string action, object data, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        changed = changed with { Version = current.Version + 1, UpdatedAt = now };
+        changed = current.NextVersion(changed, now);
         if (!await registrations.UpdateAsync(tx, current, changed, ct)) return null;
 
         var released = IsClaim(current.Status) && !IsClaim(changed.Status);
@@ -101,6 +111,24 @@ public sealed class RegistrationDecisions(
             new { from = current.Status, to = changed.Status, changes = AuditTrail.Changes(current.AuditFields(), changed.AuditFields()), detail = data }, ct);
         if (released) await ReleaseAsync(tx, changed.Id, ct);
         return changed;
+    }
+
+    /// <summary>
+    /// A terminated partner holds nothing: each of its claims (pending, returned for information,
+    /// approved) is withdrawn as <c>partner_terminated</c>, and the registrations waiting behind them
+    /// are re-evaluated. Fees already earned stay; a withdrawn registration can earn no more. Runs in the
+    /// termination's decision transaction; answers how many claims it released.
+    /// </summary>
+    public async Task<int> ReleaseClaimsOfAsync(DbTransaction tx, Guid partnerId, Actor actor, CancellationToken ct)
+    {
+        var released = 0;
+        foreach (var id in await registrations.ActiveClaimsOfAsync(tx, partnerId, ct))
+        {
+            var claim = (await registrations.GetAsync(tx.Connection!, tx, id, ct))!;
+            var withdrawn = claim with { Status = RegistrationStatus.Withdrawn, Reason = "partner_terminated", DecidedAt = clock.GetUtcNow() };
+            if (await TransitionAsync(tx, claim, withdrawn, actor, "registration.released", new { reason = "partner_terminated" }, ct) is not null) released++;
+        }
+        return released;
     }
 
     /// <summary>

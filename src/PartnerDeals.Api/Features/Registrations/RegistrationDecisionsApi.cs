@@ -51,7 +51,7 @@ public static class RegistrationDecisionsApi
         registrations.MapPost("/{id:guid}/outcome", RecordOutcome)
             .WithName("RecordRegistrationOutcome")
             .WithSummary("Record that the deal was won or lost")
-            .WithDescription("crm, ops and admin, on an approved registration. Won needs amount and currency, lost a lostReason. A won "
+            .WithDescription("crm, ops and admin, on an approved registration. Won needs amount and currency, lost a lostReason; closedAt (default now) lies between the submission and now. A won "
                 + "registration makes the account an existing customer; either way waiting registrations are re-evaluated." + Transitions)
             .RequireAuthorization(Policies.Vendor)
             .WithValidation<OutcomeRequest>()
@@ -119,9 +119,17 @@ public static class RegistrationDecisionsApi
         ChangeAsync(id, user, http, s, (_, current, _) =>
         {
             if (current.Status != RegistrationStatus.Approved) return Task.FromResult(Step.NotFrom(current, "outcome", RegistrationStatus.Approved));
+            var now = s.Clock.GetUtcNow();
+            var closedAt = (request.ClosedAt ?? now).ToUniversalTime();
+            // A deal closes after it was registered and not later than now (a day's grace for clocks and time zones).
+            if (closedAt < current.SubmittedAt || closedAt > now.AddDays(1))
+            {
+                return Task.FromResult(Step.Refuse(Problems.InvalidField("closedAt",
+                    $"closedAt must be between the submission ({current.SubmittedAt:O}) and now.")));
+            }
             var won = request.Result == OutcomeResult.Won;
-            var outcome = new Outcome(request.Result!.Value, won ? request.Amount : null, won ? request.Currency!.Trim().ToUpperInvariant() : null,
-                (request.ClosedAt ?? s.Clock.GetUtcNow()).ToUniversalTime(), won ? null : request.LostReason!.Trim());
+            var outcome = new Outcome(request.Result!.Value, won ? Amounts.Normalised(request.Amount) : null,
+                won ? request.Currency!.Trim().ToUpperInvariant() : null, closedAt, won ? null : request.LostReason!.Trim());
             return Task.FromResult(Step.To(current with
             {
                 Status = won ? RegistrationStatus.Won : RegistrationStatus.Lost,

@@ -27,6 +27,7 @@ public sealed class RegistrationStore(Database database)
         r.policy_version, r.rejection_reason, r.decision_note, r.protection_expires_at, r.extensions_granted, r.terms_tier, r.terms_fee_model,
         r.terms_fee_percent, r.terms_fee_amount, r.terms_fee_currency, r.terms_fee_trigger, r.terms_payment_net_days, r.terms_protection_days,
         r.outcome_amount, r.outcome_currency, r.closed_at, r.lost_reason, r.submitted_at, r.decided_at, r.approved_at, r.version, r.created_at, r.updated_at,
+        r.partner_version, r.partner_updated_at,
         (SELECT MAX(c.id) FROM conflicts c WHERE c.registration_id = r.id AND c.status = 'open') AS conflict_id
         """;
 
@@ -38,18 +39,19 @@ public sealed class RegistrationStore(Database database)
             icp_failed_rule, policy_version, rejection_reason, decision_note, protection_expires_at, extensions_granted, terms_tier,
             terms_fee_model, terms_fee_percent, terms_fee_amount, terms_fee_currency, terms_fee_trigger, terms_payment_net_days,
             terms_protection_days, outcome_amount, outcome_currency, closed_at, lost_reason, submitted_at, decided_at, approved_at, created_by_key_id,
-            version, created_at, updated_at)
+            version, created_at, updated_at, partner_version, partner_updated_at)
         SELECT @Id, COALESCE(MAX(seq), 0) + 1, @PartnerId, @Status, @Verdict, @Reason, @CompanyName, @CompanyWebsite, @CompanyDomain, @Country, @Industry,
             @EmployeeCount, @ContactName, @ContactEmail, @ContactTitle, @DealName, @Products, @EstimatedValue, @Currency, @ExpectedCloseDate,
             @DealNotes, @RelationshipOwner, @DemoOwner, @ContractOwner, @CoSell, @NameKey, @NameAcronym, @NameTokens, @AlternateNames, @IcpQualified,
             @IcpFailedRule, @PolicyVersion, @RejectionReason, @DecisionNote, @ProtectionExpiresAt, @ExtensionsGranted, @TermsTier,
             @TermsFeeModel, @TermsFeePercent, @TermsFeeAmount, @TermsFeeCurrency, @TermsFeeTrigger, @TermsPaymentNetDays,
             @TermsProtectionDays, @OutcomeAmount, @OutcomeCurrency, @ClosedAt, @LostReason, @SubmittedAt, @DecidedAt, @ApprovedAt, @CreatedByKeyId,
-            @Version, @CreatedAt, @UpdatedAt
+            @Version, @CreatedAt, @UpdatedAt, @PartnerVersion, @PartnerUpdatedAt
         FROM registrations
         """;
 
-    // Matches on the version read: of two concurrent writers exactly one changes the row.
+    // Matches on the version read: of two concurrent writers exactly one changes the row. Seq 0 is a new
+    // submission (an edit that claims another company): it takes the next place in submission order.
     private const string UpdateSql = """
         UPDATE registrations
         SET status = @Status, verdict = @Verdict, reason = @Reason, company_name = @CompanyName, company_website = @CompanyWebsite,
@@ -64,7 +66,9 @@ public sealed class RegistrationStore(Database database)
             terms_fee_amount = @TermsFeeAmount, terms_fee_currency = @TermsFeeCurrency, terms_fee_trigger = @TermsFeeTrigger,
             terms_payment_net_days = @TermsPaymentNetDays, terms_protection_days = @TermsProtectionDays,
             outcome_amount = @OutcomeAmount, outcome_currency = @OutcomeCurrency, closed_at = @ClosedAt, lost_reason = @LostReason,
-            submitted_at = @SubmittedAt, decided_at = @DecidedAt, approved_at = @ApprovedAt, version = @Version, updated_at = @UpdatedAt
+            submitted_at = @SubmittedAt, decided_at = @DecidedAt, approved_at = @ApprovedAt, version = @Version, updated_at = @UpdatedAt,
+            seq = CASE WHEN @Seq = 0 THEN (SELECT COALESCE(MAX(s.seq), 0) + 1 FROM registrations s) ELSE seq END,
+            partner_version = @PartnerVersion, partner_updated_at = @PartnerUpdatedAt
         WHERE id = @Id AND version = @ExpectedVersion
         """;
 
@@ -93,6 +97,12 @@ public sealed class RegistrationStore(Database database)
         WHERE r.status = 'pending_review'
           AND r.id IN (SELECT c.registration_id FROM conflicts c JOIN conflict_candidates cc ON cc.conflict_id = c.id
                        WHERE c.status = 'open' AND cc.candidate_id = @ReleasedId)
+        ORDER BY r.seq
+        """;
+
+    private const string ActiveClaimsOfSql = """
+        SELECT r.id FROM registrations r
+        WHERE r.partner_id = @PartnerId AND r.status IN ('pending_review', 'more_info_requested', 'approved')
         ORDER BY r.seq
         """;
 
@@ -156,6 +166,9 @@ public sealed class RegistrationStore(Database database)
     public async Task<IReadOnlyList<Guid>> WaitingBehindAsync(DbTransaction tx, Guid releasedId, CancellationToken ct) =>
         (await tx.Connection!.QueryAsync<Guid>(database.Command(WaitingBehindSql, new { ReleasedId = releasedId }, ct, tx))).AsList();
 
+    public async Task<IReadOnlyList<Guid>> ActiveClaimsOfAsync(DbTransaction tx, Guid partnerId, CancellationToken ct) =>
+        (await tx.Connection!.QueryAsync<Guid>(database.Command(ActiveClaimsOfSql, new { PartnerId = partnerId }, ct, tx))).AsList();
+
     public async Task<IReadOnlyList<Guid>> ExpiredAsync(DbConnection connection, DateTimeOffset now, int limit, CancellationToken ct) =>
         (await connection.QueryAsync<Guid>(database.Command(database.Dialect.Page(ExpiredSql), new { Now = now, Limit = limit }, ct))).AsList();
 
@@ -180,6 +193,7 @@ public sealed class RegistrationStore(Database database)
         parameters.AddDynamicParams(new
         {
             r.Id,
+            r.Seq,
             r.PartnerId,
             Status = Json.Name(r.Status),
             Verdict = Json.Name(r.Verdict),
@@ -232,6 +246,8 @@ public sealed class RegistrationStore(Database database)
             r.Version,
             r.CreatedAt,
             r.UpdatedAt,
+            r.PartnerVersion,
+            r.PartnerUpdatedAt,
         });
         return parameters;
     }
@@ -287,6 +303,8 @@ public sealed class RegistrationStore(Database database)
         public int Version { get; set; }
         public DateTimeOffset CreatedAt { get; set; }
         public DateTimeOffset UpdatedAt { get; set; }
+        public int PartnerVersion { get; set; }
+        public DateTimeOffset? PartnerUpdatedAt { get; set; }
         public Guid? ConflictId { get; set; }
         public string? AlternateNames { get; set; }
 
@@ -328,6 +346,8 @@ public sealed class RegistrationStore(Database database)
                 CreatedAt = CreatedAt,
                 UpdatedAt = UpdatedAt,
                 Version = Version,
+                PartnerVersion = PartnerVersion,
+                PartnerUpdatedAt = PartnerUpdatedAt ?? UpdatedAt,
             };
         }
     }

@@ -99,14 +99,18 @@ public static class RegistrationsApi
 
         // Per partner for partner keys (all of a partner's keys share them), per key for the vendor side.
         var scope = user.IsPartner() ? $"partner:{partnerId}" : $"key:{user.KeyId()}";
-        var hash = IdempotencyKeys.Hash(request with { PartnerId = partnerId });
+        var now = s.Clock.GetUtcNow();
+        var proposed = New(Ids.New(now), partnerId, request, now);
+        // The same request is the same meaning: compared after trimming, defaults and exact amounts, not as typed.
+        var hash = IdempotencyKeys.Hash(new { proposed.PartnerId, proposed.Customer, proposed.Contact, proposed.Deal, proposed.CoSell });
+        var hashAsTyped = IdempotencyKeys.Hash(request with { PartnerId = partnerId });
 
         await using var connection = await s.Database.OpenAsync(ct);
         await using (var tx = await s.Database.BeginDecisionAsync(connection, ct))
         {
             if (idempotencyKey is not null && await idempotency.FindAsync(connection, tx, scope, idempotencyKey, ct) is { } earlier)
             {
-                return Replay(earlier, hash, response);
+                return Replay(earlier, hash, hashAsTyped, response);
             }
 
             var partner = await s.Partners.GetAsync(connection, tx, partnerId, ct);
@@ -116,8 +120,6 @@ public static class RegistrationsApi
                 return Problems.Conflict("The partner cannot register deals.", $"The partner is {Json.Name(partner.Status)}.");
             }
 
-            var now = s.Clock.GetUtcNow();
-            var proposed = New(Ids.New(now), partnerId, request, now);
             var created = (await s.Decisions.SubmitAsync(tx, null, proposed, partner, Actor.From(user), "registration.created", ct))!;
             var view = View(created, user);
             try
@@ -128,7 +130,7 @@ public static class RegistrationsApi
                     await idempotency.SaveAsync(tx, scope, idempotencyKey, new StoredResponse(hash, StatusCodes.Status201Created, created.Id, body), ct);
                 }
                 await tx.CommitAsync(ct);
-                response.Headers.ETag = ETags.For(created.Version);
+                response.Headers.ETag = ETagFor(created, user);
                 return TypedResults.Created($"/v1/registrations/{created.Id}", view);
             }
             catch (Exception e) when (SqlDialect.IsUniqueViolation(e))
@@ -138,7 +140,7 @@ public static class RegistrationsApi
             }
         }
         var winner = await idempotency.FindAsync(connection, null, scope, idempotencyKey!, ct);
-        return Replay(winner!, hash, response);
+        return Replay(winner!, hash, hashAsTyped, response);
     }
 
     /// <param name="user">The caller.</param>
@@ -171,7 +173,7 @@ public static class RegistrationsApi
     {
         var registration = await store.GetAsync(id, ct);
         if (registration is null || !user.CanSeePartner(registration.PartnerId)) return NotFound();
-        response.Headers.ETag = ETags.For(registration.Version);
+        response.Headers.ETag = ETagFor(registration, user);
         return TypedResults.Ok(View(registration, user));
     }
 
@@ -185,7 +187,7 @@ public static class RegistrationsApi
         await using var tx = await s.Database.BeginDecisionAsync(connection, ct);
         var current = await s.Registrations.GetAsync(connection, tx, id, ct);
         if (current is null || !user.CanSeePartner(current.PartnerId)) return NotFound();
-        if (ifMatch == ETags.Match.Unusable || (ifMatch == ETags.Match.Version && expected != current.Version)) return Problems.PreconditionFailed();
+        if (ifMatch == ETags.Match.Unusable || (ifMatch == ETags.Match.Version && expected != VersionSeenBy(current, user))) return Problems.PreconditionFailed();
         if (current.Status is not (RegistrationStatus.PendingReview or RegistrationStatus.MoreInfoRequested))
         {
             return Problems.InvalidTransition($"A registration can be edited only while pending_review or more_info_requested; this one is {Json.Name(current.Status)}.");
@@ -194,7 +196,7 @@ public static class RegistrationsApi
         var edited = Merge(current, request);
         if (current.Status == RegistrationStatus.PendingReview && Same(current, edited))
         {
-            http.HttpContext.Response.Headers.ETag = ETags.For(current.Version);
+            http.HttpContext.Response.Headers.ETag = ETagFor(current, user);
             return TypedResults.Ok(View(current, user));
         }
         var partner = (await s.Partners.GetAsync(connection, tx, current.PartnerId, ct))!;
@@ -203,7 +205,7 @@ public static class RegistrationsApi
         if (decided is null) return Problems.PreconditionFailed();
         await tx.CommitAsync(ct);
 
-        http.HttpContext.Response.Headers.ETag = ETags.For(decided.Version);
+        http.HttpContext.Response.Headers.ETag = ETagFor(decided, user);
         return TypedResults.Ok(View(decided, user));
     }
 
@@ -227,6 +229,12 @@ public static class RegistrationsApi
 
     public static ProblemHttpResult NotFound() => Problems.NotFound("The registration");
 
+    /// <summary>A partner's ETag is the version of what it sees, so another claim's activity never invalidates its If-Match.</summary>
+    public static int VersionSeenBy(Registration registration, ClaimsPrincipal user) =>
+        user.IsPartner() ? registration.PartnerVersion : registration.Version;
+
+    public static string ETagFor(Registration registration, ClaimsPrincipal user) => ETags.For(VersionSeenBy(registration, user));
+
     /// <summary>
     /// Opens a decision transaction on the registration, checks that this caller may see it and that
     /// If-Match (optional on actions) still holds, and lets <paramref name="decide"/> say what changes.
@@ -240,16 +248,20 @@ public static class RegistrationsApi
         await using var tx = await s.Database.BeginDecisionAsync(connection, ct);
         var current = await s.Registrations.GetAsync(connection, tx, id, ct);
         if (current is null || !user.CanSeePartner(current.PartnerId)) return NotFound();
-        if (ifMatch == ETags.Match.Unusable || (ifMatch == ETags.Match.Version && expected != current.Version)) return Problems.PreconditionFailed();
+        if (ifMatch == ETags.Match.Unusable || (ifMatch == ETags.Match.Version && expected != VersionSeenBy(current, user))) return Problems.PreconditionFailed();
 
         var partner = (await s.Partners.GetAsync(connection, tx, current.PartnerId, ct))!;
+        if (partner.Status == PartnerStatus.Terminated)
+        {
+            return Problems.InvalidTransition("The partner is terminated: its registrations are closed and earn nothing more.");
+        }
         var step = await decide(tx, current, partner);
         if (step.Problem is not null) return step.Problem;
         var changed = await s.Decisions.TransitionAsync(tx, current, step.Changed!, Actor.From(user), step.Action!, step.Data ?? new { }, ct);
         if (changed is null) return Problems.PreconditionFailed();
         await tx.CommitAsync(ct);
 
-        http.Response.Headers.ETag = ETags.For(changed.Version);
+        http.Response.Headers.ETag = ETagFor(changed, user);
         return TypedResults.Ok(View(changed, user));
     }
 
@@ -264,10 +276,14 @@ public static class RegistrationsApi
             $"{action} is allowed only from {string.Join(" or ", allowed.Select(a => Json.Name(a)))}; this registration is {Json.Name(current.Status)}."));
     }
 
-    /// <summary>The first answer to this Idempotency-Key, or 422 when it came with another body.</summary>
-    private static Results<Created<Registration>, ValidationProblem, ProblemHttpResult> Replay(StoredResponse earlier, string hash, HttpResponse response)
+    /// <summary>
+    /// The first answer to this Idempotency-Key, or 422 when it came with another request. Keys stored
+    /// before requests were compared by meaning hold the hash of the body as typed; that still matches.
+    /// </summary>
+    private static Results<Created<Registration>, ValidationProblem, ProblemHttpResult> Replay(
+        StoredResponse earlier, string hash, string hashAsTyped, HttpResponse response)
     {
-        if (earlier.RequestHash != hash) return Problems.IdempotencyKeyReused();
+        if (earlier.RequestHash != hash && earlier.RequestHash != hashAsTyped) return Problems.IdempotencyKeyReused();
         response.Headers[IdempotencyKeys.ReplayedHeader] = "true";
         return TypedResults.Created($"/v1/registrations/{earlier.ResourceId}", JsonSerializer.Deserialize<Registration>(earlier.ResponseBody, Json.Options));
     }
@@ -282,7 +298,7 @@ public static class RegistrationsApi
         Customer = new Customer(r.Customer!.CompanyName!.Trim(), Blank(r.Customer.Domain), r.Customer.Country!.Trim().ToUpperInvariant(),
             Blank(r.Customer.Industry), r.Customer.EmployeeCount) { AlternateNames = Alternates(r.Customer.AlternateNames) },
         Contact = new Contact(r.Contact!.Name!.Trim(), r.Contact.Email!.Trim(), Blank(r.Contact.Title)),
-        Deal = new Deal(r.Deal!.Name!.Trim(), (r.Deal.Products ?? []).Select(p => p.Trim()).ToList(), r.Deal.EstimatedValue!.Value,
+        Deal = new Deal(r.Deal!.Name!.Trim(), (r.Deal.Products ?? []).Select(p => p.Trim()).ToList(), Amounts.Normalised(r.Deal.EstimatedValue!.Value),
             r.Deal.Currency!.Trim().ToUpperInvariant(), r.Deal.ExpectedCloseDate, Blank(r.Deal.Notes)),
         CoSell = new CoSell(r.CoSell?.RelationshipOwner ?? CoSellParty.Partner, r.CoSell?.Demo ?? CoSellParty.Partner,
             r.CoSell?.Contract ?? CoSellParty.Partner),
@@ -314,7 +330,7 @@ public static class RegistrationsApi
         Deal = r.Deal is not { } d ? current.Deal : new Deal(
             d.Name?.Trim() ?? current.Deal.Name,
             d.Products?.Select(p => p.Trim()).ToList() ?? current.Deal.Products,
-            d.EstimatedValue ?? current.Deal.EstimatedValue,
+            Amounts.Normalised(d.EstimatedValue) ?? current.Deal.EstimatedValue,
             d.Currency?.Trim().ToUpperInvariant() ?? current.Deal.Currency,
             d.ExpectedCloseDate ?? current.Deal.ExpectedCloseDate,
             d.Notes is null ? current.Deal.Notes : Blank(d.Notes)),

@@ -36,6 +36,7 @@ public sealed class ApiKeyAuthentication(
             new(ClaimTypes.Role, key.Role),
         };
         if (key.PartnerId is { } partnerId) claims.Add(new Claim(Caller.PartnerIdClaim, partnerId.ToString()));
+        if (key.PartnerStatus is { } status) claims.Add(new Claim(Caller.PartnerStatusClaim, status));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }

@@ -49,9 +49,10 @@ internal static class DapperTypeHandlers
     }
 
     /// <summary>
-    /// SQLite's NUMERIC keeps 20000 as an integer and 98500.1 as a real, so one column yields both
-    /// types; Dapper's reader, built for the first row's type, would fail on the next. Every amount
-    /// is read through decimal, whatever the row holds.
+    /// Amounts are exact decimals: DECIMAL(19, 4) on SQL Server, decimal text on SQLite (a TEXT column,
+    /// so SQLite never turns it into a 15-digit real). Aggregates (SUM) and percentages still arrive as
+    /// integers or reals, so every numeric column is read through decimal, whatever the row holds, and
+    /// without the trailing zeros of the column's scale.
     /// </summary>
     private sealed class Money : SqlMapper.TypeHandler<decimal>
     {
@@ -61,7 +62,11 @@ internal static class DapperTypeHandlers
             parameter.Value = value;
         }
 
-        public override decimal Parse(object value) => Convert.ToDecimal(value, CultureInfo.InvariantCulture);
+        public override decimal Parse(object value) => Http.Amounts.Normalised(value switch
+        {
+            string text => decimal.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture),
+            _ => Convert.ToDecimal(value, CultureInfo.InvariantCulture),
+        });
     }
 
     private sealed class UtcInstant : SqlMapper.TypeHandler<DateTimeOffset>

@@ -98,6 +98,18 @@ public static partial class ProblemSetup
             if (bad.InnerException is JsonException json)
             {
                 var field = JsonPathToField(json.Path);
+                if (field is not null && json.Message.StartsWith("Duplicate property", StringComparison.Ordinal))
+                {
+                    var duplicate = new ValidationProblemDetails
+                    {
+                        Status = 400,
+                        Type = ProblemTypes.MalformedRequest,
+                        Title = "The request body names a field twice.",
+                        Detail = $"The field '{field}' appears more than once; send each field once.",
+                    };
+                    duplicate.Errors[field] = ["Sent more than once."];
+                    return duplicate;
+                }
                 var problem = new ValidationProblemDetails
                 {
                     Status = 400,

@@ -12,6 +12,8 @@ public static class ProblemTypes
     public const string MalformedRequest = Base + "malformed-request";
     public const string Unauthenticated = Base + "unauthenticated";
     public const string Forbidden = Base + "forbidden";
+    public const string PartnerSuspended = Base + "partner-suspended";
+    public const string QuotaExceeded = Base + "quota-exceeded";
     public const string NotFound = Base + "not-found";
     public const string MethodNotAllowed = Base + "method-not-allowed";
     public const string NotAcceptable = Base + "not-acceptable";

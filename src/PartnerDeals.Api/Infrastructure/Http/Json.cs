@@ -7,7 +7,9 @@ public static class Json
 {
     /// <summary>
     /// camelCase properties, lower snake_case enum values (<c>pending_review</c>), and unknown fields
-    /// refused rather than silently dropped, so a typo in a field name is an error the caller sees.
+    /// refused rather than silently dropped, so a typo in a field name is an error the caller sees. A
+    /// field sent twice is refused too: parsers disagree on which copy wins, and a gateway that checked
+    /// the first would pass what the second says.
     /// </summary>
     public static void Configure(JsonSerializerOptions options)
     {
@@ -15,6 +17,7 @@ public static class Json
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false));
         options.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         options.NumberHandling = JsonNumberHandling.Strict;
+        options.AllowDuplicateProperties = false;
     }
 
     public static readonly JsonSerializerOptions Options = Create();

@@ -8,6 +8,11 @@ public sealed record Period(DateOnly From, DateOnly To)
 {
     private const int MaxDays = 3_660;
 
+    /// <summary>The days a period may cover: every date the API stores lies between them.</summary>
+    public static readonly DateOnly Earliest = new(1900, 1, 1);
+
+    public static readonly DateOnly Latest = new(2999, 12, 31);
+
     public DateTimeOffset Start => Midnight(From);
 
     /// <summary>The first instant after the period.</summary>
@@ -28,6 +33,9 @@ public sealed record Period(DateOnly From, DateOnly To)
         var quarter = QuarterOf(now);
         period = new Period(from ?? quarter.From, to ?? quarter.To);
         errors = [];
+        if (period.From < Earliest || period.From > Latest) errors["from"] = [$"from must be between {Earliest:yyyy-MM-dd} and {Latest:yyyy-MM-dd}."];
+        if (period.To < Earliest || period.To > Latest) errors["to"] = [$"to must be between {Earliest:yyyy-MM-dd} and {Latest:yyyy-MM-dd}."];
+        if (errors.Count > 0) return false;
         if (period.From > period.To) errors["from"] = ["from must be on or before to."];
         else if (period.To.DayNumber - period.From.DayNumber > MaxDays) errors["to"] = ["A period is at most ten years."];
         return errors.Count == 0;

@@ -12,6 +12,11 @@ public static class Problems
     public static ValidationProblem Validation(string field, string message) =>
         Validation(new Dictionary<string, string[]> { [field] = [message] });
 
+    /// <summary>A validation problem (400, the same shape) where the handler's result type needs a <see cref="ProblemHttpResult"/>.</summary>
+    public static ProblemHttpResult InvalidField(string field, string message) =>
+        TypedResults.Problem(title: "One or more fields are invalid.", statusCode: 400, type: ProblemTypes.Validation,
+            extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [message] } });
+
     public static ProblemHttpResult NotFound(string what) =>
         TypedResults.Problem(title: $"{what} was not found.", statusCode: 404, type: ProblemTypes.NotFound);
 

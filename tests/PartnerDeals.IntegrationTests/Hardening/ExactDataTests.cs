@@ -1,0 +1,244 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+using PartnerDeals.IntegrationTests.Registrations;
+
+namespace PartnerDeals.IntegrationTests.Hardening;
+
+/// <summary>Data that must stay exact: money to the last digit, dates within bounds, text without hidden characters, one value per key.</summary>
+public sealed class ExactDataTests : RegistrationTest
+{
+    private HttpClient _crm = null!;
+
+    [OneTimeSetUp]
+    public async Task IssueKeys() => _crm = Factory.Client((await IssueKeyAsync("crm")).Key);
+
+    [OneTimeTearDown]
+    public void DisposeCrm() => _crm.Dispose();
+
+    [TestCase("123456789012.3456")]
+    [TestCase("999999999999999.9999")]
+    [TestCase("0.0001")]
+    public async Task Register_AmountOfManySignificantDigits_IsStoredAndReadExactly(string amount)
+    {
+        var partner = await PartnerAsync();
+        var (name, domain) = NewCompany();
+        var body = JsonNode.Parse(JsonContent.Create(Body(name, domain)).ReadAsStringAsync().Result)!;
+        body["deal"]!["estimatedValue"] = JsonNode.Parse(amount);
+
+        var created = await RegisterAsync(partner.Client, body);
+        var read = await ReadAsync(Id(created));
+
+        created["deal"]!["estimatedValue"]!.ToJsonString().ShouldBe(amount);
+        read["deal"]!["estimatedValue"]!.ToJsonString().ShouldBe(amount);
+        (await StoredAsync("SELECT typeof(estimated_value) || ':' || estimated_value FROM registrations WHERE id = @Id", Id(created)))
+            .ShouldBe("text:" + amount);
+    }
+
+    [Test]
+    public async Task Won_AmountOfNineteenDigits_IsTheFeesExactBasis()
+    {
+        var partner = await PartnerAsync("gold", new { feeModel = "percent_of_revenue", feePercent = 10m, feeTrigger = "closed_won" });
+        var (name, domain) = NewCompany();
+        var id = Id(await RegisterAsync(partner.Client, Body(name, domain)));
+        if (Status(await ReadAsync(id)) != "approved") await ActAsync(Admin, id, "approve");
+
+        var won = await _crm.PostAsync($"/v1/registrations/{id}/outcome",
+            JsonBody("""{"result":"won","amount":999999999999999.9999,"currency":"EUR"}"""));
+        won.StatusCode.ShouldBe(HttpStatusCode.OK, await won.Content.ReadAsStringAsync());
+
+        (await ReadAsync(id))["outcome"]!["amount"]!.ToJsonString().ShouldBe("999999999999999.9999");
+        var fees = await ReadJsonAsync(await Admin.GetAsync($"/v1/partners/{partner.Id}/fees"));
+        var fee = fees["items"]!.AsArray().Single(f => f!["registrationId"]!.GetValue<string>() == id)!;
+        fee["basisAmount"]!.ToJsonString().ShouldBe("999999999999999.9999");
+        fee["amount"]!.ToJsonString().ShouldBe("100000000000000");
+    }
+
+    [Test]
+    public async Task Opportunity_AmountOfManySignificantDigits_IsStoredAndReadExactly()
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var put = await _crm.PutAsync($"/v1/opportunities/salesforce/{id}",
+            JsonBody($$"""{"accountName":"Exact Amounts {{id[..6]}}","status":"open","amount":123456789012.3456,"currency":"EUR"}"""));
+        put.StatusCode.ShouldBeOneOf(HttpStatusCode.OK, HttpStatusCode.Created);
+
+        var read = await ReadJsonAsync(await _crm.GetAsync($"/v1/opportunities/salesforce/{id}"));
+        read["amount"]!.ToJsonString().ShouldBe("123456789012.3456");
+    }
+
+    [TestCase("2000-01-01T00:00:00Z", TestName = "Outcome_ClosedBeforeTheSubmission_IsRefused")]
+    [TestCase("2999-12-31T00:00:00Z", TestName = "Outcome_ClosedFarInTheFuture_IsRefused")]
+    public async Task Outcome_ClosedAtOutsideSubmissionToNow_IsRefusedAndChangesNothing(string closedAt)
+    {
+        var partner = await PartnerAsync("gold");
+        var (name, domain) = NewCompany();
+        var id = Id(await RegisterAsync(partner.Client, Body(name, domain)));
+        if (Status(await ReadAsync(id)) != "approved") await ActAsync(Admin, id, "approve");
+
+        var response = await _crm.PostAsJsonAsync($"/v1/registrations/{id}/outcome", new { result = "won", amount = 1000m, currency = "EUR", closedAt });
+
+        ErrorFields(await ReadProblemAsync(response, HttpStatusCode.BadRequest, "validation")).ShouldBe(["closedAt"]);
+        Status(await ReadAsync(id)).ShouldBe("approved");
+    }
+
+    [TestCase("/v1/partners/{partner}/metrics?from=9999-12-31&to=9999-12-31", "from")]
+    [TestCase("/v1/partners/{partner}/fees?from=9999-12-31&to=9999-12-31", "from")]
+    [TestCase("/v1/partners/metrics?from=2026-01-01&to=9999-12-31", "to")]
+    [TestCase("/v1/program/health?from=2026-01-01&to=9999-12-31", "to")]
+    [TestCase("/v1/program/health?from=0001-01-01&to=0001-01-31", "from")]
+    public async Task Period_AtTheEdgeOfTheCalendar_IsABadRequestNotA500(string url, string field)
+    {
+        var partner = await PartnerAsync();
+        var client = url.Contains("{partner}", StringComparison.Ordinal) ? partner.Client : Admin;
+
+        var response = await client.GetAsync(url.Replace("{partner}", partner.Id, StringComparison.Ordinal));
+
+        ErrorFields(await ReadProblemAsync(response, HttpStatusCode.BadRequest, "validation")).ShouldContain(field);
+    }
+
+    private static readonly (string Kind, string Text)[] HiddenCharacters =
+    [
+        ("NUL", "\u0000"), ("ESC", "\u001B"), ("CR LF", "\r\n"), ("byte-order mark", "\uFEFF"), ("U+FFFF", "\uFFFF"),
+        ("right-to-left override", "\u202E"), ("non-character U+FDD0", "\uFDD0"),
+    ];
+
+    private static IEnumerable<TestCaseData> HiddenCharacterCases() => HiddenCharacters.Select(h => new TestCaseData(h.Kind).SetArgDisplayNames(h.Kind));
+
+    [TestCaseSource(nameof(HiddenCharacterCases))]
+    public async Task Names_WithAControlOrNonCharacter_AreRefusedEverywhere(string kind)
+    {
+        var hidden = HiddenCharacters.Single(h => h.Kind == kind).Text;
+        var name = "Contoso" + hidden + "Pharma";
+        var partner = await PartnerAsync();
+
+        var registration = JsonNode.Parse(JsonContent.Create(Body(name, null)).ReadAsStringAsync().Result)!;
+        var alternate = JsonNode.Parse(JsonContent.Create(Body(NewCompany().Name, null)).ReadAsStringAsync().Result)!;
+        alternate["customer"]!["alternateNames"] = new JsonArray(name);
+        var refusals = new (HttpResponseMessage Response, string Field)[]
+        {
+            (await PostRegistrationAsync(partner.Client, registration), "customer.companyName"),
+            (await PostRegistrationAsync(partner.Client, alternate), "customer.alternateNames"),
+            (await Admin.PostAsJsonAsync("/v1/conflict-checks", new { companyName = name }), "companyName"),
+            (await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{Guid.NewGuid():N}", new { accountName = name, status = "open" }), "accountName"),
+            (await Admin.PostAsJsonAsync("/v1/partners", new { name, type = "reseller", tier = "silver", contactEmail = "a@partner.example" }), "name"),
+        };
+
+        foreach (var (response, field) in refusals)
+        {
+            ErrorFields(await ReadProblemAsync(response, HttpStatusCode.BadRequest, "validation")).ShouldBe([field], kind);
+        }
+        var list = await ReadJsonAsync(await Admin.GetAsync($"/v1/registrations?partnerId={partner.Id}"));
+        list["items"]!.AsArray().ShouldBeEmpty();
+    }
+
+    [Test]
+    public async Task Register_DirectionalMarkInARightToLeftName_IsAccepted()
+    {
+        var partner = await PartnerAsync();
+        var (name, domain) = NewCompany();
+        await RegisterAsync(partner.Client, Body("\u200F" + name, domain));
+    }
+
+    [Test]
+    public async Task Register_DuplicateKey_IsRefusedNamingTheKeyAndRegistersNothing()
+    {
+        var partner = await PartnerAsync();
+        var (name, domain) = NewCompany();
+        var json = JsonContent.Create(Body(name, domain)).ReadAsStringAsync().Result
+            .Replace("\"companyName\":", "\"companyName\":\"Harmless Ltd\",\"companyName\":", StringComparison.Ordinal);
+
+        var response = await partner.Client.PostAsync("/v1/registrations", JsonBody(json));
+
+        var problem = await ReadProblemAsync(response, HttpStatusCode.BadRequest, "malformed-request");
+        ErrorFields(problem).ShouldBe(["customer.companyName"]);
+        problem["detail"]!.GetValue<string>().ShouldContain("customer.companyName");
+        (await ReadJsonAsync(await Admin.GetAsync($"/v1/registrations?partnerId={partner.Id}")))["items"]!.AsArray().ShouldBeEmpty();
+    }
+
+    [Test]
+    public async Task Register_RetryWithTheSameMeaningWrittenDifferently_ReplaysTheFirstAnswer()
+    {
+        var partner = await PartnerAsync();
+        var (name, domain) = NewCompany();
+        var key = Guid.NewGuid().ToString();
+        var first = JsonNode.Parse(JsonContent.Create(Body(name, domain, value: 120000m)).ReadAsStringAsync().Result)!;
+        first["coSell"] = null;
+        var created = await RegisterAsync(partner.Client, first, key);
+
+        var retry = JsonNode.Parse(JsonContent.Create(Body("  " + name + " ", domain)).ReadAsStringAsync().Result)!;
+        retry["deal"]!["estimatedValue"] = JsonNode.Parse("120000.00");
+        retry["coSell"] = new JsonObject { ["relationshipOwner"] = "partner", ["demo"] = "partner", ["contract"] = "partner" };
+        var replayed = await PostRegistrationAsync(partner.Client, retry, key);
+
+        replayed.StatusCode.ShouldBe(HttpStatusCode.Created, await replayed.Content.ReadAsStringAsync());
+        replayed.Headers.GetValues("Idempotent-Replayed").ShouldBe(["true"]);
+        Id(await ReadJsonAsync(replayed)).ShouldBe(Id(created));
+
+        retry["deal"]!["estimatedValue"] = JsonNode.Parse("120000.01");
+        await ReadProblemAsync(await PostRegistrationAsync(partner.Client, retry, key), HttpStatusCode.UnprocessableEntity, "idempotency-key-reused");
+    }
+
+    [Test]
+    public async Task Import_RecordAboveTheSizeLimitAfterGoodRows_Answers413WithWhatWasImported()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var csv = new StringBuilder("source,externalId,accountName,status\n");
+        for (var i = 0; i < 5_000; i++) csv.Append($"csvlimit,{tag}-{i},Limit Test {tag} {i},open\n");
+        csv.Append($"csvlimit,{tag}-huge,{new string('x', 3_000_000)},open\n");
+        csv.Append($"csvlimit,{tag}-after,After The Huge One {tag},open\n");
+
+        var response = await _crm.PostAsync("/v1/opportunities/import", new StringContent(csv.ToString(), Encoding.UTF8, "text/csv"));
+
+        var problem = await ReadProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "payload-too-large");
+        problem["stoppedAtRow"]!.GetValue<int>().ShouldBe(5_001);
+        problem["created"]!.GetValue<int>().ShouldBe(5_000);
+        var listed = await ReadJsonAsync(await _crm.GetAsync($"/v1/opportunities/csvlimit/{tag}-4999"));
+        listed["accountName"]!.GetValue<string>().ShouldBe($"Limit Test {tag} 4999");
+    }
+
+    [Test]
+    public async Task Import_UnterminatedQuote_IsReportedAndTheRowsAfterItAreImported()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var csv = $"source,externalId,accountName,status\ncsvquote,{tag}-1,First {tag},open\ncsvquote,{tag}-2,\"Broken {tag},open\n"
+            + $"csvquote,{tag}-3,Third {tag},open\ncsvquote,{tag}-4,Fourth {tag},open\n";
+
+        var response = await _crm.PostAsync("/v1/opportunities/import", new StringContent(csv, Encoding.UTF8, "text/csv"));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var result = await ReadJsonAsync(response);
+        result["created"]!.GetValue<int>().ShouldBe(3);
+        result["rejected"]!.GetValue<int>().ShouldBe(1);
+        result["rejectedRows"]![0]!["index"]!.GetValue<int>().ShouldBe(2);
+        (await _crm.GetAsync($"/v1/opportunities/csvquote/{tag}-4")).StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
+
+    [Test]
+    public async Task Import_RowThatIsNotUtf8_IsRejectedNamingTheColumn()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);
+        byte[] body = [.. Utf8($"source,externalId,accountName,status\ncsvutf,{tag}-1,M"), 0xFC, .. Utf8($"ller {tag},open\ncsvutf,{tag}-2,Good {tag},open\n")];
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new("text/csv");
+
+        var response = await _crm.PostAsync("/v1/opportunities/import", content);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var result = await ReadJsonAsync(response);
+        result["created"]!.GetValue<int>().ShouldBe(1);
+        result["rejectedRows"]![0]!["errors"]!.AsObject().Select(e => e.Key).ShouldBe(["accountName"]);
+    }
+
+    private async Task<string?> StoredAsync(string sql, string id)
+    {
+        await using var connection = new SqliteConnection(Factory.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("@Id", id);
+        return (string?)await command.ExecuteScalarAsync();
+    }
+}
