@@ -199,6 +199,16 @@ public sealed class ExactDataTests : RegistrationTest
     }
 
     [Test]
+    public async Task Import_HeaderAboveTheSizeLimit_IsABadRequestNotA500()
+    {
+        var csv = "source,externalId," + new string('x', 3_000_000) + ",status\n";
+
+        var response = await _crm.PostAsync("/v1/opportunities/import", new StringContent(csv, Encoding.UTF8, "text/csv"));
+
+        await ReadProblemAsync(response, HttpStatusCode.BadRequest, "malformed-request");
+    }
+
+    [Test]
     public async Task Import_UnterminatedQuote_IsReportedAndTheRowsAfterItAreImported()
     {
         var tag = Guid.NewGuid().ToString("N")[..8];

@@ -165,7 +165,15 @@ public static class OpportunitiesApi
             },
         };
         await using var csv = CsvReader.Create(http.Body, options, leaveOpen: true);
-        await csv.ReadHeaderAsync(ct);
+        try
+        {
+            await csv.ReadHeaderAsync(ct);
+        }
+        catch (CsvFormatException)
+        {
+            return TypedResults.Problem(title: "The header row could not be read.", detail: "Send one header row of at most 1 MiB naming the columns.",
+                statusCode: StatusCodes.Status400BadRequest, type: ProblemTypes.MalformedRequest);
+        }
         var columns = CsvColumns.ToDictionary(c => c, c => csv.TryGetFieldIndex(c, out var i) ? i : -1);
         var missing = new[] { "source", "externalId", "accountName", "status" }.Where(c => columns[c] < 0).ToList();
         if (missing.Count > 0)
