@@ -66,6 +66,9 @@ builder.Services.AddSingleton<PartnerMetricsStore>();
 builder.Services.AddSingleton<ProgramHealthStore>();
 builder.Services.AddSingleton<RegistrationJournal>();
 builder.Services.AddSingleton<RegistrationDecisions>();
+builder.Services.AddOptions<DecisionOptions>().Bind(config.GetSection(DecisionOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddSingleton<DecisionWriter>();
+builder.Services.AddHostedService(services => services.GetRequiredService<DecisionWriter>());
 builder.Services.AddHostedService<WalCheckpointer>();
 builder.Services.AddSingleton<ProtectionSweeper>();
 builder.Services.AddHostedService(services => services.GetRequiredService<ProtectionSweeper>());
@@ -92,7 +95,7 @@ builder.Services.AddOpenApiDocument();
 builder.Services.AddHealth();
 builder.Services.AddOpenTelemetry()
     .ConfigureResource(r => r.AddService("partnerdeals-api"))
-    .WithMetrics(m => m.AddMeter(SyncMetrics.MeterName, PartnerPreChecks.MeterName).AddAspNetCoreInstrumentation().AddRuntimeInstrumentation().AddPrometheusExporter());
+    .WithMetrics(m => m.AddMeter(SyncMetrics.MeterName, PartnerPreChecks.MeterName, DecisionWriter.MeterName).AddAspNetCoreInstrumentation().AddRuntimeInstrumentation().AddPrometheusExporter());
 
 var app = builder.Build();
 

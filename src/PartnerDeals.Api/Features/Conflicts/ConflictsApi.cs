@@ -6,6 +6,7 @@ using PartnerDeals.Api.Features.Audit;
 using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Infrastructure.Auth;
+using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
 
 namespace PartnerDeals.Api.Features.Conflicts;
@@ -97,43 +98,50 @@ public static class ConflictsApi
         Guid id, ResolveConflictRequest request, ClaimsPrincipal user, [AsParameters] RegistrationServices s, ConflictStore conflicts,
         AuditTrail audit, CancellationToken ct)
     {
-        await using var connection = await s.Database.OpenAsync(ct);
-        await using var tx = await s.Database.BeginDecisionAsync(connection, ct);
-        var conflict = await conflicts.GetAsync(connection, tx, id, ct);
-        if (conflict is null) return Problems.NotFound("The conflict");
-        if (conflict.Status != ConflictStatus.Open) return Problems.InvalidTransition($"The conflict is already resolved ({Json.Name(conflict.Resolution!.Value)}).");
-        var registration = (await s.Registrations.GetAsync(connection, tx, conflict.RegistrationId, ct))!;
-        var partner = (await s.Partners.GetAsync(connection, tx, registration.PartnerId, ct))!;
-
-        var now = s.Clock.GetUtcNow();
-        var resolution = request.Resolution!.Value;
-        var note = RegistrationsApi.Blank(request.Note);
-        Registration changed;
-        if (resolution is ConflictResolution.AwardPartner or ConflictResolution.CoSell)
+        var (problem, decided) = await s.Writer.DecideAsync(async tx =>
         {
-            if (await s.Decisions.HolderAsync(tx, registration, ct) is { } holder)
+            var conflict = await conflicts.GetAsync(tx.Connection!, tx, id, ct);
+            if (conflict is null) return RegistrationsApi.Change.Refused(Problems.NotFound("The conflict"));
+            if (conflict.Status != ConflictStatus.Open)
             {
-                return Problems.InvalidTransition($"Registration {holder.Candidate.Id} holds this account; it must close, expire or be withdrawn first.");
+                return RegistrationsApi.Change.Refused(Problems.InvalidTransition($"The conflict is already resolved ({Json.Name(conflict.Resolution!.Value)})."));
             }
-            var coSell = resolution == ConflictResolution.CoSell;
-            changed = RegistrationDecisions.Approve(registration, partner, now, coSell ? "co_sell" : "approved", note) with { CoSelling = coSell };
-        }
-        else
-        {
-            var reason = request.RejectionReason ?? (resolution == ConflictResolution.KeepDirect && conflict.Kind != CandidateKind.ExistingCustomer
-                ? RejectionReason.DirectConflict
-                : ReasonFor(conflict.Kind));
-            changed = RegistrationDecisions.Reject(registration, reason, note, now);
-        }
+            var registration = (await s.Registrations.GetAsync(tx.Connection!, tx, conflict.RegistrationId, ct))!;
+            var partner = (await s.Partners.GetAsync(tx.Connection!, tx, registration.PartnerId, ct))!;
 
-        await conflicts.ResolveAsync(tx, id, resolution, note, user.KeyId(), now, ct);
-        await audit.RecordAsync(tx, "conflict", id, "conflict.resolved", Actor.From(user), new { resolution, note, registrationStatus = changed.Status }, ct);
-        var decided = await s.Decisions.TransitionAsync(tx, registration, changed with { ConflictId = null }, Actor.From(user), "conflict.resolved",
-            new { conflictId = id, resolution, note }, ct);
-        if (decided is null) return Problems.PreconditionFailed();
-        await tx.CommitAsync(ct);
+            var now = s.Clock.GetUtcNow();
+            var resolution = request.Resolution!.Value;
+            var note = RegistrationsApi.Blank(request.Note);
+            Registration changed;
+            if (resolution is ConflictResolution.AwardPartner or ConflictResolution.CoSell)
+            {
+                if (await s.Decisions.HolderAsync(tx, registration, ct) is { } holder)
+                {
+                    return RegistrationsApi.Change.Refused(Problems.InvalidTransition(
+                        $"Registration {holder.Candidate.Id} holds this account; it must close, expire or be withdrawn first."));
+                }
+                var coSell = resolution == ConflictResolution.CoSell;
+                changed = RegistrationDecisions.Approve(registration, partner, now, coSell ? "co_sell" : "approved", note) with { CoSelling = coSell };
+            }
+            else
+            {
+                var reason = request.RejectionReason ?? (resolution == ConflictResolution.KeepDirect && conflict.Kind != CandidateKind.ExistingCustomer
+                    ? RejectionReason.DirectConflict
+                    : ReasonFor(conflict.Kind));
+                changed = RegistrationDecisions.Reject(registration, reason, note, now);
+            }
 
-        return TypedResults.Ok(new ConflictResolved((await conflicts.GetAsync(id, ct))!, decided));
+            await conflicts.ResolveAsync(tx, id, resolution, note, user.KeyId(), now, ct);
+            await audit.RecordAsync(tx, "conflict", id, "conflict.resolved", Actor.From(user), new { resolution, note, registrationStatus = changed.Status }, ct);
+            var transitioned = await s.Decisions.TransitionAsync(tx, registration, changed with { ConflictId = null }, Actor.From(user), "conflict.resolved",
+                new { conflictId = id, resolution, note }, ct);
+            return transitioned is null
+                ? RegistrationsApi.Change.Refused(Problems.PreconditionFailed())
+                : Decided<RegistrationsApi.Change>.Kept(new(null, transitioned));
+        }, ct);
+
+        if (problem is not null) return problem;
+        return TypedResults.Ok(new ConflictResolved((await conflicts.GetAsync(id, ct))!, decided!));
     }
 
     private static RejectionReason ReasonFor(CandidateKind kind) => kind switch

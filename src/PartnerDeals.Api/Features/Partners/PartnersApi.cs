@@ -124,73 +124,77 @@ public static class PartnersApi
     }
 
     private static async Task<Results<Ok<Partner>, ValidationProblem, ProblemHttpResult>> Update(
-        Guid id, UpdatePartnerRequest request, HttpRequest http, ClaimsPrincipal user, Database database, PartnerStore partners,
+        Guid id, UpdatePartnerRequest request, HttpRequest http, ClaimsPrincipal user, DecisionWriter writer, PartnerStore partners,
         ApiKeyStore keys, RegistrationDecisions decisions, AuditTrail audit, TimeProvider clock, CancellationToken ct)
     {
         var ifMatch = ETags.ReadIfMatch(http, out var expected);
         if (ifMatch == ETags.Match.Missing) return Problems.PreconditionRequired();
 
-        await using var connection = await database.OpenAsync(ct);
-        // A decision transaction: terminating releases the partner's claims, which decides who holds their accounts.
-        await using var tx = await database.BeginDecisionAsync(connection, ct);
-        var current = await partners.GetAsync(connection, tx, id, ct);
-        if (current is null) return Problems.NotFound("The partner");
-        if (ifMatch == ETags.Match.Unusable || (ifMatch == ETags.Match.Version && expected != current.Version))
+        // Through the decision writer: terminating releases the partner's claims, which decides who holds their accounts.
+        var (problem, invalid, updated) = await writer.DecideAsync(async tx =>
         {
-            return Problems.PreconditionFailed();
-        }
+            var current = await partners.GetAsync(tx.Connection!, tx, id, ct);
+            if (current is null) return PartnerChange.Refused(Problems.NotFound("The partner"));
+            if (ifMatch == ETags.Match.Unusable || (ifMatch == ETags.Match.Version && expected != current.Version))
+            {
+                return PartnerChange.Refused(Problems.PreconditionFailed());
+            }
 
-        var terms = current.Terms.With(request.Terms);
-        var termErrors = new PartnerTermsValidator().Validate(terms);
-        if (!termErrors.IsValid)
-        {
-            return Problems.Validation(termErrors.Errors
-                .GroupBy(e => "terms." + e.PropertyName)
-                .ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage).ToArray()));
-        }
-        if (current.Status == PartnerStatus.Terminated && request.Status is { } next && next != PartnerStatus.Terminated)
-        {
-            return Problems.InvalidTransition("A terminated partner cannot be reactivated; add a new partner instead.");
-        }
+            var terms = current.Terms.With(request.Terms);
+            var termErrors = new PartnerTermsValidator().Validate(terms);
+            if (!termErrors.IsValid)
+            {
+                return Decided<PartnerChange>.Discarded(new(null, Problems.Validation(termErrors.Errors
+                    .GroupBy(e => "terms." + e.PropertyName)
+                    .ToDictionary(g => g.Key, g => g.Select(e => e.ErrorMessage).ToArray())), null));
+            }
+            if (current.Status == PartnerStatus.Terminated && request.Status is { } next && next != PartnerStatus.Terminated)
+            {
+                return PartnerChange.Refused(Problems.InvalidTransition("A terminated partner cannot be reactivated; add a new partner instead."));
+            }
 
-        var changed = current with
-        {
-            Name = request.Name?.Trim() ?? current.Name,
-            Type = request.Type ?? current.Type,
-            Tier = request.Tier ?? current.Tier,
-            Status = request.Status ?? current.Status,
-            ContactEmail = request.ContactEmail?.Trim() ?? current.ContactEmail,
-            Terms = terms,
-        };
-        var changes = AuditTrail.Changes(current.AuditFields(), changed.AuditFields());
-        if (changes.Count == 0)
-        {
-            http.HttpContext.Response.Headers.ETag = ETags.For(current.Version);
-            return TypedResults.Ok(current);
-        }
+            var changed = current with
+            {
+                Name = request.Name?.Trim() ?? current.Name,
+                Type = request.Type ?? current.Type,
+                Tier = request.Tier ?? current.Tier,
+                Status = request.Status ?? current.Status,
+                ContactEmail = request.ContactEmail?.Trim() ?? current.ContactEmail,
+                Terms = terms,
+            };
+            var changes = AuditTrail.Changes(current.AuditFields(), changed.AuditFields());
+            if (changes.Count == 0) return Decided<PartnerChange>.Discarded(new(null, null, current));
 
-        changed = changed with { Version = current.Version + 1, UpdatedAt = clock.GetUtcNow() };
-        try
-        {
-            if (!await partners.UpdateAsync(tx, changed, current.Version, ct)) return Problems.PreconditionFailed();
-        }
-        catch (Exception e) when (SqlDialect.IsUniqueViolation(e))
-        {
-            return NameTaken();
-        }
+            changed = changed with { Version = current.Version + 1, UpdatedAt = clock.GetUtcNow() };
+            try
+            {
+                if (!await partners.UpdateAsync(tx, changed, current.Version, ct)) return PartnerChange.Refused(Problems.PreconditionFailed());
+            }
+            catch (Exception e) when (SqlDialect.IsUniqueViolation(e))
+            {
+                return PartnerChange.Refused(NameTaken());
+            }
 
-        object record = new { changes };
-        if (changed.Status == PartnerStatus.Terminated && current.Status != PartnerStatus.Terminated)
-        {
-            var revoked = await keys.RevokeAllOfPartnerAsync(tx, id, ct);
-            var released = await decisions.ReleaseClaimsOfAsync(tx, id, Actor.From(user), ct);
-            record = new { changes, revokedApiKeys = revoked, releasedRegistrations = released };
-        }
-        await audit.RecordAsync(tx, "partner", id, "partner.updated", Actor.From(user), record, ct);
-        await tx.CommitAsync(ct);
+            object record = new { changes };
+            if (changed.Status == PartnerStatus.Terminated && current.Status != PartnerStatus.Terminated)
+            {
+                var revoked = await keys.RevokeAllOfPartnerAsync(tx, id, ct);
+                var released = await decisions.ReleaseClaimsOfAsync(tx, id, Actor.From(user), ct);
+                record = new { changes, revokedApiKeys = revoked, releasedRegistrations = released };
+            }
+            await audit.RecordAsync(tx, "partner", id, "partner.updated", Actor.From(user), record, ct);
+            return Decided<PartnerChange>.Kept(new(null, null, changed));
+        }, ct);
 
-        http.HttpContext.Response.Headers.ETag = ETags.For(changed.Version);
-        return TypedResults.Ok(changed);
+        if (problem is not null) return problem;
+        if (invalid is not null) return invalid;
+        http.HttpContext.Response.Headers.ETag = ETags.For(updated!.Version);
+        return TypedResults.Ok(updated);
+    }
+
+    private sealed record PartnerChange(ProblemHttpResult? Problem, ValidationProblem? Invalid, Partner? Partner)
+    {
+        public static Decided<PartnerChange> Refused(ProblemHttpResult problem) => Decided<PartnerChange>.Discarded(new(problem, null, null));
     }
 
     /// <param name="id">The partner's id.</param>

@@ -72,39 +72,46 @@ public static class ProtectionExtensionsApi
         Guid id, ExtensionRequestBody request, ClaimsPrincipal user, [AsParameters] RegistrationServices s, AuditTrail audit,
         IOptions<RegistrationOptions> options, CancellationToken ct)
     {
-        await using var connection = await s.Database.OpenAsync(ct);
-        await using var tx = await s.Database.BeginWriteAsync(connection, ct);
-        var registration = await s.Registrations.GetAsync(connection, tx, id, ct);
-        if (registration is null || !user.CanSeePartner(registration.PartnerId)) return NotFound();
+        var (problem, created) = await s.Writer.DecideAsync(async tx =>
+        {
+            var registration = await s.Registrations.GetAsync(tx.Connection!, tx, id, ct);
+            if (registration is null || !user.CanSeePartner(registration.PartnerId)) return Asked.Refused(NotFound());
 
-        var now = s.Clock.GetUtcNow();
-        if (registration.Status != RegistrationStatus.Approved || registration.ProtectionExpiresAt <= now)
-        {
-            return Problems.InvalidTransition("Only an approved registration that is still protected can be extended.");
-        }
-        var earlier = await ListAsync(s.Database, connection, tx, id, ct);
-        if (earlier.Any(e => e.Status == ExtensionStatus.Requested))
-        {
-            return Problems.InvalidTransition("An extension request is already open for this registration.");
-        }
-        var rule = options.Value.ExtensionsFor(registration.Terms!.Tier);
-        if (registration.ExtensionsGranted >= rule.MaxCount)
-        {
-            return Problems.InvalidTransition($"The {registration.Terms.Tier} tier allows {rule.MaxCount} extension(s); all have been granted.");
-        }
+            var now = s.Clock.GetUtcNow();
+            if (registration.Status != RegistrationStatus.Approved || registration.ProtectionExpiresAt <= now)
+            {
+                return Asked.Refused(Problems.InvalidTransition("Only an approved registration that is still protected can be extended."));
+            }
+            var earlier = await ListAsync(s.Database, tx.Connection!, tx, id, ct);
+            if (earlier.Any(e => e.Status == ExtensionStatus.Requested))
+            {
+                return Asked.Refused(Problems.InvalidTransition("An extension request is already open for this registration."));
+            }
+            var rule = options.Value.ExtensionsFor(registration.Terms!.Tier);
+            if (registration.ExtensionsGranted >= rule.MaxCount)
+            {
+                return Asked.Refused(Problems.InvalidTransition($"The {registration.Terms.Tier} tier allows {rule.MaxCount} extension(s); all have been granted."));
+            }
 
-        var created = new ExtensionRequest(Ids.New(now), id, ExtensionStatus.Requested, rule.Days, Blank(request.Reason), null, now, null);
-        await connection.ExecuteAsync(s.Database.Command(InsertSql, new
-        {
-            created.Id,
-            created.RegistrationId,
-            created.Days,
-            created.Reason,
-            created.RequestedAt,
-        }, ct, tx));
-        await audit.RecordAsync(tx, "registration", id, "registration.extension_requested", Actor.From(user), new { extension = created }, ct);
-        await tx.CommitAsync(ct);
+            var asked = new ExtensionRequest(Ids.New(now), id, ExtensionStatus.Requested, rule.Days, Blank(request.Reason), null, now, null);
+            await tx.Connection!.ExecuteAsync(s.Database.Command(InsertSql, new
+            {
+                asked.Id,
+                asked.RegistrationId,
+                asked.Days,
+                asked.Reason,
+                asked.RequestedAt,
+            }, ct, tx));
+            await audit.RecordAsync(tx, "registration", id, "registration.extension_requested", Actor.From(user), new { extension = asked }, ct);
+            return Decided<Asked>.Kept(new(null, asked));
+        }, ct);
+        if (problem is not null) return problem;
         return TypedResults.Created($"/v1/registrations/{id}/extensions", created);
+    }
+
+    private sealed record Asked(ProblemHttpResult? Problem, ExtensionRequest? Request)
+    {
+        public static Decided<Asked> Refused(ProblemHttpResult problem) => Decided<Asked>.Discarded(new(problem, null));
     }
 
     private static async Task<Results<Ok<IReadOnlyList<ExtensionRequest>>, ProblemHttpResult>> List(

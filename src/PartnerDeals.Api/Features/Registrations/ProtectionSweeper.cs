@@ -7,10 +7,11 @@ namespace PartnerDeals.Api.Features.Registrations;
 /// <summary>
 /// Expires approved registrations whose protection has run out and releases their accounts. Every
 /// instance runs one; each expiry is its own decision transaction and matches on the version it
-/// read, so two instances sweeping at once expire each registration exactly once.
+/// read, so two instances sweeping at once expire each registration exactly once. Expiries go through the
+/// instance's <see cref="DecisionWriter"/>, like every decision.
 /// </summary>
 public sealed partial class ProtectionSweeper(
-    Database database, RegistrationStore registrations, RegistrationDecisions decisions, IOptions<RegistrationOptions> options,
+    Database database, DecisionWriter writer, RegistrationStore registrations, RegistrationDecisions decisions, IOptions<RegistrationOptions> options,
     TimeProvider clock, ILogger<ProtectionSweeper> logger) : BackgroundService
 {
     private const int Batch = 100;
@@ -30,18 +31,16 @@ public sealed partial class ProtectionSweeper(
             var before = expired;
             foreach (var id in due)
             {
-                await using var connection = await database.OpenAsync(ct);
-                await using var tx = await database.BeginDecisionAsync(connection, ct);
-                var current = await registrations.GetAsync(connection, tx, id, ct);
-                if (current is not { Status: RegistrationStatus.Approved } || current.ProtectionExpiresAt > now) continue; // extended, or another instance did it
-                var changed = current with { Status = RegistrationStatus.Expired, Reason = "protection_expired" };
-                if (await decisions.TransitionAsync(tx, current, changed, Actor.System, "registration.expired",
-                        new { protectionExpiresAt = current.ProtectionExpiresAt }, ct) is null)
+                var done = await writer.DecideAsync(async tx =>
                 {
-                    continue;
-                }
-                await tx.CommitAsync(ct);
-                expired++;
+                    var current = await registrations.GetAsync(tx.Connection!, tx, id, ct);
+                    if (current is not { Status: RegistrationStatus.Approved } || current.ProtectionExpiresAt > now) return Decided<bool>.Discarded(false); // extended, or another instance did it
+                    var changed = current with { Status = RegistrationStatus.Expired, Reason = "protection_expired" };
+                    var transitioned = await decisions.TransitionAsync(tx, current, changed, Actor.System, "registration.expired",
+                        new { protectionExpiresAt = current.ProtectionExpiresAt }, ct);
+                    return transitioned is null ? Decided<bool>.Discarded(false) : Decided<bool>.Kept(true);
+                }, ct);
+                if (done) expired++;
             }
             if (due.Count < Batch || expired == before) return expired;
         }

@@ -14,7 +14,7 @@ namespace PartnerDeals.Api.Features.Registrations;
 
 /// <summary>What the registration handlers need, gathered once.</summary>
 public sealed record RegistrationServices(
-    Database Database, RegistrationStore Registrations, PartnerStore Partners, RegistrationDecisions Decisions, TimeProvider Clock);
+    Database Database, DecisionWriter Writer, RegistrationStore Registrations, PartnerStore Partners, RegistrationDecisions Decisions, TimeProvider Clock);
 
 public static class RegistrationsApi
 {
@@ -105,42 +105,50 @@ public static class RegistrationsApi
         var hash = IdempotencyKeys.Hash(new { proposed.PartnerId, proposed.Customer, proposed.Contact, proposed.Deal, proposed.CoSell });
         var hashAsTyped = IdempotencyKeys.Hash(request with { PartnerId = partnerId });
 
-        await using var connection = await s.Database.OpenAsync(ct);
-        await using (var tx = await s.Database.BeginDecisionAsync(connection, ct))
+        var (problem, earlier, created) = await s.Writer.DecideAsync(async tx =>
         {
-            if (idempotencyKey is not null && await idempotency.FindAsync(connection, tx, scope, idempotencyKey, ct) is { } earlier)
+            if (idempotencyKey is not null && await idempotency.FindAsync(tx.Connection!, tx, scope, idempotencyKey, ct) is { } stored)
             {
-                return Replay(earlier, hash, hashAsTyped, response);
+                return Decided<Submission>.Discarded(new(null, stored, null));
             }
-
-            var partner = await s.Partners.GetAsync(connection, tx, partnerId, ct);
-            if (partner is null) return Problems.Validation("partnerId", "No partner has this id.");
+            var partner = await s.Partners.GetAsync(tx.Connection!, tx, partnerId, ct);
+            if (partner is null) return Submission.Refused(Problems.InvalidField("partnerId", "No partner has this id."));
             if (partner.Status != PartnerStatus.Active)
             {
-                return Problems.Conflict("The partner cannot register deals.", $"The partner is {Json.Name(partner.Status)}.");
+                return Submission.Refused(Problems.Conflict("The partner cannot register deals.", $"The partner is {Json.Name(partner.Status)}."));
             }
 
-            var created = (await s.Decisions.SubmitAsync(tx, null, proposed, partner, Actor.From(user), "registration.created", ct))!;
-            var view = View(created, user);
+            var registered = (await s.Decisions.SubmitAsync(tx, null, proposed, partner, Actor.From(user), "registration.created", ct))!;
             try
             {
                 if (idempotencyKey is not null)
                 {
-                    var body = JsonSerializer.Serialize(view, Json.Options);
-                    await idempotency.SaveAsync(tx, scope, idempotencyKey, new StoredResponse(hash, StatusCodes.Status201Created, created.Id, body), ct);
+                    var body = JsonSerializer.Serialize(View(registered, user), Json.Options);
+                    await idempotency.SaveAsync(tx, scope, idempotencyKey, new StoredResponse(hash, StatusCodes.Status201Created, registered.Id, body), ct);
                 }
-                await tx.CommitAsync(ct);
-                response.Headers.ETag = ETagFor(created, user);
-                return TypedResults.Created($"/v1/registrations/{created.Id}", view);
             }
             catch (Exception e) when (SqlDialect.IsUniqueViolation(e))
             {
-                // A concurrent request with the same key committed first (SQL Server; SQLite serialises them).
-                await tx.RollbackAsync(ct);
+                // A concurrent request with the same key committed first (another instance on SQL Server): its answer is the answer.
+                return Decided<Submission>.Discarded(new(null, null, null));
             }
+            return Decided<Submission>.Kept(new(null, null, registered));
+        }, ct);
+
+        if (problem is not null) return problem;
+        if (created is not null)
+        {
+            response.Headers.ETag = ETagFor(created, user);
+            return TypedResults.Created($"/v1/registrations/{created.Id}", View(created, user));
         }
-        var winner = await idempotency.FindAsync(connection, null, scope, idempotencyKey!, ct);
-        return Replay(winner!, hash, hashAsTyped, response);
+        earlier ??= await idempotency.FindAsync(scope, idempotencyKey!, ct);
+        return Replay(earlier!, hash, hashAsTyped, response);
+    }
+
+    /// <summary>What a submission decided: a refusal, the earlier answer to its Idempotency-Key, or the new registration.</summary>
+    private sealed record Submission(ProblemHttpResult? Problem, StoredResponse? Earlier, Registration? Created)
+    {
+        public static Decided<Submission> Refused(ProblemHttpResult problem) => Decided<Submission>.Discarded(new(problem, null, null));
     }
 
     /// <param name="user">The caller.</param>
@@ -183,30 +191,31 @@ public static class RegistrationsApi
         var ifMatch = ETags.ReadIfMatch(http, out var expected);
         if (ifMatch == ETags.Match.Missing) return Problems.PreconditionRequired();
 
-        await using var connection = await s.Database.OpenAsync(ct);
-        await using var tx = await s.Database.BeginDecisionAsync(connection, ct);
-        var current = await s.Registrations.GetAsync(connection, tx, id, ct);
-        if (current is null || !user.CanSeePartner(current.PartnerId)) return NotFound();
-        if (ifMatch == ETags.Match.Unusable || (ifMatch == ETags.Match.Version && expected != VersionSeenBy(current, user))) return Problems.PreconditionFailed();
-        if (current.Status is not (RegistrationStatus.PendingReview or RegistrationStatus.MoreInfoRequested))
+        var (problem, decided) = await s.Writer.DecideAsync(async tx =>
         {
-            return Problems.InvalidTransition($"A registration can be edited only while pending_review or more_info_requested; this one is {Json.Name(current.Status)}.");
-        }
+            var current = await s.Registrations.GetAsync(tx.Connection!, tx, id, ct);
+            if (current is null || !user.CanSeePartner(current.PartnerId)) return Change.Refused(NotFound());
+            if (ifMatch == ETags.Match.Unusable || (ifMatch == ETags.Match.Version && expected != VersionSeenBy(current, user)))
+            {
+                return Change.Refused(Problems.PreconditionFailed());
+            }
+            if (current.Status is not (RegistrationStatus.PendingReview or RegistrationStatus.MoreInfoRequested))
+            {
+                return Change.Refused(Problems.InvalidTransition(
+                    $"A registration can be edited only while pending_review or more_info_requested; this one is {Json.Name(current.Status)}."));
+            }
 
-        var edited = Merge(current, request);
-        if (current.Status == RegistrationStatus.PendingReview && Same(current, edited))
-        {
-            http.HttpContext.Response.Headers.ETag = ETagFor(current, user);
-            return TypedResults.Ok(View(current, user));
-        }
-        var partner = (await s.Partners.GetAsync(connection, tx, current.PartnerId, ct))!;
-        var action = current.Status == RegistrationStatus.MoreInfoRequested ? "registration.resubmitted" : "registration.updated";
-        var decided = await s.Decisions.SubmitAsync(tx, current, edited, partner, Actor.From(user), action, ct);
-        if (decided is null) return Problems.PreconditionFailed();
-        await tx.CommitAsync(ct);
+            var edited = Merge(current, request);
+            if (current.Status == RegistrationStatus.PendingReview && Same(current, edited)) return Decided<Change>.Discarded(new(null, current));
+            var partner = (await s.Partners.GetAsync(tx.Connection!, tx, current.PartnerId, ct))!;
+            var action = current.Status == RegistrationStatus.MoreInfoRequested ? "registration.resubmitted" : "registration.updated";
+            var submitted = await s.Decisions.SubmitAsync(tx, current, edited, partner, Actor.From(user), action, ct);
+            return submitted is null ? Change.Refused(Problems.PreconditionFailed()) : Decided<Change>.Kept(new(null, submitted));
+        }, ct);
 
-        http.HttpContext.Response.Headers.ETag = ETagFor(decided, user);
-        return TypedResults.Ok(View(decided, user));
+        if (problem is not null) return problem;
+        http.HttpContext.Response.Headers.ETag = ETagFor(decided!, user);
+        return TypedResults.Ok(View(decided!, user));
     }
 
     /// <param name="id">The registration's id.</param>
@@ -244,25 +253,35 @@ public static class RegistrationsApi
         CancellationToken ct)
     {
         var ifMatch = ETags.ReadIfMatch(http.Request, out var expected);
-        await using var connection = await s.Database.OpenAsync(ct);
-        await using var tx = await s.Database.BeginDecisionAsync(connection, ct);
-        var current = await s.Registrations.GetAsync(connection, tx, id, ct);
-        if (current is null || !user.CanSeePartner(current.PartnerId)) return NotFound();
-        if (ifMatch == ETags.Match.Unusable || (ifMatch == ETags.Match.Version && expected != VersionSeenBy(current, user))) return Problems.PreconditionFailed();
-
-        var partner = (await s.Partners.GetAsync(connection, tx, current.PartnerId, ct))!;
-        if (partner.Status == PartnerStatus.Terminated)
+        var (problem, changed) = await s.Writer.DecideAsync(async tx =>
         {
-            return Problems.InvalidTransition("The partner is terminated: its registrations are closed and earn nothing more.");
-        }
-        var step = await decide(tx, current, partner);
-        if (step.Problem is not null) return step.Problem;
-        var changed = await s.Decisions.TransitionAsync(tx, current, step.Changed!, Actor.From(user), step.Action!, step.Data ?? new { }, ct);
-        if (changed is null) return Problems.PreconditionFailed();
-        await tx.CommitAsync(ct);
+            var current = await s.Registrations.GetAsync(tx.Connection!, tx, id, ct);
+            if (current is null || !user.CanSeePartner(current.PartnerId)) return Change.Refused(NotFound());
+            if (ifMatch == ETags.Match.Unusable || (ifMatch == ETags.Match.Version && expected != VersionSeenBy(current, user)))
+            {
+                return Change.Refused(Problems.PreconditionFailed());
+            }
 
-        http.Response.Headers.ETag = ETagFor(changed, user);
-        return TypedResults.Ok(View(changed, user));
+            var partner = (await s.Partners.GetAsync(tx.Connection!, tx, current.PartnerId, ct))!;
+            if (partner.Status == PartnerStatus.Terminated)
+            {
+                return Change.Refused(Problems.InvalidTransition("The partner is terminated: its registrations are closed and earn nothing more."));
+            }
+            var step = await decide(tx, current, partner);
+            if (step.Problem is not null) return Change.Refused(step.Problem);
+            var transitioned = await s.Decisions.TransitionAsync(tx, current, step.Changed!, Actor.From(user), step.Action!, step.Data ?? new { }, ct);
+            return transitioned is null ? Change.Refused(Problems.PreconditionFailed()) : Decided<Change>.Kept(new(null, transitioned));
+        }, ct);
+
+        if (problem is not null) return problem;
+        http.Response.Headers.ETag = ETagFor(changed!, user);
+        return TypedResults.Ok(View(changed!, user));
+    }
+
+    /// <summary>What a change of one registration decided: a refusal (its writes rolled back), or the registration as it now is.</summary>
+    public sealed record Change(ProblemHttpResult? Problem, Registration? Registration)
+    {
+        public static Decided<Change> Refused(ProblemHttpResult problem) => Decided<Change>.Discarded(new(problem, null));
     }
 
     /// <summary>What an action decided: the changed registration with the action's name and data, or the problem that refuses it.</summary>

@@ -41,6 +41,12 @@ public sealed class IdempotencyKeys(Database database, TimeProvider clock)
         return row is null ? null : new StoredResponse(row.RequestHash, row.StatusCode, row.ResourceId, row.ResponseBody);
     }
 
+    public async Task<StoredResponse?> FindAsync(string scope, string key, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        return await FindAsync(connection, null, scope, key, ct);
+    }
+
     /// <summary>Stores the answer; a unique violation means a concurrent request with the same key won.</summary>
     public Task SaveAsync(DbTransaction tx, string scope, string key, StoredResponse response, CancellationToken ct) =>
         tx.Connection!.ExecuteAsync(database.Command(InsertSql, new
