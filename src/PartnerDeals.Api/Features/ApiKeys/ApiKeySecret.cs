@@ -26,6 +26,8 @@ public static class ApiKeySecret
     public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 
     /// <summary>Compares in constant time so response timing says nothing about how much of a hash matched.</summary>
-    public static bool Matches(string key, string storedHash) =>
-        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Hash(key)), Encoding.ASCII.GetBytes(storedHash));
+    public static bool Matches(string key, string storedHash) => MatchesHash(Hash(key), storedHash);
+
+    public static bool MatchesHash(string hash, string storedHash) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(hash), Encoding.ASCII.GetBytes(storedHash));
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
 using Dapper;
 using PartnerDeals.Api.Features.Audit;
@@ -45,14 +46,43 @@ public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvide
 
     private const string ExistsByHashSql = "SELECT COUNT(*) FROM api_keys WHERE secret_hash = @SecretHash";
 
+    /// <summary>
+    /// How long a key looked up stays cached. Revoking a key, or changing a partner's status, empties this
+    /// instance's cache at once; another instance sees the change when its entry runs out, within this.
+    /// </summary>
+    public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
+
+    // By the presented key's hash: the cache never holds a secret. Unknown keys are cached too, so a flood of
+    // forged keys costs a lookup per key and second, not per request.
+    private readonly ConcurrentDictionary<string, (AuthenticatedKey? Key, long At)> _recent = new(StringComparer.Ordinal);
+
     /// <summary>The active key a caller presented, or null. Keys longer than any we issue are not looked up.</summary>
     public async Task<AuthenticatedKey?> FindActiveAsync(string presented, CancellationToken ct)
     {
         if (presented.Length > 256) return null;
+        var hash = ApiKeySecret.Hash(presented);
+        if (_recent.TryGetValue(hash, out var recent) && clock.GetElapsedTime(recent.At) < CacheFor) return recent.Key;
+
+        var at = clock.GetTimestamp();
         await using var connection = await database.OpenAsync(ct);
         var candidates = await connection.QueryAsync<AuthenticatedKey>(
             database.Command(FindByPrefixSql, new { Prefix = ApiKeySecret.PrefixOf(presented) }, ct));
-        return candidates.FirstOrDefault(k => ApiKeySecret.Matches(presented, k.SecretHash));
+        var key = candidates.FirstOrDefault(k => ApiKeySecret.MatchesHash(hash, k.SecretHash));
+        if (_recent.Count > MaxCached) _recent.Clear();
+        // Stored only if nothing was forgotten meanwhile: a revocation during the lookup must not be cached away.
+        if (Volatile.Read(ref _forgotten) <= at) _recent[hash] = (key, at);
+        return key;
+    }
+
+    private const int MaxCached = 100_000;
+
+    private long _forgotten;
+
+    /// <summary>Empties this instance's cache: a key was revoked or a partner's status changed.</summary>
+    public void Forget()
+    {
+        Volatile.Write(ref _forgotten, clock.GetTimestamp());
+        _recent.Clear();
     }
 
     /// <summary>Issues a key in the caller's transaction and records it in the audit trail. The secret is returned once, here.</summary>
@@ -115,11 +145,19 @@ public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvide
         var changed = await connection.ExecuteAsync(database.Command(RevokeSql, new { Id = id, Now = clock.GetUtcNow() }, ct, tx));
         if (changed == 1) await audit.RecordAsync(tx, "api_key", id, "api_key.revoked", actor, new { }, ct);
         await tx.CommitAsync(ct);
+        Forget();
     }
 
-    /// <summary>Revokes every key of a partner, in the caller's transaction (used when the partner is terminated).</summary>
-    public Task<int> RevokeAllOfPartnerAsync(DbTransaction tx, Guid partnerId, CancellationToken ct) =>
-        tx.Connection!.ExecuteAsync(database.Command(RevokePartnerKeysSql, new { PartnerId = partnerId, Now = clock.GetUtcNow() }, ct, tx));
+    /// <summary>
+    /// Revokes every key of a partner, in the caller's transaction (used when the partner is terminated). The
+    /// caller forgets the cache again once it has committed: a lookup in between may have cached a key.
+    /// </summary>
+    public async Task<int> RevokeAllOfPartnerAsync(DbTransaction tx, Guid partnerId, CancellationToken ct)
+    {
+        var revoked = await tx.Connection!.ExecuteAsync(database.Command(RevokePartnerKeysSql, new { PartnerId = partnerId, Now = clock.GetUtcNow() }, ct, tx));
+        Forget();
+        return revoked;
+    }
 
     public async Task<bool> AnyAsync(CancellationToken ct)
     {

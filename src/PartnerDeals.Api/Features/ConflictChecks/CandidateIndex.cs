@@ -26,7 +26,8 @@ public static class CandidateIndex
 {
     public static async Task<IReadOnlyList<TRow>> FindAsync<TRow>(
         Database database, DbConnection connection, DbTransaction? tx, CandidateQueries sql, Company query,
-        IReadOnlyList<(string Token, int Edits)> misspellings, BlockingSettings settings, object? filter, Func<TRow, Guid> idOf, CancellationToken ct)
+        IReadOnlyList<(string Token, int Edits)> misspellings, BlockingSettings settings, IReadOnlyList<(string Name, object? Value)> filter,
+        Func<TRow, Guid> idOf, CancellationToken ct)
     {
         var found = new Dictionary<Guid, TRow>();
         var lookups = new List<(string Sql, string Value)>();
@@ -40,8 +41,8 @@ public static class CandidateIndex
         }
         foreach (var (lookup, value) in lookups.Distinct())
         {
-            var rows = await connection.QueryAsync<TRow>(database.Command(database.Dialect.Page(lookup),
-                With(filter, new { Value = value, Limit = settings.MaxCandidatesPerKey }), ct, tx));
+            var rows = await database.QueryRepeatedAsync<TRow>(connection, tx, database.Dialect.Page(lookup),
+                [.. filter, ("@Value", value), ("@Limit", settings.MaxCandidatesPerKey)], ct);
             foreach (var row in rows) found[idOf(row)] = row;
         }
         if (names.Count == 0) return found.Values.ToList();
@@ -53,15 +54,15 @@ public static class CandidateIndex
         var countSql = "SELECT COUNT(*) FROM (" + database.Dialect.Page(sql.TokenRows) + ") capped";
         foreach (var token in own.Concat(misspellings.Select(m => m.Token)).Distinct(StringComparer.Ordinal))
         {
-            frequencies[token] = await connection.ExecuteScalarAsync<long>(database.Command(countSql,
-                new { Token = token, Limit = settings.MaxTokenFrequency + 1 }, ct, tx));
+            frequencies[token] = await database.ScalarRepeatedAsync(connection, tx, countSql,
+                [("@Token", token), ("@Limit", settings.MaxTokenFrequency + 1)], ct);
         }
 
         // Every record of a rare token is read: a cap on what one token yields would hide the 101st.
         foreach (var token in Blocking.TokensToRead(own, misspellings, frequencies, settings))
         {
-            var rows = await connection.QueryAsync<TRow>(database.Command(database.Dialect.Page(sql.ByToken),
-                With(filter, new { Token = token, Limit = settings.MaxTokenFrequency }), ct, tx));
+            var rows = await database.QueryRepeatedAsync<TRow>(connection, tx, database.Dialect.Page(sql.ByToken),
+                [.. filter, ("@Token", token), ("@Limit", settings.MaxTokenFrequency)], ct);
             foreach (var row in rows) found[idOf(row)] = row;
         }
         return found.Values.ToList();
@@ -78,12 +79,6 @@ public static class CandidateIndex
                 .SelectMany(a => CompanyName.Readings(a).Where(r => !r.IsEmpty).Select(r => new AlternateName(a, r))).ToList(),
         };
 
-    private static DynamicParameters With(object? filter, object parameters)
-    {
-        var all = new DynamicParameters(filter);
-        all.AddDynamicParams(parameters);
-        return all;
-    }
 }
 
 /// <summary>Alternate names as a column stores them: a JSON array of strings, null for none.</summary>

@@ -39,8 +39,8 @@ public static class MisspellingIndex
     {
         var probes = queryTokens.SelectMany(Blocking.MisspellingProbes).Distinct(StringComparer.Ordinal).ToList();
         if (probes.Count == 0) return [];
-        var stored = await connection.QueryAsync<string>(database.Command(FindSql(database.Dialect),
-            new { Signatures = JsonSerializer.Serialize(probes) }, ct, tx));
+        var stored = await database.QueryRepeatedAsync<string>(connection, tx, FindSql(database.Dialect),
+            [("@Signatures", JsonSerializer.Serialize(probes))], ct);
         return Blocking.Misspellings(queryTokens, stored);
     }
 }

@@ -48,7 +48,7 @@ public static class OpportunityCandidates
         Database database, DbConnection connection, DbTransaction? tx, Company query, IReadOnlyList<(string Token, int Edits)> misspellings,
         BlockingSettings settings, CancellationToken ct)
     {
-        var rows = await CandidateIndex.FindAsync<CandidateRow>(database, connection, tx, Sql, query, misspellings, settings, null, r => r.Id, ct);
+        var rows = await CandidateIndex.FindAsync<CandidateRow>(database, connection, tx, Sql, query, misspellings, settings, [], r => r.Id, ct);
         return rows.Select(r => r.ToCandidate()).ToList();
     }
 

@@ -48,7 +48,7 @@ public static class RegistrationCandidates
         CancellationToken ct)
     {
         var rows = await CandidateIndex.FindAsync<CandidateRow>(database, connection, tx, Sql, company, misspellings, settings,
-            new { Self = self, SelfSeq = selfSeq, Now = now }, r => r.Id, ct);
+            [("@Self", self), ("@SelfSeq", selfSeq), ("@Now", now)], r => r.Id, ct);
         return rows.Select(r => r.ToCandidate(askingPartnerId)).ToList();
     }
 

@@ -188,6 +188,8 @@ public static class PartnersApi
 
         if (problem is not null) return problem;
         if (invalid is not null) return invalid;
+        // A status change (suspended, terminated) reaches this instance's keys at once.
+        keys.Forget();
         http.HttpContext.Response.Headers.ETag = ETags.For(updated!.Version);
         return TypedResults.Ok(updated);
     }

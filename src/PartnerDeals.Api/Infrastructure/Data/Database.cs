@@ -20,6 +20,10 @@ public sealed class Database
 
     private readonly Lazy<string> _unpooledSqlite;
 
+    // The SQLite handles (pooled physical connections) whose settings are already applied.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> _configured = new();
+    private static readonly object Configured = new();
+
     public Database(IOptions<DatabaseOptions> options)
     {
         _options = options.Value;
@@ -68,14 +72,16 @@ public sealed class Database
         try
         {
             await connection.OpenAsync(ct);
-            if (Provider == DatabaseProvider.Sqlite)
+            // Per-connection settings, set once per SQLite handle: a pooled connection keeps them (nothing else
+            // changes them), and a bulk one is never pooled.
+            if (connection is SqliteConnection sqlite && (bulk || !_configured.TryGetValue(sqlite.Handle!, out _)))
             {
-                // Per-connection settings, set on every open: a pooled connection keeps what its last user set.
                 var cacheKiB = bulk ? 131_072 : 2_000;
                 await connection.ExecuteAsync(new CommandDefinition(
                     $"PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {_options.SqliteBusyTimeoutMs}; PRAGMA synchronous = {_options.SqliteSynchronous.ToUpperInvariant()}; " +
                     $"PRAGMA cache_size = -{cacheKiB}; PRAGMA wal_autocheckpoint = {BackstopCheckpointPages}; PRAGMA journal_size_limit = {(bulk ? BulkWalSizeLimitBytes : WalSizeLimitBytes)};",
                     cancellationToken: ct));
+                if (!bulk) _configured.AddOrUpdate(sqlite.Handle!, Configured);
             }
             return connection;
         }
@@ -208,6 +214,72 @@ public sealed class Database
             if (inserted is null) await command.ExecuteNonQueryAsync(ct);
             else inserted(row, Convert.ToInt64(await command.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture));
         }
+    }
+
+    /// <summary>
+    /// Runs a query the caller repeats with other values (the conflict check's lookups: one per name key,
+    /// token and count). On SQLite each SQL text is prepared once per connection and kept, and only its
+    /// values are bound again: parsing and planning a statement cost more than running these lookups, and
+    /// the decision writer's connection lives for the whole process. Elsewhere it is an ordinary Dapper query.
+    /// </summary>
+    public async Task<IReadOnlyList<T>> QueryRepeatedAsync<T>(
+        DbConnection connection, DbTransaction? tx, string sql, IReadOnlyList<(string Name, object? Value)> parameters, CancellationToken ct)
+    {
+        if (connection is not SqliteConnection sqlite)
+        {
+            var dynamic = new DynamicParameters();
+            foreach (var (name, value) in parameters) dynamic.Add(name, value);
+            return (await connection.QueryAsync<T>(Command(sql, dynamic, ct, tx))).AsList();
+        }
+        var command = Prepared(sqlite, tx, sql, parameters);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        // Dapper's row parser maps a row to a class; a single text column is read as it is.
+        Func<DbDataReader, T> parse = typeof(T) == typeof(string) ? r => (T)(object)r.GetString(0) : reader.GetRowParser<T>();
+        var rows = new List<T>();
+        while (await reader.ReadAsync(ct)) rows.Add(parse(reader));
+        return rows;
+    }
+
+    /// <summary>The same for a query answering one number.</summary>
+    public async Task<long> ScalarRepeatedAsync(
+        DbConnection connection, DbTransaction? tx, string sql, IReadOnlyList<(string Name, object? Value)> parameters, CancellationToken ct)
+    {
+        if (connection is not SqliteConnection sqlite)
+        {
+            var dynamic = new DynamicParameters();
+            foreach (var (name, value) in parameters) dynamic.Add(name, value);
+            return await connection.ExecuteScalarAsync<long>(Command(sql, dynamic, ct, tx));
+        }
+        return Convert.ToInt64(await Prepared(sqlite, tx, sql, parameters).ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
+    }
+
+    // Commands by SQL text per connection object: they die with it, and closing it finalizes their statements.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, Dictionary<string, SqliteCommand>> _prepared = new();
+
+    private SqliteCommand Prepared(SqliteConnection connection, DbTransaction? tx, string sql, IReadOnlyList<(string Name, object? Value)> parameters)
+    {
+        var commands = _prepared.GetOrCreateValue(connection);
+        if (!commands.TryGetValue(sql, out var command))
+        {
+            command = connection.CreateCommand();
+            command.CommandText = sql;
+            command.CommandTimeout = _options.CommandTimeoutSeconds;
+            foreach (var (name, _) in parameters) command.Parameters.Add(new SqliteParameter { ParameterName = name });
+            commands[sql] = command;
+        }
+        command.Transaction = (SqliteTransaction?)tx;
+        foreach (var (name, value) in parameters)
+        {
+            // As the type handlers send them: ids as text, instants in UTC.
+            command.Parameters[name].Value = value switch
+            {
+                null => DBNull.Value,
+                Guid id => id.ToString("D"),
+                DateTimeOffset instant => instant.ToUniversalTime(),
+                _ => value,
+            };
+        }
+        return command;
     }
 
     public CommandDefinition Command(string sql, object? parameters, CancellationToken ct, DbTransaction? transaction = null) =>
