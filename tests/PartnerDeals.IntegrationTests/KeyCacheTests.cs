@@ -1,0 +1,35 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using PartnerDeals.IntegrationTests.Support;
+
+namespace PartnerDeals.IntegrationTests;
+
+/// <summary>Keys are cached for a second: a revocation holds at once where it was made, and within 2 s on every other instance.</summary>
+public sealed class KeyCacheTests
+{
+    [Test]
+    public async Task RevokedKey_IsRefusedAtOnceByTheRevokingInstance_AndWithinTwoSecondsByAnother()
+    {
+        using var first = new ApiFactory();
+        using var second = new ApiFactory(databasePath: first.DatabasePath);
+        using var admin = first.Client(ApiFactory.AdminKey);
+        var issued = JsonNode.Parse(await (await admin.PostAsJsonAsync("/v1/api-keys", new { name = "ops key", role = "ops" })).Content.ReadAsStringAsync())!;
+        using var onFirst = first.Client(issued["key"]!.GetValue<string>());
+        using var onSecond = second.Client(issued["key"]!.GetValue<string>());
+        (await onFirst.GetAsync("/v1/partners")).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await onSecond.GetAsync("/v1/partners")).StatusCode.ShouldBe(HttpStatusCode.OK, "now cached on the second instance too");
+
+        (await admin.DeleteAsync($"/v1/api-keys/{issued["id"]}")).IsSuccessStatusCode.ShouldBeTrue();
+        var revoked = Stopwatch.StartNew();
+
+        (await onFirst.GetAsync("/v1/partners")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        while ((await onSecond.GetAsync("/v1/partners")).StatusCode == HttpStatusCode.OK)
+        {
+            revoked.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(2));
+            await Task.Delay(50);
+        }
+        first.DeleteDatabase();
+    }
+}
