@@ -112,24 +112,13 @@ public static class ConflictsApi
             var now = s.Clock.GetUtcNow();
             var resolution = request.Resolution!.Value;
             var note = RegistrationsApi.Blank(request.Note);
-            Registration changed;
-            if (resolution is ConflictResolution.AwardPartner or ConflictResolution.CoSell)
-            {
-                if (await s.Decisions.HolderAsync(tx, registration, ct) is { } holder)
-                {
-                    return RegistrationsApi.Change.Refused(Problems.InvalidTransition(
-                        $"Registration {holder.Candidate.Id} holds this account; it must close, expire or be withdrawn first."));
-                }
-                var coSell = resolution == ConflictResolution.CoSell;
-                changed = RegistrationDecisions.Approve(registration, partner, now, coSell ? "co_sell" : "approved", note) with { CoSelling = coSell };
-            }
-            else
-            {
-                var reason = request.RejectionReason ?? (resolution == ConflictResolution.KeepDirect && conflict.Kind != CandidateKind.ExistingCustomer
+            var step = resolution is ConflictResolution.AwardPartner or ConflictResolution.CoSell
+                ? await s.Decisions.AwardAsync(tx, registration, partner, coSell: resolution == ConflictResolution.CoSell, note, ct)
+                : s.Decisions.Reject(registration, request.RejectionReason ?? (resolution == ConflictResolution.KeepDirect && conflict.Kind != CandidateKind.ExistingCustomer
                     ? RejectionReason.DirectConflict
-                    : ReasonFor(conflict.Kind));
-                changed = RegistrationDecisions.Reject(registration, reason, note, now);
-            }
+                    : ReasonFor(conflict.Kind)), note);
+            if (step.Problem is not null) return RegistrationsApi.Change.Refused(step.Problem);
+            var changed = step.Changed!;
 
             await conflicts.ResolveAsync(tx, id, resolution, note, user.KeyId(), now, ct);
             await audit.RecordAsync(tx, "conflict", id, "conflict.resolved", Actor.From(user), new { resolution, note, registrationStatus = changed.Status }, ct);

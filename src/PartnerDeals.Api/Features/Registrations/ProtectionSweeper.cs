@@ -34,10 +34,9 @@ public sealed partial class ProtectionSweeper(
                 var done = await writer.DecideAsync(async tx =>
                 {
                     var current = await registrations.GetAsync(tx.Connection!, tx, id, ct);
-                    if (current is not { Status: RegistrationStatus.Approved } || current.ProtectionExpiresAt > now) return Decided<bool>.Discarded(false); // extended, or another instance did it
-                    var changed = current with { Status = RegistrationStatus.Expired, Reason = "protection_expired" };
-                    var transitioned = await decisions.TransitionAsync(tx, current, changed, Actor.System, "registration.expired",
-                        new { protectionExpiresAt = current.ProtectionExpiresAt }, ct);
+                    // Null when extended meanwhile, or another instance expired it first.
+                    if (RegistrationDecisions.Expire(current, now) is not { } step) return Decided<bool>.Discarded(false);
+                    var transitioned = await decisions.TransitionAsync(tx, current!, step.Changed!, Actor.System, step.Action!, step.Data!, ct);
                     return transitioned is null ? Decided<bool>.Discarded(false) : Decided<bool>.Kept(true);
                 }, ct);
                 if (done) expired++;

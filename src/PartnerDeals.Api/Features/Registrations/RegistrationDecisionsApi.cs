@@ -65,77 +65,26 @@ public static class RegistrationDecisionsApi
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status412PreconditionFailed);
 
+    // Each action is a rule of RegistrationDecisions, run on the registration in the decision writer.
+
     private static Task<Results<Ok<Registration>, ProblemHttpResult>> Approve(
         Guid id, ClaimsPrincipal user, HttpContext http, [AsParameters] RegistrationServices s, CancellationToken ct, DecisionNoteRequest? request = null) =>
-        ChangeAsync(id, user, http, s, async (tx, current, partner) =>
-        {
-            if (current.Status is not (RegistrationStatus.PendingReview or RegistrationStatus.MoreInfoRequested))
-            {
-                return Step.NotFrom(current, "approve", RegistrationStatus.PendingReview, RegistrationStatus.MoreInfoRequested);
-            }
-            if (current.ConflictId is { } conflictId)
-            {
-                return Step.Refuse(Problems.InvalidTransition(
-                    $"The registration has an open conflict; decide it with POST /v1/conflicts/{conflictId}/resolve."));
-            }
-            if (await s.Decisions.HolderAsync(tx, current, ct) is { } holder)
-            {
-                return Step.Refuse(Problems.InvalidTransition(
-                    $"Registration {holder.Candidate.Id} holds this account; it must close, expire or be withdrawn first."));
-            }
-            var approved = RegistrationDecisions.Approve(current, partner, s.Clock.GetUtcNow(), "approved", Blank(request?.Note));
-            return Step.To(approved, "registration.approved", new { note = request?.Note });
-        }, ct);
+        ChangeAsync(id, user, http, s, (tx, current, partner) => s.Decisions.ApproveAsync(tx, current, partner, Blank(request?.Note), ct), ct);
 
     private static Task<Results<Ok<Registration>, ProblemHttpResult>> Reject(
         Guid id, RejectRequest request, ClaimsPrincipal user, HttpContext http, [AsParameters] RegistrationServices s, CancellationToken ct) =>
-        ChangeAsync(id, user, http, s, (_, current, _) => Task.FromResult(
-            current.Status is not (RegistrationStatus.PendingReview or RegistrationStatus.MoreInfoRequested)
-                ? Step.NotFrom(current, "reject", RegistrationStatus.PendingReview, RegistrationStatus.MoreInfoRequested)
-                : Step.To(RegistrationDecisions.Reject(current, request.Reason!.Value, Blank(request.Note), s.Clock.GetUtcNow()),
-                    "registration.rejected", new { reason = request.Reason, note = request.Note })), ct);
+        ChangeAsync(id, user, http, s, (_, current, _) => Task.FromResult(s.Decisions.Reject(current, request.Reason!.Value, Blank(request.Note))), ct);
 
     private static Task<Results<Ok<Registration>, ProblemHttpResult>> RequestInfo(
         Guid id, ClaimsPrincipal user, HttpContext http, [AsParameters] RegistrationServices s, CancellationToken ct, DecisionNoteRequest? request = null) =>
-        ChangeAsync(id, user, http, s, (_, current, _) => Task.FromResult(
-            current.Status != RegistrationStatus.PendingReview
-                ? Step.NotFrom(current, "request-info", RegistrationStatus.PendingReview)
-                : Step.To(current with
-                {
-                    Status = RegistrationStatus.MoreInfoRequested,
-                    Reason = "more_information_requested",
-                    DecisionNote = Blank(request?.Note),
-                }, "registration.more_info_requested", new { note = request?.Note })), ct);
+        ChangeAsync(id, user, http, s, (_, current, _) => Task.FromResult(RegistrationDecisions.RequestInfo(current, Blank(request?.Note))), ct);
 
     private static Task<Results<Ok<Registration>, ProblemHttpResult>> Withdraw(
         Guid id, ClaimsPrincipal user, HttpContext http, [AsParameters] RegistrationServices s, CancellationToken ct) =>
-        ChangeAsync(id, user, http, s, (_, current, _) => Task.FromResult(
-            !RegistrationDecisions.IsClaim(current.Status)
-                ? Step.NotFrom(current, "withdraw", RegistrationStatus.PendingReview, RegistrationStatus.MoreInfoRequested, RegistrationStatus.Approved)
-                : Step.To(current with { Status = RegistrationStatus.Withdrawn, Reason = "withdrawn" }, "registration.withdrawn")), ct);
+        ChangeAsync(id, user, http, s, (_, current, _) => Task.FromResult(RegistrationDecisions.Withdraw(current)), ct);
 
     private static Task<Results<Ok<Registration>, ProblemHttpResult>> RecordOutcome(
         Guid id, OutcomeRequest request, ClaimsPrincipal user, HttpContext http, [AsParameters] RegistrationServices s, CancellationToken ct) =>
-        ChangeAsync(id, user, http, s, (_, current, _) =>
-        {
-            if (current.Status != RegistrationStatus.Approved) return Task.FromResult(Step.NotFrom(current, "outcome", RegistrationStatus.Approved));
-            var now = s.Clock.GetUtcNow();
-            var closedAt = (request.ClosedAt ?? now).ToUniversalTime();
-            // A deal closes after it was registered and not later than now (a day's grace for clocks and time zones).
-            if (closedAt < current.SubmittedAt || closedAt > now.AddDays(1))
-            {
-                return Task.FromResult(Step.Refuse(Problems.InvalidField("closedAt",
-                    $"closedAt must be between the submission ({current.SubmittedAt:O}) and now.")));
-            }
-            var won = request.Result == OutcomeResult.Won;
-            var outcome = new Outcome(request.Result!.Value, won ? Amounts.Normalised(request.Amount) : null,
-                won ? request.Currency!.Trim().ToUpperInvariant() : null, closedAt, won ? null : request.LostReason!.Trim());
-            return Task.FromResult(Step.To(current with
-            {
-                Status = won ? RegistrationStatus.Won : RegistrationStatus.Lost,
-                Reason = won ? "closed_won" : "closed_lost",
-                Outcome = outcome,
-            }, won ? "registration.won" : "registration.lost", new { outcome }));
-        }, ct);
-
+        ChangeAsync(id, user, http, s, (_, current, _) => Task.FromResult(
+            s.Decisions.RecordOutcome(current, request.Result!.Value, request.Amount, request.Currency, request.ClosedAt, request.LostReason)), ct);
 }

@@ -3,7 +3,6 @@ using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.Options;
 using PartnerDeals.Api.Features.Audit;
-using PartnerDeals.Api.Features.Fees;
 using PartnerDeals.Api.Features.Sync;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
@@ -14,9 +13,9 @@ namespace PartnerDeals.Api.Features.Registrations;
 /// Every transition of a registration leaves two records in its own transaction: an immutable
 /// audit event (who, when, what) and an outbox row that the CRM sync delivers. Neither can be lost
 /// without the change itself being lost. The outbox row gets one delivery per enabled CRM, which the
-/// <see cref="SyncDispatcher"/> delivers; a transition that earns the partner a fee accrues it here too.
+/// <see cref="SyncDispatcher"/> delivers.
 /// </summary>
-public sealed class RegistrationJournal(Database database, AuditTrail audit, FeeLedger fees, IOptions<CrmOptions> crm, TimeProvider clock)
+public sealed class RegistrationJournal(Database database, AuditTrail audit, IOptions<CrmOptions> crm, TimeProvider clock)
 {
     private const string InsertOutboxSql = """
         INSERT INTO outbox (id, registration_id, event_type, payload, occurred_at)
@@ -58,6 +57,5 @@ public sealed class RegistrationJournal(Database database, AuditTrail audit, Fee
                 Now = now,
             }, ct, tx));
         }
-        await fees.AccrueAsync(tx, registration, now, ct);
     }
 }

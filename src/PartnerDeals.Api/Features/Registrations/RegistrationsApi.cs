@@ -199,11 +199,7 @@ public static class RegistrationsApi
             {
                 return Change.Refused(Problems.PreconditionFailed());
             }
-            if (current.Status is not (RegistrationStatus.PendingReview or RegistrationStatus.MoreInfoRequested))
-            {
-                return Change.Refused(Problems.InvalidTransition(
-                    $"A registration can be edited only while pending_review or more_info_requested; this one is {Json.Name(current.Status)}."));
-            }
+            if (RegistrationDecisions.EditRefusal(current) is { } refusal) return Change.Refused(refusal.Problem!);
 
             var edited = Merge(current, request);
             if (current.Status == RegistrationStatus.PendingReview && Same(current, edited)) return Decided<Change>.Discarded(new(null, current));
@@ -282,17 +278,6 @@ public static class RegistrationsApi
     public sealed record Change(ProblemHttpResult? Problem, Registration? Registration)
     {
         public static Decided<Change> Refused(ProblemHttpResult problem) => Decided<Change>.Discarded(new(problem, null));
-    }
-
-    /// <summary>What an action decided: the changed registration with the action's name and data, or the problem that refuses it.</summary>
-    public sealed record Step(Registration? Changed, string? Action, object? Data, ProblemHttpResult? Problem)
-    {
-        public static Step To(Registration changed, string action, object? data = null) => new(changed, action, data, null);
-
-        public static Step Refuse(ProblemHttpResult problem) => new(null, null, null, problem);
-
-        public static Step NotFrom(Registration current, string action, params RegistrationStatus[] allowed) => Refuse(Problems.InvalidTransition(
-            $"{action} is allowed only from {string.Join(" or ", allowed.Select(a => Json.Name(a)))}; this registration is {Json.Name(current.Status)}."));
     }
 
     /// <summary>
