@@ -64,11 +64,8 @@ public sealed class ConflictChecker(Database database, IOptions<MatchingOptions>
     private readonly CompanyMatcher _matcher = new(options.Value.Scoring);
 
     /// <summary>A check on its own, for <c>POST /v1/conflict-checks</c>.</summary>
-    public async Task<ConflictCheckResult> CheckAsync(Company query, Guid? askingPartnerId, CancellationToken ct)
-    {
-        await using var connection = await database.OpenAsync(ct);
-        return await CheckAsync(connection, null, query, askingPartnerId, Guid.Empty, Last, ct);
-    }
+    public Task<ConflictCheckResult> CheckAsync(Company query, Guid? askingPartnerId, CancellationToken ct) =>
+        database.ReadAsync(connection => CheckAsync(connection, null, query, askingPartnerId, Guid.Empty, Last, ct), ct);
 
     /// <summary>
     /// The check of registration <paramref name="self"/> (at position <paramref name="selfSeq"/>, 0 when not yet

@@ -133,16 +133,13 @@ public sealed class RegistrationStore(Database database)
         return true;
     }
 
-    public async Task<Registration?> GetAsync(Guid id, CancellationToken ct)
-    {
-        await using var connection = await database.OpenAsync(ct);
-        return await GetAsync(connection, null, id, ct);
-    }
+    public Task<Registration?> GetAsync(Guid id, CancellationToken ct) =>
+        database.ReadAsync(connection => GetAsync(connection, null, id, ct), ct);
 
     public async Task<Registration?> GetAsync(DbConnection connection, DbTransaction? tx, Guid id, CancellationToken ct)
     {
-        var row = await connection.QuerySingleOrDefaultAsync<Row>(database.Command(GetSql, new { Id = id }, ct, tx));
-        return row?.ToRegistration();
+        var rows = await database.QueryRepeatedAsync<Row>(connection, tx, GetSql, [("@Id", id)], ct);
+        return rows.Count == 0 ? null : rows[0].ToRegistration();
     }
 
     public async Task<Page<Registration>> ListAsync(RegistrationFilter filter, int pageSize, Guid? after, CancellationToken ct)

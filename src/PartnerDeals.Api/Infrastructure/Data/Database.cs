@@ -12,7 +12,7 @@ namespace PartnerDeals.Api.Infrastructure.Data;
 /// The one seam between the features and the two providers: it opens connections and knows the
 /// few places where SQLite and SQL Server SQL differ (see <see cref="SqlDialect"/>).
 /// </summary>
-public sealed class Database
+public sealed class Database : IAsyncDisposable
 {
     private readonly DatabaseOptions _options;
 
@@ -36,6 +36,46 @@ public sealed class Database
     public SqlDialect Dialect { get; }
 
     public Task<DbConnection> OpenAsync(CancellationToken ct) => OpenAsync(bulk: false, ct);
+
+    /// <summary>Closes the kept read connections (the host disposes its singletons when it stops).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        while (_readers.TryTake(out var connection)) await connection.DisposeAsync();
+    }
+
+    /// <summary>Idle read connections kept open at most; more are opened under load and closed after.</summary>
+    private const int MaxIdleReaders = 16;
+
+    private readonly System.Collections.Concurrent.ConcurrentBag<DbConnection> _readers = [];
+
+    /// <summary>
+    /// Runs a read on one of a few SQLite connections kept open, so the statements it prepares with
+    /// <see cref="QueryRepeatedAsync{T}"/> are prepared once per connection rather than once per request (a
+    /// registration's 50 columns take longer to prepare than to read). A read that fails closes its connection.
+    /// On SQL Server, whose client caches plans itself, it is an ordinary pooled connection.
+    /// </summary>
+    public async Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken ct)
+    {
+        if (Provider != DatabaseProvider.Sqlite)
+        {
+            await using var pooled = await OpenAsync(ct);
+            return await read(pooled);
+        }
+        var connection = _readers.TryTake(out var idle) ? idle : await OpenAsync(ct);
+        T result;
+        try
+        {
+            result = await read(connection);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+        if (_readers.Count < MaxIdleReaders) _readers.Add(connection);
+        else await connection.DisposeAsync();
+        return result;
+    }
 
     /// <summary>
     /// A connection for writes of thousands of rows (opportunity batches and imports). On SQLite it
