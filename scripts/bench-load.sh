@@ -7,7 +7,7 @@
 # and measures SQLite's raw single-row commit rate on the same file system at the same synchronous
 # setting, the process RSS, and the time from process start to /health/ready on the existing file.
 #   scripts/bench-load.sh [opportunities] [seconds per phase]
-# Needs wrk (apt-get install wrk). CONNECTIONS=N changes the 32 connections. The load generator shares the
+# Needs wrk (apt-get install wrk). CONNECTIONS=N changes the 32 connections; CURVE="1 8 128" the registration curve's. The load generator shares the
 # machine's cores with the service.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -114,7 +114,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 measure() {
   local line before after
   before=$(cpu_ticks)
-  line=$(wrk -t2 -c"$connections" -d"${1}s" --timeout 10s -s "$2" "$3" | grep '^RESULT')
+  line=$(wrk -t$(( connections < 2 ? 1 : 2 )) -c"$connections" -d"${1}s" --timeout 10s -s "$2" "$3" | grep '^RESULT')
   after=$(cpu_ticks)
   rate=$(awk '{print $2}' <<<"$line")
   echo "$4 ${line#RESULT }; service CPU $(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v r="$rate" -v d="$1" \
@@ -122,6 +122,12 @@ measure() {
 }
 measure 5 "$work/register.lua" "$base" "warm-up registrations   " >/dev/null
 measure "$duration" "$work/register.lua" "$base" "POST /v1/registrations  "; registrations=$rate
+# The curve: where the decision queue bends, at fewer and more connections than the main figure's.
+for c in ${CURVE:-1 8 128}; do
+  saved=$connections; connections=$c
+  measure "$duration" "$work/register.lua" "$base" "POST at $c connection(s)"
+  connections=$saved
+done
 sqlite3 "$db" "SELECT id FROM registrations ORDER BY random() LIMIT 20000" >"$work/ids.txt"
 measure 5 "$work/read.lua" "$base" "warm-up reads" >/dev/null
 measure "$duration" "$work/read.lua" "$base" "GET /v1/registrations/id"

@@ -120,7 +120,7 @@ public sealed class DecisionWriter : BackgroundService
         try
         {
             // SQLite keeps one connection (its cache stays warm); SQL Server takes a pooled one per batch.
-            _connection ??= await _database.OpenAsync(stoppingToken);
+            _connection ??= await _database.OpenDecisionWriterAsync(stoppingToken);
             tx = await _database.BeginDecisionAsync(_connection, stoppingToken);
         }
         catch (Exception e)
