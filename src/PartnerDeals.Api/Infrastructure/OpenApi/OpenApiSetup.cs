@@ -46,7 +46,7 @@ public static class OpenApiSetup
 
     /// <summary>
     /// The responses every operation can give, added once here instead of on each endpoint:
-    /// 401/403/429 where a key is required, 400/413/415 where a body is read, 500 everywhere.
+    /// 401/403/429 where a key is required, 400/413/415 where a body is read, 500 and 503 everywhere.
     /// </summary>
     private sealed class StandardResponses : IOperationFilter
     {
@@ -79,6 +79,7 @@ public static class OpenApiSetup
             }
 
             Add(operation, context, "500", "An unexpected error; the problem document carries a traceId to quote.");
+            Add(operation, context, "503", "The database stayed locked, or too many decisions are waiting: nothing changed; retry after Retry-After.");
 
             if (metadata.OfType<ETags.Documented>().FirstOrDefault() is { } etag) DocumentETag(operation, etag);
             if (metadata.OfType<CsvResult.Documented>().Any() && operation.Responses.TryGetValue("200", out var ok) && ok is OpenApiResponse list)
