@@ -90,3 +90,47 @@ public static class AlternateNames
     public static string? Write(IReadOnlyList<string>? names) =>
         names is { Count: > 0 } ? System.Text.Json.JsonSerializer.Serialize(names.Select(n => n.Trim()).Distinct().ToList()) : null;
 }
+
+/// <summary>
+/// What a conflict check can reach, as keys: a check whose keys share none with a record's keys cannot find
+/// that record. The decision writer uses them to tell whether a check run before a batch still holds: it is
+/// run again only when a registration written since shares a key with it (<see cref="Infrastructure.Data.DecisionWriter"/>).
+/// Mirrors <see cref="CandidateIndex.FindAsync"/>: the domain; every name key and acronym (either side's
+/// key may be the other's acronym); every token and glued pair; and misspellings, as the probes a query
+/// looks up against the signatures a stored token is filed under.
+/// </summary>
+public static class CheckKeys
+{
+    public static IReadOnlyCollection<string> OfQuery(Company query)
+    {
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        if (query.Domain is not null) keys.Add("d:" + query.Domain);
+        foreach (var (name, _) in query.AllNames)
+        {
+            if (name.IsEmpty) continue;
+            keys.Add("n:" + name.Key);
+            if (name.Acronym.Length > 0) keys.Add("n:" + name.Acronym);
+            foreach (var token in Blocking.LookupTokens(name)) keys.Add("t:" + token);
+            foreach (var token in Blocking.TokensOf(name)) foreach (var probe in Blocking.MisspellingProbes(token)) keys.Add("s:" + probe);
+        }
+        return keys;
+    }
+
+    public static IReadOnlyCollection<string> OfRecord(Company record)
+    {
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        if (record.Domain is not null) keys.Add("d:" + record.Domain);
+        foreach (var (name, _) in record.AllNames)
+        {
+            if (name.IsEmpty) continue;
+            keys.Add("n:" + name.Key);
+            if (name.Acronym.Length > 0) keys.Add("n:" + name.Acronym);
+            foreach (var token in Blocking.TokensOf(name))
+            {
+                keys.Add("t:" + token);
+                foreach (var signature in Blocking.MisspellingSignatures(token)) keys.Add("s:" + signature);
+            }
+        }
+        return keys;
+    }
+}
