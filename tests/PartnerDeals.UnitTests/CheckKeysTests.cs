@@ -12,16 +12,10 @@ public sealed class CheckKeysTests
     [TestCase("International Business Machines", null, "IBM", null, TestName = "CheckKeys_Acronym_Share")]
     [TestCase("Totally Different Ltd", "contoso.de", "Contoso Pharma", "https://www.contoso.de", TestName = "CheckKeys_SameDomain_Share")]
     public void Record_ACheckCouldFind_SharesAKey(string query, string? queryDomain, string record, string? recordDomain) =>
-        CheckKeys.Reach(CheckKeys.OfQuery(Company.From(query, queryDomain, "DE")), new HashSet<string>(), CheckKeys.OfRecord(Company.From(record, recordDomain, "DE")))
-            .ShouldBeTrue();
+        CheckKeys.OfQuery(Company.From(query, queryDomain, "DE")).Intersect(CheckKeys.OfRecord(Company.From(record, recordDomain, "DE"))).ShouldNotBeEmpty();
 
     [Test]
     public void Record_OfAnUnrelatedCompany_SharesNoKey() =>
-        CheckKeys.Reach(CheckKeys.OfQuery(Company.From("Fabrikam Robotics", "fabrikam.com", "US")), new HashSet<string>(),
-            CheckKeys.OfRecord(Company.From("Contoso Pharma GmbH", "contoso.de", "DE"))).ShouldBeFalse();
-
-    [Test]
-    public void Record_SharingOnlyATokenTooCommonToRead_IsNotReached() =>
-        CheckKeys.Reach(CheckKeys.OfQuery(Company.From("Ravelo Global Solutions", null, "DE")), new HashSet<string> { "global", "solutions" },
-            CheckKeys.OfRecord(Company.From("Tomarix Global Solutions", null, "DE"))).ShouldBeFalse();
+        CheckKeys.OfQuery(Company.From("Fabrikam Robotics", "fabrikam.com", "US"))
+            .Intersect(CheckKeys.OfRecord(Company.From("Contoso Pharma GmbH", "contoso.de", "DE"))).ShouldBeEmpty();
 }

@@ -27,7 +27,7 @@ public static class CandidateIndex
     public static async Task<IReadOnlyList<TRow>> FindAsync<TRow>(
         Database database, DbConnection connection, DbTransaction? tx, CandidateQueries sql, Company query,
         IReadOnlyList<(string Token, int Edits)> misspellings, BlockingSettings settings, IReadOnlyList<(string Name, object? Value)> filter,
-        Func<TRow, Guid> idOf, CancellationToken ct, ISet<string>? tooCommon = null)
+        Func<TRow, Guid> idOf, CancellationToken ct)
     {
         var found = new Dictionary<Guid, TRow>();
         var lookups = new List<(string Sql, string Value)>();
@@ -57,9 +57,6 @@ public static class CandidateIndex
             frequencies[token] = await database.ScalarRepeatedAsync(connection, tx, countSql,
                 [("@Token", token), ("@Limit", settings.MaxTokenFrequency + 1)], ct);
         }
-
-        // A token in more rows than the cap is never read, and one more row keeps it so (CheckKeys).
-        if (tooCommon is not null) foreach (var (token, count) in frequencies) if (count > settings.MaxTokenFrequency) tooCommon.Add(token);
 
         // Every record of a rare token is read: a cap on what one token yields would hide the 101st.
         foreach (var token in Blocking.TokensToRead(own, misspellings, frequencies, settings))
@@ -100,8 +97,7 @@ public static class AlternateNames
 /// run again only when a registration written since shares a key with it (<see cref="Infrastructure.Data.DecisionWriter"/>).
 /// Mirrors <see cref="CandidateIndex.FindAsync"/>: the domain; every name key and acronym (either side's
 /// key may be the other's acronym); every token and glued pair; and misspellings, as the probes a query
-/// looks up against the signatures a stored token is filed under. A record's token the check found in more
-/// registrations than it reads reaches it neither as itself nor as a misspelling.
+/// looks up against the signatures a stored token is filed under.
 /// </summary>
 public static class CheckKeys
 {
@@ -120,26 +116,21 @@ public static class CheckKeys
         return keys;
     }
 
-    /// <summary>A record's keys, each with the token it comes from (null for a domain or a name key).</summary>
-    public static IReadOnlyCollection<(string Key, string? Token)> OfRecord(Company record)
+    public static IReadOnlyCollection<string> OfRecord(Company record)
     {
-        var keys = new HashSet<(string, string?)>();
-        if (record.Domain is not null) keys.Add(("d:" + record.Domain, null));
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        if (record.Domain is not null) keys.Add("d:" + record.Domain);
         foreach (var (name, _) in record.AllNames)
         {
             if (name.IsEmpty) continue;
-            keys.Add(("n:" + name.Key, null));
-            if (name.Acronym.Length > 0) keys.Add(("n:" + name.Acronym, null));
+            keys.Add("n:" + name.Key);
+            if (name.Acronym.Length > 0) keys.Add("n:" + name.Acronym);
             foreach (var token in Blocking.TokensOf(name))
             {
-                keys.Add(("t:" + token, token));
-                foreach (var signature in Blocking.MisspellingSignatures(token)) keys.Add(("s:" + signature, token));
+                keys.Add("t:" + token);
+                foreach (var signature in Blocking.MisspellingSignatures(token)) keys.Add("s:" + signature);
             }
         }
         return keys;
     }
-
-    /// <summary>Whether a check with <paramref name="checkKeys"/>, which found <paramref name="tooCommon"/> too common to read, could reach the record.</summary>
-    public static bool Reach(IReadOnlyCollection<string> checkKeys, IReadOnlySet<string> tooCommon, IEnumerable<(string Key, string? Token)> record) =>
-        record.Any(k => (k.Token is null || !tooCommon.Contains(k.Token)) && checkKeys.Contains(k.Key));
 }

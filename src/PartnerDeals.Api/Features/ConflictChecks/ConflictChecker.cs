@@ -50,10 +50,7 @@ public sealed record Candidate(
 /// <summary>A scored candidate: what was matched and why.</summary>
 public sealed record ScoredCandidate(Candidate Candidate, MatchResult Match);
 
-/// <param name="Verdict">The strongest candidate's verdict; clear without one.</param>
-/// <param name="Candidates">Every candidate, best first.</param>
-/// <param name="TooCommonAmongRegistrations">The tokens found in more registrations than a check reads.</param>
-public sealed record ConflictCheckResult(Verdict Verdict, IReadOnlyList<ScoredCandidate> Candidates, IReadOnlySet<string> TooCommonAmongRegistrations);
+public sealed record ConflictCheckResult(Verdict Verdict, IReadOnlyList<ScoredCandidate> Candidates);
 
 /// <summary>
 /// Finds everything a company could collide with — the direct pipeline, existing customers and
@@ -86,15 +83,14 @@ public sealed class ConflictChecker(Database database, IOptions<MatchingOptions>
         var misspellings = await MisspellingIndex.MisspellingsAsync(database, connection, tx, queryTokens, ct);
         var candidates = new List<Candidate>();
         candidates.AddRange(await OpportunityCandidates.FindAsync(database, connection, tx, query, misspellings, blocking, ct));
-        var tooCommon = new HashSet<string>(StringComparer.Ordinal);
         candidates.AddRange(await RegistrationCandidates.FindAsync(database, connection, tx, self, selfSeq, query, misspellings, askingPartnerId,
-            clock.GetUtcNow(), blocking, ct, tooCommon));
+            clock.GetUtcNow(), blocking, ct));
 
         var scored = candidates
             .Select(c => new ScoredCandidate(c, _matcher.Score(query, c.Company)))
             .OrderByDescending(s => s.Match.Score).ThenBy(s => s.Candidate.Id)
             .ToList();
         var verdict = scored.Count == 0 ? Verdict.Clear : scored.Max(s => s.Match.Verdict);
-        return new ConflictCheckResult(verdict, scored, tooCommon);
+        return new ConflictCheckResult(verdict, scored);
     }
 }

@@ -45,10 +45,10 @@ public static class RegistrationCandidates
     /// </summary>
     public static async Task<IReadOnlyList<Candidate>> FindAsync(Database database, DbConnection connection, DbTransaction? tx, Guid self, long selfSeq,
         Company company, IReadOnlyList<(string Token, int Edits)> misspellings, Guid? askingPartnerId, DateTimeOffset now, BlockingSettings settings,
-        CancellationToken ct, ISet<string>? tooCommon = null)
+        CancellationToken ct)
     {
         var rows = await CandidateIndex.FindAsync<CandidateRow>(database, connection, tx, Sql, company, misspellings, settings,
-            [("@Self", self), ("@SelfSeq", selfSeq), ("@Now", now)], r => r.Id, ct, tooCommon);
+            [("@Self", self), ("@SelfSeq", selfSeq), ("@Now", now)], r => r.Id, ct);
         return rows.Select(r => r.ToCandidate(askingPartnerId)).ToList();
     }
 

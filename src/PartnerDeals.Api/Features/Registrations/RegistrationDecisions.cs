@@ -38,7 +38,7 @@ public sealed class RegistrationDecisions(
         var company = CompanyOf(proposed);
         // A new registration's check may have run before its batch, outside the writer: it stands if no registration
         // written since could change it; otherwise it runs again here, where it sees every decision before it.
-        var check = current is null && ahead is not null && StillHolds(ahead, company)
+        var check = current is null && ahead is not null && writer.UnchangedSince(ahead.Seen, CheckKeys.OfQuery(company))
             ? ahead.Result
             : await checker.CheckAsync(tx, company, proposed.PartnerId, proposed.Id, proposed.Seq, ct);
         var matches = check.Candidates.Where(c => c.Match.Verdict != Verdict.Clear).ToList();
@@ -88,12 +88,6 @@ public sealed class RegistrationDecisions(
         // The old company is no longer claimed: whoever waited behind this registration for it is decided again.
         if (movedCompany) await ReleaseAsync(tx, decided.Id, ct);
         return decided;
-    }
-
-    private bool StillHolds(CheckedAhead ahead, Company company)
-    {
-        var keys = CheckKeys.OfQuery(company);
-        return writer.UnchangedSince(ahead.Seen, record => CheckKeys.Reach(keys, ahead.Result.TooCommonAmongRegistrations, record));
     }
 
     /// <summary>

@@ -59,7 +59,7 @@ public sealed class DecisionWriter : BackgroundService
     // unknown, as when another instance decided). A check run before a batch is trusted only if nothing since
     // shares a key with it.
     private const int RememberedChanges = 20_000;
-    private readonly Queue<(long Seq, IReadOnlyCollection<(string Key, string? Token)>? Keys)> _changes = new();
+    private readonly Queue<(long Seq, IReadOnlyCollection<string>? Keys)> _changes = new();
     private long _recorded;
     private long _committed;
     private long? _clock;
@@ -84,7 +84,7 @@ public sealed class DecisionWriter : BackgroundService
     public long Committed => Volatile.Read(ref _committed);
 
     /// <summary>In a decision: a registration reachable by <paramref name="keys"/> was written.</summary>
-    public void Changed(IReadOnlyCollection<(string Key, string? Token)>? keys)
+    public void Changed(IReadOnlyCollection<string>? keys)
     {
         // Only decisions call this, one at a time; the lock is uncontended, and keeps a test that decides outside the writer safe.
         lock (_changes)
@@ -94,11 +94,8 @@ public sealed class DecisionWriter : BackgroundService
         }
     }
 
-    /// <summary>
-    /// In a decision: whether a check that read everything committed up to <paramref name="seen"/> still holds:
-    /// nothing written since is a record <paramref name="reaches"/> says the check could reach (<see cref="Features.ConflictChecks.CheckKeys"/>).
-    /// </summary>
-    public bool UnchangedSince(long seen, Func<IReadOnlyCollection<(string Key, string? Token)>, bool> reaches)
+    /// <summary>In a decision: whether a check that read everything committed up to <paramref name="seen"/> still holds.</summary>
+    public bool UnchangedSince(long seen, IReadOnlyCollection<string> checkKeys)
     {
         lock (_changes)
         {
@@ -106,7 +103,7 @@ public sealed class DecisionWriter : BackgroundService
             foreach (var (seq, keys) in _changes)
             {
                 if (seq <= seen) continue;
-                if (keys is null || reaches(keys)) return false;
+                if (keys is null || keys.Any(checkKeys.Contains)) return false;
             }
             return true;
         }
