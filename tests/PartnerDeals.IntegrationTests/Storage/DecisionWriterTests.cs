@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Infrastructure.Data;
-using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Storage;
 
@@ -35,7 +34,7 @@ public sealed class DecisionWriterTests(DatabaseProvider provider)
     [Test]
     public async Task Batch_WithAFailingAndARefusedDecision_CommitsTheOthers()
     {
-        using var meters = new TestMeters();
+        using var meters = new MeterFactory();
         var taken = Unique("Taken");
         await Insert(NewWriter(meters), taken);
         var writer = NewWriter(meters);
@@ -61,7 +60,7 @@ public sealed class DecisionWriterTests(DatabaseProvider provider)
     public async Task Batch_WhoseCommitFails_AcknowledgesNone()
     {
         if (provider != DatabaseProvider.Sqlite) Assert.Ignore("A deferred constraint that fails at commit is set up with SQLite's PRAGMA defer_foreign_keys.");
-        using var meters = new TestMeters();
+        using var meters = new MeterFactory();
         var writer = NewWriter(meters);
         var goodName = Unique("Innocent");
         var good = writer.DecideAsync(async tx => { await _partners.InsertAsync(tx, NewPartner(goodName), CancellationToken.None); return Decided<int>.Kept(1); }, CancellationToken.None);
@@ -97,7 +96,7 @@ public sealed class DecisionWriterTests(DatabaseProvider provider)
     [Test]
     public async Task Queue_BeyondItsBound_Refuses503AtOnceAndLosesNothing()
     {
-        using var meters = new TestMeters();
+        using var meters = new MeterFactory();
         var writer = NewWriter(meters, maxQueue: 3);
         var names = Enumerable.Range(0, 5).Select(i => Unique($"Queued {i}")).ToList();
         var decisions = names.Select(n => writer.DecideAsync(async tx => { await _partners.InsertAsync(tx, NewPartner(n), CancellationToken.None); return Decided<int>.Kept(1); }, CancellationToken.None)).ToList();
@@ -153,4 +152,21 @@ public sealed class DecisionWriterTests(DatabaseProvider provider)
         CreatedAt = DateTimeOffset.UtcNow,
         UpdatedAt = DateTimeOffset.UtcNow,
     };
+
+    private sealed class MeterFactory : IMeterFactory
+    {
+        private readonly List<Meter> _meters = [];
+
+        public Meter Create(MeterOptions options)
+        {
+            var meter = new Meter(options);
+            _meters.Add(meter);
+            return meter;
+        }
+
+        public void Dispose()
+        {
+            foreach (var meter in _meters) meter.Dispose();
+        }
+    }
 }

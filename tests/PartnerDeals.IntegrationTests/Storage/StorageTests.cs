@@ -14,7 +14,6 @@ using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Features.Sync;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
-using PartnerDeals.IntegrationTests.Support;
 using PartnerDeals.Matching;
 
 namespace PartnerDeals.IntegrationTests.Storage;
@@ -448,7 +447,7 @@ public sealed class StorageTests(DatabaseProvider provider)
         var conflicts = new ConflictStore(Database);
         var options = Options.Create(new RegistrationOptions());
         var checker = new ConflictChecker(Database, Options.Create(new MatchingOptions()), _clock);
-        var decisions = new RegistrationDecisions(checker, conflicts, registrations, _partners, new RegistrationJournal(Database, _audit, Options.Create(new CrmOptions()), _clock), new FeeLedger(Database), _audit, NewDecisionWriter(),
+        var decisions = new RegistrationDecisions(checker, conflicts, registrations, _partners, new RegistrationJournal(Database, _audit, Options.Create(new CrmOptions()), _clock), new FeeLedger(Database), _audit,
             options, _clock);
         var claimants = Enumerable.Range(0, 8).Select(i => NewPartner($"Claimant {Guid.NewGuid():N}")).ToList();
         foreach (var partner in claimants) await InTransaction(tx => _partners.InsertAsync(tx, partner, CancellationToken.None));
@@ -477,7 +476,7 @@ public sealed class StorageTests(DatabaseProvider provider)
         var crm = Options.Create(new CrmOptions { Salesforce = { InstanceUrl = "https://acme.my.salesforce.com" } });
         var checker = new ConflictChecker(Database, Options.Create(new MatchingOptions()), _clock);
         var decisions = new RegistrationDecisions(checker, new ConflictStore(Database), registrations, _partners,
-            new RegistrationJournal(Database, _audit, crm, _clock), new FeeLedger(Database), _audit, NewDecisionWriter(), Options.Create(new RegistrationOptions()), _clock);
+            new RegistrationJournal(Database, _audit, crm, _clock), new FeeLedger(Database), _audit, Options.Create(new RegistrationOptions()), _clock);
         var partner = NewPartner($"Dispatch {Guid.NewGuid():N}");
         await InTransaction(tx => _partners.InsertAsync(tx, partner, CancellationToken.None));
         var created = new List<Registration>();
@@ -543,15 +542,6 @@ public sealed class StorageTests(DatabaseProvider provider)
         CreatedAt = _clock.GetUtcNow(),
         UpdatedAt = _clock.GetUtcNow(),
     };
-
-    private readonly TestMeters _meters = new();
-
-    [OneTimeTearDown]
-    public void DisposeMeters() => _meters.Dispose();
-
-    /// <summary>A writer that is never started: the decisions here run in the tests' own transactions, and only tell it what they wrote.</summary>
-    private DecisionWriter NewDecisionWriter() =>
-        new(Database, Options.Create(new DecisionOptions()), _meters, NullLogger<DecisionWriter>.Instance);
 
     private async Task InTransaction(Func<DbTransaction, Task> work)
     {

@@ -7,7 +7,6 @@ using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Features.Conflicts;
 using PartnerDeals.Api.Features.Fees;
 using PartnerDeals.Api.Features.Partners;
-using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Matching;
 
 namespace PartnerDeals.Api.Features.Registrations;
@@ -19,7 +18,7 @@ namespace PartnerDeals.Api.Features.Registrations;
 /// </summary>
 public sealed class RegistrationDecisions(
     ConflictChecker checker, ConflictStore conflicts, RegistrationStore registrations, PartnerStore partners,
-    RegistrationJournal journal, FeeLedger fees, AuditTrail audit, DecisionWriter writer, IOptions<RegistrationOptions> options, TimeProvider clock)
+    RegistrationJournal journal, FeeLedger fees, AuditTrail audit, IOptions<RegistrationOptions> options, TimeProvider clock)
 {
     /// <summary>
     /// Checks a submitted registration — new, edited, or re-evaluated after a release — applies the
@@ -27,8 +26,7 @@ public sealed class RegistrationDecisions(
     /// changed under us.
     /// </summary>
     public async Task<Registration?> SubmitAsync(
-        DbTransaction tx, Registration? current, Registration proposed, Partner partner, Actor actor, string action, CancellationToken ct,
-        CheckedAhead? ahead = null)
+        DbTransaction tx, Registration? current, Registration proposed, Partner partner, Actor actor, string action, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var policy = options.Value.Policy;
@@ -36,11 +34,7 @@ public sealed class RegistrationDecisions(
         // Precedence is earned by the company claimed, not by the row: an edit to another company joins the queue anew.
         if (movedCompany) proposed = proposed with { Seq = 0, SubmittedAt = now };
         var company = CompanyOf(proposed);
-        // A new registration's check may have run before its batch, outside the writer: it stands if no registration
-        // written since could change it; otherwise it runs again here, where it sees every decision before it.
-        var check = current is null && ahead is not null && writer.UnchangedSince(ahead.Seen, CheckKeys.OfQuery(company))
-            ? ahead.Result
-            : await checker.CheckAsync(tx, company, proposed.PartnerId, proposed.Id, proposed.Seq, ct);
+        var check = await checker.CheckAsync(tx, company, proposed.PartnerId, proposed.Id, proposed.Seq, ct);
         var matches = check.Candidates.Where(c => c.Match.Verdict != Verdict.Clear).ToList();
         var icp = policy.Icp.Evaluate(proposed.Customer, proposed.Deal);
         var autoApprove = check.Verdict == Verdict.Clear && icp.Qualified && policy.AutoApproves(partner.Tier) && partner.Status == PartnerStatus.Active;
@@ -55,8 +49,6 @@ public sealed class RegistrationDecisions(
 
         if (current is null) await registrations.InsertAsync(tx, decided, actor.KeyId, ct);
         else if (!await registrations.UpdateAsync(tx, current, decided, ct)) return null;
-        if (movedCompany) writer.Changed(CheckKeys.OfRecord(CompanyOf(current!)));
-        writer.Changed(CheckKeys.OfRecord(company));
 
         var open = await conflicts.OpenForAsync(tx, decided.Id, ct);
         Guid? conflictId = null;
@@ -110,7 +102,6 @@ public sealed class RegistrationDecisions(
         var now = clock.GetUtcNow();
         changed = current.NextVersion(changed, now);
         if (!await registrations.UpdateAsync(tx, current, changed, ct)) return null;
-        writer.Changed(CheckKeys.OfRecord(CompanyOf(changed)));
 
         var released = IsClaim(current.Status) && !IsClaim(changed.Status);
         if (released && await conflicts.OpenForAsync(tx, changed.Id, ct) is { } open)
@@ -307,9 +298,6 @@ public sealed class RegistrationDecisions(
         }
     }
 }
-
-/// <summary>A conflict check run outside the decision writer, and the changes it had seen (<see cref="DecisionWriter.Committed"/>).</summary>
-public sealed record CheckedAhead(long Seen, ConflictCheckResult Result);
 
 /// <summary>What an action decided: the changed registration with the action's name and data, or the problem that refuses it.</summary>
 public sealed record Step(Registration? Changed, string? Action, object? Data, ProblemHttpResult? Problem)

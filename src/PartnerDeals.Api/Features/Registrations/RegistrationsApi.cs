@@ -4,7 +4,6 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using PartnerDeals.Api.Features.Audit;
-using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
@@ -15,8 +14,7 @@ namespace PartnerDeals.Api.Features.Registrations;
 
 /// <summary>What the registration handlers need, gathered once.</summary>
 public sealed record RegistrationServices(
-    Database Database, DecisionWriter Writer, RegistrationStore Registrations, PartnerStore Partners, RegistrationDecisions Decisions,
-    ConflictChecker Checker, TimeProvider Clock);
+    Database Database, DecisionWriter Writer, RegistrationStore Registrations, PartnerStore Partners, RegistrationDecisions Decisions, TimeProvider Clock);
 
 public static class RegistrationsApi
 {
@@ -107,11 +105,6 @@ public static class RegistrationsApi
         var hash = IdempotencyKeys.Hash(new { proposed.PartnerId, proposed.Customer, proposed.Contact, proposed.Deal, proposed.CoSell });
         var hashAsTyped = IdempotencyKeys.Hash(request with { PartnerId = partnerId });
 
-        // The check runs here, beside the other requests, on what was committed; the writer runs it again only if
-        // a registration it wrote since could change it.
-        var seen = s.Writer.Committed;
-        var ahead = new CheckedAhead(seen, await s.Checker.CheckAsync(RegistrationDecisions.CompanyOf(proposed), partnerId, ct));
-
         var (problem, earlier, created) = await s.Writer.DecideAsync(async tx =>
         {
             if (idempotencyKey is not null && await idempotency.FindAsync(tx.Connection!, tx, scope, idempotencyKey, ct) is { } stored)
@@ -125,7 +118,7 @@ public static class RegistrationsApi
                 return Submission.Refused(Problems.Conflict("The partner cannot register deals.", $"The partner is {Json.Name(partner.Status)}."));
             }
 
-            var registered = (await s.Decisions.SubmitAsync(tx, null, proposed, partner, Actor.From(user), "registration.created", ct, ahead))!;
+            var registered = (await s.Decisions.SubmitAsync(tx, null, proposed, partner, Actor.From(user), "registration.created", ct))!;
             try
             {
                 if (idempotencyKey is not null)

@@ -3,7 +3,6 @@ using System.Data.Common;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
-using Dapper;
 using Microsoft.Extensions.Options;
 
 namespace PartnerDeals.Api.Infrastructure.Data;
@@ -55,15 +54,6 @@ public sealed class DecisionWriter : BackgroundService
     private int _waiting;
     private DbConnection? _connection;
 
-    // Registrations written by this writer, newest last, each with the keys a check could reach it by (null:
-    // unknown, as when another instance decided). A check run before a batch is trusted only if nothing since
-    // shares a key with it.
-    private const int RememberedChanges = 20_000;
-    private readonly Queue<(long Seq, IReadOnlyCollection<string>? Keys)> _changes = new();
-    private long _recorded;
-    private long _committed;
-    private long? _clock;
-
     public DecisionWriter(Database database, IOptions<DecisionOptions> options, IMeterFactory meters, ILogger<DecisionWriter> logger)
     {
         _database = database;
@@ -75,38 +65,6 @@ public sealed class DecisionWriter : BackgroundService
         _decisionTime = meter.CreateHistogram<double>("partnerdeals.decisions.decision_time", "ms", "Time one decision ran in the writer.");
         _commitTime = meter.CreateHistogram<double>("partnerdeals.decisions.commit_time", "ms", "Time a batch's commit took.");
         _refused = meter.CreateCounter<long>("partnerdeals.decisions.refused", description: "Decisions answered 503 at once because the queue was full.");
-    }
-
-    /// <summary>
-    /// The changes committed so far: taken before a check runs outside the writer, it is what
-    /// <see cref="UnchangedSince"/> compares with. Every change up to it was committed before the check read.
-    /// </summary>
-    public long Committed => Volatile.Read(ref _committed);
-
-    /// <summary>In a decision: a registration reachable by <paramref name="keys"/> was written.</summary>
-    public void Changed(IReadOnlyCollection<string>? keys)
-    {
-        // Only decisions call this, one at a time; the lock is uncontended, and keeps a test that decides outside the writer safe.
-        lock (_changes)
-        {
-            _changes.Enqueue((++_recorded, keys));
-            while (_changes.Count > RememberedChanges) _changes.Dequeue();
-        }
-    }
-
-    /// <summary>In a decision: whether a check that read everything committed up to <paramref name="seen"/> still holds.</summary>
-    public bool UnchangedSince(long seen, IReadOnlyCollection<string> checkKeys)
-    {
-        lock (_changes)
-        {
-            if (_changes.Count > 0 && _changes.Peek().Seq > seen + 1) return false; // forgotten: assume changed
-            foreach (var (seq, keys) in _changes)
-            {
-                if (seq <= seen) continue;
-                if (keys is null || keys.Any(checkKeys.Contains)) return false;
-            }
-            return true;
-        }
     }
 
     /// <summary>
@@ -159,15 +117,11 @@ public sealed class DecisionWriter : BackgroundService
     private async Task RunAsync(List<Pending> batch, CancellationToken stoppingToken)
     {
         DbTransaction tx;
-        long clock;
         try
         {
             // SQLite keeps one connection (its cache stays warm); SQL Server takes a pooled one per batch.
             _connection ??= await _database.OpenDecisionWriterAsync(stoppingToken);
             tx = await _database.BeginDecisionAsync(_connection, stoppingToken);
-            // Another instance decided since this one's last batch: every check run before now is suspect.
-            clock = await _connection.ExecuteScalarAsync<long>(_database.Command(ReadClockSql, null, stoppingToken, tx));
-            if (clock != _clock) Changed(null);
         }
         catch (Exception e)
         {
@@ -179,7 +133,6 @@ public sealed class DecisionWriter : BackgroundService
         await using (tx)
         {
             var ran = new List<Pending>(batch.Count);
-            var kept = 0;
             foreach (var pending in batch)
             {
                 if (pending.Cancelled)
@@ -192,12 +145,8 @@ public sealed class DecisionWriter : BackgroundService
                 try
                 {
                     if (!await pending.RunAsync(tx)) await tx.RollbackAsync("decision", stoppingToken);
-                    else
-                    {
-                        kept++;
-                        // SQL Server has no release: its savepoints simply end with the transaction.
-                        if (_database.Provider == DatabaseProvider.Sqlite) await tx.ReleaseAsync("decision", stoppingToken);
-                    }
+                    // SQL Server has no release: its savepoints simply end with the transaction.
+                    else if (_database.Provider == DatabaseProvider.Sqlite) await tx.ReleaseAsync("decision", stoppingToken);
                     ran.Add(pending);
                 }
                 catch (Exception e)
@@ -222,12 +171,6 @@ public sealed class DecisionWriter : BackgroundService
             var committing = Stopwatch.GetTimestamp();
             try
             {
-                // A batch that kept nothing writes nothing, not even the clock: a refused request changes nothing.
-                if (kept > 0)
-                {
-                    await _connection.ExecuteAsync(_database.Command(AdvanceClockSql, null, stoppingToken, tx));
-                    clock = await _connection.ExecuteScalarAsync<long>(_database.Command(ReadClockSql, null, stoppingToken, tx));
-                }
                 await tx.CommitAsync(stoppingToken);
             }
             catch (Exception e)
@@ -236,8 +179,6 @@ public sealed class DecisionWriter : BackgroundService
                 await AbandonAsync(ran, e);
                 return;
             }
-            _clock = clock;
-            lock (_changes) Volatile.Write(ref _committed, _recorded);
             _commitTime.Record(Stopwatch.GetElapsedTime(committing).TotalMilliseconds);
             _batchSize.Record(ran.Count);
             foreach (var pending in ran) pending.Complete();
@@ -245,14 +186,8 @@ public sealed class DecisionWriter : BackgroundService
         if (_database.Provider != DatabaseProvider.Sqlite) await DropConnectionAsync();
     }
 
-    // One row counts the batches every instance committed; a count that moved without us is another instance's batch.
-    private const string ReadClockSql = "SELECT value FROM decision_clock WHERE id = 1";
-
-    private const string AdvanceClockSql = "UPDATE decision_clock SET value = value + 1 WHERE id = 1";
-
     private async Task AbandonAsync(List<Pending> ran, Exception cause)
     {
-        _clock = null;
         await DropConnectionAsync();
         foreach (var pending in ran) pending.Fail(new DatabaseBusyException($"The decisions were not committed: {cause.Message}"));
     }
