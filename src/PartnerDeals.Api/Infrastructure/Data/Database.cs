@@ -278,12 +278,15 @@ public sealed class Database : IAsyncDisposable
             foreach (var (name, value) in parameters) dynamic.Add(name, value);
             return (await connection.QueryAsync<T>(Command(sql, dynamic, ct, tx))).AsList();
         }
-        var command = Prepared(sqlite, tx, sql, parameters);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        // Dapper's row parser maps a row to a class; a single text column is read as it is.
-        Func<DbDataReader, T> parse = typeof(T) == typeof(string) ? r => (T)(object)r.GetString(0) : reader.GetRowParser<T>();
+        ct.ThrowIfCancellationRequested();
+        var prepared = Prepared(sqlite, tx, sql, parameters);
+        // Microsoft.Data.Sqlite runs its async methods synchronously; calling the synchronous ones saves their tasks.
+        using var reader = prepared.Command.ExecuteReader();
+        // The row parser is built once per statement too: Dapper's own lookup compares the columns' names every time.
+        var parse = (Func<DbDataReader, T>)(prepared.Parsers.TryGetValue(typeof(T), out var cached) ? cached : prepared.Parsers[typeof(T)] =
+            typeof(T) == typeof(string) ? new Func<DbDataReader, T>(r => (T)(object)r.GetString(0)) : reader.GetRowParser<T>());
         var rows = new List<T>();
-        while (await reader.ReadAsync(ct)) rows.Add(parse(reader));
+        while (reader.Read()) rows.Add(parse(reader));
         return rows;
     }
 
@@ -297,23 +300,30 @@ public sealed class Database : IAsyncDisposable
             foreach (var (name, value) in parameters) dynamic.Add(name, value);
             return await connection.ExecuteScalarAsync<long>(Command(sql, dynamic, ct, tx));
         }
-        return Convert.ToInt64(await Prepared(sqlite, tx, sql, parameters).ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
+        ct.ThrowIfCancellationRequested();
+        return Convert.ToInt64(Prepared(sqlite, tx, sql, parameters).Command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
     // Commands by SQL text per connection object: they die with it, and closing it finalizes their statements.
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, Dictionary<string, SqliteCommand>> _prepared = new();
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, Dictionary<string, PreparedQuery>> _prepared = new();
 
-    private SqliteCommand Prepared(SqliteConnection connection, DbTransaction? tx, string sql, IReadOnlyList<(string Name, object? Value)> parameters)
+    private sealed record PreparedQuery(SqliteCommand Command)
+    {
+        public Dictionary<Type, object> Parsers { get; } = [];
+    }
+
+    private PreparedQuery Prepared(SqliteConnection connection, DbTransaction? tx, string sql, IReadOnlyList<(string Name, object? Value)> parameters)
     {
         var commands = _prepared.GetOrCreateValue(connection);
-        if (!commands.TryGetValue(sql, out var command))
+        if (!commands.TryGetValue(sql, out var prepared))
         {
-            command = connection.CreateCommand();
-            command.CommandText = sql;
-            command.CommandTimeout = _options.CommandTimeoutSeconds;
-            foreach (var (name, _) in parameters) command.Parameters.Add(new SqliteParameter { ParameterName = name });
-            commands[sql] = command;
+            var created = connection.CreateCommand();
+            created.CommandText = sql;
+            created.CommandTimeout = _options.CommandTimeoutSeconds;
+            foreach (var (name, _) in parameters) created.Parameters.Add(new SqliteParameter { ParameterName = name });
+            commands[sql] = prepared = new PreparedQuery(created);
         }
+        var command = prepared.Command;
         command.Transaction = (SqliteTransaction?)tx;
         foreach (var (name, value) in parameters)
         {
@@ -326,7 +336,7 @@ public sealed class Database : IAsyncDisposable
                 _ => value,
             };
         }
-        return command;
+        return prepared;
     }
 
     public CommandDefinition Command(string sql, object? parameters, CancellationToken ct, DbTransaction? transaction = null) =>
