@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Diagnostics.CodeAnalysis;
 using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -194,11 +195,7 @@ public static class RegistrationsApi
         var (problem, decided) = await s.Writer.DecideAsync(async tx =>
         {
             var current = await s.Registrations.GetAsync(tx.Connection!, tx, id, ct);
-            if (current is null || !user.CanSeePartner(current.PartnerId)) return Change.Refused(NotFound());
-            if (ifMatch == ETags.Match.Unusable || (ifMatch == ETags.Match.Version && expected != VersionSeenBy(current, user)))
-            {
-                return Change.Refused(Problems.PreconditionFailed());
-            }
+            if (!Reachable(current, user, ifMatch, expected, out var unreachable)) return Change.Refused(unreachable);
             if (RegistrationDecisions.EditRefusal(current) is { } refusal) return Change.Refused(refusal.Problem!);
 
             var edited = Merge(current, request);
@@ -252,11 +249,7 @@ public static class RegistrationsApi
         var (problem, changed) = await s.Writer.DecideAsync(async tx =>
         {
             var current = await s.Registrations.GetAsync(tx.Connection!, tx, id, ct);
-            if (current is null || !user.CanSeePartner(current.PartnerId)) return Change.Refused(NotFound());
-            if (ifMatch == ETags.Match.Unusable || (ifMatch == ETags.Match.Version && expected != VersionSeenBy(current, user)))
-            {
-                return Change.Refused(Problems.PreconditionFailed());
-            }
+            if (!Reachable(current, user, ifMatch, expected, out var unreachable)) return Change.Refused(unreachable);
 
             var partner = (await s.Partners.GetAsync(tx.Connection!, tx, current.PartnerId, ct))!;
             if (partner.Status == PartnerStatus.Terminated)
@@ -272,6 +265,16 @@ public static class RegistrationsApi
         if (problem is not null) return problem;
         http.Response.Headers.ETag = ETagFor(changed!, user);
         return TypedResults.Ok(View(changed!, user));
+    }
+
+    /// <summary>Whether this caller may change the registration it read: there and its own, and If-Match still holds.</summary>
+    private static bool Reachable([NotNullWhen(true)] Registration? current, ClaimsPrincipal user, ETags.Match ifMatch, int expected,
+        [NotNullWhen(false)] out ProblemHttpResult? refusal)
+    {
+        refusal = current is null || !user.CanSeePartner(current.PartnerId) ? NotFound()
+            : ifMatch == ETags.Match.Unusable || (ifMatch == ETags.Match.Version && expected != VersionSeenBy(current, user)) ? Problems.PreconditionFailed()
+            : null;
+        return refusal is null;
     }
 
     /// <summary>What a change of one registration decided: a refusal (its writes rolled back), or the registration as it now is.</summary>

@@ -274,9 +274,7 @@ public sealed class Database : IAsyncDisposable
     {
         if (connection is not SqliteConnection sqlite)
         {
-            var dynamic = new DynamicParameters();
-            foreach (var (name, value) in parameters) dynamic.Add(name, value);
-            return (await connection.QueryAsync<T>(Command(sql, dynamic, ct, tx))).AsList();
+            return (await connection.QueryAsync<T>(Command(sql, Dynamic(parameters), ct, tx))).AsList();
         }
         ct.ThrowIfCancellationRequested();
         var prepared = Prepared(sqlite, tx, sql, parameters);
@@ -296,12 +294,17 @@ public sealed class Database : IAsyncDisposable
     {
         if (connection is not SqliteConnection sqlite)
         {
-            var dynamic = new DynamicParameters();
-            foreach (var (name, value) in parameters) dynamic.Add(name, value);
-            return await connection.ExecuteScalarAsync<long>(Command(sql, dynamic, ct, tx));
+            return await connection.ExecuteScalarAsync<long>(Command(sql, Dynamic(parameters), ct, tx));
         }
         ct.ThrowIfCancellationRequested();
         return Convert.ToInt64(Prepared(sqlite, tx, sql, parameters).Command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    private static DynamicParameters Dynamic(IReadOnlyList<(string Name, object? Value)> parameters)
+    {
+        var dynamic = new DynamicParameters();
+        foreach (var (name, value) in parameters) dynamic.Add(name, value);
+        return dynamic;
     }
 
     // Commands by SQL text per connection object: they die with it, and closing it finalizes their statements.
