@@ -67,11 +67,11 @@ public sealed class DecisionWriterTests(DatabaseProvider provider)
         // A fee of no registration, with foreign keys checked only at commit: the commit fails.
         var poison = writer.DecideAsync(async tx =>
         {
-            await tx.Connection!.ExecuteAsync("PRAGMA defer_foreign_keys = ON", transaction: tx);
-            await tx.Connection!.ExecuteAsync("""
+            await tx.ExecuteAsync("PRAGMA defer_foreign_keys = ON", null, CancellationToken.None);
+            await tx.ExecuteAsync("""
                 INSERT INTO fees (id, registration_id, partner_id, fee_trigger, fee_model, amount, currency, accrued_at, due_at)
                 VALUES (@Id, @Missing, @Missing, 'closed_won', 'fixed_fee', '1', 'EUR', '2026-11-01', '2026-11-01')
-                """, new { Id = Guid.NewGuid().ToString(), Missing = Guid.NewGuid().ToString() }, tx);
+                """, new { Id = Guid.NewGuid().ToString(), Missing = Guid.NewGuid().ToString() }, CancellationToken.None);
             return Decided<int>.Kept(2);
         }, CancellationToken.None);
         await writer.StartAsync(CancellationToken.None);

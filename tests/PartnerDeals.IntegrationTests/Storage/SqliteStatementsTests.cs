@@ -43,13 +43,13 @@ public sealed class SqliteStatementsTests
 
         await using (var tx = await db.Database.BeginWriteAsync(connection, CancellationToken.None))
         {
-            await db.Database.ExecuteEachAsync(tx, insert, ["@Path", "@N", "@Value"], samples.Select((value, n) => (value, n)),
+            await tx.ExecuteEachAsync(insert, ["@Path", "@N", "@Value"], samples.Select((value, n) => (value, n)),
                 (row, v) => (v[0], v[1], v[2]) = ("raw", row.n, row.value), CancellationToken.None);
             for (var n = 0; n < samples.Length; n++)
             {
                 var parameters = new DynamicParameters(new { Path = "dapper", N = n });
                 parameters.Add("Value", samples[n]);
-                await connection.ExecuteAsync(insert, parameters, tx);
+                await connection.ExecuteAsync(insert, parameters, tx.Transaction);
             }
             await tx.CommitAsync();
         }
@@ -74,7 +74,7 @@ public sealed class SqliteStatementsTests
 
         await using (var tx = await db.Database.BeginWriteAsync(connection, CancellationToken.None))
         {
-            var failure = await Should.ThrowAsync<Microsoft.Data.Sqlite.SqliteException>(() => db.Database.ExecuteEachAsync(tx,
+            var failure = await Should.ThrowAsync<Microsoft.Data.Sqlite.SqliteException>(() => tx.ExecuteEachAsync(
                 "INSERT INTO unique_names (name) VALUES (@Name)", ["@Name"], new[] { "a", "b", "a" }, (row, v) => v[0] = row, CancellationToken.None));
             SqlDialect.IsUniqueViolation(failure).ShouldBeTrue(failure.Message);
         }

@@ -37,9 +37,11 @@ public sealed class StorageTests(DatabaseProvider provider)
     /// <summary>The direct pipeline's candidates for a company, as the conflict check finds them.</summary>
     private async Task<IReadOnlyList<Candidate>> CandidatesAsync(Company query, BlockingSettings blocking)
     {
-        await using var connection = await Database.OpenAsync(CancellationToken.None);
-        var misspellings = await MisspellingIndex.MisspellingsAsync(Database, connection, null, Blocking.TokensOf(query.Name), CancellationToken.None);
-        return await OpportunityCandidates.FindAsync(Database, connection, null, query, misspellings, blocking, CancellationToken.None);
+        return await Database.ReadAsync(async session =>
+        {
+            var misspellings = await MisspellingIndex.MisspellingsAsync(session, Blocking.TokensOf(query.Name), CancellationToken.None);
+            return await OpportunityCandidates.FindAsync(session, query, misspellings, blocking, CancellationToken.None);
+        }, CancellationToken.None);
     }
 
     [OneTimeSetUp]
@@ -285,8 +287,8 @@ public sealed class StorageTests(DatabaseProvider provider)
             await InTransaction(tx => store.UpsertAsync(tx, OpportunityStore.Prepare([Write($"Firstix{tag} Ltd")]), CancellationToken.None));
         }
 
-        await using var reader = await Database.OpenAsync(CancellationToken.None);
-        var plan = await store.PlanAsync(reader, null, OpportunityStore.Prepare([Write($"Plannix{tag} Ltd")]), CancellationToken.None);
+        var plan = await Database.ReadAsync(session => store.PlanAsync(session, OpportunityStore.Prepare([Write($"Plannix{tag} Ltd")]), CancellationToken.None),
+            CancellationToken.None);
         await InTransaction(tx => store.UpsertAsync(tx, OpportunityStore.Prepare([Write($"Meanwix{tag} Ltd")]), CancellationToken.None));
 
         IReadOnlyList<(UpsertOutcome, Guid)>? written = [];
@@ -371,7 +373,7 @@ public sealed class StorageTests(DatabaseProvider provider)
 
         (writer.Created, writer.Transactions).ShouldBe((4, 2));
         held.Commit();
-        (await waiting.WaitAsync(TimeSpan.FromSeconds(30))).Dispose();
+        await (await waiting.WaitAsync(TimeSpan.FromSeconds(30))).DisposeAsync();
         File.Delete(Path.Combine(Path.GetTempPath(), $"partnerdeals-elsewhere-{tag}.db"));
     }
 
@@ -447,7 +449,7 @@ public sealed class StorageTests(DatabaseProvider provider)
         var conflicts = new ConflictStore(Database);
         var options = Options.Create(new RegistrationOptions());
         var checker = new ConflictChecker(Database, Options.Create(new MatchingOptions()), _clock);
-        var decisions = new RegistrationDecisions(checker, conflicts, registrations, _partners, new RegistrationJournal(Database, _audit, Options.Create(new CrmOptions()), _clock), new FeeLedger(Database), _audit,
+        var decisions = new RegistrationDecisions(checker, conflicts, registrations, _partners, new RegistrationJournal(_audit, Options.Create(new CrmOptions()), _clock), new FeeLedger(Database), _audit,
             options, _clock);
         var claimants = Enumerable.Range(0, 8).Select(i => NewPartner($"Claimant {Guid.NewGuid():N}")).ToList();
         foreach (var partner in claimants) await InTransaction(tx => _partners.InsertAsync(tx, partner, CancellationToken.None));
@@ -476,7 +478,7 @@ public sealed class StorageTests(DatabaseProvider provider)
         var crm = Options.Create(new CrmOptions { Salesforce = { InstanceUrl = "https://acme.my.salesforce.com" } });
         var checker = new ConflictChecker(Database, Options.Create(new MatchingOptions()), _clock);
         var decisions = new RegistrationDecisions(checker, new ConflictStore(Database), registrations, _partners,
-            new RegistrationJournal(Database, _audit, crm, _clock), new FeeLedger(Database), _audit, Options.Create(new RegistrationOptions()), _clock);
+            new RegistrationJournal(_audit, crm, _clock), new FeeLedger(Database), _audit, Options.Create(new RegistrationOptions()), _clock);
         var partner = NewPartner($"Dispatch {Guid.NewGuid():N}");
         await InTransaction(tx => _partners.InsertAsync(tx, partner, CancellationToken.None));
         var created = new List<Registration>();
@@ -543,7 +545,7 @@ public sealed class StorageTests(DatabaseProvider provider)
         UpdatedAt = _clock.GetUtcNow(),
     };
 
-    private async Task InTransaction(Func<DbTransaction, Task> work)
+    private async Task InTransaction(Func<DbSession, Task> work)
     {
         await using var connection = await Database.OpenAsync(CancellationToken.None);
         await using var tx = await Database.BeginWriteAsync(connection, CancellationToken.None);

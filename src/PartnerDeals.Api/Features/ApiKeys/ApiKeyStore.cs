@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Data.Common;
 using Dapper;
 using PartnerDeals.Api.Features.Audit;
 using PartnerDeals.Api.Infrastructure.Auth;
@@ -86,7 +85,7 @@ public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvide
     }
 
     /// <summary>Issues a key in the caller's transaction and records it in the audit trail. The secret is returned once, here.</summary>
-    public async Task<IssuedApiKey> IssueAsync(DbTransaction tx, string name, ApiKeyRole role, Guid? partnerId, Actor actor, CancellationToken ct,
+    public async Task<IssuedApiKey> IssueAsync(DbSession session, string name, ApiKeyRole role, Guid? partnerId, Actor actor, CancellationToken ct,
         string? secret = null)
     {
         secret ??= ApiKeySecret.Generate();
@@ -101,7 +100,7 @@ public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvide
             CreatedAt = now,
             CreatedBy = actor.KeyId,
         };
-        await tx.Connection!.ExecuteAsync(database.Command(InsertSql, new
+        await session.ExecuteAsync(InsertSql, new
         {
             key.Id,
             key.Name,
@@ -111,8 +110,8 @@ public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvide
             key.PartnerId,
             key.CreatedAt,
             key.CreatedBy,
-        }, ct, tx));
-        await audit.RecordAsync(tx, "api_key", key.Id, "api_key.issued", actor, new { key.Name, key.Role, key.Prefix, key.PartnerId }, ct);
+        }, ct);
+        await audit.RecordAsync(session, "api_key", key.Id, "api_key.issued", actor, new { key.Name, key.Role, key.Prefix, key.PartnerId }, ct);
         return new IssuedApiKey(key, secret);
     }
 
@@ -141,10 +140,10 @@ public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvide
     public async Task RevokeAsync(Guid id, Actor actor, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        await using var tx = await database.BeginWriteAsync(connection, ct);
-        var changed = await connection.ExecuteAsync(database.Command(RevokeSql, new { Id = id, Now = clock.GetUtcNow() }, ct, tx));
-        if (changed == 1) await audit.RecordAsync(tx, "api_key", id, "api_key.revoked", actor, new { }, ct);
-        await tx.CommitAsync(ct);
+        await using var session = await database.BeginWriteAsync(connection, ct);
+        var changed = await session.ExecuteAsync(RevokeSql, new { Id = id, Now = clock.GetUtcNow() }, ct);
+        if (changed == 1) await audit.RecordAsync(session, "api_key", id, "api_key.revoked", actor, new { }, ct);
+        await session.CommitAsync(ct);
         Forget();
     }
 
@@ -152,9 +151,9 @@ public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvide
     /// Revokes every key of a partner, in the caller's transaction (used when the partner is terminated). The
     /// caller forgets the cache again once it has committed: a lookup in between may have cached a key.
     /// </summary>
-    public async Task<int> RevokeAllOfPartnerAsync(DbTransaction tx, Guid partnerId, CancellationToken ct)
+    public async Task<int> RevokeAllOfPartnerAsync(DbSession session, Guid partnerId, CancellationToken ct)
     {
-        var revoked = await tx.Connection!.ExecuteAsync(database.Command(RevokePartnerKeysSql, new { PartnerId = partnerId, Now = clock.GetUtcNow() }, ct, tx));
+        var revoked = await session.ExecuteAsync(RevokePartnerKeysSql, new { PartnerId = partnerId, Now = clock.GetUtcNow() }, ct);
         Forget();
         return revoked;
     }

@@ -49,9 +49,9 @@ public static class ApiKeysApi
         CreateApiKeyRequest request, ClaimsPrincipal user, Database database, ApiKeyStore keys, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        await using var tx = await database.BeginWriteAsync(connection, ct);
-        var issued = await keys.IssueAsync(tx, request.Name!.Trim(), request.Role!.Value, null, Actor.From(user), ct);
-        await tx.CommitAsync(ct);
+        await using var session = await database.BeginWriteAsync(connection, ct);
+        var issued = await keys.IssueAsync(session, request.Name!.Trim(), request.Role!.Value, null, Actor.From(user), ct);
+        await session.CommitAsync(ct);
         return TypedResults.Created($"/v1/api-keys/{issued.Key.Id}", ApiKeyCreated.From(issued));
     }
 
@@ -60,15 +60,15 @@ public static class ApiKeysApi
         CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        await using var tx = await database.BeginWriteAsync(connection, ct);
-        var partner = await partners.GetAsync(connection, tx, id, ct);
+        await using var session = await database.BeginWriteAsync(connection, ct);
+        var partner = await partners.GetAsync(session, id, ct);
         if (partner is null) return Problems.NotFound("The partner");
         if (partner.Status == PartnerStatus.Terminated)
         {
             return Problems.InvalidTransition("A terminated partner cannot be given keys.");
         }
-        var issued = await keys.IssueAsync(tx, request.Name!.Trim(), ApiKeyRole.Partner, id, Actor.From(user), ct);
-        await tx.CommitAsync(ct);
+        var issued = await keys.IssueAsync(session, request.Name!.Trim(), ApiKeyRole.Partner, id, Actor.From(user), ct);
+        await session.CommitAsync(ct);
         return TypedResults.Created($"/v1/api-keys/{issued.Key.Id}", ApiKeyCreated.From(issued));
     }
 

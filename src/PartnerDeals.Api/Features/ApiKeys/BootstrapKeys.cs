@@ -45,11 +45,11 @@ public sealed class BootstrapKeys(
     private async Task<IssuedApiKey?> IssueAsync(string name, string? secret, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        await using var tx = await database.BeginWriteAsync(connection, ct);
+        await using var session = await database.BeginWriteAsync(connection, ct);
         try
         {
-            var issued = await keys.IssueAsync(tx, name, ApiKeyRole.Admin, null, Actor.System, ct, secret);
-            await tx.CommitAsync(ct);
+            var issued = await keys.IssueAsync(session, name, ApiKeyRole.Admin, null, Actor.System, ct, secret);
+            await session.CommitAsync(ct);
             return issued;
         }
         catch (Exception e) when (SqlDialect.IsUniqueViolation(e))

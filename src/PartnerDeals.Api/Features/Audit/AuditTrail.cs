@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Security.Claims;
 using System.Text.Json;
 using Dapper;
@@ -46,8 +45,8 @@ public sealed class AuditTrail(Database database, TimeProvider clock)
         ORDER BY id
         """;
 
-    public Task RecordAsync(DbTransaction tx, string entityType, Guid entityId, string action, Actor actor, object data, CancellationToken ct) =>
-        tx.Connection!.ExecuteAsync(database.Command(InsertSql, new
+    public Task RecordAsync(DbSession session, string entityType, Guid entityId, string action, Actor actor, object data, CancellationToken ct) =>
+        session.ExecuteAsync(InsertSql, new
         {
             Id = Ids.New(clock.GetUtcNow()),
             EntityType = entityType,
@@ -57,7 +56,7 @@ public sealed class AuditTrail(Database database, TimeProvider clock)
             ActorRole = actor.Role,
             OccurredAt = clock.GetUtcNow(),
             Data = JsonSerializer.Serialize(data, Json.Options),
-        }, ct, tx));
+        }, ct);
 
     public async Task<Page<AuditEvent>> ListAsync(string entityType, Guid entityId, int pageSize, Guid? after, CancellationToken ct)
     {

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Dapper;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Matching;
@@ -25,7 +24,7 @@ public sealed record CandidateQueries(string ByDomain, string ByKey, string ByAc
 public static class CandidateIndex
 {
     public static async Task<IReadOnlyList<TRow>> FindAsync<TRow>(
-        Database database, DbConnection connection, DbTransaction? tx, CandidateQueries sql, Company query,
+        DbSession session, CandidateQueries sql, Company query,
         IReadOnlyList<(string Token, int Edits)> misspellings, BlockingSettings settings, IReadOnlyList<(string Name, object? Value)> filter,
         Func<TRow, Guid> idOf, CancellationToken ct)
     {
@@ -41,7 +40,7 @@ public static class CandidateIndex
         }
         foreach (var (lookup, value) in lookups.Distinct())
         {
-            var rows = await database.QueryRepeatedAsync<TRow>(connection, tx, database.Dialect.Page(lookup),
+            var rows = await session.QueryRepeatedAsync<TRow>(session.Dialect.Page(lookup),
                 [.. filter, ("@Value", value), ("@Limit", settings.MaxCandidatesPerKey)], ct);
             foreach (var row in rows) found[idOf(row)] = row;
         }
@@ -51,17 +50,17 @@ public static class CandidateIndex
         // for every table, by the caller).
         var own = names.SelectMany(Blocking.LookupTokens).Distinct(StringComparer.Ordinal).ToList();
         var frequencies = new Dictionary<string, long>();
-        var countSql = "SELECT COUNT(*) FROM (" + database.Dialect.Page(sql.TokenRows) + ") capped";
+        var countSql = "SELECT COUNT(*) FROM (" + session.Dialect.Page(sql.TokenRows) + ") capped";
         foreach (var token in own.Concat(misspellings.Select(m => m.Token)).Distinct(StringComparer.Ordinal))
         {
-            frequencies[token] = await database.ScalarRepeatedAsync(connection, tx, countSql,
+            frequencies[token] = await session.ScalarRepeatedAsync(countSql,
                 [("@Token", token), ("@Limit", settings.MaxTokenFrequency + 1)], ct);
         }
 
         // Every record of a rare token is read: a cap on what one token yields would hide the 101st.
         foreach (var token in Blocking.TokensToRead(own, misspellings, frequencies, settings))
         {
-            var rows = await database.QueryRepeatedAsync<TRow>(connection, tx, database.Dialect.Page(sql.ByToken),
+            var rows = await session.QueryRepeatedAsync<TRow>(session.Dialect.Page(sql.ByToken),
                 [.. filter, ("@Token", token), ("@Limit", settings.MaxTokenFrequency)], ct);
             foreach (var row in rows) found[idOf(row)] = row;
         }

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Microsoft.Extensions.Options;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Matching;
@@ -65,25 +64,25 @@ public sealed class ConflictChecker(Database database, IOptions<MatchingOptions>
 
     /// <summary>A check on its own, for <c>POST /v1/conflict-checks</c>.</summary>
     public Task<ConflictCheckResult> CheckAsync(Company query, Guid? askingPartnerId, CancellationToken ct) =>
-        database.ReadAsync(connection => CheckAsync(connection, null, query, askingPartnerId, Guid.Empty, Last, ct), ct);
+        database.ReadAsync(session => ScoreAsync(session, query, askingPartnerId, Guid.Empty, Last, ct), ct);
 
     /// <summary>
     /// The check of registration <paramref name="self"/> (at position <paramref name="selfSeq"/>, 0 when not yet
     /// stored), inside the transaction that decides it.
     /// </summary>
-    public Task<ConflictCheckResult> CheckAsync(DbTransaction tx, Company query, Guid partnerId, Guid self, long selfSeq, CancellationToken ct) =>
-        CheckAsync(tx.Connection!, tx, query, partnerId, self, selfSeq == 0 ? Last : selfSeq, ct);
+    public Task<ConflictCheckResult> CheckAsync(DbSession session, Company query, Guid partnerId, Guid self, long selfSeq, CancellationToken ct) =>
+        ScoreAsync(session, query, partnerId, self, selfSeq == 0 ? Last : selfSeq, ct);
 
-    private async Task<ConflictCheckResult> CheckAsync(
-        DbConnection connection, DbTransaction? tx, Company query, Guid? askingPartnerId, Guid self, long selfSeq, CancellationToken ct)
+    private async Task<ConflictCheckResult> ScoreAsync(
+        DbSession session, Company query, Guid? askingPartnerId, Guid self, long selfSeq, CancellationToken ct)
     {
         var blocking = options.Value.Blocking;
         // The misspelling index holds the tokens of both tables: asked once.
         var queryTokens = query.AllNames.SelectMany(n => Blocking.TokensOf(n.Name)).Distinct(StringComparer.Ordinal).ToList();
-        var misspellings = await MisspellingIndex.MisspellingsAsync(database, connection, tx, queryTokens, ct);
+        var misspellings = await MisspellingIndex.MisspellingsAsync(session, queryTokens, ct);
         var candidates = new List<Candidate>();
-        candidates.AddRange(await OpportunityCandidates.FindAsync(database, connection, tx, query, misspellings, blocking, ct));
-        candidates.AddRange(await RegistrationCandidates.FindAsync(database, connection, tx, self, selfSeq, query, misspellings, askingPartnerId,
+        candidates.AddRange(await OpportunityCandidates.FindAsync(session, query, misspellings, blocking, ct));
+        candidates.AddRange(await RegistrationCandidates.FindAsync(session, self, selfSeq, query, misspellings, askingPartnerId,
             clock.GetUtcNow(), blocking, ct));
 
         var scored = candidates

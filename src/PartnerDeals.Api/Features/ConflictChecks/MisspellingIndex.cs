@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Text.Json;
 using Dapper;
 using PartnerDeals.Api.Infrastructure.Data;
@@ -22,7 +21,7 @@ public static class MisspellingIndex
         $"SELECT token FROM token_signatures WHERE signature IN ({sql.TextValues("@Signatures")})";
 
     /// <summary>Adds the tokens written in the caller's transaction (each once, however many rows hold it).</summary>
-    public static Task AddAsync(Database database, DbTransaction tx, IEnumerable<string> tokens, CancellationToken ct)
+    public static Task AddAsync(DbSession session, IEnumerable<string> tokens, CancellationToken ct)
     {
         var rows = tokens.Distinct(StringComparer.Ordinal)
             .SelectMany(t => Blocking.MisspellingSignatures(t).Select(s => (Signature: s, Token: t)))
@@ -30,16 +29,16 @@ public static class MisspellingIndex
             .ToList();
         return rows.Count == 0
             ? Task.CompletedTask
-            : database.ExecuteEachAsync(tx, InsertSql(database.Dialect), InsertNames, rows, (r, v) => (v[0], v[1]) = (r.Signature, r.Token), ct);
+            : session.ExecuteEachAsync(InsertSql(session.Dialect), InsertNames, rows, (r, v) => (v[0], v[1]) = (r.Signature, r.Token), ct);
     }
 
     /// <summary>The stored tokens that could be a query token misspelt, each with its fewest edits to one.</summary>
     public static async Task<IReadOnlyList<(string Token, int Edits)>> MisspellingsAsync(
-        Database database, DbConnection connection, DbTransaction? tx, IReadOnlyList<string> queryTokens, CancellationToken ct)
+        DbSession session, IReadOnlyList<string> queryTokens, CancellationToken ct)
     {
         var probes = queryTokens.SelectMany(Blocking.MisspellingProbes).Distinct(StringComparer.Ordinal).ToList();
         if (probes.Count == 0) return [];
-        var stored = await database.QueryRepeatedAsync<string>(connection, tx, FindSql(database.Dialect),
+        var stored = await session.QueryRepeatedAsync<string>(FindSql(session.Dialect),
             [("@Signatures", JsonSerializer.Serialize(probes))], ct);
         return Blocking.Misspellings(queryTokens, stored);
     }

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Matching;
 
@@ -45,10 +44,10 @@ public static class OpportunityCandidates
         CandidatesByDomainSql, CandidatesByKeySql, CandidatesByAcronymSql, TokenRowsSql, CandidatesByTokenSql);
 
     public static async Task<IReadOnlyList<Candidate>> FindAsync(
-        Database database, DbConnection connection, DbTransaction? tx, Company query, IReadOnlyList<(string Token, int Edits)> misspellings,
+        DbSession session, Company query, IReadOnlyList<(string Token, int Edits)> misspellings,
         BlockingSettings settings, CancellationToken ct)
     {
-        var rows = await CandidateIndex.FindAsync<CandidateRow>(database, connection, tx, Sql, query, misspellings, settings, [], r => r.Id, ct);
+        var rows = await CandidateIndex.FindAsync<CandidateRow>(session, Sql, query, misspellings, settings, [], r => r.Id, ct);
         return rows.Select(r => r.ToCandidate()).ToList();
     }
 

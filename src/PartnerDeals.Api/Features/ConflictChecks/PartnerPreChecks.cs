@@ -89,11 +89,11 @@ public sealed class PartnerPreChecks(Database database, IOptions<PartnerPreCheck
         var now = clock.GetUtcNow();
         var quota = options.Value;
         await using var connection = await database.OpenAsync(ct);
-        await using var tx = await database.BeginWriteAsync(connection, ct);
-        var used = await connection.QuerySingleAsync<Usage>(database.Command(CountSql,
-            new { PartnerId = partnerId, MinuteAgo = now.AddMinutes(-1), DayAgo = now.AddDays(-1) }, ct, tx));
+        await using var session = await database.BeginWriteAsync(connection, ct);
+        var used = (await session.QuerySingleOrDefaultAsync<Usage>(CountSql,
+            new { PartnerId = partnerId, MinuteAgo = now.AddMinutes(-1), DayAgo = now.AddDays(-1) }, ct))!;
         var outcome = used.LastDay >= quota.PerDay ? "refused_per_day" : used.LastMinute >= quota.PerMinute ? "refused_per_minute" : "answered";
-        await connection.ExecuteAsync(database.Command(InsertSql, new
+        await session.ExecuteAsync(InsertSql, new
         {
             Id = Ids.New(now),
             PartnerId = partnerId,
@@ -104,8 +104,8 @@ public sealed class PartnerPreChecks(Database database, IOptions<PartnerPreCheck
             Verdict = outcome == "answered" ? Json.Name(verdict) : null,
             Outcome = outcome,
             CheckedAt = now,
-        }, ct, tx));
-        await tx.CommitAsync(ct);
+        }, ct);
+        await session.CommitAsync(ct);
 
         _checks.Add(1, new("caller", "partner"), new("outcome", outcome == "answered" ? Json.Name(verdict) : "refused"));
         return outcome switch

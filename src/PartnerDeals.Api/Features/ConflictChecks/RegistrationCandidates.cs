@@ -1,4 +1,3 @@
-using System.Data.Common;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Matching;
 
@@ -43,11 +42,11 @@ public static class RegistrationCandidates
     /// Claims on <paramref name="company"/> other than registration <paramref name="self"/>: active registrations
     /// submitted before <paramref name="selfSeq"/> (or approved), and won ones (the account is a customer now).
     /// </summary>
-    public static async Task<IReadOnlyList<Candidate>> FindAsync(Database database, DbConnection connection, DbTransaction? tx, Guid self, long selfSeq,
+    public static async Task<IReadOnlyList<Candidate>> FindAsync(DbSession session, Guid self, long selfSeq,
         Company company, IReadOnlyList<(string Token, int Edits)> misspellings, Guid? askingPartnerId, DateTimeOffset now, BlockingSettings settings,
         CancellationToken ct)
     {
-        var rows = await CandidateIndex.FindAsync<CandidateRow>(database, connection, tx, Sql, company, misspellings, settings,
+        var rows = await CandidateIndex.FindAsync<CandidateRow>(session, Sql, company, misspellings, settings,
             [("@Self", self), ("@SelfSeq", selfSeq), ("@Now", now)], r => r.Id, ct);
         return rows.Select(r => r.ToCandidate(askingPartnerId)).ToList();
     }

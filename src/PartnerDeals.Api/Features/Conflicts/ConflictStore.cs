@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Text.Json;
 using Dapper;
 using PartnerDeals.Api.Features.ConflictChecks;
@@ -127,17 +126,16 @@ public sealed class ConflictStore(Database database)
         ORDER BY id
         """;
 
-    public async Task<Conflict?> OpenForAsync(DbTransaction tx, Guid registrationId, CancellationToken ct)
+    public async Task<Conflict?> OpenForAsync(DbSession session, Guid registrationId, CancellationToken ct)
     {
-        var row = await tx.Connection!.QueryFirstOrDefaultAsync<Row>(database.Command(OpenForSql, new { RegistrationId = registrationId }, ct, tx));
+        var row = await session.QueryFirstOrDefaultAsync<Row>(OpenForSql, new { RegistrationId = registrationId }, ct);
         return row?.ToConflict(null);
     }
 
     /// <summary>Opens a conflict for the registration, or brings its open one up to date with a new check.</summary>
-    public async Task<Guid> RecordAsync(DbTransaction tx, Guid registrationId, Guid? openId, IReadOnlyList<ScoredCandidate> matches, string policyVersion,
+    public async Task<Guid> RecordAsync(DbSession session, Guid registrationId, Guid? openId, IReadOnlyList<ScoredCandidate> matches, string policyVersion,
         DateTimeOffset now, CancellationToken ct)
     {
-        var connection = tx.Connection!;
         var top = matches[0];
         var summary = new
         {
@@ -151,14 +149,14 @@ public sealed class ConflictStore(Database database)
         };
         if (openId is null)
         {
-            await connection.ExecuteAsync(database.Command(InsertSql, summary, ct, tx));
+            await session.ExecuteAsync(InsertSql, summary, ct);
         }
         else
         {
-            await connection.ExecuteAsync(database.Command(RecheckSql, summary, ct, tx));
-            await connection.ExecuteAsync(database.Command(DeleteCandidatesSql, new { Id = openId }, ct, tx));
+            await session.ExecuteAsync(RecheckSql, summary, ct);
+            await session.ExecuteAsync(DeleteCandidatesSql, new { Id = openId }, ct);
         }
-        await connection.ExecuteAsync(database.Command(InsertCandidateSql, matches.Select(m => new
+        await session.ExecuteAsync(InsertCandidateSql, matches.Select(m => new
         {
             ConflictId = summary.Id,
             CandidateId = m.Candidate.Id,
@@ -167,28 +165,27 @@ public sealed class ConflictStore(Database database)
             Score = Math.Round(m.Match.Score, 6),
             Verdict = Json.Name(m.Match.Verdict),
             Signals = JsonSerializer.Serialize(m.Match.Signals, Json.Options),
-        }).ToList(), ct, tx));
+        }).ToList(), ct);
         return summary.Id;
     }
 
     /// <summary>Resolves an open conflict; false when it was not open any more.</summary>
-    public async Task<bool> ResolveAsync(DbTransaction tx, Guid id, ConflictResolution resolution, string? note, Guid? actorKeyId, DateTimeOffset now,
+    public async Task<bool> ResolveAsync(DbSession session, Guid id, ConflictResolution resolution, string? note, Guid? actorKeyId, DateTimeOffset now,
         CancellationToken ct) =>
-        await tx.Connection!.ExecuteAsync(database.Command(ResolveSql,
-            new { Id = id, Resolution = Json.Name(resolution), Note = note, ActorKeyId = actorKeyId, Now = now }, ct, tx)) == 1;
+        await session.ExecuteAsync(ResolveSql,
+            new { Id = id, Resolution = Json.Name(resolution), Note = note, ActorKeyId = actorKeyId, Now = now }, ct) == 1;
 
-    public async Task<Conflict?> GetAsync(DbConnection connection, DbTransaction? tx, Guid id, CancellationToken ct)
+    public async Task<Conflict?> GetAsync(DbSession session, Guid id, CancellationToken ct)
     {
-        var row = await connection.QuerySingleOrDefaultAsync<Row>(database.Command(GetSql, new { Id = id }, ct, tx));
+        var row = await session.QuerySingleOrDefaultAsync<Row>(GetSql, new { Id = id }, ct);
         if (row is null) return null;
-        var candidates = await connection.QueryAsync<CandidateRow>(database.Command(CandidatesSql, new { Id = id }, ct, tx));
+        var candidates = await session.QueryAsync<CandidateRow>(CandidatesSql, new { Id = id }, ct);
         return row.ToConflict(candidates.Select(c => c.ToCandidate()).ToList());
     }
 
     public async Task<Conflict?> GetAsync(Guid id, CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        return await GetAsync(connection, null, id, ct);
+        return await database.ReadAsync(session => GetAsync(session, id, ct), ct);
     }
 
     public async Task<Page<Conflict>> ListAsync(ConflictStatus? status, CandidateKind? kind, Guid? registrationId, int pageSize, Guid? after,

@@ -98,31 +98,31 @@ public static class ConflictsApi
         Guid id, ResolveConflictRequest request, ClaimsPrincipal user, [AsParameters] RegistrationServices s, ConflictStore conflicts,
         AuditTrail audit, CancellationToken ct)
     {
-        var (problem, decided) = await s.Writer.DecideAsync(async tx =>
+        var (problem, decided) = await s.Writer.DecideAsync(async session =>
         {
-            var conflict = await conflicts.GetAsync(tx.Connection!, tx, id, ct);
+            var conflict = await conflicts.GetAsync(session, id, ct);
             if (conflict is null) return RegistrationsApi.Change.Refused(Problems.NotFound("The conflict"));
             if (conflict.Status != ConflictStatus.Open)
             {
                 return RegistrationsApi.Change.Refused(Problems.InvalidTransition($"The conflict is already resolved ({Json.Name(conflict.Resolution!.Value)})."));
             }
-            var registration = (await s.Registrations.GetAsync(tx.Connection!, tx, conflict.RegistrationId, ct))!;
-            var partner = (await s.Partners.GetAsync(tx.Connection!, tx, registration.PartnerId, ct))!;
+            var registration = (await s.Registrations.GetAsync(session, conflict.RegistrationId, ct))!;
+            var partner = (await s.Partners.GetAsync(session, registration.PartnerId, ct))!;
 
             var now = s.Clock.GetUtcNow();
             var resolution = request.Resolution!.Value;
             var note = RegistrationsApi.Blank(request.Note);
             var step = resolution is ConflictResolution.AwardPartner or ConflictResolution.CoSell
-                ? await s.Decisions.AwardAsync(tx, registration, partner, coSell: resolution == ConflictResolution.CoSell, note, ct)
+                ? await s.Decisions.AwardAsync(session, registration, partner, coSell: resolution == ConflictResolution.CoSell, note, ct)
                 : s.Decisions.Reject(registration, request.RejectionReason ?? (resolution == ConflictResolution.KeepDirect && conflict.Kind != CandidateKind.ExistingCustomer
                     ? RejectionReason.DirectConflict
                     : ReasonFor(conflict.Kind)), note);
             if (step.Problem is not null) return RegistrationsApi.Change.Refused(step.Problem);
             var changed = step.Changed!;
 
-            await conflicts.ResolveAsync(tx, id, resolution, note, user.KeyId(), now, ct);
-            await audit.RecordAsync(tx, "conflict", id, "conflict.resolved", Actor.From(user), new { resolution, note, registrationStatus = changed.Status }, ct);
-            var transitioned = await s.Decisions.TransitionAsync(tx, registration, changed with { ConflictId = null }, Actor.From(user), "conflict.resolved",
+            await conflicts.ResolveAsync(session, id, resolution, note, user.KeyId(), now, ct);
+            await audit.RecordAsync(session, "conflict", id, "conflict.resolved", Actor.From(user), new { resolution, note, registrationStatus = changed.Status }, ct);
+            var transitioned = await s.Decisions.TransitionAsync(session, registration, changed with { ConflictId = null }, Actor.From(user), "conflict.resolved",
                 new { conflictId = id, resolution, note }, ct);
             return transitioned is null
                 ? RegistrationsApi.Change.Refused(Problems.PreconditionFailed())

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Dapper;
 using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Features.Registrations;
@@ -96,10 +95,10 @@ public sealed class FeeLedger(Database database)
         """;
 
     /// <summary>Accrues what <paramref name="registration"/>, as a transition left it, has earned; nothing if it earned nothing new.</summary>
-    public async Task AccrueAsync(DbTransaction tx, Registration registration, DateTimeOffset now, CancellationToken ct)
+    public async Task AccrueAsync(DbSession session, Registration registration, DateTimeOffset now, CancellationToken ct)
     {
         if (Earned(registration) is not { } fee) return;
-        await tx.Connection!.ExecuteAsync(database.Command(AccrueSql, new
+        await session.ExecuteAsync(AccrueSql, new
         {
             Id = Ids.New(now),
             RegistrationId = registration.Id,
@@ -112,7 +111,7 @@ public sealed class FeeLedger(Database database)
             fee.Currency,
             AccruedAt = now,
             DueAt = now.AddDays(registration.Terms!.PaymentNetDays),
-        }, ct, tx));
+        }, ct);
     }
 
     /// <summary>The fee this state of the registration earns under its terms, if any.</summary>
@@ -142,12 +141,12 @@ public sealed class FeeLedger(Database database)
         return rows.Select(r => r.ToFee(now)).ToList();
     }
 
-    public async Task<Fee?> GetAsync(DbConnection connection, DbTransaction? tx, Guid id, DateTimeOffset now, CancellationToken ct) =>
-        (await connection.QuerySingleOrDefaultAsync<Row>(database.Command(GetSql, new { Id = id }, ct, tx)))?.ToFee(now);
+    public async Task<Fee?> GetAsync(DbSession session, Guid id, DateTimeOffset now, CancellationToken ct) =>
+        (await session.QuerySingleOrDefaultAsync<Row>(GetSql, new { Id = id }, ct))?.ToFee(now);
 
     /// <summary>False when it was already paid.</summary>
-    public async Task<bool> MarkPaidAsync(DbTransaction tx, Guid id, Guid? keyId, string? reference, DateTimeOffset now, CancellationToken ct) =>
-        await tx.Connection!.ExecuteAsync(database.Command(MarkPaidSql, new { Id = id, PaidAt = now, PaidByKeyId = keyId, Reference = reference }, ct, tx)) == 1;
+    public async Task<bool> MarkPaidAsync(DbSession session, Guid id, Guid? keyId, string? reference, DateTimeOffset now, CancellationToken ct) =>
+        await session.ExecuteAsync(MarkPaidSql, new { Id = id, PaidAt = now, PaidByKeyId = keyId, Reference = reference }, ct) == 1;
 
     private sealed class Row
     {

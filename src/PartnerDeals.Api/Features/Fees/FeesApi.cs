@@ -105,16 +105,16 @@ public static class FeesApi
     {
         var now = clock.GetUtcNow();
         await using var connection = await database.OpenAsync(ct);
-        await using var tx = await database.BeginWriteAsync(connection, ct);
-        var fee = await fees.GetAsync(connection, tx, id, now, ct);
+        await using var session = await database.BeginWriteAsync(connection, ct);
+        var fee = await fees.GetAsync(session, id, now, ct);
         if (fee is null) return Problems.NotFound("The fee");
         var reference = string.IsNullOrWhiteSpace(request?.Reference) ? null : request.Reference.Trim();
-        if (!await fees.MarkPaidAsync(tx, id, user.KeyId(), reference, now, ct))
+        if (!await fees.MarkPaidAsync(session, id, user.KeyId(), reference, now, ct))
         {
             return Problems.InvalidTransition($"The fee was already paid on {fee.PaidAt:yyyy-MM-dd}.");
         }
-        await audit.RecordAsync(tx, "fee", id, "fee.paid", Actor.From(user), new { fee.Amount, fee.Currency, reference }, ct);
-        await tx.CommitAsync(ct);
-        return TypedResults.Ok((await fees.GetAsync(connection, null, id, now, ct))!);
+        await audit.RecordAsync(session, "fee", id, "fee.paid", Actor.From(user), new { fee.Amount, fee.Currency, reference }, ct);
+        await session.CommitAsync(ct);
+        return TypedResults.Ok((await database.ReadAsync(read => fees.GetAsync(read, id, now, ct), ct))!);
     }
 }

@@ -75,7 +75,7 @@ public sealed class ImportWriter(Database database, OpportunityStore store, Time
         // Planned while the chunks before it are still being written: a row one of them also holds is
         // planned from the row as it was, and the writer finds the plan stale and upserts under the lock.
         _reader ??= await database.OpenAsync(ct);
-        var plan = await store.PlanAsync(_reader, null, prepared, ct);
+        var plan = await store.PlanAsync(new DbSession(database, _reader, null), prepared, ct);
         _writer ??= Task.Run(WriteAllAsync, CancellationToken.None);
         try
         {
@@ -115,7 +115,7 @@ public sealed class ImportWriter(Database database, OpportunityStore store, Time
         var started = clock.GetTimestamp();
         var chunks = new List<Chunk>();
         var rows = 0;
-        var tx = await database.BeginWriteAsync(connection, CancellationToken.None);
+        var session = await database.BeginWriteAsync(connection, CancellationToken.None);
         try
         {
             // At least one chunk each time, or writers that keep arriving would stop the import.
@@ -123,22 +123,22 @@ public sealed class ImportWriter(Database database, OpportunityStore store, Time
             {
                 chunks.Add(chunk);
                 rows += chunk.Prepared.Count;
-                chunk.Outcomes = await store.WriteAsync(tx, chunk.Plan, chunk.Ct);
+                chunk.Outcomes = await store.WriteAsync(session, chunk.Plan, chunk.Ct);
                 if (chunk.Outcomes is not null) continue;
 
                 // Stale: another writer, or an earlier chunk of this transaction, wrote one of its rows
                 // after it was planned. The transaction's chunks are written again, each planned in it.
-                await tx.RollbackAsync(chunk.Ct);
-                await tx.DisposeAsync();
+                await session.RollbackAsync(chunk.Ct);
+                await session.DisposeAsync();
                 StalePlans++;
-                tx = await database.BeginWriteAsync(connection, chunk.Ct);
-                foreach (var again in chunks) again.Outcomes = await store.UpsertAsync(tx, again.Prepared, again.Ct);
+                session = await database.BeginWriteAsync(connection, chunk.Ct);
+                foreach (var again in chunks) again.Outcomes = await store.UpsertAsync(session, again.Prepared, again.Ct);
             }
-            await tx.CommitAsync(chunks.Count > 0 ? chunks[^1].Ct : CancellationToken.None);
+            await session.CommitAsync(chunks.Count > 0 ? chunks[^1].Ct : CancellationToken.None);
         }
         finally
         {
-            await tx.DisposeAsync();
+            await session.DisposeAsync();
         }
 
         Transactions++;

@@ -72,9 +72,9 @@ public static class OpportunitiesApi
         if (IdentityErrors(source, externalId) is { Count: > 0 } errors) return Problems.Validation(errors);
 
         await using var connection = await database.OpenAsync(ct);
-        await using var tx = await database.BeginWriteAsync(connection, ct);
-        var (outcome, _) = (await store.UpsertAsync(tx, OpportunityStore.Prepare([new OpportunityWrite(source, externalId, request)]), ct))[0];
-        await tx.CommitAsync(ct);
+        await using var session = await database.BeginWriteAsync(connection, ct);
+        var (outcome, _) = (await store.UpsertAsync(session, OpportunityStore.Prepare([new OpportunityWrite(source, externalId, request)]), ct))[0];
+        await session.CommitAsync(ct);
 
         var stored = (await store.GetAsync(source, externalId, ct))!;
         return outcome == UpsertOutcome.Created
@@ -107,9 +107,9 @@ public static class OpportunitiesApi
         {
             var prepared = OpportunityStore.Prepare(valid.Select(v => v.Write).ToList());
             await using var connection = await database.OpenBulkAsync(ct);
-            await using var tx = await database.BeginWriteAsync(connection, ct);
-            var outcomes = await store.UpsertAsync(tx, prepared, ct);
-            await tx.CommitAsync(ct);
+            await using var session = await database.BeginWriteAsync(connection, ct);
+            var outcomes = await store.UpsertAsync(session, prepared, ct);
+            await session.CommitAsync(ct);
             for (var j = 0; j < valid.Count; j++)
             {
                 var (index, write) = valid[j];

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Text.Json;
 using Dapper;
 using PartnerDeals.Api.Features.ConflictChecks;
@@ -119,11 +118,11 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     /// Creates or updates each item by its CRM identity in the caller's transaction. An identity
     /// repeated within the batch is written once, with its last fields; its later items report "updated".
     /// </summary>
-    public async Task<IReadOnlyList<(UpsertOutcome Outcome, Guid Id)>> UpsertAsync(DbTransaction tx, IReadOnlyList<PreparedWrite> items, CancellationToken ct)
+    public async Task<IReadOnlyList<(UpsertOutcome Outcome, Guid Id)>> UpsertAsync(DbSession session, IReadOnlyList<PreparedWrite> items, CancellationToken ct)
     {
-        var plan = await PlanAsync(tx.Connection!, tx, items, ct);
+        var plan = await PlanAsync(session, items, ct);
         // Planned in this transaction, nothing can have changed under it.
-        return await WriteAsync(tx, plan, ct) ?? throw new InvalidOperationException("A batch planned in its own write transaction went stale.");
+        return await WriteAsync(session, plan, ct) ?? throw new InvalidOperationException("A batch planned in its own write transaction went stale.");
     }
 
     /// <summary>
@@ -132,15 +131,15 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     /// chunk outside the write lock, on a read connection, while the chunk before it is written; see
     /// <see cref="WriteAsync"/> for what happens when the rows change in between.
     /// </summary>
-    public async Task<UpsertPlan> PlanAsync(DbConnection connection, DbTransaction? tx, IReadOnlyList<PreparedWrite> items, CancellationToken ct)
+    public async Task<UpsertPlan> PlanAsync(DbSession session, IReadOnlyList<PreparedWrite> items, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var existing = new Dictionary<(string, string), ExistingRow>();
         foreach (var bySource in items.GroupBy(i => i.Item.Source))
         {
             var externalIds = JsonSerializer.Serialize(bySource.Select(i => i.Item.ExternalId).Distinct());
-            var found = await connection.QueryAsync<ExistingRow>(database.Command(FindExistingSql(database.Dialect),
-                new { Source = bySource.Key, ExternalIds = externalIds }, ct, tx));
+            var found = await session.QueryAsync<ExistingRow>(FindExistingSql(database.Dialect),
+                new { Source = bySource.Key, ExternalIds = externalIds }, ct);
             foreach (var row in found) existing[(bySource.Key, row.ExternalId)] = row;
         }
 
@@ -179,19 +178,19 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     /// check costs nothing in the common case, where finding the stored rows and planning under the lock
     /// took a sixth of an import's time in the lock.
     /// </summary>
-    public async Task<IReadOnlyList<(UpsertOutcome Outcome, Guid Id)>?> WriteAsync(DbTransaction tx, UpsertPlan plan, CancellationToken ct)
+    public async Task<IReadOnlyList<(UpsertOutcome Outcome, Guid Id)>?> WriteAsync(DbSession session, UpsertPlan plan, CancellationToken ct)
     {
         var newTokens = new List<(string Token, long Seq)>(plan.ChangedTokens);
         if (plan.Updates.Count > 0)
         {
-            var updated = await tx.Connection!.ExecuteAsync(database.Command(UpdateSql, plan.Updates, ct, tx));
+            var updated = await session.ExecuteAsync(UpdateSql, plan.Updates, ct);
             if (updated != plan.Updates.Count) return null;
         }
         if (plan.Inserts.Count > 0)
         {
             try
             {
-                await database.ExecuteEachAsync(tx, InsertSql(database.Dialect), InsertNames, plan.Inserts, (insert, v) => InsertValues(insert.Row, v), ct,
+                await session.ExecuteEachAsync(InsertSql(database.Dialect), InsertNames, plan.Inserts, (insert, v) => InsertValues(insert.Row, v), ct,
                     inserted: (insert, seq) => newTokens.AddRange(insert.Tokens.Select(t => (t, seq))));
             }
             catch (Exception e) when (SqlDialect.IsUniqueViolation(e))
@@ -199,11 +198,11 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
                 return null;
             }
         }
-        if (plan.StaleTokens.Count > 0) await database.ExecuteEachAsync(tx, DeleteTokenSql, TokenNames, plan.StaleTokens, TokenValues, ct);
+        if (plan.StaleTokens.Count > 0) await session.ExecuteEachAsync(DeleteTokenSql, TokenNames, plan.StaleTokens, TokenValues, ct);
         // In key order, consecutive token rows land on the same leaf page instead of one at random each.
         newTokens.Sort((a, b) => string.CompareOrdinal(a.Token, b.Token));
-        if (newTokens.Count > 0) await database.ExecuteEachAsync(tx, InsertTokenSql, TokenNames, newTokens, TokenValues, ct);
-        await MisspellingIndex.AddAsync(database, tx, newTokens.Select(t => t.Token), ct);
+        if (newTokens.Count > 0) await session.ExecuteEachAsync(InsertTokenSql, TokenNames, newTokens, TokenValues, ct);
+        await MisspellingIndex.AddAsync(session, newTokens.Select(t => t.Token), ct);
         return plan.Outcomes;
     }
 
@@ -235,12 +234,12 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     public async Task<bool> DeleteAsync(string source, string externalId, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        await using var tx = await database.BeginWriteAsync(connection, ct);
-        var row = await connection.QuerySingleOrDefaultAsync<StoredRow>(database.Command(GetSql, new { Source = source, ExternalId = externalId }, ct, tx));
+        await using var session = await database.BeginWriteAsync(connection, ct);
+        var row = await session.QuerySingleOrDefaultAsync<StoredRow>(GetSql, new { Source = source, ExternalId = externalId }, ct);
         if (row is null) return false;
-        await database.ExecuteEachAsync(tx, DeleteTokenSql, TokenNames, StoredTokens(row.NameTokens, row.AlternateNames).Select(t => (t, row.Seq)), TokenValues, ct);
-        await connection.ExecuteAsync(database.Command(DeleteSql, new { row.Id }, ct, tx));
-        await tx.CommitAsync(ct);
+        await session.ExecuteEachAsync(DeleteTokenSql, TokenNames, StoredTokens(row.NameTokens, row.AlternateNames).Select(t => (t, row.Seq)), TokenValues, ct);
+        await session.ExecuteAsync(DeleteSql, new { row.Id }, ct);
+        await session.CommitAsync(ct);
         return true;
     }
 

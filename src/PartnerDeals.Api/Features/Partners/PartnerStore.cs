@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Dapper;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
@@ -43,18 +42,17 @@ public sealed class PartnerStore(Database database)
         """;
 
     /// <summary>Inserts a partner; throws a unique violation (see <see cref="SqlDialect.IsUniqueViolation"/>) when the name is taken.</summary>
-    public Task InsertAsync(DbTransaction tx, Partner partner, CancellationToken ct) =>
-        tx.Connection!.ExecuteAsync(database.Command(InsertSql, Parameters(partner), ct, tx));
+    public Task InsertAsync(DbSession session, Partner partner, CancellationToken ct) =>
+        session.ExecuteAsync(InsertSql, Parameters(partner), ct);
 
     public async Task<Partner?> GetAsync(Guid id, CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        return await GetAsync(connection, null, id, ct);
+        return await database.ReadAsync(session => GetAsync(session, id, ct), ct);
     }
 
-    public async Task<Partner?> GetAsync(DbConnection connection, DbTransaction? tx, Guid id, CancellationToken ct)
+    public async Task<Partner?> GetAsync(DbSession session, Guid id, CancellationToken ct)
     {
-        var row = await connection.QuerySingleOrDefaultAsync<Row>(database.Command(GetSql, new { Id = id }, ct, tx));
+        var row = await session.QuerySingleOrDefaultAsync<Row>(GetSql, new { Id = id }, ct);
         return row?.ToPartner();
     }
 
@@ -73,11 +71,11 @@ public sealed class PartnerStore(Database database)
     }
 
     /// <summary>Writes <paramref name="changed"/> if the stored row is still at <paramref name="expectedVersion"/>.</summary>
-    public async Task<bool> UpdateAsync(DbTransaction tx, Partner changed, int expectedVersion, CancellationToken ct)
+    public async Task<bool> UpdateAsync(DbSession session, Partner changed, int expectedVersion, CancellationToken ct)
     {
         var parameters = Parameters(changed);
         parameters.Add("ExpectedVersion", expectedVersion);
-        return await tx.Connection!.ExecuteAsync(database.Command(UpdateSql, parameters, ct, tx)) == 1;
+        return await session.ExecuteAsync(UpdateSql, parameters, ct) == 1;
     }
 
     /// <summary>Names that differ only in case or spacing are the same name.</summary>

@@ -78,17 +78,17 @@ public static class PartnersApi
         };
 
         await using var connection = await database.OpenAsync(ct);
-        await using var tx = await database.BeginWriteAsync(connection, ct);
+        await using var session = await database.BeginWriteAsync(connection, ct);
         try
         {
-            await partners.InsertAsync(tx, partner, ct);
+            await partners.InsertAsync(session, partner, ct);
         }
         catch (Exception e) when (SqlDialect.IsUniqueViolation(e))
         {
             return NameTaken();
         }
-        await audit.RecordAsync(tx, "partner", partner.Id, "partner.created", Actor.From(user), partner.AuditFields(), ct);
-        await tx.CommitAsync(ct);
+        await audit.RecordAsync(session, "partner", partner.Id, "partner.created", Actor.From(user), partner.AuditFields(), ct);
+        await session.CommitAsync(ct);
 
         response.Headers.ETag = ETags.For(partner.Version);
         return TypedResults.Created($"/v1/partners/{partner.Id}", partner);
@@ -131,9 +131,9 @@ public static class PartnersApi
         if (ifMatch == ETags.Match.Missing) return Problems.PreconditionRequired();
 
         // Through the decision writer: terminating releases the partner's claims, which decides who holds their accounts.
-        var (problem, invalid, updated) = await writer.DecideAsync(async tx =>
+        var (problem, invalid, updated) = await writer.DecideAsync(async session =>
         {
-            var current = await partners.GetAsync(tx.Connection!, tx, id, ct);
+            var current = await partners.GetAsync(session, id, ct);
             if (current is null) return PartnerChange.Refused(Problems.NotFound("The partner"));
             if (ifMatch == ETags.Match.Unusable || (ifMatch == ETags.Match.Version && expected != current.Version))
             {
@@ -168,7 +168,7 @@ public static class PartnersApi
             changed = changed with { Version = current.Version + 1, UpdatedAt = clock.GetUtcNow() };
             try
             {
-                if (!await partners.UpdateAsync(tx, changed, current.Version, ct)) return PartnerChange.Refused(Problems.PreconditionFailed());
+                if (!await partners.UpdateAsync(session, changed, current.Version, ct)) return PartnerChange.Refused(Problems.PreconditionFailed());
             }
             catch (Exception e) when (SqlDialect.IsUniqueViolation(e))
             {
@@ -178,11 +178,11 @@ public static class PartnersApi
             object record = new { changes };
             if (changed.Status == PartnerStatus.Terminated && current.Status != PartnerStatus.Terminated)
             {
-                var revoked = await keys.RevokeAllOfPartnerAsync(tx, id, ct);
-                var released = await decisions.ReleaseClaimsOfAsync(tx, id, Actor.From(user), ct);
+                var revoked = await keys.RevokeAllOfPartnerAsync(session, id, ct);
+                var released = await decisions.ReleaseClaimsOfAsync(session, id, Actor.From(user), ct);
                 record = new { changes, revokedApiKeys = revoked, releasedRegistrations = released };
             }
-            await audit.RecordAsync(tx, "partner", id, "partner.updated", Actor.From(user), record, ct);
+            await audit.RecordAsync(session, "partner", id, "partner.updated", Actor.From(user), record, ct);
             return Decided<PartnerChange>.Kept(new(null, null, changed));
         }, ct);
 

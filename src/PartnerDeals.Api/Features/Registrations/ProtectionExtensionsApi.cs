@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -72,9 +71,9 @@ public static class ProtectionExtensionsApi
         Guid id, ExtensionRequestBody request, ClaimsPrincipal user, [AsParameters] RegistrationServices s, AuditTrail audit,
         IOptions<RegistrationOptions> options, CancellationToken ct)
     {
-        var (problem, created) = await s.Writer.DecideAsync(async tx =>
+        var (problem, created) = await s.Writer.DecideAsync(async session =>
         {
-            var registration = await s.Registrations.GetAsync(tx.Connection!, tx, id, ct);
+            var registration = await s.Registrations.GetAsync(session, id, ct);
             if (registration is null || !user.CanSeePartner(registration.PartnerId)) return Asked.Refused(NotFound());
 
             var now = s.Clock.GetUtcNow();
@@ -82,7 +81,7 @@ public static class ProtectionExtensionsApi
             {
                 return Asked.Refused(Problems.InvalidTransition("Only an approved registration that is still protected can be extended."));
             }
-            var earlier = await ListAsync(s.Database, tx.Connection!, tx, id, ct);
+            var earlier = await ListAsync(session, id, ct);
             if (earlier.Any(e => e.Status == ExtensionStatus.Requested))
             {
                 return Asked.Refused(Problems.InvalidTransition("An extension request is already open for this registration."));
@@ -94,15 +93,15 @@ public static class ProtectionExtensionsApi
             }
 
             var asked = new ExtensionRequest(Ids.New(now), id, ExtensionStatus.Requested, rule.Days, Blank(request.Reason), null, now, null);
-            await tx.Connection!.ExecuteAsync(s.Database.Command(InsertSql, new
+            await session.ExecuteAsync(InsertSql, new
             {
                 asked.Id,
                 asked.RegistrationId,
                 asked.Days,
                 asked.Reason,
                 asked.RequestedAt,
-            }, ct, tx));
-            await audit.RecordAsync(tx, "registration", id, "registration.extension_requested", Actor.From(user), new { extension = asked }, ct);
+            }, ct);
+            await audit.RecordAsync(session, "registration", id, "registration.extension_requested", Actor.From(user), new { extension = asked }, ct);
             return Decided<Asked>.Kept(new(null, asked));
         }, ct);
         if (problem is not null) return problem;
@@ -119,8 +118,7 @@ public static class ProtectionExtensionsApi
     {
         var registration = await s.Registrations.GetAsync(id, ct);
         if (registration is null || !user.CanSeePartner(registration.PartnerId)) return NotFound();
-        await using var connection = await s.Database.OpenAsync(ct);
-        return TypedResults.Ok(await ListAsync(s.Database, connection, null, id, ct));
+        return TypedResults.Ok(await s.Database.ReadAsync(session => ListAsync(session, id, ct), ct));
     }
 
     private static Task<Results<Ok<Registration>, ProblemHttpResult>> Grant(
@@ -135,9 +133,9 @@ public static class ProtectionExtensionsApi
 
     private static Task<Results<Ok<Registration>, ProblemHttpResult>> DecideAsync(
         Guid id, Guid extensionId, ClaimsPrincipal user, HttpContext http, RegistrationServices s, bool granted, string? note, CancellationToken ct) =>
-        ChangeAsync(id, user, http, s, async (tx, current, _) =>
+        ChangeAsync(id, user, http, s, async (session, current, _) =>
         {
-            var extension = (await ListAsync(s.Database, tx.Connection!, tx, id, ct)).FirstOrDefault(e => e.Id == extensionId);
+            var extension = (await ListAsync(session, id, ct)).FirstOrDefault(e => e.Id == extensionId);
             if (extension is null) return Step.Refuse(Problems.NotFound("The extension request"));
             if (extension.Status != ExtensionStatus.Requested)
             {
@@ -149,13 +147,13 @@ public static class ProtectionExtensionsApi
                 return Step.Refuse(Problems.InvalidTransition("The registration is no longer approved and protected; the extension cannot be granted."));
             }
 
-            await tx.Connection!.ExecuteAsync(s.Database.Command(DecideSql, new
+            await session.ExecuteAsync(DecideSql, new
             {
                 Id = extensionId,
                 Status = Infrastructure.Http.Json.Name(granted ? ExtensionStatus.Granted : ExtensionStatus.Refused),
                 Note = Blank(note),
                 DecidedAt = now,
-            }, ct, tx));
+            }, ct);
             var changed = granted
                 ? current with { ProtectionExpiresAt = current.ProtectionExpiresAt!.Value.AddDays(extension.Days), ExtensionsGranted = current.ExtensionsGranted + 1 }
                 : current;
@@ -163,9 +161,9 @@ public static class ProtectionExtensionsApi
                 new { extensionId, days = extension.Days, note });
         }, ct);
 
-    private static async Task<IReadOnlyList<ExtensionRequest>> ListAsync(Database database, DbConnection connection, DbTransaction? tx, Guid id, CancellationToken ct)
+    private static async Task<IReadOnlyList<ExtensionRequest>> ListAsync(DbSession session, Guid id, CancellationToken ct)
     {
-        var rows = await connection.QueryAsync<Row>(database.Command(ListSql, new { RegistrationId = id }, ct, tx));
+        var rows = await session.QueryAsync<Row>(ListSql, new { RegistrationId = id }, ct);
         return rows.Select(r => new ExtensionRequest(r.Id, r.RegistrationId, Infrastructure.Http.Json.Parse<ExtensionStatus>(r.Status), r.Days, r.Reason,
             r.DecisionNote, r.RequestedAt, r.DecidedAt)).ToList();
     }

@@ -31,12 +31,12 @@ public sealed partial class ProtectionSweeper(
             var before = expired;
             foreach (var id in due)
             {
-                var done = await writer.DecideAsync(async tx =>
+                var done = await writer.DecideAsync(async session =>
                 {
-                    var current = await registrations.GetAsync(tx.Connection!, tx, id, ct);
+                    var current = await registrations.GetAsync(session, id, ct);
                     // Null when extended meanwhile, or another instance expired it first.
                     if (RegistrationDecisions.Expire(current, now) is not { } step) return Decided<bool>.Discarded(false);
-                    var transitioned = await decisions.TransitionAsync(tx, current!, step.Changed!, Actor.System, step.Action!, step.Data!, ct);
+                    var transitioned = await decisions.TransitionAsync(session, current!, step.Changed!, Actor.System, step.Action!, step.Data!, ct);
                     return transitioned is null ? Decided<bool>.Discarded(false) : Decided<bool>.Kept(true);
                 }, ct);
                 if (done) expired++;

@@ -1,4 +1,4 @@
-using System.Data.Common;
+using PartnerDeals.Api.Infrastructure.Data;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using PartnerDeals.Api.Infrastructure.Http;
@@ -26,7 +26,7 @@ public sealed class RegistrationDecisions(
     /// changed under us.
     /// </summary>
     public async Task<Registration?> SubmitAsync(
-        DbTransaction tx, Registration? current, Registration proposed, Partner partner, Actor actor, string action, CancellationToken ct)
+        DbSession session, Registration? current, Registration proposed, Partner partner, Actor actor, string action, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var policy = options.Value.Policy;
@@ -34,7 +34,7 @@ public sealed class RegistrationDecisions(
         // Precedence is earned by the company claimed, not by the row: an edit to another company joins the queue anew.
         if (movedCompany) proposed = proposed with { Seq = 0, SubmittedAt = now };
         var company = CompanyOf(proposed);
-        var check = await checker.CheckAsync(tx, company, proposed.PartnerId, proposed.Id, proposed.Seq, ct);
+        var check = await checker.CheckAsync(session, company, proposed.PartnerId, proposed.Id, proposed.Seq, ct);
         var matches = check.Candidates.Where(c => c.Match.Verdict != Verdict.Clear).ToList();
         var icp = policy.Icp.Evaluate(proposed.Customer, proposed.Deal);
         var autoApprove = check.Verdict == Verdict.Clear && icp.Qualified && policy.AutoApproves(partner.Tier) && partner.Status == PartnerStatus.Active;
@@ -47,19 +47,19 @@ public sealed class RegistrationDecisions(
             ? decided with { Version = 1, PartnerVersion = 1, UpdatedAt = now, PartnerUpdatedAt = now }
             : current.NextVersion(decided, now);
 
-        if (current is null) await registrations.InsertAsync(tx, decided, actor.KeyId, ct);
-        else if (!await registrations.UpdateAsync(tx, current, decided, ct)) return null;
+        if (current is null) await registrations.InsertAsync(session, decided, actor.KeyId, ct);
+        else if (!await registrations.UpdateAsync(session, current, decided, ct)) return null;
 
-        var open = await conflicts.OpenForAsync(tx, decided.Id, ct);
+        var open = await conflicts.OpenForAsync(session, decided.Id, ct);
         Guid? conflictId = null;
         if (matches.Count > 0)
         {
-            conflictId = await conflicts.RecordAsync(tx, decided.Id, open?.Id, matches, decided.PolicyVersion, now, ct);
+            conflictId = await conflicts.RecordAsync(session, decided.Id, open?.Id, matches, decided.PolicyVersion, now, ct);
         }
         else if (open is not null)
         {
-            await conflicts.ResolveAsync(tx, open.Id, ConflictResolution.Cleared, "A later check found no match.", null, now, ct);
-            await audit.RecordAsync(tx, "conflict", open.Id, "conflict.resolved", Actor.System, new { resolution = "cleared" }, ct);
+            await conflicts.ResolveAsync(session, open.Id, ConflictResolution.Cleared, "A later check found no match.", null, now, ct);
+            await audit.RecordAsync(session, "conflict", open.Id, "conflict.resolved", Actor.System, new { resolution = "cleared" }, ct);
         }
         decided = decided with { ConflictId = conflictId };
 
@@ -75,10 +75,10 @@ public sealed class RegistrationDecisions(
         object data = current is null
             ? new { registration = decided.AuditFields(), decision }
             : new { changes = AuditTrail.Changes(current.AuditFields(), decided.AuditFields()), decision };
-        await journal.RecordAsync(tx, decided, action, actor, data, ct);
-        await fees.AccrueAsync(tx, decided, now, ct);
+        await journal.RecordAsync(session, decided, action, actor, data, ct);
+        await fees.AccrueAsync(session, decided, now, ct);
         // The old company is no longer claimed: whoever waited behind this registration for it is decided again.
-        if (movedCompany) await ReleaseAsync(tx, decided.Id, ct);
+        if (movedCompany) await ReleaseAsync(session, decided.Id, ct);
         return decided;
     }
 
@@ -97,25 +97,25 @@ public sealed class RegistrationDecisions(
     /// behind it are re-evaluated in order. Null when <paramref name="current"/> changed under us.
     /// </summary>
     public async Task<Registration?> TransitionAsync(
-        DbTransaction tx, Registration current, Registration changed, Actor actor, string action, object data, CancellationToken ct)
+        DbSession session, Registration current, Registration changed, Actor actor, string action, object data, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         changed = current.NextVersion(changed, now);
-        if (!await registrations.UpdateAsync(tx, current, changed, ct)) return null;
+        if (!await registrations.UpdateAsync(session, current, changed, ct)) return null;
 
         var released = IsClaim(current.Status) && !IsClaim(changed.Status);
-        if (released && await conflicts.OpenForAsync(tx, changed.Id, ct) is { } open)
+        if (released && await conflicts.OpenForAsync(session, changed.Id, ct) is { } open)
         {
-            await conflicts.ResolveAsync(tx, open.Id, ConflictResolution.RegistrationClosed, $"The registration became {Json.Name(changed.Status)}.",
+            await conflicts.ResolveAsync(session, open.Id, ConflictResolution.RegistrationClosed, $"The registration became {Json.Name(changed.Status)}.",
                 actor.KeyId, now, ct);
-            await audit.RecordAsync(tx, "conflict", open.Id, "conflict.resolved", actor, new { resolution = "registration_closed" }, ct);
+            await audit.RecordAsync(session, "conflict", open.Id, "conflict.resolved", actor, new { resolution = "registration_closed" }, ct);
             changed = changed with { ConflictId = null };
         }
-        await journal.RecordAsync(tx, changed, action, actor,
+        await journal.RecordAsync(session, changed, action, actor,
             new { from = current.Status, to = changed.Status, changes = AuditTrail.Changes(current.AuditFields(), changed.AuditFields()), detail = data }, ct);
         // What the change earned the partner (an approval's fixed fee, a win's share), by the terms snapshotted at approval.
-        await fees.AccrueAsync(tx, changed, now, ct);
-        if (released) await ReleaseAsync(tx, changed.Id, ct);
+        await fees.AccrueAsync(session, changed, now, ct);
+        if (released) await ReleaseAsync(session, changed.Id, ct);
         return changed;
     }
 
@@ -125,14 +125,14 @@ public sealed class RegistrationDecisions(
     /// are re-evaluated. Fees already earned stay; a withdrawn registration can earn no more. Runs in the
     /// termination's decision transaction; answers how many claims it released.
     /// </summary>
-    public async Task<int> ReleaseClaimsOfAsync(DbTransaction tx, Guid partnerId, Actor actor, CancellationToken ct)
+    public async Task<int> ReleaseClaimsOfAsync(DbSession session, Guid partnerId, Actor actor, CancellationToken ct)
     {
         var released = 0;
-        foreach (var id in await registrations.ActiveClaimsOfAsync(tx, partnerId, ct))
+        foreach (var id in await registrations.ActiveClaimsOfAsync(session, partnerId, ct))
         {
-            var claim = (await registrations.GetAsync(tx.Connection!, tx, id, ct))!;
+            var claim = (await registrations.GetAsync(session, id, ct))!;
             var withdrawn = claim with { Status = RegistrationStatus.Withdrawn, Reason = "partner_terminated", DecidedAt = clock.GetUtcNow() };
-            if (await TransitionAsync(tx, claim, withdrawn, actor, "registration.released", new { reason = "partner_terminated" }, ct) is not null) released++;
+            if (await TransitionAsync(session, claim, withdrawn, actor, "registration.released", new { reason = "partner_terminated" }, ct) is not null) released++;
         }
         return released;
     }
@@ -148,10 +148,10 @@ public sealed class RegistrationDecisions(
     /// The approved registration of another claim that holds this account, if any: approving this one
     /// too would give the account two holders.
     /// </summary>
-    public async Task<ScoredCandidate?> HolderAsync(DbTransaction tx, Registration registration, CancellationToken ct)
+    public async Task<ScoredCandidate?> HolderAsync(DbSession session, Registration registration, CancellationToken ct)
     {
         var company = CompanyOf(registration);
-        var check = await checker.CheckAsync(tx, company, registration.PartnerId, registration.Id, registration.Seq, ct);
+        var check = await checker.CheckAsync(session, company, registration.PartnerId, registration.Id, registration.Seq, ct);
         return check.Candidates.FirstOrDefault(c => c.Candidate.HoldsAccount && c.Match.Verdict == Verdict.Conflict);
     }
 
@@ -166,7 +166,7 @@ public sealed class RegistrationDecisions(
                 $"A registration can be edited only while pending_review or more_info_requested; this one is {Json.Name(current.Status)}."));
 
     /// <summary>Ops approve a registration that waits: not past an open conflict (that is decided through it), never beside a holder.</summary>
-    public async Task<Step> ApproveAsync(DbTransaction tx, Registration current, Partner partner, string? note, CancellationToken ct)
+    public async Task<Step> ApproveAsync(DbSession session, Registration current, Partner partner, string? note, CancellationToken ct)
     {
         if (current.Status is not (RegistrationStatus.PendingReview or RegistrationStatus.MoreInfoRequested))
         {
@@ -177,14 +177,14 @@ public sealed class RegistrationDecisions(
             return Step.Refuse(Problems.InvalidTransition(
                 $"The registration has an open conflict; decide it with POST /v1/conflicts/{conflictId}/resolve."));
         }
-        var awarded = await AwardAsync(tx, current, partner, coSell: false, note, ct);
+        var awarded = await AwardAsync(session, current, partner, coSell: false, note, ct);
         return awarded.Problem is null ? awarded with { Action = "registration.approved", Data = new { note } } : awarded;
     }
 
     /// <summary>The account given to this registration (through its conflict, or by approval): refused while another holds it.</summary>
-    public async Task<Step> AwardAsync(DbTransaction tx, Registration current, Partner partner, bool coSell, string? note, CancellationToken ct)
+    public async Task<Step> AwardAsync(DbSession session, Registration current, Partner partner, bool coSell, string? note, CancellationToken ct)
     {
-        if (await HolderAsync(tx, current, ct) is { } holder)
+        if (await HolderAsync(session, current, ct) is { } holder)
         {
             return Step.Refuse(Problems.InvalidTransition(
                 $"Registration {holder.Candidate.Id} holds this account; it must close, expire or be withdrawn first."));
@@ -286,15 +286,15 @@ public sealed class RegistrationDecisions(
         : "awaiting_review";
 
     /// <summary>Re-evaluates, oldest first, the pending registrations whose conflict named the released one.</summary>
-    private async Task ReleaseAsync(DbTransaction tx, Guid releasedId, CancellationToken ct)
+    private async Task ReleaseAsync(DbSession session, Guid releasedId, CancellationToken ct)
     {
-        foreach (var id in await registrations.WaitingBehindAsync(tx, releasedId, ct))
+        foreach (var id in await registrations.WaitingBehindAsync(session, releasedId, ct))
         {
-            var waiting = await registrations.GetAsync(tx.Connection!, tx, id, ct);
+            var waiting = await registrations.GetAsync(session, id, ct);
             if (waiting is not { Status: RegistrationStatus.PendingReview }) continue;
-            var partner = await partners.GetAsync(tx.Connection!, tx, waiting.PartnerId, ct);
+            var partner = await partners.GetAsync(session, waiting.PartnerId, ct);
             if (partner is null) continue;
-            await SubmitAsync(tx, waiting, waiting, partner, Actor.System, "registration.reevaluated", ct);
+            await SubmitAsync(session, waiting, waiting, partner, Actor.System, "registration.reevaluated", ct);
         }
     }
 }

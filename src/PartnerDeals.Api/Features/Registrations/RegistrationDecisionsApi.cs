@@ -69,7 +69,7 @@ public static class RegistrationDecisionsApi
 
     private static Task<Results<Ok<Registration>, ProblemHttpResult>> Approve(
         Guid id, ClaimsPrincipal user, HttpContext http, [AsParameters] RegistrationServices s, CancellationToken ct, DecisionNoteRequest? request = null) =>
-        ChangeAsync(id, user, http, s, (tx, current, partner) => s.Decisions.ApproveAsync(tx, current, partner, Blank(request?.Note), ct), ct);
+        ChangeAsync(id, user, http, s, (session, current, partner) => s.Decisions.ApproveAsync(session, current, partner, Blank(request?.Note), ct), ct);
 
     private static Task<Results<Ok<Registration>, ProblemHttpResult>> Reject(
         Guid id, RejectRequest request, ClaimsPrincipal user, HttpContext http, [AsParameters] RegistrationServices s, CancellationToken ct) =>

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Text.Json;
 using Dapper;
 using Microsoft.Extensions.Options;
@@ -15,7 +14,7 @@ namespace PartnerDeals.Api.Features.Registrations;
 /// without the change itself being lost. The outbox row gets one delivery per enabled CRM, which the
 /// <see cref="SyncDispatcher"/> delivers.
 /// </summary>
-public sealed class RegistrationJournal(Database database, AuditTrail audit, IOptions<CrmOptions> crm, TimeProvider clock)
+public sealed class RegistrationJournal(AuditTrail audit, IOptions<CrmOptions> crm, TimeProvider clock)
 {
     private const string InsertOutboxSql = """
         INSERT INTO outbox (id, registration_id, event_type, payload, occurred_at)
@@ -31,22 +30,22 @@ public sealed class RegistrationJournal(Database database, AuditTrail audit, IOp
     private readonly IReadOnlyList<string> _crms = crm.Value.Enabled;
 
     /// <summary>Records <paramref name="action"/> (e.g. <c>registration.approved</c>) on the registration as it now is.</summary>
-    public async Task RecordAsync(DbTransaction tx, Registration registration, string action, Actor actor, object data, CancellationToken ct)
+    public async Task RecordAsync(DbSession session, Registration registration, string action, Actor actor, object data, CancellationToken ct)
     {
-        await audit.RecordAsync(tx, "registration", registration.Id, action, actor, data, ct);
+        await audit.RecordAsync(session, "registration", registration.Id, action, actor, data, ct);
         var now = clock.GetUtcNow();
         var outboxId = Ids.New(now);
-        await tx.Connection!.ExecuteAsync(database.Command(InsertOutboxSql, new
+        await session.ExecuteAsync(InsertOutboxSql, new
         {
             Id = outboxId,
             RegistrationId = registration.Id,
             EventType = action,
             Payload = JsonSerializer.Serialize(new { action, occurredAt = now, registration }, Json.Options),
             OccurredAt = now,
-        }, ct, tx));
+        }, ct);
         foreach (var name in _crms)
         {
-            await tx.Connection!.ExecuteAsync(database.Command(InsertDeliverySql, new
+            await session.ExecuteAsync(InsertDeliverySql, new
             {
                 Id = Ids.New(now),
                 OutboxId = outboxId,
@@ -55,7 +54,7 @@ public sealed class RegistrationJournal(Database database, AuditTrail audit, IOp
                 Crm = name,
                 EventType = action,
                 Now = now,
-            }, ct, tx));
+            }, ct);
         }
     }
 }

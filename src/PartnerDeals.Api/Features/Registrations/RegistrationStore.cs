@@ -112,33 +112,33 @@ public sealed class RegistrationStore(Database database)
         ORDER BY r.protection_expires_at
         """;
 
-    public async Task InsertAsync(DbTransaction tx, Registration registration, Guid? createdByKeyId, CancellationToken ct)
+    public async Task InsertAsync(DbSession session, Registration registration, Guid? createdByKeyId, CancellationToken ct)
     {
         var parameters = Parameters(registration);
         parameters.Add("CreatedByKeyId", createdByKeyId);
-        await tx.Connection!.ExecuteAsync(database.Command(InsertSql, parameters, ct, tx));
-        await WriteTokensAsync(tx, registration.Id, [], IndexedTokens(registration.Customer), ct);
+        await session.ExecuteAsync(InsertSql, parameters, ct);
+        await WriteTokensAsync(session, registration.Id, [], IndexedTokens(registration.Customer), ct);
     }
 
     /// <summary>Writes <paramref name="changed"/> if the stored row is still at <paramref name="current"/>'s version.</summary>
-    public async Task<bool> UpdateAsync(DbTransaction tx, Registration current, Registration changed, CancellationToken ct)
+    public async Task<bool> UpdateAsync(DbSession session, Registration current, Registration changed, CancellationToken ct)
     {
         var parameters = Parameters(changed);
         parameters.Add("ExpectedVersion", current.Version);
-        if (await tx.Connection!.ExecuteAsync(database.Command(UpdateSql, parameters, ct, tx)) != 1) return false;
+        if (await session.ExecuteAsync(UpdateSql, parameters, ct) != 1) return false;
         if (current.Customer.CompanyName != changed.Customer.CompanyName || !current.Customer.AlternateNames.SequenceEqual(changed.Customer.AlternateNames))
         {
-            await WriteTokensAsync(tx, changed.Id, IndexedTokens(current.Customer), IndexedTokens(changed.Customer), ct);
+            await WriteTokensAsync(session, changed.Id, IndexedTokens(current.Customer), IndexedTokens(changed.Customer), ct);
         }
         return true;
     }
 
     public Task<Registration?> GetAsync(Guid id, CancellationToken ct) =>
-        database.ReadAsync(connection => GetAsync(connection, null, id, ct), ct);
+        database.ReadAsync(session => GetAsync(session, id, ct), ct);
 
-    public async Task<Registration?> GetAsync(DbConnection connection, DbTransaction? tx, Guid id, CancellationToken ct)
+    public async Task<Registration?> GetAsync(DbSession session, Guid id, CancellationToken ct)
     {
-        var rows = await database.QueryRepeatedAsync<Row>(connection, tx, GetSql, [("@Id", id)], ct);
+        var rows = await session.QueryRepeatedAsync<Row>(GetSql, [("@Id", id)], ct);
         return rows.Count == 0 ? null : rows[0].ToRegistration();
     }
 
@@ -160,23 +160,23 @@ public sealed class RegistrationStore(Database database)
         return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToRegistration());
     }
 
-    public async Task<IReadOnlyList<Guid>> WaitingBehindAsync(DbTransaction tx, Guid releasedId, CancellationToken ct) =>
-        (await tx.Connection!.QueryAsync<Guid>(database.Command(WaitingBehindSql, new { ReleasedId = releasedId }, ct, tx))).AsList();
+    public async Task<IReadOnlyList<Guid>> WaitingBehindAsync(DbSession session, Guid releasedId, CancellationToken ct) =>
+        (await session.QueryAsync<Guid>(WaitingBehindSql, new { ReleasedId = releasedId }, ct)).AsList();
 
-    public async Task<IReadOnlyList<Guid>> ActiveClaimsOfAsync(DbTransaction tx, Guid partnerId, CancellationToken ct) =>
-        (await tx.Connection!.QueryAsync<Guid>(database.Command(ActiveClaimsOfSql, new { PartnerId = partnerId }, ct, tx))).AsList();
+    public async Task<IReadOnlyList<Guid>> ActiveClaimsOfAsync(DbSession session, Guid partnerId, CancellationToken ct) =>
+        (await session.QueryAsync<Guid>(ActiveClaimsOfSql, new { PartnerId = partnerId }, ct)).AsList();
 
     public async Task<IReadOnlyList<Guid>> ExpiredAsync(DbConnection connection, DateTimeOffset now, int limit, CancellationToken ct) =>
         (await connection.QueryAsync<Guid>(database.Command(database.Dialect.Page(ExpiredSql), new { Now = now, Limit = limit }, ct))).AsList();
 
     /// <summary>Moves the token index from <paramref name="before"/> to <paramref name="after"/>, by key (no secondary index needed).</summary>
-    private async Task WriteTokensAsync(DbTransaction tx, Guid id, IReadOnlyList<string> before, IReadOnlyList<string> after, CancellationToken ct)
+    private async Task WriteTokensAsync(DbSession session, Guid id, IReadOnlyList<string> before, IReadOnlyList<string> after, CancellationToken ct)
     {
         var stale = before.Except(after).Select(t => new { Token = t, Id = id }).ToList();
         var added = after.Except(before).Select(t => new { Token = t, Id = id }).ToList();
-        if (stale.Count > 0) await tx.Connection!.ExecuteAsync(database.Command(DeleteTokenSql, stale, ct, tx));
-        if (added.Count > 0) await tx.Connection!.ExecuteAsync(database.Command(InsertTokenSql, added, ct, tx));
-        await MisspellingIndex.AddAsync(database, tx, added.Select(a => a.Token), ct);
+        if (stale.Count > 0) await session.ExecuteAsync(DeleteTokenSql, stale, ct);
+        if (added.Count > 0) await session.ExecuteAsync(InsertTokenSql, added, ct);
+        await MisspellingIndex.AddAsync(session, added.Select(a => a.Token), ct);
     }
 
     /// <summary>What a registration is indexed under: the tokens of its company name and of its alternate names.</summary>

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Claims;
 using System.Text.Json;
@@ -106,26 +105,26 @@ public static class RegistrationsApi
         var hash = IdempotencyKeys.Hash(new { proposed.PartnerId, proposed.Customer, proposed.Contact, proposed.Deal, proposed.CoSell });
         var hashAsTyped = IdempotencyKeys.Hash(request with { PartnerId = partnerId });
 
-        var (problem, earlier, created) = await s.Writer.DecideAsync(async tx =>
+        var (problem, earlier, created) = await s.Writer.DecideAsync(async session =>
         {
-            if (idempotencyKey is not null && await idempotency.FindAsync(tx.Connection!, tx, scope, idempotencyKey, ct) is { } stored)
+            if (idempotencyKey is not null && await idempotency.FindAsync(session, scope, idempotencyKey, ct) is { } stored)
             {
                 return Decided<Submission>.Discarded(new(null, stored, null));
             }
-            var partner = await s.Partners.GetAsync(tx.Connection!, tx, partnerId, ct);
+            var partner = await s.Partners.GetAsync(session, partnerId, ct);
             if (partner is null) return Submission.Refused(Problems.InvalidField("partnerId", "No partner has this id."));
             if (partner.Status != PartnerStatus.Active)
             {
                 return Submission.Refused(Problems.Conflict("The partner cannot register deals.", $"The partner is {Json.Name(partner.Status)}."));
             }
 
-            var registered = (await s.Decisions.SubmitAsync(tx, null, proposed, partner, Actor.From(user), "registration.created", ct))!;
+            var registered = (await s.Decisions.SubmitAsync(session, null, proposed, partner, Actor.From(user), "registration.created", ct))!;
             try
             {
                 if (idempotencyKey is not null)
                 {
                     var body = JsonSerializer.Serialize(View(registered, user), Json.Options);
-                    await idempotency.SaveAsync(tx, scope, idempotencyKey, new StoredResponse(hash, StatusCodes.Status201Created, registered.Id, body), ct);
+                    await idempotency.SaveAsync(session, scope, idempotencyKey, new StoredResponse(hash, StatusCodes.Status201Created, registered.Id, body), ct);
                 }
             }
             catch (Exception e) when (SqlDialect.IsUniqueViolation(e))
@@ -192,17 +191,17 @@ public static class RegistrationsApi
         var ifMatch = ETags.ReadIfMatch(http, out var expected);
         if (ifMatch == ETags.Match.Missing) return Problems.PreconditionRequired();
 
-        var (problem, decided) = await s.Writer.DecideAsync(async tx =>
+        var (problem, decided) = await s.Writer.DecideAsync(async session =>
         {
-            var current = await s.Registrations.GetAsync(tx.Connection!, tx, id, ct);
+            var current = await s.Registrations.GetAsync(session, id, ct);
             if (!Reachable(current, user, ifMatch, expected, out var unreachable)) return Change.Refused(unreachable);
             if (RegistrationDecisions.EditRefusal(current) is { } refusal) return Change.Refused(refusal.Problem!);
 
             var edited = Merge(current, request);
             if (current.Status == RegistrationStatus.PendingReview && Same(current, edited)) return Decided<Change>.Discarded(new(null, current));
-            var partner = (await s.Partners.GetAsync(tx.Connection!, tx, current.PartnerId, ct))!;
+            var partner = (await s.Partners.GetAsync(session, current.PartnerId, ct))!;
             var action = current.Status == RegistrationStatus.MoreInfoRequested ? "registration.resubmitted" : "registration.updated";
-            var submitted = await s.Decisions.SubmitAsync(tx, current, edited, partner, Actor.From(user), action, ct);
+            var submitted = await s.Decisions.SubmitAsync(session, current, edited, partner, Actor.From(user), action, ct);
             return submitted is null ? Change.Refused(Problems.PreconditionFailed()) : Decided<Change>.Kept(new(null, submitted));
         }, ct);
 
@@ -242,23 +241,23 @@ public static class RegistrationsApi
     /// If-Match (optional on actions) still holds, and lets <paramref name="decide"/> say what changes.
     /// </summary>
     public static async Task<Results<Ok<Registration>, ProblemHttpResult>> ChangeAsync(
-        Guid id, ClaimsPrincipal user, HttpContext http, RegistrationServices s, Func<DbTransaction, Registration, Partner, Task<Step>> decide,
+        Guid id, ClaimsPrincipal user, HttpContext http, RegistrationServices s, Func<DbSession, Registration, Partner, Task<Step>> decide,
         CancellationToken ct)
     {
         var ifMatch = ETags.ReadIfMatch(http.Request, out var expected);
-        var (problem, changed) = await s.Writer.DecideAsync(async tx =>
+        var (problem, changed) = await s.Writer.DecideAsync(async session =>
         {
-            var current = await s.Registrations.GetAsync(tx.Connection!, tx, id, ct);
+            var current = await s.Registrations.GetAsync(session, id, ct);
             if (!Reachable(current, user, ifMatch, expected, out var unreachable)) return Change.Refused(unreachable);
 
-            var partner = (await s.Partners.GetAsync(tx.Connection!, tx, current.PartnerId, ct))!;
+            var partner = (await s.Partners.GetAsync(session, current.PartnerId, ct))!;
             if (partner.Status == PartnerStatus.Terminated)
             {
                 return Change.Refused(Problems.InvalidTransition("The partner is terminated: its registrations are closed and earn nothing more."));
             }
-            var step = await decide(tx, current, partner);
+            var step = await decide(session, current, partner);
             if (step.Problem is not null) return Change.Refused(step.Problem);
-            var transitioned = await s.Decisions.TransitionAsync(tx, current, step.Changed!, Actor.From(user), step.Action!, step.Data ?? new { }, ct);
+            var transitioned = await s.Decisions.TransitionAsync(session, current, step.Changed!, Actor.From(user), step.Action!, step.Data ?? new { }, ct);
             return transitioned is null ? Change.Refused(Problems.PreconditionFailed()) : Decided<Change>.Kept(new(null, transitioned));
         }, ct);
 

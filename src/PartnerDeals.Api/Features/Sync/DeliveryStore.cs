@@ -158,15 +158,15 @@ public sealed class DeliveryStore(Database database, AuditTrail audit)
     public async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(string crm, int limit, DateTimeOffset now, TimeSpan lease, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        await using var tx = await database.BeginWriteAsync(connection, ct);
-        var due = (await connection.QueryAsync<Guid>(database.Command(database.Dialect.Page(DueSql), new { Crm = crm, Now = now, Limit = limit }, ct, tx)))
+        await using var session = await database.BeginWriteAsync(connection, ct);
+        var due = (await session.QueryAsync<Guid>(database.Dialect.Page(DueSql), new { Crm = crm, Now = now, Limit = limit }, ct))
             .ToList();
         if (due.Count == 0) return [];
         var leaseId = Ids.New(now);
         var ids = Database.IdList(due);
-        await connection.ExecuteAsync(database.Command(LeaseSql, new { Ids = ids, LeaseId = leaseId, LockedUntil = now + lease, Now = now }, ct, tx));
-        var leased = (await connection.QueryAsync<ClaimedRow>(database.Command(LeasedSql, new { Ids = ids, LeaseId = leaseId }, ct, tx))).ToList();
-        await tx.CommitAsync(ct);
+        await session.ExecuteAsync(LeaseSql, new { Ids = ids, LeaseId = leaseId, LockedUntil = now + lease, Now = now }, ct);
+        var leased = (await session.QueryAsync<ClaimedRow>(LeasedSql, new { Ids = ids, LeaseId = leaseId }, ct)).ToList();
+        await session.CommitAsync(ct);
         return leased.Select(r => new ClaimedDelivery(r.Id, r.LeaseId, r.Attempts, r.EventType, r.Payload, r.PartnerName)).ToList();
     }
 
@@ -176,8 +176,8 @@ public sealed class DeliveryStore(Database database, AuditTrail audit)
         DateTimeOffset startedAt, DateTimeOffset now, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        await using var tx = await database.BeginWriteAsync(connection, ct);
-        var changed = await connection.ExecuteAsync(database.Command(RecordSql, new
+        await using var session = await database.BeginWriteAsync(connection, ct);
+        var changed = await session.ExecuteAsync(RecordSql, new
         {
             claimed.Id,
             claimed.LeaseId,
@@ -188,9 +188,9 @@ public sealed class DeliveryStore(Database database, AuditTrail audit)
             Error = result.Outcome == AttemptOutcome.Delivered || result.Error is null ? null : CrmAnswers.Truncate(result.Error),
             Now = now,
             DeliveredAt = status == DeliveryStatus.Delivered ? now : (DateTimeOffset?)null,
-        }, ct, tx));
+        }, ct);
         if (changed == 0) return false;
-        await connection.ExecuteAsync(database.Command(InsertAttemptSql, new
+        await session.ExecuteAsync(InsertAttemptSql, new
         {
             Id = Ids.New(now),
             DeliveryId = claimed.Id,
@@ -199,8 +199,8 @@ public sealed class DeliveryStore(Database database, AuditTrail audit)
             Error = result.Error is null ? null : CrmAnswers.Truncate(result.Error),
             StartedAt = startedAt,
             DurationMs = (int)Math.Min(int.MaxValue, (now - startedAt).TotalMilliseconds),
-        }, ct, tx));
-        await tx.CommitAsync(ct);
+        }, ct);
+        await session.CommitAsync(ct);
         return true;
     }
 
@@ -235,14 +235,14 @@ public sealed class DeliveryStore(Database database, AuditTrail audit)
     public async Task<IReadOnlyList<Guid>> RetryAsync(Guid? id, string? crm, Actor actor, DateTimeOffset now, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        await using var tx = await database.BeginWriteAsync(connection, ct);
-        var ids = (await connection.QueryAsync<Guid>(database.Command(RetryableSql, new { Id = id, Crm = crm }, ct, tx))).ToList();
+        await using var session = await database.BeginWriteAsync(connection, ct);
+        var ids = (await session.QueryAsync<Guid>(RetryableSql, new { Id = id, Crm = crm }, ct)).ToList();
         foreach (var retried in ids)
         {
-            await connection.ExecuteAsync(database.Command(RetrySql, new { Id = retried, Now = now }, ct, tx));
-            await audit.RecordAsync(tx, "delivery", retried, "delivery.retried", actor, new { }, ct);
+            await session.ExecuteAsync(RetrySql, new { Id = retried, Now = now }, ct);
+            await audit.RecordAsync(session, "delivery", retried, "delivery.retried", actor, new { }, ct);
         }
-        await tx.CommitAsync(ct);
+        await session.CommitAsync(ct);
         return ids;
     }
 

@@ -54,18 +54,18 @@ public sealed class Database : IAsyncDisposable
     /// registration's 50 columns take longer to prepare than to read). A read that fails closes its connection.
     /// On SQL Server, whose client caches plans itself, it is an ordinary pooled connection.
     /// </summary>
-    public async Task<T> ReadAsync<T>(Func<DbConnection, Task<T>> read, CancellationToken ct)
+    public async Task<T> ReadAsync<T>(Func<DbSession, Task<T>> read, CancellationToken ct)
     {
         if (Provider != DatabaseProvider.Sqlite)
         {
             await using var pooled = await OpenAsync(ct);
-            return await read(pooled);
+            return await read(new DbSession(this, pooled, null));
         }
         var connection = _readers.TryTake(out var idle) ? idle : await OpenAsync(ct);
         T result;
         try
         {
-            result = await read(connection);
+            result = await read(new DbSession(this, connection, null));
         }
         catch
         {
@@ -143,12 +143,12 @@ public sealed class Database : IAsyncDisposable
     /// Starts a write transaction. On SQLite, Microsoft.Data.Sqlite begins it IMMEDIATE, taking the
     /// write lock up front so two writers never deadlock on a lock upgrade.
     /// </summary>
-    public async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct)
+    public async Task<DbSession> BeginWriteAsync(DbConnection connection, CancellationToken ct)
     {
         Interlocked.Increment(ref _writersWaiting);
         try
         {
-            return await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
+            return new DbSession(this, connection, await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct));
         }
         finally
         {
@@ -186,19 +186,19 @@ public sealed class Database : IAsyncDisposable
     /// same for every instance on the database: the second decision waits until the first commits and
     /// then sees its row, so the phantom (both checks clear, both insert) cannot happen.
     /// </summary>
-    public async Task<DbTransaction> BeginDecisionAsync(DbConnection connection, CancellationToken ct)
+    public async Task<DbSession> BeginDecisionAsync(DbConnection connection, CancellationToken ct)
     {
-        var tx = await BeginWriteAsync(connection, ct);
-        if (Dialect.DecisionLockSql is not { } lockSql) return tx;
+        var session = await BeginWriteAsync(connection, ct);
+        if (Dialect.DecisionLockSql is not { } lockSql) return session;
         try
         {
-            var granted = await connection.ExecuteScalarAsync<int>(Command(lockSql, new { TimeoutMs = _options.CommandTimeoutSeconds * 1000 }, ct, tx));
+            var granted = await session.ExecuteScalarAsync<int>(lockSql, new { TimeoutMs = _options.CommandTimeoutSeconds * 1000 }, ct);
             if (granted < 0) throw new DatabaseBusyException($"The registration decision lock was not granted (sp_getapplock returned {granted}).");
-            return tx;
+            return session;
         }
         catch
         {
-            await tx.DisposeAsync();
+            await session.DisposeAsync();
             throw;
         }
     }
@@ -218,16 +218,16 @@ public sealed class Database : IAsyncDisposable
     /// after each row with the key the database gave the row it inserted: SQLite's rowid, or on SQL Server
     /// the value the statement selects last (<see cref="SqlDialect.InsertedKey"/>).
     /// </summary>
-    public async Task ExecuteEachAsync<T>(DbTransaction tx, string sql, string[] names, IEnumerable<T> rows, Action<T, object?[]> valuesOf,
-        CancellationToken ct, Action<T, long>? inserted = null)
+    internal async Task ExecuteEachAsync<T>(DbConnection connection, DbTransaction? tx, string sql, string[] names, IEnumerable<T> rows,
+        Action<T, object?[]> valuesOf, CancellationToken ct, Action<T, long>? inserted = null)
     {
-        if (tx.Connection is SqliteConnection sqlite)
+        if (connection is SqliteConnection sqlite)
         {
             SqliteStatements.ExecuteEach(sqlite, sql, names, rows, valuesOf, inserted, ct);
             return;
         }
 
-        await using var command = tx.Connection!.CreateCommand();
+        await using var command = connection.CreateCommand();
         command.Transaction = tx;
         command.CommandText = sql;
         command.CommandTimeout = _options.CommandTimeoutSeconds;
@@ -269,7 +269,7 @@ public sealed class Database : IAsyncDisposable
     /// values are bound again: parsing and planning a statement cost more than running these lookups, and
     /// the decision writer's connection lives for the whole process. Elsewhere it is an ordinary Dapper query.
     /// </summary>
-    public async Task<IReadOnlyList<T>> QueryRepeatedAsync<T>(
+    internal async Task<IReadOnlyList<T>> QueryRepeatedAsync<T>(
         DbConnection connection, DbTransaction? tx, string sql, IReadOnlyList<(string Name, object? Value)> parameters, CancellationToken ct)
     {
         if (connection is not SqliteConnection sqlite)
@@ -289,7 +289,7 @@ public sealed class Database : IAsyncDisposable
     }
 
     /// <summary>The same for a query answering one number.</summary>
-    public async Task<long> ScalarRepeatedAsync(
+    internal async Task<long> ScalarRepeatedAsync(
         DbConnection connection, DbTransaction? tx, string sql, IReadOnlyList<(string Name, object? Value)> parameters, CancellationToken ct)
     {
         if (connection is not SqliteConnection sqlite)

@@ -71,7 +71,7 @@ public sealed class DecisionWriter : BackgroundService
     /// Runs <paramref name="decide"/> in the writer's transaction and answers once its batch has committed.
     /// Throws <see cref="DatabaseBusyException"/> (503) when the queue is full or the commit failed.
     /// </summary>
-    public async Task<T> DecideAsync<T>(Func<DbTransaction, Task<Decided<T>>> decide, CancellationToken ct)
+    public async Task<T> DecideAsync<T>(Func<DbSession, Task<Decided<T>>> decide, CancellationToken ct)
     {
         if (Interlocked.Increment(ref _waiting) > _options.MaxQueue)
         {
@@ -116,12 +116,12 @@ public sealed class DecisionWriter : BackgroundService
 
     private async Task RunAsync(List<Pending> batch, CancellationToken stoppingToken)
     {
-        DbTransaction tx;
+        DbSession session;
         try
         {
             // SQLite keeps one connection (its cache stays warm); SQL Server takes a pooled one per batch.
             _connection ??= await _database.OpenDecisionWriterAsync(stoppingToken);
-            tx = await _database.BeginDecisionAsync(_connection, stoppingToken);
+            session = await _database.BeginDecisionAsync(_connection, stoppingToken);
         }
         catch (Exception e)
         {
@@ -130,8 +130,9 @@ public sealed class DecisionWriter : BackgroundService
             return;
         }
 
-        await using (tx)
+        await using (session)
         {
+            var tx = session.Transaction!;
             var ran = new List<Pending>(batch.Count);
             foreach (var pending in batch)
             {
@@ -144,7 +145,7 @@ public sealed class DecisionWriter : BackgroundService
                 await tx.SaveAsync("decision", stoppingToken);
                 try
                 {
-                    if (!await pending.RunAsync(tx)) await tx.RollbackAsync("decision", stoppingToken);
+                    if (!await pending.RunAsync(session)) await tx.RollbackAsync("decision", stoppingToken);
                     // SQL Server has no release: its savepoints simply end with the transaction.
                     else if (_database.Provider == DatabaseProvider.Sqlite) await tx.ReleaseAsync("decision", stoppingToken);
                     ran.Add(pending);
@@ -206,7 +207,7 @@ public sealed class DecisionWriter : BackgroundService
         public bool Cancelled => Ct.IsCancellationRequested;
 
         /// <summary>Runs the decision; answers whether its writes are kept.</summary>
-        public abstract Task<bool> RunAsync(DbTransaction tx);
+        public abstract Task<bool> RunAsync(DbSession session);
 
         /// <summary>Hands the decision's answer to its caller: its batch committed.</summary>
         public abstract void Complete();
@@ -214,15 +215,15 @@ public sealed class DecisionWriter : BackgroundService
         public abstract void Fail(Exception e);
     }
 
-    private sealed class Pending<T>(Func<DbTransaction, Task<Decided<T>>> decide, CancellationToken ct) : Pending(ct)
+    private sealed class Pending<T>(Func<DbSession, Task<Decided<T>>> decide, CancellationToken ct) : Pending(ct)
     {
         private T _result = default!;
 
         public TaskCompletionSource<T> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public override async Task<bool> RunAsync(DbTransaction tx)
+        public override async Task<bool> RunAsync(DbSession session)
         {
-            var decided = await decide(tx);
+            var decided = await decide(session);
             _result = decided.Result;
             return decided.Keep;
         }

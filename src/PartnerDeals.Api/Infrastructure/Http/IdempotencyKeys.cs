@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -35,21 +34,20 @@ public sealed class IdempotencyKeys(Database database, TimeProvider clock)
     public static string Hash<T>(T request) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(request, Json.Options))));
 
-    public async Task<StoredResponse?> FindAsync(DbConnection connection, DbTransaction? tx, string scope, string key, CancellationToken ct)
+    public async Task<StoredResponse?> FindAsync(DbSession session, string scope, string key, CancellationToken ct)
     {
-        var row = await connection.QuerySingleOrDefaultAsync<Row>(database.Command(FindSql, new { Scope = scope, Key = key }, ct, tx));
+        var row = await session.QuerySingleOrDefaultAsync<Row>(FindSql, new { Scope = scope, Key = key }, ct);
         return row is null ? null : new StoredResponse(row.RequestHash, row.StatusCode, row.ResourceId, row.ResponseBody);
     }
 
     public async Task<StoredResponse?> FindAsync(string scope, string key, CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        return await FindAsync(connection, null, scope, key, ct);
+        return await database.ReadAsync(session => FindAsync(session, scope, key, ct), ct);
     }
 
     /// <summary>Stores the answer; a unique violation means a concurrent request with the same key won.</summary>
-    public Task SaveAsync(DbTransaction tx, string scope, string key, StoredResponse response, CancellationToken ct) =>
-        tx.Connection!.ExecuteAsync(database.Command(InsertSql, new
+    public Task SaveAsync(DbSession session, string scope, string key, StoredResponse response, CancellationToken ct) =>
+        session.ExecuteAsync(InsertSql, new
         {
             Scope = scope,
             Key = key,
@@ -58,7 +56,7 @@ public sealed class IdempotencyKeys(Database database, TimeProvider clock)
             response.ResourceId,
             response.ResponseBody,
             CreatedAt = clock.GetUtcNow(),
-        }, ct, tx));
+        }, ct);
 
     private sealed class Row
     {
