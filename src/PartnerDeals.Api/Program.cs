@@ -16,6 +16,7 @@ using PartnerDeals.Api.Features.Opportunities;
 using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Features.Sync;
+using PartnerDeals.Api.Features.Webhooks;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Errors;
@@ -77,6 +78,7 @@ builder.Services.AddOptions<RegistrationOptions>().Bind(config.GetSection(Regist
         + "with amounts >= 0; extensions MaxCount 0-100 and Days 1-730; ExpirySweepSeconds 1-86400.")
     .ValidateOnStart();
 builder.Services.AddCrmSync(config);
+builder.Services.AddWebhooks(config);
 builder.Services.AddOptions<ProgramHealthOptions>().Bind(config.GetSection(ProgramHealthOptions.Section))
     .Validate(o => o.IsValid, "ProgramHealth: ReviewSlaHours 1-8760, ExpiringWithinDays 1-365, ListLimit 1-10000.")
     .ValidateOnStart();
@@ -95,7 +97,7 @@ builder.Services.AddOpenApiDocument();
 builder.Services.AddHealth();
 builder.Services.AddOpenTelemetry()
     .ConfigureResource(r => r.AddService("partnerdeals-api"))
-    .WithMetrics(m => m.AddMeter(SyncMetrics.MeterName, PartnerPreChecks.MeterName, DecisionWriter.MeterName).AddAspNetCoreInstrumentation().AddRuntimeInstrumentation().AddPrometheusExporter());
+    .WithMetrics(m => m.AddMeter(SyncMetrics.MeterName, PartnerPreChecks.MeterName, DecisionWriter.MeterName, WebhookDispatcher.MeterName).AddAspNetCoreInstrumentation().AddRuntimeInstrumentation().AddPrometheusExporter());
 
 var app = builder.Build();
 
@@ -126,6 +128,7 @@ v1.MapConflictChecks();
 v1.MapRegistrations();
 v1.MapConflicts();
 v1.MapSync();
+v1.MapWebhooks();
 v1.MapFees();
 v1.MapMetrics();
 

@@ -12,6 +12,7 @@ using PartnerDeals.Api.Features.Opportunities;
 using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Features.Sync;
+using PartnerDeals.Api.Features.Webhooks;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Matching;
@@ -449,7 +450,7 @@ public sealed class StorageTests(DatabaseProvider provider)
         var conflicts = new ConflictStore(Database);
         var options = Options.Create(new RegistrationOptions());
         var checker = new ConflictChecker(Database, Options.Create(new MatchingOptions()), _clock);
-        var decisions = new RegistrationDecisions(checker, conflicts, registrations, _partners, new RegistrationJournal(_audit, Options.Create(new CrmOptions()), _clock), new FeeLedger(Database), _audit,
+        var decisions = new RegistrationDecisions(checker, conflicts, registrations, _partners, new RegistrationJournal(_audit, Options.Create(new CrmOptions()), _clock), new FeeLedger(Database), _audit, new WebhookEvents(),
             options, _clock);
         var claimants = Enumerable.Range(0, 8).Select(i => NewPartner($"Claimant {Guid.NewGuid():N}")).ToList();
         foreach (var partner in claimants) await InTransaction(tx => _partners.InsertAsync(tx, partner, CancellationToken.None));
@@ -478,7 +479,7 @@ public sealed class StorageTests(DatabaseProvider provider)
         var crm = Options.Create(new CrmOptions { Salesforce = { InstanceUrl = "https://acme.my.salesforce.com" } });
         var checker = new ConflictChecker(Database, Options.Create(new MatchingOptions()), _clock);
         var decisions = new RegistrationDecisions(checker, new ConflictStore(Database), registrations, _partners,
-            new RegistrationJournal(_audit, crm, _clock), new FeeLedger(Database), _audit, Options.Create(new RegistrationOptions()), _clock);
+            new RegistrationJournal(_audit, crm, _clock), new FeeLedger(Database), _audit, new WebhookEvents(), Options.Create(new RegistrationOptions()), _clock);
         var partner = NewPartner($"Dispatch {Guid.NewGuid():N}");
         await InTransaction(tx => _partners.InsertAsync(tx, partner, CancellationToken.None));
         var created = new List<Registration>();

@@ -94,13 +94,18 @@ public sealed class FeeLedger(Database database)
         WHERE id = @Id AND paid_at IS NULL
         """;
 
-    /// <summary>Accrues what <paramref name="registration"/>, as a transition left it, has earned; nothing if it earned nothing new.</summary>
-    public async Task AccrueAsync(DbSession session, Registration registration, DateTimeOffset now, CancellationToken ct)
+    /// <summary>
+    /// Accrues what <paramref name="registration"/>, as a transition left it, has earned: the fee accrued, or null if it
+    /// earned nothing new.
+    /// </summary>
+    public async Task<Fee?> AccrueAsync(DbSession session, Registration registration, DateTimeOffset now, CancellationToken ct)
     {
-        if (Earned(registration) is not { } fee) return;
-        await session.ExecuteAsync(AccrueSql, new
+        if (Earned(registration) is not { } fee) return null;
+        var id = Ids.New(now);
+        var dueAt = now.AddDays(registration.Terms!.PaymentNetDays);
+        var accrued = await session.ExecuteAsync(AccrueSql, new
         {
-            Id = Ids.New(now),
+            Id = id,
             RegistrationId = registration.Id,
             registration.PartnerId,
             Trigger = Json.Name(fee.Trigger),
@@ -110,8 +115,23 @@ public sealed class FeeLedger(Database database)
             fee.Amount,
             fee.Currency,
             AccruedAt = now,
-            DueAt = now.AddDays(registration.Terms!.PaymentNetDays),
+            DueAt = dueAt,
         }, ct);
+        return accrued == 0 ? null : new Fee
+        {
+            Id = id,
+            RegistrationId = registration.Id,
+            PartnerId = registration.PartnerId,
+            Trigger = fee.Trigger,
+            FeeModel = fee.Model,
+            BasisAmount = fee.BasisAmount,
+            FeePercent = fee.FeePercent,
+            Amount = fee.Amount,
+            Currency = fee.Currency,
+            Status = now >= dueAt ? FeeStatus.Due : FeeStatus.Accrued,
+            AccruedAt = now,
+            DueAt = dueAt,
+        };
     }
 
     /// <summary>The fee this state of the registration earns under its terms, if any.</summary>

@@ -3,6 +3,7 @@ using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PartnerDeals.Api.Features.Audit;
 using PartnerDeals.Api.Features.Partners;
+using PartnerDeals.Api.Features.Webhooks;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
@@ -100,8 +101,8 @@ public static class FeesApi
         ]));
 
     private static async Task<Results<Ok<Fee>, ProblemHttpResult>> MarkPaid(
-        Guid id, ClaimsPrincipal user, Database database, FeeLedger fees, AuditTrail audit, TimeProvider clock, CancellationToken ct,
-        MarkFeePaidRequest? request = null)
+        Guid id, ClaimsPrincipal user, Database database, FeeLedger fees, AuditTrail audit, WebhookEvents webhooks, TimeProvider clock,
+        CancellationToken ct, MarkFeePaidRequest? request = null)
     {
         var now = clock.GetUtcNow();
         await using var connection = await database.OpenAsync(ct);
@@ -114,7 +115,9 @@ public static class FeesApi
             return Problems.InvalidTransition($"The fee was already paid on {fee.PaidAt:yyyy-MM-dd}.");
         }
         await audit.RecordAsync(session, "fee", id, "fee.paid", Actor.From(user), new { fee.Amount, fee.Currency, reference }, ct);
+        var paid = (await fees.GetAsync(session, id, now, ct))!;
+        await webhooks.RecordAsync(session, paid.PartnerId, WebhookEventTypes.FeePaid, paid.RegistrationId, paid, now, ct);
         await session.CommitAsync(ct);
-        return TypedResults.Ok((await database.ReadAsync(read => fees.GetAsync(read, id, now, ct), ct))!);
+        return TypedResults.Ok(paid);
     }
 }

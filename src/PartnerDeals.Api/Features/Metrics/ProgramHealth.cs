@@ -75,6 +75,15 @@ public sealed record ExpiringSoon(int WithinDays, int Count, IReadOnlyList<Expir
 /// <summary>CRM deliveries that gave up, per CRM.</summary>
 public sealed record DeadDeliveries(string Crm, int Count, DateTimeOffset OldestCreatedAt);
 
+/// <summary>A partner's webhook endpoint turned off because it answered <c>410 Gone</c> or failed for days.</summary>
+/// <param name="WebhookId">The endpoint.</param>
+/// <param name="PartnerId">Its partner.</param>
+/// <param name="Url">Where it pointed.</param>
+/// <param name="Reason"><c>gone</c> or <c>failing</c>.</param>
+/// <param name="DisabledAt">When it was turned off.</param>
+/// <param name="FailingSince">Its first failed attempt since it last delivered.</param>
+public sealed record DisabledWebhook(Guid WebhookId, Guid PartnerId, string Url, string Reason, DateTimeOffset DisabledAt, DateTimeOffset? FailingSince);
+
 /// <summary>The program at a glance: revenue share in the period, partners, and what needs attention now.</summary>
 public sealed record ProgramHealth
 {
@@ -95,6 +104,9 @@ public sealed record ProgramHealth
     public required ReviewQueue ReviewQueue { get; init; }
     public required ExpiringSoon ExpiringSoon { get; init; }
     public required IReadOnlyList<DeadDeliveries> DeadDeliveries { get; init; }
+
+    /// <summary>Partners' webhook endpoints turned off by a 410 or by failing for days, oldest first.</summary>
+    public required IReadOnlyList<DisabledWebhook> DisabledWebhooks { get; init; }
 }
 
 /// <summary>Program health as a handful of aggregate queries, each on an index.</summary>
@@ -160,6 +172,11 @@ public sealed class ProgramHealthStore(Database database, IOptions<ProgramHealth
         SELECT crm AS Crm, COUNT(*) AS Count, MIN(created_at) AS OldestCreatedAt FROM deliveries WHERE status = 'dead' GROUP BY crm ORDER BY crm
         """;
 
+    private const string DisabledWebhooksSql = """
+        SELECT id AS WebhookId, partner_id AS PartnerId, url AS Url, disabled_reason AS Reason, disabled_at AS DisabledAt, failing_since AS FailingSince
+        FROM webhook_subscriptions WHERE enabled = 0 AND disabled_reason IN ('gone', 'failing') ORDER BY disabled_at, id
+        """;
+
     public async Task<ProgramHealth> ReadAsync(Period period, DateTimeOffset now, CancellationToken ct)
     {
         var settings = options.Value;
@@ -201,6 +218,8 @@ public sealed class ProgramHealthStore(Database database, IOptions<ProgramHealth
             .Select(e => new ExpiringRegistration(e.RegistrationId, e.PartnerId, e.CompanyName, e.ProtectionExpiresAt)).ToList();
         var dead = (await connection.QueryAsync<DeadRow>(database.Command(DeadDeliveriesSql, args, ct)))
             .Select(d => new DeadDeliveries(d.Crm, d.Count, d.OldestCreatedAt)).ToList();
+        var disabledWebhooks = (await connection.QueryAsync<DisabledWebhookRow>(database.Command(database.Dialect.Page(DisabledWebhooksSql), args, ct)))
+            .Select(w => new DisabledWebhook(w.WebhookId, w.PartnerId, w.Url, w.Reason, w.DisabledAt, w.FailingSince)).ToList();
 
         return new ProgramHealth
         {
@@ -215,6 +234,7 @@ public sealed class ProgramHealthStore(Database database, IOptions<ProgramHealth
                 settings.ReviewSlaHours, queue.Breaches ?? 0, breached),
             ExpiringSoon = new ExpiringSoon(settings.ExpiringWithinDays, expiringCount, expiring),
             DeadDeliveries = dead,
+            DisabledWebhooks = disabledWebhooks,
         };
     }
 
@@ -305,5 +325,15 @@ public sealed class ProgramHealthStore(Database database, IOptions<ProgramHealth
             OpenProtected = OpenProtected,
             LastSubmittedAt = LastSubmittedAt,
         };
+    }
+
+    private sealed class DisabledWebhookRow
+    {
+        public Guid WebhookId { get; set; }
+        public Guid PartnerId { get; set; }
+        public string Url { get; set; } = "";
+        public string Reason { get; set; } = "";
+        public DateTimeOffset DisabledAt { get; set; }
+        public DateTimeOffset? FailingSince { get; set; }
     }
 }

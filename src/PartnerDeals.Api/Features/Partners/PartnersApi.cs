@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using PartnerDeals.Api.Features.ApiKeys;
 using PartnerDeals.Api.Features.Audit;
 using PartnerDeals.Api.Features.Registrations;
+using PartnerDeals.Api.Features.Webhooks;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
@@ -125,7 +126,7 @@ public static class PartnersApi
 
     private static async Task<Results<Ok<Partner>, ValidationProblem, ProblemHttpResult>> Update(
         Guid id, UpdatePartnerRequest request, HttpRequest http, ClaimsPrincipal user, DecisionWriter writer, PartnerStore partners,
-        ApiKeyStore keys, RegistrationDecisions decisions, AuditTrail audit, TimeProvider clock, CancellationToken ct)
+        ApiKeyStore keys, RegistrationDecisions decisions, WebhookStore webhooks, AuditTrail audit, TimeProvider clock, CancellationToken ct)
     {
         var ifMatch = ETags.ReadIfMatch(http, out var expected);
         if (ifMatch == ETags.Match.Missing) return Problems.PreconditionRequired();
@@ -179,8 +180,10 @@ public static class PartnersApi
             if (changed.Status == PartnerStatus.Terminated && current.Status != PartnerStatus.Terminated)
             {
                 var revoked = await keys.RevokeAllOfPartnerAsync(session, id, ct);
+                // Before the claims are released: a terminated partner hears nothing more.
+                var silenced = await webhooks.DisableAllOfPartnerAsync(session, id, changed.UpdatedAt, ct);
                 var released = await decisions.ReleaseClaimsOfAsync(session, id, Actor.From(user), ct);
-                record = new { changes, revokedApiKeys = revoked, releasedRegistrations = released };
+                record = new { changes, revokedApiKeys = revoked, disabledWebhooks = silenced, releasedRegistrations = released };
             }
             await audit.RecordAsync(session, "partner", id, "partner.updated", Actor.From(user), record, ct);
             return Decided<PartnerChange>.Kept(new(null, null, changed));

@@ -7,6 +7,7 @@ using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Features.Conflicts;
 using PartnerDeals.Api.Features.Fees;
 using PartnerDeals.Api.Features.Partners;
+using PartnerDeals.Api.Features.Webhooks;
 using PartnerDeals.Matching;
 
 namespace PartnerDeals.Api.Features.Registrations;
@@ -18,7 +19,7 @@ namespace PartnerDeals.Api.Features.Registrations;
 /// </summary>
 public sealed class RegistrationDecisions(
     ConflictChecker checker, ConflictStore conflicts, RegistrationStore registrations, PartnerStore partners,
-    RegistrationJournal journal, FeeLedger fees, AuditTrail audit, IOptions<RegistrationOptions> options, TimeProvider clock)
+    RegistrationJournal journal, FeeLedger fees, AuditTrail audit, WebhookEvents webhooks, IOptions<RegistrationOptions> options, TimeProvider clock)
 {
     /// <summary>
     /// Checks a submitted registration — new, edited, or re-evaluated after a release — applies the
@@ -76,7 +77,7 @@ public sealed class RegistrationDecisions(
             ? new { registration = decided.AuditFields(), decision }
             : new { changes = AuditTrail.Changes(current.AuditFields(), decided.AuditFields()), decision };
         await journal.RecordAsync(session, decided, action, actor, data, ct);
-        await fees.AccrueAsync(session, decided, now, ct);
+        await AnnounceAsync(session, current ?? decided, decided, action, now, ct);
         // The old company is no longer claimed: whoever waited behind this registration for it is decided again.
         if (movedCompany) await ReleaseAsync(session, decided.Id, ct);
         return decided;
@@ -113,10 +114,22 @@ public sealed class RegistrationDecisions(
         }
         await journal.RecordAsync(session, changed, action, actor,
             new { from = current.Status, to = changed.Status, changes = AuditTrail.Changes(current.AuditFields(), changed.AuditFields()), detail = data }, ct);
-        // What the change earned the partner (an approval's fixed fee, a win's share), by the terms snapshotted at approval.
-        await fees.AccrueAsync(session, changed, now, ct);
+        await AnnounceAsync(session, current, changed, action, now, ct);
         if (released) await ReleaseAsync(session, changed.Id, ct);
         return changed;
+    }
+
+    /// <summary>
+    /// Accrues what the change earned the partner (an approval's fixed fee, a win's share, by the terms snapshotted
+    /// at approval), and tells the partner's webhook endpoints of the change and the fee, in the change's transaction.
+    /// </summary>
+    private async Task AnnounceAsync(DbSession session, Registration before, Registration after, string action, DateTimeOffset now, CancellationToken ct)
+    {
+        foreach (var type in WebhookEvents.EventsOf(action, before, after)) await webhooks.RecordAsync(session, type, after, now, ct);
+        if (await fees.AccrueAsync(session, after, now, ct) is { } fee)
+        {
+            await webhooks.RecordAsync(session, fee.PartnerId, WebhookEventTypes.FeeAccrued, fee.RegistrationId, fee, now, ct);
+        }
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
+using PartnerDeals.Api.Features.Webhooks;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
@@ -45,7 +46,7 @@ public static class RegistrationNotesApi
     }
 
     private static async Task<Results<Created<Note>, ValidationProblem, ProblemHttpResult>> Add(
-        Guid id, NoteRequest request, ClaimsPrincipal user, [AsParameters] RegistrationServices s, CancellationToken ct)
+        Guid id, NoteRequest request, ClaimsPrincipal user, [AsParameters] RegistrationServices s, WebhookEvents webhooks, CancellationToken ct)
     {
         if (request.Internal == true && user.IsPartner()) return Problems.Validation("internal", "Only the channel team may write internal notes.");
         var registration = await s.Registrations.GetAsync(id, ct);
@@ -54,7 +55,8 @@ public static class RegistrationNotesApi
         var now = s.Clock.GetUtcNow();
         var note = new Note(Ids.New(now), id, Json.Name(user.Role()), request.Internal == true, request.Body!.Trim(), now);
         await using var connection = await s.Database.OpenAsync(ct);
-        await connection.ExecuteAsync(s.Database.Command(InsertSql, new
+        await using var session = await s.Database.BeginWriteAsync(connection, ct);
+        await session.ExecuteAsync(InsertSql, new
         {
             note.Id,
             note.RegistrationId,
@@ -63,7 +65,10 @@ public static class RegistrationNotesApi
             note.Internal,
             note.Body,
             note.CreatedAt,
-        }, ct));
+        }, ct);
+        // An internal note is the channel team's alone: no partner key reads it, and no webhook carries it.
+        if (!note.Internal) await webhooks.RecordAsync(session, registration.PartnerId, WebhookEventTypes.NoteAdded, id, note, now, ct);
+        await session.CommitAsync(ct);
         return TypedResults.Created($"/v1/registrations/{id}/notes", note);
     }
 

@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Text;
+using Microsoft.Extensions.Options;
+
+namespace PartnerDeals.Api.Features.Webhooks;
+
+/// <summary>
+/// Delivers partner webhooks. Every instance runs one: it leases due deliveries (another instance skips them
+/// until the lease runs out, so a crashed instance's work is taken over), signs and posts each, and records
+/// every attempt. Any 2xx within the timeout delivers; <c>410 Gone</c> disables the endpoint; anything else
+/// (another status, a timeout, a refused connection, an address webhooks may not reach) is tried again on
+/// the retry schedule, and the delivery is dead after its last try. No redirect is followed, no proxy is used,
+/// and only the first KiB of an answer is read.
+/// </summary>
+public sealed partial class WebhookDispatcher : BackgroundService
+{
+    public const string MeterName = "PartnerDeals.Webhooks";
+    public const string ClientName = "webhooks";
+    private const int ExcerptBytes = 1024;
+
+    private readonly WebhookDeliveries _deliveries;
+    private readonly WebhookSigning _signing;
+    private readonly IHttpClientFactory _http;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<WebhookDispatcher> _logger;
+    private readonly WebhookOptions _options;
+    private readonly Counter<long> _attempts;
+    private readonly Counter<long> _finished;
+    private DateTimeOffset? _oldestPending;
+
+    public WebhookDispatcher(WebhookDeliveries deliveries, WebhookSigning signing, IHttpClientFactory http, IOptions<WebhookOptions> options,
+        IMeterFactory meters, TimeProvider clock, ILogger<WebhookDispatcher> logger)
+    {
+        (_deliveries, _signing, _http, _clock, _logger, _options) = (deliveries, signing, http, clock, logger, options.Value);
+        var meter = meters.Create(MeterName);
+        _attempts = meter.CreateCounter<long>("partnerdeals.webhooks.attempts",
+            description: "Webhook attempts by outcome (delivered, failed, timeout, unreachable, refused_address, gone).");
+        _finished = meter.CreateCounter<long>("partnerdeals.webhooks.deliveries", description: "Webhook deliveries finished, by outcome (delivered, dead).");
+        meter.CreateObservableGauge("partnerdeals.webhooks.oldest_pending_age",
+            () => _oldestPending is { } oldest ? Math.Max(0, (_clock.GetUtcNow() - oldest).TotalSeconds) : 0,
+            unit: "s", description: "Age of the oldest pending webhook delivery (0 when none waits).");
+    }
+
+    /// <summary>One round: up to a batch of due deliveries, sent side by side. Answers how many were attempted.</summary>
+    public async Task<int> DispatchOnceAsync(CancellationToken ct)
+    {
+        var leased = await _deliveries.ClaimAsync(_options.BatchSize, _clock.GetUtcNow(), _options.Lease, ct);
+        if (leased.Count == 0) return 0;
+        var client = _http.CreateClient(ClientName);
+        var results = await Task.WhenAll(leased.Select(delivery => SendAsync(client, delivery, ct)));
+
+        var now = _clock.GetUtcNow();
+        var (lost, disabled) = await _deliveries.RecordAsync(results, now, now - _options.DisableAfter, ct);
+        foreach (var result in results.Where(r => !lost.Contains(r.Delivery.Id)))
+        {
+            _attempts.Add(1, new KeyValuePair<string, object?>("outcome", result.Outcome));
+            if (result.Status != "pending") _finished.Add(1, new KeyValuePair<string, object?>("outcome", result.Status));
+            if (result.Status == "dead") LogDead(result.Delivery.Id, result.Delivery.SubscriptionId, result.Delivery.EventType, result.Attempts, result.Outcome);
+        }
+        foreach (var id in lost) LogLeaseLost(id);
+        foreach (var (id, reason) in disabled) LogDisabled(id, reason);
+        return leased.Count;
+    }
+
+    private async Task<WebhookAttemptResult> SendAsync(HttpClient client, LeasedWebhook delivery, CancellationToken ct)
+    {
+        var started = _clock.GetUtcNow();
+        var timer = Stopwatch.GetTimestamp();
+        string outcome;
+        int? status = null;
+        string? response = null;
+        string? error = null;
+        try
+        {
+            var secrets = new List<string> { _signing.Unprotect(delivery.ProtectedSecret) };
+            if (delivery.ProtectedPreviousSecret is { } previous && delivery.PreviousSecretUntil > started) secrets.Add(_signing.Unprotect(previous));
+            var messageId = WebhookSigning.MessageId(delivery.EventId);
+            var timestamp = started.ToUnixTimeSeconds();
+            using var request = new HttpRequestMessage(HttpMethod.Post, delivery.Url)
+            {
+                Content = new StringContent(delivery.Payload, Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Add("webhook-id", messageId);
+            request.Headers.Add("webhook-timestamp", timestamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            request.Headers.Add("webhook-signature", WebhookSigning.Signature(messageId, timestamp, delivery.Payload, secrets));
+            request.Headers.UserAgent.ParseAdd("PartnerDeals-Webhooks/1.0");
+
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            attempt.CancelAfter(_options.Timeout);
+            using var answer = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, attempt.Token);
+            status = (int)answer.StatusCode;
+            response = await ExcerptAsync(answer, attempt.Token);
+            outcome = status is >= 200 and < 300 ? "delivered" : status == 410 ? "gone" : "failed";
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            (outcome, error) = ("timeout", $"No answer within {_options.Timeout.TotalSeconds:0.###} s.");
+        }
+        catch (HttpRequestException e) when (Refused(e) is { } refused)
+        {
+            (outcome, error) = ("refused_address", refused.Message);
+        }
+        catch (HttpRequestException e)
+        {
+            (outcome, error) = ("unreachable", e.Message);
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or InvalidOperationException or UriFormatException)
+        {
+            // A secret that no key of the ring unprotects, or a URL the client will not send to: tried again, then dead.
+            (outcome, error) = ("failed", e.GetType().Name);
+        }
+
+        var latency = (int)Math.Min(int.MaxValue, Stopwatch.GetElapsedTime(timer).TotalMilliseconds);
+        var attempts = delivery.Attempts + 1;
+        var retries = _options.Retries;
+        var (state, next) = outcome switch
+        {
+            "delivered" => ("delivered", started),
+            "gone" => ("dead", started),
+            _ when attempts > retries.Count => ("dead", started),
+            // ±10% so that the retries of many deliveries that failed together spread out.
+            _ => ("pending", started + retries[attempts - 1] * (0.9 + Random.Shared.NextDouble() * 0.2)),
+        };
+        return new WebhookAttemptResult(delivery, outcome, status, response, error, started, latency, state, attempts, next);
+    }
+
+    private static async Task<string?> ExcerptAsync(HttpResponseMessage answer, CancellationToken ct)
+    {
+        await using var body = await answer.Content.ReadAsStreamAsync(ct);
+        var buffer = new byte[ExcerptBytes];
+        var read = 0;
+        while (read < buffer.Length && await body.ReadAsync(buffer.AsMemory(read), ct) is var n and > 0) read += n;
+        return read == 0 ? null : Encoding.UTF8.GetString(buffer, 0, read);
+    }
+
+    private static RefusedAddressException? Refused(Exception e)
+    {
+        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is RefusedAddressException refused) return refused;
+        }
+        return null;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_options.PollInterval, _clock);
+        var observed = DateTimeOffset.MinValue;
+        do
+        {
+            try
+            {
+                // Keep going while there is work; rest only when a round found nothing due.
+                while (!stoppingToken.IsCancellationRequested && await DispatchOnceAsync(stoppingToken) > 0)
+                {
+                }
+                if (_clock.GetUtcNow() - observed > TimeSpan.FromSeconds(5))
+                {
+                    _oldestPending = await _deliveries.OldestPendingAsync(stoppingToken);
+                    observed = _clock.GetUtcNow();
+                }
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Nothing is lost: an unrecorded delivery keeps its lease until it runs out and is tried again.
+                LogRoundFailed(e);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook delivery {DeliveryId} of {EventType} to endpoint {WebhookId} is dead after {Attempts} attempt(s), last {Outcome}")]
+    private partial void LogDead(Guid deliveryId, Guid webhookId, string eventType, int attempts, string outcome);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook endpoint {WebhookId} disabled: {Reason}")]
+    private partial void LogDisabled(Guid webhookId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook delivery {DeliveryId}: the lease ran out before the result was recorded; the new holder's result stands")]
+    private partial void LogLeaseLost(Guid deliveryId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook round failed; trying again on the next tick")]
+    private partial void LogRoundFailed(Exception exception);
+}

@@ -1,0 +1,108 @@
+using System.Text.Json;
+using PartnerDeals.Api.Features.Registrations;
+using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.Api.Infrastructure.Http;
+
+namespace PartnerDeals.Api.Features.Webhooks;
+
+/// <summary>
+/// Records an event for a partner's endpoints in the transaction of the change that caused it, with one
+/// pending delivery per enabled endpoint that wants it: the outbox of the partner webhooks. Nothing is
+/// recorded for a partner without endpoints; an endpoint that is disabled gets no deliveries (a replay
+/// brings what it missed). The payload is <c>{type, timestamp, data}</c>, where <c>data</c> is exactly what
+/// the partner's own key reads from the resource.
+/// </summary>
+public sealed class WebhookEvents
+{
+    private const string SubscribersSql = "SELECT id, events, enabled FROM webhook_subscriptions WHERE partner_id = @PartnerId ORDER BY id";
+
+    private const string InsertEventSql = """
+        INSERT INTO webhook_events (id, partner_id, registration_id, event_type, payload, occurred_at, notice_key)
+        VALUES (@Id, @PartnerId, @RegistrationId, @EventType, @Payload, @OccurredAt, @NoticeKey)
+        """;
+
+    internal const string InsertDeliverySql = """
+        INSERT INTO webhook_deliveries (id, event_id, subscription_id, registration_id, event_type, status, attempts, next_attempt_at,
+            created_at, updated_at)
+        VALUES (@Id, @EventId, @SubscriptionId, @RegistrationId, @EventType, 'pending', 0, @Now, @Now, @Now)
+        """;
+
+    /// <summary>
+    /// The webhook events of a registration's change, in order: none when it is nothing a partner hears of; a new
+    /// registration decided at once (auto-approved) is created and then approved.
+    /// </summary>
+    public static IReadOnlyList<string> EventsOf(string action, Registration before, Registration after) =>
+        action == "registration.created" && after.Status == RegistrationStatus.Approved ? [action, "registration.approved"]
+        : EventOf(action, before, after) is { } type ? [type]
+        : [];
+
+    private static string? EventOf(string action, Registration before, Registration after) => action switch
+    {
+        "registration.created" or "registration.approved" or "registration.rejected" or "registration.more_info_requested"
+            or "registration.withdrawn" or "registration.expired" or "registration.extension_refused" or "registration.won"
+            or "registration.lost" => action,
+        "registration.extended" => "registration.extension_granted",
+        // Decided again (a resubmission, another claim released): the partner hears the status it reached.
+        _ when before.Status != after.Status => after.Status switch
+        {
+            RegistrationStatus.Approved => "registration.approved",
+            RegistrationStatus.Rejected => "registration.rejected",
+            RegistrationStatus.MoreInfoRequested => "registration.more_info_requested",
+            RegistrationStatus.Withdrawn => "registration.withdrawn",
+            _ => null,
+        },
+        _ => null,
+    };
+
+    /// <summary>A registration event: <c>data</c> is the registration as its partner reads it.</summary>
+    public Task<int> RecordAsync(DbSession session, string type, Registration registration, DateTimeOffset now, CancellationToken ct,
+        string? noticeKey = null) =>
+        RecordAsync(session, registration.PartnerId, type, registration.Id, registration.ForPartner(), now, ct, noticeKey);
+
+    /// <summary>
+    /// Records <paramref name="type"/> for <paramref name="partnerId"/>'s endpoints (only <paramref name="onlyTo"/>, for a test
+    /// event). Answers how many deliveries were queued.
+    /// </summary>
+    public async Task<int> RecordAsync(DbSession session, Guid partnerId, string type, Guid? registrationId, object data, DateTimeOffset now,
+        CancellationToken ct, string? noticeKey = null, Guid? onlyTo = null)
+    {
+        var subscribers = await session.QueryRepeatedAsync<Subscriber>(SubscribersSql, [("@PartnerId", partnerId)], ct);
+        if (subscribers.Count == 0) return 0;
+
+        var eventId = Ids.New(now);
+        await session.ExecuteAsync(InsertEventSql, new
+        {
+            Id = eventId,
+            PartnerId = partnerId,
+            RegistrationId = registrationId,
+            EventType = type,
+            Payload = JsonSerializer.Serialize(new { type, timestamp = now, data }, Json.Options),
+            OccurredAt = now,
+            NoticeKey = noticeKey,
+        }, ct);
+        var queued = 0;
+        foreach (var subscriber in subscribers)
+        {
+            if (!subscriber.Enabled || (onlyTo is { } only && subscriber.Id != only)) continue;
+            if (!WebhookEventTypes.Matches(JsonSerializer.Deserialize<List<string>>(subscriber.Events) ?? [], type)) continue;
+            await session.ExecuteAsync(InsertDeliverySql, new
+            {
+                Id = Ids.New(now),
+                EventId = eventId,
+                SubscriptionId = subscriber.Id,
+                RegistrationId = registrationId,
+                EventType = type,
+                Now = now,
+            }, ct);
+            queued++;
+        }
+        return queued;
+    }
+
+    private sealed class Subscriber
+    {
+        public Guid Id { get; set; }
+        public string Events { get; set; } = "[]";
+        public bool Enabled { get; set; }
+    }
+}

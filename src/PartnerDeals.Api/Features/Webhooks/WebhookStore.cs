@@ -1,0 +1,183 @@
+using System.Text.Json;
+using PartnerDeals.Api.Features.Audit;
+using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.Api.Infrastructure.Http;
+
+namespace PartnerDeals.Api.Features.Webhooks;
+
+/// <summary>The <c>webhook_subscriptions</c> table: a partner's endpoints and their protected secrets.</summary>
+public sealed class WebhookStore(Database database)
+{
+    private const string Columns = """
+        id, partner_id, url, events, description, enabled, disabled_reason, disabled_at, secret, previous_secret, previous_secret_until,
+        failing_since, created_at, updated_at
+        """;
+
+    private const string InsertSql = """
+        INSERT INTO webhook_subscriptions (id, partner_id, url, events, description, enabled, secret, created_at, updated_at)
+        VALUES (@Id, @PartnerId, @Url, @Events, @Description, 1, @Secret, @Now, @Now)
+        """;
+
+    private const string GetSql = "SELECT " + Columns + " FROM webhook_subscriptions WHERE id = @Id AND partner_id = @PartnerId";
+
+    private const string ListSql = "SELECT " + Columns + " FROM webhook_subscriptions WHERE partner_id = @PartnerId ORDER BY id";
+
+    private const string CountSql = "SELECT COUNT(*) FROM webhook_subscriptions WHERE partner_id = @PartnerId";
+
+    private const string UpdateSql = """
+        UPDATE webhook_subscriptions
+        SET url = @Url, events = @Events, description = @Description, enabled = @Enabled, disabled_reason = @DisabledReason,
+            disabled_at = @DisabledAt, failing_since = @FailingSince, updated_at = @Now
+        WHERE id = @Id
+        """;
+
+    private const string RotateSql = """
+        UPDATE webhook_subscriptions
+        SET secret = @Secret, previous_secret = @PreviousSecret, previous_secret_until = @PreviousUntil, updated_at = @Now
+        WHERE id = @Id
+        """;
+
+    private const string DeleteAttemptsSql = """
+        DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE subscription_id = @Id)
+        """;
+
+    private const string DeleteDeliveriesSql = "DELETE FROM webhook_deliveries WHERE subscription_id = @Id";
+
+    private const string DeleteSql = "DELETE FROM webhook_subscriptions WHERE id = @Id";
+
+    private const string DisableAllOfPartnerSql = """
+        UPDATE webhook_subscriptions SET enabled = 0, disabled_reason = 'partner_terminated', disabled_at = @Now, updated_at = @Now
+        WHERE partner_id = @PartnerId AND enabled = 1
+        """;
+
+    public async Task InsertAsync(DbSession session, StoredWebhook webhook, CancellationToken ct) =>
+        await session.ExecuteAsync(InsertSql, new
+        {
+            webhook.Id,
+            webhook.PartnerId,
+            webhook.Url,
+            Events = JsonSerializer.Serialize(webhook.Events),
+            webhook.Description,
+            Secret = webhook.ProtectedSecret,
+            Now = webhook.CreatedAt,
+        }, ct);
+
+    public async Task<int> CountAsync(DbSession session, Guid partnerId, CancellationToken ct) =>
+        await session.ExecuteScalarAsync<int>(CountSql, new { PartnerId = partnerId }, ct);
+
+    public async Task<StoredWebhook?> GetAsync(DbSession session, Guid partnerId, Guid id, CancellationToken ct) =>
+        (await session.QuerySingleOrDefaultAsync<Row>(GetSql, new { Id = id, PartnerId = partnerId }, ct))?.ToStored();
+
+    public Task<StoredWebhook?> GetAsync(Guid partnerId, Guid id, CancellationToken ct) =>
+        database.ReadAsync(session => GetAsync(session, partnerId, id, ct), ct);
+
+    public Task<IReadOnlyList<StoredWebhook>> ListAsync(Guid partnerId, CancellationToken ct) =>
+        database.ReadAsync<IReadOnlyList<StoredWebhook>>(async session =>
+            (await session.QueryAsync<Row>(ListSql, new { PartnerId = partnerId }, ct)).Select(r => r.ToStored()).ToList(), ct);
+
+    public async Task UpdateAsync(DbSession session, StoredWebhook changed, CancellationToken ct) =>
+        await session.ExecuteAsync(UpdateSql, new
+        {
+            changed.Id,
+            changed.Url,
+            Events = JsonSerializer.Serialize(changed.Events),
+            changed.Description,
+            changed.Enabled,
+            changed.DisabledReason,
+            changed.DisabledAt,
+            changed.FailingSince,
+            Now = changed.UpdatedAt,
+        }, ct);
+
+    public async Task RotateAsync(DbSession session, Guid id, string protectedSecret, string previousProtected, DateTimeOffset previousUntil,
+        DateTimeOffset now, CancellationToken ct) =>
+        await session.ExecuteAsync(RotateSql,
+            new { Id = id, Secret = protectedSecret, PreviousSecret = previousProtected, PreviousUntil = previousUntil, Now = now }, ct);
+
+    /// <summary>The endpoint, its deliveries and their attempts.</summary>
+    public async Task DeleteAsync(DbSession session, Guid id, CancellationToken ct)
+    {
+        await session.ExecuteAsync(DeleteAttemptsSql, new { Id = id }, ct);
+        await session.ExecuteAsync(DeleteDeliveriesSql, new { Id = id }, ct);
+        await session.ExecuteAsync(DeleteSql, new { Id = id }, ct);
+    }
+
+    /// <summary>A terminated partner's endpoints stop receiving anything.</summary>
+    public async Task<int> DisableAllOfPartnerAsync(DbSession session, Guid partnerId, DateTimeOffset now, CancellationToken ct) =>
+        await session.ExecuteAsync(DisableAllOfPartnerSql, new { PartnerId = partnerId, Now = now }, ct);
+
+    private sealed class Row
+    {
+        public Guid Id { get; set; }
+        public Guid PartnerId { get; set; }
+        public string Url { get; set; } = "";
+        public string Events { get; set; } = "[]";
+        public string? Description { get; set; }
+        public bool Enabled { get; set; }
+        public string? DisabledReason { get; set; }
+        public DateTimeOffset? DisabledAt { get; set; }
+        public string Secret { get; set; } = "";
+        public string? PreviousSecret { get; set; }
+        public DateTimeOffset? PreviousSecretUntil { get; set; }
+        public DateTimeOffset? FailingSince { get; set; }
+        public DateTimeOffset CreatedAt { get; set; }
+        public DateTimeOffset UpdatedAt { get; set; }
+
+        public StoredWebhook ToStored() => new()
+        {
+            Id = Id,
+            PartnerId = PartnerId,
+            Url = Url,
+            Events = JsonSerializer.Deserialize<List<string>>(Events) ?? [],
+            Description = Description,
+            Enabled = Enabled,
+            DisabledReason = DisabledReason,
+            DisabledAt = DisabledAt,
+            ProtectedSecret = Secret,
+            ProtectedPreviousSecret = PreviousSecret,
+            PreviousSecretUntil = PreviousSecretUntil,
+            FailingSince = FailingSince,
+            CreatedAt = CreatedAt,
+            UpdatedAt = UpdatedAt,
+        };
+    }
+}
+
+/// <summary>An endpoint as stored: its secrets still protected.</summary>
+public sealed record StoredWebhook
+{
+    public required Guid Id { get; init; }
+    public required Guid PartnerId { get; init; }
+    public required string Url { get; init; }
+    public required IReadOnlyList<string> Events { get; init; }
+    public string? Description { get; init; }
+    public bool Enabled { get; init; } = true;
+    public string? DisabledReason { get; init; }
+    public DateTimeOffset? DisabledAt { get; init; }
+    public required string ProtectedSecret { get; init; }
+    public string? ProtectedPreviousSecret { get; init; }
+    public DateTimeOffset? PreviousSecretUntil { get; init; }
+    public DateTimeOffset? FailingSince { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public required DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>What a caller reads: never a secret.</summary>
+    public WebhookSubscription ToSubscription(DateTimeOffset now) => new()
+    {
+        Id = Id,
+        PartnerId = PartnerId,
+        Url = Url,
+        Events = Events,
+        Description = Description,
+        Enabled = Enabled,
+        DisabledReason = DisabledReason,
+        DisabledAt = DisabledAt,
+        PreviousSecretValidUntil = PreviousSecretUntil > now ? PreviousSecretUntil : null,
+        FailingSince = FailingSince,
+        CreatedAt = CreatedAt,
+        UpdatedAt = UpdatedAt,
+    };
+
+    /// <summary>What the audit trail records of it: never a secret.</summary>
+    public object AuditFields() => new { Url, Events, Description, Enabled, DisabledReason };
+}
