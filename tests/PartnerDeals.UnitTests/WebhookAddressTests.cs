@@ -125,5 +125,16 @@ public sealed class WebhookAddressTests
         signatures.Length.ShouldBe(2);
         signatures.ShouldAllBe(s => s.StartsWith("v1,"));
         signatures[0].ShouldNotBe(signatures[1]);
+        var headers = new Microsoft.AspNetCore.Http.HeaderDictionary
+        {
+            ["webhook-id"] = "msg_2",
+            ["webhook-timestamp"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        headers["webhook-signature"] = WebhookSigning.Signature("msg_2", long.Parse(headers["webhook-timestamp"]!, System.Globalization.CultureInfo.InvariantCulture), "{}", [first, second]);
+        // The package's verifier tries only the first signature; each is the package's own signature under its secret.
+        Should.NotThrow(() => new StandardWebhooks.StandardWebhook(first).Verify("{}", headers));
+        var at = DateTimeOffset.FromUnixTimeSeconds(long.Parse(headers["webhook-timestamp"]!, System.Globalization.CultureInfo.InvariantCulture));
+        signatures = headers["webhook-signature"].ToString().Split(' ');
+        signatures[1].ShouldBe(new StandardWebhooks.StandardWebhook(second).Sign("msg_2", at, "{}"));
     }
 }

@@ -195,7 +195,7 @@ public sealed class CreateWebhookRequestValidator : AbstractValidator<CreateWebh
     public CreateWebhookRequestValidator()
     {
         RuleFor(x => x.Url).NotEmpty().MaximumLength(2000);
-        RuleFor(x => x.Events).NotNull().Must(e => e!.Count > 0).WithMessage("events must name at least one event, or \"*\".");
+        RuleFor(x => x.Events).NotNull().Must(e => e is null || e.Count > 0).WithMessage("events must name at least one event, or \"*\".");
         RuleForEach(x => x.Events).Must(WebhookEventRules.IsKnown).WithMessage(WebhookEventRules.Unknown);
         RuleFor(x => x.Description).FreeText(500);
     }

@@ -73,8 +73,11 @@ public sealed partial class WebhookDispatcher : BackgroundService
         string? error = null;
         try
         {
-            var secrets = new List<string> { _signing.Unprotect(delivery.ProtectedSecret) };
+            // During a rotation the previous secret's signature comes first: some verifiers (the StandardWebhooks
+            // package 1.1.2 among them) try only the first, and a receiver that has not switched yet must not break.
+            var secrets = new List<string>();
             if (delivery.ProtectedPreviousSecret is { } previous && delivery.PreviousSecretUntil > started) secrets.Add(_signing.Unprotect(previous));
+            secrets.Add(_signing.Unprotect(delivery.ProtectedSecret));
             var messageId = WebhookSigning.MessageId(delivery.EventId);
             var timestamp = started.ToUnixTimeSeconds();
             using var request = new HttpRequestMessage(HttpMethod.Post, delivery.Url)

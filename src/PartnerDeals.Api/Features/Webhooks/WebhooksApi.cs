@@ -24,7 +24,7 @@ public static class WebhooksApi
     {
         var webhooks = v1.MapGroup("/partners/{id:guid}/webhooks").WithTags("Webhooks").RequireAuthorization(Policies.Registrant);
 
-        webhooks.MapPost("/", Create)
+        webhooks.MapPost("", Create)
             .WithName("CreateWebhook")
             .WithSummary("Add a webhook endpoint")
             .WithDescription("The partner for itself, ops and admin. The URL must be https and must not resolve to a private, loopback, "
@@ -33,7 +33,7 @@ public static class WebhooksApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
-        webhooks.MapGet("/", List)
+        webhooks.MapGet("", List)
             .WithName("ListWebhooks")
             .WithSummary("The partner's webhook endpoints")
             .ProducesProblem(StatusCodes.Status404NotFound);
