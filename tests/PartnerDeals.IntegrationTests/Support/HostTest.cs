@@ -19,10 +19,15 @@ public abstract class HostTest
     /// <summary>The service's clock; null for the system clock.</summary>
     protected virtual TimeProvider? Clock => null;
 
+    /// <summary>Services the fixture replaces in the host, before it starts.</summary>
+    protected virtual void ConfigureServices(Microsoft.Extensions.DependencyInjection.IServiceCollection services)
+    {
+    }
+
     [OneTimeSetUp]
     public void StartHost()
     {
-        Factory = new ApiFactory(Settings, clock: Clock);
+        Factory = new ApiFactory(Settings, clock: Clock) { TestServices = ConfigureServices };
         Admin = Factory.Client(ApiFactory.AdminKey);
     }
 

@@ -422,6 +422,28 @@ public sealed class WebhookDeliveryTests : RegistrationTest
         metrics.ShouldContain("partnerdeals_webhooks_oldest_pending_age_seconds");
     }
 
+    [Test]
+    public async Task TwoInstances_ShareTheWork_AndDeliverEachEventOnce()
+    {
+        using var second = new ApiFactory(Settings, Factory.DatabasePath);
+        using var other = second.Client(ApiFactory.AdminKey);
+        var partner = await PartnerAsync("silver");
+        var path = NewPath();
+        await SubscribeAsync(partner, path, "registration.created");
+        var bodies = Enumerable.Range(0, 20).Select(_ => NewCompany()).ToList();
+        // Half the registrations through each instance; both instances' dispatchers poll the same outbox.
+        await Task.WhenAll(bodies.Select(async (company, i) =>
+        {
+            var response = await (i % 2 == 0 ? Admin : other).PostAsJsonAsync("/v1/registrations", Body(company.Name, company.Domain, partnerId: partner.Id));
+            response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        }));
+        await _receiver.WaitForAsync(r => r.DeliveredTo(path).Count >= 20, Patience, "every event");
+        await Task.Delay(500);
+        var got = _receiver.DeliveredTo(path);
+        got.Count.ShouldBe(20);
+        got.Select(r => r.Id).Distinct().Count().ShouldBe(20);
+    }
+
     private static async Task<JsonNode> PollAsync(Func<Task<JsonNode>> read, Func<JsonNode, bool> done)
     {
         var deadline = DateTime.UtcNow + Patience;
