@@ -8,6 +8,8 @@ internal static class OperationUrls
         .Replace("/registrations/{id}", $"/registrations/{registrationId}", StringComparison.Ordinal)
         .Replace("{id}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
         .Replace("{extensionId}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
+        .Replace("{webhookId}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
+        .Replace("{deliveryId}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
         .Replace("{source}", "salesforce", StringComparison.Ordinal)
         .Replace("{externalId}", "006PROBE", StringComparison.Ordinal);
 }

@@ -157,6 +157,17 @@ public sealed class SecurityTests
         ["RefuseProtectionExtension"] = "admin ops",
         ["AddRegistrationNote"] = "admin ops partner",
         ["ListRegistrationNotes"] = "admin ops crm partner",
+        ["CreateWebhook"] = "admin ops partner",
+        ["ListWebhooks"] = "admin ops partner",
+        ["GetWebhook"] = "admin ops partner",
+        ["UpdateWebhook"] = "admin ops partner",
+        ["DeleteWebhook"] = "admin ops partner",
+        ["RotateWebhookSecret"] = "admin ops partner",
+        ["TestWebhook"] = "admin ops partner",
+        ["ReplayWebhooks"] = "admin ops partner",
+        ["ListWebhookDeliveries"] = "admin ops partner",
+        ["GetWebhookDelivery"] = "admin ops partner",
+        ["RetryWebhookDelivery"] = "admin ops partner",
     };
 
     [Test]

@@ -289,6 +289,7 @@ public sealed class WebhookDeliveryTests : RegistrationTest
             // Turned on again, and retried: what was dead goes out.
             _receiver.Answer = answered;
             var enable = new HttpRequestMessage(HttpMethod.Patch, $"/v1/partners/{partner.Id}/webhooks/{id}") { Content = JsonContent.Create(new { enabled = true }) };
+            enable.Headers.TryAddWithoutValidation("If-Match", "*");
             (await partner.Client.SendAsync(enable)).StatusCode.ShouldBe(HttpStatusCode.OK);
             var dead = log["items"]![0]!["id"]!.GetValue<string>();
             (await partner.Client.PostAsync($"/v1/partners/{partner.Id}/webhooks/{id}/deliveries/{dead}/retry", null)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
@@ -383,6 +384,7 @@ public sealed class WebhookDeliveryTests : RegistrationTest
         {
             Content = JsonContent.Create(new { url = "https://192.168.1.1/x" }),
         };
+        patch.Headers.TryAddWithoutValidation("If-Match", "*");
         await ReadProblemAsync(await partner.Client.SendAsync(patch), HttpStatusCode.BadRequest, "validation");
 
         var all = (await ReadJsonAsync(await partner.Client.GetAsync($"/v1/partners/{partner.Id}/webhooks")))["items"]!.AsArray();
@@ -391,6 +393,35 @@ public sealed class WebhookDeliveryTests : RegistrationTest
         await ReadProblemAsync(await partner.Client.GetAsync($"/v1/partners/{partner.Id}/webhooks/{Guid.NewGuid()}"), HttpStatusCode.NotFound, "not-found");
         await ReadProblemAsync(await partner.Client.GetAsync($"/v1/partners/{partner.Id}/webhooks/{id}/deliveries?status=lost"),
             HttpStatusCode.BadRequest, "validation");
+    }
+
+    [Test]
+    public async Task Update_NeedsTheVersionLastRead_AndChangesOnlyWhatIsGiven()
+    {
+        var partner = await PartnerAsync("silver");
+        var (id, _) = await SubscribeAsync(partner, NewPath(), "registration.approved");
+        var url = $"/v1/partners/{partner.Id}/webhooks/{id}";
+        HttpRequestMessage Patch(object body, string? ifMatch)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Patch, url) { Content = JsonContent.Create(body) };
+            if (ifMatch is not null) request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+            return request;
+        }
+
+        await ReadProblemAsync(await partner.Client.SendAsync(Patch(new { description = "new" }, null)), HttpStatusCode.PreconditionRequired,
+            "precondition-required");
+        var read = await partner.Client.GetAsync(url);
+        var etag = read.Headers.ETag!.ToString();
+        var changed = await partner.Client.SendAsync(Patch(new { events = new[] { "fee.paid" }, enabled = false }, etag));
+        changed.StatusCode.ShouldBe(HttpStatusCode.OK, await changed.Content.ReadAsStringAsync());
+        var body = await ReadJsonAsync(changed);
+        body["events"]!.AsArray().Select(e => e!.GetValue<string>()).ShouldBe(["fee.paid"]);
+        body["enabled"]!.GetValue<bool>().ShouldBeFalse();
+        body["disabledReason"]!.GetValue<string>().ShouldBe("disabled");
+        body["description"]!.GetValue<string>().ShouldBe("portal");
+        await ReadProblemAsync(await partner.Client.SendAsync(Patch(new { description = "stale" }, etag)), HttpStatusCode.PreconditionFailed,
+            "precondition-failed");
+        await ReadProblemAsync(await partner.Client.PostAsync($"{url}/test", null), HttpStatusCode.Conflict, "invalid-transition");
     }
 
     [Test]

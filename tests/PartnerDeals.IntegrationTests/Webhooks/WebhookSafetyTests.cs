@@ -115,6 +115,7 @@ public sealed class WebhookSafetyTests : RegistrationTest
         webhook["enabled"]!.GetValue<bool>().ShouldBeFalse();
         webhook["disabledReason"]!.GetValue<string>().ShouldBe("partner_terminated");
         var enable = new HttpRequestMessage(HttpMethod.Patch, $"/v1/partners/{partner.Id}/webhooks/{id}") { Content = JsonContent.Create(new { enabled = true }) };
+        enable.Headers.TryAddWithoutValidation("If-Match", "*");
         await ReadProblemAsync(await Admin.SendAsync(enable), HttpStatusCode.Conflict, "invalid-transition");
     }
 }

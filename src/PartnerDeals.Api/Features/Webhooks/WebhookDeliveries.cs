@@ -69,7 +69,7 @@ public sealed class WebhookDeliveries(Database database, AuditTrail audit)
     private const string FailedToSql = "UPDATE webhook_subscriptions SET failing_since = @Now WHERE id = @Id AND failing_since IS NULL";
 
     private const string DisableSql = """
-        UPDATE webhook_subscriptions SET enabled = 0, disabled_reason = @Reason, disabled_at = @Now, updated_at = @Now
+        UPDATE webhook_subscriptions SET enabled = 0, disabled_reason = @Reason, disabled_at = @Now, version = version + 1, updated_at = @Now
         WHERE id = @Id AND enabled = 1 AND (@FailingBefore IS NULL OR failing_since <= @FailingBefore)
         """;
 

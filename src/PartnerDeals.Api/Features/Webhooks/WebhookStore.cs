@@ -10,12 +10,12 @@ public sealed class WebhookStore(Database database)
 {
     private const string Columns = """
         id, partner_id, url, events, description, enabled, disabled_reason, disabled_at, secret, previous_secret, previous_secret_until,
-        failing_since, created_at, updated_at
+        failing_since, version, created_at, updated_at
         """;
 
     private const string InsertSql = """
-        INSERT INTO webhook_subscriptions (id, partner_id, url, events, description, enabled, secret, created_at, updated_at)
-        VALUES (@Id, @PartnerId, @Url, @Events, @Description, 1, @Secret, @Now, @Now)
+        INSERT INTO webhook_subscriptions (id, partner_id, url, events, description, enabled, secret, version, created_at, updated_at)
+        VALUES (@Id, @PartnerId, @Url, @Events, @Description, 1, @Secret, 1, @Now, @Now)
         """;
 
     private const string GetSql = "SELECT " + Columns + " FROM webhook_subscriptions WHERE id = @Id AND partner_id = @PartnerId";
@@ -27,13 +27,13 @@ public sealed class WebhookStore(Database database)
     private const string UpdateSql = """
         UPDATE webhook_subscriptions
         SET url = @Url, events = @Events, description = @Description, enabled = @Enabled, disabled_reason = @DisabledReason,
-            disabled_at = @DisabledAt, failing_since = @FailingSince, updated_at = @Now
-        WHERE id = @Id
+            disabled_at = @DisabledAt, failing_since = @FailingSince, version = version + 1, updated_at = @Now
+        WHERE id = @Id AND version = @ExpectedVersion
         """;
 
     private const string RotateSql = """
         UPDATE webhook_subscriptions
-        SET secret = @Secret, previous_secret = @PreviousSecret, previous_secret_until = @PreviousUntil, updated_at = @Now
+        SET secret = @Secret, previous_secret = @PreviousSecret, previous_secret_until = @PreviousUntil, version = version + 1, updated_at = @Now
         WHERE id = @Id
         """;
 
@@ -46,7 +46,7 @@ public sealed class WebhookStore(Database database)
     private const string DeleteSql = "DELETE FROM webhook_subscriptions WHERE id = @Id";
 
     private const string DisableAllOfPartnerSql = """
-        UPDATE webhook_subscriptions SET enabled = 0, disabled_reason = 'partner_terminated', disabled_at = @Now, updated_at = @Now
+        UPDATE webhook_subscriptions SET enabled = 0, disabled_reason = 'partner_terminated', disabled_at = @Now, version = version + 1, updated_at = @Now
         WHERE partner_id = @PartnerId AND enabled = 1
         """;
 
@@ -75,9 +75,11 @@ public sealed class WebhookStore(Database database)
         database.ReadAsync<IReadOnlyList<StoredWebhook>>(async session =>
             (await session.QueryAsync<Row>(ListSql, new { PartnerId = partnerId }, ct)).Select(r => r.ToStored()).ToList(), ct);
 
-    public async Task UpdateAsync(DbSession session, StoredWebhook changed, CancellationToken ct) =>
+    /// <summary>Writes <paramref name="changed"/> if the stored endpoint is still at <paramref name="expectedVersion"/>.</summary>
+    public async Task<bool> UpdateAsync(DbSession session, StoredWebhook changed, int expectedVersion, CancellationToken ct) =>
         await session.ExecuteAsync(UpdateSql, new
         {
+            ExpectedVersion = expectedVersion,
             changed.Id,
             changed.Url,
             Events = JsonSerializer.Serialize(changed.Events),
@@ -87,7 +89,7 @@ public sealed class WebhookStore(Database database)
             changed.DisabledAt,
             changed.FailingSince,
             Now = changed.UpdatedAt,
-        }, ct);
+        }, ct) == 1;
 
     public async Task RotateAsync(DbSession session, Guid id, string protectedSecret, string previousProtected, DateTimeOffset previousUntil,
         DateTimeOffset now, CancellationToken ct) =>
@@ -120,6 +122,7 @@ public sealed class WebhookStore(Database database)
         public string? PreviousSecret { get; set; }
         public DateTimeOffset? PreviousSecretUntil { get; set; }
         public DateTimeOffset? FailingSince { get; set; }
+        public int Version { get; set; }
         public DateTimeOffset CreatedAt { get; set; }
         public DateTimeOffset UpdatedAt { get; set; }
 
@@ -137,6 +140,7 @@ public sealed class WebhookStore(Database database)
             ProtectedPreviousSecret = PreviousSecret,
             PreviousSecretUntil = PreviousSecretUntil,
             FailingSince = FailingSince,
+            Version = Version,
             CreatedAt = CreatedAt,
             UpdatedAt = UpdatedAt,
         };
@@ -158,6 +162,10 @@ public sealed record StoredWebhook
     public string? ProtectedPreviousSecret { get; init; }
     public DateTimeOffset? PreviousSecretUntil { get; init; }
     public DateTimeOffset? FailingSince { get; init; }
+
+    /// <summary>Moves with every change: the ETag.</summary>
+    public int Version { get; init; } = 1;
+
     public required DateTimeOffset CreatedAt { get; init; }
     public required DateTimeOffset UpdatedAt { get; init; }
 

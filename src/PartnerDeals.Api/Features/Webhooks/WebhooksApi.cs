@@ -36,24 +36,30 @@ public static class WebhooksApi
         webhooks.MapGet("", List)
             .WithName("ListWebhooks")
             .WithSummary("The partner's webhook endpoints")
+            .WithDescription("The partner for itself, ops and admin; never a secret.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         webhooks.MapGet("/{webhookId:guid}", Get)
             .WithName("GetWebhook")
             .WithSummary("One webhook endpoint")
+            .WithDescription("The ETag header is the endpoint's version for If-Match.")
+            .WithETag()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         webhooks.MapPatch("/{webhookId:guid}", Update)
             .WithName("UpdateWebhook")
             .WithSummary("Change an endpoint's URL, events, description, or turn it off and on")
-            .WithDescription("Only the fields given change. Turning it on again sends what is still pending; a replay brings what it missed while off.")
+            .WithDescription("Only the fields given change, with the ETag of your last read in If-Match: 428 without it, 412 when the endpoint "
+                + "changed since. Turning it on again sends what is still pending; a replay brings what it missed while off.")
             .WithValidation<UpdateWebhookRequest>()
+            .WithETag(requiresIfMatch: true)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         webhooks.MapDelete("/{webhookId:guid}", Delete)
             .WithName("DeleteWebhook")
             .WithSummary("Remove an endpoint, with its deliveries")
+            .WithDescription("Nothing more is sent to it; its delivery log goes with it. The audit trail keeps that it existed.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         webhooks.MapPost("/{webhookId:guid}/rotate-secret", RotateSecret)
@@ -66,6 +72,7 @@ public static class WebhooksApi
         webhooks.MapPost("/{webhookId:guid}/test", Test)
             .WithName("TestWebhook")
             .WithSummary("Send a webhook.test event to this endpoint")
+            .WithDescription("Signed and delivered like any event, to this endpoint only, whatever events it subscribes to; 409 when it is disabled.")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
@@ -86,6 +93,7 @@ public static class WebhooksApi
         webhooks.MapGet("/{webhookId:guid}/deliveries/{deliveryId:guid}", Delivery)
             .WithName("GetWebhookDelivery")
             .WithSummary("One delivery and its attempts")
+            .WithDescription("Its status and every attempt: outcome, status code, latency and the first KiB of the answer.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         webhooks.MapPost("/{webhookId:guid}/deliveries/{deliveryId:guid}/retry", Retry)
@@ -143,12 +151,19 @@ public static class WebhooksApi
     }
 
     private static async Task<Results<Ok<WebhookSubscription>, ProblemHttpResult>> Get(
-        Guid id, Guid webhookId, ClaimsPrincipal user, [AsParameters] WebhookServices s, CancellationToken ct) =>
-        await FindAsync(id, webhookId, user, s, ct) is { } webhook ? TypedResults.Ok(webhook.ToSubscription(s.Clock.GetUtcNow())) : WebhookNotFound();
+        Guid id, Guid webhookId, ClaimsPrincipal user, HttpResponse response, [AsParameters] WebhookServices s, CancellationToken ct)
+    {
+        if (await FindAsync(id, webhookId, user, s, ct) is not { } webhook) return WebhookNotFound();
+        response.Headers.ETag = ETags.For(webhook.Version);
+        return TypedResults.Ok(webhook.ToSubscription(s.Clock.GetUtcNow()));
+    }
 
     private static async Task<Results<Ok<WebhookSubscription>, ValidationProblem, ProblemHttpResult>> Update(
-        Guid id, Guid webhookId, UpdateWebhookRequest request, ClaimsPrincipal user, [AsParameters] WebhookServices s, CancellationToken ct)
+        Guid id, Guid webhookId, UpdateWebhookRequest request, HttpRequest http, ClaimsPrincipal user, [AsParameters] WebhookServices s,
+        CancellationToken ct)
     {
+        var ifMatch = ETags.ReadIfMatch(http, out var expected);
+        if (ifMatch == ETags.Match.Missing) return Problems.PreconditionRequired();
         if (!user.CanSeePartner(id)) return WebhookNotFound();
         var url = request.Url?.Trim();
         if (url is not null && await s.Addresses.RefusalAsync(url, ct) is { } refusal) return Problems.Validation("url", refusal);
@@ -158,6 +173,7 @@ public static class WebhooksApi
         await using var session = await s.Database.BeginWriteAsync(connection, ct);
         var current = await s.Webhooks.GetAsync(session, id, webhookId, ct);
         if (current is null) return WebhookNotFound();
+        if (ifMatch == ETags.Match.Unusable || (ifMatch == ETags.Match.Version && expected != current.Version)) return Problems.PreconditionFailed();
         if (request.Enabled == true && (await s.Partners.GetAsync(session, id, ct))!.Status == PartnerStatus.Terminated)
         {
             return Problems.InvalidTransition("A terminated partner's endpoints stay off.");
@@ -167,6 +183,7 @@ public static class WebhooksApi
             Url = url ?? current.Url,
             Events = request.Events?.Distinct().ToList() ?? current.Events,
             Description = request.Description is null ? current.Description : Blank(request.Description),
+            Version = current.Version + 1,
             UpdatedAt = now,
         };
         if (request.Enabled is { } enabled && enabled != current.Enabled)
@@ -175,9 +192,10 @@ public static class WebhooksApi
                 ? changed with { Enabled = true, DisabledReason = null, DisabledAt = null, FailingSince = null }
                 : changed with { Enabled = false, DisabledReason = "disabled", DisabledAt = now };
         }
-        await s.Webhooks.UpdateAsync(session, changed, ct);
+        if (!await s.Webhooks.UpdateAsync(session, changed, current.Version, ct)) return Problems.PreconditionFailed();
         await s.Audit.RecordAsync(session, "webhook", webhookId, "webhook.updated", Actor.From(user), changed.AuditFields(), ct);
         await session.CommitAsync(ct);
+        http.HttpContext.Response.Headers.ETag = ETags.For(changed.Version);
         return TypedResults.Ok(changed.ToSubscription(now));
     }
 

@@ -18,6 +18,7 @@ CREATE TABLE dbo.webhook_subscriptions (
     previous_secret_until DATETIMEOFFSET(7) NULL,
     -- The first failed attempt since the last delivered one.
     failing_since         DATETIMEOFFSET(7) NULL,
+    version               INT               NOT NULL,
     created_at            DATETIMEOFFSET(7) NOT NULL,
     updated_at            DATETIMEOFFSET(7) NOT NULL
 );

@@ -18,6 +18,7 @@ CREATE TABLE webhook_subscriptions (
     previous_secret_until     TEXT    NULL,
     -- The first failed attempt since the last delivered one.
     failing_since             TEXT    NULL,
+    version                   INTEGER NOT NULL,
     created_at                TEXT    NOT NULL,
     updated_at                TEXT    NOT NULL
 );
