@@ -1,0 +1,76 @@
+using System.Net;
+using System.Net.Http.Json;
+using PartnerDeals.IntegrationTests.Registrations;
+using PartnerDeals.IntegrationTests.Support;
+
+namespace PartnerDeals.IntegrationTests.Webhooks;
+
+/// <summary>An endpoint that fails every attempt for longer than <c>Webhooks:DisableAfter</c> is turned off, and program health says so.</summary>
+public sealed class WebhookFailingEndpointTests : RegistrationTest
+{
+    private WebhookReceiver _receiver = null!;
+
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Webhooks:AllowLoopbackHttp"] = "true",
+        ["Webhooks:PollInterval"] = "00:00:00.05",
+        ["Webhooks:DisableAfter"] = "00:00:01",
+        ["Webhooks:RetrySchedule:0"] = "00:00:00.1",
+        ["Webhooks:RetrySchedule:1"] = "00:00:00.1",
+        ["Webhooks:RetrySchedule:2"] = "00:00:00.1",
+        ["Webhooks:RetrySchedule:3"] = "00:00:00.1",
+        ["Webhooks:RetrySchedule:4"] = "00:00:00.1",
+        ["Webhooks:RetrySchedule:5"] = "00:00:00.1",
+        ["Webhooks:RetrySchedule:6"] = "00:00:00.1",
+        ["Webhooks:RetrySchedule:7"] = "00:00:00.1",
+        ["Webhooks:RetrySchedule:8"] = "00:00:00.1",
+        ["Webhooks:RetrySchedule:9"] = "00:00:00.1",
+        ["Webhooks:RetrySchedule:10"] = "00:00:00.1",
+        ["Webhooks:RetrySchedule:11"] = "00:00:00.1",
+        ["Webhooks:RetrySchedule:12"] = "00:00:00.1",
+        ["Webhooks:RetrySchedule:13"] = "00:00:00.1",
+        ["Webhooks:RetrySchedule:14"] = "00:00:00.1",
+        ["Webhooks:RetrySchedule:15"] = "00:00:00.1",
+        ["Webhooks:RetrySchedule:16"] = "00:00:00.1",
+        ["Webhooks:RetrySchedule:17"] = "00:00:00.1",
+        ["Webhooks:RetrySchedule:18"] = "00:00:00.1",
+        ["Webhooks:RetrySchedule:19"] = "00:00:00.1",
+    };
+
+    [OneTimeSetUp]
+    public async Task StartReceiver() => _receiver = await WebhookReceiver.StartAsync();
+
+    [OneTimeTearDown]
+    public async Task StopReceiver() => await _receiver.DisposeAsync();
+
+    [Test]
+    public async Task EndpointFailingLongerThanAllowed_IsDisabled_AndListedInProgramHealth()
+    {
+        _receiver.Answer = (_, _) => 500;
+        var partner = await PartnerAsync("silver");
+        var created = await partner.Client.PostAsJsonAsync($"/v1/partners/{partner.Id}/webhooks", new { url = _receiver.Url(), events = new[] { "*" } });
+        created.StatusCode.ShouldBe(HttpStatusCode.Created);
+        var id = (await ReadJsonAsync(created))["webhook"]!["id"]!.GetValue<string>();
+        (await partner.Client.PostAsync($"/v1/partners/{partner.Id}/webhooks/{id}/test", null)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var webhook = await ReadJsonAsync(await partner.Client.GetAsync($"/v1/partners/{partner.Id}/webhooks/{id}"));
+            if (!webhook["enabled"]!.GetValue<bool>())
+            {
+                webhook["disabledReason"]!.GetValue<string>().ShouldBe("failing");
+                webhook["failingSince"].ShouldNotBeNull();
+                break;
+            }
+            if (DateTime.UtcNow > deadline) Assert.Fail("The failing endpoint was never disabled.");
+            await Task.Delay(50);
+        }
+        var attempts = _receiver.Received.Count;
+        attempts.ShouldBeGreaterThan(2, "it was tried again before it was turned off");
+        await Task.Delay(500);
+        _receiver.Received.Count.ShouldBe(attempts, "nothing more goes to a disabled endpoint");
+        var health = await ReadJsonAsync(await Admin.GetAsync("/v1/program/health"));
+        health["disabledWebhooks"]!.AsArray().ShouldContain(w => w!["webhookId"]!.GetValue<string>() == id && w["reason"]!.GetValue<string>() == "failing");
+    }
+}
