@@ -67,6 +67,10 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     public IReadOnlyList<ReceivedWebhook> DeliveredTo(string path) => Delivered.Where(r => r.Path == path).ToList();
 
+    /// <summary>Settings for a retry schedule of twenty short waits, so a test sees many attempts in seconds.</summary>
+    public static IEnumerable<KeyValuePair<string, string?>> QuickRetries(string wait) =>
+        Enumerable.Range(0, 20).Select(i => new KeyValuePair<string, string?>($"Webhooks:RetrySchedule:{i}", wait));
+
     public static async Task<WebhookReceiver> StartAsync()
     {
         var receiver = new WebhookReceiver();

@@ -18,33 +18,13 @@ public sealed class WebhookDeliveryTests : RegistrationTest
     private HttpClient _ops = null!;
     private HttpClient _crm = null!;
 
-    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>(WebhookReceiver.QuickRetries("00:00:00.2"))
     {
         ["Webhooks:AllowLoopbackHttp"] = "true",
         ["Webhooks:PollInterval"] = "00:00:00.05",
         ["Webhooks:Timeout"] = "00:00:01",
         ["Webhooks:Lease"] = "00:00:10",
         ["Webhooks:RotationOverlap"] = "00:00:03",
-        ["Webhooks:RetrySchedule:0"] = "00:00:00.2",
-        ["Webhooks:RetrySchedule:1"] = "00:00:00.2",
-        ["Webhooks:RetrySchedule:2"] = "00:00:00.2",
-        ["Webhooks:RetrySchedule:3"] = "00:00:00.2",
-        ["Webhooks:RetrySchedule:4"] = "00:00:00.2",
-        ["Webhooks:RetrySchedule:5"] = "00:00:00.2",
-        ["Webhooks:RetrySchedule:6"] = "00:00:00.2",
-        ["Webhooks:RetrySchedule:7"] = "00:00:00.2",
-        ["Webhooks:RetrySchedule:8"] = "00:00:00.2",
-        ["Webhooks:RetrySchedule:9"] = "00:00:00.2",
-        ["Webhooks:RetrySchedule:10"] = "00:00:00.2",
-        ["Webhooks:RetrySchedule:11"] = "00:00:00.2",
-        ["Webhooks:RetrySchedule:12"] = "00:00:00.2",
-        ["Webhooks:RetrySchedule:13"] = "00:00:00.2",
-        ["Webhooks:RetrySchedule:14"] = "00:00:00.2",
-        ["Webhooks:RetrySchedule:15"] = "00:00:00.2",
-        ["Webhooks:RetrySchedule:16"] = "00:00:00.2",
-        ["Webhooks:RetrySchedule:17"] = "00:00:00.2",
-        ["Webhooks:RetrySchedule:18"] = "00:00:00.2",
-        ["Webhooks:RetrySchedule:19"] = "00:00:00.2",
     };
 
     [OneTimeSetUp]
