@@ -14,6 +14,7 @@ using PartnerDeals.Api.Features.Fees;
 using PartnerDeals.Api.Features.Metrics;
 using PartnerDeals.Api.Features.Opportunities;
 using PartnerDeals.Api.Features.Partners;
+using PartnerDeals.Api.Features.ProductLines;
 using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Features.Sync;
 using PartnerDeals.Api.Features.Webhooks;
@@ -73,9 +74,13 @@ builder.Services.AddHostedService(services => services.GetRequiredService<Decisi
 builder.Services.AddHostedService<WalCheckpointer>();
 builder.Services.AddSingleton<ProtectionSweeper>();
 builder.Services.AddHostedService(services => services.GetRequiredService<ProtectionSweeper>());
+builder.Services.AddOptions<ProductCatalogue>().Bind(config.GetSection(ProductCatalogue.Section))
+    .Validate(o => !o.Problems().Any(), "Products:Lines: each line 1-64 characters with 1 or more products of 1-200 characters, no product in two lines.")
+    .ValidateOnStart();
 builder.Services.AddOptions<RegistrationOptions>().Bind(config.GetSection(RegistrationOptions.Section))
+    .PostConfigure<IOptions<ProductCatalogue>>((o, products) => o.Policy.ProductLines = products.Value.Lines)
     .Validate(o => o.IsValid, "Registrations: policy version 1-32 characters; ICP employee limits 0 <= min <= max; MinDealSize keys ISO 4217 "
-        + "with amounts >= 0; extensions MaxCount 0-100 and Days 1-730; ExpirySweepSeconds 1-86400.")
+        + "with amounts >= 0; extensions MaxCount 0-100 and Days 1-730; ExpirySweepSeconds 1-86400; Policy:ConflictScope account or product_line.")
     .ValidateOnStart();
 builder.Services.AddCrmSync(config);
 builder.Services.AddWebhooks(config);
@@ -129,6 +134,7 @@ v1.MapRegistrations();
 v1.MapConflicts();
 v1.MapSync();
 v1.MapWebhooks();
+v1.MapProductLines();
 v1.MapFees();
 v1.MapMetrics();
 

@@ -45,7 +45,8 @@ public static class SpeedBenchmark
         using var checkpointer = new WalCheckpointer(database, TimeProvider.System, NullLogger<WalCheckpointer>.Instance);
         await checkpointer.StartAsync(CancellationToken.None);
         var store = new OpportunityStore(database, TimeProvider.System);
-        var checker = new ConflictChecker(database, Options.Create(new MatchingOptions()), TimeProvider.System);
+        var checker = new ConflictChecker(database, Options.Create(new MatchingOptions()), Options.Create(new PartnerDeals.Api.Features.Registrations.RegistrationOptions()),
+            Options.Create(new PartnerDeals.Api.Features.ProductLines.ProductCatalogue()), TimeProvider.System);
 
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; SQLite synchronous=full, WAL");
         var random = new Random(20261123);
@@ -230,13 +231,13 @@ public static class SpeedBenchmark
 
     private static async Task<Timings> TimeChecksAsync(ConflictChecker checker, List<(Company Query, string? Expected)> queries)
     {
-        foreach (var (q, _) in queries.Take(200)) await checker.CheckAsync(q, null, CancellationToken.None); // warm-up
+        foreach (var (q, _) in queries.Take(200)) await checker.CheckAsync(q, null, null, CancellationToken.None); // warm-up
         var times = new List<double>(queries.Count);
         int conflicts = 0, reviews = 0, expected = 0, found = 0;
         foreach (var (q, name) in queries)
         {
             var started = Stopwatch.GetTimestamp();
-            var result = await checker.CheckAsync(q, null, CancellationToken.None);
+            var result = await checker.CheckAsync(q, null, null, CancellationToken.None);
             times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             if (result.Verdict == Verdict.Conflict) conflicts++;
             else if (result.Verdict == Verdict.Review) reviews++;

@@ -42,9 +42,10 @@ public enum CandidateKind
 /// <param name="ExternalId">The opportunity's id in that CRM.</param>
 /// <param name="PartnerId">The partner of a registration.</param>
 /// <param name="HoldsAccount">An approved registration: it holds the account until it closes, expires or is withdrawn.</param>
+/// <param name="Products">The products of the opportunity's or registration's deal; empty when it names none.</param>
 public sealed record Candidate(
     CandidateKind Kind, Guid Id, string AccountName, Company Company,
-    string? Source = null, string? ExternalId = null, Guid? PartnerId = null, bool HoldsAccount = false);
+    string? Source = null, string? ExternalId = null, Guid? PartnerId = null, bool HoldsAccount = false, IReadOnlyList<string>? Products = null);
 
 /// <summary>A scored candidate: what was matched and why.</summary>
 public sealed record ScoredCandidate(Candidate Candidate, MatchResult Match);
@@ -55,7 +56,9 @@ public sealed record ConflictCheckResult(Verdict Verdict, IReadOnlyList<ScoredCa
 /// Finds everything a company could collide with — the direct pipeline, existing customers and
 /// partners' registrations — and scores it: the one matcher behind conflict checks and registrations.
 /// </summary>
-public sealed class ConflictChecker(Database database, IOptions<MatchingOptions> options, TimeProvider clock)
+public sealed class ConflictChecker(
+    Database database, IOptions<MatchingOptions> options, IOptions<Registrations.RegistrationOptions> registrations,
+    IOptions<ProductLines.ProductCatalogue> catalogue, TimeProvider clock)
 {
     /// <summary>The position of a registration not yet stored, or of a plain check: every claim is ahead of it.</summary>
     private const long Last = long.MaxValue;
@@ -63,18 +66,19 @@ public sealed class ConflictChecker(Database database, IOptions<MatchingOptions>
     private readonly CompanyMatcher _matcher = new(options.Value.Scoring);
 
     /// <summary>A check on its own, for <c>POST /v1/conflict-checks</c>.</summary>
-    public Task<ConflictCheckResult> CheckAsync(Company query, Guid? askingPartnerId, CancellationToken ct) =>
-        database.ReadAsync(session => ScoreAsync(session, query, askingPartnerId, Guid.Empty, Last, ct), ct);
+    public Task<ConflictCheckResult> CheckAsync(Company query, IReadOnlyList<string>? products, Guid? askingPartnerId, CancellationToken ct) =>
+        database.ReadAsync(session => ScoreAsync(session, query, products, askingPartnerId, Guid.Empty, Last, ct), ct);
 
     /// <summary>
     /// The check of registration <paramref name="self"/> (at position <paramref name="selfSeq"/>, 0 when not yet
     /// stored), inside the transaction that decides it.
     /// </summary>
-    public Task<ConflictCheckResult> CheckAsync(DbSession session, Company query, Guid partnerId, Guid self, long selfSeq, CancellationToken ct) =>
-        ScoreAsync(session, query, partnerId, self, selfSeq == 0 ? Last : selfSeq, ct);
+    public Task<ConflictCheckResult> CheckAsync(DbSession session, Company query, IReadOnlyList<string> products, Guid partnerId, Guid self, long selfSeq,
+        CancellationToken ct) =>
+        ScoreAsync(session, query, products, partnerId, self, selfSeq == 0 ? Last : selfSeq, ct);
 
     private async Task<ConflictCheckResult> ScoreAsync(
-        DbSession session, Company query, Guid? askingPartnerId, Guid self, long selfSeq, CancellationToken ct)
+        DbSession session, Company query, IReadOnlyList<string>? products, Guid? askingPartnerId, Guid self, long selfSeq, CancellationToken ct)
     {
         var blocking = options.Value.Blocking;
         // The misspelling index holds the tokens of both tables: asked once.
@@ -85,8 +89,15 @@ public sealed class ConflictChecker(Database database, IOptions<MatchingOptions>
         candidates.AddRange(await RegistrationCandidates.FindAsync(session, self, selfSeq, query, misspellings, askingPartnerId,
             clock.GetUtcNow(), blocking, ct));
 
+        // Under the product-line scope a match on the company counts only where the two deals may share a line.
+        var byLine = registrations.Value.Policy.ScopesByProductLine;
+        var ours = catalogue.Value.LinesOf(products);
         var scored = candidates
-            .Select(c => new ScoredCandidate(c, _matcher.Score(query, c.Company)))
+            .Select(c =>
+            {
+                var match = _matcher.Score(query, c.Company);
+                return new ScoredCandidate(c, byLine ? ProductLines.ProductScope.Apply(match, ours, catalogue.Value.LinesOf(c.Products)) : match);
+            })
             .OrderByDescending(s => s.Match.Score).ThenBy(s => s.Candidate.Id)
             .ToList();
         var verdict = scored.Count == 0 ? Verdict.Clear : scored.Max(s => s.Match.Verdict);

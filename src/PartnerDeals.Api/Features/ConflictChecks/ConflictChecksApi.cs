@@ -45,7 +45,7 @@ public static class ConflictChecksApi
         ConflictCheckRequest request, ClaimsPrincipal user, ConflictChecker checker, PartnerPreChecks preChecks, HttpResponse response,
         CancellationToken ct)
     {
-        var result = await checker.CheckAsync(Company.From(request.CompanyName, request.Domain, request.Country), user.PartnerId(), ct);
+        var result = await checker.CheckAsync(Company.From(request.CompanyName, request.Domain, request.Country), request.Products, user.PartnerId(), ct);
         var available = result.Verdict == Verdict.Clear;
         if (user.PartnerId() is not { } partnerId)
         {
@@ -102,6 +102,10 @@ public sealed record ConflictCheckRequest
     /// <summary>ISO 3166-1 alpha-2.</summary>
     /// <example>DE</example>
     public string? Country { get; init; }
+
+    /// <summary>The products of the deal in mind (up to 50): under the product-line scope only deals sharing a line collide.</summary>
+    /// <example>["analytics-suite"]</example>
+    public IReadOnlyList<string>? Products { get; init; }
 }
 
 public sealed class ConflictCheckRequestValidator : AbstractValidator<ConflictCheckRequest>
@@ -111,6 +115,9 @@ public sealed class ConflictCheckRequestValidator : AbstractValidator<ConflictCh
         RuleFor(x => x.CompanyName).CompanyName();
         RuleFor(x => x.Domain).CompanyDomain();
         RuleFor(x => x.Country).Country();
+        RuleFor(x => x.Products).Must(p => p is null || p.Count <= ProductLines.ProductCatalogue.MaxProducts)
+            .WithMessage($"products may list at most {ProductLines.ProductCatalogue.MaxProducts} products.");
+        RuleForEach(x => x.Products).NotEmpty().MaximumLength(200).Name();
     }
 }
 

@@ -17,7 +17,7 @@ public static class RegistrationCandidates
           AND r.id <> @Self AND (r.status IN ('approved', 'won') OR r.seq < @SelfSeq)
         """;
 
-    private const string CandidateColumns = "r.id, r.partner_id, r.status, r.company_name, r.company_domain, r.country, r.name_key, r.name_tokens, r.alternate_names";
+    private const string CandidateColumns = "r.id, r.partner_id, r.status, r.company_name, r.company_domain, r.country, r.name_key, r.name_tokens, r.alternate_names, r.products";
 
     private const string CandidatesByDomainSql = "SELECT " + CandidateColumns + " FROM registrations r WHERE r.company_domain = @Value AND r.company_domain IS NOT NULL"
         + ActiveFilter + " ORDER BY r.company_domain";
@@ -62,10 +62,11 @@ public static class RegistrationCandidates
         public string NameKey { get; set; } = "";
         public string NameTokens { get; set; } = "";
         public string? AlternateNames { get; set; }
+        public string? Products { get; set; }
 
         public Candidate ToCandidate(Guid? askingPartnerId) => new(
             Status == "won" ? CandidateKind.ExistingCustomer : PartnerId == askingPartnerId ? CandidateKind.DuplicateRegistration : CandidateKind.PartnerRegistration,
             Id, CompanyName, CandidateIndex.Stored(NameKey, NameTokens, CompanyDomain, Country, AlternateNames), PartnerId: PartnerId,
-            HoldsAccount: Status == "approved");
+            HoldsAccount: Status == "approved", Products: Opportunities.OpportunityStore.ReadProducts(Products));
     }
 }

@@ -15,7 +15,7 @@ public static class OpportunitiesApi
     private const int MaxListedRejections = 1_000;
 
     private static readonly string[] CsvColumns =
-        ["source", "externalId", "accountName", "accountDomain", "alternateNames", "country", "owner", "stage", "status", "amount", "currency", "closeDate", "openedDate"];
+        ["source", "externalId", "accountName", "accountDomain", "alternateNames", "products", "country", "owner", "stage", "status", "amount", "currency", "closeDate", "openedDate"];
 
     public static void MapOpportunities(this IEndpointRouteBuilder v1)
     {
@@ -38,7 +38,7 @@ public static class OpportunitiesApi
             .WithName("ImportOpportunities")
             .WithSummary("Import opportunities from CSV")
             .WithDescription("crm, ops, admin. Body text/csv with a header row naming the columns " + string.Join(", ", CsvColumns)
-                + " (any order; source, externalId, accountName and status required; alternateNames separated by ;). Streamed and committed in chunks; "
+                + " (any order; source, externalId, accountName and status required; alternateNames and products separated by ;). Streamed and committed in chunks; "
                 + "bad rows (invalid values, malformed quoting, text that is not UTF-8) are skipped and listed with their reasons. A record above 1 MiB "
                 + "stops the import with 413, a body the reader cannot go on with with 400: the rows before it stay imported, and the problem "
                 + "document says how many (created, updated, rejected) and the row that stopped it (stoppedAtRow).")
@@ -269,6 +269,7 @@ public static class OpportunitiesApi
             AccountDomain = Field("accountDomain"),
             // One column, the names separated by ";" (a name itself never needs one).
             AlternateNames = Field("alternateNames")?.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+            Products = Field("products")?.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
             Country = Field("country")?.ToUpperInvariant(),
             Owner = Field("owner"),
             Stage = Field("stage"),

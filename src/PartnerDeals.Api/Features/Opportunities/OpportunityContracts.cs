@@ -32,6 +32,13 @@ public record OpportunityFields
     /// <example>["Contoso Pharma", "Контосо Фарма"]</example>
     public IReadOnlyList<string>? AlternateNames { get; init; }
 
+    /// <summary>
+    /// The products the deal is for, as codes or names (up to 50, each 1–200 characters): with the policy's conflict scope
+    /// <c>product_line</c>, a registration collides with it only when they share a product line (or either names none).
+    /// </summary>
+    /// <example>["analytics-suite"]</example>
+    public IReadOnlyList<string>? Products { get; init; }
+
     /// <summary>ISO 3166-1 alpha-2.</summary>
     /// <example>DE</example>
     public string? Country { get; init; }
@@ -156,6 +163,9 @@ public sealed record Opportunity
     /// <summary>Other names the account is known by.</summary>
     public IReadOnlyList<string> AlternateNames { get; init; } = [];
 
+    /// <summary>The products the deal is for.</summary>
+    public IReadOnlyList<string> Products { get; init; } = [];
+
     /// <summary>The registrable domain used for matching; null for free mail or no domain.</summary>
     /// <example>contoso-pharma.de</example>
     public string? CompanyDomain { get; init; }
@@ -184,6 +194,9 @@ public sealed class OpportunityFieldsValidator : AbstractValidator<OpportunityFi
         RuleFor(x => x.AccountName).CompanyName();
         RuleFor(x => x.AccountDomain).CompanyDomain();
         RuleFor(x => x.AlternateNames).AlternateNames();
+        RuleFor(x => x.Products).Must(p => p is null || p.Count <= ProductLines.ProductCatalogue.MaxProducts)
+            .WithMessage($"products may list at most {ProductLines.ProductCatalogue.MaxProducts} products.");
+        RuleForEach(x => x.Products).NotEmpty().MaximumLength(200).Name();
         RuleFor(x => x.Country).Country();
         RuleFor(x => x.Owner).MaximumLength(200).Name();
         RuleFor(x => x.Stage).MaximumLength(100).Name();

@@ -38,7 +38,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
 {
     private const string Columns = """
         seq, id, source, external_id, account_name, account_domain, company_domain, country, owner, stage, status,
-        amount, currency, close_date, opened_date, name_key, name_tokens, alternate_names, version, created_at, updated_at
+        amount, currency, close_date, opened_date, name_key, name_tokens, alternate_names, products, version, created_at, updated_at
         """;
 
     // The whole batch's external ids in one parameter: an IN list of one parameter each is prepared and
@@ -50,16 +50,18 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     // The seq each row gets is read back for its token rows (see SqlDialect.InsertedKey).
     internal static string InsertSql(SqlDialect sql) => """
         INSERT INTO opportunities (id, source, external_id, account_name, account_domain, company_domain, country, owner, stage,
-            status, amount, currency, close_date, opened_date, name_key, name_acronym, name_tokens, alternate_names, version, created_at, updated_at)
+            status, amount, currency, close_date, opened_date, name_key, name_acronym, name_tokens, alternate_names, products, version, created_at,
+            updated_at)
         VALUES (@Id, @Source, @ExternalId, @AccountName, @AccountDomain, @CompanyDomain, @Country, @Owner, @Stage,
-            @Status, @Amount, @Currency, @CloseDate, @OpenedDate, @NameKey, @NameAcronym, @NameTokens, @AlternateNames, 1, @Now, @Now)
+            @Status, @Amount, @Currency, @CloseDate, @OpenedDate, @NameKey, @NameAcronym, @NameTokens, @AlternateNames, @Products, 1, @Now, @Now)
         """ + sql.InsertedKey;
 
     private const string UpdateSql = """
         UPDATE opportunities
         SET account_name = @AccountName, account_domain = @AccountDomain, company_domain = @CompanyDomain, country = @Country,
             owner = @Owner, stage = @Stage, status = @Status, amount = @Amount, currency = @Currency, close_date = @CloseDate, opened_date = @OpenedDate,
-            name_key = @NameKey, name_acronym = @NameAcronym, name_tokens = @NameTokens, alternate_names = @AlternateNames, version = version + 1, updated_at = @Now
+            name_key = @NameKey, name_acronym = @NameAcronym, name_tokens = @NameTokens, alternate_names = @AlternateNames, products = @Products,
+            version = version + 1, updated_at = @Now
         WHERE id = @Id AND version = @Version
         """;
 
@@ -74,7 +76,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     private static readonly string[] InsertNames =
     [
         "@Id", "@Source", "@ExternalId", "@AccountName", "@AccountDomain", "@CompanyDomain", "@Country", "@Owner", "@Stage",
-        "@Status", "@Amount", "@Currency", "@CloseDate", "@OpenedDate", "@NameKey", "@NameAcronym", "@NameTokens", "@AlternateNames", "@Now",
+        "@Status", "@Amount", "@Currency", "@CloseDate", "@OpenedDate", "@NameKey", "@NameAcronym", "@NameTokens", "@AlternateNames", "@Products", "@Now",
     ];
 
     /// <summary>Below this many rows a batch computes its matching keys on the request's own thread.</summary>
@@ -249,16 +251,23 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         return new WriteParameters(
             id, item.Source, item.ExternalId, f.AccountName!.Trim(), f.AccountDomain?.Trim(), write.CompanyDomain, f.Country, f.Owner, f.Stage,
             Json.Name(f.Status!.Value), f.Amount, f.Currency, f.CloseDate, f.OpenedDate, write.NameKey, write.NameAcronym, write.NameTokens,
-            write.AlternateNames, now, version);
+            write.AlternateNames, StoredProducts(f.Products), now, version);
     }
 
     private static void InsertValues(WriteParameters r, object?[] v)
     {
         (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]) =
             (r.Id, r.Source, r.ExternalId, r.AccountName, r.AccountDomain, r.CompanyDomain, r.Country, r.Owner, r.Stage);
-        (v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17], v[18]) =
-            (r.Status, r.Amount, r.Currency, r.CloseDate, r.OpenedDate, r.NameKey, r.NameAcronym, r.NameTokens, r.AlternateNames, r.Now);
+        (v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19]) =
+            (r.Status, r.Amount, r.Currency, r.CloseDate, r.OpenedDate, r.NameKey, r.NameAcronym, r.NameTokens, r.AlternateNames, r.Products, r.Now);
     }
+
+    /// <summary>Products as the column stores them: a JSON array of the trimmed, distinct names, null for none.</summary>
+    internal static string? StoredProducts(IReadOnlyList<string>? products) =>
+        products is { Count: > 0 } ? JsonSerializer.Serialize(products.Select(p => p.Trim()).Distinct().ToList()) : null;
+
+    internal static IReadOnlyList<string> ReadProducts(string? stored) =>
+        string.IsNullOrEmpty(stored) ? [] : JsonSerializer.Deserialize<List<string>>(stored) ?? [];
 
     private static void TokenValues((string Token, long Seq) row, object?[] v) => (v[0], v[1]) = (row.Token, row.Seq);
 
@@ -280,7 +289,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     internal sealed record WriteParameters(
         Guid Id, string Source, string ExternalId, string AccountName, string? AccountDomain, string? CompanyDomain, string? Country,
         string? Owner, string? Stage, string Status, decimal? Amount, string? Currency, DateOnly? CloseDate, DateOnly? OpenedDate,
-        string NameKey, string NameAcronym, string NameTokens, string? AlternateNames, DateTimeOffset Now, long Version);
+        string NameKey, string NameAcronym, string NameTokens, string? AlternateNames, string? Products, DateTimeOffset Now, long Version);
 
     private sealed class ExistingRow
     {
@@ -312,6 +321,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         public string NameKey { get; set; } = "";
         public string NameTokens { get; set; } = "";
         public string? AlternateNames { get; set; }
+        public string? Products { get; set; }
         public DateTimeOffset CreatedAt { get; set; }
         public DateTimeOffset UpdatedAt { get; set; }
 
@@ -323,6 +333,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
             AccountName = AccountName,
             AccountDomain = AccountDomain,
             AlternateNames = Features.ConflictChecks.AlternateNames.Read(AlternateNames),
+            Products = ReadProducts(Products),
             CompanyDomain = CompanyDomain,
             Country = Country,
             Owner = Owner,

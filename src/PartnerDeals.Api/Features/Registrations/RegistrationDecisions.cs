@@ -35,7 +35,7 @@ public sealed class RegistrationDecisions(
         // Precedence is earned by the company claimed, not by the row: an edit to another company joins the queue anew.
         if (movedCompany) proposed = proposed with { Seq = 0, SubmittedAt = now };
         var company = CompanyOf(proposed);
-        var check = await checker.CheckAsync(session, company, proposed.PartnerId, proposed.Id, proposed.Seq, ct);
+        var check = await checker.CheckAsync(session, company, proposed.Deal.Products, proposed.PartnerId, proposed.Id, proposed.Seq, ct);
         var matches = check.Candidates.Where(c => c.Match.Verdict != Verdict.Clear).ToList();
         var icp = policy.Icp.Evaluate(proposed.Customer, proposed.Deal);
         var autoApprove = check.Verdict == Verdict.Clear && icp.Qualified && policy.AutoApproves(partner.Tier) && partner.Status == PartnerStatus.Active;
@@ -72,6 +72,12 @@ public sealed class RegistrationDecisions(
             policyVersion = decided.PolicyVersion,
             conflictId,
             matches = matches.Select(m => new { kind = m.Candidate.Kind, id = m.Candidate.Id, score = m.Match.Score, verdict = m.Match.Verdict }),
+            // The same company, another product line: explained, not blocking.
+            productsDisjoint = check.Candidates.Where(c => c.Match.Signals.Any(s => s.Name == ProductLines.ProductScope.Disjoint)).Select(c => new
+            {
+                kind = c.Candidate.Kind, id = c.Candidate.Id, score = c.Match.Score,
+                lines = c.Match.Signals.First(s => s.Name == ProductLines.ProductScope.Disjoint).Detail,
+            }),
         };
         object data = current is null
             ? new { registration = decided.AuditFields(), decision }
@@ -164,7 +170,7 @@ public sealed class RegistrationDecisions(
     public async Task<ScoredCandidate?> HolderAsync(DbSession session, Registration registration, CancellationToken ct)
     {
         var company = CompanyOf(registration);
-        var check = await checker.CheckAsync(session, company, registration.PartnerId, registration.Id, registration.Seq, ct);
+        var check = await checker.CheckAsync(session, company, registration.Deal.Products, registration.PartnerId, registration.Id, registration.Seq, ct);
         return check.Candidates.FirstOrDefault(c => c.Candidate.HoldsAccount && c.Match.Verdict == Verdict.Conflict);
     }
 

@@ -32,7 +32,8 @@ public sealed class RegistrationOptions
         && Policy.Icp.MinEmployees is null or >= 0 && Policy.Icp.MaxEmployees is null or >= 1
         && (Policy.Icp.MinEmployees is null || Policy.Icp.MaxEmployees is null || Policy.Icp.MinEmployees <= Policy.Icp.MaxEmployees)
         && Policy.Icp.MinDealSize.All(m => IsoCodes.IsCurrency(m.Key) && m.Value >= 0)
-        && !string.IsNullOrWhiteSpace(Policy.Version) && Policy.Version.Length <= 32;
+        && !string.IsNullOrWhiteSpace(Policy.Version) && Policy.Version.Length <= 32
+        && Policy.ConflictScope is RegistrationPolicy.AccountScope or RegistrationPolicy.ProductLineScope;
 }
 
 public sealed class ExtensionRule
@@ -66,8 +67,26 @@ public sealed class RegistrationPolicy
 
     public IcpRules Icp { get; set; } = new();
 
-    public string EffectiveVersion => field ??= Version + "-" + Convert.ToHexStringLower(
-        SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { AutoApprove, EffectiveAutoApproveTiers, Icp }, Json.Options))))[..8];
+    public const string AccountScope = "account";
+    public const string ProductLineScope = "product_line";
+
+    /// <summary>
+    /// <c>account</c>: any two deals on one account collide. <c>product_line</c>: only deals that share a product line
+    /// (<see cref="ProductLines.ProductCatalogue"/>), or of which one names no product, collide.
+    /// </summary>
+    public string ConflictScope { get; set; } = AccountScope;
+
+    public bool ScopesByProductLine => ConflictScope == ProductLineScope;
+
+    /// <summary>The catalogue's lines, set at start-up: under <c>product_line</c> they decide, so they are stamped too.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlyDictionary<string, List<string>> ProductLines { get; set; } = new Dictionary<string, List<string>>();
+
+    // The account scope hashes as it always did, so today's stamps stay; the product-line scope adds itself and the catalogue.
+    public string EffectiveVersion => field ??= Version + "-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ScopesByProductLine
+        ? JsonSerializer.Serialize(new { AutoApprove, EffectiveAutoApproveTiers, Icp, ConflictScope, Lines = ProductLines.OrderBy(l => l.Key, StringComparer.Ordinal) },
+            Json.Options)
+        : JsonSerializer.Serialize(new { AutoApprove, EffectiveAutoApproveTiers, Icp }, Json.Options))))[..8];
 
     public bool AutoApproves(string tier) => AutoApprove && EffectiveAutoApproveTiers.Contains(tier, StringComparer.OrdinalIgnoreCase);
 }

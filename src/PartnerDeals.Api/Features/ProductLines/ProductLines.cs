@@ -1,0 +1,105 @@
+using System.Security.Claims;
+using PartnerDeals.Api.Infrastructure.Auth;
+
+namespace PartnerDeals.Api.Features.ProductLines;
+
+/// <summary>
+/// Bound from <c>Products</c>: the vendor's product lines, each the product codes or names (ignoring case)
+/// that belong to it. A product not listed is a line of its own, so an unconfigured catalogue still tells
+/// two different products apart.
+/// </summary>
+public sealed class ProductCatalogue
+{
+    public const string Section = "Products";
+
+    public const int MaxProducts = 50;
+
+    /// <summary><c>Products:Lines:&lt;line&gt;:0=…</c>: the line's products.</summary>
+    public Dictionary<string, List<string>> Lines { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    private Dictionary<string, string>? _lineOf;
+
+    /// <summary>Every problem with the catalogue, for the start-up error; empty when it is good.</summary>
+    public IEnumerable<string> Problems()
+    {
+        foreach (var (line, products) in Lines)
+        {
+            if (line.Trim().Length is 0 or > 64) yield return $"Products:Lines: a line's name must be 1-64 characters ('{line}').";
+            if (products.Count == 0 || products.Any(p => p.Trim().Length is 0 or > 200))
+                yield return $"Products:Lines:{line} must list 1 or more products of 1-200 characters.";
+        }
+        foreach (var twice in Lines.SelectMany(l => l.Value.Select(p => (Product: Key(p), Line: l.Key))).GroupBy(p => p.Product)
+                     .Where(g => g.Select(p => p.Line).Distinct(StringComparer.OrdinalIgnoreCase).Count() > 1))
+        {
+            yield return $"Products:Lines: product '{twice.Key}' is listed in more than one line ({string.Join(", ", twice.Select(p => p.Line))}).";
+        }
+    }
+
+    /// <summary>The line a product belongs to: its configured line, else the product itself (trimmed, lower case).</summary>
+    public string LineOf(string product)
+    {
+        _lineOf ??= Lines.SelectMany(l => l.Value.Select(p => (Product: Key(p), Line: l.Key.Trim())))
+            .GroupBy(p => p.Product).ToDictionary(g => g.Key, g => g.First().Line, StringComparer.Ordinal);
+        var key = Key(product);
+        return _lineOf.TryGetValue(key, out var line) ? line : key;
+    }
+
+    /// <summary>The distinct lines of a deal's products, in order; empty when it names none.</summary>
+    public IReadOnlyList<string> LinesOf(IEnumerable<string>? products) =>
+        (products ?? []).Where(p => !string.IsNullOrWhiteSpace(p)).Select(LineOf).Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.Ordinal).ToList();
+
+    private static string Key(string product) => product.Trim().ToLowerInvariant();
+}
+
+/// <summary>One line of the catalogue.</summary>
+/// <param name="Line">The line's name.</param>
+/// <param name="Products">The products that belong to it, as configured.</param>
+public sealed record ProductLine(string Line, IReadOnlyList<string> Products);
+
+/// <summary>The catalogue, and how conflicts are scoped by it.</summary>
+/// <param name="ConflictScope"><c>account</c>: any registration of the account conflicts; <c>product_line</c>: only those sharing a line.</param>
+/// <param name="Lines">The configured lines; any product not listed is a line of its own.</param>
+public sealed record ProductLinesAnswer(string ConflictScope, IReadOnlyList<ProductLine> Lines);
+
+public static class ProductLinesApi
+{
+    public static void MapProductLines(this IEndpointRouteBuilder v1) =>
+        v1.MapGet("/product-lines", (ClaimsPrincipal _, Microsoft.Extensions.Options.IOptions<ProductCatalogue> catalogue,
+                Microsoft.Extensions.Options.IOptions<Registrations.RegistrationOptions> registrations) =>
+                TypedResults.Ok(new ProductLinesAnswer(registrations.Value.Policy.ConflictScope,
+                    catalogue.Value.Lines.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => new ProductLine(l.Key, l.Value)).ToList())))
+            .WithTags("Product lines")
+            .WithName("ListProductLines")
+            .WithSummary("The product lines conflicts are scoped by")
+            .WithDescription("Any key. The lines of `Products:Lines` and their products (a product not listed is a line of its own), and the "
+                + "policy's conflict scope: with `product_line`, two deals on one account collide only when they share a line or one names no product.")
+            .RequireAuthorization(Policies.AnyKey);
+}
+
+/// <summary>
+/// The product-line scope of a conflict: two deals on one account collide only when they share a product line,
+/// or when either names no product (unknown means a possible overlap). A match on the company whose lines are
+/// disjoint stays in the explanation but no longer blocks.
+/// </summary>
+public static class ProductScope
+{
+    public const string Overlap = "products_overlap";
+    public const string Disjoint = "products_disjoint";
+    public const string Unknown = "products_unknown";
+
+    public static PartnerDeals.Matching.MatchResult Apply(PartnerDeals.Matching.MatchResult match, IReadOnlyList<string> ours, IReadOnlyList<string> theirs)
+    {
+        if (match.Verdict == PartnerDeals.Matching.Verdict.Clear) return match;
+        var sides = $"this deal: {Describe(ours)}; theirs: {Describe(theirs)}";
+        if (ours.Count == 0 || theirs.Count == 0) return With(match, new(Unknown, 1, $"a deal names no product, so they may overlap ({sides})"));
+        var shared = ours.Intersect(theirs, StringComparer.OrdinalIgnoreCase).ToList();
+        return shared.Count > 0
+            ? With(match, new(Overlap, 1, $"shared lines: {string.Join(", ", shared)} ({sides})"))
+            : With(match, new(Disjoint, 0, $"no line in common ({sides})")) with { Verdict = PartnerDeals.Matching.Verdict.Clear };
+    }
+
+    private static PartnerDeals.Matching.MatchResult With(PartnerDeals.Matching.MatchResult match, PartnerDeals.Matching.MatchSignal signal) =>
+        match with { Signals = [.. match.Signals, signal] };
+
+    private static string Describe(IReadOnlyList<string> lines) => lines.Count == 0 ? "none" : string.Join(", ", lines);
+}
