@@ -168,6 +168,7 @@ public sealed class SecurityTests
         ["ListWebhookDeliveries"] = "admin ops partner",
         ["GetWebhookDelivery"] = "admin ops partner",
         ["RetryWebhookDelivery"] = "admin ops partner",
+        ["ListProductLines"] = "admin ops crm partner",
     };
 
     [Test]

@@ -14,6 +14,8 @@ public sealed record Leaderboard(DateOnly From, DateOnly To, string Sort, IReadO
 
 public static class MetricsApi
 {
+    private const string ProductLineGroup = "productLine";
+
     private const string PeriodText = "`from` and `to` are ISO dates (UTC), both inclusive; the current quarter by default.";
 
     /// <summary>The leaderboard's sort keys; a leading <c>-</c> sorts descending. Revenue and fees are per currency.</summary>
@@ -39,7 +41,8 @@ public static class MetricsApi
             .WithSummary("One partner's results in a period")
             .WithDescription("Ops and admin; a partner key for its own partner (404 for any other; the direct pipeline's figures are left out). "
                 + PeriodText + " Submitted, ICP-qualified, approved, conversion approved → won, revenue per currency, days to close beside the "
-                + "direct pipeline's, approval turnaround, open protected pipeline (now) and fees earned.")
+                + "direct pipeline's, approval turnaround, open protected pipeline (now) and fees earned. `groupBy=productLine` adds "
+                + "productLines: registrations submitted, approved and won and won revenue per product line.")
             .RequireAuthorization(Policies.AnyKey)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
@@ -49,7 +52,8 @@ public static class MetricsApi
             .WithSummary("Every partner's results in a period, ranked")
             .WithDescription("Ops and admin. " + PeriodText + " `sort` is one of " + string.Join(", ", SortKeys.Keys)
                 + " or name; a leading `-` sorts descending (default `-won`). Sorting by revenue or feesEarned needs `currency`. "
-                + "`Accept: text/csv` answers a spreadsheet with one column per currency.")
+                + "`Accept: text/csv` answers a spreadsheet with one column per currency; `groupBy=productLine` adds each "
+                + "partner's productLines (JSON).")
             .RequireAuthorization(Policies.Ops);
 
         v1.MapGet("/program/health", Health)
@@ -69,15 +73,17 @@ public static class MetricsApi
     /// <param name="ct">Cancellation.</param>
     /// <param name="from">First day, ISO 8601 (default: the first day of the current quarter).</param>
     /// <param name="to">Last day, ISO 8601 (default: the last day of the current quarter).</param>
+    /// <param name="groupBy"><c>productLine</c>: also the registrations and won revenue per product line.</param>
     private static async Task<Results<Ok<PartnerMetrics>, ValidationProblem, ProblemHttpResult>> ForPartner(
         Guid id, ClaimsPrincipal user, PartnerMetricsStore metrics, TimeProvider clock, CancellationToken ct,
-        DateOnly? from = null, DateOnly? to = null)
+        DateOnly? from = null, DateOnly? to = null, string? groupBy = null)
     {
+        if (groupBy is not null and not ProductLineGroup) return Problems.Validation("groupBy", $"groupBy must be {ProductLineGroup}.");
         if (user.Role() == ApiKeyRole.Crm) return Problems.Forbidden("Partner metrics are for the channel team and the partner itself.");
         if (!user.CanSeePartner(id)) return Problems.NotFound("The partner");
         var now = clock.GetUtcNow();
         if (!Period.TryRead(from, to, now, out var period, out var errors)) return Problems.Validation(errors);
-        var found = await metrics.ReadAsync(id, period, now, ct);
+        var found = await metrics.ReadAsync(id, period, now, ct, byProductLine: groupBy is not null);
         if (found.Count == 0) return Problems.NotFound("The partner");
         return TypedResults.Ok(user.IsPartner() ? found[0] with { DirectDaysToClose = null } : found[0]);
     }
@@ -91,12 +97,14 @@ public static class MetricsApi
     /// <param name="sort">A sort key, descending with a leading '-' (default -won).</param>
     /// <param name="currency">The currency revenue and feesEarned sort by (ISO 4217).</param>
     /// <param name="limit">At most this many partners (default: all).</param>
+    /// <param name="groupBy"><c>productLine</c>: each partner also with its registrations and won revenue per product line (JSON only).</param>
     private static async Task<Results<Ok<Leaderboard>, CsvResult, ValidationProblem>> ForEveryPartner(
         HttpRequest http, PartnerMetricsStore metrics, TimeProvider clock, CancellationToken ct,
-        DateOnly? from = null, DateOnly? to = null, string? sort = null, string? currency = null, int? limit = null)
+        DateOnly? from = null, DateOnly? to = null, string? sort = null, string? currency = null, int? limit = null, string? groupBy = null)
     {
         var now = clock.GetUtcNow();
         Period.TryRead(from, to, now, out var period, out var errors);
+        if (groupBy is not null and not ProductLineGroup) errors["groupBy"] = [$"groupBy must be {ProductLineGroup}."];
         sort ??= "-won";
         var descending = sort.StartsWith('-');
         var key = descending ? sort[1..] : sort;
@@ -109,7 +117,7 @@ public static class MetricsApi
         if (limit is < 1 or > 100_000) errors["limit"] = ["limit must be between 1 and 100000."];
         if (errors.Count > 0) return Problems.Validation(errors);
 
-        var all = await metrics.ReadAsync(null, period, now, ct);
+        var all = await metrics.ReadAsync(null, period, now, ct, byProductLine: groupBy is not null);
         var ranked = Rank(all, key, descending, currency).Take(limit ?? int.MaxValue).ToList();
         if (CsvResult.IsPreferred(http)) return LeaderboardCsv(period, ranked);
         return TypedResults.Ok(new Leaderboard(period.From, period.To, sort, ranked));

@@ -83,6 +83,10 @@ public sealed record PartnerMetrics
 
     /// <summary>Fees accrued in the period, per currency.</summary>
     public required IReadOnlyList<CurrencyAmount> FeesEarned { get; init; }
+
+    /// <summary>With <c>groupBy=productLine</c>: the period's registrations and won revenue per product line.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<ProductLineMetrics>? ProductLines { get; init; }
 }
 
 /// <summary>
@@ -91,8 +95,30 @@ public sealed record PartnerMetrics
 /// registration. One partner or all of them in the same queries; percentiles come back as the few
 /// rows at the ranks that interpolate them.
 /// </summary>
-public sealed class PartnerMetricsStore(Database database)
+/// <summary>
+/// One product line's part of a partner's results in the period. A deal naming products of two lines counts in
+/// both; one naming none counts under <c>unspecified</c>.
+/// </summary>
+/// <param name="Line">The line (<c>Products:Lines</c>; a product not listed is its own line).</param>
+/// <param name="Submitted">Registrations submitted in the period.</param>
+/// <param name="Approved">Registrations approved in the period.</param>
+/// <param name="Won">Registrations won in the period.</param>
+/// <param name="Revenue">Their won revenue per currency.</param>
+public sealed record ProductLineMetrics(string Line, int Submitted, int Approved, int Won, IReadOnlyList<CurrencyAmount> Revenue);
+
+public sealed class PartnerMetricsStore(Database database, Microsoft.Extensions.Options.IOptions<ProductLines.ProductCatalogue> catalogue)
 {
+    public const string Unspecified = "unspecified";
+
+    // Every registration that counts in the period somewhere: submitted, approved or closed in it.
+    public static string ByProductLineSql(bool onePartner) => $"""
+        SELECT partner_id AS Partner, products AS Products, status AS Status, submitted_at AS SubmittedAt, approved_at AS ApprovedAt,
+            closed_at AS ClosedAt, outcome_currency AS Currency, outcome_amount AS Amount
+        FROM registrations
+        WHERE ((submitted_at >= @Start AND submitted_at < @End) OR (approved_at >= @Start AND approved_at < @End)
+            OR (closed_at >= @Start AND closed_at < @End)) {OfPartner(onePartner)}
+        """;
+
     private const string PartnersSql = """
         SELECT id, name, tier, status FROM partners WHERE @PartnerId IS NULL OR id = @PartnerId ORDER BY id
         """;
@@ -171,7 +197,8 @@ public sealed class PartnerMetricsStore(Database database)
         GROUP BY days
         """;
 
-    public async Task<IReadOnlyList<PartnerMetrics>> ReadAsync(Guid? partnerId, Period period, DateTimeOffset now, CancellationToken ct)
+    public async Task<IReadOnlyList<PartnerMetrics>> ReadAsync(Guid? partnerId, Period period, DateTimeOffset now, CancellationToken ct,
+        bool byProductLine = false)
     {
         var args = new { PartnerId = partnerId, period.Start, period.End, Now = now };
         await using var connection = await database.OpenAsync(ct);
@@ -186,6 +213,9 @@ public sealed class PartnerMetricsStore(Database database)
         var daysToClose = Distributions(await connection.QueryAsync<RankRow>(database.Command(DaysToCloseSql(dialect, one), args, ct)));
         var turnaround = Distributions(await connection.QueryAsync<RankRow>(database.Command(TurnaroundSql(dialect, one), args, ct)));
         var direct = await DirectDaysToCloseAsync(connection, period, ct);
+        var lines = byProductLine
+            ? (await connection.QueryAsync<LineRow>(database.Command(ByProductLineSql(one), args, ct))).ToLookup(r => r.Partner)
+            : null;
 
         return partners.Select(p =>
         {
@@ -215,7 +245,25 @@ public sealed class PartnerMetricsStore(Database database)
                 ApprovalTurnaroundHours = turnaround.GetValueOrDefault(key, Distribution.Empty),
                 OpenProtectedPipeline = Sums(protectedNow[key]),
                 FeesEarned = Sums(fees[key]),
+                ProductLines = lines is null ? null : ByLine(lines[key], period),
             };
+        }).ToList();
+    }
+
+    /// <summary>A partner's registrations that count in the period, summed per product line, lines in name order.</summary>
+    private IReadOnlyList<ProductLineMetrics> ByLine(IEnumerable<LineRow> rows, Period period)
+    {
+        bool In(DateTimeOffset? at) => at >= period.Start && at < period.End;
+        var perLine = rows
+            .SelectMany(r => catalogue.Value.LinesOf(Opportunities.OpportunityStore.ReadProducts(r.Products)) is { Count: > 0 } named
+                ? named.Select(line => (Line: line, Row: r))
+                : [(Line: Unspecified, Row: r)])
+            .GroupBy(x => x.Line, x => x.Row, StringComparer.Ordinal);
+        return perLine.OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>
+        {
+            var won = g.Where(r => r.Status == "won" && In(r.ClosedAt)).ToList();
+            return new ProductLineMetrics(g.Key, g.Count(r => In(r.SubmittedAt)), g.Count(r => In(r.ApprovedAt)), won.Count,
+                Sums(won.Where(r => r.Currency is not null).Select(r => new AmountRow { Currency = r.Currency!, Amount = r.Amount ?? 0, Count = 1 })));
         }).ToList();
     }
 
@@ -279,6 +327,18 @@ public sealed class PartnerMetricsStore(Database database)
         public string Partner { get; set; } = "";
         public int Total { get; set; }
         public int Part { get; set; }
+    }
+
+    private sealed class LineRow
+    {
+        public string Partner { get; set; } = "";
+        public string? Products { get; set; }
+        public string Status { get; set; } = "";
+        public DateTimeOffset? SubmittedAt { get; set; }
+        public DateTimeOffset? ApprovedAt { get; set; }
+        public DateTimeOffset? ClosedAt { get; set; }
+        public string? Currency { get; set; }
+        public decimal? Amount { get; set; }
     }
 
     private sealed class OutcomeRow
