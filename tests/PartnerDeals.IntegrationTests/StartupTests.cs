@@ -15,6 +15,27 @@ public sealed partial class StartupTests
     private static readonly int MigrationCount = typeof(Program).Assembly.GetManifestResourceNames()
         .Count(n => n.Contains(".Migrations.Sqlite.", StringComparison.Ordinal));
 
+    [TestCase("Products:Lines:analytics:0", "Vault", "Products:Lines:security:0", "vault")]
+    [TestCase("Products:Lines:analytics:0", " ", null, null)]
+    [TestCase("Registrations:Policy:ConflictScope", "products", null, null)]
+    [TestCase("Webhooks:Timeout", "00:00:00", null, null)]
+    [TestCase("Webhooks:RetrySchedule:0", "-00:00:01", null, null)]
+    public void Startup_WithABadSetting_StopsBeforeServing(string key, string value, string? otherKey, string? otherValue)
+    {
+        var settings = new Dictionary<string, string?> { [key] = value };
+        if (otherKey is not null) settings[otherKey] = otherValue;
+        using var factory = new ApiFactory(settings);
+        try
+        {
+            var failure = Should.Throw<Exception>(() => factory.CreateClient());
+            failure.ToString().ShouldContain("OptionsValidationException");
+        }
+        finally
+        {
+            factory.DeleteDatabase();
+        }
+    }
+
     [Test]
     public async Task Startup_OnEmptyDatabase_AppliesEveryMigrationAndIsReady()
     {
