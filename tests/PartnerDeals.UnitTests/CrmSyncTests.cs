@@ -39,7 +39,8 @@ public sealed class CrmSyncTests
 
         fields["Name"].ShouldBe("Analytics rollout");
         fields["Amount"].ShouldBe(120_000m);
-        fields["CloseDate"].ShouldBe("2027-02-21", "no expected close date: the end of protection");
+        fields["CloseDate"].ShouldBe(new DateOnly(2027, 2, 21), "no expected close date: the end of protection");
+        fields["CurrencyIsoCode"].ShouldBe("EUR", "a multi-currency org stores the amount in the deal's currency");
         fields["StageName"].ShouldBe("Qualification");
         fields["PartnerDeals_Partner__c"].ShouldBe("Fabrikam Partners");
         fields["PartnerDeals_Status__c"].ShouldBe("approved");
@@ -57,7 +58,7 @@ public sealed class CrmSyncTests
         var fields = new HubSpotOptions().Mapping().Map(Change(won));
 
         fields["amount"].ShouldBe(98_500m);
-        fields["closedate"].ShouldBe("2026-12-30");
+        fields["closedate"].ShouldBe(new DateOnly(2026, 12, 30));
         fields["dealstage"].ShouldBe("closedwon");
     }
 

@@ -290,6 +290,8 @@ public sealed class DeliveryEngineTests : SyncTest
         Crm.Given(Request.Create().WithPath(DynamicsTokenPath).UsingPost()).RespondWith(Token("dyn-token-1"));
         Crm.Given(Request.Create().WithPath(new WildcardMatcher("/api/data/v9.2/opportunities(*")).UsingPatch())
             .RespondWith(Response.Create().WithStatusCode(400).WithBody("""{"error":{"code":"0x80040203","message":"Invalid argument."}}"""));
+        Crm.Given(Request.Create().WithPath("/api/data/v9.2/transactioncurrencies").UsingGet()).RespondWith(Response.Create().WithStatusCode(200)
+            .WithHeader("Content-Type", "application/json").WithBody("""{"value":[{"transactioncurrencyid":"6a4c1d2e-0f3b-4a5c-9d7e-8f1a2b3c4d5e"}]}"""));
         var logs = new CapturedLogs();
         var settings = Running(new()
         {
@@ -358,6 +360,11 @@ public sealed class DeliveryEngineTests : SyncTest
             _ => Request.Create().WithPath(new WildcardMatcher("/api/data/v9.2/opportunities(*")).UsingPatch(),
         };
         Crm.Given(upsert).RespondWith(answer);
+        // Dataverse is down or up as a whole: its currency lookup with it.
+        Crm.Given(Request.Create().WithPath("/api/data/v9.2/transactioncurrencies").UsingGet()).RespondWith(up
+            ? Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithBody("""{"value":[{"transactioncurrencyid":"6a4c1d2e-0f3b-4a5c-9d7e-8f1a2b3c4d5e"}]}""")
+            : Response.Create().WithStatusCode(503));
     }
 
     /// <summary>Settings for an instance whose dispatcher runs on its own every 50 ms.</summary>

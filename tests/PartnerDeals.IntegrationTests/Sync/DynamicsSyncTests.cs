@@ -32,7 +32,16 @@ public sealed class DynamicsSyncTests : SyncTest
         Crm.ResetMappings();
         Crm.ResetLogEntries();
         Crm.Given(Request.Create().WithPath(TokenPath).UsingPost()).RespondWith(Token("dyn-token-1"));
+        // The environment's transaction currencies, as the Web API lists them: EUR and USD.
+        Crm.Given(Request.Create().WithPath(ApiPath + "transactioncurrencies").WithParam("$filter", "isocurrencycode eq 'EUR'").UsingGet())
+            .RespondWith(Json($$"""{"value":[{"transactioncurrencyid":"{{EuroId}}"}]}"""));
+        Crm.Given(Request.Create().WithPath(ApiPath + "transactioncurrencies").WithParam("$filter", "isocurrencycode eq 'USD'").UsingGet())
+            .RespondWith(Json($$"""{"value":[{"transactioncurrencyid":"{{DollarId}}"}]}"""));
+        Crm.Given(Request.Create().WithPath(ApiPath + "transactioncurrencies").UsingGet()).AtPriority(100).RespondWith(Json("""{"value":[]}"""));
     }
+
+    private const string EuroId = "6a4c1d2e-0f3b-4a5c-9d7e-8f1a2b3c4d5e";
+    private const string DollarId = "7b5d2e3f-1a4c-4b6d-8e8f-9a2b3c4d5e6f";
 
     private static string Record(string id) => $"{ApiPath}opportunities(pd_registrationid='{id}')";
 
@@ -59,6 +68,7 @@ public sealed class DynamicsSyncTests : SyncTest
         body["estimatedclosedate"]!.GetValue<string>().ShouldBe("2027-03-31");
         body["stepname"]!.GetValue<string>().ShouldBe("2-Develop");
         body["pd_status"]!.GetValue<string>().ShouldBe("approved");
+        body["transactioncurrencyid@odata.bind"]!.GetValue<string>().ShouldBe($"/transactioncurrencies({EuroId})", "the amount is in the deal's currency");
         var token = Requests(TokenPath).Single().RequestMessage.Body!;
         token.ShouldContain("grant_type=client_credentials");
         token.ShouldContain($"client_secret={Secret}");
@@ -85,7 +95,8 @@ public sealed class DynamicsSyncTests : SyncTest
         var opportunityClose = body["OpportunityClose"]!;
         opportunityClose["opportunityid@odata.bind"]!.GetValue<string>().ShouldBe($"/opportunities(pd_registrationid='{id}')");
         opportunityClose["actualrevenue"]!.GetValue<decimal>().ShouldBe(48_000m);
-        opportunityClose["actualend"]!.GetValue<string>().ShouldBe(closedAt.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+        opportunityClose["actualend"]!.GetValue<string>().ShouldBe(
+            closedAt.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture), "Edm.DateTimeOffset: an instant");
         opportunityClose["subject"]!.GetValue<string>().ShouldBe("Won: Rollout");
 
         // Delivered again (a crash after the close, before the result was recorded): the opportunity is already won.
@@ -99,6 +110,44 @@ public sealed class DynamicsSyncTests : SyncTest
         again.Single().Outcome.ShouldBe(AttemptOutcome.Delivered);
         Requests(Record(id), "PATCH").Count.ShouldBe(patchesBefore, "a closed opportunity is read-only; nothing is sent");
         Requests(ApiPath + "WinOpportunity").Count.ShouldBe(1);
+    }
+
+    [Test]
+    public async Task WinOpportunityFailing_IsNotRetriedInsideTheAttempt_AndTheNextAttemptChecksFirst()
+    {
+        var id = Id((await RegisterNewAsync()).Registration);
+        Crm.Given(Request.Create().WithPath(Record(id)).UsingPatch()).RespondWith(Response.Create().WithStatusCode(204));
+        Crm.Given(Request.Create().WithPath(Record(id)).UsingGet()).RespondWith(Json("""{"statecode":0}"""));
+        // The close answers 503, though (as may happen) it was carried out.
+        Crm.Given(Request.Create().WithPath(ApiPath + "WinOpportunity").UsingPost())
+            .RespondWith(Json("""{"error":{"code":"0x80040216","message":"Unavailable"}}""", 503));
+        (await DispatchUntilSettledAsync(id)).Single()["status"]!.GetValue<string>().ShouldBe("delivered");
+        (await Admin.PostAsJsonAsync($"/v1/registrations/{id}/outcome", new { result = "won", amount = 48_000m, currency = "USD" })).EnsureSuccessStatusCode();
+
+        await DispatchAsync();
+
+        Requests(ApiPath + "WinOpportunity").Count.ShouldBe(1, "a close is not idempotent: the quick retries inside an attempt leave it alone");
+        BodyOf(Requests(Record(id), "PATCH").Last())["transactioncurrencyid@odata.bind"]!.GetValue<string>().ShouldBe($"/transactioncurrencies({DollarId})");
+        Crm.Given(Request.Create().WithPath(Record(id)).UsingGet()).AtPriority(-10).RespondWith(Json("""{"statecode":1}"""));
+        var settled = await DispatchUntilSettledAsync(id, expected: 2);
+        settled.ShouldAllBe(d => d["status"]!.GetValue<string>() == "delivered");
+        Requests(ApiPath + "WinOpportunity").Count.ShouldBe(1, "the next attempt found it won");
+    }
+
+    [Test]
+    public async Task CurrencyTheEnvironmentLacks_IsRefused_WithoutWritingTheOpportunity()
+    {
+        var partner = await PartnerAsync();
+        var (company, domain) = NewCompany();
+        var id = Id(await RegisterAsync(partner.Client, Body(company, domain, currency: "CHF")));
+        Crm.Given(Request.Create().WithPath(ApiPath + "transactioncurrencies").UsingGet()).AtPriority(-20).RespondWith(Json("""{"value":[]}"""));
+        Crm.Given(Request.Create().WithPath(Record(id)).UsingPatch()).RespondWith(Response.Create().WithStatusCode(204));
+
+        var delivery = (await DispatchUntilSettledAsync(id)).Single();
+
+        delivery["status"]!.GetValue<string>().ShouldBe("dead");
+        delivery["lastError"]!.GetValue<string>().ShouldContain("CHF is not a currency of this Dataverse environment");
+        Requests(Record(id), "PATCH").ShouldBeEmpty();
     }
 
     [Test]

@@ -48,7 +48,7 @@ public sealed class HubSpotSyncTests : SyncTest
         properties["dealname"]!.GetValue<string>().ShouldBe("Rollout");
         properties["amount"]!.GetValue<string>().ShouldBe("50000", "HubSpot property values are strings");
         properties["deal_currency_code"]!.GetValue<string>().ShouldBe("EUR");
-        properties["closedate"]!.GetValue<string>().ShouldBe("2027-03-31");
+        properties["closedate"]!.GetValue<string>().ShouldBe("2027-03-31T00:00:00.000Z", "HubSpot's date properties are instants");
         properties["dealstage"]!.GetValue<string>().ShouldBe("qualifiedtobuy");
         properties["partnerdeals_status"]!.GetValue<string>().ShouldBe("approved");
         foreach (var registration in registered)
@@ -92,6 +92,84 @@ public sealed class HubSpotSyncTests : SyncTest
         refused["status"]!.GetValue<string>().ShouldBe("dead");
         refused["lastStatusCode"]!.GetValue<int>().ShouldBe(207);
         refused["lastError"]!.GetValue<string>().ShouldStartWith("VALIDATION_ERROR: Property values were not valid");
+    }
+
+    [TestCase("PENDING")]
+    [TestCase("PROCESSING")]
+    [TestCase("CANCELED")]
+    public async Task BatchAnsweredNotComplete_IsNotDelivered_AndIsSentAgain(string status)
+    {
+        var id = Id((await RegisterNewAsync()).Registration);
+        Crm.Given(Request.Create().WithPath(BatchPath).UsingPost()).RespondWith(Response.Create().WithStatusCode(200)
+            .WithHeader("Content-Type", "application/json")
+            .WithBody($$"""{"status":"{{status}}","results":[],"startedAt":"2026-11-23T10:00:00Z"}"""));
+
+        (await DispatchAsync()).ShouldBe(1);
+        var waiting = (await DeliveriesAsync(Admin, id)).Single();
+        waiting["status"]!.GetValue<string>().ShouldBe("pending");
+        waiting["lastError"]!.GetValue<string>().ShouldContain(status);
+
+        Crm.ResetMappings();
+        Crm.Given(Request.Create().WithPath(BatchPath).UsingPost()).RespondWith(Complete());
+        var settled = await DispatchUntilSettledAsync(id);
+        settled.Single()["status"]!.GetValue<string>().ShouldBe("delivered");
+        Requests(BatchPath).Count.ShouldBe(2);
+    }
+
+    [Test]
+    public async Task MultiStatus_MatchesResultsByTraceId_AndAnInputInNeitherIsTriedAgainNotRefused()
+    {
+        var written = Id((await RegisterNewAsync()).Registration);
+        var refusedId = Id((await RegisterNewAsync()).Registration);
+        var unanswered = Id((await RegisterNewAsync()).Registration);
+        // The answer is built from the request: a result for the first input by its trace id only (no id property among
+        // its properties), an error naming the second, nothing about the third.
+        Crm.Given(Request.Create().WithPath(BatchPath).UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+        {
+            var inputs = JsonNode.Parse(request.Body!)!["inputs"]!.AsArray();
+            JsonNode Input(string id) => inputs.Single(i => i!["id"]!.GetValue<string>() == id)!;
+            return new WireMock.ResponseMessage
+            {
+                StatusCode = 207,
+                Headers = new Dictionary<string, WireMock.Types.WireMockList<string>> { ["Content-Type"] = new("application/json") },
+                BodyData = new WireMock.Util.BodyData
+                {
+                    DetectedBodyType = WireMock.Types.BodyType.String,
+                    BodyAsString = new JsonObject
+                    {
+                        ["status"] = "COMPLETE",
+                        ["results"] = new JsonArray(new JsonObject
+                        {
+                            ["id"] = "18734562001",
+                            ["new"] = false,
+                            ["objectWriteTraceId"] = Input(written)["objectWriteTraceId"]!.GetValue<string>(),
+                            ["properties"] = new JsonObject { ["dealname"] = "Rollout" },
+                        }),
+                        ["numErrors"] = 1,
+                        ["errors"] = new JsonArray(new JsonObject
+                        {
+                            ["status"] = "error",
+                            ["category"] = "VALIDATION_ERROR",
+                            ["message"] = "Property values were not valid",
+                            ["context"] = new JsonObject { ["id"] = new JsonArray(refusedId) },
+                        }),
+                    }.ToJsonString(),
+                },
+            };
+        }));
+
+        (await DispatchAsync()).ShouldBe(3);
+
+        (await DeliveriesAsync(Admin, written)).Single()["status"]!.GetValue<string>().ShouldBe("delivered");
+        (await DeliveriesAsync(Admin, refusedId)).Single()["status"]!.GetValue<string>().ShouldBe("dead");
+        var retried = (await DeliveriesAsync(Admin, unanswered)).Single();
+        retried["status"]!.GetValue<string>().ShouldBe("pending", "another input's error is not this one's refusal");
+        retried["lastError"]!.GetValue<string>().ShouldContain("neither written nor refused");
+
+        // Answered as it should be the next time: delivered, and nothing left for the fixture's next test.
+        Crm.ResetMappings();
+        Crm.Given(Request.Create().WithPath(BatchPath).UsingPost()).RespondWith(Complete());
+        (await DispatchUntilSettledAsync(unanswered)).Single()["status"]!.GetValue<string>().ShouldBe("delivered");
     }
 
     [Test]

@@ -45,6 +45,7 @@ public sealed class SalesforceSyncTests : SyncTest
         var body = BodyOf(upsert);
         body["Name"]!.GetValue<string>().ShouldBe("Rollout");
         body["Amount"]!.GetValue<decimal>().ShouldBe(50_000m);
+        body["CurrencyIsoCode"]!.GetValue<string>().ShouldBe("EUR", "in a multi-currency org the amount is in the deal's currency");
         body["CloseDate"]!.GetValue<string>().ShouldBe("2027-03-31");
         body["StageName"]!.GetValue<string>().ShouldBe("Qualification");
         body["PartnerDeals_Status__c"]!.GetValue<string>().ShouldBe("approved");
@@ -86,6 +87,23 @@ public sealed class SalesforceSyncTests : SyncTest
         delivery["status"]!.GetValue<string>().ShouldBe("delivered");
         Outcomes(delivery).ShouldBe("delivered", "a refreshed token is part of the same attempt");
         Requests(path).Select(e => (Header(e, "Authorization"), StatusOf(e))).ShouldBe([("Bearer sf-token-1", 401), ("Bearer sf-token-2", 200)]);
+    }
+
+    [Test]
+    public async Task ForbiddenForAnotherReasonThanTheLimit_GoesStraightToDead()
+    {
+        var (registration, _) = await RegisterNewAsync();
+        var id = Id(registration);
+        Crm.Given(Request.Create().WithPath(UpsertPath + id).UsingPatch()).RespondWith(Response.Create().WithStatusCode(403)
+            .WithHeader("Content-Type", "application/json")
+            .WithBody("""[{"message":"insufficient access rights on object id","errorCode":"INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY","fields":[]}]"""));
+
+        var delivery = (await DispatchUntilSettledAsync(id)).Single();
+
+        delivery["status"]!.GetValue<string>().ShouldBe("dead");
+        delivery["attempts"]!.GetValue<int>().ShouldBe(1);
+        Outcomes(delivery).ShouldBe("refused");
+        Requests(UpsertPath + id).Count.ShouldBe(1, "a permission refusal is not retried");
     }
 
     [Test]

@@ -60,6 +60,9 @@ public interface ICrmAdapter
 /// <summary>What the adapters share: reading answers and hints the same way.</summary>
 public static class CrmAnswers
 {
+    /// <summary>Set on a request that must not be retried inside an attempt: it is not idempotent (Dataverse's close actions).</summary>
+    public static readonly HttpRequestOptionsKey<bool> NotRetriedInline = new("PartnerDeals.NotRetriedInline");
+
     /// <summary>Error text kept from a CRM's answer: enough to act on, never a whole page.</summary>
     public const int MaxErrorLength = 1000;
 

@@ -162,6 +162,9 @@ public sealed class SalesforceOptions : CrmSettings
     {
         ["Name"] = "deal_name",
         ["Amount"] = "amount",
+        // In a multi-currency org the amount is in this currency, not the org's default; a single-currency org has no such
+        // field and maps it away (Crm:Salesforce:Fields replaces these defaults).
+        ["CurrencyIsoCode"] = "currency",
         ["CloseDate"] = "close_date",
         ["StageName"] = "stage",
         ["PartnerDeals_Partner__c"] = "partner_name",

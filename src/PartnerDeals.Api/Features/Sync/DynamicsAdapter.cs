@@ -68,7 +68,18 @@ public sealed class DynamicsAdapter : ICrmAdapter
             if (read.StatusCode != HttpStatusCode.OK && read.StatusCode != HttpStatusCode.NotFound) return Answer(read);
         }
 
-        var (upsert, _) = await SendAsync(HttpMethod.Patch, record, _mapping.Map(change), ct);
+        // The amount is in the deal's currency: bound by its id, which Dataverse knows by the ISO code.
+        var fields = _mapping.Map(change).ToDictionary(p => p.Key, p => (object?)p.Value);
+        var currency = registration.Outcome is { Amount: not null, Currency: { } wonCurrency } ? wonCurrency : registration.Deal.Currency;
+        var (found, currencyId) = await CurrencyAsync(currency, ct);
+        if (found is not null) return Answer(found);
+        if (currencyId is null)
+        {
+            return new AttemptResult(AttemptOutcome.Refused, 200, $"{currency} is not a currency of this Dataverse environment; add it in Dynamics first.");
+        }
+        fields["transactioncurrencyid@odata.bind"] = $"/transactioncurrencies({currencyId:D})";
+
+        var (upsert, _) = await SendAsync(HttpMethod.Patch, record, fields, ct);
         if (!CrmAnswers.IsSuccess(upsert.StatusCode) || !closing) return Answer(upsert);
 
         var won = registration.Status == RegistrationStatus.Won;
@@ -76,14 +87,33 @@ public sealed class DynamicsAdapter : ICrmAdapter
         {
             ["subject"] = $"{(won ? "Won" : "Lost")}: {registration.Deal.Name}",
             ["opportunityid@odata.bind"] = $"/{record}",
-            ["actualend"] = DateOnly.FromDateTime((registration.Outcome?.ClosedAt ?? _clock.GetUtcNow()).UtcDateTime).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            // Edm.DateTimeOffset in the Web API's metadata: an instant, not a bare day.
+            ["actualend"] = (registration.Outcome?.ClosedAt ?? _clock.GetUtcNow()).ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
         };
         if (won && registration.Outcome?.Amount is { } amount) close["actualrevenue"] = amount;
         if (!won && registration.Outcome?.LostReason is { } lostReason) close["description"] = lostReason;
         var (closed, _) = await SendAsync(HttpMethod.Post, won ? "WinOpportunity" : "LoseOpportunity",
             // Action parameters are PascalCase, as Dataverse declares them.
-            new Dictionary<string, object> { ["Status"] = won ? WonStatus : CanceledStatus, ["OpportunityClose"] = close }, ct);
+            new Dictionary<string, object> { ["Status"] = won ? WonStatus : CanceledStatus, ["OpportunityClose"] = close }, ct, once: true);
         return Answer(closed);
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Guid> _currencies = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The transactioncurrency of an ISO code, looked up once per code and kept (currencies are rarely added, never
+    /// re-keyed). Answers the failed lookup's answer when Dataverse could not be asked, and a null id when it has no such currency.
+    /// </summary>
+    private async Task<(Answered? Failed, Guid? Id)> CurrencyAsync(string isoCode, CancellationToken ct)
+    {
+        if (_currencies.TryGetValue(isoCode, out var known)) return (null, known);
+        var (answer, body) = await SendAsync(HttpMethod.Get,
+            $"transactioncurrencies?$select=transactioncurrencyid&$filter=isocurrencycode eq '{isoCode.Replace("'", "''", StringComparison.Ordinal)}'", null, ct);
+        if (answer.StatusCode != HttpStatusCode.OK) return (answer, null);
+        var id = body?["value"] is JsonArray { Count: > 0 } rows && rows[0]?["transactioncurrencyid"] is JsonValue v && v.TryGetValue<string>(out var text)
+            && Guid.TryParse(text, out var parsed) ? parsed : (Guid?)null;
+        if (id is { } found) _currencies[isoCode] = found;
+        return (null, id);
     }
 
     private AttemptResult Answer(Answered answered)
@@ -101,19 +131,21 @@ public sealed class DynamicsAdapter : ICrmAdapter
     }
 
     /// <summary>One Web API call with the OData headers; a 401 gets one fresh token, then the answer stands.</summary>
-    private async Task<(Answered Answer, JsonNode? Body)> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct)
+    private async Task<(Answered Answer, JsonNode? Body)> SendAsync(HttpMethod method, string path, object? body, CancellationToken ct, bool once = false)
     {
         var token = await Token.GetAsync(ct);
-        var (answer, json) = await SendOnceAsync(method, path, body, token, ct);
+        var (answer, json) = await SendOnceAsync(method, path, body, token, once, ct);
         if (answer.StatusCode != HttpStatusCode.Unauthorized) return (answer, json);
         Token.Invalidate(token);
-        return await SendOnceAsync(method, path, body, await Token.GetAsync(ct), ct);
+        return await SendOnceAsync(method, path, body, await Token.GetAsync(ct), once, ct);
     }
 
-    private async Task<(Answered Answer, JsonNode? Body)> SendOnceAsync(HttpMethod method, string path, object? body, string token, CancellationToken ct)
+    private async Task<(Answered Answer, JsonNode? Body)> SendOnceAsync(HttpMethod method, string path, object? body, string token, bool once,
+        CancellationToken ct)
     {
         using var request = new HttpRequestMessage(method, $"{_options.BaseUrl!.TrimEnd('/')}{ApiPath}/{path}");
         if (body is not null) request.Content = JsonContent.Create(body);
+        if (once) request.Options.Set(CrmAnswers.NotRetriedInline, true);
         request.Headers.Authorization = CrmAnswers.Bearer(token);
         request.Headers.Add("OData-MaxVersion", "4.0");
         request.Headers.Add("OData-Version", "4.0");

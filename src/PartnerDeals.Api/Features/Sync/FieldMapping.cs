@@ -52,7 +52,8 @@ public sealed class FieldMapping(IReadOnlyDictionary<string, string> fields, IRe
             // What the deal closed at once won; the estimate before.
             "amount" => r.Outcome is { Amount: { } won } ? won : r.Deal.EstimatedValue,
             "currency" => r.Outcome is { Amount: not null, Currency: { } wonCurrency } ? wonCurrency : r.Deal.Currency,
-            "close_date" => Date(CloseDate(r)),
+            // A day: each adapter writes it as its CRM types it (a date for Salesforce and Dataverse, an instant for HubSpot).
+            "close_date" => CloseDate(r),
             "stage" => StageOf(r.Status),
             "status" => Json.Name(r.Status),
             "reason" => r.Reason,
@@ -71,6 +72,4 @@ public sealed class FieldMapping(IReadOnlyDictionary<string, string> fields, IRe
     private static DateOnly CloseDate(Registration r) =>
         r.Outcome is { } outcome ? DateOnly.FromDateTime(outcome.ClosedAt.UtcDateTime)
         : r.Deal.ExpectedCloseDate ?? DateOnly.FromDateTime((r.ProtectionExpiresAt ?? r.SubmittedAt).UtcDateTime);
-
-    private static string Date(DateOnly date) => date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 }

@@ -60,8 +60,13 @@ public sealed class HubSpotAdapter(IOptions<CrmOptions> options, IHttpClientFact
 
         switch (response.StatusCode)
         {
-            case HttpStatusCode.OK or HttpStatusCode.Created:
+            // A 200 holds every input's result, once the batch is COMPLETE; PENDING, PROCESSING or CANCELED wrote nothing yet
+            // that can be counted on, and the upsert is idempotent: it is sent again.
+            case HttpStatusCode.OK or HttpStatusCode.Created when Str(answer, "status") is null or "COMPLETE":
                 return changes.Select(_ => AttemptResult.Delivered).ToList();
+            case HttpStatusCode.OK or HttpStatusCode.Created:
+                var unfinished = new AttemptResult(AttemptOutcome.Failed, code, $"HubSpot answered the batch {Str(answer, "status")}, not COMPLETE.");
+                return changes.Select(_ => unfinished).ToList();
             case HttpStatusCode.MultiStatus:
                 return PerInput(changes, answer, code);
             case HttpStatusCode.TooManyRequests:
@@ -81,21 +86,23 @@ public sealed class HubSpotAdapter(IOptions<CrmOptions> options, IHttpClientFact
     }
 
     /// <summary>
-    /// A 207 lists what was written in <c>results</c> and what was not in <c>errors</c>; an input is
-    /// delivered when its registration id is among the results' id property.
+    /// A 207 lists what was written in <c>results</c> and what was not in <c>errors</c>. A result is matched to its
+    /// input by the <c>objectWriteTraceId</c> the input carried (the contract echoes it), or else by the id property
+    /// among its properties; an error by its context naming the input. An input found in neither is tried again:
+    /// another input's error is never its refusal.
     /// </summary>
     private List<AttemptResult> PerInput(IReadOnlyList<CrmChange> changes, JsonNode? answer, int code)
     {
-        var written = Array(answer, "results")
-            .Select(r => Str((r as JsonObject)?["properties"], _options.IdProperty))
-            .Where(id => id is not null)
-            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var results = Array(answer, "results").OfType<JsonObject>().ToList();
+        var traces = results.Select(r => Str(r, "objectWriteTraceId")).OfType<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var ids = results.Select(r => Str(r["properties"], _options.IdProperty)).OfType<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
         var errors = Array(answer, "errors").OfType<JsonObject>().ToList();
         return changes.Select(change =>
         {
-            var id = change.Registration.Id.ToString("D");
-            if (written.Contains(id)) return AttemptResult.Delivered;
-            var error = errors.FirstOrDefault(e => Mentions(e, id, change.DeliveryId.ToString("D"))) ?? errors.FirstOrDefault();
+            var (id, trace) = (change.Registration.Id.ToString("D"), change.DeliveryId.ToString("D"));
+            if (traces.Contains(trace) || ids.Contains(id)) return AttemptResult.Delivered;
+            var error = errors.FirstOrDefault(e => Mentions(e, id, trace));
+            if (error is null) return new AttemptResult(AttemptOutcome.Failed, code, "HubSpot's answer named this input neither written nor refused.");
             var message = CrmAnswers.Truncate(Str(error, "message") ?? "HubSpot did not write this input.");
             var category = Str(error, "category");
             return category is "VALIDATION_ERROR" or "INVALID_EMAIL" or "PROPERTY_DOESNT_EXIST" or "OBJECT_ALREADY_EXISTS"
@@ -150,6 +157,8 @@ public sealed class HubSpotAdapter(IOptions<CrmOptions> options, IHttpClientFact
     private static string Text(object value) => value switch
     {
         decimal d => d.ToString(CultureInfo.InvariantCulture),
+        // A date property is an instant to HubSpot (its examples send ISO 8601 with a time): midnight UTC of the day.
+        DateOnly day => day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
         bool b => b ? "true" : "false",
         _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
     };

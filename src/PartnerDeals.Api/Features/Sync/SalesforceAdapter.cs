@@ -63,8 +63,9 @@ public sealed class SalesforceAdapter : ICrmAdapter
             // Not Salesforce's own signal, but a gateway in front of the org (an API proxy, the edge) may send it:
             // it asks us to slow down, so it must never use up the delivery's attempts. No hint: the dispatcher's backoff.
             HttpStatusCode.TooManyRequests => new(AttemptOutcome.RateLimited, code, message ?? "Salesforce answered 429.", retryAt),
-            // The change itself is wrong for this org: a field, a validation rule, two records with one external id.
-            HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.MultipleChoices =>
+            // The change itself is wrong for this org: a field, a validation rule, two records with one external id; or the
+            // integration user may not write it (403 INSUFFICIENT_ACCESS and the like): trying again changes nothing.
+            HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.MultipleChoices or HttpStatusCode.Forbidden =>
                 new(AttemptOutcome.Refused, code, message ?? $"Salesforce answered {code}."),
             _ => new(AttemptOutcome.Failed, code, message ?? $"Salesforce answered {code}."),
         };

@@ -58,7 +58,10 @@ public static class SyncSetup
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 ShouldRetryAfterHeader = true,
-                ShouldHandle = args => ValueTask.FromResult(RetryInline(args.Outcome, o.MaxInlineRetryAfter, clock)),
+                // A request that must not run twice is left to the dispatcher, which checks what happened before trying again.
+                ShouldHandle = args => ValueTask.FromResult(
+                    !(args.Context.GetRequestMessage()?.Options.TryGetValue(CrmAnswers.NotRetriedInline, out var once) == true && once)
+                    && RetryInline(args.Outcome, o.MaxInlineRetryAfter, clock)),
             });
         }
         pipeline.AddCircuitBreaker(new HttpCircuitBreakerStrategyOptions
