@@ -102,7 +102,8 @@ builder.Services.AddOpenApiDocument();
 builder.Services.AddHealth();
 builder.Services.AddOpenTelemetry()
     .ConfigureResource(r => r.AddService("partnerdeals-api"))
-    .WithMetrics(m => m.AddMeter(SyncMetrics.MeterName, PartnerPreChecks.MeterName, DecisionWriter.MeterName, WebhookDispatcher.MeterName).AddAspNetCoreInstrumentation().AddRuntimeInstrumentation().AddPrometheusExporter());
+    .WithMetrics(m => m.AddMeter(SyncMetrics.MeterName, PartnerPreChecks.MeterName, DecisionWriter.MeterName, WebhookDispatcher.MeterName,
+        PartnerDeals.Api.Features.PipelinePull.PipelinePuller.MeterName).AddAspNetCoreInstrumentation().AddRuntimeInstrumentation().AddPrometheusExporter());
 
 var app = builder.Build();
 
@@ -135,6 +136,7 @@ v1.MapConflicts();
 v1.MapSync();
 v1.MapWebhooks();
 v1.MapProductLines();
+PartnerDeals.Api.Features.PipelinePull.PipelineApi.MapPipelinePull(v1);
 v1.MapFees();
 v1.MapMetrics();
 

@@ -169,6 +169,9 @@ public sealed class SecurityTests
         ["GetWebhookDelivery"] = "admin ops partner",
         ["RetryWebhookDelivery"] = "admin ops partner",
         ["ListProductLines"] = "admin ops crm partner",
+        ["GetPipelinePull"] = "admin ops",
+        ["RunPipelinePull"] = "admin ops",
+        ["ResyncPipelinePull"] = "admin ops",
     };
 
     [Test]

@@ -237,11 +237,18 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     {
         await using var connection = await database.OpenAsync(ct);
         await using var session = await database.BeginWriteAsync(connection, ct);
+        var deleted = await DeleteAsync(session, source, externalId, ct);
+        await session.CommitAsync(ct);
+        return deleted;
+    }
+
+    /// <summary>The same in the caller's write transaction.</summary>
+    public async Task<bool> DeleteAsync(DbSession session, string source, string externalId, CancellationToken ct)
+    {
         var row = await session.QuerySingleOrDefaultAsync<StoredRow>(GetSql, new { Source = source, ExternalId = externalId }, ct);
         if (row is null) return false;
         await session.ExecuteEachAsync(DeleteTokenSql, TokenNames, StoredTokens(row.NameTokens, row.AlternateNames).Select(t => (t, row.Seq)), TokenValues, ct);
         await session.ExecuteAsync(DeleteSql, new { row.Id }, ct);
-        await session.CommitAsync(ct);
         return true;
     }
 

@@ -39,6 +39,14 @@ public sealed class CrmOptions
         {
             foreach (var problem in crm.Problems()) yield return problem;
         }
+        foreach (var (name, crm) in new (string, CrmSettings)[] { ("Salesforce", Salesforce), ("HubSpot", HubSpot), ("Dynamics", Dynamics) })
+        {
+            foreach (var problem in crm.Pipeline.Problems(name)) yield return problem;
+            if (crm.Pipeline.Enabled && !crm.Enabled) yield return $"Crm:{name}:Pipeline:Enabled needs {name} configured (its URL and sign-in).";
+        }
+        // Only Salesforce's reader exists so far: a setting that would do nothing must not look as if it did.
+        if (HubSpot.Pipeline.Enabled) yield return "Crm:HubSpot:Pipeline: pulling HubSpot's pipeline is not available yet; only Salesforce's is.";
+        if (Dynamics.Pipeline.Enabled) yield return "Crm:Dynamics:Pipeline: pulling Dataverse's pipeline is not available yet; only Salesforce's is.";
     }
 }
 
@@ -109,6 +117,9 @@ public abstract class CrmSettings
 
     public abstract IReadOnlyDictionary<string, string> DefaultFields { get; }
     public abstract IReadOnlyDictionary<string, string> DefaultStages { get; }
+
+    /// <summary>Reading the CRM's own pipeline into the direct pipeline (<c>Crm:&lt;Crm&gt;:Pipeline</c>).</summary>
+    public PipelinePull.PipelineOptions Pipeline { get; set; } = new();
 
     public FieldMapping Mapping()
     {

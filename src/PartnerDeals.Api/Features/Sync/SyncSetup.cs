@@ -35,6 +35,12 @@ public static class SyncSetup
                 Crms.HubSpot => sp.GetRequiredService<HubSpotAdapter>(),
                 _ => sp.GetRequiredService<DynamicsAdapter>(),
             }).ToList());
+        services.AddSingleton<PipelinePull.SalesforcePipeline>();
+        services.AddSingleton<IReadOnlyList<PipelinePull.IPipelineReader>>(sp =>
+            sp.GetRequiredService<IOptions<CrmOptions>>().Value.Salesforce.Pipeline.Enabled ? [sp.GetRequiredService<PipelinePull.SalesforcePipeline>()] : []);
+        services.AddSingleton<PipelinePull.PipelineStore>();
+        services.AddSingleton<PipelinePull.PipelinePuller>();
+        services.AddHostedService(sp => sp.GetRequiredService<PipelinePull.PipelinePuller>());
         services.AddSingleton<DeliveryStore>();
         services.AddSingleton<SyncMetrics>();
         services.AddSingleton<SyncDispatcher>();
