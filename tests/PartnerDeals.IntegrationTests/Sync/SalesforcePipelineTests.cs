@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.DependencyInjection;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 
@@ -29,13 +28,8 @@ public sealed class SalesforcePipelineTests : SyncTest
         ["Crm:Salesforce:Pipeline:Filter"] = "IsPrivate = false",
     };
 
-    // A CRM never pulled is due at once: the first run, against no stubs yet, ends (in an error) before any test starts.
     [OneTimeSetUp]
-    public async Task WaitForTheFirstRun()
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while ((await StatusAsync())["lastFinishedAt"] is null && DateTime.UtcNow < deadline) await Task.Delay(50);
-    }
+    public Task WaitForTheFirstRun() => WaitForFirstPullAsync("salesforce");
 
     [SetUp]
     public void ResetCrm()
@@ -77,26 +71,6 @@ public sealed class SalesforcePipelineTests : SyncTest
         return Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(body.ToJsonString());
     }
 
-    private async Task<JsonObject> PullAsync()
-    {
-        var before = await StatusAsync();
-        var previous = before["lastFinishedAt"]?.GetValue<DateTimeOffset>();
-        (await Admin.PostAsync("/v1/sync/pipeline/salesforce/run", null)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
-        var puller = Factory.Services.GetRequiredService<PartnerDeals.Api.Features.PipelinePull.PipelinePuller>();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while (true)
-        {
-            await puller.PullOnceAsync(CancellationToken.None);
-            var status = await StatusAsync();
-            if (status["lastFinishedAt"]?.GetValue<DateTimeOffset>() is { } finished && finished != previous) return status;
-            if (DateTime.UtcNow > deadline) Assert.Fail($"The pull never finished: {status.ToJsonString()}");
-            await Task.Delay(50);
-        }
-    }
-
-    private async Task<JsonObject> StatusAsync() =>
-        (await ReadJsonAsync(await Admin.GetAsync("/v1/sync/pipeline"))).AsArray().Single(s => s!["crm"]!.GetValue<string>() == "salesforce")!.AsObject();
-
     private string Soql(int request) =>
         Uri.UnescapeDataString(Requests(QueryAllPath).ElementAt(request).RequestMessage.Query!["q"].ToString());
 
@@ -114,7 +88,7 @@ public sealed class SalesforcePipelineTests : SyncTest
             Record($"006A{tag}4", "", "2026-11-30T10:06:00.000+0000"),
             Record($"006A{tag}2", $"Second {tag} AG", "2026-11-30T10:07:00.000+0000", deleted: true)));
 
-        var status = await PullAsync();
+        var status = await PullAsync("salesforce");
 
         status["lastError"].ShouldBeNull();
         status["lastRun"]!["created"]!.GetValue<long>().ShouldBe(3);
@@ -142,7 +116,7 @@ public sealed class SalesforcePipelineTests : SyncTest
         Crm.ResetMappings();
         ResetCrm();
         Crm.Given(Request.Create().WithPath(QueryAllPath).UsingGet()).RespondWith(Page(true));
-        await PullAsync();
+        await PullAsync("salesforce");
         Soql(0).ShouldContain($"WHERE (SystemModstamp > 2026-11-30T10:07:00.000Z OR (SystemModstamp = 2026-11-30T10:07:00.000Z AND Id > '006A{tag}2')) AND (IsPrivate = false)");
     }
 
@@ -158,12 +132,12 @@ public sealed class SalesforcePipelineTests : SyncTest
         Crm.Given(Request.Create().WithPath(NextPath).UsingGet()).InScenario("limit").WhenStateIs("freed")
             .RespondWith(Page(true, Record($"006B{tag}2", $"Limit Two {tag} GmbH", "2026-11-30T11:01:00.000+0000")));
 
-        var paused = await PullAsync();
+        var paused = await PullAsync("salesforce");
         paused["lastError"]!.GetValue<string>().ShouldContain("REQUEST_LIMIT_EXCEEDED");
         paused["lastRun"]!["created"]!.GetValue<long>().ShouldBe(1);
         await Task.Delay(400); // the configured wait
 
-        var resumed = await PullAsync();
+        var resumed = await PullAsync("salesforce");
 
         resumed["lastError"].ShouldBeNull();
         resumed["lastRun"]!["created"]!.GetValue<long>().ShouldBe(1, "only what was left");
@@ -177,8 +151,8 @@ public sealed class SalesforcePipelineTests : SyncTest
     {
         Crm.Given(Request.Create().WithPath(QueryAllPath).UsingGet()).RespondWith(Page(true));
         (await Admin.PostAsync("/v1/sync/pipeline/salesforce/resync", null)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
-        (await StatusAsync())["cursor"].ShouldBeNull();
-        await PullAsync();
+        (await PipelineStatusAsync("salesforce"))["cursor"].ShouldBeNull();
+        await PullAsync("salesforce");
         Soql(Requests(QueryAllPath).Count - 1).ShouldNotContain("SystemModstamp >");
         await ReadProblemAsync(await Admin.PostAsync("/v1/sync/pipeline/hubspot/run", null), HttpStatusCode.NotFound, "not-found");
     }

@@ -44,9 +44,6 @@ public sealed class CrmOptions
             foreach (var problem in crm.Pipeline.Problems(name)) yield return problem;
             if (crm.Pipeline.Enabled && !crm.Enabled) yield return $"Crm:{name}:Pipeline:Enabled needs {name} configured (its URL and sign-in).";
         }
-        // Only Salesforce's reader exists so far: a setting that would do nothing must not look as if it did.
-        if (HubSpot.Pipeline.Enabled) yield return "Crm:HubSpot:Pipeline: pulling HubSpot's pipeline is not available yet; only Salesforce's is.";
-        if (Dynamics.Pipeline.Enabled) yield return "Crm:Dynamics:Pipeline: pulling Dataverse's pipeline is not available yet; only Salesforce's is.";
     }
 }
 
