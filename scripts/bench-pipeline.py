@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""A stand-in for Salesforce's REST API that serves N opportunities through queryAll, 2,000 a page
-(Salesforce's batch size), following nextRecordsUrl; and the OAuth token. Prints its port."""
+"""A stand-in for the three CRMs' read APIs, serving N opportunities in each CRM's page size: Salesforce's
+queryAll (2,000 a page, nextRecordsUrl), HubSpot's deal search (100 a page, a new search from the last
+modification time) with its v4 associations and companies batch read, and Dataverse's change-tracked
+opportunities (5,000 a page, next links, a delta link); and the OAuth tokens. Prints its port."""
 import http.server
 import json
+import socket
 import sys
 import threading
 from urllib.parse import urlparse
@@ -25,6 +28,11 @@ def record(n):
 class Stub(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
+    def setup(self):
+        super().setup()
+        # Headers and body go in two writes: without this, delayed ACKs add 40 ms to every answer.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def answer(self, body):
         data = json.dumps(body).encode()
         self.send_response(200)
@@ -33,18 +41,74 @@ class Stub(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() != "chunked":
+            return self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        chunks = []
+        while True:
+            size = int(self.rfile.readline().strip().split(b";")[0], 16)
+            if size == 0:
+                self.rfile.readline()
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+
     def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.answer({"access_token": "bench-token", "instance_url": "http://127.0.0.1", "token_type": "Bearer"})
+        raw = self.body()
+        path = urlparse(self.path).path
+        if path.endswith("/deals/search"):
+            body = json.loads(raw)
+            filters = body["filterGroups"][0]["filters"] if body["filterGroups"] else []
+            # Deal n was last modified at n ms: a search from t, past `after`, is deals t + after onwards.
+            start = (int(filters[0]["value"]) if filters else 0) + int(body.get("after", 0))
+            end = min(total, start + 100)
+            results = [{"id": str(n), "properties": {"dealname": "Bench", "dealstage": "appointmentscheduled", "amount": str(1000 + n % 5000),
+                        "deal_currency_code": "EUR", "closedate": "2027-01-31T00:00:00Z", "createdate": "2026-10-01T08:00:00Z",
+                        "hs_lastmodifieddate": str(n), "hs_is_closed": "false", "hs_is_closed_won": "false"}} for n in range(start, end)]
+            answer = {"total": total - start, "results": results}
+            if end < total:
+                answer["paging"] = {"next": {"after": str(end - start)}}
+            return self.answer(answer)
+        if path.endswith("/associations/deals/companies/batch/read"):
+            ids = [i["id"] for i in json.loads(raw)["inputs"]]
+            return self.answer({"status": "COMPLETE", "results": [{"from": {"id": i}, "to": [{"toObjectId": int(i)}]} for i in ids]})
+        if path.endswith("/companies/batch/read"):
+            ids = [int(i["id"]) for i in json.loads(raw)["inputs"]]
+            return self.answer({"status": "COMPLETE", "results": [{"id": str(n), "properties": {
+                "name": f"Bench{n:07d} {words[n % 10]} {words[(n // 10) % 10]} Inc.", "domain": f"bench{n}.example", "country": "US"}} for n in ids]})
+        self.answer({"access_token": "bench-token", "instance_url": "http://127.0.0.1", "token_type": "Bearer", "expires_in": 3599})
 
     def do_GET(self):
-        path = urlparse(self.path).path
+        parsed = urlparse(self.path)
+        path = parsed.path
+        if path.endswith("/api/data/v9.2/opportunities"):
+            query = dict(p.split("=", 1) for p in parsed.query.split("&") if "=" in p)
+            if "$deltatoken" in query:
+                return self.answer({"value": [], "@odata.deltaLink": self.base() + path + "?$deltatoken=done"})
+            start = int(query.get("$skiptoken", 0))
+            end = min(total, start + 5000)
+            rows = [{"opportunityid": f"00000000-0000-0000-0000-{n:012d}", "statecode": 0, "stepname": "2-Develop", "estimatedvalue": 1000 + n % 5000,
+                     "estimatedclosedate": "2027-01-31", "createdon": "2026-10-01T08:00:00Z",
+                     "parentaccountid": {"name": f"Bench{n:07d} {words[n % 10]} {words[(n // 10) % 10]} SA", "websiteurl": f"https://bench{n}.example",
+                                         "address1_country": "FR"},
+                     "transactioncurrencyid": {"isocurrencycode": "EUR"}} for n in range(start, end)]
+            answer = {"value": rows}
+            if end < total:
+                answer["@odata.nextLink"] = self.base() + path + f"?$skiptoken={end}"
+            else:
+                answer["@odata.deltaLink"] = self.base() + path + "?$deltatoken=first"
+            return self.answer(answer)
+        if path.endswith("/crm/v3/objects/deals"):
+            return self.answer({"results": []})
         start = int(path.rsplit("-", 1)[1]) if "/query/bench-" in path else 0
         end = min(total, start + page_size)
         body = {"totalSize": total, "done": end >= total, "records": [record(n) for n in range(start, end)]}
         if end < total:
             body["nextRecordsUrl"] = f"/services/data/v62.0/query/bench-{end}"
         self.answer(body)
+
+    def base(self):
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def log_message(self, *args):
         pass

@@ -20,6 +20,9 @@ public sealed partial class StartupTests
     [TestCase("Registrations:Policy:ConflictScope", "products", null, null)]
     [TestCase("Webhooks:Timeout", "00:00:00", null, null)]
     [TestCase("Webhooks:RetrySchedule:0", "-00:00:01", null, null)]
+    [TestCase("Crm:HubSpot:Pipeline:Enabled", "true", null, null)]
+    [TestCase("Crm:Dynamics:Pipeline:Enabled", "true", "Crm:Dynamics:Pipeline:Interval", "00:00:00")]
+    [TestCase("Crm:HubSpot:SearchesPerSecond", "0", null, null)]
     public void Startup_WithABadSetting_StopsBeforeServing(string key, string value, string? otherKey, string? otherValue)
     {
         var settings = new Dictionary<string, string?> { [key] = value };

@@ -16,12 +16,11 @@ namespace PartnerDeals.Api.Features.PipelinePull;
 /// each page's companies read in two batches (v4 associations, then companies). Every page is a new search from
 /// the last modification time read, past the deals already taken at that time: a deal changed while the pull runs
 /// moves later and is read there, and no search comes near HubSpot's cap of 10,000 results. Archived deals, which search leaves out, are listed after the search and deleted
-/// here. Searches are spaced to HubSpot's few requests a second.
+/// here. Searches are spaced to HubSpot's few a second (<c>Crm:HubSpot:SearchesPerSecond</c>).
 /// </summary>
 public sealed class HubSpotPipeline(IOptions<CrmOptions> options, IHttpClientFactory clients, TimeProvider clock) : IPipelineReader
 {
     private const int PageSize = 100;
-    private static readonly TimeSpan SearchSpacing = TimeSpan.FromMilliseconds(250);
 
     private readonly HubSpotOptions _options = options.Value.HubSpot;
     private long _lastSearch;
@@ -185,8 +184,9 @@ public sealed class HubSpotPipeline(IOptions<CrmOptions> options, IHttpClientFac
 
     private async Task SpaceSearchesAsync(CancellationToken ct)
     {
+        var spacing = TimeSpan.FromSeconds(1 / _options.SearchesPerSecond);
         var since = Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastSearch));
-        if (_lastSearch != 0 && since < SearchSpacing) await Task.Delay(SearchSpacing - since, ct);
+        if (_lastSearch != 0 && since < spacing) await Task.Delay(spacing - since, ct);
         Interlocked.Exchange(ref _lastSearch, Stopwatch.GetTimestamp());
     }
 

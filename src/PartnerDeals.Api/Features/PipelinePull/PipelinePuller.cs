@@ -48,6 +48,9 @@ public sealed partial class PipelinePuller(
     private readonly Counter<long> _rows = meters.Create(MeterName).CreateCounter<long>("partnerdeals.pipeline.rows",
         description: "Pipeline rows pulled from a CRM, by CRM and outcome (created, updated, deleted, rejected).");
 
+    // When each CRM's last run on this instance ended well, for the lag on /metrics.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _finished = new();
+
     private static readonly OpportunityBatchItemValidator Validator = new();
 
     /// <summary>Runs every CRM's pull that is due and free; answers how many records were read.</summary>
@@ -83,6 +86,7 @@ public sealed partial class PipelinePuller(
             }
             while (page.More);
             await store.FinishAsync(crm, lease, null, null, ct);
+            _finished[crm] = System.Diagnostics.Stopwatch.GetTimestamp();
         }
         catch (PipelinePausedException paused)
         {
@@ -147,6 +151,9 @@ public sealed partial class PipelinePuller(
         if (n > 0) _rows.Add(n, new KeyValuePair<string, object?>("crm", crm), new KeyValuePair<string, object?>("outcome", outcome));
     }
 
+    private IEnumerable<Measurement<double>> Lag() => _finished.Select(f =>
+        new Measurement<double>(System.Diagnostics.Stopwatch.GetElapsedTime(f.Value).TotalSeconds, new KeyValuePair<string, object?>("crm", f.Key)));
+
     private static string? Problems(OpportunityBatchItem item)
     {
         var result = Validator.Validate(item);
@@ -156,6 +163,8 @@ public sealed partial class PipelinePuller(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (readers.Count == 0) return;
+        meters.Create(MeterName).CreateObservableGauge("partnerdeals.pipeline.lag", Lag,
+            unit: "s", description: "Seconds since the CRM's pipeline was last pulled to the end on this instance.");
         // A cadence of the machine: when a CRM is due is decided in the database, on the clock.
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         do

@@ -216,6 +216,9 @@ public sealed class HubSpotOptions : CrmSettings
     /// <summary>What a <c>TEN_SECONDLY_ROLLING</c> limit means: wait for the window to roll.</summary>
     public TimeSpan RollingWindowWait { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How many CRM searches the pipeline pull sends a second: HubSpot's search API allows a few.</summary>
+    public double SearchesPerSecond { get; set; } = 4;
+
     /// <summary>The time zone of the HubSpot account, whose midnight resets the <c>DAILY</c> limit (IANA id).</summary>
     public string TimeZone { get; set; } = "UTC";
 
@@ -247,6 +250,7 @@ public sealed class HubSpotOptions : CrmSettings
 
     public override IEnumerable<string> Problems()
     {
+        if (SearchesPerSecond is <= 0 or > 1000) yield return "Crm:HubSpot:SearchesPerSecond must be above 0 and at most 1000.";
         if (!Enabled) yield break;
         if (!IsAbsoluteUrl(BaseUrl)) yield return "Crm:HubSpot:BaseUrl must be an absolute http(s) URL.";
         if (string.IsNullOrWhiteSpace(IdProperty)) yield return "Crm:HubSpot:IdProperty is required.";
