@@ -86,6 +86,10 @@ public sealed class DynamicsPipelineTests : SyncTest
         second["lastRun"]!["deleted"]!.GetValue<long>().ShouldBe(1);
         second["cursor"]!.GetValue<string>().ShouldContain("$deltatoken=919107");
         (await Admin.GetAsync($"/v1/opportunities/dynamics/{a}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        // A deleted opportunity no longer blocks; one still there does.
+        var partner = await PartnerAsync("gold");
+        Status(await RegisterAsync(partner.Client, Body("Ariane Conseil SA", null, country: "FR"))).ShouldBe("approved");
+        Status(await RegisterAsync(partner.Client, Body("Durance Logistique SA", null, country: "FR"))).ShouldBe("pending_review");
         (await Admin.GetAsync($"/v1/opportunities/dynamics/{d}")).StatusCode.ShouldBe(HttpStatusCode.OK);
     }
 }

@@ -71,12 +71,24 @@ public sealed class SalesforcePipelineTests : SyncTest
         return Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(body.ToJsonString());
     }
 
+    /// <summary>
+    /// Each test reads the stubs it sets from the start, whatever cursor the fixture's earlier tests left: the cursor is
+    /// cleared and the run that asks for (against no query stub yet, so it reads nothing) is waited out.
+    /// </summary>
+    private async Task FromTheBeginningAsync()
+    {
+        (await Admin.PostAsync("/v1/sync/pipeline/salesforce/resync", null)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        await PullAsync("salesforce");
+        Crm.ResetLogEntries();
+    }
+
     private string Soql(int request) =>
         Uri.UnescapeDataString(Requests(QueryAllPath).ElementAt(request).RequestMessage.Query!["q"].ToString());
 
     [Test]
     public async Task Pull_PagesDeletionsAndABadRecord_TheNextRunStartsStrictlyAfterTheCursor()
     {
+        await FromTheBeginningAsync();
         var tag = Guid.NewGuid().ToString("N")[..6];
         var (held, heldDomain) = NewCompany();
         // Two records share a timestamp across the page boundary; one has no account; the last is deleted.
@@ -123,6 +135,7 @@ public sealed class SalesforcePipelineTests : SyncTest
     [Test]
     public async Task RateLimitMidway_PausesAndResumesFromTheLastPage_NothingMissedOrDoubled()
     {
+        await FromTheBeginningAsync();
         var tag = Guid.NewGuid().ToString("N")[..6];
         Crm.Given(Request.Create().WithPath(QueryAllPath).UsingGet()).RespondWith(Page(false,
             Record($"006B{tag}1", $"Limit One {tag} GmbH", "2026-11-30T11:00:00.000+0000")));
@@ -144,6 +157,31 @@ public sealed class SalesforcePipelineTests : SyncTest
         Requests(NextPath).Count.ShouldBe(2, "resumed from the page that was limited");
         (await Admin.GetAsync($"/v1/opportunities/salesforce/006B{tag}1")).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await Admin.GetAsync($"/v1/opportunities/salesforce/006B{tag}2")).StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
+
+    [Test]
+    public async Task OutageMidway_FailsTheRun_AndTheNextResumesFromTheLastPage()
+    {
+        await FromTheBeginningAsync();
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        Crm.Given(Request.Create().WithPath(QueryAllPath).UsingGet()).RespondWith(Page(false,
+            Record($"006C{tag}1", $"Outage One {tag} GmbH", "2026-11-30T12:00:00.000+0000")));
+        Crm.Given(Request.Create().WithPath(NextPath).UsingGet()).RespondWith(Response.Create().WithStatusCode(503));
+
+        var failed = await PullAsync("salesforce");
+        failed["lastError"]!.GetValue<string>().ShouldContain("503");
+        failed["lastRun"]!["created"]!.GetValue<long>().ShouldBe(1);
+
+        Crm.ResetMappings();
+        ResetCrm();
+        Crm.Given(Request.Create().WithPath(NextPath).UsingGet()).RespondWith(Page(true,
+            Record($"006C{tag}2", $"Outage Two {tag} GmbH", "2026-11-30T12:01:00.000+0000")));
+        var resumed = await PullAsync("salesforce");
+
+        resumed["lastError"].ShouldBeNull();
+        resumed["lastRun"]!["created"]!.GetValue<long>().ShouldBe(1, "only the page the outage stopped");
+        Requests(QueryAllPath).ShouldBeEmpty("resumed from the query locator, not from the start");
+        (await Admin.GetAsync($"/v1/opportunities/salesforce/006C{tag}2")).StatusCode.ShouldBe(HttpStatusCode.OK);
     }
 
     [Test]
