@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -39,15 +38,7 @@ public sealed class DynamicsPipeline(IOptions<CrmOptions> options, DynamicsAdapt
 
     public PipelineOptions Options => _options.Pipeline;
 
-    private Dictionary<string, string> Fields
-    {
-        get
-        {
-            var fields = new Dictionary<string, string>(DefaultFields);
-            foreach (var (name, column) in _options.Pipeline.Fields) fields[name] = column;
-            return fields.Where(f => !string.Equals(f.Value, "none", StringComparison.OrdinalIgnoreCase)).ToDictionary();
-        }
-    }
+    private Dictionary<string, string> Fields => PulledOpportunity.Fields(DefaultFields, _options.Pipeline.Fields);
 
     /// <summary>The link to read next: a page of this run (<c>nextLink</c>), or the delta link a finished run left.</summary>
     private sealed record Cursor(string Link);
@@ -88,28 +79,10 @@ public sealed class DynamicsPipeline(IOptions<CrmOptions> options, DynamicsAdapt
             foreach (var part in column.Split('.')) node = node is JsonObject o ? o[part] : null;
             return node is JsonValue v ? v.ToString() : null;
         }
-        if (string.IsNullOrWhiteSpace(Field("accountName"))) return new PulledRecord(id, null, Rejected: "no parent account with a name");
-        decimal? amount = decimal.TryParse(Field("amount"), NumberStyles.Number, CultureInfo.InvariantCulture, out var a) ? a : null;
-        var currency = Field("currency");
-        var country = Field("country")?.Trim();
         var state = row["statecode"] is JsonValue s && s.TryGetValue<int>(out var code) ? code : 0;
-        var item = new OpportunityBatchItem
-        {
-            Source = Crms.Dynamics,
-            ExternalId = id,
-            AccountName = Field("accountName")!.Trim(),
-            AccountDomain = Field("accountDomain"),
-            Country = country is { Length: 2 } ? country.ToUpperInvariant() : null,
-            Owner = Field("owner"),
-            Stage = Field("stage"),
-            // opportunity statecode: 0 open, 1 won, 2 lost.
-            Status = state switch { 1 => OpportunityStatus.Won, 2 => OpportunityStatus.Lost, _ => OpportunityStatus.Open },
-            Amount = currency is null ? null : amount,
-            Currency = amount is null ? null : currency,
-            CloseDate = Day(Field("closeDate")),
-            OpenedDate = Day(Field("openedDate")),
-        };
-        return new PulledRecord(id, item);
+        // opportunity statecode: 0 open, 1 won, 2 lost.
+        var status = state switch { 1 => OpportunityStatus.Won, 2 => OpportunityStatus.Lost, _ => OpportunityStatus.Open };
+        return PulledOpportunity.Read(Crms.Dynamics, id, Field, status, "no parent account with a name");
     }
 
     private async Task<JsonNode> GetAsync(string link, CancellationToken ct)
@@ -149,10 +122,4 @@ public sealed class DynamicsPipeline(IOptions<CrmOptions> options, DynamicsAdapt
     }
 
     private static string Serialize(string link) => JsonSerializer.Serialize(new Cursor(link), JsonSerializerOptions.Web);
-
-    private static DateOnly? Day(string? value) =>
-        value is null ? null
-        : DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day) ? day
-        : DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? DateOnly.FromDateTime(at.UtcDateTime)
-        : null;
 }

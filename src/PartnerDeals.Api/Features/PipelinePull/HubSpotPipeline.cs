@@ -43,15 +43,7 @@ public sealed class HubSpotPipeline(IOptions<CrmOptions> options, IHttpClientFac
 
     public PipelineOptions Options => _options.Pipeline;
 
-    private Dictionary<string, string> Fields
-    {
-        get
-        {
-            var fields = new Dictionary<string, string>(DefaultFields);
-            foreach (var (name, property) in _options.Pipeline.Fields) fields[name] = property;
-            return fields.Where(f => !string.Equals(f.Value, "none", StringComparison.OrdinalIgnoreCase)).ToDictionary();
-        }
-    }
+    private Dictionary<string, string> Fields => PulledOpportunity.Fields(DefaultFields, _options.Pipeline.Fields);
 
     /// <summary>
     /// Where a run is: the search from <c>Stamp</c> (ms), past the <c>Ids</c> taken at it (the first <c>Skip</c> results); or
@@ -153,33 +145,15 @@ public sealed class HubSpotPipeline(IOptions<CrmOptions> options, IHttpClientFac
         string? Field(string name) => fields.TryGetValue(name, out var property)
             ? property.StartsWith("company.", StringComparison.Ordinal) ? Text(company, property["company.".Length..]) : Text(deal, property)
             : null;
-        if (string.IsNullOrWhiteSpace(Field("accountName"))) return new PulledRecord(id, null, Rejected: "no associated company with a name");
-        decimal? amount = decimal.TryParse(Field("amount"), NumberStyles.Number, CultureInfo.InvariantCulture, out var a) ? a : null;
-        var currency = Field("currency");
-        var country = Field("country")?.Trim();
-        var item = new OpportunityBatchItem
-        {
-            Source = Crms.HubSpot,
-            ExternalId = id,
-            AccountName = Field("accountName")!.Trim(),
-            AccountDomain = Field("accountDomain"),
-            Country = country is { Length: 2 } ? country.ToUpperInvariant() : null,
-            Owner = Field("owner"),
-            Stage = Field("stage"),
-            Status = Text(deal, "hs_is_closed_won") == "true" ? OpportunityStatus.Won
-                : Text(deal, "hs_is_closed") == "true" ? OpportunityStatus.Lost : OpportunityStatus.Open,
-            Amount = currency is null ? null : amount,
-            Currency = amount is null ? null : currency,
-            CloseDate = Day(Field("closeDate")),
-            OpenedDate = Day(Field("openedDate")),
-        };
-        return new PulledRecord(id, item);
+        var status = Text(deal, "hs_is_closed_won") == "true" ? OpportunityStatus.Won
+            : Text(deal, "hs_is_closed") == "true" ? OpportunityStatus.Lost : OpportunityStatus.Open;
+        return PulledOpportunity.Read(Crms.HubSpot, id, Field, status, "no associated company with a name");
     }
 
     private static long? Modified(JsonObject deal) =>
         Text(deal["properties"] as JsonObject, "hs_lastmodifieddate") is { } text
             ? long.TryParse(text, out var ms) ? ms
-            : DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at.ToUnixTimeMilliseconds() : null
+            : PulledOpportunity.Instant(text)?.ToUnixTimeMilliseconds()
             : null;
 
     private async Task SpaceSearchesAsync(CancellationToken ct)
@@ -208,12 +182,6 @@ public sealed class HubSpotPipeline(IOptions<CrmOptions> options, IHttpClientFac
         }
         throw new HttpRequestException(message, null, response.StatusCode);
     }
-
-    private static DateOnly? Day(string? value) =>
-        value is null ? null
-        : long.TryParse(value, out var ms) ? DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime)
-        : DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? DateOnly.FromDateTime(at.UtcDateTime)
-        : null;
 
     private static string? Text(JsonObject? node, string name) => node?[name] is JsonValue v ? v.ToString() : null;
 }

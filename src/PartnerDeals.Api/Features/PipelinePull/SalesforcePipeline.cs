@@ -38,15 +38,7 @@ public sealed class SalesforcePipeline(IOptions<CrmOptions> options, SalesforceA
 
     public PipelineOptions Options => _options.Pipeline;
 
-    private Dictionary<string, string> Fields
-    {
-        get
-        {
-            var fields = new Dictionary<string, string>(DefaultFields);
-            foreach (var (name, path) in _options.Pipeline.Fields) fields[name] = path;
-            return fields.Where(f => !string.Equals(f.Value, "none", StringComparison.OrdinalIgnoreCase)).ToDictionary();
-        }
-    }
+    private Dictionary<string, string> Fields => PulledOpportunity.Fields(DefaultFields, _options.Pipeline.Fields);
 
     private sealed record Cursor(string? Stamp, string? Id, string? Next);
 
@@ -88,30 +80,10 @@ public sealed class SalesforcePipeline(IOptions<CrmOptions> options, SalesforceA
     private static PulledRecord Read(JsonObject record, string id, IReadOnlyDictionary<string, string> fields)
     {
         if (record["IsDeleted"]?.GetValue<bool>() == true) return new PulledRecord(id, null, Deleted: true);
-        string? Field(string name) => fields.TryGetValue(name, out var path) ? Path(record, path) : null;
-        if (string.IsNullOrWhiteSpace(Field("accountName"))) return new PulledRecord(id, null, Rejected: "no account name (Account.Name is empty)");
-        decimal? amount = decimal.TryParse(Field("amount"), NumberStyles.Number, CultureInfo.InvariantCulture, out var a) ? a : null;
-        var currency = Field("currency");
-        var country = Field("country")?.Trim();
-        var item = new OpportunityBatchItem
-        {
-            Source = Crms.Salesforce,
-            ExternalId = id,
-            AccountName = Field("accountName")!.Trim(),
-            AccountDomain = Field("accountDomain"),
-            // Billing country is free text unless the org uses country picklists: only a two-letter code is taken.
-            Country = country is { Length: 2 } ? country.ToUpperInvariant() : null,
-            Owner = Field("owner"),
-            Stage = Field("stage"),
-            Status = record["IsWon"]?.GetValue<bool>() == true ? OpportunityStatus.Won
-                : record["IsClosed"]?.GetValue<bool>() == true ? OpportunityStatus.Lost : OpportunityStatus.Open,
-            // An amount without its currency (a single-currency org that maps CurrencyIsoCode away) is not taken: no currency, no amount.
-            Amount = currency is null ? null : amount,
-            Currency = amount is null ? null : currency,
-            CloseDate = Day(Field("closeDate")),
-            OpenedDate = Day(Field("openedDate")),
-        };
-        return new PulledRecord(id, item);
+        var status = record["IsWon"]?.GetValue<bool>() == true ? OpportunityStatus.Won
+            : record["IsClosed"]?.GetValue<bool>() == true ? OpportunityStatus.Lost : OpportunityStatus.Open;
+        return PulledOpportunity.Read(Crms.Salesforce, id, name => fields.TryGetValue(name, out var path) ? Path(record, path) : null, status,
+            "no account name (Account.Name is empty)");
     }
 
     /// <summary>One GET with the org's token (a fresh one once on INVALID_SESSION_ID); null when a query locator expired.</summary>
@@ -148,19 +120,7 @@ public sealed class SalesforcePipeline(IOptions<CrmOptions> options, SalesforceA
 
     /// <summary>A SOQL datetime literal of a timestamp as Salesforce writes it (<c>2026-11-30T10:00:00.000+0000</c>).</summary>
     internal static string Literal(string stamp) =>
-        Instant(stamp).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-
-    private static DateTimeOffset Instant(string stamp)
-    {
-        // Salesforce writes the offset without a colon (+0000), which .NET's parser reads only with one.
-        var text = stamp.Length > 5 && stamp[^5] is '+' or '-' && stamp[^3] != ':' ? stamp.Insert(stamp.Length - 2, ":") : stamp;
-        return DateTimeOffset.Parse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
-    }
-
-    private static DateOnly? Day(string? value) =>
-        value is null ? null
-        : DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day) ? day
-        : value.Length > 10 ? DateOnly.FromDateTime(Instant(value).UtcDateTime) : null;
+        PulledOpportunity.Instant(stamp)!.Value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
     private static string? Path(JsonObject record, string path)
     {

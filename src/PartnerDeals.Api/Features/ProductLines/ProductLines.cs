@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using PartnerDeals.Api.Infrastructure.Auth;
 
 namespace PartnerDeals.Api.Features.ProductLines;
@@ -64,7 +63,7 @@ public sealed record ProductLinesAnswer(string ConflictScope, IReadOnlyList<Prod
 public static class ProductLinesApi
 {
     public static void MapProductLines(this IEndpointRouteBuilder v1) =>
-        v1.MapGet("/product-lines", (ClaimsPrincipal _, Microsoft.Extensions.Options.IOptions<ProductCatalogue> catalogue,
+        v1.MapGet("/product-lines", (Microsoft.Extensions.Options.IOptions<ProductCatalogue> catalogue,
                 Microsoft.Extensions.Options.IOptions<Registrations.RegistrationOptions> registrations) =>
                 TypedResults.Ok(new ProductLinesAnswer(registrations.Value.Policy.ConflictScope,
                     catalogue.Value.Lines.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => new ProductLine(l.Key, l.Value)).ToList())))
