@@ -231,7 +231,8 @@ public sealed class StorageTests(DatabaseProvider provider)
             await writer.CompleteAsync(CancellationToken.None);
 
             (writer.Created, writer.Updated).ShouldBe((4, 1));
-            writer.LongestTransaction.ShouldBeGreaterThanOrEqualTo(TimeSpan.Zero);
+            writer.Transactions.ShouldBeGreaterThanOrEqualTo(1);
+            writer.LongestTransaction.ShouldBe(TimeSpan.Zero, "timed on the service's clock, which this test holds still");
         }
 
         (await store.GetAsync("hubspot", $"{tag}-1", CancellationToken.None))!.AccountName.ShouldBe($"Quorvane {tag} GmbH");
