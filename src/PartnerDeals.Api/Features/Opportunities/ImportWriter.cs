@@ -26,7 +26,7 @@ public sealed class ImportWriter(Database database, OpportunityStore store, Time
     /// Rows committed together at most, while nobody waits. A commit writes every page the transaction
     /// dirtied, and at 1,000,000 rows the random-order indexes take most of a commit's pages, so the cost
     /// per row falls with rows per commit. The dirty pages of 30,000 rows fit the bulk connection's
-    /// 128 MiB cache; at 40,000 and 50,000 they spilled and ingest was slower (README, Performance).
+    /// 128 MiB cache; larger transactions spilled and ingest was slower (docs/performance.md).
     /// </summary>
     public const int TransactionRows = 30_000;
 

@@ -86,9 +86,9 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
 
     private const string GetSql = "SELECT " + Columns + " FROM opportunities WHERE source = @Source AND external_id = @ExternalId";
 
-    // The list's WHERE holds only the filters given: "@X IS NULL OR x = @X" cannot seek, and at 1,000,000
-    // rows a domain walked the whole id index (171 ms) and a page deep in the list everything before it
-    // (41 ms); now both seek (under 1 ms). A domain is found through its index. Source, status and country
+    // The list's WHERE holds only the filters given: "@X IS NULL OR x = @X" cannot seek, so a domain walked
+    // the whole id index and a page deep in the list everything before it; now both seek. A domain is found
+    // through its index. Source, status and country
     // have few values: a page walks the id index from its cursor, filtering as it goes. COALESCE keeps
     // source (NOT NULL) off its unique index, which SQLite would otherwise search and then sort all of one
     // source's rows by id for every page.
@@ -178,7 +178,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     /// it would update is no longer at the version it was planned from. The caller then rolls back and
     /// upserts the items again under the lock. Rows are rarely written by two writers at once, so the
     /// check costs nothing in the common case, where finding the stored rows and planning under the lock
-    /// took a sixth of an import's time in the lock.
+    /// was a large part of an import's time in the lock.
     /// </summary>
     public async Task<IReadOnlyList<(UpsertOutcome Outcome, Guid Id)>?> WriteAsync(DbSession session, UpsertPlan plan, CancellationToken ct)
     {

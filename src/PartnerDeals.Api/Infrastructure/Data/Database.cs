@@ -103,7 +103,7 @@ public sealed class Database : IAsyncDisposable
     /// <summary>
     /// SQLite: the same for a bulk connection. An import grows the log to hundreds of MiB between
     /// checkpoints; cut back to 64 MiB on every restart, the file system must allocate and zero those
-    /// blocks again on the next commits (a sixth of an import's time at 1,000,000 rows). The next ordinary
+    /// blocks again on the next commits, a large part of an import's time. The next ordinary
     /// writer to restart the log cuts it back.
     /// </summary>
     private const long BulkWalSizeLimitBytes = 1024L * 1024 * 1024;

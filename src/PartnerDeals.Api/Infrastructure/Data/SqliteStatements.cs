@@ -77,8 +77,8 @@ public static class SqliteStatements
 
     // Text is encoded, and ids, instants and amounts formatted, into one buffer reused for every value;
     // SQLite copies it when bound (SQLITE_TRANSIENT). Through SQLitePCL's string overload each value was a
-    // string and a UTF-8 array of its own. Binding was a sixth of an import's time in the write lock (3.0 s
-    // of 17.3 s at 1,000,000 rows); this and not binding repeated values took 0.8 s off it.
+    // string and a UTF-8 array of its own, and binding was a large part of an import's time in the write lock
+    // (docs/performance.md has the figures).
     private static int BindText(sqlite3_stmt statement, int position, string text, ref byte[] utf8)
     {
         var most = Encoding.UTF8.GetMaxByteCount(text.Length);
