@@ -91,7 +91,7 @@ public sealed class ConflictChecker(
 
         // Under the product-line scope a match on the company counts only where the two deals may share a line.
         var byLine = registrations.Value.Policy.ScopesByProductLine;
-        var ours = catalogue.Value.LinesOf(products);
+        IReadOnlyList<string> ours = byLine ? catalogue.Value.LinesOf(products) : [];
         var scored = candidates
             .Select(c =>
             {
