@@ -87,11 +87,11 @@ public sealed class ConflictStore(Database database)
 
     private const string InsertSql = """
         INSERT INTO conflicts (id, registration_id, status, kind, verdict, score, policy_version, created_at, updated_at)
-        VALUES (@Id, @RegistrationId, 'open', @Kind, @Verdict, @Score, @PolicyVersion, @Now, @Now)
+        VALUES (@Id, @RegistrationId, @Status, @Kind, @Verdict, @Score, @PolicyVersion, @CreatedAt, @UpdatedAt)
         """;
 
     private const string RecheckSql = """
-        UPDATE conflicts SET kind = @Kind, verdict = @Verdict, score = @Score, policy_version = @PolicyVersion, updated_at = @Now
+        UPDATE conflicts SET kind = @Kind, verdict = @Verdict, score = @Score, policy_version = @PolicyVersion, updated_at = @UpdatedAt
         WHERE id = @Id AND status = 'open'
         """;
 
@@ -104,7 +104,8 @@ public sealed class ConflictStore(Database database)
 
     private const string ResolveSql = """
         UPDATE conflicts
-        SET status = 'resolved', resolution = @Resolution, resolution_note = @Note, resolved_by_key_id = @ActorKeyId, resolved_at = @Now, updated_at = @Now
+        SET status = 'resolved', resolution = @Resolution, resolution_note = @ResolutionNote, resolved_by_key_id = @ResolvedByKeyId,
+            resolved_at = @ResolvedAt, updated_at = @UpdatedAt
         WHERE id = @Id AND status = 'open'
         """;
 
@@ -128,7 +129,7 @@ public sealed class ConflictStore(Database database)
 
     public async Task<Conflict?> OpenForAsync(DbSession session, Guid registrationId, CancellationToken ct)
     {
-        var row = await session.QueryFirstOrDefaultAsync<Row>(OpenForSql, new { RegistrationId = registrationId }, ct);
+        var row = await session.QueryFirstOrDefaultAsync<ConflictRow>(OpenForSql, new { RegistrationId = registrationId }, ct);
         return row?.ToConflict(null);
     }
 
@@ -137,15 +138,17 @@ public sealed class ConflictStore(Database database)
         DateTimeOffset now, CancellationToken ct)
     {
         var top = matches[0];
-        var summary = new
+        var summary = new ConflictRow
         {
             Id = openId ?? Ids.New(now),
             RegistrationId = registrationId,
+            Status = Json.Name(ConflictStatus.Open),
             Kind = Json.Name(top.Candidate.Kind),
             Verdict = Json.Name(top.Match.Verdict),
             Score = Math.Round(top.Match.Score, 6),
             PolicyVersion = policyVersion,
-            Now = now,
+            CreatedAt = now,
+            UpdatedAt = now,
         };
         if (openId is null)
         {
@@ -156,28 +159,26 @@ public sealed class ConflictStore(Database database)
             await session.ExecuteAsync(RecheckSql, summary, ct);
             await session.ExecuteAsync(DeleteCandidatesSql, new { Id = openId }, ct);
         }
-        await session.ExecuteAsync(InsertCandidateSql, matches.Select(m => new
-        {
-            ConflictId = summary.Id,
-            CandidateId = m.Candidate.Id,
-            Kind = Json.Name(m.Candidate.Kind),
-            Label = m.Candidate.AccountName,
-            Score = Math.Round(m.Match.Score, 6),
-            Verdict = Json.Name(m.Match.Verdict),
-            Signals = JsonSerializer.Serialize(m.Match.Signals, Json.Options),
-        }).ToList(), ct);
+        await session.ExecuteAsync(InsertCandidateSql, matches.Select(m => CandidateRow.From(summary.Id, m)).ToList(), ct);
         return summary.Id;
     }
 
     /// <summary>Resolves an open conflict; false when it was not open any more.</summary>
     public async Task<bool> ResolveAsync(DbSession session, Guid id, ConflictResolution resolution, string? note, Guid? actorKeyId, DateTimeOffset now,
         CancellationToken ct) =>
-        await session.ExecuteAsync(ResolveSql,
-            new { Id = id, Resolution = Json.Name(resolution), Note = note, ActorKeyId = actorKeyId, Now = now }, ct) == 1;
+        await session.ExecuteAsync(ResolveSql, new ConflictRow
+        {
+            Id = id,
+            Resolution = Json.Name(resolution),
+            ResolutionNote = note,
+            ResolvedByKeyId = actorKeyId,
+            ResolvedAt = now,
+            UpdatedAt = now,
+        }, ct) == 1;
 
     public async Task<Conflict?> GetAsync(DbSession session, Guid id, CancellationToken ct)
     {
-        var row = await session.QuerySingleOrDefaultAsync<Row>(GetSql, new { Id = id }, ct);
+        var row = await session.QuerySingleOrDefaultAsync<ConflictRow>(GetSql, new { Id = id }, ct);
         if (row is null) return null;
         var candidates = await session.QueryAsync<CandidateRow>(CandidatesSql, new { Id = id }, ct);
         return row.ToConflict(candidates.Select(c => c.ToCandidate()).ToList());
@@ -192,7 +193,7 @@ public sealed class ConflictStore(Database database)
         CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        var rows = (await connection.QueryAsync<Row>(database.Command(database.Dialect.Page(ListSql), new
+        var rows = (await connection.QueryAsync<ConflictRow>(database.Command(database.Dialect.Page(ListSql), new
         {
             Status = status is { } s ? Json.Name(s) : null,
             Kind = kind is { } k ? Json.Name(k) : null,
@@ -203,20 +204,25 @@ public sealed class ConflictStore(Database database)
         return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToConflict(null));
     }
 
-    private sealed class Row
+    /// <summary>One row of <c>conflicts</c>, as Dapper writes it (its properties are the statements' parameters) and reads it back.</summary>
+    private sealed record ConflictRow
     {
-        public Guid Id { get; set; }
-        public Guid RegistrationId { get; set; }
-        public string Status { get; set; } = "";
-        public string Kind { get; set; } = "";
-        public string Verdict { get; set; } = "";
-        public double Score { get; set; }
-        public string PolicyVersion { get; set; } = "";
-        public string? Resolution { get; set; }
-        public string? ResolutionNote { get; set; }
-        public DateTimeOffset? ResolvedAt { get; set; }
-        public DateTimeOffset CreatedAt { get; set; }
-        public DateTimeOffset UpdatedAt { get; set; }
+        public Guid Id { get; init; }
+        public Guid RegistrationId { get; init; }
+        public string Status { get; init; } = "";
+        public string Kind { get; init; } = "";
+        public string Verdict { get; init; } = "";
+        public double Score { get; init; }
+        public string PolicyVersion { get; init; } = "";
+        public string? Resolution { get; init; }
+        public string? ResolutionNote { get; init; }
+
+        /// <summary>The API key that resolved it; written, never read back.</summary>
+        public Guid? ResolvedByKeyId { get; init; }
+
+        public DateTimeOffset? ResolvedAt { get; init; }
+        public DateTimeOffset CreatedAt { get; init; }
+        public DateTimeOffset UpdatedAt { get; init; }
 
         public Conflict ToConflict(IReadOnlyList<ConflictCandidate>? candidates) => new()
         {
@@ -236,14 +242,27 @@ public sealed class ConflictStore(Database database)
         };
     }
 
-    private sealed class CandidateRow
+    /// <summary>One row of <c>conflict_candidates</c>, written and read.</summary>
+    private sealed record CandidateRow
     {
-        public Guid CandidateId { get; set; }
-        public string Kind { get; set; } = "";
-        public string Label { get; set; } = "";
-        public double Score { get; set; }
-        public string Verdict { get; set; } = "";
-        public string Signals { get; set; } = "[]";
+        public Guid ConflictId { get; init; }
+        public Guid CandidateId { get; init; }
+        public string Kind { get; init; } = "";
+        public string Label { get; init; } = "";
+        public double Score { get; init; }
+        public string Verdict { get; init; } = "";
+        public string Signals { get; init; } = "[]";
+
+        public static CandidateRow From(Guid conflictId, ScoredCandidate m) => new()
+        {
+            ConflictId = conflictId,
+            CandidateId = m.Candidate.Id,
+            Kind = Json.Name(m.Candidate.Kind),
+            Label = m.Candidate.AccountName,
+            Score = Math.Round(m.Match.Score, 6),
+            Verdict = Json.Name(m.Match.Verdict),
+            Signals = JsonSerializer.Serialize(m.Match.Signals, Json.Options),
+        };
 
         public ConflictCandidate ToCandidate() => new(Json.Parse<CandidateKind>(Kind), CandidateId, Label, Score, Json.Parse<Verdict>(Verdict),
             JsonSerializer.Deserialize<List<MatchSignal>>(Signals, Json.Options) ?? []);

@@ -53,7 +53,8 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
             status, amount, currency, close_date, opened_date, name_key, name_acronym, name_tokens, alternate_names, products, version, created_at,
             updated_at)
         VALUES (@Id, @Source, @ExternalId, @AccountName, @AccountDomain, @CompanyDomain, @Country, @Owner, @Stage,
-            @Status, @Amount, @Currency, @CloseDate, @OpenedDate, @NameKey, @NameAcronym, @NameTokens, @AlternateNames, @Products, 1, @Now, @Now)
+            @Status, @Amount, @Currency, @CloseDate, @OpenedDate, @NameKey, @NameAcronym, @NameTokens, @AlternateNames, @Products, 1, @CreatedAt,
+            @UpdatedAt)
         """ + sql.InsertedKey;
 
     private const string UpdateSql = """
@@ -61,7 +62,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         SET account_name = @AccountName, account_domain = @AccountDomain, company_domain = @CompanyDomain, country = @Country,
             owner = @Owner, stage = @Stage, status = @Status, amount = @Amount, currency = @Currency, close_date = @CloseDate, opened_date = @OpenedDate,
             name_key = @NameKey, name_acronym = @NameAcronym, name_tokens = @NameTokens, alternate_names = @AlternateNames, products = @Products,
-            version = version + 1, updated_at = @Now
+            version = version + 1, updated_at = @UpdatedAt
         WHERE id = @Id AND version = @Version
         """;
 
@@ -72,12 +73,6 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     private const string DeleteTokenSql = "DELETE FROM opportunity_tokens WHERE token = @Token AND opportunity_seq = @Seq";
 
     private static readonly string[] TokenNames = ["@Token", "@Seq"];
-
-    private static readonly string[] InsertNames =
-    [
-        "@Id", "@Source", "@ExternalId", "@AccountName", "@AccountDomain", "@CompanyDomain", "@Country", "@Owner", "@Stage",
-        "@Status", "@Amount", "@Currency", "@CloseDate", "@OpenedDate", "@NameKey", "@NameAcronym", "@NameTokens", "@AlternateNames", "@Products", "@Now",
-    ];
 
     /// <summary>Below this many rows a batch computes its matching keys on the request's own thread.</summary>
     private const int ParallelKeysFrom = 256;
@@ -136,11 +131,11 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     public async Task<UpsertPlan> PlanAsync(DbSession session, IReadOnlyList<PreparedWrite> items, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        var existing = new Dictionary<(string, string), ExistingRow>();
+        var existing = new Dictionary<(string, string), OpportunityRow>();
         foreach (var bySource in items.GroupBy(i => i.Item.Source))
         {
             var externalIds = JsonSerializer.Serialize(bySource.Select(i => i.Item.ExternalId).Distinct());
-            var found = await session.QueryAsync<ExistingRow>(FindExistingSql(database.Dialect),
+            var found = await session.QueryAsync<OpportunityRow>(FindExistingSql(database.Dialect),
                 new { Source = bySource.Key, ExternalIds = externalIds }, ct);
             foreach (var row in found) existing[(bySource.Key, row.ExternalId)] = row;
         }
@@ -160,10 +155,10 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         {
             if (!existing.TryGetValue(key, out var stored))
             {
-                plan.Inserts.Add((Parameters(id, write, now, version: 0), write.Tokens));
+                plan.Inserts.Add((OpportunityRow.From(id, write, now, version: 0), write.Tokens));
                 continue;
             }
-            plan.Updates.Add(Parameters(id, write, now, stored.Version));
+            plan.Updates.Add(OpportunityRow.From(id, write, now, stored.Version));
             var storedTokens = StoredTokens(stored.NameTokens, stored.AlternateNames);
             if (storedTokens.SequenceEqual(write.Tokens)) continue;
             plan.StaleTokens.AddRange(storedTokens.Select(t => (t, stored.Seq)));
@@ -192,8 +187,10 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         {
             try
             {
-                await session.ExecuteEachAsync(InsertSql(database.Dialect), InsertNames, plan.Inserts, (insert, v) => InsertValues(insert.Row, v), ct,
-                    inserted: (insert, seq) => newTokens.AddRange(insert.Tokens.Select(t => (t, seq))));
+                var rows = plan.Inserts.Select(i => i.Row);
+                var inserts = 0;
+                await session.ExecuteEachAsync(InsertSql(database.Dialect), rows, ct,
+                    inserted: (_, seq) => newTokens.AddRange(plan.Inserts[inserts++].Tokens.Select(t => (t, seq))));
             }
             catch (Exception e) when (SqlDialect.IsUniqueViolation(e))
             {
@@ -211,7 +208,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     public async Task<Opportunity?> GetAsync(string source, string externalId, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        var row = await connection.QuerySingleOrDefaultAsync<StoredRow>(database.Command(GetSql, new { Source = source, ExternalId = externalId }, ct));
+        var row = await connection.QuerySingleOrDefaultAsync<OpportunityRow>(database.Command(GetSql, new { Source = source, ExternalId = externalId }, ct));
         return row?.ToOpportunity();
     }
 
@@ -220,7 +217,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     {
         await using var connection = await database.OpenAsync(ct);
         var sql = ListSqlFor(source is not null, status is not null, country is not null, domain is not null, after is not null);
-        var rows = (await connection.QueryAsync<StoredRow>(database.Command(database.Dialect.Page(sql), new
+        var rows = (await connection.QueryAsync<OpportunityRow>(database.Command(database.Dialect.Page(sql), new
         {
             Source = source,
             Status = status is { } s ? Json.Name(s) : null,
@@ -245,28 +242,11 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     /// <summary>The same in the caller's write transaction.</summary>
     public async Task<bool> DeleteAsync(DbSession session, string source, string externalId, CancellationToken ct)
     {
-        var row = await session.QuerySingleOrDefaultAsync<StoredRow>(GetSql, new { Source = source, ExternalId = externalId }, ct);
+        var row = await session.QuerySingleOrDefaultAsync<OpportunityRow>(GetSql, new { Source = source, ExternalId = externalId }, ct);
         if (row is null) return false;
         await session.ExecuteEachAsync(DeleteTokenSql, TokenNames, StoredTokens(row.NameTokens, row.AlternateNames).Select(t => (t, row.Seq)), TokenValues, ct);
         await session.ExecuteAsync(DeleteSql, new { row.Id }, ct);
         return true;
-    }
-
-    private static WriteParameters Parameters(Guid id, PreparedWrite write, DateTimeOffset now, long version)
-    {
-        var (item, f) = (write.Item, write.Item.Fields);
-        return new WriteParameters(
-            id, item.Source, item.ExternalId, f.AccountName!.Trim(), f.AccountDomain?.Trim(), write.CompanyDomain, f.Country, f.Owner, f.Stage,
-            Json.Name(f.Status!.Value), f.Amount, f.Currency, f.CloseDate, f.OpenedDate, write.NameKey, write.NameAcronym, write.NameTokens,
-            write.AlternateNames, StoredProducts(f.Products), now, version);
-    }
-
-    private static void InsertValues(WriteParameters r, object?[] v)
-    {
-        (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]) =
-            (r.Id, r.Source, r.ExternalId, r.AccountName, r.AccountDomain, r.CompanyDomain, r.Country, r.Owner, r.Stage);
-        (v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19]) =
-            (r.Status, r.Amount, r.Currency, r.CloseDate, r.OpenedDate, r.NameKey, r.NameAcronym, r.NameTokens, r.AlternateNames, r.Products, r.Now);
     }
 
     /// <summary>Products as the column stores them: a JSON array of the trimmed, distinct names, null for none.</summary>
@@ -286,51 +266,77 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     public sealed class UpsertPlan(int items)
     {
         internal List<(UpsertOutcome Outcome, Guid Id)> Outcomes { get; } = new(items);
-        internal List<(WriteParameters Row, IReadOnlyList<string> Tokens)> Inserts { get; } = new(items);
-        internal List<WriteParameters> Updates { get; } = [];
+        internal List<(OpportunityRow Row, IReadOnlyList<string> Tokens)> Inserts { get; } = new(items);
+        internal List<OpportunityRow> Updates { get; } = [];
         internal List<(string Token, long Seq)> StaleTokens { get; } = [];
         internal List<(string Token, long Seq)> ChangedTokens { get; } = [];
     }
 
-    // Version: for an update, the stored row's version it was planned from, at which alone it applies (0 for an insert).
-    internal sealed record WriteParameters(
-        Guid Id, string Source, string ExternalId, string AccountName, string? AccountDomain, string? CompanyDomain, string? Country,
-        string? Owner, string? Stage, string Status, decimal? Amount, string? Currency, DateOnly? CloseDate, DateOnly? OpenedDate,
-        string NameKey, string NameAcronym, string NameTokens, string? AlternateNames, string? Products, DateTimeOffset Now, long Version);
-
-    private sealed class ExistingRow
+    /// <summary>
+    /// One row of <c>opportunities</c>, as Dapper writes it (its properties are the statements' parameters)
+    /// and reads it back; the planner reads only the columns it needs into it.
+    /// </summary>
+    internal sealed record OpportunityRow
     {
-        public Guid Id { get; set; }
-        public long Seq { get; set; }
-        public long Version { get; set; }
-        public string ExternalId { get; set; } = "";
-        public string NameTokens { get; set; } = "";
-        public string? AlternateNames { get; set; }
-    }
+        public long Seq { get; init; }
+        public Guid Id { get; init; }
+        public string Source { get; init; } = "";
+        public string ExternalId { get; init; } = "";
+        public string AccountName { get; init; } = "";
+        public string? AccountDomain { get; init; }
+        public string? CompanyDomain { get; init; }
+        public string? Country { get; init; }
+        public string? Owner { get; init; }
+        public string? Stage { get; init; }
+        public string Status { get; init; } = "";
+        public decimal? Amount { get; init; }
+        public string? Currency { get; init; }
+        public DateOnly? CloseDate { get; init; }
+        public DateOnly? OpenedDate { get; init; }
+        public string NameKey { get; init; } = "";
 
-    private sealed class StoredRow
-    {
-        public long Seq { get; set; }
-        public Guid Id { get; set; }
-        public string Source { get; set; } = "";
-        public string ExternalId { get; set; } = "";
-        public string AccountName { get; set; } = "";
-        public string? AccountDomain { get; set; }
-        public string? CompanyDomain { get; set; }
-        public string? Country { get; set; }
-        public string? Owner { get; set; }
-        public string? Stage { get; set; }
-        public string Status { get; set; } = "";
-        public decimal? Amount { get; set; }
-        public string? Currency { get; set; }
-        public object? CloseDate { get; set; }
-        public object? OpenedDate { get; set; }
-        public string NameKey { get; set; } = "";
-        public string NameTokens { get; set; } = "";
-        public string? AlternateNames { get; set; }
-        public string? Products { get; set; }
-        public DateTimeOffset CreatedAt { get; set; }
-        public DateTimeOffset UpdatedAt { get; set; }
+        /// <summary>Written for the conflict check, never read back.</summary>
+        public string NameAcronym { get; init; } = "";
+
+        public string NameTokens { get; init; } = "";
+        public string? AlternateNames { get; init; }
+        public string? Products { get; init; }
+
+        /// <summary>As read; for an update, the stored version it was planned from, at which alone it applies.</summary>
+        public long Version { get; init; }
+
+        public DateTimeOffset CreatedAt { get; init; }
+        public DateTimeOffset UpdatedAt { get; init; }
+
+        public static OpportunityRow From(Guid id, PreparedWrite write, DateTimeOffset now, long version)
+        {
+            var (item, f) = (write.Item, write.Item.Fields);
+            return new OpportunityRow
+            {
+                Id = id,
+                Source = item.Source,
+                ExternalId = item.ExternalId,
+                AccountName = f.AccountName!.Trim(),
+                AccountDomain = f.AccountDomain?.Trim(),
+                CompanyDomain = write.CompanyDomain,
+                Country = f.Country,
+                Owner = f.Owner,
+                Stage = f.Stage,
+                Status = Json.Name(f.Status!.Value),
+                Amount = f.Amount,
+                Currency = f.Currency,
+                CloseDate = f.CloseDate,
+                OpenedDate = f.OpenedDate,
+                NameKey = write.NameKey,
+                NameAcronym = write.NameAcronym,
+                NameTokens = write.NameTokens,
+                AlternateNames = write.AlternateNames,
+                Products = StoredProducts(f.Products),
+                Version = version,
+                CreatedAt = now,
+                UpdatedAt = now,
+            };
+        }
 
         public Opportunity ToOpportunity() => new()
         {
@@ -348,8 +354,8 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
             Status = Json.Parse<OpportunityStatus>(Status),
             Amount = Amount,
             Currency = Currency,
-            CloseDate = Dates.ReadDate(CloseDate),
-            OpenedDate = Dates.ReadDate(OpenedDate),
+            CloseDate = CloseDate,
+            OpenedDate = OpenedDate,
             NameKey = NameKey,
             CreatedAt = CreatedAt,
             UpdatedAt = UpdatedAt,

@@ -43,7 +43,7 @@ public sealed class PartnerStore(Database database)
 
     /// <summary>Inserts a partner; throws a unique violation (see <see cref="SqlDialect.IsUniqueViolation"/>) when the name is taken.</summary>
     public Task InsertAsync(DbSession session, Partner partner, CancellationToken ct) =>
-        session.ExecuteAsync(InsertSql, Parameters(partner), ct);
+        session.ExecuteAsync(InsertSql, PartnerRow.From(partner), ct);
 
     public async Task<Partner?> GetAsync(Guid id, CancellationToken ct)
     {
@@ -52,14 +52,14 @@ public sealed class PartnerStore(Database database)
 
     public async Task<Partner?> GetAsync(DbSession session, Guid id, CancellationToken ct)
     {
-        var row = await session.QuerySingleOrDefaultAsync<Row>(GetSql, new { Id = id }, ct);
+        var row = await session.QuerySingleOrDefaultAsync<PartnerRow>(GetSql, new { Id = id }, ct);
         return row?.ToPartner();
     }
 
     public async Task<Page<Partner>> ListAsync(PartnerType? type, string? tier, PartnerStatus? status, int pageSize, Guid? after, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        var rows = (await connection.QueryAsync<Row>(database.Command(database.Dialect.Page(ListSql), new
+        var rows = (await connection.QueryAsync<PartnerRow>(database.Command(database.Dialect.Page(ListSql), new
         {
             Type = type is { } t ? Json.Name(t) : null,
             Tier = tier,
@@ -73,7 +73,7 @@ public sealed class PartnerStore(Database database)
     /// <summary>Writes <paramref name="changed"/> if the stored row is still at <paramref name="expectedVersion"/>.</summary>
     public async Task<bool> UpdateAsync(DbSession session, Partner changed, int expectedVersion, CancellationToken ct)
     {
-        var parameters = Parameters(changed);
+        var parameters = new DynamicParameters(PartnerRow.From(changed));
         parameters.Add("ExpectedVersion", expectedVersion);
         return await session.ExecuteAsync(UpdateSql, parameters, ct) == 1;
     }
@@ -82,52 +82,52 @@ public sealed class PartnerStore(Database database)
     public static string NameKey(string name) =>
         string.Join(' ', name.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)).ToLowerInvariant();
 
-    private static DynamicParameters Parameters(Partner p)
+    /// <summary>One row of <c>partners</c>, as Dapper writes it (its properties are the statements' parameters) and reads it back.</summary>
+    private sealed record PartnerRow
     {
-        var parameters = new DynamicParameters();
-        parameters.AddDynamicParams(new
-        {
-            p.Id,
-            p.Name,
-            NameKey = NameKey(p.Name),
-            Type = Json.Name(p.Type),
-            p.Tier,
-            Status = Json.Name(p.Status),
-            p.ContactEmail,
-            FeeModel = Json.Name(p.Terms.FeeModel),
-            p.Terms.FeePercent,
-            p.Terms.FeeAmount,
-            p.Terms.FeeCurrency,
-            FeeTrigger = Json.Name(p.Terms.FeeTrigger),
-            p.Terms.PaymentNetDays,
-            p.Terms.ProtectionDays,
-            p.Terms.Exclusive,
-            p.Version,
-            p.CreatedAt,
-            p.UpdatedAt,
-        });
-        return parameters;
-    }
+        public Guid Id { get; init; }
+        public string Name { get; init; } = "";
 
-    private sealed class Row
-    {
-        public Guid Id { get; set; }
-        public string Name { get; set; } = "";
-        public string Type { get; set; } = "";
-        public string Tier { get; set; } = "";
-        public string Status { get; set; } = "";
-        public string ContactEmail { get; set; } = "";
-        public string FeeModel { get; set; } = "";
-        public decimal? FeePercent { get; set; }
-        public decimal? FeeAmount { get; set; }
-        public string? FeeCurrency { get; set; }
-        public string FeeTrigger { get; set; } = "";
-        public int PaymentNetDays { get; set; }
-        public int ProtectionDays { get; set; }
-        public bool Exclusive { get; set; }
-        public int Version { get; set; }
-        public DateTimeOffset CreatedAt { get; set; }
-        public DateTimeOffset UpdatedAt { get; set; }
+        /// <summary>Written for the unique index, never read back.</summary>
+        public string NameKey { get; init; } = "";
+
+        public string Type { get; init; } = "";
+        public string Tier { get; init; } = "";
+        public string Status { get; init; } = "";
+        public string ContactEmail { get; init; } = "";
+        public string FeeModel { get; init; } = "";
+        public decimal? FeePercent { get; init; }
+        public decimal? FeeAmount { get; init; }
+        public string? FeeCurrency { get; init; }
+        public string FeeTrigger { get; init; } = "";
+        public int PaymentNetDays { get; init; }
+        public int ProtectionDays { get; init; }
+        public bool Exclusive { get; init; }
+        public int Version { get; init; }
+        public DateTimeOffset CreatedAt { get; init; }
+        public DateTimeOffset UpdatedAt { get; init; }
+
+        public static PartnerRow From(Partner p) => new()
+        {
+            Id = p.Id,
+            Name = p.Name,
+            NameKey = PartnerStore.NameKey(p.Name),
+            Type = Json.Name(p.Type),
+            Tier = p.Tier,
+            Status = Json.Name(p.Status),
+            ContactEmail = p.ContactEmail,
+            FeeModel = Json.Name(p.Terms.FeeModel),
+            FeePercent = p.Terms.FeePercent,
+            FeeAmount = p.Terms.FeeAmount,
+            FeeCurrency = p.Terms.FeeCurrency,
+            FeeTrigger = Json.Name(p.Terms.FeeTrigger),
+            PaymentNetDays = p.Terms.PaymentNetDays,
+            ProtectionDays = p.Terms.ProtectionDays,
+            Exclusive = p.Terms.Exclusive,
+            Version = p.Version,
+            CreatedAt = p.CreatedAt,
+            UpdatedAt = p.UpdatedAt,
+        };
 
         public Partner ToPartner() => new()
         {

@@ -21,12 +21,6 @@ public sealed class RegistrationJournal(AuditTrail audit, IOptions<CrmOptions> c
         VALUES (@Id, @RegistrationId, @EventType, @Payload, @OccurredAt)
         """;
 
-    private const string InsertDeliverySql = """
-        INSERT INTO deliveries (id, outbox_id, registration_id, registration_version, crm, event_type, status, attempts, next_attempt_at,
-            created_at, updated_at)
-        VALUES (@Id, @OutboxId, @RegistrationId, @RegistrationVersion, @Crm, @EventType, 'pending', 0, @Now, @Now, @Now)
-        """;
-
     private readonly IReadOnlyList<string> _crms = crm.Value.Enabled;
 
     /// <summary>Records <paramref name="action"/> (e.g. <c>registration.approved</c>) on the registration as it now is.</summary>
@@ -45,16 +39,7 @@ public sealed class RegistrationJournal(AuditTrail audit, IOptions<CrmOptions> c
         }, ct);
         foreach (var name in _crms)
         {
-            await session.ExecuteAsync(InsertDeliverySql, new
-            {
-                Id = Ids.New(now),
-                OutboxId = outboxId,
-                RegistrationId = registration.Id,
-                RegistrationVersion = registration.Version,
-                Crm = name,
-                EventType = action,
-                Now = now,
-            }, ct);
+            await DeliveryStore.QueueAsync(session, outboxId, registration.Id, registration.Version, action, name, now, ct);
         }
     }
 }

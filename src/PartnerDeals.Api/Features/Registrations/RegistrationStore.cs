@@ -1,15 +1,11 @@
 using System.Data.Common;
-using System.Text.Json;
 using Dapper;
 using PartnerDeals.Api.Features.ConflictChecks;
-using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
 using PartnerDeals.Matching;
 
 namespace PartnerDeals.Api.Features.Registrations;
-
-/// <summary>An active registration found as a possible match.</summary>
 
 /// <summary>The filters of <c>GET /v1/registrations</c>.</summary>
 public sealed record RegistrationFilter(RegistrationStatus? Status, Guid? PartnerId, DateTimeOffset? SubmittedFrom, DateTimeOffset? SubmittedTo, string? Company);
@@ -114,16 +110,14 @@ public sealed class RegistrationStore(Database database)
 
     public async Task InsertAsync(DbSession session, Registration registration, Guid? createdByKeyId, CancellationToken ct)
     {
-        var parameters = Parameters(registration);
-        parameters.Add("CreatedByKeyId", createdByKeyId);
-        await session.ExecuteAsync(InsertSql, parameters, ct);
+        await session.ExecuteAsync(InsertSql, RegistrationRow.From(registration) with { CreatedByKeyId = createdByKeyId }, ct);
         await WriteTokensAsync(session, registration.Id, [], IndexedTokens(registration.Customer), ct);
     }
 
     /// <summary>Writes <paramref name="changed"/> if the stored row is still at <paramref name="current"/>'s version.</summary>
     public async Task<bool> UpdateAsync(DbSession session, Registration current, Registration changed, CancellationToken ct)
     {
-        var parameters = Parameters(changed);
+        var parameters = new DynamicParameters(RegistrationRow.From(changed));
         parameters.Add("ExpectedVersion", current.Version);
         if (await session.ExecuteAsync(UpdateSql, parameters, ct) != 1) return false;
         if (current.Customer.CompanyName != changed.Customer.CompanyName || !current.Customer.AlternateNames.SequenceEqual(changed.Customer.AlternateNames))
@@ -138,7 +132,7 @@ public sealed class RegistrationStore(Database database)
 
     public async Task<Registration?> GetAsync(DbSession session, Guid id, CancellationToken ct)
     {
-        var rows = await session.QueryRepeatedAsync<Row>(GetSql, [("@Id", id)], ct);
+        var rows = await session.QueryRepeatedAsync<RegistrationRow>(GetSql, [("@Id", id)], ct);
         return rows.Count == 0 ? null : rows[0].ToRegistration();
     }
 
@@ -146,7 +140,7 @@ public sealed class RegistrationStore(Database database)
     {
         var company = filter.Company is null ? null : CompanyName.Normalise(filter.Company);
         await using var connection = await database.OpenAsync(ct);
-        var rows = (await connection.QueryAsync<Row>(database.Command(database.Dialect.Page(ListSql), new
+        var rows = (await connection.QueryAsync<RegistrationRow>(database.Command(database.Dialect.Page(ListSql), new
         {
             Status = filter.Status is { } s ? Json.Name(s) : null,
             filter.PartnerId,
@@ -182,170 +176,4 @@ public sealed class RegistrationStore(Database database)
     /// <summary>What a registration is indexed under: the tokens of its company name and of its alternate names.</summary>
     private static IReadOnlyList<string> IndexedTokens(Customer customer) =>
         Blocking.TokensOf(CompanyName.Normalise(customer.CompanyName), customer.AlternateNames);
-
-    private static DynamicParameters Parameters(Registration r)
-    {
-        var name = CompanyName.Normalise(r.Customer.CompanyName);
-        var parameters = new DynamicParameters();
-        parameters.AddDynamicParams(new
-        {
-            r.Id,
-            r.Seq,
-            r.PartnerId,
-            Status = Json.Name(r.Status),
-            Verdict = Json.Name(r.Verdict),
-            r.Reason,
-            r.Customer.CompanyName,
-            CompanyWebsite = r.Customer.Domain,
-            CompanyDomain = Domains.CompanyDomain(r.Customer.Domain),
-            r.Customer.Country,
-            r.Customer.Industry,
-            r.Customer.EmployeeCount,
-            ContactName = r.Contact.Name,
-            ContactEmail = r.Contact.Email,
-            ContactTitle = r.Contact.Title,
-            DealName = r.Deal.Name,
-            Products = JsonSerializer.Serialize(r.Deal.Products, Json.Options),
-            r.Deal.EstimatedValue,
-            r.Deal.Currency,
-            r.Deal.ExpectedCloseDate,
-            DealNotes = r.Deal.Notes,
-            RelationshipOwner = Json.Name(r.CoSell.RelationshipOwner),
-            DemoOwner = Json.Name(r.CoSell.Demo),
-            ContractOwner = Json.Name(r.CoSell.Contract),
-            CoSell = r.CoSelling,
-            NameKey = name.Key,
-            NameAcronym = name.Acronym,
-            NameTokens = string.Join(' ', name.Tokens),
-            AlternateNames = ConflictChecks.AlternateNames.Write(r.Customer.AlternateNames),
-            IcpQualified = r.Icp.Qualified,
-            IcpFailedRule = r.Icp.FailedRule,
-            r.PolicyVersion,
-            RejectionReason = r.RejectionReason is { } rr ? Json.Name(rr) : null,
-            r.DecisionNote,
-            r.ProtectionExpiresAt,
-            r.ExtensionsGranted,
-            TermsTier = r.Terms?.Tier,
-            TermsFeeModel = r.Terms is { } t1 ? Json.Name(t1.FeeModel) : null,
-            TermsFeePercent = r.Terms?.FeePercent,
-            TermsFeeAmount = r.Terms?.FeeAmount,
-            TermsFeeCurrency = r.Terms?.FeeCurrency,
-            TermsFeeTrigger = r.Terms is { } t2 ? Json.Name(t2.FeeTrigger) : null,
-            TermsPaymentNetDays = r.Terms?.PaymentNetDays,
-            TermsProtectionDays = r.Terms?.ProtectionDays,
-            OutcomeAmount = r.Outcome?.Amount,
-            OutcomeCurrency = r.Outcome?.Currency,
-            ClosedAt = r.Outcome?.ClosedAt,
-            LostReason = r.Outcome?.LostReason,
-            r.SubmittedAt,
-            r.DecidedAt,
-            r.ApprovedAt,
-            r.Version,
-            r.CreatedAt,
-            r.UpdatedAt,
-            r.PartnerVersion,
-            r.PartnerUpdatedAt,
-        });
-        return parameters;
-    }
-
-    private sealed class Row
-    {
-        public Guid Id { get; set; }
-        public long Seq { get; set; }
-        public Guid PartnerId { get; set; }
-        public string Status { get; set; } = "";
-        public string Verdict { get; set; } = "";
-        public string Reason { get; set; } = "";
-        public string CompanyName { get; set; } = "";
-        public string? CompanyWebsite { get; set; }
-        public string Country { get; set; } = "";
-        public string? Industry { get; set; }
-        public int? EmployeeCount { get; set; }
-        public string ContactName { get; set; } = "";
-        public string ContactEmail { get; set; } = "";
-        public string? ContactTitle { get; set; }
-        public string DealName { get; set; } = "";
-        public string Products { get; set; } = "[]";
-        public decimal EstimatedValue { get; set; }
-        public string Currency { get; set; } = "";
-        public object? ExpectedCloseDate { get; set; }
-        public string? DealNotes { get; set; }
-        public string RelationshipOwner { get; set; } = "";
-        public string DemoOwner { get; set; } = "";
-        public string ContractOwner { get; set; } = "";
-        public bool CoSell { get; set; }
-        public bool IcpQualified { get; set; }
-        public string? IcpFailedRule { get; set; }
-        public string PolicyVersion { get; set; } = "";
-        public string? RejectionReason { get; set; }
-        public string? DecisionNote { get; set; }
-        public DateTimeOffset? ProtectionExpiresAt { get; set; }
-        public int ExtensionsGranted { get; set; }
-        public string? TermsTier { get; set; }
-        public string? TermsFeeModel { get; set; }
-        public decimal? TermsFeePercent { get; set; }
-        public decimal? TermsFeeAmount { get; set; }
-        public string? TermsFeeCurrency { get; set; }
-        public string? TermsFeeTrigger { get; set; }
-        public int? TermsPaymentNetDays { get; set; }
-        public int? TermsProtectionDays { get; set; }
-        public decimal? OutcomeAmount { get; set; }
-        public string? OutcomeCurrency { get; set; }
-        public DateTimeOffset? ClosedAt { get; set; }
-        public string? LostReason { get; set; }
-        public DateTimeOffset SubmittedAt { get; set; }
-        public DateTimeOffset? DecidedAt { get; set; }
-        public DateTimeOffset? ApprovedAt { get; set; }
-        public int Version { get; set; }
-        public DateTimeOffset CreatedAt { get; set; }
-        public DateTimeOffset UpdatedAt { get; set; }
-        public int PartnerVersion { get; set; }
-        public DateTimeOffset? PartnerUpdatedAt { get; set; }
-        public Guid? ConflictId { get; set; }
-        public string? AlternateNames { get; set; }
-
-        public Registration ToRegistration()
-        {
-            var status = Json.Parse<RegistrationStatus>(Status);
-            return new Registration
-            {
-                Id = Id,
-                Seq = Seq,
-                PartnerId = PartnerId,
-                Status = status,
-                Verdict = Json.Parse<Verdict>(Verdict),
-                Reason = Reason,
-                Customer = new Customer(CompanyName, CompanyWebsite, Country, Industry, EmployeeCount)
-                {
-                    AlternateNames = ConflictChecks.AlternateNames.Read(AlternateNames),
-                },
-                Contact = new Contact(ContactName, ContactEmail, ContactTitle),
-                Deal = new Deal(DealName, JsonSerializer.Deserialize<string[]>(Products, Json.Options) ?? [], EstimatedValue, Currency,
-                    Dates.ReadDate(ExpectedCloseDate), DealNotes),
-                CoSell = new CoSell(Json.Parse<CoSellParty>(RelationshipOwner), Json.Parse<CoSellParty>(DemoOwner), Json.Parse<CoSellParty>(ContractOwner)),
-                CoSelling = CoSell,
-                Icp = new IcpResult(IcpQualified, IcpFailedRule),
-                PolicyVersion = PolicyVersion,
-                RejectionReason = RejectionReason is null ? null : Json.Parse<RejectionReason>(RejectionReason),
-                DecisionNote = DecisionNote,
-                ProtectionExpiresAt = ProtectionExpiresAt,
-                ExtensionsGranted = ExtensionsGranted,
-                Terms = TermsTier is null ? null : new TermsSnapshot(TermsTier, Json.Parse<FeeModel>(TermsFeeModel!), TermsFeePercent, TermsFeeAmount,
-                    TermsFeeCurrency, Json.Parse<FeeTrigger>(TermsFeeTrigger!), TermsPaymentNetDays ?? 0, TermsProtectionDays ?? 0),
-                Outcome = status is RegistrationStatus.Won or RegistrationStatus.Lost && ClosedAt is { } closed
-                    ? new Outcome(status == RegistrationStatus.Won ? OutcomeResult.Won : OutcomeResult.Lost, OutcomeAmount, OutcomeCurrency, closed, LostReason)
-                    : null,
-                ConflictId = ConflictId,
-                SubmittedAt = SubmittedAt,
-                DecidedAt = DecidedAt,
-                ApprovedAt = ApprovedAt,
-                CreatedAt = CreatedAt,
-                UpdatedAt = UpdatedAt,
-                Version = Version,
-                PartnerVersion = PartnerVersion,
-                PartnerUpdatedAt = PartnerUpdatedAt ?? UpdatedAt,
-            };
-        }
-    }
 }

@@ -72,6 +72,12 @@ public sealed class DeliveryStore(Database database, AuditTrail audit)
         id, registration_id, crm, event_type, status, attempts, next_attempt_at, last_status_code, last_error, created_at, updated_at, delivered_at
         """;
 
+    private const string InsertSql = """
+        INSERT INTO deliveries (id, outbox_id, registration_id, registration_version, crm, event_type, status, attempts, next_attempt_at,
+            created_at, updated_at)
+        VALUES (@Id, @OutboxId, @RegistrationId, @RegistrationVersion, @Crm, @EventType, @Status, @Attempts, @NextAttemptAt, @CreatedAt, @UpdatedAt)
+        """;
+
     // Due, not leased by a live instance, and the earliest pending change of its registration for this CRM:
     // a later change waits until the earlier one is delivered or dead, so a CRM never sees them out of order.
     private const string DueSql = """
@@ -104,7 +110,7 @@ public sealed class DeliveryStore(Database database, AuditTrail audit)
     private const string RecordSql = """
         UPDATE deliveries
         SET status = @Status, attempts = @Attempts, next_attempt_at = @NextAttemptAt, locked_until = NULL, lease_id = NULL,
-            last_status_code = @StatusCode, last_error = @Error, updated_at = @Now, delivered_at = @DeliveredAt
+            last_status_code = @LastStatusCode, last_error = @LastError, updated_at = @UpdatedAt, delivered_at = @DeliveredAt
         WHERE id = @Id AND lease_id = @LeaseId
         """;
 
@@ -154,6 +160,24 @@ public sealed class DeliveryStore(Database database, AuditTrail audit)
         SELECT crm, MIN(created_at) AS oldest FROM deliveries WHERE status = 'pending' GROUP BY crm
         """;
 
+    /// <summary>Queues a change of a registration (its outbox row) for one CRM, in the change's own transaction.</summary>
+    public static Task QueueAsync(DbSession session, Guid outboxId, Guid registrationId, int registrationVersion, string eventType, string crm,
+        DateTimeOffset now, CancellationToken ct) =>
+        session.ExecuteAsync(InsertSql, new DeliveryRow
+        {
+            Id = Ids.New(now),
+            OutboxId = outboxId,
+            RegistrationId = registrationId,
+            RegistrationVersion = registrationVersion,
+            Crm = crm,
+            EventType = eventType,
+            Status = Json.Name(DeliveryStatus.Pending),
+            Attempts = 0,
+            NextAttemptAt = now,
+            CreatedAt = now,
+            UpdatedAt = now,
+        }, ct);
+
     /// <summary>Leases up to <paramref name="limit"/> due deliveries of <paramref name="crm"/> until <paramref name="now"/> + <paramref name="lease"/>.</summary>
     public async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(string crm, int limit, DateTimeOffset now, TimeSpan lease, CancellationToken ct)
     {
@@ -177,25 +201,25 @@ public sealed class DeliveryStore(Database database, AuditTrail audit)
     {
         await using var connection = await database.OpenAsync(ct);
         await using var session = await database.BeginWriteAsync(connection, ct);
-        var changed = await session.ExecuteAsync(RecordSql, new
+        var changed = await session.ExecuteAsync(RecordSql, new DeliveryRow
         {
-            claimed.Id,
-            claimed.LeaseId,
+            Id = claimed.Id,
+            LeaseId = claimed.LeaseId,
             Status = Json.Name(status),
             Attempts = attempts,
             NextAttemptAt = nextAttemptAt,
-            result.StatusCode,
-            Error = result.Outcome == AttemptOutcome.Delivered || result.Error is null ? null : CrmAnswers.Truncate(result.Error),
-            Now = now,
-            DeliveredAt = status == DeliveryStatus.Delivered ? now : (DateTimeOffset?)null,
+            LastStatusCode = result.StatusCode,
+            LastError = result.Outcome == AttemptOutcome.Delivered || result.Error is null ? null : CrmAnswers.Truncate(result.Error),
+            UpdatedAt = now,
+            DeliveredAt = status == DeliveryStatus.Delivered ? now : null,
         }, ct);
         if (changed == 0) return false;
-        await session.ExecuteAsync(InsertAttemptSql, new
+        await session.ExecuteAsync(InsertAttemptSql, new AttemptRow
         {
             Id = Ids.New(now),
             DeliveryId = claimed.Id,
             Outcome = Json.Name(result.Outcome),
-            result.StatusCode,
+            StatusCode = result.StatusCode,
             Error = result.Error is null ? null : CrmAnswers.Truncate(result.Error),
             StartedAt = startedAt,
             DurationMs = (int)Math.Min(int.MaxValue, (now - startedAt).TotalMilliseconds),
@@ -207,7 +231,7 @@ public sealed class DeliveryStore(Database database, AuditTrail audit)
     public async Task<Page<Delivery>> ListAsync(DeliveryStatus? status, string? crm, Guid? registrationId, int pageSize, Guid? after, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        var rows = (await connection.QueryAsync<Row>(database.Command(database.Dialect.Page(ListSql), new
+        var rows = (await connection.QueryAsync<DeliveryRow>(database.Command(database.Dialect.Page(ListSql), new
         {
             Status = status is { } s ? Json.Name(s) : null,
             Crm = crm,
@@ -221,7 +245,7 @@ public sealed class DeliveryStore(Database database, AuditTrail audit)
     public async Task<Delivery?> GetAsync(Guid id, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        var row = await connection.QuerySingleOrDefaultAsync<Row>(database.Command(GetSql, new { Id = id }, ct));
+        var row = await connection.QuerySingleOrDefaultAsync<DeliveryRow>(database.Command(GetSql, new { Id = id }, ct));
         if (row is null) return null;
         var attempts = await connection.QueryAsync<AttemptRow>(database.Command(AttemptsSql, new { Id = id }, ct));
         return row.ToDelivery(attempts.Select(a => new DeliveryAttempt(Json.Parse<AttemptOutcome>(a.Outcome), a.StatusCode, a.Error, a.StartedAt, a.DurationMs))
@@ -276,20 +300,30 @@ public sealed class DeliveryStore(Database database, AuditTrail audit)
         public string PartnerName { get; set; } = "";
     }
 
-    private sealed class Row
+    /// <summary>One row of <c>deliveries</c>, as Dapper writes it (its properties are the statements' parameters) and reads it back.</summary>
+    private sealed record DeliveryRow
     {
-        public Guid Id { get; set; }
-        public Guid RegistrationId { get; set; }
-        public string Crm { get; set; } = "";
-        public string EventType { get; set; } = "";
-        public string Status { get; set; } = "";
-        public int Attempts { get; set; }
-        public DateTimeOffset NextAttemptAt { get; set; }
-        public int? LastStatusCode { get; set; }
-        public string? LastError { get; set; }
-        public DateTimeOffset CreatedAt { get; set; }
-        public DateTimeOffset UpdatedAt { get; set; }
-        public DateTimeOffset? DeliveredAt { get; set; }
+        public Guid Id { get; init; }
+
+        /// <summary>Written, never read back: the change is read with its lease (<see cref="ClaimedRow"/>).</summary>
+        public Guid OutboxId { get; init; }
+
+        public Guid RegistrationId { get; init; }
+
+        /// <summary>Written for delivery order, never read back.</summary>
+        public int RegistrationVersion { get; init; }
+
+        public string Crm { get; init; } = "";
+        public string EventType { get; init; } = "";
+        public string Status { get; init; } = "";
+        public int Attempts { get; init; }
+        public DateTimeOffset NextAttemptAt { get; init; }
+        public Guid? LeaseId { get; init; }
+        public int? LastStatusCode { get; init; }
+        public string? LastError { get; init; }
+        public DateTimeOffset CreatedAt { get; init; }
+        public DateTimeOffset UpdatedAt { get; init; }
+        public DateTimeOffset? DeliveredAt { get; init; }
 
         public Delivery ToDelivery(IReadOnlyList<DeliveryAttempt>? attempts)
         {
@@ -313,13 +347,16 @@ public sealed class DeliveryStore(Database database, AuditTrail audit)
         }
     }
 
-    private sealed class AttemptRow
+    /// <summary>One row of <c>delivery_attempts</c>, written and read.</summary>
+    private sealed record AttemptRow
     {
-        public string Outcome { get; set; } = "";
-        public int? StatusCode { get; set; }
-        public string? Error { get; set; }
-        public DateTimeOffset StartedAt { get; set; }
-        public int DurationMs { get; set; }
+        public Guid Id { get; init; }
+        public Guid DeliveryId { get; init; }
+        public string Outcome { get; init; } = "";
+        public int? StatusCode { get; init; }
+        public string? Error { get; init; }
+        public DateTimeOffset StartedAt { get; init; }
+        public int DurationMs { get; init; }
     }
 
     private sealed class BacklogRow

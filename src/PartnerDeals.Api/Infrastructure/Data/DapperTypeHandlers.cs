@@ -6,8 +6,8 @@ namespace PartnerDeals.Api.Infrastructure.Data;
 
 /// <summary>
 /// Ids and instants are stored the same way on both providers: ids as 36-character text (UUIDv7,
-/// so text order is creation order and keyset pages are stable), instants as UTC. SQLite has no
-/// native type for either, so Dapper needs to be told how to read them back.
+/// so text order is creation order and keyset pages are stable), instants as UTC, calendar days as
+/// dates. SQLite has no native type for any of them, so Dapper needs to be told how to read them back.
 /// </summary>
 internal static class DapperTypeHandlers
 {
@@ -25,9 +25,12 @@ internal static class DapperTypeHandlers
         SqlMapper.RemoveTypeMap(typeof(DateTimeOffset?));
         SqlMapper.RemoveTypeMap(typeof(decimal));
         SqlMapper.RemoveTypeMap(typeof(decimal?));
+        SqlMapper.RemoveTypeMap(typeof(DateOnly));
+        SqlMapper.RemoveTypeMap(typeof(DateOnly?));
         SqlMapper.AddTypeHandler(new GuidAsText());
         SqlMapper.AddTypeHandler(new UtcInstant());
         SqlMapper.AddTypeHandler(new Money());
+        SqlMapper.AddTypeHandler(new CalendarDay());
     }
 
     private sealed class GuidAsText : SqlMapper.TypeHandler<Guid>
@@ -83,6 +86,24 @@ internal static class DapperTypeHandlers
             DateTime d => new DateTimeOffset(DateTime.SpecifyKind(d, DateTimeKind.Utc)),
             string s => DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal).ToUniversalTime(),
             _ => throw new DataException($"Cannot read a {value.GetType().Name} as an instant."),
+        };
+    }
+
+    /// <summary>A DATE column: SQLite hands back the ISO text it stored, SQL Server a date.</summary>
+    private sealed class CalendarDay : SqlMapper.TypeHandler<DateOnly>
+    {
+        public override void SetValue(IDbDataParameter parameter, DateOnly value)
+        {
+            parameter.DbType = DbType.Date;
+            parameter.Value = value;
+        }
+
+        public override DateOnly Parse(object value) => value switch
+        {
+            DateOnly d => d,
+            DateTime d => DateOnly.FromDateTime(d),
+            string s => DateOnly.Parse(s, CultureInfo.InvariantCulture),
+            _ => throw new DataException($"Cannot read a {value.GetType().Name} as a date."),
         };
     }
 }

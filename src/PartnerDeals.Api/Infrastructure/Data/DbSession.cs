@@ -1,4 +1,7 @@
+using System.Collections.Concurrent;
 using System.Data.Common;
+using System.Linq.Expressions;
+using System.Text.RegularExpressions;
 using Dapper;
 
 namespace PartnerDeals.Api.Infrastructure.Data;
@@ -48,6 +51,19 @@ public sealed class DbSession(Database database, DbConnection connection, DbTran
         Action<T, long>? inserted = null) =>
         Database.ExecuteEachAsync(Connection, Transaction, sql, names, rows, valuesOf, ct, inserted);
 
+    /// <summary>
+    /// The same for rows of a record type: the statement's <c>@Name</c> parameters are read from the row's
+    /// properties of the same name, so a table's row record alone says what is written.
+    /// </summary>
+    public Task ExecuteEachAsync<T>(string sql, IEnumerable<T> rows, CancellationToken ct, Action<T, long>? inserted = null)
+    {
+        var (names, getters) = RowParameters<T>.Of(sql);
+        return ExecuteEachAsync(sql, names, rows, (row, values) =>
+        {
+            for (var i = 0; i < getters.Length; i++) values[i] = getters[i](row);
+        }, ct, inserted);
+    }
+
     public Task CommitAsync(CancellationToken ct = default) =>
         (Transaction ?? throw new InvalidOperationException("A read has no transaction to commit.")).CommitAsync(ct);
 
@@ -55,4 +71,22 @@ public sealed class DbSession(Database database, DbConnection connection, DbTran
         (Transaction ?? throw new InvalidOperationException("A read has no transaction to roll back.")).RollbackAsync(ct);
 
     public ValueTask DisposeAsync() => Transaction?.DisposeAsync() ?? ValueTask.CompletedTask;
+}
+
+/// <summary>A statement's parameter names and, for each, the getter of the row property it is bound from.</summary>
+internal static class RowParameters<T>
+{
+    private static readonly ConcurrentDictionary<string, (string[] Names, Func<T, object?>[] Getters)> BySql = new();
+
+    public static (string[] Names, Func<T, object?>[] Getters) Of(string sql) => BySql.GetOrAdd(sql, static text =>
+    {
+        var names = Regex.Matches(text, @"@(\w+)").Select(m => m.Groups[1].Value).Distinct().ToArray();
+        var getters = names.Select(name =>
+        {
+            var property = typeof(T).GetProperty(name) ?? throw new InvalidOperationException($"{typeof(T).Name} has no property for @{name}.");
+            var row = Expression.Parameter(typeof(T));
+            return Expression.Lambda<Func<T, object?>>(Expression.Convert(Expression.Property(row, property), typeof(object)), row).Compile();
+        }).ToArray();
+        return (names.Select(n => "@" + n).ToArray(), getters);
+    });
 }
