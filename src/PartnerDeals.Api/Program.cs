@@ -1,6 +1,5 @@
 using FluentValidation;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -14,6 +13,7 @@ using PartnerDeals.Api.Features.Fees;
 using PartnerDeals.Api.Features.Metrics;
 using PartnerDeals.Api.Features.Opportunities;
 using PartnerDeals.Api.Features.Partners;
+using PartnerDeals.Api.Features.PipelinePull;
 using PartnerDeals.Api.Features.ProductLines;
 using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Features.Sync;
@@ -68,6 +68,8 @@ builder.Services.AddSingleton<PartnerMetricsStore>();
 builder.Services.AddSingleton<ProgramHealthStore>();
 builder.Services.AddSingleton<RegistrationJournal>();
 builder.Services.AddSingleton<RegistrationDecisions>();
+builder.Services.AddSingleton<ITerminationStep>(services => services.GetRequiredService<ApiKeyStore>());
+builder.Services.AddSingleton<ITerminationStep>(services => services.GetRequiredService<RegistrationDecisions>());
 builder.Services.AddOptions<DecisionOptions>().Bind(config.GetSection(DecisionOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddSingleton<DecisionWriter>();
 builder.Services.AddHostedService(services => services.GetRequiredService<DecisionWriter>());
@@ -75,6 +77,7 @@ builder.Services.AddHostedService<WalCheckpointer>();
 builder.Services.AddSingleton<ProtectionSweeper>();
 builder.Services.AddHostedService(services => services.GetRequiredService<ProtectionSweeper>());
 builder.Services.AddOptions<ProductCatalogue>().Bind(config.GetSection(ProductCatalogue.Section))
+    .PostConfigure(o => o.ConflictScope = config[$"{RegistrationOptions.Section}:Policy:ConflictScope"] ?? ProductScope.Account)
     .Validate(o => !o.Problems().Any(), "Products:Lines: each line 1-64 characters with 1 or more products of 1-200 characters, no product in two lines.")
     .ValidateOnStart();
 builder.Services.AddOptions<RegistrationOptions>().Bind(config.GetSection(RegistrationOptions.Section))
@@ -83,6 +86,7 @@ builder.Services.AddOptions<RegistrationOptions>().Bind(config.GetSection(Regist
         + "with amounts >= 0; extensions MaxCount 0-100 and Days 1-730; ExpirySweepSeconds 1-86400; Policy:ConflictScope account or product_line.")
     .ValidateOnStart();
 builder.Services.AddCrmSync(config);
+builder.Services.AddPipelinePull();
 builder.Services.AddWebhooks(config);
 builder.Services.AddOptions<ProgramHealthOptions>().Bind(config.GetSection(ProgramHealthOptions.Section))
     .Validate(o => o.IsValid, "ProgramHealth: ReviewSlaHours 1-8760, ExpiringWithinDays 1-365, ListLimit 1-10000.")

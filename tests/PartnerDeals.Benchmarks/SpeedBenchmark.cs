@@ -45,7 +45,7 @@ public static class SpeedBenchmark
         using var checkpointer = new WalCheckpointer(database, TimeProvider.System, NullLogger<WalCheckpointer>.Instance);
         await checkpointer.StartAsync(CancellationToken.None);
         var store = new OpportunityStore(database, TimeProvider.System);
-        var checker = new ConflictChecker(database, Options.Create(new MatchingOptions()), Options.Create(new PartnerDeals.Api.Features.Registrations.RegistrationOptions()),
+        var checker = new ConflictChecker(database, Options.Create(new MatchingOptions()),
             Options.Create(new PartnerDeals.Api.Features.ProductLines.ProductCatalogue()), TimeProvider.System);
 
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Environment.OSVersion}, .NET {Environment.Version}; SQLite synchronous=full, WAL");

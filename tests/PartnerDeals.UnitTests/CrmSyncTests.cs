@@ -1,7 +1,9 @@
 using System.Net;
-using Polly.Timeout;
+using System.Text.Json;
 using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Features.Sync;
+using PartnerDeals.Api.Infrastructure.Http;
+using Polly.Timeout;
 
 namespace PartnerDeals.UnitTests;
 
@@ -30,7 +32,21 @@ public sealed class CrmSyncTests
         UpdatedAt = Submitted,
     };
 
-    private static CrmChange Change(Registration registration) => new(Guid.NewGuid(), "registration.approved", registration, "Fabrikam Partners");
+    // Through the outbox payload, as the registrations write it and the dispatcher reads it.
+    private static CrmChange Change(Registration registration) => new(Guid.NewGuid(), "registration.approved",
+        RegistrationSnapshot.FromPayload(JsonSerializer.Serialize(new { action = "registration.approved", registration }, Json.Options))!, "Fabrikam Partners");
+
+    [Test]
+    public void RegistrationSnapshot_Statuses_AreEveryRegistrationStatus() =>
+        RegistrationSnapshot.Statuses.ShouldBe(Json.Names<RegistrationStatus>());
+
+    [Test]
+    public void RegistrationSnapshot_PayloadWithoutARegistration_IsNone()
+    {
+        RegistrationSnapshot.FromPayload("""{"action":"registration.approved"}""").ShouldBeNull();
+        RegistrationSnapshot.FromPayload("""{"registration":{"id":"not-an-id"}}""").ShouldBeNull();
+        RegistrationSnapshot.FromPayload("not json").ShouldBeNull();
+    }
 
     [Test]
     public void Mapping_Defaults_MapNameAmountCloseDateStageAndPartner()
@@ -77,8 +93,8 @@ public sealed class CrmSyncTests
         fields.Keys.Order().ShouldBe(["name", "pd_cosell", "pd_domain"]);
         fields["name"].ShouldBe("Contoso Pharma GmbH");
         fields["pd_cosell"].ShouldBe(false);
-        mapping.StageOf(RegistrationStatus.Approved).ShouldBe("3-Propose");
-        mapping.StageOf(RegistrationStatus.Lost).ShouldBe("Lost", "stages not configured keep their defaults");
+        mapping.StageOf(Json.Name(RegistrationStatus.Approved)).ShouldBe("3-Propose");
+        mapping.StageOf(Json.Name(RegistrationStatus.Lost)).ShouldBe("Lost", "stages not configured keep their defaults");
     }
 
     [Test]

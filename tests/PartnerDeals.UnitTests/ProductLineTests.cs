@@ -75,10 +75,10 @@ public sealed class ProductLineTests
     public void EffectiveVersion_AccountScope_HashesAsBefore_ProductLineScopeStampsTheCatalogue()
     {
         var account = new RegistrationPolicy();
-        var byLine = new RegistrationPolicy { ConflictScope = RegistrationPolicy.ProductLineScope, ProductLines = Catalogue.Lines };
+        var byLine = new RegistrationPolicy { ConflictScope = PartnerDeals.Api.Features.ProductLines.ProductScope.ProductLine, ProductLines = Catalogue.Lines };
         var otherCatalogue = new RegistrationPolicy
         {
-            ConflictScope = RegistrationPolicy.ProductLineScope,
+            ConflictScope = PartnerDeals.Api.Features.ProductLines.ProductScope.ProductLine,
             ProductLines = new Dictionary<string, List<string>> { ["analytics"] = ["Analytics Suite"] },
         };
         var accountWithLines = new RegistrationPolicy { ProductLines = Catalogue.Lines };

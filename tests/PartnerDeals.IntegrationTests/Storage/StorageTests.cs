@@ -6,7 +6,6 @@ using Microsoft.Extensions.Time.Testing;
 using PartnerDeals.Api.Features.ApiKeys;
 using PartnerDeals.Api.Features.Audit;
 using PartnerDeals.Api.Features.ConflictChecks;
-using PartnerDeals.Api.Features.Conflicts;
 using PartnerDeals.Api.Features.Fees;
 using PartnerDeals.Api.Features.Opportunities;
 using PartnerDeals.Api.Features.Partners;
@@ -450,7 +449,7 @@ public sealed class StorageTests(DatabaseProvider provider)
         var registrations = new RegistrationStore(Database);
         var conflicts = new ConflictStore(Database);
         var options = Options.Create(new RegistrationOptions());
-        var checker = new ConflictChecker(Database, Options.Create(new MatchingOptions()), Options.Create(new RegistrationOptions()), Options.Create(new PartnerDeals.Api.Features.ProductLines.ProductCatalogue()), _clock);
+        var checker = new ConflictChecker(Database, Options.Create(new MatchingOptions()), Options.Create(new PartnerDeals.Api.Features.ProductLines.ProductCatalogue()), _clock);
         var decisions = new RegistrationDecisions(checker, conflicts, registrations, _partners, new RegistrationJournal(_audit, Options.Create(new CrmOptions()), _clock), new FeeLedger(Database), _audit, new WebhookEvents(),
             options, _clock);
         var claimants = Enumerable.Range(0, 8).Select(i => NewPartner($"Claimant {Guid.NewGuid():N}")).ToList();
@@ -478,7 +477,7 @@ public sealed class StorageTests(DatabaseProvider provider)
         // The only test here that journals to a CRM, so every salesforce delivery in the database is its own.
         var registrations = new RegistrationStore(Database);
         var crm = Options.Create(new CrmOptions { Salesforce = { InstanceUrl = "https://acme.my.salesforce.com" } });
-        var checker = new ConflictChecker(Database, Options.Create(new MatchingOptions()), Options.Create(new RegistrationOptions()), Options.Create(new PartnerDeals.Api.Features.ProductLines.ProductCatalogue()), _clock);
+        var checker = new ConflictChecker(Database, Options.Create(new MatchingOptions()), Options.Create(new PartnerDeals.Api.Features.ProductLines.ProductCatalogue()), _clock);
         var decisions = new RegistrationDecisions(checker, new ConflictStore(Database), registrations, _partners,
             new RegistrationJournal(_audit, crm, _clock), new FeeLedger(Database), _audit, new WebhookEvents(), Options.Create(new RegistrationOptions()), _clock);
         var partner = NewPartner($"Dispatch {Guid.NewGuid():N}");

@@ -101,7 +101,7 @@ public sealed class DynamicsSyncTests : SyncTest
 
         // Delivered again (a crash after the close, before the result was recorded): the opportunity is already won.
         Crm.Given(Request.Create().WithPath(Record(id)).UsingGet()).AtPriority(-10).RespondWith(Json("""{"statecode":1}"""));
-        var registration = JsonSerializer.Deserialize<Registration>(await Admin.GetStringAsync($"/v1/registrations/{id}"), PartnerDeals.Api.Infrastructure.Http.Json.Options)!;
+        var registration = JsonSerializer.Deserialize<RegistrationSnapshot>(await Admin.GetStringAsync($"/v1/registrations/{id}"), PartnerDeals.Api.Infrastructure.Http.Json.Options)!;
         var adapter = Factory.Services.GetRequiredService<DynamicsAdapter>();
         var patchesBefore = Requests(Record(id), "PATCH").Count;
 

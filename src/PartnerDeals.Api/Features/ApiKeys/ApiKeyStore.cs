@@ -8,7 +8,7 @@ using PartnerDeals.Api.Infrastructure.Http;
 namespace PartnerDeals.Api.Features.ApiKeys;
 
 /// <summary>The <c>api_keys</c> table: issuing, finding by presented key, listing and revoking.</summary>
-public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvider clock)
+public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvider clock) : Partners.ITerminationStep
 {
     private const string InsertSql = """
         INSERT INTO api_keys (id, name, prefix, secret_hash, role, partner_id, created_at, created_by, revoked_at)
@@ -157,6 +157,16 @@ public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvide
         Forget();
         return revoked;
     }
+
+    int Partners.ITerminationStep.Order => 1;
+
+    string Partners.ITerminationStep.Recorded => "revokedApiKeys";
+
+    Task<int> Partners.ITerminationStep.TerminateAsync(DbSession session, Guid partnerId, Actor actor, DateTimeOffset now, CancellationToken ct) =>
+        RevokeAllOfPartnerAsync(session, partnerId, ct);
+
+    /// <summary>The cache holds each key's partner status: it is forgotten once a status change has committed.</summary>
+    void Partners.ITerminationStep.StatusChanged() => Forget();
 
     public async Task<bool> AnyAsync(CancellationToken ct)
     {

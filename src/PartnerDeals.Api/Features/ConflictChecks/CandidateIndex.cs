@@ -1,4 +1,3 @@
-using Dapper;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Matching;
 

@@ -57,7 +57,7 @@ public sealed record ConflictCheckResult(Verdict Verdict, IReadOnlyList<ScoredCa
 /// partners' registrations — and scores it: the one matcher behind conflict checks and registrations.
 /// </summary>
 public sealed class ConflictChecker(
-    Database database, IOptions<MatchingOptions> options, IOptions<Registrations.RegistrationOptions> registrations,
+    Database database, IOptions<MatchingOptions> options,
     IOptions<ProductLines.ProductCatalogue> catalogue, TimeProvider clock)
 {
     /// <summary>The position of a registration not yet stored, or of a plain check: every claim is ahead of it.</summary>
@@ -90,7 +90,7 @@ public sealed class ConflictChecker(
             clock.GetUtcNow(), blocking, ct));
 
         // Under the product-line scope a match on the company counts only where the two deals may share a line.
-        var byLine = registrations.Value.Policy.ScopesByProductLine;
+        var byLine = catalogue.Value.ScopesConflicts;
         IReadOnlyList<string> ours = byLine ? catalogue.Value.LinesOf(products) : [];
         var scored = candidates
             .Select(c =>

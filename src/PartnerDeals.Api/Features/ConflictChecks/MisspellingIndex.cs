@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Dapper;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Matching;
 

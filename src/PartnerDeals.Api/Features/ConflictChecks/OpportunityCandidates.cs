@@ -67,6 +67,6 @@ public static class OpportunityCandidates
 
         public Candidate ToCandidate() => new(Status == "won" ? CandidateKind.ExistingCustomer : CandidateKind.DirectOpportunity, Id, AccountName,
             CandidateIndex.Stored(NameKey, NameTokens, CompanyDomain, Country, AlternateNames), Source: Source, ExternalId: ExternalId,
-            Products: Opportunities.OpportunityStore.ReadProducts(Products));
+            Products: ProductLines.StoredProducts.Read(Products));
     }
 }

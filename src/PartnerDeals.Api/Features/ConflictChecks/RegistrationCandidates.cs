@@ -67,6 +67,6 @@ public static class RegistrationCandidates
         public Candidate ToCandidate(Guid? askingPartnerId) => new(
             Status == "won" ? CandidateKind.ExistingCustomer : PartnerId == askingPartnerId ? CandidateKind.DuplicateRegistration : CandidateKind.PartnerRegistration,
             Id, CompanyName, CandidateIndex.Stored(NameKey, NameTokens, CompanyDomain, Country, AlternateNames), PartnerId: PartnerId,
-            HoldsAccount: Status == "approved", Products: Opportunities.OpportunityStore.ReadProducts(Products));
+            HoldsAccount: Status == "approved", Products: ProductLines.StoredProducts.Read(Products));
     }
 }

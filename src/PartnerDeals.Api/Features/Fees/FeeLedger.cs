@@ -1,6 +1,5 @@
 using Dapper;
 using PartnerDeals.Api.Features.Partners;
-using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
 
@@ -17,6 +16,15 @@ public enum FeeStatus
     /// <summary>Marked paid by ops.</summary>
     Paid,
 }
+
+/// <summary>What a registration, as a transition left it, offers the ledger.</summary>
+/// <param name="RegistrationId">The registration.</param>
+/// <param name="PartnerId">Its partner.</param>
+/// <param name="Terms">The terms it was approved under; none before approval.</param>
+/// <param name="QualifiedApproval">Approved, and the customer fits the ideal customer profile.</param>
+/// <param name="WonRevenue">Won: what it closed at, when recorded.</param>
+/// <param name="WonCurrency">Won: the currency of that.</param>
+public sealed record FeeBasis(Guid RegistrationId, Guid PartnerId, TermsSnapshot? Terms, bool QualifiedApproval, decimal? WonRevenue, string? WonCurrency);
 
 /// <summary>A fee a partner earned on one registration.</summary>
 public sealed record Fee
@@ -95,19 +103,19 @@ public sealed class FeeLedger(Database database)
         """;
 
     /// <summary>
-    /// Accrues what <paramref name="registration"/>, as a transition left it, has earned: the fee accrued, or null if it
+    /// Accrues what a registration, as a transition left it (<paramref name="basis"/>), has earned: the fee accrued, or null if it
     /// earned nothing new.
     /// </summary>
-    public async Task<Fee?> AccrueAsync(DbSession session, Registration registration, DateTimeOffset now, CancellationToken ct)
+    public async Task<Fee?> AccrueAsync(DbSession session, FeeBasis basis, DateTimeOffset now, CancellationToken ct)
     {
-        if (Earned(registration) is not { } fee) return null;
+        if (Earned(basis) is not { } fee) return null;
         var id = Ids.New(now);
-        var dueAt = now.AddDays(registration.Terms!.PaymentNetDays);
+        var dueAt = now.AddDays(basis.Terms!.PaymentNetDays);
         var accrued = await session.ExecuteAsync(AccrueSql, new
         {
             Id = id,
-            RegistrationId = registration.Id,
-            registration.PartnerId,
+            basis.RegistrationId,
+            basis.PartnerId,
             Trigger = Json.Name(fee.Trigger),
             FeeModel = Json.Name(fee.Model),
             fee.BasisAmount,
@@ -120,8 +128,8 @@ public sealed class FeeLedger(Database database)
         return accrued == 0 ? null : new Fee
         {
             Id = id,
-            RegistrationId = registration.Id,
-            PartnerId = registration.PartnerId,
+            RegistrationId = basis.RegistrationId,
+            PartnerId = basis.PartnerId,
             Trigger = fee.Trigger,
             FeeModel = fee.Model,
             BasisAmount = fee.BasisAmount,
@@ -135,14 +143,14 @@ public sealed class FeeLedger(Database database)
     }
 
     /// <summary>The fee this state of the registration earns under its terms, if any.</summary>
-    public static (FeeTrigger Trigger, FeeModel Model, decimal? BasisAmount, decimal? FeePercent, decimal Amount, string Currency)? Earned(Registration r)
+    public static (FeeTrigger Trigger, FeeModel Model, decimal? BasisAmount, decimal? FeePercent, decimal Amount, string Currency)? Earned(FeeBasis b)
     {
-        if (r.Terms is not { } terms) return null;
-        if (r.Status == RegistrationStatus.Approved && terms is { FeeModel: FeeModel.FixedFee, FeeTrigger: FeeTrigger.QualifiedIntroduction } && r.Icp.Qualified)
+        if (b.Terms is not { } terms) return null;
+        if (b.QualifiedApproval && terms is { FeeModel: FeeModel.FixedFee, FeeTrigger: FeeTrigger.QualifiedIntroduction })
         {
             return (FeeTrigger.QualifiedIntroduction, terms.FeeModel, null, null, terms.FeeAmount!.Value, terms.FeeCurrency!);
         }
-        if (r.Status != RegistrationStatus.Won || r.Outcome is not { Amount: { } revenue, Currency: { } currency }) return null;
+        if (b is not { WonRevenue: { } revenue, WonCurrency: { } currency }) return null;
         if (terms.FeeModel == FeeModel.FixedFee)
         {
             return terms.FeeTrigger == FeeTrigger.ClosedWon

@@ -1,9 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
-using PartnerDeals.Api.Features.ApiKeys;
 using PartnerDeals.Api.Features.Audit;
-using PartnerDeals.Api.Features.Registrations;
-using PartnerDeals.Api.Features.Webhooks;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
@@ -126,7 +123,7 @@ public static class PartnersApi
 
     private static async Task<Results<Ok<Partner>, ValidationProblem, ProblemHttpResult>> Update(
         Guid id, UpdatePartnerRequest request, HttpRequest http, ClaimsPrincipal user, DecisionWriter writer, PartnerStore partners,
-        ApiKeyStore keys, RegistrationDecisions decisions, WebhookStore webhooks, AuditTrail audit, TimeProvider clock, CancellationToken ct)
+        IEnumerable<ITerminationStep> termination, AuditTrail audit, TimeProvider clock, CancellationToken ct)
     {
         var ifMatch = ETags.ReadIfMatch(http, out var expected);
         if (ifMatch == ETags.Match.Missing) return Problems.PreconditionRequired();
@@ -176,14 +173,13 @@ public static class PartnersApi
                 return PartnerChange.Refused(NameTaken());
             }
 
-            object record = new { changes };
+            var record = new Dictionary<string, object> { ["changes"] = changes };
             if (changed.Status == PartnerStatus.Terminated && current.Status != PartnerStatus.Terminated)
             {
-                var revoked = await keys.RevokeAllOfPartnerAsync(session, id, ct);
-                // Before the claims are released: a terminated partner hears nothing more.
-                var silenced = await webhooks.DisableAllOfPartnerAsync(session, id, changed.UpdatedAt, ct);
-                var released = await decisions.ReleaseClaimsOfAsync(session, id, Actor.From(user), ct);
-                record = new { changes, revokedApiKeys = revoked, disabledWebhooks = silenced, releasedRegistrations = released };
+                foreach (var step in termination.OrderBy(s => s.Order))
+                {
+                    record[step.Recorded] = await step.TerminateAsync(session, id, Actor.From(user), changed.UpdatedAt, ct);
+                }
             }
             await audit.RecordAsync(session, "partner", id, "partner.updated", Actor.From(user), record, ct);
             return Decided<PartnerChange>.Kept(new(null, null, changed));
@@ -192,7 +188,7 @@ public static class PartnersApi
         if (problem is not null) return problem;
         if (invalid is not null) return invalid;
         // A status change (suspended, terminated) reaches this instance's keys at once.
-        keys.Forget();
+        foreach (var step in termination) step.StatusChanged();
         http.HttpContext.Response.Headers.ETag = ETags.For(updated!.Version);
         return TypedResults.Ok(updated);
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using PartnerDeals.Api.Features.Opportunities;
+using PartnerDeals.Api.Features.Sync;
 using PartnerDeals.Api.Infrastructure.Data;
 
 namespace PartnerDeals.Api.Features.PipelinePull;

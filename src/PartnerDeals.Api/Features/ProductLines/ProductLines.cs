@@ -16,6 +16,14 @@ public sealed class ProductCatalogue
     /// <summary><c>Products:Lines:&lt;line&gt;:0=…</c>: the line's products.</summary>
     public Dictionary<string, List<string>> Lines { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// The registration policy's <c>Registrations:Policy:ConflictScope</c>, set at start-up (the policy owns and validates
+    /// the setting; not bound from this section): whether conflicts are scoped by these lines at all.
+    /// </summary>
+    public string ConflictScope { get; internal set; } = ProductScope.Account;
+
+    public bool ScopesConflicts => ConflictScope == ProductScope.ProductLine;
+
     private Dictionary<string, string>? _lineOf;
 
     /// <summary>Every problem with the catalogue, for the start-up error; empty when it is good.</summary>
@@ -63,9 +71,8 @@ public sealed record ProductLinesAnswer(string ConflictScope, IReadOnlyList<Prod
 public static class ProductLinesApi
 {
     public static void MapProductLines(this IEndpointRouteBuilder v1) =>
-        v1.MapGet("/product-lines", (Microsoft.Extensions.Options.IOptions<ProductCatalogue> catalogue,
-                Microsoft.Extensions.Options.IOptions<Registrations.RegistrationOptions> registrations) =>
-                TypedResults.Ok(new ProductLinesAnswer(registrations.Value.Policy.ConflictScope,
+        v1.MapGet("/product-lines", (Microsoft.Extensions.Options.IOptions<ProductCatalogue> catalogue) =>
+                TypedResults.Ok(new ProductLinesAnswer(catalogue.Value.ConflictScope,
                     catalogue.Value.Lines.OrderBy(l => l.Key, StringComparer.Ordinal).Select(l => new ProductLine(l.Key, l.Value)).ToList())))
             .WithTags("Product lines")
             .WithName("ListProductLines")
@@ -82,6 +89,10 @@ public static class ProductLinesApi
 /// </summary>
 public static class ProductScope
 {
+    /// <summary>The conflict scopes: any deal on the account, or only those sharing a line.</summary>
+    public const string Account = "account";
+    public const string ProductLine = "product_line";
+
     public const string Overlap = "products_overlap";
     public const string Disjoint = "products_disjoint";
     public const string Unknown = "products_unknown";
@@ -101,4 +112,14 @@ public static class ProductScope
         match with { Signals = [.. match.Signals, signal] };
 
     private static string Describe(IReadOnlyList<string> lines) => lines.Count == 0 ? "none" : string.Join(", ", lines);
+}
+
+/// <summary>A deal's products as a column stores them: a JSON array of the trimmed, distinct names, null for none.</summary>
+public static class StoredProducts
+{
+    public static string? Write(IReadOnlyList<string>? products) =>
+        products is { Count: > 0 } ? System.Text.Json.JsonSerializer.Serialize(products.Select(p => p.Trim()).Distinct().ToList()) : null;
+
+    public static IReadOnlyList<string> Read(string? stored) =>
+        string.IsNullOrEmpty(stored) ? [] : System.Text.Json.JsonSerializer.Deserialize<List<string>>(stored) ?? [];
 }

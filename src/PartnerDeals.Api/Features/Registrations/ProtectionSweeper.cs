@@ -49,7 +49,7 @@ public sealed partial class ProtectionSweeper(
             if (await session.ExecuteScalarAsync<long>(NoticedSql, new { NoticeKey = key }, ct) > 0) continue;
             try
             {
-                await webhooks.RecordAsync(session, WebhookEventTypes.Expiring, registration, now, ct, noticeKey: key);
+                await webhooks.RecordAsync(session, registration.PartnerId, WebhookEventTypes.Expiring, id, registration.ForPartner(), now, ct, noticeKey: key);
                 await session.CommitAsync(ct);
                 noticed++;
             }

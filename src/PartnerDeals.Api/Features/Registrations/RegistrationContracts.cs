@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Infrastructure.Http;
 using PartnerDeals.Matching;
@@ -58,11 +57,6 @@ public sealed record CoSell(CoSellParty RelationshipOwner, CoSellParty Demo, CoS
 /// <param name="Qualified">Whether the registration fits the ideal customer profile.</param>
 /// <param name="FailedRule">The first rule it failed (e.g. <c>country</c>, <c>min_deal_size</c>), or null.</param>
 public sealed record IcpResult(bool Qualified, string? FailedRule);
-
-/// <summary>The terms the registration was approved under (a snapshot of the partner's tier and terms).</summary>
-public sealed record TermsSnapshot(
-    string Tier, FeeModel FeeModel, decimal? FeePercent, decimal? FeeAmount, string? FeeCurrency, FeeTrigger FeeTrigger,
-    int PaymentNetDays, int ProtectionDays);
 
 public sealed record Outcome(OutcomeResult Result, decimal? Amount, string? Currency, DateTimeOffset ClosedAt, string? LostReason);
 

@@ -1,13 +1,11 @@
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using PartnerDeals.Api.Infrastructure.Data;
-using PartnerDeals.Api.Infrastructure.Http;
 using PartnerDeals.Api.Features.Audit;
 using PartnerDeals.Api.Features.ConflictChecks;
-using PartnerDeals.Api.Features.Conflicts;
 using PartnerDeals.Api.Features.Fees;
 using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Features.Webhooks;
+using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.Api.Infrastructure.Http;
 using PartnerDeals.Matching;
 
 namespace PartnerDeals.Api.Features.Registrations;
@@ -17,9 +15,10 @@ namespace PartnerDeals.Api.Features.Registrations;
 /// (<see cref="Infrastructure.Data.Database.BeginDecisionAsync"/>), so checks and writes of two
 /// registrations never interleave, on one instance or many.
 /// </summary>
-public sealed class RegistrationDecisions(
+public sealed partial class RegistrationDecisions(
     ConflictChecker checker, ConflictStore conflicts, RegistrationStore registrations, PartnerStore partners,
     RegistrationJournal journal, FeeLedger fees, AuditTrail audit, WebhookEvents webhooks, IOptions<RegistrationOptions> options, TimeProvider clock)
+    : ITerminationStep
 {
     /// <summary>
     /// Checks a submitted registration — new, edited, or re-evaluated after a release — applies the
@@ -131,8 +130,14 @@ public sealed class RegistrationDecisions(
     /// </summary>
     private async Task AnnounceAsync(DbSession session, Registration before, Registration after, string action, DateTimeOffset now, CancellationToken ct)
     {
-        foreach (var type in WebhookEvents.EventsOf(action, before, after)) await webhooks.RecordAsync(session, type, after, now, ct);
-        if (await fees.AccrueAsync(session, after, now, ct) is { } fee)
+        foreach (var type in RegistrationJournal.WebhookEventsOf(action, before, after))
+        {
+            await webhooks.RecordAsync(session, after.PartnerId, type, after.Id, after.ForPartner(), now, ct);
+        }
+        var won = after.Status == RegistrationStatus.Won;
+        var basis = new FeeBasis(after.Id, after.PartnerId, after.Terms, after.Status == RegistrationStatus.Approved && after.Icp.Qualified,
+            won ? after.Outcome?.Amount : null, won ? after.Outcome?.Currency : null);
+        if (await fees.AccrueAsync(session, basis, now, ct) is { } fee)
         {
             await webhooks.RecordAsync(session, fee.PartnerId, WebhookEventTypes.FeeAccrued, fee.RegistrationId, fee, now, ct);
         }
@@ -156,6 +161,13 @@ public sealed class RegistrationDecisions(
         return released;
     }
 
+    int ITerminationStep.Order => 3;
+
+    string ITerminationStep.Recorded => "releasedRegistrations";
+
+    Task<int> ITerminationStep.TerminateAsync(DbSession session, Guid partnerId, Actor actor, DateTimeOffset now, CancellationToken ct) =>
+        ReleaseClaimsOfAsync(session, partnerId, actor, ct);
+
     /// <summary>
     /// The company a registration claims, as the matcher sees it: every name, and the contact's e-mail
     /// domain as evidence when no company website is given (never a free-mail domain).
@@ -173,116 +185,6 @@ public sealed class RegistrationDecisions(
         var check = await checker.CheckAsync(session, company, registration.Deal.Products, registration.PartnerId, registration.Id, registration.Seq, ct);
         return check.Candidates.FirstOrDefault(c => c.Candidate.HoldsAccount && c.Match.Verdict == Verdict.Conflict);
     }
-
-    // The lifecycle: every status change a person or a CRM asks for, with its guard, in one place. Each answers
-    // the changed registration with its action, or why it is refused; TransitionAsync then writes it.
-
-    /// <summary>An edit is allowed only while a person has not decided yet.</summary>
-    public static Step? EditRefusal(Registration current) =>
-        current.Status is RegistrationStatus.PendingReview or RegistrationStatus.MoreInfoRequested
-            ? null
-            : Step.Refuse(Problems.InvalidTransition(
-                $"A registration can be edited only while pending_review or more_info_requested; this one is {Json.Name(current.Status)}."));
-
-    /// <summary>Ops approve a registration that waits: not past an open conflict (that is decided through it), never beside a holder.</summary>
-    public async Task<Step> ApproveAsync(DbSession session, Registration current, Partner partner, string? note, CancellationToken ct)
-    {
-        if (current.Status is not (RegistrationStatus.PendingReview or RegistrationStatus.MoreInfoRequested))
-        {
-            return Step.NotFrom(current, "approve", RegistrationStatus.PendingReview, RegistrationStatus.MoreInfoRequested);
-        }
-        if (current.ConflictId is { } conflictId)
-        {
-            return Step.Refuse(Problems.InvalidTransition(
-                $"The registration has an open conflict; decide it with POST /v1/conflicts/{conflictId}/resolve."));
-        }
-        var awarded = await AwardAsync(session, current, partner, coSell: false, note, ct);
-        return awarded.Problem is null ? awarded with { Action = "registration.approved", Data = new { note } } : awarded;
-    }
-
-    /// <summary>The account given to this registration (through its conflict, or by approval): refused while another holds it.</summary>
-    public async Task<Step> AwardAsync(DbSession session, Registration current, Partner partner, bool coSell, string? note, CancellationToken ct)
-    {
-        if (await HolderAsync(session, current, ct) is { } holder)
-        {
-            return Step.Refuse(Problems.InvalidTransition(
-                $"Registration {holder.Candidate.Id} holds this account; it must close, expire or be withdrawn first."));
-        }
-        var approved = Approve(current, partner, clock.GetUtcNow(), coSell ? "co_sell" : "approved", note) with { CoSelling = coSell };
-        return Step.To(approved, "conflict.resolved");
-    }
-
-    /// <summary>Ops reject a registration that waits, for a reason code.</summary>
-    public Step Reject(Registration current, RejectionReason reason, string? note) =>
-        current.Status is not (RegistrationStatus.PendingReview or RegistrationStatus.MoreInfoRequested)
-            ? Step.NotFrom(current, "reject", RegistrationStatus.PendingReview, RegistrationStatus.MoreInfoRequested)
-            : Step.To(Reject(current, reason, note, clock.GetUtcNow()), "registration.rejected", new { reason, note });
-
-    /// <summary>Ops return a waiting registration to the partner; its next edit resubmits it.</summary>
-    public static Step RequestInfo(Registration current, string? note) =>
-        current.Status != RegistrationStatus.PendingReview
-            ? Step.NotFrom(current, "request-info", RegistrationStatus.PendingReview)
-            : Step.To(current with { Status = RegistrationStatus.MoreInfoRequested, Reason = "more_information_requested", DecisionNote = note },
-                "registration.more_info_requested", new { note });
-
-    /// <summary>The partner (or ops) withdraws a claim.</summary>
-    public static Step Withdraw(Registration current) =>
-        !IsClaim(current.Status)
-            ? Step.NotFrom(current, "withdraw", RegistrationStatus.PendingReview, RegistrationStatus.MoreInfoRequested, RegistrationStatus.Approved)
-            : Step.To(current with { Status = RegistrationStatus.Withdrawn, Reason = "withdrawn" }, "registration.withdrawn");
-
-    /// <summary>The deal of an approved registration was won or lost, after it was registered and not later than now (a day's grace).</summary>
-    public Step RecordOutcome(Registration current, OutcomeResult result, decimal? amount, string? currency, DateTimeOffset? closedAt, string? lostReason)
-    {
-        if (current.Status != RegistrationStatus.Approved) return Step.NotFrom(current, "outcome", RegistrationStatus.Approved);
-        var now = clock.GetUtcNow();
-        var closed = (closedAt ?? now).ToUniversalTime();
-        if (closed < current.SubmittedAt || closed > now.AddDays(1))
-        {
-            return Step.Refuse(Problems.InvalidField("closedAt", $"closedAt must be between the submission ({current.SubmittedAt:O}) and now."));
-        }
-        var won = result == OutcomeResult.Won;
-        var outcome = new Outcome(result, won ? Amounts.Normalised(amount) : null, won ? currency!.Trim().ToUpperInvariant() : null,
-            closed, won ? null : lostReason!.Trim());
-        return Step.To(current with
-        {
-            Status = won ? RegistrationStatus.Won : RegistrationStatus.Lost,
-            Reason = won ? "closed_won" : "closed_lost",
-            Outcome = outcome,
-        }, won ? "registration.won" : "registration.lost", new { outcome });
-    }
-
-    /// <summary>An approved registration past its protection expires; null when it is not (extended, or already decided).</summary>
-    public static Step? Expire(Registration? current, DateTimeOffset now) =>
-        current is not { Status: RegistrationStatus.Approved } || current.ProtectionExpiresAt > now
-            ? null
-            : Step.To(current with { Status = RegistrationStatus.Expired, Reason = "protection_expired" }, "registration.expired",
-                new { protectionExpiresAt = current.ProtectionExpiresAt });
-
-    /// <summary>The registration approved now, protected for the partner's protection days, its terms snapshotted.</summary>
-    public static Registration Approve(Registration registration, Partner partner, DateTimeOffset now, string reason, string? note) =>
-        registration with
-        {
-            Status = RegistrationStatus.Approved,
-            Reason = reason,
-            DecisionNote = note ?? registration.DecisionNote,
-            DecidedAt = now,
-            ApprovedAt = now,
-            ProtectionExpiresAt = now.AddDays(partner.Terms.ProtectionDays),
-            Terms = new TermsSnapshot(partner.Tier, partner.Terms.FeeModel, partner.Terms.FeePercent, partner.Terms.FeeAmount,
-                partner.Terms.FeeCurrency, partner.Terms.FeeTrigger, partner.Terms.PaymentNetDays, partner.Terms.ProtectionDays),
-        };
-
-    /// <summary>The registration rejected now for <paramref name="reason"/>; the partner reads the partner-safe reason.</summary>
-    public static Registration Reject(Registration registration, RejectionReason reason, string? note, DateTimeOffset now) =>
-        registration with
-        {
-            Status = RegistrationStatus.Rejected,
-            Reason = RejectedReason(reason),
-            RejectionReason = reason,
-            DecisionNote = note,
-            DecidedAt = now,
-        };
 
     /// <summary>A claim on the account: it blocks later registrations of the same company.</summary>
     public static bool IsClaim(RegistrationStatus status) =>
@@ -316,15 +218,4 @@ public sealed class RegistrationDecisions(
             await SubmitAsync(session, waiting, waiting, partner, Actor.System, "registration.reevaluated", ct);
         }
     }
-}
-
-/// <summary>What an action decided: the changed registration with the action's name and data, or the problem that refuses it.</summary>
-public sealed record Step(Registration? Changed, string? Action, object? Data, ProblemHttpResult? Problem)
-{
-    public static Step To(Registration changed, string action, object? data = null) => new(changed, action, data, null);
-
-    public static Step Refuse(ProblemHttpResult problem) => new(null, null, null, problem);
-
-    public static Step NotFrom(Registration current, string action, params RegistrationStatus[] allowed) => Refuse(Problems.InvalidTransition(
-        $"{action} is allowed only from {string.Join(" or ", allowed.Select(a => Json.Name(a)))}; this registration is {Json.Name(current.Status)}."));
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Dapper;
 using Microsoft.Extensions.Options;
 using PartnerDeals.Api.Features.Audit;
 using PartnerDeals.Api.Features.Sync;
@@ -22,6 +21,33 @@ public sealed class RegistrationJournal(AuditTrail audit, IOptions<CrmOptions> c
         """;
 
     private readonly IReadOnlyList<string> _crms = crm.Value.Enabled;
+
+    /// <summary>
+    /// The webhook events of a registration's change, in order: none when it is nothing a partner hears of; a new
+    /// registration decided at once (auto-approved) is created and then approved.
+    /// </summary>
+    public static IReadOnlyList<string> WebhookEventsOf(string action, Registration before, Registration after) =>
+        action == "registration.created" && after.Status == RegistrationStatus.Approved ? [action, "registration.approved"]
+        : WebhookEventOf(action, before, after) is { } type ? [type]
+        : [];
+
+    private static string? WebhookEventOf(string action, Registration before, Registration after) => action switch
+    {
+        "registration.created" or "registration.approved" or "registration.rejected" or "registration.more_info_requested"
+            or "registration.withdrawn" or "registration.expired" or "registration.extension_refused" or "registration.won"
+            or "registration.lost" => action,
+        "registration.extended" => "registration.extension_granted",
+        // Decided again (a resubmission, another claim released): the partner hears the status it reached.
+        _ when before.Status != after.Status => after.Status switch
+        {
+            RegistrationStatus.Approved => "registration.approved",
+            RegistrationStatus.Rejected => "registration.rejected",
+            RegistrationStatus.MoreInfoRequested => "registration.more_info_requested",
+            RegistrationStatus.Withdrawn => "registration.withdrawn",
+            _ => null,
+        },
+        _ => null,
+    };
 
     /// <summary>Records <paramref name="action"/> (e.g. <c>registration.approved</c>) on the registration as it now is.</summary>
     public async Task RecordAsync(DbSession session, Registration registration, string action, Actor actor, object data, CancellationToken ct)

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using PartnerDeals.Api.Features.ProductLines;
 using PartnerDeals.Api.Infrastructure.Http;
 
 namespace PartnerDeals.Api.Features.Registrations;
@@ -33,7 +34,7 @@ public sealed class RegistrationOptions
         && (Policy.Icp.MinEmployees is null || Policy.Icp.MaxEmployees is null || Policy.Icp.MinEmployees <= Policy.Icp.MaxEmployees)
         && Policy.Icp.MinDealSize.All(m => IsoCodes.IsCurrency(m.Key) && m.Value >= 0)
         && !string.IsNullOrWhiteSpace(Policy.Version) && Policy.Version.Length <= 32
-        && Policy.ConflictScope is RegistrationPolicy.AccountScope or RegistrationPolicy.ProductLineScope;
+        && Policy.ConflictScope is ProductScope.Account or ProductScope.ProductLine;
 }
 
 public sealed class ExtensionRule
@@ -67,16 +68,13 @@ public sealed class RegistrationPolicy
 
     public IcpRules Icp { get; set; } = new();
 
-    public const string AccountScope = "account";
-    public const string ProductLineScope = "product_line";
-
     /// <summary>
     /// <c>account</c>: any two deals on one account collide. <c>product_line</c>: only deals that share a product line
     /// (<see cref="ProductLines.ProductCatalogue"/>), or of which one names no product, collide.
     /// </summary>
-    public string ConflictScope { get; set; } = AccountScope;
+    public string ConflictScope { get; set; } = ProductScope.Account;
 
-    public bool ScopesByProductLine => ConflictScope == ProductLineScope;
+    public bool ScopesByProductLine => ConflictScope == ProductScope.ProductLine;
 
     /// <summary>The catalogue's lines, set at start-up: under <c>product_line</c> they decide, so they are stamped too.</summary>
     [System.Text.Json.Serialization.JsonIgnore]

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Infrastructure.Http;
 using PartnerDeals.Matching;

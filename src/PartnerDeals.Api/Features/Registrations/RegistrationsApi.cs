@@ -1,14 +1,11 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Claims;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using PartnerDeals.Api.Features.Audit;
 using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
-using PartnerDeals.Matching;
 
 namespace PartnerDeals.Api.Features.Registrations;
 
@@ -22,18 +19,7 @@ public static class RegistrationsApi
     {
         var registrations = v1.MapGroup("/registrations").WithTags("Registrations");
 
-        registrations.MapPost("/", Create)
-            .WithName("CreateRegistration")
-            .WithSummary("Register a deal")
-            .WithDescription("Partner keys register for their own partner; ops and admin on behalf of the partner named in partnerId. "
-                + "The conflict check and the policy run in the same transaction as the insert: the answer carries status "
-                + "(approved or pending_review), verdict and a partner-safe reason. Send an Idempotency-Key: a retry with the same key and body "
-                + "returns the first answer (header Idempotent-Replayed: true); the same key with another body answers 422.")
-            .RequireAuthorization(Policies.Registrant)
-            .WithValidation<CreateRegistrationRequest>()
-            .WithETag()
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+        registrations.MapSubmission();
 
         registrations.MapGet("/", List)
             .WithName("ListRegistrations")
@@ -72,83 +58,6 @@ public static class RegistrationsApi
         registrations.MapRegistrationDecisions();
         registrations.MapProtectionExtensions();
         registrations.MapRegistrationNotes();
-    }
-
-    private static async Task<Results<Created<Registration>, ValidationProblem, ProblemHttpResult>> Create(
-        CreateRegistrationRequest request, [FromHeader(Name = IdempotencyKeys.Header)] string? idempotencyKey, ClaimsPrincipal user,
-        HttpResponse response, [AsParameters] RegistrationServices s, IdempotencyKeys idempotency, CancellationToken ct)
-    {
-        Guid partnerId;
-        if (user.PartnerId() is { } own)
-        {
-            if (request.PartnerId is { } named && named != own)
-            {
-                return Problems.Validation("partnerId", "A partner key registers for its own partner; leave partnerId out.");
-            }
-            partnerId = own;
-        }
-        else if (request.PartnerId is { } onBehalf)
-        {
-            partnerId = onBehalf;
-        }
-        else
-        {
-            return Problems.Validation("partnerId", "partnerId is required when ops or admin register on behalf of a partner.");
-        }
-        if (idempotencyKey is not null && !IdempotencyKeys.IsValid(idempotencyKey)) return Problems.Validation(IdempotencyKeys.Header, IdempotencyKeys.Rule);
-
-        // Per partner for partner keys (all of a partner's keys share them), per key for the vendor side.
-        var scope = user.IsPartner() ? $"partner:{partnerId}" : $"key:{user.KeyId()}";
-        var now = s.Clock.GetUtcNow();
-        var proposed = New(Ids.New(now), partnerId, request, now);
-        // The same request is the same meaning: compared after trimming, defaults and exact amounts, not as typed.
-        var hash = IdempotencyKeys.Hash(new { proposed.PartnerId, proposed.Customer, proposed.Contact, proposed.Deal, proposed.CoSell });
-        var hashAsTyped = IdempotencyKeys.Hash(request with { PartnerId = partnerId });
-
-        var (problem, earlier, created) = await s.Writer.DecideAsync(async session =>
-        {
-            if (idempotencyKey is not null && await idempotency.FindAsync(session, scope, idempotencyKey, ct) is { } stored)
-            {
-                return Decided<Submission>.Discarded(new(null, stored, null));
-            }
-            var partner = await s.Partners.GetAsync(session, partnerId, ct);
-            if (partner is null) return Submission.Refused(Problems.InvalidField("partnerId", "No partner has this id."));
-            if (partner.Status != PartnerStatus.Active)
-            {
-                return Submission.Refused(Problems.Conflict("The partner cannot register deals.", $"The partner is {Json.Name(partner.Status)}."));
-            }
-
-            var registered = (await s.Decisions.SubmitAsync(session, null, proposed, partner, Actor.From(user), "registration.created", ct))!;
-            try
-            {
-                if (idempotencyKey is not null)
-                {
-                    var body = JsonSerializer.Serialize(View(registered, user), Json.Options);
-                    await idempotency.SaveAsync(session, scope, idempotencyKey, new StoredResponse(hash, StatusCodes.Status201Created, registered.Id, body), ct);
-                }
-            }
-            catch (Exception e) when (SqlDialect.IsUniqueViolation(e))
-            {
-                // A concurrent request with the same key committed first (another instance on SQL Server): its answer is the answer.
-                return Decided<Submission>.Discarded(new(null, null, null));
-            }
-            return Decided<Submission>.Kept(new(null, null, registered));
-        }, ct);
-
-        if (problem is not null) return problem;
-        if (created is not null)
-        {
-            response.Headers.ETag = ETagFor(created, user);
-            return TypedResults.Created($"/v1/registrations/{created.Id}", View(created, user));
-        }
-        earlier ??= await idempotency.FindAsync(scope, idempotencyKey!, ct);
-        return Replay(earlier!, hash, hashAsTyped, response);
-    }
-
-    /// <summary>What a submission decided: a refusal, the earlier answer to its Idempotency-Key, or the new registration.</summary>
-    private sealed record Submission(ProblemHttpResult? Problem, StoredResponse? Earlier, Registration? Created)
-    {
-        public static Decided<Submission> Refused(ProblemHttpResult problem) => Decided<Submission>.Discarded(new(problem, null, null));
     }
 
     /// <param name="user">The caller.</param>
@@ -214,12 +123,11 @@ public static class RegistrationsApi
     /// <param name="store">The registration store.</param>
     /// <param name="audit">The audit trail.</param>
     /// <param name="ct">Cancellation.</param>
-    /// <param name="limit">Page size, 1–200 (default 50).</param>
-    /// <param name="cursor">The nextCursor of the previous page.</param>
+    /// <param name="page">The page asked for.</param>
     private static async Task<Results<Ok<Page<AuditEvent>>, ValidationProblem, ProblemHttpResult>> Events(
-        Guid id, RegistrationStore store, AuditTrail audit, CancellationToken ct, int? limit = null, string? cursor = null)
+        Guid id, RegistrationStore store, AuditTrail audit, CancellationToken ct, [AsParameters] PageRequest page)
     {
-        if (!Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors)) return Problems.Validation(errors);
+        if (!page.TryRead(out var pageSize, out var after, out var errors)) return Problems.Validation(errors);
         if (await store.GetAsync(id, ct) is null) return NotFound();
         return TypedResults.Ok(await audit.ListAsync("registration", id, pageSize, after, ct));
     }
@@ -282,42 +190,7 @@ public static class RegistrationsApi
         public static Decided<Change> Refused(ProblemHttpResult problem) => Decided<Change>.Discarded(new(problem, null));
     }
 
-    /// <summary>
-    /// The first answer to this Idempotency-Key, or 422 when it came with another request. Keys stored
-    /// before requests were compared by meaning hold the hash of the body as typed; that still matches.
-    /// </summary>
-    private static Results<Created<Registration>, ValidationProblem, ProblemHttpResult> Replay(
-        StoredResponse earlier, string hash, string hashAsTyped, HttpResponse response)
-    {
-        if (earlier.RequestHash != hash && earlier.RequestHash != hashAsTyped) return Problems.IdempotencyKeyReused();
-        response.Headers[IdempotencyKeys.ReplayedHeader] = "true";
-        return TypedResults.Created($"/v1/registrations/{earlier.ResourceId}", JsonSerializer.Deserialize<Registration>(earlier.ResponseBody, Json.Options));
-    }
-
-    private static Registration New(Guid id, Guid partnerId, CreateRegistrationRequest r, DateTimeOffset now) => new()
-    {
-        Id = id,
-        PartnerId = partnerId,
-        Status = RegistrationStatus.PendingReview,
-        Verdict = Verdict.Clear,
-        Reason = "awaiting_review",
-        Customer = new Customer(r.Customer!.CompanyName!.Trim(), Blank(r.Customer.Domain), r.Customer.Country!.Trim().ToUpperInvariant(),
-            Blank(r.Customer.Industry), r.Customer.EmployeeCount) { AlternateNames = Alternates(r.Customer.AlternateNames) },
-        Contact = new Contact(r.Contact!.Name!.Trim(), r.Contact.Email!.Trim(), Blank(r.Contact.Title)),
-        Deal = new Deal(r.Deal!.Name!.Trim(), (r.Deal.Products ?? []).Select(p => p.Trim()).ToList(), Amounts.Normalised(r.Deal.EstimatedValue!.Value),
-            r.Deal.Currency!.Trim().ToUpperInvariant(), r.Deal.ExpectedCloseDate, Blank(r.Deal.Notes)),
-        CoSell = new CoSell(r.CoSell?.RelationshipOwner ?? CoSellParty.Partner, r.CoSell?.Demo ?? CoSellParty.Partner,
-            r.CoSell?.Contract ?? CoSellParty.Partner),
-        CoSelling = false,
-        Icp = new IcpResult(true, null),
-        PolicyVersion = "",
-        ExtensionsGranted = 0,
-        SubmittedAt = now,
-        CreatedAt = now,
-        UpdatedAt = now,
-    };
-
-    private static IReadOnlyList<string> Alternates(IReadOnlyList<string>? names) =>
+    internal static IReadOnlyList<string> Alternates(IReadOnlyList<string>? names) =>
         names?.Select(n => n.Trim()).Distinct().ToList() ?? [];
 
     private static Registration Merge(Registration current, UpdateRegistrationRequest r) => current with

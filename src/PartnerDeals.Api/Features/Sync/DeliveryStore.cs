@@ -5,66 +5,6 @@ using PartnerDeals.Api.Infrastructure.Http;
 
 namespace PartnerDeals.Api.Features.Sync;
 
-public enum DeliveryStatus
-{
-    /// <summary>Waiting for its first or next attempt.</summary>
-    Pending,
-
-    /// <summary>The CRM has it.</summary>
-    Delivered,
-
-    /// <summary>Refused by the CRM, or out of attempts; waits for ops to retry it.</summary>
-    Dead,
-}
-
-/// <summary>One change on its way to one CRM.</summary>
-public sealed record Delivery
-{
-    public required Guid Id { get; init; }
-    public required Guid RegistrationId { get; init; }
-
-    /// <example>salesforce</example>
-    public required string Crm { get; init; }
-
-    /// <summary>The change, e.g. <c>registration.approved</c>.</summary>
-    /// <example>registration.approved</example>
-    public required string EventType { get; init; }
-
-    /// <example>delivered</example>
-    public required DeliveryStatus Status { get; init; }
-
-    /// <summary>Attempts that counted against the limit (rate limits and an open circuit do not).</summary>
-    public required int Attempts { get; init; }
-
-    /// <summary>When a pending delivery is next tried.</summary>
-    public DateTimeOffset? NextAttemptAt { get; init; }
-    public int? LastStatusCode { get; init; }
-
-    /// <summary>The CRM's message on the last attempt that did not deliver.</summary>
-    public string? LastError { get; init; }
-
-    public required DateTimeOffset CreatedAt { get; init; }
-    public required DateTimeOffset UpdatedAt { get; init; }
-    public DateTimeOffset? DeliveredAt { get; init; }
-
-    /// <summary>Every attempt, oldest first (absent in lists).</summary>
-    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
-    public IReadOnlyList<DeliveryAttempt>? AttemptLog { get; init; }
-}
-
-/// <param name="Outcome">delivered, failed, refused, rate_limited or postponed.</param>
-/// <param name="StatusCode">The CRM's HTTP status, when it answered.</param>
-/// <param name="Error">What the CRM said, or what went wrong on the way.</param>
-/// <param name="StartedAt">When the attempt began.</param>
-/// <param name="DurationMs">How long it took.</param>
-public sealed record DeliveryAttempt(AttemptOutcome Outcome, int? StatusCode, string? Error, DateTimeOffset StartedAt, int DurationMs);
-
-/// <summary>A delivery this instance has leased, with the change to deliver.</summary>
-public sealed record ClaimedDelivery(Guid Id, Guid LeaseId, int Attempts, string EventType, string Payload, string PartnerName);
-
-/// <summary>Per CRM: how many deliveries wait, are done or dead, and the age of the oldest waiting.</summary>
-public sealed record CrmBacklog(string Crm, int Pending, int Delivered, int Dead, DateTimeOffset? OldestPendingAt);
-
 /// <summary>The <c>deliveries</c> table: leases, results, and what ops see and retry.</summary>
 public sealed class DeliveryStore(Database database, AuditTrail audit)
 {
@@ -214,7 +154,7 @@ public sealed class DeliveryStore(Database database, AuditTrail audit)
             DeliveredAt = status == DeliveryStatus.Delivered ? now : null,
         }, ct);
         if (changed == 0) return false;
-        await session.ExecuteAsync(InsertAttemptSql, new AttemptRow
+        await session.ExecuteAsync(InsertAttemptSql, new DeliveryAttemptRow
         {
             Id = Ids.New(now),
             DeliveryId = claimed.Id,
@@ -247,7 +187,7 @@ public sealed class DeliveryStore(Database database, AuditTrail audit)
         await using var connection = await database.OpenAsync(ct);
         var row = await connection.QuerySingleOrDefaultAsync<DeliveryRow>(database.Command(GetSql, new { Id = id }, ct));
         if (row is null) return null;
-        var attempts = await connection.QueryAsync<AttemptRow>(database.Command(AttemptsSql, new { Id = id }, ct));
+        var attempts = await connection.QueryAsync<DeliveryAttemptRow>(database.Command(AttemptsSql, new { Id = id }, ct));
         return row.ToDelivery(attempts.Select(a => new DeliveryAttempt(Json.Parse<AttemptOutcome>(a.Outcome), a.StatusCode, a.Error, a.StartedAt, a.DurationMs))
             .ToList());
     }
@@ -298,65 +238,6 @@ public sealed class DeliveryStore(Database database, AuditTrail audit)
         public string EventType { get; set; } = "";
         public string Payload { get; set; } = "";
         public string PartnerName { get; set; } = "";
-    }
-
-    /// <summary>One row of <c>deliveries</c>, as Dapper writes it (its properties are the statements' parameters) and reads it back.</summary>
-    private sealed record DeliveryRow
-    {
-        public Guid Id { get; init; }
-
-        /// <summary>Written, never read back: the change is read with its lease (<see cref="ClaimedRow"/>).</summary>
-        public Guid OutboxId { get; init; }
-
-        public Guid RegistrationId { get; init; }
-
-        /// <summary>Written for delivery order, never read back.</summary>
-        public int RegistrationVersion { get; init; }
-
-        public string Crm { get; init; } = "";
-        public string EventType { get; init; } = "";
-        public string Status { get; init; } = "";
-        public int Attempts { get; init; }
-        public DateTimeOffset NextAttemptAt { get; init; }
-        public Guid? LeaseId { get; init; }
-        public int? LastStatusCode { get; init; }
-        public string? LastError { get; init; }
-        public DateTimeOffset CreatedAt { get; init; }
-        public DateTimeOffset UpdatedAt { get; init; }
-        public DateTimeOffset? DeliveredAt { get; init; }
-
-        public Delivery ToDelivery(IReadOnlyList<DeliveryAttempt>? attempts)
-        {
-            var status = Json.Parse<DeliveryStatus>(Status);
-            return new Delivery
-            {
-                Id = Id,
-                RegistrationId = RegistrationId,
-                Crm = Crm,
-                EventType = EventType,
-                Status = status,
-                Attempts = Attempts,
-                NextAttemptAt = status == DeliveryStatus.Pending ? NextAttemptAt : null,
-                LastStatusCode = LastStatusCode,
-                LastError = LastError,
-                CreatedAt = CreatedAt,
-                UpdatedAt = UpdatedAt,
-                DeliveredAt = DeliveredAt,
-                AttemptLog = attempts,
-            };
-        }
-    }
-
-    /// <summary>One row of <c>delivery_attempts</c>, written and read.</summary>
-    private sealed record AttemptRow
-    {
-        public Guid Id { get; init; }
-        public Guid DeliveryId { get; init; }
-        public string Outcome { get; init; } = "";
-        public int? StatusCode { get; init; }
-        public string? Error { get; init; }
-        public DateTimeOffset StartedAt { get; init; }
-        public int DurationMs { get; init; }
     }
 
     private sealed class BacklogRow

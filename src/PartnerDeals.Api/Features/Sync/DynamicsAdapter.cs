@@ -1,9 +1,7 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
-using PartnerDeals.Api.Features.Registrations;
 
 namespace PartnerDeals.Api.Features.Sync;
 
@@ -51,7 +49,7 @@ public sealed class DynamicsAdapter : ICrmAdapter
     private async Task<AttemptResult> DeliverAsync(CrmChange change, CancellationToken ct)
     {
         var registration = change.Registration;
-        var closing = registration.Status is RegistrationStatus.Won or RegistrationStatus.Lost;
+        var closing = registration.IsClosed;
         var record = $"opportunities({_options.AlternateKey}='{registration.Id:D}')";
 
         if (closing)
@@ -60,7 +58,7 @@ public sealed class DynamicsAdapter : ICrmAdapter
             if (read.StatusCode == HttpStatusCode.OK && state is JsonObject o && o["statecode"] is JsonValue v && v.TryGetValue<int>(out var current)
                 && current != OpenState)
             {
-                var target = registration.Status == RegistrationStatus.Won ? WonState : LostState;
+                var target = registration.IsWon ? WonState : LostState;
                 return current == target
                     ? AttemptResult.Delivered
                     : new AttemptResult(AttemptOutcome.Refused, 200, $"The opportunity is already closed with statecode {current}; reopen it in Dynamics first.");
@@ -82,7 +80,7 @@ public sealed class DynamicsAdapter : ICrmAdapter
         var (upsert, _) = await SendAsync(HttpMethod.Patch, record, fields, ct);
         if (!CrmAnswers.IsSuccess(upsert.StatusCode) || !closing) return Answer(upsert);
 
-        var won = registration.Status == RegistrationStatus.Won;
+        var won = registration.IsWon;
         var close = new Dictionary<string, object?>
         {
             ["subject"] = $"{(won ? "Won" : "Lost")}: {registration.Deal.Name}",

@@ -1,6 +1,4 @@
 using System.Globalization;
-using PartnerDeals.Api.Features.Registrations;
-using PartnerDeals.Api.Infrastructure.Http;
 
 namespace PartnerDeals.Api.Features.Sync;
 
@@ -9,7 +7,7 @@ namespace PartnerDeals.Api.Features.Sync;
 /// <param name="EventType">What happened, e.g. <c>registration.approved</c>.</param>
 /// <param name="Registration">The registration after the change.</param>
 /// <param name="PartnerName">The partner's name, for the CRM record.</param>
-public sealed record CrmChange(Guid DeliveryId, string EventType, Registration Registration, string PartnerName);
+public sealed record CrmChange(Guid DeliveryId, string EventType, RegistrationSnapshot Registration, string PartnerName);
 
 /// <summary>
 /// Turns a registration into a CRM's fields: configuration maps each CRM field to one of the source
@@ -24,7 +22,7 @@ public sealed class FieldMapping(IReadOnlyDictionary<string, string> fields, IRe
         "stage", "status", "reason", "partner_id", "partner_name", "protection_expires_at", "co_selling",
     };
 
-    public static readonly IReadOnlySet<string> Statuses = Json.Names<RegistrationStatus>().ToHashSet();
+    public static readonly IReadOnlySet<string> Statuses = RegistrationSnapshot.Statuses.ToHashSet();
 
     /// <summary>The CRM's fields for this change; absent values (no domain, no close date) are left out rather than cleared.</summary>
     public Dictionary<string, object> Map(CrmChange change)
@@ -37,7 +35,7 @@ public sealed class FieldMapping(IReadOnlyDictionary<string, string> fields, IRe
         return result;
     }
 
-    public string StageOf(RegistrationStatus status) => stages.TryGetValue(Json.Name(status), out var stage) ? stage : Json.Name(status);
+    public string StageOf(string status) => stages.TryGetValue(status, out var stage) ? stage : status;
 
     private object? Value(CrmChange change, string source)
     {
@@ -55,7 +53,7 @@ public sealed class FieldMapping(IReadOnlyDictionary<string, string> fields, IRe
             // A day: each adapter writes it as its CRM types it (a date for Salesforce and Dataverse, an instant for HubSpot).
             "close_date" => CloseDate(r),
             "stage" => StageOf(r.Status),
-            "status" => Json.Name(r.Status),
+            "status" => r.Status,
             "reason" => r.Reason,
             "partner_id" => r.PartnerId.ToString("D"),
             "partner_name" => change.PartnerName,
@@ -69,7 +67,7 @@ public sealed class FieldMapping(IReadOnlyDictionary<string, string> fields, IRe
     /// The day it closed once closed; else the expected day; else the end of protection or the day it
     /// was submitted, because Salesforce and Dynamics need a close date to create an opportunity.
     /// </summary>
-    private static DateOnly CloseDate(Registration r) =>
+    private static DateOnly CloseDate(RegistrationSnapshot r) =>
         r.Outcome is { } outcome ? DateOnly.FromDateTime(outcome.ClosedAt.UtcDateTime)
         : r.Deal.ExpectedCloseDate ?? DateOnly.FromDateTime((r.ProtectionExpiresAt ?? r.SubmittedAt).UtcDateTime);
 }

@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using Microsoft.Extensions.Options;
-using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Infrastructure.Http;
 
 namespace PartnerDeals.Api.Features.Sync;
@@ -94,19 +92,10 @@ public sealed partial class SyncDispatcher(
 
     private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset? b) => b is { } other && other > a ? other : a;
 
-    private static CrmChange? Read(ClaimedDelivery claimed)
-    {
-        try
-        {
-            using var payload = JsonDocument.Parse(claimed.Payload);
-            var registration = payload.RootElement.GetProperty("registration").Deserialize<Registration>(Json.Options);
-            return registration is null ? null : new CrmChange(claimed.Id, claimed.EventType, registration, claimed.PartnerName);
-        }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            return null;
-        }
-    }
+    private static CrmChange? Read(ClaimedDelivery claimed) =>
+        RegistrationSnapshot.FromPayload(claimed.Payload) is { } registration
+            ? new CrmChange(claimed.Id, claimed.EventType, registration, claimed.PartnerName)
+            : null;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -35,22 +35,6 @@ public static class SyncSetup
                 Crms.HubSpot => sp.GetRequiredService<HubSpotAdapter>(),
                 _ => sp.GetRequiredService<DynamicsAdapter>(),
             }).ToList());
-        services.AddSingleton<PipelinePull.SalesforcePipeline>();
-        services.AddSingleton<PipelinePull.HubSpotPipeline>();
-        services.AddSingleton<PipelinePull.DynamicsPipeline>();
-        // Only the CRMs whose pull is enabled get a reader.
-        services.AddSingleton<IReadOnlyList<PipelinePull.IPipelineReader>>(sp =>
-        {
-            var crm = sp.GetRequiredService<IOptions<CrmOptions>>().Value;
-            var readers = new List<PipelinePull.IPipelineReader>();
-            if (crm.Salesforce.Pipeline.Enabled) readers.Add(sp.GetRequiredService<PipelinePull.SalesforcePipeline>());
-            if (crm.HubSpot.Pipeline.Enabled) readers.Add(sp.GetRequiredService<PipelinePull.HubSpotPipeline>());
-            if (crm.Dynamics.Pipeline.Enabled) readers.Add(sp.GetRequiredService<PipelinePull.DynamicsPipeline>());
-            return readers;
-        });
-        services.AddSingleton<PipelinePull.PipelineStore>();
-        services.AddSingleton<PipelinePull.PipelinePuller>();
-        services.AddHostedService(sp => sp.GetRequiredService<PipelinePull.PipelinePuller>());
         services.AddSingleton<DeliveryStore>();
         services.AddSingleton<SyncMetrics>();
         services.AddSingleton<SyncDispatcher>();

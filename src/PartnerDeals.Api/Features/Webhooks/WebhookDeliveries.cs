@@ -1,19 +1,8 @@
-using System.Text.Json;
 using PartnerDeals.Api.Features.Audit;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
 
 namespace PartnerDeals.Api.Features.Webhooks;
-
-/// <summary>A delivery this instance has leased, with what to send and where.</summary>
-public sealed record LeasedWebhook(
-    Guid Id, Guid LeaseId, int Attempts, Guid EventId, string EventType, Guid SubscriptionId, Guid PartnerId, string Payload, string Url,
-    string ProtectedSecret, string? ProtectedPreviousSecret, DateTimeOffset? PreviousSecretUntil);
-
-/// <summary>How one attempt went, and what it leaves the delivery and its endpoint as.</summary>
-public sealed record WebhookAttemptResult(
-    LeasedWebhook Delivery, string Outcome, int? StatusCode, string? Response, string? Error, DateTimeOffset StartedAt, int LatencyMs,
-    string Status, int Attempts, DateTimeOffset NextAttemptAt);
 
 /// <summary>The <c>webhook_deliveries</c> and <c>webhook_attempts</c> tables: leases, results, the log a partner reads, retries and replays.</summary>
 public sealed class WebhookDeliveries(Database database, AuditTrail audit)

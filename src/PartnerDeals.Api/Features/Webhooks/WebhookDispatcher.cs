@@ -5,6 +5,16 @@ using Microsoft.Extensions.Options;
 
 namespace PartnerDeals.Api.Features.Webhooks;
 
+/// <summary>A delivery this instance has leased, with what to send and where.</summary>
+public sealed record LeasedWebhook(
+    Guid Id, Guid LeaseId, int Attempts, Guid EventId, string EventType, Guid SubscriptionId, Guid PartnerId, string Payload, string Url,
+    string ProtectedSecret, string? ProtectedPreviousSecret, DateTimeOffset? PreviousSecretUntil);
+
+/// <summary>How one attempt went, and what it leaves the delivery and its endpoint as.</summary>
+public sealed record WebhookAttemptResult(
+    LeasedWebhook Delivery, string Outcome, int? StatusCode, string? Response, string? Error, DateTimeOffset StartedAt, int LatencyMs,
+    string Status, int Attempts, DateTimeOffset NextAttemptAt);
+
 /// <summary>
 /// Delivers partner webhooks. Every instance runs one: it leases due deliveries (another instance skips them
 /// until the lease runs out, so a crashed instance's work is taken over), signs and posts each, and records

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
 
@@ -26,38 +25,6 @@ public sealed class WebhookEvents
             created_at, updated_at)
         VALUES (@Id, @EventId, @SubscriptionId, @RegistrationId, @EventType, 'pending', 0, @Now, @Now, @Now)
         """;
-
-    /// <summary>
-    /// The webhook events of a registration's change, in order: none when it is nothing a partner hears of; a new
-    /// registration decided at once (auto-approved) is created and then approved.
-    /// </summary>
-    public static IReadOnlyList<string> EventsOf(string action, Registration before, Registration after) =>
-        action == "registration.created" && after.Status == RegistrationStatus.Approved ? [action, "registration.approved"]
-        : EventOf(action, before, after) is { } type ? [type]
-        : [];
-
-    private static string? EventOf(string action, Registration before, Registration after) => action switch
-    {
-        "registration.created" or "registration.approved" or "registration.rejected" or "registration.more_info_requested"
-            or "registration.withdrawn" or "registration.expired" or "registration.extension_refused" or "registration.won"
-            or "registration.lost" => action,
-        "registration.extended" => "registration.extension_granted",
-        // Decided again (a resubmission, another claim released): the partner hears the status it reached.
-        _ when before.Status != after.Status => after.Status switch
-        {
-            RegistrationStatus.Approved => "registration.approved",
-            RegistrationStatus.Rejected => "registration.rejected",
-            RegistrationStatus.MoreInfoRequested => "registration.more_info_requested",
-            RegistrationStatus.Withdrawn => "registration.withdrawn",
-            _ => null,
-        },
-        _ => null,
-    };
-
-    /// <summary>A registration event: <c>data</c> is the registration as its partner reads it.</summary>
-    public Task<int> RecordAsync(DbSession session, string type, Registration registration, DateTimeOffset now, CancellationToken ct,
-        string? noticeKey = null) =>
-        RecordAsync(session, registration.PartnerId, type, registration.Id, registration.ForPartner(), now, ct, noticeKey);
 
     /// <summary>
     /// Records <paramref name="type"/> for <paramref name="partnerId"/>'s endpoints (only <paramref name="onlyTo"/>, for a test

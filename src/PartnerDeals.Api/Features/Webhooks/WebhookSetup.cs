@@ -45,6 +45,7 @@ public static class WebhookSetup
 
         services.AddSingleton<WebhookSigning>();
         services.AddSingleton<WebhookStore>();
+        services.AddSingleton<Partners.ITerminationStep>(sp => sp.GetRequiredService<WebhookStore>());
         services.AddSingleton<WebhookEvents>();
         services.AddSingleton<WebhookDeliveries>();
         services.AddSingleton<WebhookDispatcher>();

@@ -1,12 +1,10 @@
 using System.Text.Json;
-using PartnerDeals.Api.Features.Audit;
 using PartnerDeals.Api.Infrastructure.Data;
-using PartnerDeals.Api.Infrastructure.Http;
 
 namespace PartnerDeals.Api.Features.Webhooks;
 
 /// <summary>The <c>webhook_subscriptions</c> table: a partner's endpoints and their protected secrets.</summary>
-public sealed class WebhookStore(Database database)
+public sealed class WebhookStore(Database database) : Partners.ITerminationStep
 {
     private const string Columns = """
         id, partner_id, url, events, description, enabled, disabled_reason, disabled_at, secret, previous_secret, previous_secret_until,
@@ -107,6 +105,13 @@ public sealed class WebhookStore(Database database)
     /// <summary>A terminated partner's endpoints stop receiving anything.</summary>
     public async Task<int> DisableAllOfPartnerAsync(DbSession session, Guid partnerId, DateTimeOffset now, CancellationToken ct) =>
         await session.ExecuteAsync(DisableAllOfPartnerSql, new { PartnerId = partnerId, Now = now }, ct);
+
+    int Partners.ITerminationStep.Order => 2;
+
+    string Partners.ITerminationStep.Recorded => "disabledWebhooks";
+
+    Task<int> Partners.ITerminationStep.TerminateAsync(DbSession session, Guid partnerId, Audit.Actor actor, DateTimeOffset now, CancellationToken ct) =>
+        DisableAllOfPartnerAsync(session, partnerId, now, ct);
 
     private sealed class Row
     {

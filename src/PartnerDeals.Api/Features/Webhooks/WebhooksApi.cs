@@ -69,39 +69,7 @@ public static class WebhooksApi
                 + "by the new secret and the previous one, so a receiver can switch when it is ready.")
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        webhooks.MapPost("/{webhookId:guid}/test", Test)
-            .WithName("TestWebhook")
-            .WithSummary("Send a webhook.test event to this endpoint")
-            .WithDescription("Signed and delivered like any event, to this endpoint only, whatever events it subscribes to; 409 when it is disabled.")
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict);
-
-        webhooks.MapPost("/{webhookId:guid}/replay", Replay)
-            .WithName("ReplayWebhooks")
-            .WithSummary("Send again every event since an instant")
-            .WithDescription("For a receiver restored from a backup: every event of the partner since `since` that the endpoint subscribes to "
-                + "is queued again, in order, with its original `webhook-id`, so a receiver that kept it can tell a repeat.")
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict);
-
-        webhooks.MapGet("/{webhookId:guid}/deliveries", Deliveries)
-            .WithName("ListWebhookDeliveries")
-            .WithSummary("The endpoint's delivery log")
-            .WithDescription("Newest last; each delivery with every attempt: outcome, status code, latency and the first KiB of the answer.")
-            .ProducesProblem(StatusCodes.Status404NotFound);
-
-        webhooks.MapGet("/{webhookId:guid}/deliveries/{deliveryId:guid}", Delivery)
-            .WithName("GetWebhookDelivery")
-            .WithSummary("One delivery and its attempts")
-            .WithDescription("Its status and every attempt: outcome, status code, latency and the first KiB of the answer.")
-            .ProducesProblem(StatusCodes.Status404NotFound);
-
-        webhooks.MapPost("/{webhookId:guid}/deliveries/{deliveryId:guid}/retry", Retry)
-            .WithName("RetryWebhookDelivery")
-            .WithSummary("Send a delivery again now")
-            .WithDescription("A dead delivery gets a fresh set of attempts; a pending one is tried now. A delivered one is replayed instead.")
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict);
+        webhooks.MapDeliveryLog();
     }
 
     private static async Task<Results<Created<WebhookSubscriptionWithSecret>, ValidationProblem, ProblemHttpResult>> Create(
@@ -231,108 +199,12 @@ public static class WebhooksApi
         return TypedResults.Ok(new WebhookSubscriptionWithSecret { Webhook = rotated.ToSubscription(now), Secret = secret });
     }
 
-    private static async Task<Results<Accepted<WebhookQueued>, ProblemHttpResult>> Test(
-        Guid id, Guid webhookId, ClaimsPrincipal user, [AsParameters] WebhookServices s, CancellationToken ct)
-    {
-        if (!user.CanSeePartner(id)) return WebhookNotFound();
-        var now = s.Clock.GetUtcNow();
-        await using var connection = await s.Database.OpenAsync(ct);
-        await using var session = await s.Database.BeginWriteAsync(connection, ct);
-        var current = await s.Webhooks.GetAsync(session, id, webhookId, ct);
-        if (current is null) return WebhookNotFound();
-        if (!current.Enabled) return Problems.InvalidTransition("The endpoint is disabled; enable it first.");
-        var queued = await s.Events.RecordAsync(session, id, WebhookEventTypes.Test, null,
-            new { webhookId, message = "A test event from PartnerDeals: your endpoint receives and verifies signed events." }, now, ct, onlyTo: webhookId);
-        await session.CommitAsync(ct);
-        return TypedResults.Accepted($"/v1/partners/{id}/webhooks/{webhookId}/deliveries", new WebhookQueued(queued));
-    }
-
-    /// <param name="id">The partner.</param>
-    /// <param name="webhookId">The endpoint.</param>
-    /// <param name="since">The instant (ISO 8601, with an offset) from which every event is sent again.</param>
-    /// <param name="user">The caller.</param>
-    /// <param name="s">Services.</param>
-    /// <param name="ct">Cancellation.</param>
-    private static async Task<Results<Accepted<WebhookQueued>, ValidationProblem, ProblemHttpResult>> Replay(
-        Guid id, Guid webhookId, string? since, ClaimsPrincipal user, [AsParameters] WebhookServices s, CancellationToken ct)
-    {
-        if (!user.CanSeePartner(id)) return WebhookNotFound();
-        var now = s.Clock.GetUtcNow();
-        if (!DateTimeOffset.TryParse(since, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var from)
-            || !since!.Contains('T'))
-        {
-            return Problems.Validation("since", "since is required: an instant in ISO 8601 with its offset, e.g. 2026-11-30T00:00:00Z.");
-        }
-        if (from > now) return Problems.Validation("since", "since must not be in the future.");
-        await using var connection = await s.Database.OpenAsync(ct);
-        await using var session = await s.Database.BeginWriteAsync(connection, ct);
-        var current = await s.Webhooks.GetAsync(session, id, webhookId, ct);
-        if (current is null) return WebhookNotFound();
-        if (!current.Enabled) return Problems.InvalidTransition("The endpoint is disabled; enable it first.");
-        var queued = await s.Deliveries.ReplayAsync(session, current, from, now, ct);
-        await s.Audit.RecordAsync(session, "webhook", webhookId, "webhook.replayed", Actor.From(user), new { since = from, queued }, ct);
-        await session.CommitAsync(ct);
-        return TypedResults.Accepted($"/v1/partners/{id}/webhooks/{webhookId}/deliveries", new WebhookQueued(queued));
-    }
-
-    /// <param name="id">The partner.</param>
-    /// <param name="webhookId">The endpoint.</param>
-    /// <param name="user">The caller.</param>
-    /// <param name="s">Services.</param>
-    /// <param name="ct">Cancellation.</param>
-    /// <param name="status">Only deliveries in this status: pending, delivered or dead.</param>
-    /// <param name="limit">Page size, 1–200 (default 50).</param>
-    /// <param name="cursor">The nextCursor of the previous page.</param>
-    private static async Task<Results<Ok<Page<WebhookDelivery>>, ValidationProblem, ProblemHttpResult>> Deliveries(
-        Guid id, Guid webhookId, ClaimsPrincipal user, [AsParameters] WebhookServices s, CancellationToken ct,
-        string? status = null, int? limit = null, string? cursor = null)
-    {
-        if (!Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors)) return Problems.Validation(errors);
-        if (status is not null and not ("pending" or "delivered" or "dead"))
-        {
-            return Problems.Validation("status", "status must be pending, delivered or dead.");
-        }
-        if (await FindAsync(id, webhookId, user, s, ct) is null) return WebhookNotFound();
-        return TypedResults.Ok(await s.Deliveries.ListAsync(webhookId, status, pageSize, after, ct));
-    }
-
-    private static async Task<Results<Ok<WebhookDelivery>, ProblemHttpResult>> Delivery(
-        Guid id, Guid webhookId, Guid deliveryId, ClaimsPrincipal user, [AsParameters] WebhookServices s, CancellationToken ct)
-    {
-        if (await FindAsync(id, webhookId, user, s, ct) is null) return WebhookNotFound();
-        return await s.Deliveries.GetAsync(webhookId, deliveryId, ct) is { } delivery
-            ? TypedResults.Ok(delivery)
-            : Problems.NotFound("The delivery");
-    }
-
-    private static async Task<Results<Accepted<WebhookDelivery>, ProblemHttpResult>> Retry(
-        Guid id, Guid webhookId, Guid deliveryId, ClaimsPrincipal user, [AsParameters] WebhookServices s, CancellationToken ct)
-    {
-        if (!user.CanSeePartner(id)) return WebhookNotFound();
-        var now = s.Clock.GetUtcNow();
-        await using (var connection = await s.Database.OpenAsync(ct))
-        await using (var session = await s.Database.BeginWriteAsync(connection, ct))
-        {
-            if (await s.Webhooks.GetAsync(session, id, webhookId, ct) is null) return WebhookNotFound();
-            if (!await s.Deliveries.RetryAsync(session, webhookId, deliveryId, now, ct))
-            {
-                return await s.Deliveries.GetAsync(webhookId, deliveryId, ct) is null
-                    ? Problems.NotFound("The delivery")
-                    : Problems.InvalidTransition("The delivery was delivered; replay the endpoint to send it again.");
-            }
-            await s.Audit.RecordAsync(session, "webhook", webhookId, "webhook.delivery_retried", Actor.From(user), new { deliveryId }, ct);
-            await session.CommitAsync(ct);
-        }
-        return TypedResults.Accepted($"/v1/partners/{id}/webhooks/{webhookId}/deliveries/{deliveryId}",
-            (await s.Deliveries.GetAsync(webhookId, deliveryId, ct))!);
-    }
-
-    private static async Task<StoredWebhook?> FindAsync(Guid id, Guid webhookId, ClaimsPrincipal user, WebhookServices s, CancellationToken ct) =>
+    internal static async Task<StoredWebhook?> FindAsync(Guid id, Guid webhookId, ClaimsPrincipal user, WebhookServices s, CancellationToken ct) =>
         user.CanSeePartner(id) ? await s.Webhooks.GetAsync(id, webhookId, ct) : null;
 
-    private static ProblemHttpResult PartnerNotFound() => Problems.NotFound("The partner");
+    internal static ProblemHttpResult PartnerNotFound() => Problems.NotFound("The partner");
 
-    private static ProblemHttpResult WebhookNotFound() => Problems.NotFound("The webhook endpoint");
+    internal static ProblemHttpResult WebhookNotFound() => Problems.NotFound("The webhook endpoint");
 
-    private static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
+    internal static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
 }

@@ -1,5 +1,4 @@
 using System.Xml.Linq;
-using Dapper;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 
 namespace PartnerDeals.Api.Infrastructure.Data;

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Dapper;
 using PartnerDeals.Api.Infrastructure.Data;
 
 namespace PartnerDeals.Api.Infrastructure.Http;

@@ -1,11 +1,27 @@
 using System.Buffers.Text;
-using System.ComponentModel;
 using System.Text;
+using Microsoft.AspNetCore.Mvc;
 
 namespace PartnerDeals.Api.Infrastructure.Http;
 
 /// <summary>One page of a keyset-paginated list; pass <c>nextCursor</c> back as <c>cursor</c> for the next page.</summary>
 public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
+
+/// <summary>The page a list endpoint is asked for (<c>?limit=…&amp;cursor=…</c>), bound with <c>[AsParameters]</c>.</summary>
+public sealed record PageRequest
+{
+    /// <summary>Page size, 1–200 (default 50).</summary>
+    [FromQuery(Name = "limit")]
+    public int? Limit { get; init; }
+
+    /// <summary>The nextCursor of the previous page.</summary>
+    [FromQuery(Name = "cursor")]
+    public string? Cursor { get; init; }
+
+    /// <inheritdoc cref="Paging.TryRead"/>
+    public bool TryRead(out int pageSize, out Guid? after, out Dictionary<string, string[]> errors) =>
+        Paging.TryRead(Limit, Cursor, out pageSize, out after, out errors);
+}
 
 /// <summary>
 /// Keyset pagination over UUIDv7 ids (creation order). The cursor is opaque to clients: it is the

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using FluentValidation;
-using PartnerDeals.Api.Infrastructure.Errors;
 
 namespace PartnerDeals.Api.Infrastructure.Http;
 

@@ -1,11 +1,10 @@
 using System.Text.Json;
 using Dapper;
-using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
 using PartnerDeals.Matching;
 
-namespace PartnerDeals.Api.Features.Conflicts;
+namespace PartnerDeals.Api.Features.ConflictChecks;
 
 public enum ConflictStatus
 {

@@ -1,0 +1,145 @@
+using System.Security.Claims;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using PartnerDeals.Api.Features.Audit;
+using PartnerDeals.Api.Features.Partners;
+using PartnerDeals.Api.Infrastructure.Auth;
+using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.Api.Infrastructure.Http;
+using PartnerDeals.Matching;
+
+namespace PartnerDeals.Api.Features.Registrations;
+
+/// <summary>
+/// <c>POST /v1/registrations</c>: a partner registers a deal. The conflict check and the policy decide in the
+/// insert's own decision transaction; an Idempotency-Key makes a retry answer what the first attempt did.
+/// </summary>
+public static class RegistrationSubmissionApi
+{
+    internal static void MapSubmission(this RouteGroupBuilder registrations) =>
+        registrations.MapPost("/", Create)
+            .WithName("CreateRegistration")
+            .WithSummary("Register a deal")
+            .WithDescription("Partner keys register for their own partner; ops and admin on behalf of the partner named in partnerId. "
+                + "The conflict check and the policy run in the same transaction as the insert: the answer carries status "
+                + "(approved or pending_review), verdict and a partner-safe reason. Send an Idempotency-Key: a retry with the same key and body "
+                + "returns the first answer (header Idempotent-Replayed: true); the same key with another body answers 422.")
+            .RequireAuthorization(Policies.Registrant)
+            .WithValidation<CreateRegistrationRequest>()
+            .WithETag()
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+
+    private static async Task<Results<Created<Registration>, ValidationProblem, ProblemHttpResult>> Create(
+        CreateRegistrationRequest request, [FromHeader(Name = IdempotencyKeys.Header)] string? idempotencyKey, ClaimsPrincipal user,
+        HttpResponse response, [AsParameters] RegistrationServices s, IdempotencyKeys idempotency, CancellationToken ct)
+    {
+        Guid partnerId;
+        if (user.PartnerId() is { } own)
+        {
+            if (request.PartnerId is { } named && named != own)
+            {
+                return Problems.Validation("partnerId", "A partner key registers for its own partner; leave partnerId out.");
+            }
+            partnerId = own;
+        }
+        else if (request.PartnerId is { } onBehalf)
+        {
+            partnerId = onBehalf;
+        }
+        else
+        {
+            return Problems.Validation("partnerId", "partnerId is required when ops or admin register on behalf of a partner.");
+        }
+        if (idempotencyKey is not null && !IdempotencyKeys.IsValid(idempotencyKey)) return Problems.Validation(IdempotencyKeys.Header, IdempotencyKeys.Rule);
+
+        // Per partner for partner keys (all of a partner's keys share them), per key for the vendor side.
+        var scope = user.IsPartner() ? $"partner:{partnerId}" : $"key:{user.KeyId()}";
+        var now = s.Clock.GetUtcNow();
+        var proposed = New(Ids.New(now), partnerId, request, now);
+        // The same request is the same meaning: compared after trimming, defaults and exact amounts, not as typed.
+        var hash = IdempotencyKeys.Hash(new { proposed.PartnerId, proposed.Customer, proposed.Contact, proposed.Deal, proposed.CoSell });
+        var hashAsTyped = IdempotencyKeys.Hash(request with { PartnerId = partnerId });
+
+        var (problem, earlier, created) = await s.Writer.DecideAsync(async session =>
+        {
+            if (idempotencyKey is not null && await idempotency.FindAsync(session, scope, idempotencyKey, ct) is { } stored)
+            {
+                return Decided<Submission>.Discarded(new(null, stored, null));
+            }
+            var partner = await s.Partners.GetAsync(session, partnerId, ct);
+            if (partner is null) return Submission.Refused(Problems.InvalidField("partnerId", "No partner has this id."));
+            if (partner.Status != PartnerStatus.Active)
+            {
+                return Submission.Refused(Problems.Conflict("The partner cannot register deals.", $"The partner is {Json.Name(partner.Status)}."));
+            }
+
+            var registered = (await s.Decisions.SubmitAsync(session, null, proposed, partner, Actor.From(user), "registration.created", ct))!;
+            try
+            {
+                if (idempotencyKey is not null)
+                {
+                    var body = JsonSerializer.Serialize(RegistrationsApi.View(registered, user), Json.Options);
+                    await idempotency.SaveAsync(session, scope, idempotencyKey, new StoredResponse(hash, StatusCodes.Status201Created, registered.Id, body), ct);
+                }
+            }
+            catch (Exception e) when (SqlDialect.IsUniqueViolation(e))
+            {
+                // A concurrent request with the same key committed first (another instance on SQL Server): its answer is the answer.
+                return Decided<Submission>.Discarded(new(null, null, null));
+            }
+            return Decided<Submission>.Kept(new(null, null, registered));
+        }, ct);
+
+        if (problem is not null) return problem;
+        if (created is not null)
+        {
+            response.Headers.ETag = RegistrationsApi.ETagFor(created, user);
+            return TypedResults.Created($"/v1/registrations/{created.Id}", RegistrationsApi.View(created, user));
+        }
+        earlier ??= await idempotency.FindAsync(scope, idempotencyKey!, ct);
+        return Replay(earlier!, hash, hashAsTyped, response);
+    }
+
+    /// <summary>What a submission decided: a refusal, the earlier answer to its Idempotency-Key, or the new registration.</summary>
+    private sealed record Submission(ProblemHttpResult? Problem, StoredResponse? Earlier, Registration? Created)
+    {
+        public static Decided<Submission> Refused(ProblemHttpResult problem) => Decided<Submission>.Discarded(new(problem, null, null));
+    }
+
+    /// <summary>
+    /// The first answer to this Idempotency-Key, or 422 when it came with another request. Keys stored
+    /// before requests were compared by meaning hold the hash of the body as typed; that still matches.
+    /// </summary>
+    private static Results<Created<Registration>, ValidationProblem, ProblemHttpResult> Replay(
+        StoredResponse earlier, string hash, string hashAsTyped, HttpResponse response)
+    {
+        if (earlier.RequestHash != hash && earlier.RequestHash != hashAsTyped) return Problems.IdempotencyKeyReused();
+        response.Headers[IdempotencyKeys.ReplayedHeader] = "true";
+        return TypedResults.Created($"/v1/registrations/{earlier.ResourceId}", JsonSerializer.Deserialize<Registration>(earlier.ResponseBody, Json.Options));
+    }
+
+    private static Registration New(Guid id, Guid partnerId, CreateRegistrationRequest r, DateTimeOffset now) => new()
+    {
+        Id = id,
+        PartnerId = partnerId,
+        Status = RegistrationStatus.PendingReview,
+        Verdict = Verdict.Clear,
+        Reason = "awaiting_review",
+        Customer = new Customer(r.Customer!.CompanyName!.Trim(), RegistrationsApi.Blank(r.Customer.Domain), r.Customer.Country!.Trim().ToUpperInvariant(),
+            RegistrationsApi.Blank(r.Customer.Industry), r.Customer.EmployeeCount) { AlternateNames = RegistrationsApi.Alternates(r.Customer.AlternateNames) },
+        Contact = new Contact(r.Contact!.Name!.Trim(), r.Contact.Email!.Trim(), RegistrationsApi.Blank(r.Contact.Title)),
+        Deal = new Deal(r.Deal!.Name!.Trim(), (r.Deal.Products ?? []).Select(p => p.Trim()).ToList(), Amounts.Normalised(r.Deal.EstimatedValue!.Value),
+            r.Deal.Currency!.Trim().ToUpperInvariant(), r.Deal.ExpectedCloseDate, RegistrationsApi.Blank(r.Deal.Notes)),
+        CoSell = new CoSell(r.CoSell?.RelationshipOwner ?? CoSellParty.Partner, r.CoSell?.Demo ?? CoSellParty.Partner,
+            r.CoSell?.Contract ?? CoSellParty.Partner),
+        CoSelling = false,
+        Icp = new IcpResult(true, null),
+        PolicyVersion = "",
+        ExtensionsGranted = 0,
+        SubmittedAt = now,
+        CreatedAt = now,
+        UpdatedAt = now,
+    };
+}
