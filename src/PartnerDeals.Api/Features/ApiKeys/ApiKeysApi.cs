@@ -77,13 +77,12 @@ public static class ApiKeysApi
     /// <param name="role">Only keys of this role: admin, ops, crm or partner.</param>
     /// <param name="partnerId">Only the keys of this partner.</param>
     /// <param name="includeRevoked">Also list revoked keys.</param>
-    /// <param name="limit">Page size, 1–200 (default 50).</param>
-    /// <param name="cursor">The nextCursor of the previous page.</param>
+    /// <param name="page">The page asked for.</param>
     private static async Task<Results<Ok<Page<ApiKeySummary>>, ValidationProblem>> List(
         ApiKeyStore keys, CancellationToken ct,
-        string? role = null, Guid? partnerId = null, bool includeRevoked = false, int? limit = null, string? cursor = null)
+        string? role = null, Guid? partnerId = null, bool includeRevoked = false, [AsParameters] PageRequest page = default)
     {
-        Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors);
+        page.TryRead(out var pageSize, out var after, out var errors);
         var roleFilter = Paging.ReadFilter<ApiKeyRole>(role, "role", errors);
         if (errors.Count > 0) return Problems.Validation(errors);
         return TypedResults.Ok(await keys.ListAsync(roleFilter, partnerId, includeRevoked, pageSize, after, ct));

@@ -77,12 +77,11 @@ public static class ConflictChecksApi
     /// <param name="partners">The partner store.</param>
     /// <param name="preChecks">The pre-check log.</param>
     /// <param name="ct">Cancellation.</param>
-    /// <param name="limit">Page size, 1–200 (default 50).</param>
-    /// <param name="cursor">The nextCursor of the previous page.</param>
+    /// <param name="page">The page asked for.</param>
     private static async Task<Results<Ok<Page<PartnerPreCheck>>, ValidationProblem, ProblemHttpResult>> Log(
-        Guid id, PartnerStore partners, PartnerPreChecks preChecks, CancellationToken ct, int? limit = null, string? cursor = null)
+        Guid id, PartnerStore partners, PartnerPreChecks preChecks, CancellationToken ct, [AsParameters] PageRequest page = default)
     {
-        if (!Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors)) return Problems.Validation(errors);
+        if (!page.TryRead(out var pageSize, out var after, out var errors)) return Problems.Validation(errors);
         if (await partners.GetAsync(id, ct) is null) return Problems.NotFound("The partner");
         return TypedResults.Ok(await preChecks.ListAsync(id, pageSize, after, ct));
     }

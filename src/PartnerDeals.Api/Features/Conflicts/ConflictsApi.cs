@@ -79,13 +79,11 @@ public static class ConflictsApi
     /// <param name="status">open or resolved.</param>
     /// <param name="kind">The kind of the strongest match.</param>
     /// <param name="registrationId">Only this registration's conflicts.</param>
-    /// <param name="limit">Page size, 1–200 (default 50).</param>
-    /// <param name="cursor">The nextCursor of the previous page.</param>
+    /// <param name="page">The page asked for.</param>
     private static async Task<Results<Ok<Page<Conflict>>, ValidationProblem>> List(
-        ConflictStore store, CancellationToken ct, string? status = null, string? kind = null, Guid? registrationId = null, int? limit = null,
-        string? cursor = null)
+        ConflictStore store, CancellationToken ct, string? status = null, string? kind = null, Guid? registrationId = null, [AsParameters] PageRequest page = default)
     {
-        Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors);
+        page.TryRead(out var pageSize, out var after, out var errors);
         var statusFilter = Paging.ReadFilter<ConflictStatus>(status, "status", errors);
         var kindFilter = Paging.ReadFilter<CandidateKind>(kind, "kind", errors);
         if (errors.Count > 0) return Problems.Validation(errors);

@@ -115,13 +115,12 @@ public static class OpportunitiesApi
     /// <param name="status">Only opportunities in this status: open, won, lost.</param>
     /// <param name="country">Only this country (ISO 3166-1 alpha-2).</param>
     /// <param name="domain">Only accounts at this domain (a URL, e-mail or host is reduced to its registrable domain).</param>
-    /// <param name="limit">Page size, 1–200 (default 50).</param>
-    /// <param name="cursor">The nextCursor of the previous page.</param>
+    /// <param name="page">The page asked for.</param>
     private static async Task<Results<Ok<Page<Opportunity>>, ValidationProblem>> List(
         OpportunityStore store, CancellationToken ct,
-        string? source = null, string? status = null, string? country = null, string? domain = null, int? limit = null, string? cursor = null)
+        string? source = null, string? status = null, string? country = null, string? domain = null, [AsParameters] PageRequest page = default)
     {
-        Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors);
+        page.TryRead(out var pageSize, out var after, out var errors);
         var statusFilter = Paging.ReadFilter<OpportunityStatus>(status, "status", errors);
         if (country is not null && !IsoCodes.IsCountry(country)) errors["country"] = ["country must be an ISO 3166-1 alpha-2 code such as DE."];
         if (errors.Count > 0) return Problems.Validation(errors);

@@ -97,13 +97,12 @@ public static class PartnersApi
     /// <param name="type">Only partners of this type: referral, reseller, implementation, technology, affiliate, msp.</param>
     /// <param name="tier">Only partners of this tier (one of the configured tiers).</param>
     /// <param name="status">Only partners in this status: active, suspended, terminated.</param>
-    /// <param name="limit">Page size, 1–200 (default 50).</param>
-    /// <param name="cursor">The nextCursor of the previous page.</param>
+    /// <param name="page">The page asked for.</param>
     private static async Task<Results<Ok<Page<Partner>>, ValidationProblem>> List(
         PartnerStore partners, CancellationToken ct,
-        string? type = null, string? tier = null, string? status = null, int? limit = null, string? cursor = null)
+        string? type = null, string? tier = null, string? status = null, [AsParameters] PageRequest page = default)
     {
-        Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors);
+        page.TryRead(out var pageSize, out var after, out var errors);
         var typeFilter = Paging.ReadFilter<PartnerType>(type, "type", errors);
         var statusFilter = Paging.ReadFilter<PartnerStatus>(status, "status", errors);
         if (errors.Count > 0) return Problems.Validation(errors);
@@ -202,12 +201,11 @@ public static class PartnersApi
     /// <param name="partners">The partner store.</param>
     /// <param name="audit">The audit trail.</param>
     /// <param name="ct">Cancellation.</param>
-    /// <param name="limit">Page size, 1–200 (default 50).</param>
-    /// <param name="cursor">The nextCursor of the previous page.</param>
+    /// <param name="page">The page asked for.</param>
     private static async Task<Results<Ok<Page<AuditEvent>>, ValidationProblem, ProblemHttpResult>> Events(
-        Guid id, PartnerStore partners, AuditTrail audit, CancellationToken ct, int? limit = null, string? cursor = null)
+        Guid id, PartnerStore partners, AuditTrail audit, CancellationToken ct, [AsParameters] PageRequest page = default)
     {
-        if (!Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors)) return Problems.Validation(errors);
+        if (!page.TryRead(out var pageSize, out var after, out var errors)) return Problems.Validation(errors);
         if (await partners.GetAsync(id, ct) is null) return Problems.NotFound("The partner");
         return TypedResults.Ok(await audit.ListAsync("partner", id, pageSize, after, ct));
     }

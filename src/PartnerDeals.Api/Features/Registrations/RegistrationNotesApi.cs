@@ -76,12 +76,11 @@ public static class RegistrationNotesApi
     /// <param name="user">The caller.</param>
     /// <param name="s">Services.</param>
     /// <param name="ct">Cancellation.</param>
-    /// <param name="limit">Page size, 1–200 (default 50).</param>
-    /// <param name="cursor">The nextCursor of the previous page.</param>
+    /// <param name="page">The page asked for.</param>
     private static async Task<Results<Ok<Page<Note>>, ValidationProblem, ProblemHttpResult>> List(
-        Guid id, ClaimsPrincipal user, [AsParameters] RegistrationServices s, CancellationToken ct, int? limit = null, string? cursor = null)
+        Guid id, ClaimsPrincipal user, [AsParameters] RegistrationServices s, CancellationToken ct, [AsParameters] PageRequest page = default)
     {
-        if (!Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors)) return Problems.Validation(errors);
+        if (!page.TryRead(out var pageSize, out var after, out var errors)) return Problems.Validation(errors);
         var registration = await s.Registrations.GetAsync(id, ct);
         if (registration is null || !user.CanSeePartner(registration.PartnerId)) return NotFound();
 

@@ -68,21 +68,20 @@ public static class RegistrationsApi
     /// <param name="submittedFrom">Submitted at or after this instant (ISO 8601).</param>
     /// <param name="submittedTo">Submitted before this instant (ISO 8601).</param>
     /// <param name="company">A company name (matched by its normalised key) or domain.</param>
-    /// <param name="limit">Page size, 1–200 (default 50).</param>
-    /// <param name="cursor">The nextCursor of the previous page.</param>
+    /// <param name="page">The page asked for.</param>
     private static async Task<Results<Ok<Page<Registration>>, ValidationProblem>> List(
         ClaimsPrincipal user, RegistrationStore store, CancellationToken ct, string? status = null, Guid? partnerId = null,
-        DateTimeOffset? submittedFrom = null, DateTimeOffset? submittedTo = null, string? company = null, int? limit = null, string? cursor = null)
+        DateTimeOffset? submittedFrom = null, DateTimeOffset? submittedTo = null, string? company = null, [AsParameters] PageRequest page = default)
     {
-        Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors);
+        page.TryRead(out var pageSize, out var after, out var errors);
         var statusFilter = Paging.ReadFilter<RegistrationStatus>(status, "status", errors);
         if (company is { Length: > 300 }) errors["company"] = ["company must be at most 300 characters."];
         if (errors.Count > 0) return Problems.Validation(errors);
 
         var filter = new RegistrationFilter(statusFilter, user.IsPartner() ? user.PartnerId() : partnerId, submittedFrom, submittedTo,
             string.IsNullOrWhiteSpace(company) ? null : company.Trim());
-        var page = await store.ListAsync(filter, pageSize, after, ct);
-        return TypedResults.Ok(page with { Items = page.Items.Select(r => View(r, user)).ToList() });
+        var found = await store.ListAsync(filter, pageSize, after, ct);
+        return TypedResults.Ok(found with { Items = found.Items.Select(r => View(r, user)).ToList() });
     }
 
     private static async Task<Results<Ok<Registration>, ProblemHttpResult>> Get(

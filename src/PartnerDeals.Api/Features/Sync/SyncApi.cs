@@ -84,13 +84,11 @@ public static class SyncApi
     /// <param name="status">pending, delivered or dead.</param>
     /// <param name="crm">salesforce, hubspot or dynamics.</param>
     /// <param name="registrationId">Only this registration's deliveries.</param>
-    /// <param name="limit">Page size, 1–200 (default 50).</param>
-    /// <param name="cursor">The nextCursor of the previous page.</param>
+    /// <param name="page">The page asked for.</param>
     private static async Task<Results<Ok<Page<Delivery>>, ValidationProblem>> List(
-        DeliveryStore store, CancellationToken ct, string? status = null, string? crm = null, Guid? registrationId = null, int? limit = null,
-        string? cursor = null)
+        DeliveryStore store, CancellationToken ct, string? status = null, string? crm = null, Guid? registrationId = null, [AsParameters] PageRequest page = default)
     {
-        Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors);
+        page.TryRead(out var pageSize, out var after, out var errors);
         var statusFilter = Paging.ReadFilter<DeliveryStatus>(status, "status", errors);
         if (crm is not null && !Crms.All.Contains(crm)) errors["crm"] = [$"crm must be one of: {string.Join(", ", Crms.All)}."];
         if (errors.Count > 0) return Problems.Validation(errors);

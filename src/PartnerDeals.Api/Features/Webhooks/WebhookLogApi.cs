@@ -99,13 +99,12 @@ webhooks.MapPost("/{webhookId:guid}/test", Test)
     /// <param name="s">Services.</param>
     /// <param name="ct">Cancellation.</param>
     /// <param name="status">Only deliveries in this status: pending, delivered or dead.</param>
-    /// <param name="limit">Page size, 1–200 (default 50).</param>
-    /// <param name="cursor">The nextCursor of the previous page.</param>
+    /// <param name="page">The page asked for.</param>
     private static async Task<Results<Ok<Page<WebhookDelivery>>, ValidationProblem, ProblemHttpResult>> Deliveries(
         Guid id, Guid webhookId, ClaimsPrincipal user, [AsParameters] WebhookServices s, CancellationToken ct,
-        string? status = null, int? limit = null, string? cursor = null)
+        string? status = null, [AsParameters] PageRequest page = default)
     {
-        if (!Paging.TryRead(limit, cursor, out var pageSize, out var after, out var errors)) return Problems.Validation(errors);
+        if (!page.TryRead(out var pageSize, out var after, out var errors)) return Problems.Validation(errors);
         if (status is not null and not ("pending" or "delivered" or "dead"))
         {
             return Problems.Validation("status", "status must be pending, delivered or dead.");

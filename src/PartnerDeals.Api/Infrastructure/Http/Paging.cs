@@ -7,8 +7,11 @@ namespace PartnerDeals.Api.Infrastructure.Http;
 /// <summary>One page of a keyset-paginated list; pass <c>nextCursor</c> back as <c>cursor</c> for the next page.</summary>
 public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
 
-/// <summary>The page a list endpoint is asked for (<c>?limit=…&amp;cursor=…</c>), bound with <c>[AsParameters]</c>.</summary>
-public sealed record PageRequest
+/// <summary>
+/// The page a list endpoint is asked for (<c>?limit=…&amp;cursor=…</c>), bound with <c>[AsParameters]</c>. A struct, so it
+/// can follow a list's optional filters as <c>PageRequest page = default</c>, last, as the document lists it.
+/// </summary>
+public readonly record struct PageRequest
 {
     /// <summary>Page size, 1–200 (default 50).</summary>
     [FromQuery(Name = "limit")]
