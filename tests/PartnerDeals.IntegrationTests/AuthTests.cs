@@ -38,7 +38,7 @@ public sealed class AuthTests : HostTest
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
         var keys = (await ReadJsonAsync(response))["items"]!.AsArray();
         var prefix = ApiFactory.AdminKey.Substring(0, 11);
-        keys.Select(k => k!["prefix"]!.GetValue<string>()).ShouldContain(prefix);
+        keys.Select(k => k!.Get<string>("prefix")).ShouldContain(prefix);
     }
 
     [Test]
@@ -92,7 +92,7 @@ public sealed class AuthTests : HostTest
         var partner = await CreatePartnerAsync();
         var response = await ops.PostAsJsonAsync($"/v1/partners/{partner["id"]}/api-keys", new { name = "portal" });
         response.StatusCode.ShouldBe(HttpStatusCode.Created);
-        var keyId = (await ReadJsonAsync(response))["id"]!.GetValue<string>();
+        var keyId = (await ReadJsonAsync(response)).Get<string>("id");
         (await ops.DeleteAsync($"/v1/api-keys/{keyId}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
     }
 
@@ -122,7 +122,7 @@ public sealed class AuthTests : HostTest
     {
         var mine = await CreatePartnerAsync();
         var theirs = await CreatePartnerAsync();
-        using var partner = Factory.Client(await IssuePartnerKeyAsync(mine["id"]!.GetValue<string>()));
+        using var partner = Factory.Client(await IssuePartnerKeyAsync(mine.Get<string>("id")));
 
         (await partner.GetAsync($"/v1/partners/{mine["id"]}")).StatusCode.ShouldBe(HttpStatusCode.OK);
         // Another partner's record does not exist as far as this key can tell.

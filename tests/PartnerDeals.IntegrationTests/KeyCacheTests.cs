@@ -16,8 +16,8 @@ public sealed class KeyCacheTests
         using var second = new ApiFactory(databasePath: first.DatabasePath);
         using var admin = first.Client(ApiFactory.AdminKey);
         var issued = JsonNode.Parse(await (await admin.PostAsJsonAsync("/v1/api-keys", new { name = "ops key", role = "ops" })).Content.ReadAsStringAsync())!;
-        using var onFirst = first.Client(issued["key"]!.GetValue<string>());
-        using var onSecond = second.Client(issued["key"]!.GetValue<string>());
+        using var onFirst = first.Client(issued.Get<string>("key"));
+        using var onSecond = second.Client(issued.Get<string>("key"));
         (await onFirst.GetAsync("/v1/partners")).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await onSecond.GetAsync("/v1/partners")).StatusCode.ShouldBe(HttpStatusCode.OK, "now cached on the second instance too");
 

@@ -49,7 +49,7 @@ public sealed class OpenApiDocumentTests : HostTest
             }
             if (name.StartsWith("PATCH", StringComparison.Ordinal))
             {
-                operation["parameters"]!.AsArray().Select(p => p!["name"]!.GetValue<string>()).ShouldContain("If-Match", name);
+                operation["parameters"]!.AsArray().Select(p => p!.Get<string>("name")).ShouldContain("If-Match", name);
                 responses.ContainsKey("412").ShouldBeTrue($"{name} does not document 412");
                 responses.ContainsKey("428").ShouldBeTrue($"{name} does not document 428");
             }
@@ -60,9 +60,9 @@ public sealed class OpenApiDocumentTests : HostTest
     public void Document_DeclaresTheApiKeySchemeAndSnakeCaseEnums()
     {
         var scheme = _document["components"]!["securitySchemes"]!["ApiKey"]!;
-        scheme["type"]!.GetValue<string>().ShouldBe("apiKey");
-        scheme["name"]!.GetValue<string>().ShouldBe("X-Api-Key");
-        scheme["in"]!.GetValue<string>().ShouldBe("header");
+        scheme.Get<string>("type").ShouldBe("apiKey");
+        scheme.Get<string>("name").ShouldBe("X-Api-Key");
+        scheme.Get<string>("in").ShouldBe("header");
         _served.ShouldContain("\"percent_of_revenue\"");
         _served.ShouldContain("\"qualified_introduction\"");
     }

@@ -26,15 +26,15 @@ public sealed class OpportunityTests : HostTest
         created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
         created.Headers.Location!.ToString().ShouldBe($"/v1/opportunities/salesforce/{id}");
         var body = await ReadJsonAsync(created);
-        body["companyDomain"]!.GetValue<string>().ShouldBe("contoso-pharma.de");
-        body["nameKey"]!.GetValue<string>().ShouldBe("contosopharma");
-        body["closeDate"]!.GetValue<string>().ShouldBe("2026-12-15");
+        body.Get<string>("companyDomain").ShouldBe("contoso-pharma.de");
+        body.Get<string>("nameKey").ShouldBe("contosopharma");
+        body.Get<string>("closeDate").ShouldBe("2026-12-15");
 
         var updated = await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{id}", Opportunity("Contoso Pharma GmbH", status: "won"));
         updated.StatusCode.ShouldBe(HttpStatusCode.OK);
         var read = await ReadJsonAsync(await _crm.GetAsync($"/v1/opportunities/salesforce/{id}"));
-        read["status"]!.GetValue<string>().ShouldBe("won");
-        read["id"]!.GetValue<string>().ShouldBe(body["id"]!.GetValue<string>());
+        read.Get<string>("status").ShouldBe("won");
+        read.Get<string>("id").ShouldBe(body.Get<string>("id"));
     }
 
     [Test]
@@ -67,17 +67,17 @@ public sealed class OpportunityTests : HostTest
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         var body = await ReadJsonAsync(response);
-        body["created"]!.GetValue<int>().ShouldBe(1);
-        body["updated"]!.GetValue<int>().ShouldBe(1);
-        body["invalid"]!.GetValue<int>().ShouldBe(2);
+        body.Get<int>("created").ShouldBe(1);
+        body.Get<int>("updated").ShouldBe(1);
+        body.Get<int>("invalid").ShouldBe(2);
         var items = body["items"]!.AsArray();
-        items.Select(i => i!["outcome"]!.GetValue<string>()).ShouldBe(["created", "invalid", "updated", "invalid"]);
+        items.Select(i => i!.Get<string>("outcome")).ShouldBe(["created", "invalid", "updated", "invalid"]);
         items[1]!["errors"]!.AsObject().Select(e => e.Key).ShouldContain("accountName");
         items[3]!["errors"]!.AsObject().Select(e => e.Key).ShouldContain("source");
 
         var stored = await ReadJsonAsync(await _crm.GetAsync($"/v1/opportunities/hubspot/{prefix}-1"));
-        stored["status"]!.GetValue<string>().ShouldBe("won");
-        stored["accountName"]!.GetValue<string>().ShouldBe("Northwind Traders Inc");
+        stored.Get<string>("status").ShouldBe("won");
+        stored.Get<string>("accountName").ShouldBe("Northwind Traders Inc");
     }
 
     [TestCase(0)]
@@ -105,13 +105,13 @@ public sealed class OpportunityTests : HostTest
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         var body = await ReadJsonAsync(response);
-        body["rowsRead"]!.GetValue<int>().ShouldBe(5);
-        body["created"]!.GetValue<int>().ShouldBe(2);
-        body["rejected"]!.GetValue<int>().ShouldBe(3);
+        body.Get<int>("rowsRead").ShouldBe(5);
+        body.Get<int>("created").ShouldBe(2);
+        body.Get<int>("rejected").ShouldBe(3);
         var rejected = body["rejectedRows"]!.AsArray();
-        rejected.Select(r => r!["index"]!.GetValue<int>()).ShouldBe([3, 4, 5]);
+        rejected.Select(r => r!.Get<int>("index")).ShouldBe([3, 4, 5]);
         rejected[1]!["errors"]!.AsObject().Select(e => e.Key).Order().ShouldBe(["amount", "closeDate", "country"]);
-        (await ReadJsonAsync(await _crm.GetAsync($"/v1/opportunities/dynamics/{prefix}-1")))["accountName"]!.GetValue<string>().ShouldBe("Litware, Inc.");
+        (await ReadJsonAsync(await _crm.GetAsync($"/v1/opportunities/dynamics/{prefix}-1"))).Get<string>("accountName").ShouldBe("Litware, Inc.");
     }
 
     [Test]
@@ -134,11 +134,11 @@ public sealed class OpportunityTests : HostTest
         var id = Guid.NewGuid().ToString("N");
         var name = "Quixotic Zephyr " + id[..6];
         await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{id}", Opportunity(name));
-        (await CheckAsync(_crm, name, null, "DE"))["verdict"]!.GetValue<string>().ShouldBe("conflict");
+        (await CheckAsync(_crm, name, null, "DE")).Get<string>("verdict").ShouldBe("conflict");
 
         (await _crm.DeleteAsync($"/v1/opportunities/salesforce/{id}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
 
-        (await CheckAsync(_crm, name, null, "DE"))["verdict"]!.GetValue<string>().ShouldBe("clear");
+        (await CheckAsync(_crm, name, null, "DE")).Get<string>("verdict").ShouldBe("clear");
         await ReadProblemAsync(await _crm.DeleteAsync($"/v1/opportunities/salesforce/{id}"), HttpStatusCode.NotFound, "not-found");
     }
 
@@ -177,7 +177,7 @@ public sealed class OpportunityTests : HostTest
         });
         batch.StatusCode.ShouldBe(HttpStatusCode.OK, await batch.Content.ReadAsStringAsync());
         (await TokensAsync()).ShouldBe(new[] { "ventrix", tag[6..] }.Order(StringComparer.Ordinal).ToArray());
-        (await CheckAsync(_crm, first + " Global", null, "DE"))["verdict"]!.GetValue<string>().ShouldBe("clear");
+        (await CheckAsync(_crm, first + " Global", null, "DE")).Get<string>("verdict").ShouldBe("clear");
 
         (await _crm.DeleteAsync($"/v1/opportunities/salesforce/{id}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
         (await OrphansAsync()).ShouldBe(0);
@@ -190,7 +190,7 @@ public sealed class OpportunityTests : HostTest
         await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{Guid.NewGuid():N}", Opportunity("Filter One", domain, "open"));
         await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{Guid.NewGuid():N}", Opportunity("Filter Two", domain, "won"));
         var page = await ReadJsonAsync(await _crm.GetAsync($"/v1/opportunities?domain=https://{domain}/&status=won"));
-        page["items"]!.AsArray().Select(i => i!["accountName"]!.GetValue<string>()).ShouldBe(["Filter Two"]);
+        page["items"]!.AsArray().Select(i => i!.Get<string>("accountName")).ShouldBe(["Filter Two"]);
         await ReadProblemAsync(await _crm.GetAsync("/v1/opportunities?status=closed"), HttpStatusCode.BadRequest, "validation");
     }
 
@@ -202,7 +202,7 @@ public sealed class OpportunityTests : HostTest
         for (var i = 0; i < 5; i++)
         {
             var response = await _crm.PutAsJsonAsync($"/v1/opportunities/{source}/{i}", Opportunity($"Paging {i}"));
-            created.Add((await ReadJsonAsync(response))["id"]!.GetValue<string>());
+            created.Add((await ReadJsonAsync(response)).Get<string>("id"));
         }
         await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{Guid.NewGuid():N}", Opportunity("Paging Elsewhere"));
 
@@ -212,7 +212,7 @@ public sealed class OpportunityTests : HostTest
         do
         {
             var page = await ReadJsonAsync(await _crm.GetAsync($"/v1/opportunities?source={source}&status=open&limit=2" + (cursor is null ? "" : $"&cursor={cursor}")));
-            seen.AddRange(page["items"]!.AsArray().Select(o => o!["id"]!.GetValue<string>()));
+            seen.AddRange(page["items"]!.AsArray().Select(o => o!.Get<string>("id")));
             cursor = page["nextCursor"]?.GetValue<string>();
             pages++;
         } while (cursor is not null && pages < 10);
@@ -225,7 +225,7 @@ public sealed class OpportunityTests : HostTest
     public async Task PartnerKey_CannotTouchTheDirectPipeline()
     {
         var partner = await CreatePartnerAsync();
-        using var client = Factory.Client(await IssuePartnerKeyAsync(partner["id"]!.GetValue<string>()));
+        using var client = Factory.Client(await IssuePartnerKeyAsync(partner.Get<string>("id")));
         await ReadProblemAsync(await client.GetAsync("/v1/opportunities"), HttpStatusCode.Forbidden, "forbidden");
         await ReadProblemAsync(await client.PutAsJsonAsync("/v1/opportunities/salesforce/p1", Opportunity("Sneaky")), HttpStatusCode.Forbidden, "forbidden");
         await ReadProblemAsync(await client.PostAsJsonAsync("/v1/opportunities/batch", new { items = Array.Empty<object>() }), HttpStatusCode.Forbidden, "forbidden");
@@ -239,12 +239,12 @@ public sealed class OpportunityTests : HostTest
 
         var check = await CheckAsync(_crm, "Tailspin Spielwaren", $"anna@tailspin-{id[..6]}.de", "DE");
 
-        check["verdict"]!.GetValue<string>().ShouldBe("conflict");
-        check["reason"]!.GetValue<string>().ShouldBe("account_unavailable");
+        check.Get<string>("verdict").ShouldBe("conflict");
+        check.Get<string>("reason").ShouldBe("account_unavailable");
         var top = check["candidates"]!.AsArray()[0]!;
-        top["kind"]!.GetValue<string>().ShouldBe("direct_opportunity");
-        top["externalId"]!.GetValue<string>().ShouldBe(id);
-        top["signals"]!.AsArray().Select(s => s!["name"]!.GetValue<string>()).ShouldContain("domain_equal");
+        top.Get<string>("kind").ShouldBe("direct_opportunity");
+        top.Get<string>("externalId").ShouldBe(id);
+        top["signals"]!.AsArray().Select(s => s!.Get<string>("name")).ShouldContain("domain_equal");
     }
 
     [Test]
@@ -254,8 +254,8 @@ public sealed class OpportunityTests : HostTest
         var name = "Wingtip Kestrel " + id[..6];
         await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{id}", Opportunity(name + " AG", status: "won"));
         var check = await CheckAsync(_crm, name, null, "DE");
-        check["verdict"]!.GetValue<string>().ShouldBe("conflict");
-        check["candidates"]!.AsArray()[0]!["kind"]!.GetValue<string>().ShouldBe("existing_customer");
+        check.Get<string>("verdict").ShouldBe("conflict");
+        check["candidates"]!.AsArray()[0]!.Get<string>("kind").ShouldBe("existing_customer");
     }
 
     [Test]
@@ -264,7 +264,7 @@ public sealed class OpportunityTests : HostTest
         var id = Guid.NewGuid().ToString("N");
         var name = "Lost Cause Widgets " + id[..6];
         await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{id}", Opportunity(name, status: "lost"));
-        (await CheckAsync(_crm, name, null, "DE"))["verdict"]!.GetValue<string>().ShouldBe("clear");
+        (await CheckAsync(_crm, name, null, "DE")).Get<string>("verdict").ShouldBe("clear");
     }
 
     [Test]
@@ -274,7 +274,7 @@ public sealed class OpportunityTests : HostTest
         var name = "Secretive Accounts " + id[..6];
         await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{id}", Opportunity(name, $"secret-{id[..6]}.com"));
         var partner = await CreatePartnerAsync();
-        using var client = Factory.Client(await IssuePartnerKeyAsync(partner["id"]!.GetValue<string>()));
+        using var client = Factory.Client(await IssuePartnerKeyAsync(partner.Get<string>("id")));
 
         var response = await client.PostAsJsonAsync("/v1/conflict-checks", new { companyName = name, domain = $"secret-{id[..6]}.com", country = "DE" });
         var text = await response.Content.ReadAsStringAsync();
@@ -282,7 +282,7 @@ public sealed class OpportunityTests : HostTest
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
         var body = JsonNode.Parse(text)!.AsObject();
         body.Select(p => p.Key).Order().ShouldBe(["available", "reason"]);
-        body["available"]!.GetValue<bool>().ShouldBeFalse();
+        body.Get<bool>("available").ShouldBeFalse();
         text.ShouldNotContain(id);
         text.ShouldNotContain("salesforce");
         text.ShouldNotContain("Secretive");

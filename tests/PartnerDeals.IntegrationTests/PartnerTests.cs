@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using PartnerDeals.IntegrationTests.Support;
@@ -18,13 +17,13 @@ public sealed class PartnerTests : HostTest
         response.Headers.ETag!.Tag.ShouldBe("\"1\"");
         var partner = await ReadJsonAsync(response);
         response.Headers.Location!.ToString().ShouldBe($"/v1/partners/{partner["id"]}");
-        partner["name"]!.GetValue<string>().ShouldBe(name);
-        partner["type"]!.GetValue<string>().ShouldBe("implementation");
-        partner["status"]!.GetValue<string>().ShouldBe("active");
-        partner["terms"]!["feeModel"]!.GetValue<string>().ShouldBe("percent_of_revenue");
-        partner["terms"]!["feePercent"]!.GetValue<decimal>().ShouldBe(10m);
-        partner["terms"]!["feeTrigger"]!.GetValue<string>().ShouldBe("closed_won");
-        partner["terms"]!["protectionDays"]!.GetValue<int>().ShouldBe(90);
+        partner.Get<string>("name").ShouldBe(name);
+        partner.Get<string>("type").ShouldBe("implementation");
+        partner.Get<string>("status").ShouldBe("active");
+        partner["terms"]!.Get<string>("feeModel").ShouldBe("percent_of_revenue");
+        partner["terms"]!.Get<decimal>("feePercent").ShouldBe(10m);
+        partner["terms"]!.Get<string>("feeTrigger").ShouldBe("closed_won");
+        partner["terms"]!.Get<int>("protectionDays").ShouldBe(90);
 
         var read = await Admin.GetAsync(response.Headers.Location);
         read.StatusCode.ShouldBe(HttpStatusCode.OK);
@@ -41,12 +40,12 @@ public sealed class PartnerTests : HostTest
             paymentNetDays = 45, protectionDays = 120, exclusive = true,
         });
         var terms = partner["terms"]!;
-        terms["feeModel"]!.GetValue<string>().ShouldBe("fixed_fee");
+        terms.Get<string>("feeModel").ShouldBe("fixed_fee");
         terms["feePercent"].ShouldBeNull();
-        terms["feeAmount"]!.GetValue<decimal>().ShouldBe(2500.50m);
-        terms["feeCurrency"]!.GetValue<string>().ShouldBe("EUR");
-        terms["feeTrigger"]!.GetValue<string>().ShouldBe("qualified_introduction");
-        terms["exclusive"]!.GetValue<bool>().ShouldBeTrue();
+        terms.Get<decimal>("feeAmount").ShouldBe(2500.50m);
+        terms.Get<string>("feeCurrency").ShouldBe("EUR");
+        terms.Get<string>("feeTrigger").ShouldBe("qualified_introduction");
+        terms.Get<bool>("exclusive").ShouldBeTrue();
     }
 
     [Test]
@@ -71,7 +70,7 @@ public sealed class PartnerTests : HostTest
         var tier = "gold";
         var type = "affiliate";
         var created = new List<string>();
-        for (var i = 0; i < 5; i++) created.Add((await CreatePartnerAsync(type: type, tier: tier))["id"]!.GetValue<string>());
+        for (var i = 0; i < 5; i++) created.Add((await CreatePartnerAsync(type: type, tier: tier)).Get<string>("id"));
         await CreatePartnerAsync(type: "technology", tier: tier);
 
         var seen = new List<string>();
@@ -81,7 +80,7 @@ public sealed class PartnerTests : HostTest
         {
             var url = $"/v1/partners?type={type}&tier={tier}&status=active&limit=2" + (cursor is null ? "" : $"&cursor={cursor}");
             var page = (await ReadJsonAsync(await Admin.GetAsync(url))).AsObject();
-            seen.AddRange(page["items"]!.AsArray().Select(p => p!["id"]!.GetValue<string>()));
+            seen.AddRange(page["items"]!.AsArray().Select(p => p!.Get<string>("id")));
             cursor = page["nextCursor"]?.GetValue<string>();
             pages++;
         } while (cursor is not null && pages < 10);
@@ -101,53 +100,53 @@ public sealed class PartnerTests : HostTest
     public async Task Update_WithCurrentETag_ChangesFieldsBumpsETagAndRecordsEvent()
     {
         var partner = await CreatePartnerAsync();
-        var id = partner["id"]!.GetValue<string>();
+        var id = partner.Get<string>("id");
 
         var response = await PatchAsync(id, """{"tier":"gold","terms":{"feePercent":12.5,"protectionDays":120}}""", "\"1\"");
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         response.Headers.ETag!.Tag.ShouldBe("\"2\"");
         var updated = await ReadJsonAsync(response);
-        updated["tier"]!.GetValue<string>().ShouldBe("gold");
-        updated["terms"]!["feePercent"]!.GetValue<decimal>().ShouldBe(12.5m);
-        updated["terms"]!["protectionDays"]!.GetValue<int>().ShouldBe(120);
-        updated["terms"]!["paymentNetDays"]!.GetValue<int>().ShouldBe(30);
-        updated["name"]!.GetValue<string>().ShouldBe(partner["name"]!.GetValue<string>());
+        updated.Get<string>("tier").ShouldBe("gold");
+        updated["terms"]!.Get<decimal>("feePercent").ShouldBe(12.5m);
+        updated["terms"]!.Get<int>("protectionDays").ShouldBe(120);
+        updated["terms"]!.Get<int>("paymentNetDays").ShouldBe(30);
+        updated.Get<string>("name").ShouldBe(partner.Get<string>("name"));
 
         var events = (await ReadJsonAsync(await Admin.GetAsync($"/v1/partners/{id}/events")))["items"]!.AsArray();
-        events.Select(e => e!["action"]!.GetValue<string>()).ShouldBe(["partner.created", "partner.updated"]);
+        events.Select(e => e!.Get<string>("action")).ShouldBe(["partner.created", "partner.updated"]);
         var changes = events[1]!["data"]!["changes"]!.AsObject();
         changes.Select(c => c.Key).Order().ShouldBe(["terms.feePercent", "terms.protectionDays", "tier"]);
-        changes["tier"]!["from"]!.GetValue<string>().ShouldBe("silver");
-        changes["tier"]!["to"]!.GetValue<string>().ShouldBe("gold");
-        events[1]!["actorRole"]!.GetValue<string>().ShouldBe("admin");
+        changes["tier"]!.Get<string>("from").ShouldBe("silver");
+        changes["tier"]!.Get<string>("to").ShouldBe("gold");
+        events[1]!.Get<string>("actorRole").ShouldBe("admin");
     }
 
     [Test]
     public async Task Update_WithoutIfMatch_AnswersPreconditionRequired()
     {
-        var id = (await CreatePartnerAsync())["id"]!.GetValue<string>();
+        var id = (await CreatePartnerAsync()).Get<string>("id");
         await ReadProblemAsync(await PatchAsync(id, """{"tier":"gold"}""", null), HttpStatusCode.PreconditionRequired, "precondition-required");
     }
 
     [Test]
     public async Task Update_WithStaleETag_AnswersPreconditionFailedAndChangesNothing()
     {
-        var id = (await CreatePartnerAsync())["id"]!.GetValue<string>();
+        var id = (await CreatePartnerAsync()).Get<string>("id");
         (await PatchAsync(id, """{"tier":"gold"}""", "\"1\"")).StatusCode.ShouldBe(HttpStatusCode.OK);
 
         await ReadProblemAsync(await PatchAsync(id, """{"tier":"registered"}""", "\"1\""), HttpStatusCode.PreconditionFailed, "precondition-failed");
         await ReadProblemAsync(await PatchAsync(id, """{"tier":"registered"}""", "W/\"2\""), HttpStatusCode.PreconditionFailed, "precondition-failed");
 
         var current = await Admin.GetAsync($"/v1/partners/{id}");
-        (await ReadJsonAsync(current))["tier"]!.GetValue<string>().ShouldBe("gold");
+        (await ReadJsonAsync(current)).Get<string>("tier").ShouldBe("gold");
         current.Headers.ETag!.Tag.ShouldBe("\"2\"");
     }
 
     [Test]
     public async Task Update_ConcurrentWritersWithSameETag_ExactlyOneWins()
     {
-        var id = (await CreatePartnerAsync())["id"]!.GetValue<string>();
+        var id = (await CreatePartnerAsync()).Get<string>("id");
         var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
             PatchAsync(id, $$"""{"contactEmail":"writer{{i}}@partner.example"}""", "\"1\"")));
 
@@ -158,7 +157,7 @@ public sealed class PartnerTests : HostTest
     [Test]
     public async Task Update_SwitchToFixedFeeWithoutAmount_ListsMissingTermFields()
     {
-        var id = (await CreatePartnerAsync())["id"]!.GetValue<string>();
+        var id = (await CreatePartnerAsync()).Get<string>("id");
         var problem = await ReadProblemAsync(await PatchAsync(id, """{"terms":{"feeModel":"fixed_fee"}}""", "*"), HttpStatusCode.BadRequest, "validation");
         ErrorFields(problem).ShouldBe(["terms.feeAmount", "terms.feeCurrency"]);
 
@@ -171,7 +170,7 @@ public sealed class PartnerTests : HostTest
     public async Task Update_NoRealChange_KeepsVersionAndRecordsNothing()
     {
         var partner = await CreatePartnerAsync(tier: "silver");
-        var id = partner["id"]!.GetValue<string>();
+        var id = partner.Get<string>("id");
         var response = await PatchAsync(id, """{"tier":"silver"}""", "\"1\"");
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
         response.Headers.ETag!.Tag.ShouldBe("\"1\"");
@@ -182,7 +181,7 @@ public sealed class PartnerTests : HostTest
     [Test]
     public async Task Update_MergePatchMediaType_IsAccepted()
     {
-        var id = (await CreatePartnerAsync())["id"]!.GetValue<string>();
+        var id = (await CreatePartnerAsync()).Get<string>("id");
         var response = await PatchAsync(id, """{"status":"suspended"}""", "*", "application/merge-patch+json");
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
     }
@@ -190,7 +189,7 @@ public sealed class PartnerTests : HostTest
     [Test]
     public async Task Terminate_RevokesPartnerKeysAndCannotBeUndone()
     {
-        var id = (await CreatePartnerAsync())["id"]!.GetValue<string>();
+        var id = (await CreatePartnerAsync()).Get<string>("id");
         using var partner = Factory.Client(await IssuePartnerKeyAsync(id));
         (await partner.GetAsync($"/v1/partners/{id}")).StatusCode.ShouldBe(HttpStatusCode.OK);
 
@@ -201,7 +200,7 @@ public sealed class PartnerTests : HostTest
         await ReadProblemAsync(await Admin.PostAsJsonAsync($"/v1/partners/{id}/api-keys", new { name = "again" }),
             HttpStatusCode.Conflict, "invalid-transition");
         var events = (await ReadJsonAsync(await Admin.GetAsync($"/v1/partners/{id}/events")))["items"]!.AsArray();
-        events.Last()!["data"]!["revokedApiKeys"]!.GetValue<int>().ShouldBe(1);
+        events.Last()!["data"]!.Get<int>("revokedApiKeys").ShouldBe(1);
     }
 
     [Test]
@@ -209,7 +208,7 @@ public sealed class PartnerTests : HostTest
     {
         var taken = Unique("Taken Name");
         await CreatePartnerAsync(taken);
-        var id = (await CreatePartnerAsync())["id"]!.GetValue<string>();
+        var id = (await CreatePartnerAsync()).Get<string>("id");
         await ReadProblemAsync(await PatchAsync(id, JsonObject.Create(System.Text.Json.JsonSerializer.SerializeToElement(new { name = taken }))!.ToJsonString(), "*"),
             HttpStatusCode.Conflict, "conflict");
     }

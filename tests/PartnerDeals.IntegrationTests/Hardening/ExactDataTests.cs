@@ -1,9 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using PartnerDeals.IntegrationTests.Registrations;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Hardening;
 
@@ -25,7 +27,7 @@ public sealed class ExactDataTests : RegistrationTest
     {
         var partner = await PartnerAsync();
         var (name, domain) = NewCompany();
-        var body = JsonNode.Parse(JsonContent.Create(Body(name, domain)).ReadAsStringAsync().Result)!;
+        var body = JsonSerializer.SerializeToNode(Body(name, domain), JsonSerializerOptions.Web)!;
         body["deal"]!["estimatedValue"] = JsonNode.Parse(amount);
 
         var created = await RegisterAsync(partner.Client, body);
@@ -51,7 +53,7 @@ public sealed class ExactDataTests : RegistrationTest
 
         (await ReadAsync(id))["outcome"]!["amount"]!.ToJsonString().ShouldBe("999999999999999.9999");
         var fees = await ReadJsonAsync(await Admin.GetAsync($"/v1/partners/{partner.Id}/fees"));
-        var fee = fees["items"]!.AsArray().Single(f => f!["registrationId"]!.GetValue<string>() == id)!;
+        var fee = fees["items"]!.AsArray().Single(f => f!.Get<string>("registrationId") == id)!;
         fee["basisAmount"]!.ToJsonString().ShouldBe("999999999999999.9999");
         fee["amount"]!.ToJsonString().ShouldBe("100000000000000");
     }
@@ -113,8 +115,8 @@ public sealed class ExactDataTests : RegistrationTest
         var name = "Contoso" + hidden + "Pharma";
         var partner = await PartnerAsync();
 
-        var registration = JsonNode.Parse(JsonContent.Create(Body(name, null)).ReadAsStringAsync().Result)!;
-        var alternate = JsonNode.Parse(JsonContent.Create(Body(NewCompany().Name, null)).ReadAsStringAsync().Result)!;
+        var registration = JsonSerializer.SerializeToNode(Body(name, null), JsonSerializerOptions.Web)!;
+        var alternate = JsonSerializer.SerializeToNode(Body(NewCompany().Name, null), JsonSerializerOptions.Web)!;
         alternate["customer"]!["alternateNames"] = new JsonArray(name);
         var refusals = new (HttpResponseMessage Response, string Field)[]
         {
@@ -146,14 +148,14 @@ public sealed class ExactDataTests : RegistrationTest
     {
         var partner = await PartnerAsync();
         var (name, domain) = NewCompany();
-        var json = JsonContent.Create(Body(name, domain)).ReadAsStringAsync().Result
+        var json = JsonSerializer.Serialize(Body(name, domain), JsonSerializerOptions.Web)
             .Replace("\"companyName\":", "\"companyName\":\"Harmless Ltd\",\"companyName\":", StringComparison.Ordinal);
 
         var response = await partner.Client.PostAsync("/v1/registrations", JsonBody(json));
 
         var problem = await ReadProblemAsync(response, HttpStatusCode.BadRequest, "malformed-request");
         ErrorFields(problem).ShouldBe(["customer.companyName"]);
-        problem["detail"]!.GetValue<string>().ShouldContain("customer.companyName");
+        problem.Get<string>("detail").ShouldContain("customer.companyName");
         (await ReadJsonAsync(await Admin.GetAsync($"/v1/registrations?partnerId={partner.Id}")))["items"]!.AsArray().ShouldBeEmpty();
     }
 
@@ -163,11 +165,11 @@ public sealed class ExactDataTests : RegistrationTest
         var partner = await PartnerAsync();
         var (name, domain) = NewCompany();
         var key = Guid.NewGuid().ToString();
-        var first = JsonNode.Parse(JsonContent.Create(Body(name, domain, value: 120000m)).ReadAsStringAsync().Result)!;
+        var first = JsonSerializer.SerializeToNode(Body(name, domain, value: 120000m), JsonSerializerOptions.Web)!;
         first["coSell"] = null;
         var created = await RegisterAsync(partner.Client, first, key);
 
-        var retry = JsonNode.Parse(JsonContent.Create(Body("  " + name + " ", domain)).ReadAsStringAsync().Result)!;
+        var retry = JsonSerializer.SerializeToNode(Body("  " + name + " ", domain), JsonSerializerOptions.Web)!;
         retry["deal"]!["estimatedValue"] = JsonNode.Parse("120000.00");
         retry["coSell"] = new JsonObject { ["relationshipOwner"] = "partner", ["demo"] = "partner", ["contract"] = "partner" };
         var replayed = await PostRegistrationAsync(partner.Client, retry, key);
@@ -192,10 +194,10 @@ public sealed class ExactDataTests : RegistrationTest
         var response = await _crm.PostAsync("/v1/opportunities/import", new StringContent(csv.ToString(), Encoding.UTF8, "text/csv"));
 
         var problem = await ReadProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "payload-too-large");
-        problem["stoppedAtRow"]!.GetValue<int>().ShouldBe(5_001);
-        problem["created"]!.GetValue<int>().ShouldBe(5_000);
+        problem.Get<int>("stoppedAtRow").ShouldBe(5_001);
+        problem.Get<int>("created").ShouldBe(5_000);
         var listed = await ReadJsonAsync(await _crm.GetAsync($"/v1/opportunities/csvlimit/{tag}-4999"));
-        listed["accountName"]!.GetValue<string>().ShouldBe($"Limit Test {tag} 4999");
+        listed.Get<string>("accountName").ShouldBe($"Limit Test {tag} 4999");
     }
 
     [Test]
@@ -219,9 +221,9 @@ public sealed class ExactDataTests : RegistrationTest
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         var result = await ReadJsonAsync(response);
-        result["created"]!.GetValue<int>().ShouldBe(3);
-        result["rejected"]!.GetValue<int>().ShouldBe(1);
-        result["rejectedRows"]![0]!["index"]!.GetValue<int>().ShouldBe(2);
+        result.Get<int>("created").ShouldBe(3);
+        result.Get<int>("rejected").ShouldBe(1);
+        result["rejectedRows"]![0]!.Get<int>("index").ShouldBe(2);
         (await _crm.GetAsync($"/v1/opportunities/csvquote/{tag}-4")).StatusCode.ShouldBe(HttpStatusCode.OK);
     }
 
@@ -238,7 +240,7 @@ public sealed class ExactDataTests : RegistrationTest
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         var result = await ReadJsonAsync(response);
-        result["created"]!.GetValue<int>().ShouldBe(1);
+        result.Get<int>("created").ShouldBe(1);
         result["rejectedRows"]![0]!["errors"]!.AsObject().Select(e => e.Key).ShouldBe(["accountName"]);
     }
 

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Time.Testing;
 using PartnerDeals.IntegrationTests.Registrations;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Hardening;
 
@@ -50,9 +51,9 @@ public sealed class PreCheckQuotaTests : RegistrationTest
         (await CheckAsync(Admin)).StatusCode.ShouldBe(HttpStatusCode.OK, "vendor keys have no pre-check quota");
 
         var log = await ReadJsonAsync(await Admin.GetAsync($"/v1/partners/{partner.Id}/conflict-checks"));
-        log["items"]!.AsArray().Select(c => c!["outcome"]!.GetValue<string>())
+        log["items"]!.AsArray().Select(c => c!.Get<string>("outcome"))
             .ShouldBe(["answered", "answered", "answered", "refused_per_minute", "answered", "answered", "refused_per_day"]);
-        log["items"]![0]!["verdict"]!.GetValue<string>().ShouldBe("clear");
+        log["items"]![0]!.Get<string>("verdict").ShouldBe("clear");
         await ReadProblemAsync(await partner.Client.GetAsync($"/v1/partners/{partner.Id}/conflict-checks"), HttpStatusCode.Forbidden, "forbidden");
 
         using var anonymous = Factory.Client(null);
@@ -80,8 +81,8 @@ public sealed class PreCheckQuotaTests : RegistrationTest
         answers.Distinct().ShouldHaveSingleItem();
         var answer = JsonNode.Parse(answers[0])!.AsObject();
         answer.Select(p => p.Key).Order().ShouldBe(["available", "reason"]);
-        answer["available"]!.GetValue<bool>().ShouldBeFalse();
-        answer["reason"]!.GetValue<string>().ShouldBe("account_unavailable");
-        vendor["verdict"]!.GetValue<string>().ShouldNotBe("clear");
+        answer.Get<bool>("available").ShouldBeFalse();
+        answer.Get<string>("reason").ShouldBe("account_unavailable");
+        vendor.Get<string>("verdict").ShouldNotBe("clear");
     }
 }

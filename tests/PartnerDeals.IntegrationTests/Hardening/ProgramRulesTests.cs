@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using PartnerDeals.IntegrationTests.Registrations;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Hardening;
 
@@ -28,15 +29,15 @@ public sealed class ProgramRulesTests : RegistrationTest
         var behindPlaceholder = await RegisterAsync(follower.Client, Body(placeholder, placeholderDomain));
         var real = await RegisterAsync(honest.Client, Body(target, targetDomain));
         Status(behindPlaceholder).ShouldBe("pending_review");
-        behindPlaceholder["verdict"]!.GetValue<string>().ShouldBe("conflict");
+        behindPlaceholder.Get<string>("verdict").ShouldBe("conflict");
 
         var edited = await EditAsync(squatter.Client, Id(early), new { customer = new { companyName = target, domain = targetDomain } });
 
-        edited["verdict"]!.GetValue<string>().ShouldBe("conflict", "the honest claim on the target came first");
-        edited["submittedAt"]!.GetValue<DateTimeOffset>().ShouldBeGreaterThan(real["submittedAt"]!.GetValue<DateTimeOffset>());
-        (await ReadAsync(Id(real)))["verdict"]!.GetValue<string>().ShouldBe("clear");
+        edited.Get<string>("verdict").ShouldBe("conflict", "the honest claim on the target came first");
+        edited.Get<DateTimeOffset>("submittedAt").ShouldBeGreaterThan(real.Get<DateTimeOffset>("submittedAt"));
+        (await ReadAsync(Id(real))).Get<string>("verdict").ShouldBe("clear");
         await ActAsync(Admin, Id(real), "approve");
-        (await ReadAsync(Id(behindPlaceholder)))["verdict"]!.GetValue<string>().ShouldBe("clear", "the placeholder's company is claimed no more");
+        (await ReadAsync(Id(behindPlaceholder))).Get<string>("verdict").ShouldBe("clear", "the placeholder's company is claimed no more");
     }
 
     [Test]
@@ -50,9 +51,9 @@ public sealed class ProgramRulesTests : RegistrationTest
 
         var edited = await EditAsync(first.Client, Id(early), new { deal = new { estimatedValue = 75_000m }, customer = new { employeeCount = 800 } });
 
-        edited["verdict"]!.GetValue<string>().ShouldBe("clear");
-        edited["submittedAt"]!.GetValue<DateTimeOffset>().ShouldBe(early["submittedAt"]!.GetValue<DateTimeOffset>());
-        (await ReadAsync(Id(later)))["verdict"]!.GetValue<string>().ShouldBe("conflict");
+        edited.Get<string>("verdict").ShouldBe("clear");
+        edited.Get<DateTimeOffset>("submittedAt").ShouldBe(early.Get<DateTimeOffset>("submittedAt"));
+        (await ReadAsync(Id(later))).Get<string>("verdict").ShouldBe("conflict");
     }
 
     [Test]
@@ -97,12 +98,12 @@ public sealed class ProgramRulesTests : RegistrationTest
 
         var released = await ReadAsync(Id(held));
         Status(released).ShouldBe("withdrawn");
-        released["reason"]!.GetValue<string>().ShouldBe("partner_terminated");
+        released.Get<string>("reason").ShouldBe("partner_terminated");
         Status(await ReadAsync(Id(behind))).ShouldBe("approved");
         var events = await ReadJsonAsync(await Admin.GetAsync($"/v1/partners/{leaving.Id}/events"));
-        events["items"]!.AsArray().Last()!["data"]!["releasedRegistrations"]!.GetValue<int>().ShouldBe(1);
+        events["items"]!.AsArray().Last()!["data"]!.Get<int>("releasedRegistrations").ShouldBe(1);
         var trail = await ReadJsonAsync(await Admin.GetAsync($"/v1/registrations/{Id(held)}/events"));
-        trail["items"]!.AsArray().Select(e => e!["action"]!.GetValue<string>()).ShouldContain("registration.released");
+        trail["items"]!.AsArray().Select(e => e!.Get<string>("action")).ShouldContain("registration.released");
     }
 
     [Test]
@@ -118,7 +119,7 @@ public sealed class ProgramRulesTests : RegistrationTest
 
         await ReadProblemAsync(won, HttpStatusCode.Conflict, "invalid-transition");
         var fees = await ReadJsonAsync(await Admin.GetAsync($"/v1/partners/{partner.Id}/fees"));
-        fees["items"]!.AsArray().Select(f => f!["trigger"]!.GetValue<string>()).ShouldBe(["qualified_introduction"]);
+        fees["items"]!.AsArray().Select(f => f!.Get<string>("trigger")).ShouldBe(["qualified_introduction"]);
     }
 
     [Test]
@@ -139,7 +140,7 @@ public sealed class ProgramRulesTests : RegistrationTest
 
         var after = await partner.Client.GetAsync($"/v1/registrations/{mine}");
         after.Headers.ETag.ShouldBe(before.Headers.ETag);
-        (await ReadJsonAsync(after))["updatedAt"]!.GetValue<DateTimeOffset>().ShouldBe(beforeBody["updatedAt"]!.GetValue<DateTimeOffset>());
+        (await ReadJsonAsync(after)).Get<DateTimeOffset>("updatedAt").ShouldBe(beforeBody.Get<DateTimeOffset>("updatedAt"));
         (await Admin.GetAsync($"/v1/registrations/{mine}")).Headers.ETag.ShouldNotBe(vendorBefore.Headers.ETag, "the vendor sees the conflict re-recorded");
         var edit = await partner.Client.SendAsync(Patch($"/v1/registrations/{mine}", new { deal = new { estimatedValue = 55_000m } }, before.Headers.ETag!.Tag));
         edit.StatusCode.ShouldBe(HttpStatusCode.OK, await edit.Content.ReadAsStringAsync());
@@ -153,7 +154,7 @@ public sealed class ProgramRulesTests : RegistrationTest
             .IsSuccessStatusCode.ShouldBeTrue();
         var partner = await PartnerAsync("gold");
         var id = Id(await RegisterAsync(partner.Client, Body(name, domain)));
-        var conflictId = (await ReadAsync(id))["conflictId"]!.GetValue<string>();
+        var conflictId = (await ReadAsync(id)).Get<string>("conflictId");
         var resolved = await Admin.PostAsJsonAsync($"/v1/conflicts/{conflictId}/resolve", new { resolution = "keep_direct" });
         resolved.StatusCode.ShouldBe(HttpStatusCode.OK, await resolved.Content.ReadAsStringAsync());
 
@@ -169,8 +170,8 @@ public sealed class ProgramRulesTests : RegistrationTest
             text.ShouldNotContain("existing_customer");
             text.ShouldNotContain("direct_conflict");
         }
-        JsonNode.Parse(seen[0])!["reason"]!.GetValue<string>().ShouldBe("rejected_account_unavailable");
-        (await ReadAsync(id))["rejectionReason"]!.GetValue<string>().ShouldBe("existing_customer", "the vendor still sees why");
+        JsonNode.Parse(seen[0])!.Get<string>("reason").ShouldBe("rejected_account_unavailable");
+        (await ReadAsync(id)).Get<string>("rejectionReason").ShouldBe("existing_customer", "the vendor still sees why");
     }
 
     private async Task SetStatusAsync(string partnerId, string status)

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
 using PartnerDeals.IntegrationTests.Registrations;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Metrics;
 
@@ -93,10 +94,10 @@ public sealed class ProgramMetricsTests : RegistrationTest
     {
         var gold = await GetAsync(Admin, $"/v1/partners/{_gold.Id}/metrics");
 
-        gold["from"]!.GetValue<string>().ShouldBe("2026-10-01");
-        gold["to"]!.GetValue<string>().ShouldBe("2026-12-31");
-        gold["partnerName"]!.GetValue<string>().ShouldBe("Gold Partner Co");
-        gold["tier"]!.GetValue<string>().ShouldBe("gold");
+        gold.Get<string>("from").ShouldBe("2026-10-01");
+        gold.Get<string>("to").ShouldBe("2026-12-31");
+        gold.Get<string>("partnerName").ShouldBe("Gold Partner Co");
+        gold.Get<string>("tier").ShouldBe("gold");
         Int(gold, "submitted").ShouldBe(3, "g1, g2, g3; g0 was submitted in Q3");
         Int(gold, "icpQualified").ShouldBe(2, "g2's 5,000 EUR is under the minimum");
         Number(gold, "icpQualifiedRate").ShouldBe(0.6667);
@@ -157,7 +158,7 @@ public sealed class ProgramMetricsTests : RegistrationTest
         var byUsdRevenue = await GetAsync(Admin, "/v1/partners/metrics?sort=-revenue&currency=USD&limit=2");
         var byName = await GetAsync(Admin, "/v1/partners/metrics?sort=name");
 
-        byWon["sort"]!.GetValue<string>().ShouldBe("-won");
+        byWon.Get<string>("sort").ShouldBe("-won");
         Names(byWon).ShouldBe(["Gold Partner Co", "Fixed Fee Partners", "Former Partner", "Idle Partner Ltd"], "ties by name");
         Names(byConversion).ShouldBe(["Gold Partner Co", "Fixed Fee Partners", "Former Partner", "Idle Partner Ltd"],
             "0.33, 0, then the partners with nothing approved");
@@ -173,9 +174,9 @@ public sealed class ProgramMetricsTests : RegistrationTest
     {
         var health = await GetAsync(Admin, "/v1/program/health");
 
-        health["asOf"]!.GetValue<DateTimeOffset>().ShouldBe(At("2026-11-23T09:00"), "the period has not ended: judged now");
+        health.Get<DateTimeOffset>("asOf").ShouldBe(At("2026-11-23T09:00"), "the period has not ended: judged now");
         var revenue = health["revenue"]!.AsArray().Select(r => (
-            r!["currency"]!.GetValue<string>(), r["partnerSourced"]!.GetValue<decimal>(), r["direct"]!.GetValue<decimal>(), r["partnerShare"]!.GetValue<double>()));
+            r!.Get<string>("currency"), r.Get<decimal>("partnerSourced"), r.Get<decimal>("direct"), r.Get<double>("partnerShare")));
         // EUR: 90,000 / (90,000 + 100,000 + 30,000 + 10,000); USD: 50,000 / (50,000 + 20,000).
         revenue.ShouldBe([("EUR", 90_000m, 140_000m, 0.3913), ("USD", 50_000m, 20_000m, 0.7143)]);
 
@@ -184,26 +185,26 @@ public sealed class ProgramMetricsTests : RegistrationTest
 
         // Gold has revenue, Fixed joined too recently, Former is suspended.
         var idle = health["partnersWithoutRevenue"]!.AsArray().ShouldHaveSingleItem()!;
-        idle["partnerId"]!.GetValue<string>().ShouldBe(_idle.Id);
-        idle["reviewDueOn"]!.GetValue<string>().ShouldBe("2026-09-30");
+        idle.Get<string>("partnerId").ShouldBe(_idle.Id);
+        idle.Get<string>("reviewDueOn").ShouldBe("2026-09-30");
         (Int(idle, "submitted"), Int(idle, "approved"), Int(idle, "lost"), Int(idle, "openProtected")).ShouldBe((2, 1, 1, 0));
-        idle["lastSubmittedAt"]!.GetValue<DateTimeOffset>().ShouldBe(At("2026-11-22T09:00"));
+        idle.Get<DateTimeOffset>("lastSubmittedAt").ShouldBe(At("2026-11-22T09:00"));
 
         var queue = health["reviewQueue"]!;
         (Int(queue, "pending"), Int(queue, "slaHours"), Int(queue, "breaches")).ShouldBe((2, 48, 1));
         Number(queue, "oldestAgeHours").ShouldBe(72);
         var breach = queue["breached"]!.AsArray().ShouldHaveSingleItem()!;
-        breach["registrationId"]!.GetValue<string>().ShouldBe(_breachingId);
+        breach.Get<string>("registrationId").ShouldBe(_breachingId);
         Number(breach, "ageHours").ShouldBe(72);
 
         var expiring = health["expiringSoon"]!;
         (Int(expiring, "withinDays"), Int(expiring, "count")).ShouldBe((14, 1));
         var soon = expiring["items"]!.AsArray().ShouldHaveSingleItem()!;
-        soon["registrationId"]!.GetValue<string>().ShouldBe(_expiringId);
-        soon["protectionExpiresAt"]!.GetValue<DateTimeOffset>().ShouldBe(At("2026-11-30T15:00"));
+        soon.Get<string>("registrationId").ShouldBe(_expiringId);
+        soon.Get<DateTimeOffset>("protectionExpiresAt").ShouldBe(At("2026-11-30T15:00"));
 
         var dead = health["deadDeliveries"]!.AsArray().ShouldHaveSingleItem()!;
-        (dead["crm"]!.GetValue<string>(), Int(dead, "count")).ShouldBe(("salesforce", 1));
+        (dead.Get<string>("crm"), Int(dead, "count")).ShouldBe(("salesforce", 1));
     }
 
     [Test]
@@ -212,7 +213,7 @@ public sealed class ProgramMetricsTests : RegistrationTest
         // At the end of Q2 (2026-07-01) no partner had completed two full quarters.
         var q2 = await GetAsync(Admin, "/v1/program/health?from=2026-04-01&to=2026-06-30");
 
-        q2["asOf"]!.GetValue<DateTimeOffset>().ShouldBe(At("2026-07-01T00:00"));
+        q2.Get<DateTimeOffset>("asOf").ShouldBe(At("2026-07-01T00:00"));
         q2["partnersWithoutRevenue"]!.AsArray().ShouldBeEmpty();
         q2["revenue"]!.AsArray().ShouldBeEmpty("i0 was lost");
         Int(q2["partners"]!, "submittedInPeriod").ShouldBe(1);
@@ -284,7 +285,7 @@ public sealed class ProgramMetricsTests : RegistrationTest
     private async Task<PartnerClient> NamedPartnerAsync(string name, string tier, object? terms)
     {
         var partner = await CreatePartnerAsync(name: name, tier: tier, terms: terms);
-        var id = partner["id"]!.GetValue<string>();
+        var id = partner.Get<string>("id");
         return new PartnerClient(id, ClientFor(await IssuePartnerKeyAsync(id)));
     }
 
@@ -347,15 +348,15 @@ public sealed class ProgramMetricsTests : RegistrationTest
         return (await response.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
     }
 
-    private static int Int(JsonNode node, string name) => node[name]!.GetValue<int>();
+    private static int Int(JsonNode node, string name) => node.Get<int>(name);
 
-    private static double Number(JsonNode node, string name) => node[name]!.GetValue<double>();
+    private static double Number(JsonNode node, string name) => node.Get<double>(name);
 
-    private static string[] Names(JsonNode board) => board["items"]!.AsArray().Select(i => i!["partnerName"]!.GetValue<string>()).ToArray();
+    private static string[] Names(JsonNode board) => board["items"]!.AsArray().Select(i => i!.Get<string>("partnerName")).ToArray();
 
     private static string[] Amounts(JsonNode? amounts) => amounts!.AsArray()
-        .Select(a => $"{a!["currency"]!.GetValue<string>()} {a["amount"]!.GetValue<decimal>():0.####} x{a["count"]!.GetValue<int>()}").ToArray();
+        .Select(a => $"{a!.Get<string>("currency")} {a.Get<decimal>("amount"):0.####} x{a.Get<int>("count")}").ToArray();
 
     private static (int, double?, double?) Distribution(JsonNode? node) =>
-        (node!["count"]!.GetValue<int>(), node["median"]?.GetValue<double>(), node["p90"]?.GetValue<double>());
+        (node!.Get<int>("count"), node["median"]?.GetValue<double>(), node["p90"]?.GetValue<double>());
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Registrations;
 
@@ -38,19 +39,19 @@ public sealed class ConflictDecisionTests : RegistrationTest
         response.StatusCode.ShouldBe(HttpStatusCode.Created, text);
         var registration = await ReadJsonAsync(response);
         Status(registration).ShouldBe("pending_review");
-        registration["verdict"]!.GetValue<string>().ShouldBe("conflict");
-        registration["reason"]!.GetValue<string>().ShouldBe("account_unavailable");
+        registration.Get<string>("verdict").ShouldBe("conflict");
+        registration.Get<string>("reason").ShouldBe("account_unavailable");
         text.ShouldNotContain(externalId);
         text.ShouldNotContain("salesforce");
         text.ShouldNotContain("conflictId");
 
         var vendorView = await ReadAsync(Id(registration));
         var conflict = await ReadJsonAsync(await _ops.GetAsync($"/v1/conflicts/{vendorView["conflictId"]}"));
-        conflict["kind"]!.GetValue<string>().ShouldBe("direct_opportunity");
-        conflict["policyVersion"]!.GetValue<string>().ShouldBe(registration["policyVersion"]!.GetValue<string>());
+        conflict.Get<string>("kind").ShouldBe("direct_opportunity");
+        conflict.Get<string>("policyVersion").ShouldBe(registration.Get<string>("policyVersion"));
         var candidate = conflict["candidates"]![0]!;
-        candidate["kind"]!.GetValue<string>().ShouldBe("direct_opportunity");
-        candidate["signals"]!.AsArray().Select(s => s!["name"]!.GetValue<string>()).ShouldContain("domain_equal");
+        candidate.Get<string>("kind").ShouldBe("direct_opportunity");
+        candidate["signals"]!.AsArray().Select(s => s!.Get<string>("name")).ShouldContain("domain_equal");
 
         // the partner cannot reach conflicts or the trail at all
         (await partner.Client.GetAsync($"/v1/conflicts/{vendorView["conflictId"]}")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
@@ -67,17 +68,17 @@ public sealed class ConflictDecisionTests : RegistrationTest
 
         var second = await RegisterAsync(partner.Client, Body(name, domain));
         Status(second).ShouldBe("pending_review");
-        second["reason"]!.GetValue<string>().ShouldBe("duplicate_registration");
-        var conflictId = (await ReadAsync(Id(second)))["conflictId"]!.GetValue<string>();
+        second.Get<string>("reason").ShouldBe("duplicate_registration");
+        var conflictId = (await ReadAsync(Id(second))).Get<string>("conflictId");
 
         var resolved = await _ops.PostAsJsonAsync($"/v1/conflicts/{conflictId}/resolve", new { resolution = "reject", note = "Already registered" });
         resolved.StatusCode.ShouldBe(HttpStatusCode.OK, await resolved.Content.ReadAsStringAsync());
         var body = await ReadJsonAsync(resolved);
-        body["conflict"]!["status"]!.GetValue<string>().ShouldBe("resolved");
+        body["conflict"]!.Get<string>("status").ShouldBe("resolved");
         Status(body["registration"]!).ShouldBe("rejected");
-        body["registration"]!["rejectionReason"]!.GetValue<string>().ShouldBe("duplicate");
-        ((await partner.Client.GetAsync($"/v1/registrations/{Id(second)}")).Content.ReadFromJsonAsync<System.Text.Json.Nodes.JsonObject>()).Result!
-            ["reason"]!.GetValue<string>().ShouldBe("rejected_duplicate");
+        body["registration"]!.Get<string>("rejectionReason").ShouldBe("duplicate");
+        var seenByPartner = await ReadJsonAsync(await partner.Client.GetAsync($"/v1/registrations/{Id(second)}"));
+        seenByPartner.Get<string>("reason").ShouldBe("rejected_duplicate");
 
         var again = await _ops.PostAsJsonAsync($"/v1/conflicts/{conflictId}/resolve", new { resolution = "award_partner" });
         await ReadProblemAsync(again, HttpStatusCode.Conflict, "invalid-transition");
@@ -93,8 +94,8 @@ public sealed class ConflictDecisionTests : RegistrationTest
 
         var waiting = await RegisterAsync(later.Client, Body(name, domain));
         Status(waiting).ShouldBe("pending_review");
-        var conflictId = (await ReadAsync(Id(waiting)))["conflictId"]!.GetValue<string>();
-        (await ReadJsonAsync(await _ops.GetAsync($"/v1/conflicts/{conflictId}")))["kind"]!.GetValue<string>().ShouldBe("partner_registration");
+        var conflictId = (await ReadAsync(Id(waiting))).Get<string>("conflictId");
+        (await ReadJsonAsync(await _ops.GetAsync($"/v1/conflicts/{conflictId}"))).Get<string>("kind").ShouldBe("partner_registration");
 
         await ReadProblemAsync(await _ops.PostAsync($"/v1/registrations/{Id(waiting)}/approve", null), HttpStatusCode.Conflict, "invalid-transition");
         await ReadProblemAsync(await _ops.PostAsJsonAsync($"/v1/conflicts/{conflictId}/resolve", new { resolution = "award_partner" }),
@@ -119,7 +120,7 @@ public sealed class ConflictDecisionTests : RegistrationTest
 
         var promoted = await ReadAsync(Id(waitingFirst));
         Status(promoted).ShouldBe("approved");
-        promoted["reason"]!.GetValue<string>().ShouldBe("auto_approved");
+        promoted.Get<string>("reason").ShouldBe("auto_approved");
         promoted["conflictId"].ShouldBeNull();
         var stillWaiting = await ReadAsync(Id(waitingNext));
         Status(stillWaiting).ShouldBe("pending_review");
@@ -128,8 +129,8 @@ public sealed class ConflictDecisionTests : RegistrationTest
         conflict["candidates"]!.AsArray().Select(c => Id(c!)).ShouldNotContain(Id(held));
 
         var events = await ReadJsonAsync(await _ops.GetAsync($"/v1/registrations/{Id(waitingFirst)}/events"));
-        events["items"]!.AsArray().Last()!["action"]!.GetValue<string>().ShouldBe("registration.reevaluated");
-        events["items"]!.AsArray().Last()!["actorRole"]!.GetValue<string>().ShouldBe("system");
+        events["items"]!.AsArray().Last()!.Get<string>("action").ShouldBe("registration.reevaluated");
+        events["items"]!.AsArray().Last()!.Get<string>("actorRole").ShouldBe("system");
     }
 
     [Test]
@@ -143,13 +144,13 @@ public sealed class ConflictDecisionTests : RegistrationTest
         var first = await ReadAsync(Id(await RegisterAsync(a.Client, Body(name, domain))));
         var coSold = await ReadJsonAsync(await _ops.PostAsJsonAsync($"/v1/conflicts/{first["conflictId"]}/resolve", new { resolution = "co_sell", note = "Joint pursuit" }));
         Status(coSold["registration"]!).ShouldBe("approved");
-        coSold["registration"]!["coSelling"]!.GetValue<bool>().ShouldBeTrue();
-        coSold["registration"]!["reason"]!.GetValue<string>().ShouldBe("co_sell");
+        coSold["registration"]!.Get<bool>("coSelling").ShouldBeTrue();
+        coSold["registration"]!.Get<string>("reason").ShouldBe("co_sell");
 
         var second = await ReadAsync(Id(await RegisterAsync(b.Client, Body(name, domain))));
         var kept = await ReadJsonAsync(await _ops.PostAsJsonAsync($"/v1/conflicts/{second["conflictId"]}/resolve", new { resolution = "keep_direct" }));
         Status(kept["registration"]!).ShouldBe("rejected");
-        kept["registration"]!["rejectionReason"]!.GetValue<string>().ShouldBe("direct_conflict");
+        kept["registration"]!.Get<string>("rejectionReason").ShouldBe("direct_conflict");
 
         var open = await ReadJsonAsync(await _ops.GetAsync($"/v1/conflicts?status=open&registrationId={Id(second)}"));
         open["items"]!.AsArray().ShouldBeEmpty();
@@ -166,7 +167,7 @@ public sealed class ConflictDecisionTests : RegistrationTest
         var b = await PartnerAsync("gold");
         var later = await ReadAsync(Id(await RegisterAsync(b.Client, Body(name, domain))));
         Status(later).ShouldBe("pending_review");
-        (await ReadJsonAsync(await _ops.GetAsync($"/v1/conflicts/{later["conflictId"]}")))["kind"]!.GetValue<string>().ShouldBe("existing_customer");
+        (await ReadJsonAsync(await _ops.GetAsync($"/v1/conflicts/{later["conflictId"]}"))).Get<string>("kind").ShouldBe("existing_customer");
     }
 
     [Test]
@@ -176,11 +177,11 @@ public sealed class ConflictDecisionTests : RegistrationTest
         var a = await PartnerAsync("silver");
         var registered = await RegisterAsync(a.Client, Body(name, domain));
         var check = await ReadJsonAsync(await _ops.PostAsJsonAsync("/v1/conflict-checks", new { companyName = name, domain }));
-        check["verdict"]!.GetValue<string>().ShouldBe("conflict");
+        check.Get<string>("verdict").ShouldBe("conflict");
         var candidate = check["candidates"]![0]!;
-        candidate["kind"]!.GetValue<string>().ShouldBe("partner_registration");
-        candidate["id"]!.GetValue<string>().ShouldBe(Id(registered));
-        candidate["holdsAccount"]!.GetValue<bool>().ShouldBeTrue();
+        candidate.Get<string>("kind").ShouldBe("partner_registration");
+        candidate.Get<string>("id").ShouldBe(Id(registered));
+        candidate.Get<bool>("holdsAccount").ShouldBeTrue();
     }
 
     [Test]
@@ -196,7 +197,7 @@ public sealed class ConflictDecisionTests : RegistrationTest
         await ReadProblemAsync(refused, HttpStatusCode.BadRequest, "validation");
 
         var partnerView = await ReadJsonAsync(await partner.Client.GetAsync($"/v1/registrations/{id}/notes"));
-        partnerView["items"]!.AsArray().Select(n => n!["body"]!.GetValue<string>()).ShouldBe(["Demo next week?", "Yes, Tuesday"]);
+        partnerView["items"]!.AsArray().Select(n => n!.Get<string>("body")).ShouldBe(["Demo next week?", "Yes, Tuesday"]);
         var opsView = await ReadJsonAsync(await _ops.GetAsync($"/v1/registrations/{id}/notes"));
         opsView["items"]!.AsArray().Count.ShouldBe(3);
     }
@@ -218,8 +219,8 @@ public sealed class ConflictDecisionTests : RegistrationTest
             var (name, domain) = NewCompany();
             var small = await ReadJsonAsync(await admin.PostAsJsonAsync("/v1/registrations", Body(name, domain, value: 5_000m, partnerId: Id(partner))));
             Status(small).ShouldBe("pending_review");
-            small["icp"]!["qualified"]!.GetValue<bool>().ShouldBeFalse();
-            small["icp"]!["failedRule"]!.GetValue<string>().ShouldBe("min_deal_size");
+            small["icp"]!.Get<bool>("qualified").ShouldBeFalse();
+            small["icp"]!.Get<string>("failedRule").ShouldBe("min_deal_size");
 
             var (other, otherDomain) = NewCompany();
             var fits = await ReadJsonAsync(await admin.PostAsJsonAsync("/v1/registrations", Body(other, otherDomain, value: 20_000m, partnerId: Id(partner))));
@@ -229,7 +230,7 @@ public sealed class ConflictDecisionTests : RegistrationTest
             var defaults = await PartnerAsync("gold");
             var (third, thirdDomain) = NewCompany();
             var underDefaults = await RegisterAsync(defaults.Client, Body(third, thirdDomain));
-            fits["policyVersion"]!.GetValue<string>().ShouldNotBe(underDefaults["policyVersion"]!.GetValue<string>());
+            fits.Get<string>("policyVersion").ShouldNotBe(underDefaults.Get<string>("policyVersion"));
         }
         finally
         {

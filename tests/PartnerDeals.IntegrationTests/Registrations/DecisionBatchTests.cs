@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
 using Microsoft.Data.Sqlite;
 
 namespace PartnerDeals.IntegrationTests.Registrations;

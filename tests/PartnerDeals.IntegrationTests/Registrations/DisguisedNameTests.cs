@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Registrations;
 
@@ -62,7 +63,7 @@ public sealed class DisguisedNameTests : RegistrationTest
         var registration = await RegisterAsync(partner.Client, Body(disguised, null));
 
         Status(registration).ShouldBe("pending_review", $"'{disguised}' ({kind}) was decided {registration["verdict"]}");
-        registration["verdict"]!.GetValue<string>().ShouldNotBe("clear");
+        registration.Get<string>("verdict").ShouldNotBe("clear");
     }
 
     // The inputs a partner portal was seen to get past the check with, against "Contoso Pharma GmbH"
@@ -106,7 +107,7 @@ public sealed class DisguisedNameTests : RegistrationTest
         var registration = await RegisterAsync(partner.Client, Body($"{brand} 54 LLC", null, country: "US"));
 
         Status(registration).ShouldBe("approved");
-        registration["verdict"]!.GetValue<string>().ShouldBe("clear");
+        registration.Get<string>("verdict").ShouldBe("clear");
     }
 
     private readonly HashSet<string> _opportunities = [];
@@ -134,9 +135,9 @@ public sealed class DisguisedNameTests : RegistrationTest
         var registration = await RegisterAsync(partner.Client, Body($"{misspelt} {common} GmbH", null));
 
         Status(registration).ShouldBe("pending_review");
-        var conflictId = (await ReadAsync(Id(registration)))["conflictId"]!.GetValue<string>();
+        var conflictId = (await ReadAsync(Id(registration))).Get<string>("conflictId");
         var conflict = await ReadJsonAsync(await _ops.GetAsync($"/v1/conflicts/{conflictId}"));
-        conflict["candidates"]!.AsArray().Select(c => c!["accountName"]!.GetValue<string>()).ShouldContain($"{brand} {common} GmbH");
+        conflict["candidates"]!.AsArray().Select(c => c!.Get<string>("accountName")).ShouldContain($"{brand} {common} GmbH");
     }
 
     [Test]
@@ -219,9 +220,9 @@ public sealed class DisguisedNameTests : RegistrationTest
         });
 
         Status(registration).ShouldBe("pending_review");
-        var conflictId = (await ReadAsync(Id(registration)))["conflictId"]!.GetValue<string>();
+        var conflictId = (await ReadAsync(Id(registration))).Get<string>("conflictId");
         var conflict = await ReadJsonAsync(await _ops.GetAsync($"/v1/conflicts/{conflictId}"));
-        conflict["candidates"]![0]!["signals"]!.AsArray().Select(s => s!["name"]!.GetValue<string>()).ShouldContain("email_domain");
+        conflict["candidates"]![0]!["signals"]!.AsArray().Select(s => s!.Get<string>("name")).ShouldContain("email_domain");
     }
 
     [Test]
@@ -241,9 +242,9 @@ public sealed class DisguisedNameTests : RegistrationTest
         var partner = await PartnerAsync("gold");
         var registration = await RegisterAsync(partner.Client, Body(alias, null));
         Status(registration).ShouldBe("pending_review");
-        var conflictId = (await ReadAsync(Id(registration)))["conflictId"]!.GetValue<string>();
+        var conflictId = (await ReadAsync(Id(registration))).Get<string>("conflictId");
         var conflict = await ReadJsonAsync(await _ops.GetAsync($"/v1/conflicts/{conflictId}"));
         conflict["candidates"]![0]!["signals"]!.AsArray()
-            .ShouldContain(s => s!["name"]!.GetValue<string>() == "alternate_name" && s["detail"]!.GetValue<string>() == alias);
+            .ShouldContain(s => s!.Get<string>("name") == "alternate_name" && s.Get<string>("detail") == alias);
     }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Time.Testing;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Registrations;
 
@@ -29,13 +30,13 @@ public sealed class FeeTests : RegistrationTest
         var statement = await StatementAsync(partner.Client, partner.Id);
 
         var fee = statement["items"]!.AsArray().Single()!;
-        fee["trigger"]!.GetValue<string>().ShouldBe("qualified_introduction");
-        fee["amount"]!.GetValue<decimal>().ShouldBe(750m);
-        fee["currency"]!.GetValue<string>().ShouldBe("USD");
-        fee["status"]!.GetValue<string>().ShouldBe("accrued");
-        fee["dueAt"]!.GetValue<DateTimeOffset>().ShouldBe(_clock.GetUtcNow().AddDays(30));
+        fee.Get<string>("trigger").ShouldBe("qualified_introduction");
+        fee.Get<decimal>("amount").ShouldBe(750m);
+        fee.Get<string>("currency").ShouldBe("USD");
+        fee.Get<string>("status").ShouldBe("accrued");
+        fee.Get<DateTimeOffset>("dueAt").ShouldBe(_clock.GetUtcNow().AddDays(30));
         _clock.Advance(TimeSpan.FromDays(30));
-        (await StatementAsync(partner.Client, partner.Id, "2026-11-01", "2026-11-30"))["items"]![0]!["status"]!.GetValue<string>().ShouldBe("due");
+        (await StatementAsync(partner.Client, partner.Id, "2026-11-01", "2026-11-30"))["items"]![0]!.Get<string>("status").ShouldBe("due");
     }
 
     [Test]
@@ -58,13 +59,13 @@ public sealed class FeeTests : RegistrationTest
         var statement = await StatementAsync(Admin, partner.Id);
         var items = statement["items"]!.AsArray().Select(i => i!).ToList();
         items.Count.ShouldBe(2, "a lost deal earns nothing");
-        var onEuro = items.Single(i => i["registrationId"]!.GetValue<string>() == Id(euro));
-        onEuro["basisAmount"]!.GetValue<decimal>().ShouldBe(98_500.10m);
-        onEuro["feePercent"]!.GetValue<decimal>().ShouldBe(12.5m);
-        onEuro["amount"]!.GetValue<decimal>().ShouldBe(12_312.51m, "12.5 % of 98,500.10 = 12,312.5125, to the cent");
+        var onEuro = items.Single(i => i.Get<string>("registrationId") == Id(euro));
+        onEuro.Get<decimal>("basisAmount").ShouldBe(98_500.10m);
+        onEuro.Get<decimal>("feePercent").ShouldBe(12.5m);
+        onEuro.Get<decimal>("amount").ShouldBe(12_312.51m, "12.5 % of 98,500.10 = 12,312.5125, to the cent");
         var totals = statement["totals"]!.AsArray();
-        totals.Select(t => t!["currency"]!.GetValue<string>()).ShouldBe(["EUR", "USD"], "currencies are never summed together");
-        totals[1]!["accrued"]!.GetValue<decimal>().ShouldBe(2_500m);
+        totals.Select(t => t!.Get<string>("currency")).ShouldBe(["EUR", "USD"], "currencies are never summed together");
+        totals[1]!.Get<decimal>("accrued").ShouldBe(2_500m);
     }
 
     [Test]
@@ -82,11 +83,11 @@ public sealed class FeeTests : RegistrationTest
 
         paid.StatusCode.ShouldBe(HttpStatusCode.OK, await paid.Content.ReadAsStringAsync());
         var fee = await ReadJsonAsync(paid);
-        fee["status"]!.GetValue<string>().ShouldBe("paid");
-        fee["paymentReference"]!.GetValue<string>().ShouldBe("REM-2026-11-0042");
+        fee.Get<string>("status").ShouldBe("paid");
+        fee.Get<string>("paymentReference").ShouldBe("REM-2026-11-0042");
         await ReadProblemAsync(again, HttpStatusCode.Conflict, "invalid-transition");
         await ReadProblemAsync(await Admin.PostAsync($"/v1/fees/{Guid.NewGuid()}/paid", null), HttpStatusCode.NotFound, "not-found");
-        (await StatementAsync(partner.Client, partner.Id))["totals"]![0]!["paid"]!.GetValue<decimal>().ShouldBe(500m);
+        (await StatementAsync(partner.Client, partner.Id))["totals"]![0]!.Get<decimal>("paid").ShouldBe(500m);
     }
 
     [Test]
@@ -105,8 +106,8 @@ public sealed class FeeTests : RegistrationTest
         ErrorFields(problem).ShouldBe(["from"]);
         (await Admin.GetAsync($"/v1/partners/{partner.Id}/fees?from=2026-13-01")).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         var statement = await StatementAsync(Admin, partner.Id);
-        statement["from"]!.GetValue<string>().ShouldBe("2026-10-01");
-        statement["to"]!.GetValue<string>().ShouldBe("2026-12-31");
+        statement.Get<string>("from").ShouldBe("2026-10-01");
+        statement.Get<string>("to").ShouldBe("2026-12-31");
     }
 
     private static async Task<JsonObject> StatementAsync(HttpClient client, string partnerId, string? from = null, string? to = null)

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Registrations;
 
@@ -101,7 +102,7 @@ public sealed class IdempotencyAndIsolationTests : RegistrationTest
         ErrorFields(await ReadProblemAsync(await PostRegistrationAsync(Admin, Body(name, domain)), HttpStatusCode.BadRequest, "validation"))
             .ShouldBe(["partnerId"]);
         var onBehalf = await RegisterAsync(Admin, Body(name, domain, partnerId: b.Id));
-        onBehalf["partnerId"]!.GetValue<string>().ShouldBe(b.Id);
+        onBehalf.Get<string>("partnerId").ShouldBe(b.Id);
     }
 
     [Test]
@@ -160,7 +161,7 @@ public sealed class IdempotencyAndIsolationTests : RegistrationTest
 
         var firstPage = await ReadJsonAsync(await partner.Client.GetAsync($"/v1/registrations?status=pending_review&company={Uri.EscapeDataString(name)}&limit=2"));
         firstPage["items"]!.AsArray().Select(r => Id(r!)).ShouldBe(ids.Take(2));
-        var next = firstPage["nextCursor"]!.GetValue<string>();
+        var next = firstPage.Get<string>("nextCursor");
         var secondPage = await ReadJsonAsync(await partner.Client.GetAsync($"/v1/registrations?status=pending_review&company={domain}&limit=2&cursor={next}"));
         secondPage["items"]!.AsArray().Select(r => Id(r!)).ShouldBe(ids.Skip(2));
 

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using PartnerDeals.Api.Features.Registrations;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Registrations;
 
@@ -85,7 +86,7 @@ public sealed class LifecycleTests : RegistrationTest
         // every transition leaves an audit event and an outbox row
         var events = await ReadJsonAsync(await Admin.GetAsync($"/v1/registrations/{id}/events?limit=200"));
         events["items"]!.AsArray().Count.ShouldBeGreaterThan(1);
-        (await OutboxRowsAsync(id)).ShouldBe(events["items"]!.AsArray().Count(e => e!["action"]!.GetValue<string>() != "registration.extension_requested"));
+        (await OutboxRowsAsync(id)).ShouldBe(events["items"]!.AsArray().Count(e => e!.Get<string>("action") != "registration.extension_requested"));
     }
 
     [Test]
@@ -95,18 +96,18 @@ public sealed class LifecycleTests : RegistrationTest
         var (name, domain) = NewCompany();
         var created = await RegisterAsync(partner.Client, Body(name, domain));
         Status(created).ShouldBe("approved");
-        created["reason"]!.GetValue<string>().ShouldBe("auto_approved");
-        created["verdict"]!.GetValue<string>().ShouldBe("clear");
-        created["protectionExpiresAt"]!.GetValue<DateTimeOffset>().ShouldBe(_clock.GetUtcNow().AddDays(120));
-        created["terms"]!["tier"]!.GetValue<string>().ShouldBe("gold");
-        created["terms"]!["feeAmount"]!.GetValue<decimal>().ShouldBe(500m);
+        created.Get<string>("reason").ShouldBe("auto_approved");
+        created.Get<string>("verdict").ShouldBe("clear");
+        created.Get<DateTimeOffset>("protectionExpiresAt").ShouldBe(_clock.GetUtcNow().AddDays(120));
+        created["terms"]!.Get<string>("tier").ShouldBe("gold");
+        created["terms"]!.Get<decimal>("feeAmount").ShouldBe(500m);
 
         // a later change of terms never rewrites the snapshot
         var read = await Admin.GetAsync($"/v1/partners/{partner.Id}");
         var patch = new HttpRequestMessage(HttpMethod.Patch, $"/v1/partners/{partner.Id}") { Content = JsonContent.Create(new { terms = new { feeAmount = 900m } }) };
         patch.Headers.IfMatch.Add(read.Headers.ETag!);
         (await Admin.SendAsync(patch)).StatusCode.ShouldBe(HttpStatusCode.OK);
-        (await ReadAsync(Id(created)))["terms"]!["feeAmount"]!.GetValue<decimal>().ShouldBe(500m);
+        (await ReadAsync(Id(created)))["terms"]!.Get<decimal>("feeAmount").ShouldBe(500m);
     }
 
     [Test]
@@ -115,9 +116,9 @@ public sealed class LifecycleTests : RegistrationTest
         var (name, domain) = NewCompany();
         var created = await RegisterAsync(_registered.Client, Body(name, domain));
         Status(created).ShouldBe("pending_review");
-        created["verdict"]!.GetValue<string>().ShouldBe("clear");
-        created["reason"]!.GetValue<string>().ShouldBe("awaiting_review");
-        created["policyVersion"]!.GetValue<string>().ShouldStartWith("1-");
+        created.Get<string>("verdict").ShouldBe("clear");
+        created.Get<string>("reason").ShouldBe("awaiting_review");
+        created.Get<string>("policyVersion").ShouldStartWith("1-");
     }
 
     [Test]
@@ -126,15 +127,15 @@ public sealed class LifecycleTests : RegistrationTest
         var (name, _) = NewCompany();
         var id = Id(await RegisterAsync(_registered.Client, Body(name, null)));
         var asked = await ActAsync(_ops, id, "request-info", new { note = "Which website?" });
-        asked["reason"]!.GetValue<string>().ShouldBe("more_information_requested");
-        asked["decisionNote"]!.GetValue<string>().ShouldBe("Which website?");
+        asked.Get<string>("reason").ShouldBe("more_information_requested");
+        asked.Get<string>("decisionNote").ShouldBe("Which website?");
 
         var response = await EditAsync(_registered.Client, id, await ReadAsync(id));
         var edited = await ReadJsonAsync(response);
         Status(edited).ShouldBe("pending_review");
-        edited["customer"]!["employeeCount"]!.GetValue<int>().ShouldBe(250);
+        edited["customer"]!.Get<int>("employeeCount").ShouldBe(250);
         var events = await ReadJsonAsync(await Admin.GetAsync($"/v1/registrations/{id}/events"));
-        events["items"]!.AsArray().Select(e => e!["action"]!.GetValue<string>())
+        events["items"]!.AsArray().Select(e => e!.Get<string>("action"))
             .ShouldBe(["registration.created", "registration.more_info_requested", "registration.resubmitted"]);
     }
 
@@ -184,7 +185,7 @@ public sealed class LifecycleTests : RegistrationTest
     }
 
     private HttpClient OwnerOf(System.Text.Json.Nodes.JsonObject registration) =>
-        registration["partnerId"]!.GetValue<string>() == _silver.Id ? _silver.Client : _registered.Client;
+        registration.Get<string>("partnerId") == _silver.Id ? _silver.Client : _registered.Client;
 
     private async Task<HttpResponseMessage> EditAsync(HttpClient client, string id, System.Text.Json.Nodes.JsonObject current)
     {

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Text.Json.Nodes;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Registrations;
 
@@ -45,23 +45,23 @@ public sealed class ProductLineScopeTests : RegistrationTest
         Status(security).ShouldBe("approved", "another line of the same account is free");
         var third = await RegisterAsync(c.Client, Deal(name, domain, "dash-pro"));
         Status(third).ShouldBe("pending_review", "dash-pro is the analytics line, which is held");
-        third["verdict"]!.GetValue<string>().ShouldBe("conflict");
+        third.Get<string>("verdict").ShouldBe("conflict");
 
         // The explanation: the held line is named on the conflict; the other line is set aside in the decision.
-        var conflict = await ReadJsonAsync(await _ops.GetAsync($"/v1/conflicts/{(await ReadAsync(Id(third)))["conflictId"]!.GetValue<string>()}"));
+        var conflict = await ReadJsonAsync(await _ops.GetAsync($"/v1/conflicts/{(await ReadAsync(Id(third))).Get<string>("conflictId")}"));
         var candidates = conflict["candidates"]!.AsArray();
-        candidates.Select(x => x!["id"]!.GetValue<string>()).ShouldBe([Id(analytics)]);
-        var overlap = candidates[0]!["signals"]!.AsArray().Single(s => s!["name"]!.GetValue<string>() == "products_overlap");
-        overlap!["detail"]!.GetValue<string>().ShouldContain("shared lines: analytics");
+        candidates.Select(x => x!.Get<string>("id")).ShouldBe([Id(analytics)]);
+        var overlap = candidates[0]!["signals"]!.AsArray().Single(s => s!.Get<string>("name") == "products_overlap");
+        overlap!.Get<string>("detail").ShouldContain("shared lines: analytics");
         var events = await ReadJsonAsync(await _ops.GetAsync($"/v1/registrations/{Id(security)}/events"));
         events.ToJsonString().ShouldContain("productsDisjoint");
         events.ToJsonString().ShouldContain("no line in common (this deal: security; theirs: analytics)");
 
         // A partner's pre-check for a free line finds the account available, for a held one not.
         var free = await ReadJsonAsync(await c.Client.PostAsJsonAsync("/v1/conflict-checks", new { companyName = name, domain, products = new[] { "Gizmo" } }));
-        free["available"]!.GetValue<bool>().ShouldBeTrue();
+        free.Get<bool>("available").ShouldBeTrue();
         var held = await ReadJsonAsync(await c.Client.PostAsJsonAsync("/v1/conflict-checks", new { companyName = name, domain, products = new[] { "Vault" } }));
-        held["available"]!.GetValue<bool>().ShouldBeFalse();
+        held.Get<bool>("available").ShouldBeFalse();
     }
 
     [Test]
@@ -148,9 +148,9 @@ public sealed class ProductLineScopeTests : RegistrationTest
     public async Task ProductLines_AreReadable_WithTheScope()
     {
         var answer = await ReadJsonAsync(await _ops.GetAsync("/v1/product-lines"));
-        answer["conflictScope"]!.GetValue<string>().ShouldBe("product_line");
+        answer.Get<string>("conflictScope").ShouldBe("product_line");
         var lines = answer["lines"]!.AsArray();
-        lines.Select(l => l!["line"]!.GetValue<string>()).ShouldBe(["analytics", "security"]);
+        lines.Select(l => l!.Get<string>("line")).ShouldBe(["analytics", "security"]);
         lines[0]!["products"]!.AsArray().Select(p => p!.GetValue<string>()).ShouldBe(["Analytics Suite", "dash-pro"]);
     }
 
@@ -167,18 +167,18 @@ public sealed class ProductLineScopeTests : RegistrationTest
         await RegisterAsync(partner.Client, Deal(three, threeDomain));
 
         var metrics = await ReadJsonAsync(await partner.Client.GetAsync($"/v1/partners/{partner.Id}/metrics?groupBy=productLine"));
-        var lines = metrics["productLines"]!.AsArray().ToDictionary(l => l!["line"]!.GetValue<string>(), l => l!);
+        var lines = metrics["productLines"]!.AsArray().ToDictionary(l => l!.Get<string>("line"), l => l!);
         lines.Keys.Order().ShouldBe(["analytics", "security", "unspecified"]);
-        (lines["analytics"]["submitted"]!.GetValue<int>(), lines["analytics"]["approved"]!.GetValue<int>(), lines["analytics"]["won"]!.GetValue<int>())
+        (lines["analytics"].Get<int>("submitted"), lines["analytics"].Get<int>("approved"), lines["analytics"].Get<int>("won"))
             .ShouldBe((2, 2, 1));
-        lines["analytics"]["revenue"]![0]!["amount"]!.GetValue<decimal>().ShouldBe(40_000m);
-        (lines["security"]["submitted"]!.GetValue<int>(), lines["security"]["won"]!.GetValue<int>()).ShouldBe((1, 1), "a deal of two lines counts in both");
-        lines["unspecified"]["submitted"]!.GetValue<int>().ShouldBe(1);
+        lines["analytics"]["revenue"]![0]!.Get<decimal>("amount").ShouldBe(40_000m);
+        (lines["security"].Get<int>("submitted"), lines["security"].Get<int>("won")).ShouldBe((1, 1), "a deal of two lines counts in both");
+        lines["unspecified"].Get<int>("submitted").ShouldBe(1);
 
         var plain = await ReadJsonAsync(await partner.Client.GetAsync($"/v1/partners/{partner.Id}/metrics"));
         plain.AsObject().ContainsKey("productLines").ShouldBeFalse();
         var board = await ReadJsonAsync(await _ops.GetAsync("/v1/partners/metrics?groupBy=productLine"));
-        board["items"]!.AsArray().Single(p => p!["partnerId"]!.GetValue<string>() == partner.Id)!["productLines"]!.AsArray().Count.ShouldBe(3);
+        board["items"]!.AsArray().Single(p => p!.Get<string>("partnerId") == partner.Id)!["productLines"]!.AsArray().Count.ShouldBe(3);
         await ReadProblemAsync(await _ops.GetAsync($"/v1/partners/{partner.Id}/metrics?groupBy=product"), HttpStatusCode.BadRequest, "validation");
         await ReadProblemAsync(await _ops.GetAsync("/v1/partners/metrics?groupBy=tier"), HttpStatusCode.BadRequest, "validation");
     }

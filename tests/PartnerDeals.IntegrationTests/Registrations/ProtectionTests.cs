@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using PartnerDeals.Api.Features.Registrations;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Registrations;
 
@@ -46,10 +47,10 @@ public sealed class ProtectionTests : RegistrationTest
         await SweepAsync();
         var expired = await ReadAsync(Id(held));
         Status(expired).ShouldBe("expired");
-        expired["reason"]!.GetValue<string>().ShouldBe("protection_expired");
+        expired.Get<string>("reason").ShouldBe("protection_expired");
         var promoted = await ReadAsync(Id(queued));
         Status(promoted).ShouldBe("approved");
-        promoted["protectionExpiresAt"]!.GetValue<DateTimeOffset>().ShouldBe(_clock.GetUtcNow().AddDays(90));
+        promoted.Get<DateTimeOffset>("protectionExpiresAt").ShouldBe(_clock.GetUtcNow().AddDays(90));
         (await SweepAsync()).ShouldBe(0);
     }
 
@@ -61,7 +62,7 @@ public sealed class ProtectionTests : RegistrationTest
         await RegisterAsync(holder.Client, Body(name, domain));
         _clock.Advance(TimeSpan.FromDays(11));
         var check = await ReadJsonAsync(await _ops.PostAsJsonAsync("/v1/conflict-checks", new { companyName = name, domain }));
-        check["verdict"]!.GetValue<string>().ShouldBe("clear");
+        check.Get<string>("verdict").ShouldBe("clear");
     }
 
     [Test]
@@ -71,17 +72,17 @@ public sealed class ProtectionTests : RegistrationTest
         var (name, domain) = NewCompany();
         var registration = await RegisterAsync(partner.Client, Body(name, domain));
         var id = Id(registration);
-        var expiresAt = registration["protectionExpiresAt"]!.GetValue<DateTimeOffset>();
+        var expiresAt = registration.Get<DateTimeOffset>("protectionExpiresAt");
 
         var asked = await partner.Client.PostAsJsonAsync($"/v1/registrations/{id}/extensions", new { reason = "Procurement slipped" });
         asked.StatusCode.ShouldBe(HttpStatusCode.Created, await asked.Content.ReadAsStringAsync());
         var extension = await ReadJsonAsync(asked);
-        extension["days"]!.GetValue<int>().ShouldBe(45);
+        extension.Get<int>("days").ShouldBe(45);
         await ReadProblemAsync(await partner.Client.PostAsJsonAsync($"/v1/registrations/{id}/extensions", new { }), HttpStatusCode.Conflict, "invalid-transition");
 
         var granted = await ActAsync(_ops, id, $"extensions/{Id(extension)}/grant", new { note = "OK" });
-        granted["protectionExpiresAt"]!.GetValue<DateTimeOffset>().ShouldBe(expiresAt.AddDays(45));
-        granted["extensionsGranted"]!.GetValue<int>().ShouldBe(1);
+        granted.Get<DateTimeOffset>("protectionExpiresAt").ShouldBe(expiresAt.AddDays(45));
+        granted.Get<int>("extensionsGranted").ShouldBe(1);
 
         // silver is configured for one extension here
         await ReadProblemAsync(await partner.Client.PostAsJsonAsync($"/v1/registrations/{id}/extensions", new { }), HttpStatusCode.Conflict, "invalid-transition");
@@ -105,10 +106,10 @@ public sealed class ProtectionTests : RegistrationTest
         var id = Id(registration);
         var extension = await ReadJsonAsync(await partner.Client.PostAsJsonAsync($"/v1/registrations/{id}/extensions", new { reason = "More time" }));
         var refused = await ActAsync(_ops, id, $"extensions/{Id(extension)}/refuse", new { note = "Deal has stalled" });
-        refused["protectionExpiresAt"]!.GetValue<DateTimeOffset>().ShouldBe(registration["protectionExpiresAt"]!.GetValue<DateTimeOffset>());
+        refused.Get<DateTimeOffset>("protectionExpiresAt").ShouldBe(registration.Get<DateTimeOffset>("protectionExpiresAt"));
         var list = await ReadJsonAsync(await partner.Client.GetAsync($"/v1/registrations/{id}/extensions"));
-        list[0]!["status"]!.GetValue<string>().ShouldBe("refused");
-        list[0]!["decisionNote"]!.GetValue<string>().ShouldBe("Deal has stalled");
+        list[0]!.Get<string>("status").ShouldBe("refused");
+        list[0]!.Get<string>("decisionNote").ShouldBe("Deal has stalled");
     }
 
     [Test]

@@ -28,7 +28,7 @@ public sealed class RaceTests
                     .Content.ReadFromJsonAsync<JsonObject>();
                 var key = await (await admin.PostAsJsonAsync($"/v1/partners/{partner!["id"]}/api-keys", new { name = "portal" }))
                     .Content.ReadFromJsonAsync<JsonObject>();
-                keys.Add(key!["key"]!.GetValue<string>());
+                keys.Add(key!.Get<string>("key"));
             }
             // Each partner's key on both instances: [partner * 2] is the first, [partner * 2 + 1] the second.
             var clients = keys.SelectMany(k => new[] { first.Client(k), second.Client(k) }).ToList();
@@ -58,7 +58,7 @@ public sealed class RaceTests
 
             responses.Where(r => (int)r.StatusCode >= 500).ShouldBeEmpty();
             responses.ShouldAllBe(r => r.StatusCode == HttpStatusCode.Created);
-            var acknowledged = responses.Select(r => JsonNode.Parse(r.Body)!["id"]!.GetValue<string>()).ToHashSet();
+            var acknowledged = responses.Select(r => JsonNode.Parse(r.Body)!.Get<string>("id")).ToHashSet();
             acknowledged.Count.ShouldBe(attempts.Count);
 
             await using var connection = new SqliteConnection(first.ConnectionString);

@@ -28,7 +28,7 @@ public abstract class RegistrationTest : HostTest
     protected async Task<PartnerClient> PartnerAsync(string tier = "silver", object? terms = null)
     {
         var partner = await CreatePartnerAsync(tier: tier, terms: terms);
-        var id = partner["id"]!.GetValue<string>();
+        var id = partner.Get<string>("id");
         return new PartnerClient(id, ClientFor(await IssuePartnerKeyAsync(id)));
     }
 
@@ -77,7 +77,7 @@ public abstract class RegistrationTest : HostTest
     protected async Task<JsonObject> ReadAsync(string id) =>
         (await ReadJsonAsync(await Admin.GetAsync($"/v1/registrations/{id}"))).AsObject();
 
-    protected static string Status(JsonNode registration) => registration["status"]!.GetValue<string>();
+    protected static string Status(JsonNode registration) => registration.Get<string>("status");
 
-    protected static string Id(JsonNode node) => node["id"]!.GetValue<string>();
+    protected static string Id(JsonNode node) => node.Get<string>("id");
 }

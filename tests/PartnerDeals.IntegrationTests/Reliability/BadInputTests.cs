@@ -1,10 +1,9 @@
-using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using PartnerDeals.IntegrationTests.Registrations;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Reliability;
 
@@ -48,10 +47,10 @@ public sealed class BadInputTests : RegistrationTest
             foreach (var (method, operation) in operations!.AsObject())
             {
                 var url = Url(path);
-                var parameters = operation!["parameters"]?.AsArray().Select(p => p!).Where(p => p["in"]!.GetValue<string>() == "query").ToList() ?? [];
+                var parameters = operation!["parameters"]?.AsArray().Select(p => p!).Where(p => p.Get<string>("in") == "query").ToList() ?? [];
                 foreach (var parameter in parameters)
                 {
-                    var name = parameter["name"]!.GetValue<string>();
+                    var name = parameter.Get<string>("name");
                     foreach (var value in Hostile.Concat(["abc", "99999999999999999999", "", "1.5", "true"]))
                     {
                         await SendAsync(watcher, new HttpMethod(method.ToUpperInvariant()), $"{url}?{name}={Uri.EscapeDataString(value)}", null, null);

@@ -149,13 +149,13 @@ public sealed class CrashTests
         {
             var partner = await admin.PostAsJsonAsync("/v1/partners", new { name = $"Crash Partner {i}", type = "reseller", tier = "silver", contactEmail = "a@partner.example" });
             partner.StatusCode.ShouldBe(HttpStatusCode.Created, await partner.Content.ReadAsStringAsync());
-            var id = (await partner.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+            var id = (await partner.Content.ReadFromJsonAsync<JsonObject>())!.Get<string>("id");
             var key = await admin.PostAsJsonAsync($"/v1/partners/{id}/api-keys", new { name = "portal" });
-            keys[i] = (await key.Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
+            keys[i] = (await key.Content.ReadFromJsonAsync<JsonObject>())!.Get<string>("key");
         }
         return keys;
     }
 
     private static async Task<Guid> IdAsync(HttpResponseMessage response) =>
-        Guid.Parse((await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>());
+        Guid.Parse((await response.Content.ReadFromJsonAsync<JsonObject>())!.Get<string>("id"));
 }

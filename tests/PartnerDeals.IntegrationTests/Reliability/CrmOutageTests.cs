@@ -1,12 +1,11 @@
 using System.Collections.Concurrent;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using PartnerDeals.IntegrationTests.Sync;
 using WireMock.Matchers;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Reliability;
 
@@ -114,7 +113,7 @@ public sealed class CrmOutageTests : SyncTest
         var applied = Crm.LogEntries
             .Where(e => e.RequestMessage.Path.StartsWith(UpsertPath, StringComparison.Ordinal) && StatusOf(e) is >= 200 and < 300)
             .GroupBy(e => e.RequestMessage.Path[UpsertPath.Length..])
-            .ToDictionary(g => g.Key, g => BodyOf(g.OrderBy(e => e.RequestMessage.DateTime).Last())["PartnerDeals_Status__c"]!.GetValue<string>());
+            .ToDictionary(g => g.Key, g => BodyOf(g.OrderBy(e => e.RequestMessage.DateTime).Last()).Get<string>("PartnerDeals_Status__c"));
         var wrong = new List<string>();
         foreach (var id in registrations)
         {

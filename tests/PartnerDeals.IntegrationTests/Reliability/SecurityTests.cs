@@ -39,7 +39,7 @@ public sealed class SecurityTests
         (_, _keyB) = await PartnerWithKeyAsync("Beta Resellers");
         (_, _revokedKey) = await PartnerWithKeyAsync("Gamma Resellers");
         var keys = await _admin.GetFromJsonAsync<JsonObject>("/v1/api-keys?limit=200");
-        var revokedId = keys!["items"]!.AsArray().Single(k => _revokedKey.StartsWith(k!["prefix"]!.GetValue<string>(), StringComparison.Ordinal))!["id"]!;
+        var revokedId = keys!["items"]!.AsArray().Single(k => _revokedKey.StartsWith(k!.Get<string>("prefix"), StringComparison.Ordinal))!["id"]!;
         (await _admin.DeleteAsync($"/v1/api-keys/{revokedId}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
 
         _companyA = "Zyxwvut Qponmlk Pharma GmbH";
@@ -52,7 +52,7 @@ public sealed class SecurityTests
             coSell = new { relationshipOwner = "partner", demo = "vendor", contract = "partner" },
         });
         created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
-        _registrationA = (await created.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+        _registrationA = (await created.Content.ReadFromJsonAsync<JsonObject>())!.Get<string>("id");
     }
 
     [OneTimeTearDown]
@@ -185,14 +185,14 @@ public sealed class SecurityTests
             ["partner"] = _keyA,
         };
         var operations = Operations().Where(o => o.Operation["security"] is not null).ToList();
-        operations.Select(o => o.Operation["operationId"]!.GetValue<string>()).Order()
+        operations.Select(o => o.Operation.Get<string>("operationId")).Order()
             .ShouldBe(AllowedRoles.Keys.Order(), "every protected operation has a row in the matrix, and every row an operation");
 
         var failures = new List<string>();
         var probed = 0;
         foreach (var (method, path, operation) in operations)
         {
-            var allowed = AllowedRoles[operation["operationId"]!.GetValue<string>()].Split(' ');
+            var allowed = AllowedRoles[operation.Get<string>("operationId")].Split(' ');
             foreach (var (role, key) in keys)
             {
                 // The documented media type, so the answer is about the role and not the body (routing refuses a wrong one first).
@@ -275,17 +275,17 @@ public sealed class SecurityTests
     {
         var partner = await _admin.PostAsJsonAsync("/v1/partners", new { name, type = "reseller", tier = "silver", contactEmail = "a@partner.example" });
         partner.StatusCode.ShouldBe(HttpStatusCode.Created, await partner.Content.ReadAsStringAsync());
-        var id = (await partner.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+        var id = (await partner.Content.ReadFromJsonAsync<JsonObject>())!.Get<string>("id");
         var key = await _admin.PostAsJsonAsync($"/v1/partners/{id}/api-keys", new { name = "portal" });
         key.StatusCode.ShouldBe(HttpStatusCode.Created, await key.Content.ReadAsStringAsync());
-        return (id, (await key.Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>());
+        return (id, (await key.Content.ReadFromJsonAsync<JsonObject>())!.Get<string>("key"));
     }
 
     private async Task<string> VendorKeyAsync(string role)
     {
         var key = await _admin.PostAsJsonAsync("/v1/api-keys", new { name = $"{role} matrix", role });
         key.StatusCode.ShouldBe(HttpStatusCode.Created, await key.Content.ReadAsStringAsync());
-        return (await key.Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
+        return (await key.Content.ReadFromJsonAsync<JsonObject>())!.Get<string>("key");
     }
 
     private string Describe(string? key) => key is null ? "none" : key == _revokedKey ? "revoked" : "forged";

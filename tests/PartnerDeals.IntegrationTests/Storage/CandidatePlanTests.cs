@@ -2,7 +2,6 @@ using System.Text.RegularExpressions;
 using Dapper;
 using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Features.Opportunities;
-using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Infrastructure.Data;
 
 namespace PartnerDeals.IntegrationTests.Storage;

@@ -61,7 +61,7 @@ public abstract class HostTest
     {
         var response = await Admin.PostAsJsonAsync($"/v1/partners/{partnerId}/api-keys", new { name = "portal" });
         response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
-        return (await ReadJsonAsync(response))["key"]!.GetValue<string>();
+        return (await ReadJsonAsync(response)).Get<string>("key");
     }
 
     protected async Task<(string Id, string Key)> IssueKeyAsync(string role)
@@ -69,7 +69,7 @@ public abstract class HostTest
         var response = await Admin.PostAsJsonAsync("/v1/api-keys", new { name = $"{role} key", role });
         response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
         var body = await ReadJsonAsync(response);
-        return (body["id"]!.GetValue<string>(), body["key"]!.GetValue<string>());
+        return (body.Get<string>("id"), body.Get<string>("key"));
     }
 
     protected static async Task<JsonNode> ReadJsonAsync(HttpResponseMessage response)
@@ -85,10 +85,10 @@ public abstract class HostTest
         response.StatusCode.ShouldBe(status, text);
         response.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json", text);
         var problem = JsonNode.Parse(text)!.AsObject();
-        problem["type"]!.GetValue<string>().ShouldBe($"urn:partnerdeals:problem:{type}", text);
-        problem["status"]!.GetValue<int>().ShouldBe((int)status);
-        problem["title"]!.GetValue<string>().ShouldNotBeNullOrWhiteSpace();
-        problem["traceId"]!.GetValue<string>().ShouldNotBeNullOrWhiteSpace();
+        problem.Get<string>("type").ShouldBe($"urn:partnerdeals:problem:{type}", text);
+        problem.Get<int>("status").ShouldBe((int)status);
+        problem.Get<string>("title").ShouldNotBeNullOrWhiteSpace();
+        problem.Get<string>("traceId").ShouldNotBeNullOrWhiteSpace();
         return problem;
     }
 

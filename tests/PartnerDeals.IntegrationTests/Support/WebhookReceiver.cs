@@ -16,7 +16,7 @@ public sealed record ReceivedWebhook(string Path, string Id, long Timestamp, str
 {
     public System.Text.Json.Nodes.JsonNode Json => System.Text.Json.Nodes.JsonNode.Parse(Body)!;
 
-    public string Type => Json["type"]!.GetValue<string>();
+    public string Type => Json.Get<string>("type");
 
     /// <summary>Whether the Standard Webhooks library's own verifier accepts it under <paramref name="secret"/> (its timestamp window included).</summary>
     public bool VerifiesWith(string secret)

@@ -61,10 +61,10 @@ public sealed class DeliveryEngineTests : SyncTest
 
         var deliveries = await DispatchUntilSettledAsync(id, expected: 3);
 
-        deliveries.Select(d => d["eventType"]!.GetValue<string>()).ShouldBe(["registration.created", "registration.approved", "registration.withdrawn"]);
-        deliveries.ShouldAllBe(d => d["status"]!.GetValue<string>() == "delivered");
+        deliveries.Select(d => d.Get<string>("eventType")).ShouldBe(["registration.created", "registration.approved", "registration.withdrawn"]);
+        deliveries.ShouldAllBe(d => d.Get<string>("status") == "delivered");
         Outcomes(deliveries[0]).ShouldBe("failed,delivered");
-        Requests(path).Where(e => StatusOf(e) == 204).Select(e => BodyOf(e)["PartnerDeals_Status__c"]!.GetValue<string>())
+        Requests(path).Where(e => StatusOf(e) == 204).Select(e => BodyOf(e).Get<string>("PartnerDeals_Status__c"))
             .ShouldBe(["pending_review", "approved", "withdrawn"], "each change after the one before it");
     }
 
@@ -82,10 +82,10 @@ public sealed class DeliveryEngineTests : SyncTest
             using var otherAdmin = second.Client(ApiFactory.AdminKey);
             var ids = await RegisterManyAsync(admin, 20);
 
-            var status = await WaitForAsync(admin, s => s["delivered"]!.GetValue<int>() == 20, TimeSpan.FromSeconds(30));
+            var status = await WaitForAsync(admin, s => s.Get<int>("delivered") == 20, TimeSpan.FromSeconds(30));
 
-            status["pending"]!.GetValue<int>().ShouldBe(0);
-            status["dead"]!.GetValue<int>().ShouldBe(0);
+            status.Get<int>("pending").ShouldBe(0);
+            status.Get<int>("dead").ShouldBe(0);
             foreach (var id in ids)
             {
                 Requests(UpsertPath + id).Count.ShouldBe(1, $"registration {id} was upserted once");
@@ -129,12 +129,12 @@ public sealed class DeliveryEngineTests : SyncTest
             Crm.Given(Request.Create().WithPath(UpsertPath + id).UsingPatch()).RespondWith(Response.Create().WithStatusCode(204));
             using var restarted = new ApiFactory(settings, databasePath);
             using var client = restarted.Client(ApiFactory.AdminKey);
-            await WaitForAsync(client, s => s["delivered"]!.GetValue<int>() == 1, TimeSpan.FromSeconds(20));
+            await WaitForAsync(client, s => s.Get<int>("delivered") == 1, TimeSpan.FromSeconds(20));
 
             var delivery = (await DeliveriesAsync(client, id)).Single();
-            delivery["status"]!.GetValue<string>().ShouldBe("delivered");
+            delivery.Get<string>("status").ShouldBe("delivered");
             Outcomes(delivery).ShouldBe("delivered", "the stopped attempt left no record; its lease simply ran out");
-            var started = DateTimeOffset.Parse(delivery["attemptLog"]![0]!["startedAt"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
+            var started = DateTimeOffset.Parse(delivery["attemptLog"]![0]!.Get<string>("startedAt"), System.Globalization.CultureInfo.InvariantCulture);
             started.ShouldBeGreaterThanOrEqualTo(leasedUntil, "no instance touches a leased row before the lease runs out");
         }
         finally
@@ -175,9 +175,9 @@ public sealed class DeliveryEngineTests : SyncTest
             Crm.ResetMappings();
             StubCrm(crm, up: true);
 
-            var status = await WaitForAsync(admin, s => s["delivered"]!.GetValue<int>() == 6, TimeSpan.FromSeconds(30), crm);
+            var status = await WaitForAsync(admin, s => s.Get<int>("delivered") == 6, TimeSpan.FromSeconds(30), crm);
 
-            status["dead"]!.GetValue<int>().ShouldBe(0, "an outage postpones; it kills nothing");
+            status.Get<int>("dead").ShouldBe(0, "an outage postpones; it kills nothing");
             var succeeded = Crm.LogEntries.Where(e => StatusOf(e) is >= 200 and < 300 && !e.RequestMessage.Path.Contains("token")).ToList();
             foreach (var id in ids)
             {
@@ -199,16 +199,16 @@ public sealed class DeliveryEngineTests : SyncTest
         Crm.Given(Request.Create().WithPath(UpsertPath + id).UsingPatch()).InScenario(id).WillSetStateTo("fixed").RespondWith(Refusal());
         Crm.Given(Request.Create().WithPath(UpsertPath + id).UsingPatch()).InScenario(id).WhenStateIs("fixed").RespondWith(Response.Create().WithStatusCode(204));
         var dead = (await DispatchUntilSettledAsync(id)).Single();
-        dead["status"]!.GetValue<string>().ShouldBe("dead");
+        dead.Get<string>("status").ShouldBe("dead");
 
         var retried = await Admin.PostAsync($"/v1/sync/deliveries/{Id(dead)}/retry", null);
 
         retried.StatusCode.ShouldBe(HttpStatusCode.OK, await retried.Content.ReadAsStringAsync());
         var pending = await ReadJsonAsync(retried);
-        pending["status"]!.GetValue<string>().ShouldBe("pending");
-        pending["attempts"]!.GetValue<int>().ShouldBe(0);
+        pending.Get<string>("status").ShouldBe("pending");
+        pending.Get<int>("attempts").ShouldBe(0);
         var delivered = (await DispatchUntilSettledAsync(id)).Single();
-        delivered["status"]!.GetValue<string>().ShouldBe("delivered");
+        delivered.Get<string>("status").ShouldBe("delivered");
         Outcomes(delivered).ShouldBe("refused,delivered");
         await ReadProblemAsync(await Admin.PostAsync($"/v1/sync/deliveries/{Id(dead)}/retry", null), HttpStatusCode.Conflict, "invalid-transition");
         await ReadProblemAsync(await Admin.PostAsync($"/v1/sync/deliveries/{Guid.NewGuid()}/retry", null), HttpStatusCode.NotFound, "not-found");
@@ -226,15 +226,15 @@ public sealed class DeliveryEngineTests : SyncTest
         await DispatchUntilSettledAsync(id);
         await ActAsync(Admin, id, "approve");
         var deliveries = await DispatchUntilSettledAsync(id, expected: 2);
-        deliveries.Select(d => d["status"]!.GetValue<string>()).ShouldBe(["dead", "delivered"]);
+        deliveries.Select(d => d.Get<string>("status")).ShouldBe(["dead", "delivered"]);
 
         var single = await Admin.PostAsync($"/v1/sync/deliveries/{Id(deliveries[0])}/retry", null);
         var bulk = await Admin.PostAsJsonAsync("/v1/sync/deliveries/retry", new { crm = "salesforce" });
 
-        (await ReadProblemAsync(single, HttpStatusCode.Conflict, "invalid-transition"))["detail"]!.GetValue<string>().ShouldContain("stale");
+        (await ReadProblemAsync(single, HttpStatusCode.Conflict, "invalid-transition")).Get<string>("detail").ShouldContain("stale");
         bulk.StatusCode.ShouldBe(HttpStatusCode.OK);
         (await ReadJsonAsync(bulk))["ids"]!.AsArray().Select(i => i!.GetValue<string>()).ShouldNotContain(Id(deliveries[0]));
-        (await DeliveriesAsync(Admin, id))[0]["status"]!.GetValue<string>().ShouldBe("dead");
+        (await DeliveriesAsync(Admin, id))[0].Get<string>("status").ShouldBe("dead");
     }
 
     [Test]
@@ -271,9 +271,9 @@ public sealed class DeliveryEngineTests : SyncTest
         sync.ShouldContain(l => l.StartsWith("partnerdeals_sync_deliveries_total{") && l.Contains("crm=\"salesforce\",outcome=\"delivered\""));
         sync.ShouldContain(l => l.StartsWith("partnerdeals_sync_attempts_total{") && l.Contains("crm=\"salesforce\",outcome=\"delivered\""));
         sync.ShouldContain(l => l.StartsWith("partnerdeals_sync_lag_seconds{") && l.Contains("crm=\"salesforce\""));
-        var status = (await ReadJsonAsync(await Admin.GetAsync("/v1/sync/status"))).AsArray().Single(s => s!["crm"]!.GetValue<string>() == "salesforce")!;
-        status["enabled"]!.GetValue<bool>().ShouldBeTrue();
-        status["delivered"]!.GetValue<int>().ShouldBeGreaterThanOrEqualTo(1);
+        var status = (await ReadJsonAsync(await Admin.GetAsync("/v1/sync/status"))).AsArray().Single(s => s!.Get<string>("crm") == "salesforce")!;
+        status.Get<bool>("enabled").ShouldBeTrue();
+        status.Get<int>("delivered").ShouldBeGreaterThanOrEqualTo(1);
     }
 
     [Test]
@@ -306,9 +306,9 @@ public sealed class DeliveryEngineTests : SyncTest
         {
             using var admin = host.Client(ApiFactory.AdminKey);
             var id = (await RegisterManyAsync(admin, 1)).Single();
-            await WaitForAsync(admin, s => s["dead"]!.GetValue<int>() == 1, TimeSpan.FromSeconds(20), "salesforce");
-            await WaitForAsync(admin, s => s["dead"]!.GetValue<int>() == 1, TimeSpan.FromSeconds(20), "hubspot");
-            await WaitForAsync(admin, s => s["dead"]!.GetValue<int>() == 1, TimeSpan.FromSeconds(20), "dynamics");
+            await WaitForAsync(admin, s => s.Get<int>("dead") == 1, TimeSpan.FromSeconds(20), "salesforce");
+            await WaitForAsync(admin, s => s.Get<int>("dead") == 1, TimeSpan.FromSeconds(20), "hubspot");
+            await WaitForAsync(admin, s => s.Get<int>("dead") == 1, TimeSpan.FromSeconds(20), "dynamics");
 
             var responses = new List<string>
             {
@@ -396,7 +396,7 @@ public sealed class DeliveryEngineTests : SyncTest
         while (true)
         {
             var status = (await ReadJsonAsync(await admin.GetAsync("/v1/sync/status"))).AsArray().Select(s => s!.AsObject())
-                .Single(s => s["crm"]!.GetValue<string>() == crm);
+                .Single(s => s.Get<string>("crm") == crm);
             if (done(status)) return status;
             if (DateTime.UtcNow > deadline) throw new AssertionException($"Sync never got there: {status.ToJsonString()}");
             await Task.Delay(50);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Sync;
 
@@ -64,16 +65,16 @@ public sealed class DynamicsPipelineTests : SyncTest
         var first = await PullAsync("dynamics");
 
         first["lastError"].ShouldBeNull();
-        first["lastRun"]!["created"]!.GetValue<long>().ShouldBe(3);
-        first["cursor"]!.GetValue<string>().ShouldContain("$deltatoken=919042");
+        first["lastRun"]!.Get<long>("created").ShouldBe(3);
+        first.Get<string>("cursor").ShouldContain("$deltatoken=919042");
         var request = Requests(OpportunitiesPath).First();
         Header(request, "Prefer").ShouldContain("odata.track-changes");
         Header(request, "Prefer").ShouldContain("odata.maxpagesize=5000");
         var query = Uri.UnescapeDataString(request.RequestMessage.Url);
         query.ShouldContain("$expand=parentaccountid($select=name,websiteurl,address1_country),transactioncurrencyid($select=isocurrencycode)");
         query.ShouldContain("$filter=statecode ne 2");
-        (await ReadJsonAsync(await Admin.GetAsync($"/v1/opportunities/dynamics/{c}")))["status"]!.GetValue<string>().ShouldBe("won");
-        (await ReadJsonAsync(await Admin.GetAsync($"/v1/opportunities/dynamics/{a}")))["country"]!.GetValue<string>().ShouldBe("FR");
+        (await ReadJsonAsync(await Admin.GetAsync($"/v1/opportunities/dynamics/{c}"))).Get<string>("status").ShouldBe("won");
+        (await ReadJsonAsync(await Admin.GetAsync($"/v1/opportunities/dynamics/{a}"))).Get<string>("country").ShouldBe("FR");
 
         // The next run reads only what changed since: one deleted, one new.
         Crm.Given(Request.Create().WithPath(OpportunitiesPath).UsingGet().WithParam("$deltatoken", "919042")).AtPriority(1).RespondWith(Page(null, "919107",
@@ -82,9 +83,9 @@ public sealed class DynamicsPipelineTests : SyncTest
 
         var second = await PullAsync("dynamics");
 
-        second["lastRun"]!["created"]!.GetValue<long>().ShouldBe(1);
-        second["lastRun"]!["deleted"]!.GetValue<long>().ShouldBe(1);
-        second["cursor"]!.GetValue<string>().ShouldContain("$deltatoken=919107");
+        second["lastRun"]!.Get<long>("created").ShouldBe(1);
+        second["lastRun"]!.Get<long>("deleted").ShouldBe(1);
+        second.Get<string>("cursor").ShouldContain("$deltatoken=919107");
         (await Admin.GetAsync($"/v1/opportunities/dynamics/{a}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         // A deleted opportunity no longer blocks; one still there does.
         var partner = await PartnerAsync("gold");

@@ -3,11 +3,11 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
-using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Features.Sync;
 using WireMock.Matchers;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Sync;
 
@@ -56,19 +56,19 @@ public sealed class DynamicsSyncTests : SyncTest
 
         var delivery = (await DispatchUntilSettledAsync(id)).Single();
 
-        delivery["status"]!.GetValue<string>().ShouldBe("delivered");
+        delivery.Get<string>("status").ShouldBe("delivered");
         var upsert = Requests(Record(id)).Single();
         upsert.RequestMessage.Method.ShouldBe("PATCH");
         Header(upsert, "OData-MaxVersion").ShouldBe("4.0");
         Header(upsert, "OData-Version").ShouldBe("4.0");
         Header(upsert, "Authorization").ShouldStartWith("Bearer dyn-token-");
         var body = BodyOf(upsert);
-        body["name"]!.GetValue<string>().ShouldBe("Rollout");
-        body["estimatedvalue"]!.GetValue<decimal>().ShouldBe(50_000m);
-        body["estimatedclosedate"]!.GetValue<string>().ShouldBe("2027-03-31");
-        body["stepname"]!.GetValue<string>().ShouldBe("2-Develop");
-        body["pd_status"]!.GetValue<string>().ShouldBe("approved");
-        body["transactioncurrencyid@odata.bind"]!.GetValue<string>().ShouldBe($"/transactioncurrencies({EuroId})", "the amount is in the deal's currency");
+        body.Get<string>("name").ShouldBe("Rollout");
+        body.Get<decimal>("estimatedvalue").ShouldBe(50_000m);
+        body.Get<string>("estimatedclosedate").ShouldBe("2027-03-31");
+        body.Get<string>("stepname").ShouldBe("2-Develop");
+        body.Get<string>("pd_status").ShouldBe("approved");
+        body.Get<string>("transactioncurrencyid@odata.bind").ShouldBe($"/transactioncurrencies({EuroId})", "the amount is in the deal's currency");
         var token = Requests(TokenPath).Single().RequestMessage.Body!;
         token.ShouldContain("grant_type=client_credentials");
         token.ShouldContain($"client_secret={Secret}");
@@ -88,16 +88,16 @@ public sealed class DynamicsSyncTests : SyncTest
 
         var deliveries = await DispatchUntilSettledAsync(id, expected: 2);
 
-        deliveries.ShouldAllBe(d => d["status"]!.GetValue<string>() == "delivered");
+        deliveries.ShouldAllBe(d => d.Get<string>("status") == "delivered");
         var close = Requests(ApiPath + "WinOpportunity").Single();
         var body = BodyOf(close);
-        body["Status"]!.GetValue<int>().ShouldBe(3);
+        body.Get<int>("Status").ShouldBe(3);
         var opportunityClose = body["OpportunityClose"]!;
-        opportunityClose["opportunityid@odata.bind"]!.GetValue<string>().ShouldBe($"/opportunities(pd_registrationid='{id}')");
-        opportunityClose["actualrevenue"]!.GetValue<decimal>().ShouldBe(48_000m);
-        opportunityClose["actualend"]!.GetValue<string>().ShouldBe(
+        opportunityClose.Get<string>("opportunityid@odata.bind").ShouldBe($"/opportunities(pd_registrationid='{id}')");
+        opportunityClose.Get<decimal>("actualrevenue").ShouldBe(48_000m);
+        opportunityClose.Get<string>("actualend").ShouldBe(
             closedAt.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture), "Edm.DateTimeOffset: an instant");
-        opportunityClose["subject"]!.GetValue<string>().ShouldBe("Won: Rollout");
+        opportunityClose.Get<string>("subject").ShouldBe("Won: Rollout");
 
         // Delivered again (a crash after the close, before the result was recorded): the opportunity is already won.
         Crm.Given(Request.Create().WithPath(Record(id)).UsingGet()).AtPriority(-10).RespondWith(Json("""{"statecode":1}"""));
@@ -121,16 +121,16 @@ public sealed class DynamicsSyncTests : SyncTest
         // The close answers 503, though (as may happen) it was carried out.
         Crm.Given(Request.Create().WithPath(ApiPath + "WinOpportunity").UsingPost())
             .RespondWith(Json("""{"error":{"code":"0x80040216","message":"Unavailable"}}""", 503));
-        (await DispatchUntilSettledAsync(id)).Single()["status"]!.GetValue<string>().ShouldBe("delivered");
+        (await DispatchUntilSettledAsync(id)).Single().Get<string>("status").ShouldBe("delivered");
         (await Admin.PostAsJsonAsync($"/v1/registrations/{id}/outcome", new { result = "won", amount = 48_000m, currency = "USD" })).EnsureSuccessStatusCode();
 
         await DispatchAsync();
 
         Requests(ApiPath + "WinOpportunity").Count.ShouldBe(1, "a close is not idempotent: the quick retries inside an attempt leave it alone");
-        BodyOf(Requests(Record(id), "PATCH").Last())["transactioncurrencyid@odata.bind"]!.GetValue<string>().ShouldBe($"/transactioncurrencies({DollarId})");
+        BodyOf(Requests(Record(id), "PATCH").Last()).Get<string>("transactioncurrencyid@odata.bind").ShouldBe($"/transactioncurrencies({DollarId})");
         Crm.Given(Request.Create().WithPath(Record(id)).UsingGet()).AtPriority(-10).RespondWith(Json("""{"statecode":1}"""));
         var settled = await DispatchUntilSettledAsync(id, expected: 2);
-        settled.ShouldAllBe(d => d["status"]!.GetValue<string>() == "delivered");
+        settled.ShouldAllBe(d => d.Get<string>("status") == "delivered");
         Requests(ApiPath + "WinOpportunity").Count.ShouldBe(1, "the next attempt found it won");
     }
 
@@ -145,8 +145,8 @@ public sealed class DynamicsSyncTests : SyncTest
 
         var delivery = (await DispatchUntilSettledAsync(id)).Single();
 
-        delivery["status"]!.GetValue<string>().ShouldBe("dead");
-        delivery["lastError"]!.GetValue<string>().ShouldContain("CHF is not a currency of this Dataverse environment");
+        delivery.Get<string>("status").ShouldBe("dead");
+        delivery.Get<string>("lastError").ShouldContain("CHF is not a currency of this Dataverse environment");
         Requests(Record(id), "PATCH").ShouldBeEmpty();
     }
 
@@ -161,12 +161,12 @@ public sealed class DynamicsSyncTests : SyncTest
 
         var deliveries = await DispatchUntilSettledAsync(id, expected: 2);
 
-        deliveries.ShouldAllBe(d => d["status"]!.GetValue<string>() == "delivered");
+        deliveries.ShouldAllBe(d => d.Get<string>("status") == "delivered");
         var body = BodyOf(Requests(ApiPath + "LoseOpportunity").Single());
-        body["Status"]!.GetValue<int>().ShouldBe(4, "statuscode Canceled");
-        body["OpportunityClose"]!["subject"]!.GetValue<string>().ShouldBe("Lost: Rollout");
-        body["OpportunityClose"]!["description"]!.GetValue<string>().ShouldBe("Chose a competitor");
-        BodyOf(Requests(Record(id), "PATCH").Last())["pd_status"]!.GetValue<string>().ShouldBe("lost");
+        body.Get<int>("Status").ShouldBe(4, "statuscode Canceled");
+        body["OpportunityClose"]!.Get<string>("subject").ShouldBe("Lost: Rollout");
+        body["OpportunityClose"]!.Get<string>("description").ShouldBe("Chose a competitor");
+        BodyOf(Requests(Record(id), "PATCH").Last()).Get<string>("pd_status").ShouldBe("lost");
     }
 
     [Test]
@@ -180,13 +180,13 @@ public sealed class DynamicsSyncTests : SyncTest
 
         var delivery = (await DispatchUntilSettledAsync(id)).Single();
 
-        delivery["status"]!.GetValue<string>().ShouldBe("delivered");
+        delivery.Get<string>("status").ShouldBe("delivered");
         Outcomes(delivery).ShouldBe("rate_limited,delivered");
-        delivery["attempts"]!.GetValue<int>().ShouldBe(1);
+        delivery.Get<int>("attempts").ShouldBe(1);
         var log = delivery["attemptLog"]!.AsArray();
-        log[0]!["error"]!.GetValue<string>().ShouldStartWith("0x80072322: Number of requests exceeded");
-        var gap = DateTimeOffset.Parse(log[1]!["startedAt"]!.GetValue<string>(), CultureInfo.InvariantCulture)
-            - DateTimeOffset.Parse(log[0]!["startedAt"]!.GetValue<string>(), CultureInfo.InvariantCulture);
+        log[0]!.Get<string>("error").ShouldStartWith("0x80072322: Number of requests exceeded");
+        var gap = DateTimeOffset.Parse(log[1]!.Get<string>("startedAt"), CultureInfo.InvariantCulture)
+            - DateTimeOffset.Parse(log[0]!.Get<string>("startedAt"), CultureInfo.InvariantCulture);
         gap.ShouldBeGreaterThanOrEqualTo(TimeSpan.FromSeconds(2.9), "Retry-After: 3 is honoured");
     }
 
@@ -206,7 +206,7 @@ public sealed class DynamicsSyncTests : SyncTest
 
         var delivery = (await DispatchUntilSettledAsync(id)).Single();
 
-        delivery["status"]!.GetValue<string>().ShouldBe("delivered");
+        delivery.Get<string>("status").ShouldBe("delivered");
         Outcomes(delivery).ShouldEndWith("delivered");
         Requests(path).Count(e => StatusOf(e) is >= 200 and < 300).ShouldBe(1, "exactly one upsert succeeded");
         Requests(path).Select(StatusOf).Take(2).ShouldBe([503, 429]);
@@ -226,7 +226,7 @@ public sealed class DynamicsSyncTests : SyncTest
 
         var delivery = (await DispatchUntilSettledAsync(id)).Single();
 
-        delivery["status"]!.GetValue<string>().ShouldBe("delivered");
+        delivery.Get<string>("status").ShouldBe("delivered");
         Requests(Record(id)).Select(StatusOf).ShouldBe([401, 204]);
     }
 
@@ -239,8 +239,8 @@ public sealed class DynamicsSyncTests : SyncTest
 
         var delivery = (await DispatchUntilSettledAsync(id)).Single();
 
-        delivery["status"]!.GetValue<string>().ShouldBe("dead");
-        delivery["lastError"]!.GetValue<string>().ShouldBe("0x80048d19: Error identified in Payload provided by the user for Entity :'opportunities'");
+        delivery.Get<string>("status").ShouldBe("dead");
+        delivery.Get<string>("lastError").ShouldBe("0x80048d19: Error identified in Payload provided by the user for Entity :'opportunities'");
         Requests(Record(id)).Count.ShouldBe(1);
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Sync;
 
@@ -54,7 +55,7 @@ public sealed class HubSpotPipelineTests : SyncTest
             .RespondWith(Json(new JsonObject { ["total"] = 3, ["results"] = new JsonArray(Deal(two, t2), Deal(three, t2, won: true), Deal(four, t3)) }));
         Crm.Given(Request.Create().WithPath("/crm/v4/associations/deals/companies/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
         {
-            var ids = JsonNode.Parse(request.Body!)!["inputs"]!.AsArray().Select(i => i!["id"]!.GetValue<string>()).Where(id => id != four);
+            var ids = JsonNode.Parse(request.Body!)!["inputs"]!.AsArray().Select(i => i!.Get<string>("id")).Where(id => id != four);
             return Reply(new JsonObject
             {
                 ["status"] = "COMPLETE",
@@ -71,7 +72,7 @@ public sealed class HubSpotPipelineTests : SyncTest
                 ["status"] = "COMPLETE",
                 ["results"] = new JsonArray(JsonNode.Parse(request.Body!)!["inputs"]!.AsArray().Select(i => (JsonNode)new JsonObject
                 {
-                    ["id"] = i!["id"]!.GetValue<string>(),
+                    ["id"] = i!.Get<string>("id"),
                     ["properties"] = new JsonObject { ["name"] = $"Hub Company {i["id"]} Inc.", ["domain"] = $"hub{i["id"]}.example", ["country"] = "US" },
                 }).ToArray()),
             })));
@@ -81,23 +82,23 @@ public sealed class HubSpotPipelineTests : SyncTest
         var status = await PullAsync("hubspot");
 
         status["lastError"].ShouldBeNull();
-        status["lastRun"]!["created"]!.GetValue<long>().ShouldBe(3, "one, two and three; two once, though it came twice");
-        status["lastRun"]!["deleted"]!.GetValue<long>().ShouldBe(1);
-        status["rejections"]!.AsArray().ShouldContain(r => r!["externalId"]!.GetValue<string>() == four);
+        status["lastRun"]!.Get<long>("created").ShouldBe(3, "one, two and three; two once, though it came twice");
+        status["lastRun"]!.Get<long>("deleted").ShouldBe(1);
+        status["rejections"]!.AsArray().ShouldContain(r => r!.Get<string>("externalId") == four);
         var first = await ReadJsonAsync(await Admin.GetAsync($"/v1/opportunities/hubspot/{one}"));
-        first["accountName"]!.GetValue<string>().ShouldBe($"Hub Company 7{one[2..]} Inc.");
-        first["companyDomain"]!.GetValue<string>().ShouldBe($"hub7{one[2..]}.example");
-        first["currency"]!.GetValue<string>().ShouldBe("USD");
-        first["closeDate"]!.GetValue<string>().ShouldBe("2027-02-28");
-        (await ReadJsonAsync(await Admin.GetAsync($"/v1/opportunities/hubspot/{three}")))["status"]!.GetValue<string>().ShouldBe("won");
+        first.Get<string>("accountName").ShouldBe($"Hub Company 7{one[2..]} Inc.");
+        first.Get<string>("companyDomain").ShouldBe($"hub7{one[2..]}.example");
+        first.Get<string>("currency").ShouldBe("USD");
+        first.Get<string>("closeDate").ShouldBe("2027-02-28");
+        (await ReadJsonAsync(await Admin.GetAsync($"/v1/opportunities/hubspot/{three}"))).Get<string>("status").ShouldBe("won");
         (await Admin.GetAsync($"/v1/opportunities/hubspot/{two}")).StatusCode.ShouldBe(HttpStatusCode.NotFound, "archived in HubSpot");
 
         var searches = Requests(SearchPath).Select(BodyOf).ToList();
         searches.Count.ShouldBe(2);
         searches[0]["filterGroups"]![0]!["filters"]!.AsArray().Single()!["values"]!.AsArray().Select(v => v!.GetValue<string>()).ShouldBe(["default", "75e28846"]);
-        searches[0]["sorts"]![0]!["propertyName"]!.GetValue<string>().ShouldBe("hs_lastmodifieddate");
-        searches[1]["filterGroups"]![0]!["filters"]![0]!["value"]!.GetValue<string>().ShouldBe(t2.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        searches[1]["after"]!.GetValue<string>().ShouldBe("1", "past the one deal already taken at that time");
+        searches[0]["sorts"]![0]!.Get<string>("propertyName").ShouldBe("hs_lastmodifieddate");
+        searches[1]["filterGroups"]![0]!["filters"]![0]!.Get<string>("value").ShouldBe(t2.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        searches[1].Get<string>("after").ShouldBe("1", "past the one deal already taken at that time");
     }
 
     private static WireMock.ResponseMessage Reply(JsonObject body) => new()

@@ -41,19 +41,19 @@ public sealed class HubSpotSyncTests : SyncTest
         var request = Requests(BatchPath).Single();
         Header(request, "Authorization").ShouldBe($"Bearer {AccessToken}");
         var inputs = BodyOf(request)["inputs"]!.AsArray();
-        inputs.Select(i => i!["id"]!.GetValue<string>()).Order().ShouldBe(registered.Select(Id).Order());
+        inputs.Select(i => i!.Get<string>("id")).Order().ShouldBe(registered.Select(Id).Order());
         var input = inputs[0]!;
-        input["idProperty"]!.GetValue<string>().ShouldBe("partnerdeals_registration_id");
+        input.Get<string>("idProperty").ShouldBe("partnerdeals_registration_id");
         var properties = input["properties"]!.AsObject();
-        properties["dealname"]!.GetValue<string>().ShouldBe("Rollout");
-        properties["amount"]!.GetValue<string>().ShouldBe("50000", "HubSpot property values are strings");
-        properties["deal_currency_code"]!.GetValue<string>().ShouldBe("EUR");
-        properties["closedate"]!.GetValue<string>().ShouldBe("2027-03-31T00:00:00.000Z", "HubSpot's date properties are instants");
-        properties["dealstage"]!.GetValue<string>().ShouldBe("qualifiedtobuy");
-        properties["partnerdeals_status"]!.GetValue<string>().ShouldBe("approved");
+        properties.Get<string>("dealname").ShouldBe("Rollout");
+        properties.Get<string>("amount").ShouldBe("50000", "HubSpot property values are strings");
+        properties.Get<string>("deal_currency_code").ShouldBe("EUR");
+        properties.Get<string>("closedate").ShouldBe("2027-03-31T00:00:00.000Z", "HubSpot's date properties are instants");
+        properties.Get<string>("dealstage").ShouldBe("qualifiedtobuy");
+        properties.Get<string>("partnerdeals_status").ShouldBe("approved");
         foreach (var registration in registered)
         {
-            (await DeliveriesAsync(Admin, Id(registration))).Single()["status"]!.GetValue<string>().ShouldBe("delivered");
+            (await DeliveriesAsync(Admin, Id(registration))).Single().Get<string>("status").ShouldBe("delivered");
         }
     }
 
@@ -87,11 +87,11 @@ public sealed class HubSpotSyncTests : SyncTest
 
         (await DispatchAsync()).ShouldBe(2);
 
-        (await DeliveriesAsync(Admin, good)).Single()["status"]!.GetValue<string>().ShouldBe("delivered");
+        (await DeliveriesAsync(Admin, good)).Single().Get<string>("status").ShouldBe("delivered");
         var refused = (await DeliveriesAsync(Admin, bad)).Single();
-        refused["status"]!.GetValue<string>().ShouldBe("dead");
-        refused["lastStatusCode"]!.GetValue<int>().ShouldBe(207);
-        refused["lastError"]!.GetValue<string>().ShouldStartWith("VALIDATION_ERROR: Property values were not valid");
+        refused.Get<string>("status").ShouldBe("dead");
+        refused.Get<int>("lastStatusCode").ShouldBe(207);
+        refused.Get<string>("lastError").ShouldStartWith("VALIDATION_ERROR: Property values were not valid");
     }
 
     [TestCase("PENDING")]
@@ -106,13 +106,13 @@ public sealed class HubSpotSyncTests : SyncTest
 
         (await DispatchAsync()).ShouldBe(1);
         var waiting = (await DeliveriesAsync(Admin, id)).Single();
-        waiting["status"]!.GetValue<string>().ShouldBe("pending");
-        waiting["lastError"]!.GetValue<string>().ShouldContain(status);
+        waiting.Get<string>("status").ShouldBe("pending");
+        waiting.Get<string>("lastError").ShouldContain(status);
 
         Crm.ResetMappings();
         Crm.Given(Request.Create().WithPath(BatchPath).UsingPost()).RespondWith(Complete());
         var settled = await DispatchUntilSettledAsync(id);
-        settled.Single()["status"]!.GetValue<string>().ShouldBe("delivered");
+        settled.Single().Get<string>("status").ShouldBe("delivered");
         Requests(BatchPath).Count.ShouldBe(2);
     }
 
@@ -127,7 +127,7 @@ public sealed class HubSpotSyncTests : SyncTest
         Crm.Given(Request.Create().WithPath(BatchPath).UsingPost()).RespondWith(Response.Create().WithCallback(request =>
         {
             var inputs = JsonNode.Parse(request.Body!)!["inputs"]!.AsArray();
-            JsonNode Input(string id) => inputs.Single(i => i!["id"]!.GetValue<string>() == id)!;
+            JsonNode Input(string id) => inputs.Single(i => i!.Get<string>("id") == id)!;
             return new WireMock.ResponseMessage
             {
                 StatusCode = 207,
@@ -142,7 +142,7 @@ public sealed class HubSpotSyncTests : SyncTest
                         {
                             ["id"] = "18734562001",
                             ["new"] = false,
-                            ["objectWriteTraceId"] = Input(written)["objectWriteTraceId"]!.GetValue<string>(),
+                            ["objectWriteTraceId"] = Input(written).Get<string>("objectWriteTraceId"),
                             ["properties"] = new JsonObject { ["dealname"] = "Rollout" },
                         }),
                         ["numErrors"] = 1,
@@ -160,16 +160,16 @@ public sealed class HubSpotSyncTests : SyncTest
 
         (await DispatchAsync()).ShouldBe(3);
 
-        (await DeliveriesAsync(Admin, written)).Single()["status"]!.GetValue<string>().ShouldBe("delivered");
-        (await DeliveriesAsync(Admin, refusedId)).Single()["status"]!.GetValue<string>().ShouldBe("dead");
+        (await DeliveriesAsync(Admin, written)).Single().Get<string>("status").ShouldBe("delivered");
+        (await DeliveriesAsync(Admin, refusedId)).Single().Get<string>("status").ShouldBe("dead");
         var retried = (await DeliveriesAsync(Admin, unanswered)).Single();
-        retried["status"]!.GetValue<string>().ShouldBe("pending", "another input's error is not this one's refusal");
-        retried["lastError"]!.GetValue<string>().ShouldContain("neither written nor refused");
+        retried.Get<string>("status").ShouldBe("pending", "another input's error is not this one's refusal");
+        retried.Get<string>("lastError").ShouldContain("neither written nor refused");
 
         // Answered as it should be the next time: delivered, and nothing left for the fixture's next test.
         Crm.ResetMappings();
         Crm.Given(Request.Create().WithPath(BatchPath).UsingPost()).RespondWith(Complete());
-        (await DispatchUntilSettledAsync(unanswered)).Single()["status"]!.GetValue<string>().ShouldBe("delivered");
+        (await DispatchUntilSettledAsync(unanswered)).Single().Get<string>("status").ShouldBe("delivered");
     }
 
     [Test]
@@ -182,9 +182,9 @@ public sealed class HubSpotSyncTests : SyncTest
 
         var delivery = (await DispatchUntilSettledAsync(id)).Single();
 
-        delivery["status"]!.GetValue<string>().ShouldBe("delivered");
+        delivery.Get<string>("status").ShouldBe("delivered");
         Outcomes(delivery).ShouldBe("rate_limited,delivered");
-        delivery["attempts"]!.GetValue<int>().ShouldBe(1, "the rate limit did not count");
+        delivery.Get<int>("attempts").ShouldBe(1, "the rate limit did not count");
         Gap(delivery, 0, 1).ShouldBeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(300), "the rolling window was waited out");
         Requests(BatchPath).Count.ShouldBe(2, "no call while the window rolls");
     }
@@ -208,10 +208,10 @@ public sealed class HubSpotSyncTests : SyncTest
             await dispatcher.DispatchOnceAsync(CancellationToken.None);
 
             var delivery = (await DeliveriesAsync(admin, id)).Single();
-            delivery["status"]!.GetValue<string>().ShouldBe("pending");
-            delivery["attempts"]!.GetValue<int>().ShouldBe(0, "a daily limit burns no attempts");
+            delivery.Get<string>("status").ShouldBe("pending");
+            delivery.Get<int>("attempts").ShouldBe(0, "a daily limit burns no attempts");
             Outcomes(delivery).ShouldBe("rate_limited");
-            var next = DateTimeOffset.Parse(delivery["nextAttemptAt"]!.GetValue<string>(), CultureInfo.InvariantCulture);
+            var next = DateTimeOffset.Parse(delivery.Get<string>("nextAttemptAt"), CultureInfo.InvariantCulture);
             next.ShouldBe(new DateTimeOffset(DateTime.UtcNow.Date.AddDays(1), TimeSpan.Zero), TimeSpan.FromSeconds(1), "the next UTC midnight");
             Requests(BatchPath).Count.ShouldBe(1, "the second round made no call");
         }
@@ -236,15 +236,15 @@ public sealed class HubSpotSyncTests : SyncTest
 
         var delivery = (await DispatchUntilSettledAsync(id)).Single();
 
-        delivery["status"]!.GetValue<string>().ShouldBe("delivered");
+        delivery.Get<string>("status").ShouldBe("delivered");
         Outcomes(delivery).ShouldStartWith("rate_limited,");
         Outcomes(delivery).ShouldEndWith(",delivered");
         Requests(BatchPath).Count(e => StatusOf(e) is >= 200 and < 300).ShouldBe(1, "exactly one upsert succeeded");
     }
 
     private static TimeSpan Gap(JsonObject delivery, int from, int to) =>
-        DateTimeOffset.Parse(delivery["attemptLog"]![to]!["startedAt"]!.GetValue<string>(), CultureInfo.InvariantCulture)
-        - DateTimeOffset.Parse(delivery["attemptLog"]![from]!["startedAt"]!.GetValue<string>(), CultureInfo.InvariantCulture);
+        DateTimeOffset.Parse(delivery["attemptLog"]![to]!.Get<string>("startedAt"), CultureInfo.InvariantCulture)
+        - DateTimeOffset.Parse(delivery["attemptLog"]![from]!.Get<string>("startedAt"), CultureInfo.InvariantCulture);
 
     private static IResponseBuilder Complete() => Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
         .WithBody("""{"status":"COMPLETE","results":[],"startedAt":"2026-11-23T10:00:00Z","completedAt":"2026-11-23T10:00:01Z"}""");

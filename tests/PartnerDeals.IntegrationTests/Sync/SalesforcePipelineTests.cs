@@ -1,8 +1,8 @@
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Sync;
 
@@ -103,18 +103,18 @@ public sealed class SalesforcePipelineTests : SyncTest
         var status = await PullAsync("salesforce");
 
         status["lastError"].ShouldBeNull();
-        status["lastRun"]!["created"]!.GetValue<long>().ShouldBe(3);
-        status["lastRun"]!["deleted"]!.GetValue<long>().ShouldBe(1);
-        status["lastRun"]!["rejected"]!.GetValue<long>().ShouldBe(1);
-        status["rejections"]!.AsArray().ShouldContain(r => r!["externalId"]!.GetValue<string>() == $"006A{tag}4"
-            && r["reason"]!.GetValue<string>().Contains("no account name"));
+        status["lastRun"]!.Get<long>("created").ShouldBe(3);
+        status["lastRun"]!.Get<long>("deleted").ShouldBe(1);
+        status["lastRun"]!.Get<long>("rejected").ShouldBe(1);
+        status["rejections"]!.AsArray().ShouldContain(r => r!.Get<string>("externalId") == $"006A{tag}4"
+            && r.Get<string>("reason").Contains("no account name"));
         var first = await ReadJsonAsync(await Admin.GetAsync($"/v1/opportunities/salesforce/006A{tag}1"));
-        first["accountName"]!.GetValue<string>().ShouldBe(held);
-        first["companyDomain"]!.GetValue<string>().ShouldBe(heldDomain);
-        first["owner"]!.GetValue<string>().ShouldBe("Dana Direct");
-        first["amount"]!.GetValue<decimal>().ShouldBe(120_000m);
-        first["openedDate"]!.GetValue<string>().ShouldBe("2026-10-01");
-        (await ReadJsonAsync(await Admin.GetAsync($"/v1/opportunities/salesforce/006A{tag}3")))["status"]!.GetValue<string>().ShouldBe("won");
+        first.Get<string>("accountName").ShouldBe(held);
+        first.Get<string>("companyDomain").ShouldBe(heldDomain);
+        first.Get<string>("owner").ShouldBe("Dana Direct");
+        first.Get<decimal>("amount").ShouldBe(120_000m);
+        first.Get<string>("openedDate").ShouldBe("2026-10-01");
+        (await ReadJsonAsync(await Admin.GetAsync($"/v1/opportunities/salesforce/006A{tag}3"))).Get<string>("status").ShouldBe("won");
         (await Admin.GetAsync($"/v1/opportunities/salesforce/006A{tag}2")).StatusCode.ShouldBe(HttpStatusCode.NotFound, "deleted in Salesforce");
         Soql(0).ShouldBe("SELECT Id, IsDeleted, IsClosed, IsWon, SystemModstamp, Account.Name, Account.Website, Account.BillingCountry, Owner.Name, "
             + "StageName, Amount, CurrencyIsoCode, CloseDate, CreatedDate FROM Opportunity WHERE (IsPrivate = false) ORDER BY SystemModstamp, Id");
@@ -146,14 +146,14 @@ public sealed class SalesforcePipelineTests : SyncTest
             .RespondWith(Page(true, Record($"006B{tag}2", $"Limit Two {tag} GmbH", "2026-11-30T11:01:00.000+0000")));
 
         var paused = await PullAsync("salesforce");
-        paused["lastError"]!.GetValue<string>().ShouldContain("REQUEST_LIMIT_EXCEEDED");
-        paused["lastRun"]!["created"]!.GetValue<long>().ShouldBe(1);
+        paused.Get<string>("lastError").ShouldContain("REQUEST_LIMIT_EXCEEDED");
+        paused["lastRun"]!.Get<long>("created").ShouldBe(1);
         await Task.Delay(400); // the configured wait
 
         var resumed = await PullAsync("salesforce");
 
         resumed["lastError"].ShouldBeNull();
-        resumed["lastRun"]!["created"]!.GetValue<long>().ShouldBe(1, "only what was left");
+        resumed["lastRun"]!.Get<long>("created").ShouldBe(1, "only what was left");
         Requests(NextPath).Count.ShouldBe(2, "resumed from the page that was limited");
         (await Admin.GetAsync($"/v1/opportunities/salesforce/006B{tag}1")).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await Admin.GetAsync($"/v1/opportunities/salesforce/006B{tag}2")).StatusCode.ShouldBe(HttpStatusCode.OK);
@@ -169,8 +169,8 @@ public sealed class SalesforcePipelineTests : SyncTest
         Crm.Given(Request.Create().WithPath(NextPath).UsingGet()).RespondWith(Response.Create().WithStatusCode(503));
 
         var failed = await PullAsync("salesforce");
-        failed["lastError"]!.GetValue<string>().ShouldContain("503");
-        failed["lastRun"]!["created"]!.GetValue<long>().ShouldBe(1);
+        failed.Get<string>("lastError").ShouldContain("503");
+        failed["lastRun"]!.Get<long>("created").ShouldBe(1);
 
         Crm.ResetMappings();
         ResetCrm();
@@ -179,7 +179,7 @@ public sealed class SalesforcePipelineTests : SyncTest
         var resumed = await PullAsync("salesforce");
 
         resumed["lastError"].ShouldBeNull();
-        resumed["lastRun"]!["created"]!.GetValue<long>().ShouldBe(1, "only the page the outage stopped");
+        resumed["lastRun"]!.Get<long>("created").ShouldBe(1, "only the page the outage stopped");
         Requests(QueryAllPath).ShouldBeEmpty("resumed from the query locator, not from the start");
         (await Admin.GetAsync($"/v1/opportunities/salesforce/006C{tag}2")).StatusCode.ShouldBe(HttpStatusCode.OK);
     }

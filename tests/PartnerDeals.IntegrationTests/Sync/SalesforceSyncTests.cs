@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Sync;
 
@@ -37,20 +38,20 @@ public sealed class SalesforceSyncTests : SyncTest
 
         var delivery = (await DispatchUntilSettledAsync(id)).Single();
 
-        delivery["status"]!.GetValue<string>().ShouldBe("delivered");
-        delivery["eventType"]!.GetValue<string>().ShouldBe("registration.created");
+        delivery.Get<string>("status").ShouldBe("delivered");
+        delivery.Get<string>("eventType").ShouldBe("registration.created");
         var upsert = Requests(UpsertPath + id).Single();
         upsert.RequestMessage.Method.ShouldBe("PATCH");
         Header(upsert, "Authorization").ShouldStartWith("Bearer sf-token-");
         var body = BodyOf(upsert);
-        body["Name"]!.GetValue<string>().ShouldBe("Rollout");
-        body["Amount"]!.GetValue<decimal>().ShouldBe(50_000m);
-        body["CurrencyIsoCode"]!.GetValue<string>().ShouldBe("EUR", "in a multi-currency org the amount is in the deal's currency");
-        body["CloseDate"]!.GetValue<string>().ShouldBe("2027-03-31");
-        body["StageName"]!.GetValue<string>().ShouldBe("Qualification");
-        body["PartnerDeals_Status__c"]!.GetValue<string>().ShouldBe("approved");
-        body["PartnerDeals_Reason__c"]!.GetValue<string>().ShouldBe("auto_approved");
-        body["PartnerDeals_Partner__c"]!.GetValue<string>().ShouldStartWith("Partner ");
+        body.Get<string>("Name").ShouldBe("Rollout");
+        body.Get<decimal>("Amount").ShouldBe(50_000m);
+        body.Get<string>("CurrencyIsoCode").ShouldBe("EUR", "in a multi-currency org the amount is in the deal's currency");
+        body.Get<string>("CloseDate").ShouldBe("2027-03-31");
+        body.Get<string>("StageName").ShouldBe("Qualification");
+        body.Get<string>("PartnerDeals_Status__c").ShouldBe("approved");
+        body.Get<string>("PartnerDeals_Reason__c").ShouldBe("auto_approved");
+        body.Get<string>("PartnerDeals_Partner__c").ShouldStartWith("Partner ");
         body.ContainsKey("PartnerDeals_Registration_Id__c").ShouldBeFalse("the external id goes in the URL, never the body");
         var token = Requests(TokenPath).First();
         token.RequestMessage.Body!.ShouldContain("grant_type=client_credentials");
@@ -84,7 +85,7 @@ public sealed class SalesforceSyncTests : SyncTest
 
         var delivery = (await DispatchUntilSettledAsync(Id(third))).Single();
 
-        delivery["status"]!.GetValue<string>().ShouldBe("delivered");
+        delivery.Get<string>("status").ShouldBe("delivered");
         Outcomes(delivery).ShouldBe("delivered", "a refreshed token is part of the same attempt");
         Requests(path).Select(e => (Header(e, "Authorization"), StatusOf(e))).ShouldBe([("Bearer sf-token-1", 401), ("Bearer sf-token-2", 200)]);
     }
@@ -100,8 +101,8 @@ public sealed class SalesforceSyncTests : SyncTest
 
         var delivery = (await DispatchUntilSettledAsync(id)).Single();
 
-        delivery["status"]!.GetValue<string>().ShouldBe("dead");
-        delivery["attempts"]!.GetValue<int>().ShouldBe(1);
+        delivery.Get<string>("status").ShouldBe("dead");
+        delivery.Get<int>("attempts").ShouldBe(1);
         Outcomes(delivery).ShouldBe("refused");
         Requests(UpsertPath + id).Count.ShouldBe(1, "a permission refusal is not retried");
     }
@@ -117,10 +118,10 @@ public sealed class SalesforceSyncTests : SyncTest
 
         var delivery = (await DispatchUntilSettledAsync(id)).Single();
 
-        delivery["status"]!.GetValue<string>().ShouldBe("dead");
-        delivery["attempts"]!.GetValue<int>().ShouldBe(1);
-        delivery["lastStatusCode"]!.GetValue<int>().ShouldBe(400);
-        delivery["lastError"]!.GetValue<string>().ShouldBe("INVALID_FIELD: No such column 'PartnerDeals_Partner__c' on sobject of type Opportunity");
+        delivery.Get<string>("status").ShouldBe("dead");
+        delivery.Get<int>("attempts").ShouldBe(1);
+        delivery.Get<int>("lastStatusCode").ShouldBe(400);
+        delivery.Get<string>("lastError").ShouldBe("INVALID_FIELD: No such column 'PartnerDeals_Partner__c' on sobject of type Opportunity");
         Outcomes(delivery).ShouldBe("refused");
         Requests(UpsertPath + id).Count.ShouldBe(1, "a refusal is not retried");
     }
@@ -143,11 +144,11 @@ public sealed class SalesforceSyncTests : SyncTest
 
         var delivery = (await DispatchUntilSettledAsync(id)).Single();
 
-        delivery["status"]!.GetValue<string>().ShouldBe("delivered", "five rate limits are more than the 4 attempts allowed, and use none of them");
+        delivery.Get<string>("status").ShouldBe("delivered", "five rate limits are more than the 4 attempts allowed, and use none of them");
         Outcomes(delivery).ShouldBe("rate_limited,rate_limited,rate_limited,rate_limited,rate_limited,delivered");
         var log = delivery["attemptLog"]!.AsArray();
-        var waited = DateTimeOffset.Parse(log[1]!["startedAt"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture)
-            - DateTimeOffset.Parse(log[0]!["startedAt"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
+        var waited = DateTimeOffset.Parse(log[1]!.Get<string>("startedAt"), System.Globalization.CultureInfo.InvariantCulture)
+            - DateTimeOffset.Parse(log[0]!.Get<string>("startedAt"), System.Globalization.CultureInfo.InvariantCulture);
         waited.ShouldBeGreaterThanOrEqualTo(TimeSpan.FromSeconds(2.5), "the Retry-After of 3 s is honoured");
         Requests(path).Count.ShouldBe(6);
     }
@@ -169,16 +170,16 @@ public sealed class SalesforceSyncTests : SyncTest
 
         var delivery = (await DispatchUntilSettledAsync(id)).Single();
 
-        delivery["status"]!.GetValue<string>().ShouldBe("delivered");
+        delivery.Get<string>("status").ShouldBe("delivered");
         // The 503 is retried inside the first attempt and meets the limit; the timeout is retried inside a later one
         // (or, when WireMock is slow to move on, fails it and the next attempt succeeds).
         Outcomes(delivery).ShouldStartWith("rate_limited,");
         Outcomes(delivery).ShouldEndWith(",delivered");
         Outcomes(delivery).ShouldNotContain("refused");
         var limited = delivery["attemptLog"]![0]!;
-        limited["statusCode"]!.GetValue<int>().ShouldBe(403);
-        var waited = DateTimeOffset.Parse(delivery["attemptLog"]![1]!["startedAt"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture)
-            - DateTimeOffset.Parse(limited["startedAt"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
+        limited.Get<int>("statusCode").ShouldBe(403);
+        var waited = DateTimeOffset.Parse(delivery["attemptLog"]![1]!.Get<string>("startedAt"), System.Globalization.CultureInfo.InvariantCulture)
+            - DateTimeOffset.Parse(limited.Get<string>("startedAt"), System.Globalization.CultureInfo.InvariantCulture);
         waited.ShouldBeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(300), "Salesforce's limit is waited out (Crm:Salesforce:RequestLimitWait)");
         Requests(path).Select(StatusOf).Count(s => s is >= 200 and < 300).ShouldBe(1, "exactly one upsert succeeded");
     }

@@ -5,6 +5,7 @@ using PartnerDeals.Api.Features.Sync;
 using PartnerDeals.IntegrationTests.Registrations;
 using WireMock.Logging;
 using WireMock.Server;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Sync;
 
@@ -59,7 +60,7 @@ public abstract class SyncTest : RegistrationTest
         {
             await DispatchAsync();
             var deliveries = await DeliveriesAsync(Admin, registrationId);
-            if (deliveries.Count >= expected && deliveries.All(d => d["status"]!.GetValue<string>() != "pending")) return deliveries;
+            if (deliveries.Count >= expected && deliveries.All(d => d.Get<string>("status") != "pending")) return deliveries;
             if (DateTime.UtcNow > deadline) throw new AssertionException($"Deliveries still pending: {new JsonArray([.. deliveries.Select(d => d.DeepClone())])}");
             await Task.Delay(50);
         }
@@ -79,7 +80,7 @@ public abstract class SyncTest : RegistrationTest
     }
 
     protected static string Outcomes(JsonObject delivery) =>
-        string.Join(",", delivery["attemptLog"]!.AsArray().Select(a => a!["outcome"]!.GetValue<string>()));
+        string.Join(",", delivery["attemptLog"]!.AsArray().Select(a => a!.Get<string>("outcome")));
 
     /// <summary>The requests the CRM received whose path contains <paramref name="pathPart"/>, in arrival order.</summary>
     protected IReadOnlyList<ILogEntry> Requests(string pathPart, string? method = null) => Crm.LogEntries
@@ -121,7 +122,7 @@ public abstract class SyncTest : RegistrationTest
     }
 
     protected async Task<JsonObject> PipelineStatusAsync(string crm) =>
-        (await ReadJsonAsync(await Admin.GetAsync("/v1/sync/pipeline"))).AsArray().Single(s => s!["crm"]!.GetValue<string>() == crm)!.AsObject();
+        (await ReadJsonAsync(await Admin.GetAsync("/v1/sync/pipeline"))).AsArray().Single(s => s!.Get<string>("crm") == crm)!.AsObject();
 
     /// <summary>A CRM never pulled is due at once: the host's first run, against no stubs yet, ends before any test starts.</summary>
     protected async Task WaitForFirstPullAsync(string crm)

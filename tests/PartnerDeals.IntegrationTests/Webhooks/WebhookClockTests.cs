@@ -45,7 +45,7 @@ public sealed class WebhookClockTests : RegistrationTest
         var subscribed = await partner.Client.PostAsJsonAsync($"/v1/partners/{partner.Id}/webhooks",
             new { url = _receiver.Url("/expiry"), events = new[] { "registration.expiring", "registration.expired" } });
         subscribed.StatusCode.ShouldBe(HttpStatusCode.Created);
-        var secret = (await ReadJsonAsync(subscribed))["secret"]!.GetValue<string>();
+        var secret = (await ReadJsonAsync(subscribed)).Get<string>("secret");
         var (name, domain) = NewCompany();
         var id = Id(await RegisterAsync(partner.Client, Body(name, domain)));
         var sweeper = Factory.Services.GetRequiredService<ProtectionSweeper>();
@@ -70,8 +70,8 @@ public sealed class WebhookClockTests : RegistrationTest
         var got = _receiver.DeliveredTo("/expiry");
         got.Select(r => r.Type).ShouldBe(["registration.expiring", "registration.expired"]);
         got.ShouldAllBe(r => r.SignedWith(secret));
-        got[0].Json["data"]!["id"]!.GetValue<string>().ShouldBe(id);
-        got[0].Json["data"]!["status"]!.GetValue<string>().ShouldBe("approved");
-        got[1].Json["data"]!["status"]!.GetValue<string>().ShouldBe("expired");
+        got[0].Json["data"]!.Get<string>("id").ShouldBe(id);
+        got[0].Json["data"]!.Get<string>("status").ShouldBe("approved");
+        got[1].Json["data"]!.Get<string>("status").ShouldBe("expired");
     }
 }

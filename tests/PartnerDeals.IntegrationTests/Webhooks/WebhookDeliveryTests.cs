@@ -54,7 +54,7 @@ public sealed class WebhookDeliveryTests : RegistrationTest
             new { url = _receiver.Url(path), events = events.Length == 0 ? ["*"] : events, description = "portal" });
         response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
         var body = await ReadJsonAsync(response);
-        return (body["webhook"]!["id"]!.GetValue<string>(), body["secret"]!.GetValue<string>());
+        return (body["webhook"]!.Get<string>("id"), body.Get<string>("secret"));
     }
 
     private static object FixedFee => new
@@ -79,7 +79,7 @@ public sealed class WebhookDeliveryTests : RegistrationTest
             .StatusCode.ShouldBe(HttpStatusCode.Created);
         await ActAsync(_crm, won, "outcome", new { result = "won", amount = 40_000m, currency = "EUR" });
         var fees = await ReadJsonAsync(await partner.Client.GetAsync($"/v1/partners/{partner.Id}/fees"));
-        var feeId = fees["items"]![0]!["id"]!.GetValue<string>();
+        var feeId = fees["items"]![0]!.Get<string>("id");
         (await Admin.PostAsJsonAsync($"/v1/fees/{feeId}/paid", new { reference = "REM-1" })).StatusCode.ShouldBe(HttpStatusCode.OK);
 
         // Lost, after a refused extension.
@@ -124,13 +124,13 @@ public sealed class WebhookDeliveryTests : RegistrationTest
         var rejection = got.Single(r => r.Type == "registration.rejected").Json["data"]!.AsObject();
         rejection.ContainsKey("conflictId").ShouldBeFalse();
         rejection["rejectionReason"].ShouldBeNull();
-        rejection["reason"]!.GetValue<string>().ShouldBe("rejected_account_unavailable");
+        rejection.Get<string>("reason").ShouldBe("rejected_account_unavailable");
         var partnerView = await ReadJsonAsync(await partner.Client.GetAsync($"/v1/registrations/{rejected}"));
         JsonNode.DeepEquals(rejection, partnerView).ShouldBeTrue($"{rejection.ToJsonString()}\n{partnerView.ToJsonString()}");
-        got.Single(r => r.Type == "registration.note_added").Json["data"]!["body"]!.GetValue<string>().ShouldBe("Kick-off on Monday");
+        got.Single(r => r.Type == "registration.note_added").Json["data"]!.Get<string>("body").ShouldBe("Kick-off on Monday");
         got.ShouldAllBe(r => !r.Body.Contains("Direct team knows them"), "an internal note never leaves");
         var paid = got.Single(r => r.Type == "fee.paid").Json;
-        paid["data"]!["status"]!.GetValue<string>().ShouldBe("paid");
+        paid["data"]!.Get<string>("status").ShouldBe("paid");
         paid["timestamp"].ShouldNotBeNull();
     }
 
@@ -162,7 +162,7 @@ public sealed class WebhookDeliveryTests : RegistrationTest
         var partner = await PartnerAsync("silver");
         var response = await partner.Client.PostAsJsonAsync($"/v1/partners/{partner.Id}/webhooks", new { url = flaky.Url(), events = new[] { "*" } });
         response.StatusCode.ShouldBe(HttpStatusCode.Created);
-        var secret = (await ReadJsonAsync(response))["secret"]!.GetValue<string>();
+        var secret = (await ReadJsonAsync(response)).Get<string>("secret");
 
         // Down three ways in turn: 503s, then answers slower than the service's timeout, then nobody listening.
         flaky.Answer = (_, _) => 503;
@@ -198,19 +198,19 @@ public sealed class WebhookDeliveryTests : RegistrationTest
         foreach (var id in registrations)
         {
             var own = delivered.Where(d => (d.Json["data"]!["registrationId"] ?? d.Json["data"]!["id"])!.GetValue<string>() == id).ToList();
-            own.Select(d => d.Type == "registration.note_added" ? d.Json["data"]!["body"]!.GetValue<string>() : d.Type)
+            own.Select(d => d.Type == "registration.note_added" ? d.Json["data"]!.Get<string>("body") : d.Type)
                 .ShouldBe(["registration.created", "registration.approved", "note 1", "note 2", "note 3", "note 4"]);
         }
 
         // The log shows the failed attempts before the delivered one.
-        var webhookId = (await ReadJsonAsync(await partner.Client.GetAsync($"/v1/partners/{partner.Id}/webhooks")))["items"]![0]!["id"]!.GetValue<string>();
+        var webhookId = (await ReadJsonAsync(await partner.Client.GetAsync($"/v1/partners/{partner.Id}/webhooks")))["items"]![0]!.Get<string>("id");
         var log = (await ReadJsonAsync(await partner.Client.GetAsync($"/v1/partners/{partner.Id}/webhooks/{webhookId}/deliveries?limit=200")))["items"]!.AsArray();
         log.Count.ShouldBe(expected);
-        log.ShouldAllBe(d => d!["status"]!.GetValue<string>() == "delivered");
+        log.ShouldAllBe(d => d!.Get<string>("status") == "delivered");
         var attempts = log.SelectMany(d => d!["attemptLog"]!.AsArray()).ToList();
-        attempts.ShouldContain(a => a!["outcome"]!.GetValue<string>() == "failed" && a["statusCode"]!.GetValue<int>() == 503);
-        attempts.ShouldContain(a => a!["outcome"]!.GetValue<string>() == "timeout");
-        attempts.ShouldContain(a => a!["outcome"]!.GetValue<string>() == "delivered" && a["response"]!.GetValue<string>().Contains("received"));
+        attempts.ShouldContain(a => a!.Get<string>("outcome") == "failed" && a.Get<int>("statusCode") == 503);
+        attempts.ShouldContain(a => a!.Get<string>("outcome") == "timeout");
+        attempts.ShouldContain(a => a!.Get<string>("outcome") == "delivered" && a.Get<string>("response").Contains("received"));
     }
 
     [Test]
@@ -220,7 +220,7 @@ public sealed class WebhookDeliveryTests : RegistrationTest
         var path = NewPath();
         var (id, first) = await SubscribeAsync(partner, path, "registration.created");
         var rotated = await ReadJsonAsync(await partner.Client.PostAsync($"/v1/partners/{partner.Id}/webhooks/{id}/rotate-secret", null));
-        var second = rotated["secret"]!.GetValue<string>();
+        var second = rotated.Get<string>("secret");
         second.ShouldNotBe(first);
         rotated["webhook"]!["previousSecretValidUntil"].ShouldNotBeNull();
 
@@ -256,13 +256,13 @@ public sealed class WebhookDeliveryTests : RegistrationTest
             await RegisterAsync(partner.Client, Body(name, domain));
             await _receiver.WaitForAsync(r => r.Received.Any(x => x.Path == path && x.AnsweredWith == 410), Patience, "the 410");
             var webhook = await PollAsync(async () => await ReadJsonAsync(await partner.Client.GetAsync($"/v1/partners/{partner.Id}/webhooks/{id}")),
-                w => w["enabled"]!.GetValue<bool>() == false);
-            webhook["disabledReason"]!.GetValue<string>().ShouldBe("gone");
+                w => w.Get<bool>("enabled") == false);
+            webhook.Get<string>("disabledReason").ShouldBe("gone");
             await Task.Delay(500);
             _receiver.Received.Count(x => x.Path == path).ShouldBe(1, "nothing more goes to an endpoint that is gone");
 
             var health = await ReadJsonAsync(await _ops.GetAsync("/v1/program/health"));
-            health["disabledWebhooks"]!.AsArray().ShouldContain(w => w!["webhookId"]!.GetValue<string>() == id && w["reason"]!.GetValue<string>() == "gone");
+            health["disabledWebhooks"]!.AsArray().ShouldContain(w => w!.Get<string>("webhookId") == id && w.Get<string>("reason") == "gone");
             var log = await ReadJsonAsync(await partner.Client.GetAsync($"/v1/partners/{partner.Id}/webhooks/{id}/deliveries?status=dead"));
             log["items"]!.AsArray().Count.ShouldBe(1);
 
@@ -271,7 +271,7 @@ public sealed class WebhookDeliveryTests : RegistrationTest
             var enable = new HttpRequestMessage(HttpMethod.Patch, $"/v1/partners/{partner.Id}/webhooks/{id}") { Content = JsonContent.Create(new { enabled = true }) };
             enable.Headers.TryAddWithoutValidation("If-Match", "*");
             (await partner.Client.SendAsync(enable)).StatusCode.ShouldBe(HttpStatusCode.OK);
-            var dead = log["items"]![0]!["id"]!.GetValue<string>();
+            var dead = log["items"]![0]!.Get<string>("id");
             (await partner.Client.PostAsync($"/v1/partners/{partner.Id}/webhooks/{id}/deliveries/{dead}/retry", null)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
             await _receiver.WaitForAsync(r => r.DeliveredTo(path).Count >= 1, Patience, "the retried delivery");
         }
@@ -295,7 +295,7 @@ public sealed class WebhookDeliveryTests : RegistrationTest
         var since = DateTimeOffset.UtcNow.AddMinutes(-5).ToString("O");
         var replay = await partner.Client.PostAsync($"/v1/partners/{partner.Id}/webhooks/{id}/replay?since={Uri.EscapeDataString(since)}", null);
         replay.StatusCode.ShouldBe(HttpStatusCode.Accepted, await replay.Content.ReadAsStringAsync());
-        (await ReadJsonAsync(replay))["queued"]!.GetValue<int>().ShouldBe(1, "only the subscribed event type");
+        (await ReadJsonAsync(replay)).Get<int>("queued").ShouldBe(1, "only the subscribed event type");
         await _receiver.WaitForAsync(r => r.DeliveredTo(path).Count >= 2, Patience, "the replayed delivery");
         var again = _receiver.DeliveredTo(path)[1];
         again.Id.ShouldBe(first.Id);
@@ -369,7 +369,7 @@ public sealed class WebhookDeliveryTests : RegistrationTest
 
         var all = (await ReadJsonAsync(await partner.Client.GetAsync($"/v1/partners/{partner.Id}/webhooks")))["items"]!.AsArray();
         all.Count.ShouldBe(1);
-        all[0]!["url"]!.GetValue<string>().ShouldStartWith("http://127.0.0.1");
+        all[0]!.Get<string>("url").ShouldStartWith("http://127.0.0.1");
         await ReadProblemAsync(await partner.Client.GetAsync($"/v1/partners/{partner.Id}/webhooks/{Guid.NewGuid()}"), HttpStatusCode.NotFound, "not-found");
         await ReadProblemAsync(await partner.Client.GetAsync($"/v1/partners/{partner.Id}/webhooks/{id}/deliveries?status=lost"),
             HttpStatusCode.BadRequest, "validation");
@@ -396,9 +396,9 @@ public sealed class WebhookDeliveryTests : RegistrationTest
         changed.StatusCode.ShouldBe(HttpStatusCode.OK, await changed.Content.ReadAsStringAsync());
         var body = await ReadJsonAsync(changed);
         body["events"]!.AsArray().Select(e => e!.GetValue<string>()).ShouldBe(["fee.paid"]);
-        body["enabled"]!.GetValue<bool>().ShouldBeFalse();
-        body["disabledReason"]!.GetValue<string>().ShouldBe("disabled");
-        body["description"]!.GetValue<string>().ShouldBe("portal");
+        body.Get<bool>("enabled").ShouldBeFalse();
+        body.Get<string>("disabledReason").ShouldBe("disabled");
+        body.Get<string>("description").ShouldBe("portal");
         await ReadProblemAsync(await partner.Client.SendAsync(Patch(new { description = "stale" }, etag)), HttpStatusCode.PreconditionFailed,
             "precondition-failed");
         await ReadProblemAsync(await partner.Client.PostAsync($"{url}/test", null), HttpStatusCode.Conflict, "invalid-transition");

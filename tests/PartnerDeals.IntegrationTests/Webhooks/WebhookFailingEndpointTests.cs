@@ -30,16 +30,16 @@ public sealed class WebhookFailingEndpointTests : RegistrationTest
         var partner = await PartnerAsync("silver");
         var created = await partner.Client.PostAsJsonAsync($"/v1/partners/{partner.Id}/webhooks", new { url = _receiver.Url(), events = new[] { "*" } });
         created.StatusCode.ShouldBe(HttpStatusCode.Created);
-        var id = (await ReadJsonAsync(created))["webhook"]!["id"]!.GetValue<string>();
+        var id = (await ReadJsonAsync(created))["webhook"]!.Get<string>("id");
         (await partner.Client.PostAsync($"/v1/partners/{partner.Id}/webhooks/{id}/test", null)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
 
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
             var webhook = await ReadJsonAsync(await partner.Client.GetAsync($"/v1/partners/{partner.Id}/webhooks/{id}"));
-            if (!webhook["enabled"]!.GetValue<bool>())
+            if (!webhook.Get<bool>("enabled"))
             {
-                webhook["disabledReason"]!.GetValue<string>().ShouldBe("failing");
+                webhook.Get<string>("disabledReason").ShouldBe("failing");
                 webhook["failingSince"].ShouldNotBeNull();
                 break;
             }
@@ -51,6 +51,6 @@ public sealed class WebhookFailingEndpointTests : RegistrationTest
         await Task.Delay(500);
         _receiver.Received.Count.ShouldBe(attempts, "nothing more goes to a disabled endpoint");
         var health = await ReadJsonAsync(await Admin.GetAsync("/v1/program/health"));
-        health["disabledWebhooks"]!.AsArray().ShouldContain(w => w!["webhookId"]!.GetValue<string>() == id && w["reason"]!.GetValue<string>() == "failing");
+        health["disabledWebhooks"]!.AsArray().ShouldContain(w => w!.Get<string>("webhookId") == id && w.Get<string>("reason") == "failing");
     }
 }

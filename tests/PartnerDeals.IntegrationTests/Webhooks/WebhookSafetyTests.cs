@@ -74,7 +74,7 @@ public sealed class WebhookSafetyTests : RegistrationTest
         var created = await partner.Client.PostAsJsonAsync($"/v1/partners/{partner.Id}/webhooks",
             new { url = "https://turncoat.partner.test/hooks", events = new[] { "*" } });
         created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
-        var id = (await ReadJsonAsync(created))["webhook"]!["id"]!.GetValue<string>();
+        var id = (await ReadJsonAsync(created))["webhook"]!.Get<string>("id");
 
         // Saved while it pointed at a public address; then its DNS answer changes.
         Dns["turncoat.partner.test"] = [IPAddress.Parse("192.168.7.7")];
@@ -87,9 +87,9 @@ public sealed class WebhookSafetyTests : RegistrationTest
             var attempts = log["items"]!.AsArray().SelectMany(d => d!["attemptLog"]!.AsArray()).ToList();
             if (attempts.Count > 0)
             {
-                attempts[0]!["outcome"]!.GetValue<string>().ShouldBe("refused_address");
+                attempts[0]!.Get<string>("outcome").ShouldBe("refused_address");
                 attempts[0]!["statusCode"].ShouldBeNull();
-                attempts[0]!["error"]!.GetValue<string>().ShouldContain("192.168.7.7");
+                attempts[0]!.Get<string>("error").ShouldContain("192.168.7.7");
                 return;
             }
             if (DateTime.UtcNow > deadline) Assert.Fail("No attempt was made.");
@@ -104,7 +104,7 @@ public sealed class WebhookSafetyTests : RegistrationTest
         var created = await Admin.PostAsJsonAsync($"/v1/partners/{partner.Id}/webhooks",
             new { url = "https://portal.partner.test/hooks", events = new[] { "*" } });
         created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
-        var id = (await ReadJsonAsync(created))["webhook"]!["id"]!.GetValue<string>();
+        var id = (await ReadJsonAsync(created))["webhook"]!.Get<string>("id");
 
         var current = await Admin.GetAsync($"/v1/partners/{partner.Id}");
         var terminate = new HttpRequestMessage(HttpMethod.Patch, $"/v1/partners/{partner.Id}") { Content = JsonContent.Create(new { status = "terminated" }) };
@@ -112,8 +112,8 @@ public sealed class WebhookSafetyTests : RegistrationTest
         (await Admin.SendAsync(terminate)).StatusCode.ShouldBe(HttpStatusCode.OK);
 
         var webhook = await ReadJsonAsync(await Admin.GetAsync($"/v1/partners/{partner.Id}/webhooks/{id}"));
-        webhook["enabled"]!.GetValue<bool>().ShouldBeFalse();
-        webhook["disabledReason"]!.GetValue<string>().ShouldBe("partner_terminated");
+        webhook.Get<bool>("enabled").ShouldBeFalse();
+        webhook.Get<string>("disabledReason").ShouldBe("partner_terminated");
         var enable = new HttpRequestMessage(HttpMethod.Patch, $"/v1/partners/{partner.Id}/webhooks/{id}") { Content = JsonContent.Create(new { enabled = true }) };
         enable.Headers.TryAddWithoutValidation("If-Match", "*");
         await ReadProblemAsync(await Admin.SendAsync(enable), HttpStatusCode.Conflict, "invalid-transition");
