@@ -187,10 +187,10 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         {
             try
             {
-                var rows = plan.Inserts.Select(i => i.Row);
-                var inserts = 0;
-                await session.ExecuteEachAsync(InsertSql(database.Dialect), rows, ct,
-                    inserted: (_, seq) => newTokens.AddRange(plan.Inserts[inserts++].Tokens.Select(t => (t, seq))));
+                // Called after each row, in order: the n-th insert's tokens go with the seq the n-th row was given.
+                var next = 0;
+                await session.ExecuteEachAsync(InsertSql(database.Dialect), plan.Inserts.Select(i => i.Row), ct,
+                    inserted: (_, seq) => newTokens.AddRange(plan.Inserts[next++].Tokens.Select(t => (t, seq))));
             }
             catch (Exception e) when (SqlDialect.IsUniqueViolation(e))
             {

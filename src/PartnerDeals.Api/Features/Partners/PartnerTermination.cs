@@ -19,6 +19,6 @@ public interface ITerminationStep
     /// <summary>Answers how many things it revoked, disabled or released.</summary>
     Task<int> TerminateAsync(DbSession session, Guid partnerId, Actor actor, DateTimeOffset now, CancellationToken ct);
 
-    /// <summary>After any change of a partner's status has committed (suspension too).</summary>
+    /// <summary>After a change of the partner has committed: its status may have changed (a suspension too), so what caches it forgets.</summary>
     void StatusChanged() { }
 }
