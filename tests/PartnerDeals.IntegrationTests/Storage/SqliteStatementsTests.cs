@@ -4,8 +4,9 @@ using PartnerDeals.Api.Infrastructure.Data;
 namespace PartnerDeals.IntegrationTests.Storage;
 
 /// <summary>
-/// Bulk writes bind values straight through SQLite's API; what they store must be what Dapper and
-/// Microsoft.Data.Sqlite store for the same value, or a row would read back differently by the path that wrote it.
+/// Bulk writes bind values straight through SQLite's API, and repeated queries run on the connection's kept
+/// statements; what they store and read must be what Dapper and Microsoft.Data.Sqlite store and read for the
+/// same value, or a row would read back differently by the path that wrote it.
 /// </summary>
 public sealed class SqliteStatementsTests
 {
@@ -63,6 +64,32 @@ public sealed class SqliteStatementsTests
         var byRaw = (await connection.QueryAsync<string>(read, new { Path = "raw" })).ToList();
         byDapper.Count.ShouldBe(samples.Length);
         byRaw.ShouldBe(byDapper);
+    }
+
+    [Test]
+    public async Task RepeatedQuery_ColumnStoredAsAnIntegerThenAsAReal_ReadsBothOnOneConnection()
+    {
+        await using var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
+        await using var connection = await db.Database.OpenAsync(CancellationToken.None);
+        // A NUMERIC column keeps 1 as an integer and 0.98 as a real: one kept statement reads both kinds.
+        await connection.ExecuteAsync("CREATE TABLE scored (id INTEGER PRIMARY KEY, score NUMERIC NOT NULL)");
+        await connection.ExecuteAsync("INSERT INTO scored (id, score) VALUES (1, 1), (2, 0.98), (3, 1)");
+        await using var session = await db.Database.BeginWriteAsync(connection, CancellationToken.None);
+
+        var scores = new List<double>();
+        foreach (var id in new[] { 1, 2, 3, 2 })
+        {
+            var rows = await session.QueryRepeatedAsync<Scored>("SELECT id, score FROM scored WHERE id = @Id", [("@Id", id)], CancellationToken.None);
+            scores.Add(rows.Single().Score);
+        }
+
+        scores.ShouldBe([1, 0.98, 1, 0.98]);
+    }
+
+    private sealed record Scored
+    {
+        public long Id { get; init; }
+        public double Score { get; init; }
     }
 
     [Test]

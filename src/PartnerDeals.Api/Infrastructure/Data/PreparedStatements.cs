@@ -83,11 +83,10 @@ public sealed partial class Database
         var prepared = Prepared(sqlite, tx, sql, parameters);
         // Microsoft.Data.Sqlite runs its async methods synchronously; calling the synchronous ones saves their tasks.
         using var reader = prepared.Command.ExecuteReader();
-        // The row parser is built once per statement too: Dapper's own lookup compares the columns' names every time.
-        var parse = (Func<DbDataReader, T>)(prepared.Parsers.TryGetValue(typeof(T), out var cached) ? cached : prepared.Parsers[typeof(T)] =
-            typeof(T) == typeof(string) ? new Func<DbDataReader, T>(r => (T)(object)r.GetString(0)) : reader.GetRowParser<T>());
         var rows = new List<T>();
-        while (reader.Read()) rows.Add(parse(reader));
+        if (!reader.Read()) return rows;
+        var parse = prepared.ParserFor<T>(reader);
+        do rows.Add(parse(reader)); while (reader.Read());
         return rows;
     }
 
@@ -115,7 +114,24 @@ public sealed partial class Database
 
     private sealed record PreparedQuery(SqliteCommand Command)
     {
-        public Dictionary<Type, object> Parsers { get; } = [];
+        private readonly Dictionary<(Type, string), object> _parsers = [];
+
+        /// <summary>
+        /// The row parser for the first row's columns, built once per statement and kinds of column: Dapper's own lookup
+        /// compares the columns' names every time. A SQLite column's values may be stored as different types (an
+        /// integral score as an integer, another as a real), and a parser is built for the types it reads, as Dapper's is.
+        /// </summary>
+        public Func<DbDataReader, T> ParserFor<T>(DbDataReader reader)
+        {
+            var types = string.Create(reader.FieldCount, reader, static (span, r) =>
+            {
+                for (var i = 0; i < span.Length; i++) span[i] = (char)Type.GetTypeCode(r.GetFieldType(i));
+            });
+            if (_parsers.TryGetValue((typeof(T), types), out var cached)) return (Func<DbDataReader, T>)cached;
+            var parse = typeof(T) == typeof(string) ? r => (T)(object)r.GetString(0) : reader.GetRowParser<T>();
+            _parsers[(typeof(T), types)] = parse;
+            return parse;
+        }
     }
 
     private PreparedQuery Prepared(SqliteConnection connection, DbTransaction? tx, string sql, IReadOnlyList<(string Name, object? Value)> parameters)
