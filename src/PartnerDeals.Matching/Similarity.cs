@@ -76,10 +76,22 @@ public static class Similarity
     /// Optimal-string-alignment distance (Damerau-Levenshtein without re-editing a substring), or
     /// <paramref name="max"/> + 1 as soon as it must exceed <paramref name="max"/>.
     /// </summary>
-    public static int Edits(string a, string b, int max)
+    public static int Edits(string a, string b, int max) => Edits(a.AsSpan(), b.AsSpan(), max);
+
+    private static int Edits(ReadOnlySpan<char> a, ReadOnlySpan<char> b, int max)
     {
         if (Math.Abs(a.Length - b.Length) > max) return max + 1;
-        if (a.Length == 0 || b.Length == 0) return Math.Max(a.Length, b.Length);
+        // What the two share at either end costs nothing and cannot take part in a transposition (one of equal
+        // letters changes nothing): a misspelling is mostly that, and what is left is a few letters to align.
+        var start = 0;
+        while (start < a.Length && start < b.Length && a[start] == b[start]) start++;
+        a = a[start..];
+        b = b[start..];
+        var end = 0;
+        while (end < a.Length && end < b.Length && a[^(end + 1)] == b[^(end + 1)]) end++;
+        a = a[..^end];
+        b = b[..^end];
+        if (a.Length == 0 || b.Length == 0) return Math.Min(Math.Max(a.Length, b.Length), max + 1);
         var width = b.Length + 1;
         Span<int> rows = a.Length <= 64 && b.Length <= 64 ? stackalloc int[3 * width] : new int[3 * width];
         var before = rows[..width];

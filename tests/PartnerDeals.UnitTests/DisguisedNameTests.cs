@@ -144,6 +144,55 @@ public sealed class DisguisedNameTests
     [TestCase(3, "kitten", "sitting")]
     public void Edits_CountsSubstitutionsInsertionsDeletionsAndTranspositions(int expected, string a, string b) =>
         Similarity.Edits(a, b, 5).ShouldBe(expected);
+
+    [Test]
+    public void Edits_AgreeWithTheFullAlignment_OnManyNearlyEqualTokens()
+    {
+        // A small alphabet makes shared ends, repeated letters and swapped neighbours common.
+        var random = new Random(20261201);
+        string Token(int length) => string.Concat(Enumerable.Range(0, length).Select(_ => "abcab"[random.Next(5)]));
+        for (var n = 0; n < 20_000; n++)
+        {
+            var a = Token(random.Next(0, 12));
+            var b = random.Next(3) == 0 ? Token(random.Next(0, 12)) : Mutate(a, random);
+            var max = random.Next(0, 4);
+            Math.Min(Similarity.Edits(a, b, max), max + 1).ShouldBe(Math.Min(FullAlignment(a, b), max + 1), $"{a} / {b} within {max}");
+        }
+    }
+
+    private static string Mutate(string token, Random random)
+    {
+        var letters = token.ToList();
+        for (var edits = random.Next(1, 4); edits > 0; edits--)
+        {
+            var at = letters.Count == 0 ? 0 : random.Next(letters.Count);
+            switch (random.Next(4))
+            {
+                case 0 when letters.Count > 0: letters[at] = "abc"[random.Next(3)]; break;
+                case 1: letters.Insert(at, "abc"[random.Next(3)]); break;
+                case 2 when letters.Count > 0: letters.RemoveAt(at); break;
+                case 3 when at + 1 < letters.Count: (letters[at], letters[at + 1]) = (letters[at + 1], letters[at]); break;
+            }
+        }
+        return string.Concat(letters);
+    }
+
+    /// <summary>The optimal string alignment distance over the whole matrix, with no shortcut: the reference.</summary>
+    private static int FullAlignment(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (var i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (var j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (var i = 1; i <= a.Length; i++)
+        {
+            for (var j = 1; j <= b.Length; j++)
+            {
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+            }
+        }
+        return d[a.Length, b.Length];
+    }
 }
 
 public sealed class MisspellingIndexTests
