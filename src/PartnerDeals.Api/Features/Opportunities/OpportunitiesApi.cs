@@ -1,4 +1,3 @@
-using CsvHelper;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PartnerDeals.Api.Infrastructure.Auth;

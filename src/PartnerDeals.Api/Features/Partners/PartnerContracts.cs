@@ -1,7 +1,4 @@
 using System.Text.Json.Serialization;
-using FluentValidation;
-using Microsoft.Extensions.Options;
-using PartnerDeals.Api.Infrastructure.Http;
 
 namespace PartnerDeals.Api.Features.Partners;
 

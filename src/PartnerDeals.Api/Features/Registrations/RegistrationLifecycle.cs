@@ -1,7 +1,4 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using PartnerDeals.Api.Features.Audit;
-using PartnerDeals.Api.Features.ConflictChecks;
-using PartnerDeals.Api.Features.Fees;
 using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
