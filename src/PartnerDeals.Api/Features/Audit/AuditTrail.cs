@@ -46,7 +46,7 @@ public sealed class AuditTrail(Database database, TimeProvider clock)
         """;
 
     public Task RecordAsync(DbSession session, string entityType, Guid entityId, string action, Actor actor, object data, CancellationToken ct) =>
-        session.ExecuteAsync(InsertSql, new
+        session.ExecuteAsync(InsertSql, new AuditRow
         {
             Id = Ids.New(clock.GetUtcNow()),
             EntityType = entityType,
@@ -61,10 +61,9 @@ public sealed class AuditTrail(Database database, TimeProvider clock)
     public async Task<Page<AuditEvent>> ListAsync(string entityType, Guid entityId, int pageSize, Guid? after, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        var rows = (await connection.QueryAsync<Row>(database.Command(database.Dialect.Page(ListForEntitySql),
+        var rows = (await connection.QueryAsync<AuditRow>(database.Command(database.Dialect.Page(ListForEntitySql),
             new { EntityType = entityType, EntityId = entityId, After = after, Limit = pageSize + 1 }, ct))).AsList();
-        return Paging.ToPage(rows, pageSize, r => r.Id, r => new AuditEvent(
-            r.Id, r.EntityType, r.EntityId, r.Action, r.ActorKeyId, r.ActorRole, r.OccurredAt, JsonDocument.Parse(r.Data).RootElement.Clone()));
+        return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToEvent());
     }
 
     /// <summary>For an update: every field whose value differs, as <c>{ field: { from, to } }</c>.</summary>
@@ -79,15 +78,19 @@ public sealed class AuditTrail(Database database, TimeProvider clock)
         return changes;
     }
 
-    private sealed class Row
+    /// <summary>One row of <c>audit_events</c>, as Dapper writes it (its properties are the statement's parameters) and reads it back.</summary>
+    private sealed record AuditRow
     {
-        public Guid Id { get; set; }
-        public string EntityType { get; set; } = "";
-        public Guid EntityId { get; set; }
-        public string Action { get; set; } = "";
-        public Guid? ActorKeyId { get; set; }
-        public string ActorRole { get; set; } = "";
-        public DateTimeOffset OccurredAt { get; set; }
-        public string Data { get; set; } = "";
+        public Guid Id { get; init; }
+        public string EntityType { get; init; } = "";
+        public Guid EntityId { get; init; }
+        public string Action { get; init; } = "";
+        public Guid? ActorKeyId { get; init; }
+        public string ActorRole { get; init; } = "";
+        public DateTimeOffset OccurredAt { get; init; }
+        public string Data { get; init; } = "";
+
+        public AuditEvent ToEvent() =>
+            new(Id, EntityType, EntityId, Action, ActorKeyId, ActorRole, OccurredAt, JsonDocument.Parse(Data).RootElement.Clone());
     }
 }

@@ -84,8 +84,8 @@ public sealed class FeeLedger(Database database)
     // Once per registration and trigger, however often the registration passes through the state again.
     private const string AccrueSql = """
         INSERT INTO fees (id, registration_id, partner_id, fee_trigger, fee_model, basis_amount, fee_percent, amount, currency, accrued_at, due_at)
-        SELECT @Id, @RegistrationId, @PartnerId, @Trigger, @FeeModel, @BasisAmount, @FeePercent, @Amount, @Currency, @AccruedAt, @DueAt
-        WHERE NOT EXISTS (SELECT 1 FROM fees WHERE registration_id = @RegistrationId AND fee_trigger = @Trigger)
+        SELECT @Id, @RegistrationId, @PartnerId, @FeeTrigger, @FeeModel, @BasisAmount, @FeePercent, @Amount, @Currency, @AccruedAt, @DueAt
+        WHERE NOT EXISTS (SELECT 1 FROM fees WHERE registration_id = @RegistrationId AND fee_trigger = @FeeTrigger)
         """;
 
     private const string ForPartnerSql = "SELECT " + Columns + """
@@ -109,37 +109,21 @@ public sealed class FeeLedger(Database database)
     public async Task<Fee?> AccrueAsync(DbSession session, FeeBasis basis, DateTimeOffset now, CancellationToken ct)
     {
         if (Earned(basis) is not { } fee) return null;
-        var id = Ids.New(now);
-        var dueAt = now.AddDays(basis.Terms!.PaymentNetDays);
-        var accrued = await session.ExecuteAsync(AccrueSql, new
+        var row = new FeeRow
         {
-            Id = id,
-            basis.RegistrationId,
-            basis.PartnerId,
-            Trigger = Json.Name(fee.Trigger),
-            FeeModel = Json.Name(fee.Model),
-            fee.BasisAmount,
-            fee.FeePercent,
-            fee.Amount,
-            fee.Currency,
-            AccruedAt = now,
-            DueAt = dueAt,
-        }, ct);
-        return accrued == 0 ? null : new Fee
-        {
-            Id = id,
+            Id = Ids.New(now),
             RegistrationId = basis.RegistrationId,
             PartnerId = basis.PartnerId,
-            Trigger = fee.Trigger,
-            FeeModel = fee.Model,
+            FeeTrigger = Json.Name(fee.Trigger),
+            FeeModel = Json.Name(fee.Model),
             BasisAmount = fee.BasisAmount,
             FeePercent = fee.FeePercent,
             Amount = fee.Amount,
             Currency = fee.Currency,
-            Status = now >= dueAt ? FeeStatus.Due : FeeStatus.Accrued,
             AccruedAt = now,
-            DueAt = dueAt,
+            DueAt = now.AddDays(basis.Terms!.PaymentNetDays),
         };
+        return await session.ExecuteAsync(AccrueSql, row, ct) == 0 ? null : row.ToFee(now);
     }
 
     /// <summary>The fee this state of the registration earns under its terms, if any.</summary>
@@ -165,32 +149,33 @@ public sealed class FeeLedger(Database database)
     public async Task<IReadOnlyList<Fee>> ForPartnerAsync(Guid partnerId, DateTimeOffset from, DateTimeOffset to, DateTimeOffset now, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        var rows = await connection.QueryAsync<Row>(database.Command(ForPartnerSql, new { PartnerId = partnerId, From = from, To = to }, ct));
+        var rows = await connection.QueryAsync<FeeRow>(database.Command(ForPartnerSql, new { PartnerId = partnerId, From = from, To = to }, ct));
         return rows.Select(r => r.ToFee(now)).ToList();
     }
 
     public async Task<Fee?> GetAsync(DbSession session, Guid id, DateTimeOffset now, CancellationToken ct) =>
-        (await session.QuerySingleOrDefaultAsync<Row>(GetSql, new { Id = id }, ct))?.ToFee(now);
+        (await session.QuerySingleOrDefaultAsync<FeeRow>(GetSql, new { Id = id }, ct))?.ToFee(now);
 
     /// <summary>False when it was already paid.</summary>
     public async Task<bool> MarkPaidAsync(DbSession session, Guid id, Guid? keyId, string? reference, DateTimeOffset now, CancellationToken ct) =>
         await session.ExecuteAsync(MarkPaidSql, new { Id = id, PaidAt = now, PaidByKeyId = keyId, Reference = reference }, ct) == 1;
 
-    private sealed class Row
+    /// <summary>One row of <c>fees</c>, as Dapper writes it (its properties are the accrual's parameters) and reads it back.</summary>
+    private sealed record FeeRow
     {
-        public Guid Id { get; set; }
-        public Guid RegistrationId { get; set; }
-        public Guid PartnerId { get; set; }
-        public string FeeTrigger { get; set; } = "";
-        public string FeeModel { get; set; } = "";
-        public decimal? BasisAmount { get; set; }
-        public decimal? FeePercent { get; set; }
-        public decimal Amount { get; set; }
-        public string Currency { get; set; } = "";
-        public DateTimeOffset AccruedAt { get; set; }
-        public DateTimeOffset DueAt { get; set; }
-        public DateTimeOffset? PaidAt { get; set; }
-        public string? PaymentReference { get; set; }
+        public Guid Id { get; init; }
+        public Guid RegistrationId { get; init; }
+        public Guid PartnerId { get; init; }
+        public string FeeTrigger { get; init; } = "";
+        public string FeeModel { get; init; } = "";
+        public decimal? BasisAmount { get; init; }
+        public decimal? FeePercent { get; init; }
+        public decimal Amount { get; init; }
+        public string Currency { get; init; } = "";
+        public DateTimeOffset AccruedAt { get; init; }
+        public DateTimeOffset DueAt { get; init; }
+        public DateTimeOffset? PaidAt { get; init; }
+        public string? PaymentReference { get; init; }
 
         public Fee ToFee(DateTimeOffset now) => new()
         {
