@@ -90,27 +90,19 @@ public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvide
     {
         secret ??= ApiKeySecret.Generate();
         var now = clock.GetUtcNow();
-        var key = new ApiKeySummary
+        var row = new ApiKeyRow
         {
             Id = Ids.New(now),
             Name = name,
             Prefix = ApiKeySecret.PrefixOf(secret),
-            Role = role,
+            SecretHash = ApiKeySecret.Hash(secret),
+            Role = Json.Name(role),
             PartnerId = partnerId,
             CreatedAt = now,
             CreatedBy = actor.KeyId,
         };
-        await session.ExecuteAsync(InsertSql, new
-        {
-            key.Id,
-            key.Name,
-            key.Prefix,
-            SecretHash = ApiKeySecret.Hash(secret),
-            Role = Json.Name(role),
-            key.PartnerId,
-            key.CreatedAt,
-            key.CreatedBy,
-        }, ct);
+        await session.ExecuteAsync(InsertSql, row, ct);
+        var key = row.ToSummary();
         await audit.RecordAsync(session, "api_key", key.Id, "api_key.issued", actor, new { key.Name, key.Role, key.Prefix, key.PartnerId }, ct);
         return new IssuedApiKey(key, secret);
     }
@@ -118,14 +110,14 @@ public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvide
     public async Task<ApiKeySummary?> GetAsync(Guid id, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        var row = await connection.QuerySingleOrDefaultAsync<Row>(database.Command(GetSql, new { Id = id }, ct));
+        var row = await connection.QuerySingleOrDefaultAsync<ApiKeyRow>(database.Command(GetSql, new { Id = id }, ct));
         return row?.ToSummary();
     }
 
     public async Task<Page<ApiKeySummary>> ListAsync(ApiKeyRole? role, Guid? partnerId, bool includeRevoked, int pageSize, Guid? after, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
-        var rows = (await connection.QueryAsync<Row>(database.Command(database.Dialect.Page(ListSql), new
+        var rows = (await connection.QueryAsync<ApiKeyRow>(database.Command(database.Dialect.Page(ListSql), new
         {
             Role = role is { } r ? Json.Name(r) : null,
             PartnerId = partnerId,
@@ -180,16 +172,21 @@ public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvide
         return await connection.ExecuteScalarAsync<long>(database.Command(ExistsByHashSql, new { SecretHash = ApiKeySecret.Hash(secret) }, ct)) > 0;
     }
 
-    private sealed class Row
+    /// <summary>One row of <c>api_keys</c>, as Dapper writes it (its properties are the insert's parameters) and reads it back.</summary>
+    private sealed record ApiKeyRow
     {
-        public Guid Id { get; set; }
-        public string Name { get; set; } = "";
-        public string Prefix { get; set; } = "";
-        public string Role { get; set; } = "";
-        public Guid? PartnerId { get; set; }
-        public DateTimeOffset CreatedAt { get; set; }
-        public Guid? CreatedBy { get; set; }
-        public DateTimeOffset? RevokedAt { get; set; }
+        public Guid Id { get; init; }
+        public string Name { get; init; } = "";
+        public string Prefix { get; init; } = "";
+
+        /// <summary>Written, never read back here: a presented key is found by its hash (<see cref="AuthenticatedKey"/>).</summary>
+        public string SecretHash { get; init; } = "";
+
+        public string Role { get; init; } = "";
+        public Guid? PartnerId { get; init; }
+        public DateTimeOffset CreatedAt { get; init; }
+        public Guid? CreatedBy { get; init; }
+        public DateTimeOffset? RevokedAt { get; init; }
 
         public ApiKeySummary ToSummary() => new()
         {
