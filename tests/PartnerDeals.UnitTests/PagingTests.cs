@@ -28,14 +28,14 @@ public sealed class PagingTests
     [TestCase(-5)]
     public void Limit_OutOfRange_IsAnError(int limit)
     {
-        Paging.TryRead(limit, null, out _, out _, out var errors).ShouldBeFalse();
+        new PageRequest { Limit = limit }.TryRead(out _, out _, out var errors).ShouldBeFalse();
         errors.Keys.ShouldBe(["limit"]);
     }
 
     [Test]
     public void Limit_Missing_DefaultsToFifty()
     {
-        Paging.TryRead(null, null, out var size, out var after, out _).ShouldBeTrue();
+        new PageRequest().TryRead(out var size, out var after, out _).ShouldBeTrue();
         size.ShouldBe(50);
         after.ShouldBeNull();
     }

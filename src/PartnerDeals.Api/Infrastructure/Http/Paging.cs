@@ -21,9 +21,23 @@ public readonly record struct PageRequest
     [FromQuery(Name = "cursor")]
     public string? Cursor { get; init; }
 
-    /// <inheritdoc cref="Paging.TryRead"/>
-    public bool TryRead(out int pageSize, out Guid? after, out Dictionary<string, string[]> errors) =>
-        Paging.TryRead(Limit, Cursor, out pageSize, out after, out errors);
+    /// <summary>Validates <c>limit</c> and <c>cursor</c>; answers the error for a 400 when they are bad.</summary>
+    public bool TryRead(out int pageSize, out Guid? after, out Dictionary<string, string[]> errors)
+    {
+        errors = [];
+        pageSize = Limit ?? Paging.DefaultLimit;
+        after = null;
+        if (pageSize is < 1 or > Paging.MaxLimit)
+        {
+            errors["limit"] = [$"limit must be between 1 and {Paging.MaxLimit}."];
+        }
+        if (!string.IsNullOrEmpty(Cursor))
+        {
+            if (Paging.TryDecode(Cursor, out var id)) after = id;
+            else errors["cursor"] = ["cursor is not one this API issued; start again without it."];
+        }
+        return errors.Count == 0;
+    }
 }
 
 /// <summary>
@@ -35,24 +49,6 @@ public static class Paging
     public const int DefaultLimit = 50;
     public const int MaxLimit = 200;
     private const string Version = "v1:";
-
-    /// <summary>Validates <c>limit</c> and <c>cursor</c>; answers the error for a 400 when they are bad.</summary>
-    public static bool TryRead(int? limit, string? cursor, out int pageSize, out Guid? after, out Dictionary<string, string[]> errors)
-    {
-        errors = [];
-        pageSize = limit ?? DefaultLimit;
-        after = null;
-        if (pageSize is < 1 or > MaxLimit)
-        {
-            errors["limit"] = [$"limit must be between 1 and {MaxLimit}."];
-        }
-        if (!string.IsNullOrEmpty(cursor))
-        {
-            if (TryDecode(cursor, out var id)) after = id;
-            else errors["cursor"] = ["cursor is not one this API issued; start again without it."];
-        }
-        return errors.Count == 0;
-    }
 
     /// <summary>
     /// Reads an optional enum filter from the query string by its wire name (<c>?status=active</c>);
