@@ -41,6 +41,10 @@ public static class Characters
         foreach (var rune in text.EnumerateRunes())
         {
             if (Rune.GetUnicodeCategory(rune) == UnicodeCategory.Format) { disguised = true; continue; }
+            // A control (tab, line break) separates words; normalisation throws on what is not text: noncharacters,
+            // and lone surrogates (read as U+FFFD here).
+            if (Rune.GetUnicodeCategory(rune) == UnicodeCategory.Control) { visible.Append(' '); continue; }
+            if (IsNotText(rune)) continue;
             visible.Append(rune.ToString());
         }
         var composed = visible.ToString().Normalize(NormalizationForm.FormKC);
@@ -136,6 +140,10 @@ public static class Characters
         if (!Rune.IsUpper(rune)) return prototype;
         return prototype == "l" ? "I" : prototype.ToUpperInvariant();
     }
+
+    /// <summary>Noncharacters (U+FFFE, U+FFFF, U+FDD0–U+FDEF …) and the replacement of a lone surrogate: never part of a name.</summary>
+    private static bool IsNotText(Rune rune) =>
+        rune.Value is >= 0xFDD0 and <= 0xFDEF || (rune.Value & 0xFFFE) == 0xFFFE || rune == Rune.ReplacementChar;
 
     private static bool IsWordPart(Rune rune) => Rune.IsLetterOrDigit(rune) || IsMark(rune);
 

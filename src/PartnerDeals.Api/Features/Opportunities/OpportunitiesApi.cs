@@ -16,13 +16,16 @@ public static class OpportunitiesApi
         opportunities.MapPut("/{source}/{externalId}", Upsert)
             .WithName("UpsertOpportunity")
             .WithSummary("Create or update one opportunity by its CRM identity")
-            .WithDescription("crm, ops, admin. 201 when created, 200 when updated. A won opportunity makes its account an existing customer.")
-            .WithValidation<UpsertOpportunityRequest>();
+            .WithDescription("crm, ops, admin. 201 when created, 200 when updated. A won opportunity makes its account an existing customer. "
+                + "The vendor's data is cleaned before it is validated (invisible and control characters dropped, spaces collapsed, an unusable "
+                + "optional field dropped, an overlong one cut at a word); `cleaned` says what changed. Only a missing account name or status is a 400.")
+            .ProducesValidationProblem();
 
         opportunities.MapPost("/batch", Batch)
             .WithName("UpsertOpportunityBatch")
             .WithSummary("Create or update up to 1,000 opportunities in one transaction")
-            .WithDescription("crm, ops, admin. Each item is validated on its own: valid items are written together, invalid ones are reported with their errors.")
+            .WithDescription("crm, ops, admin. Each item is cleaned and validated on its own: valid items are written together, invalid ones "
+                + "(no identity, no account name, no status) are reported with their errors, cleaned ones with what cleaning changed.")
             .WithValidation<OpportunityBatchRequest>();
 
         opportunities.MapImport();
@@ -46,16 +49,19 @@ public static class OpportunitiesApi
     }
 
     private static async Task<Results<Created<Opportunity>, Ok<Opportunity>, ValidationProblem>> Upsert(
-        string source, string externalId, UpsertOpportunityRequest request, Database database, OpportunityStore store, CancellationToken ct)
+        string source, string externalId, UpsertOpportunityRequest request, IValidator<UpsertOpportunityRequest> validator, Database database,
+        OpportunityStore store, CancellationToken ct)
     {
         if (IdentityErrors(source, externalId) is { Count: > 0 } errors) return Problems.Validation(errors);
+        (request, var cleaned) = VendorData.Clean(request);
+        if (await validator.ValidateAsync(request, ct) is { IsValid: false } invalid) return Problems.Validation(invalid.ToDictionary());
 
         await using var connection = await database.OpenAsync(ct);
         await using var session = await database.BeginWriteAsync(connection, ct);
         var (outcome, _) = (await store.UpsertAsync(session, OpportunityStore.Prepare([new OpportunityWrite(source, externalId, request)]), ct))[0];
         await session.CommitAsync(ct);
 
-        var stored = (await store.GetAsync(source, externalId, ct))!;
+        var stored = (await store.GetAsync(source, externalId, ct))! with { Cleaned = cleaned.Count > 0 ? cleaned : null };
         return outcome == UpsertOutcome.Created
             ? TypedResults.Created($"/v1/opportunities/{Uri.EscapeDataString(source)}/{Uri.EscapeDataString(externalId)}", stored)
             : TypedResults.Ok(stored);
@@ -65,10 +71,10 @@ public static class OpportunitiesApi
         OpportunityBatchRequest request, IValidator<OpportunityBatchItem> validator, Database database, OpportunityStore store, CancellationToken ct)
     {
         var results = new UpsertItemResult[request.Items!.Count];
-        var valid = new List<(int Index, OpportunityWrite Write)>();
+        var valid = new List<(int Index, OpportunityWrite Write, IReadOnlyList<FieldCleaning> Cleaned)>();
         for (var i = 0; i < request.Items.Count; i++)
         {
-            var item = request.Items[i];
+            var (item, cleaned) = request.Items[i] is { } sent ? VendorData.Clean(sent) : (null, []);
             var check = item is null ? null : await validator.ValidateAsync(item, ct);
             if (item is null || !check!.IsValid)
             {
@@ -79,7 +85,7 @@ public static class OpportunitiesApi
                 };
                 continue;
             }
-            valid.Add((i, new OpportunityWrite(item.Source!, item.ExternalId!, item)));
+            valid.Add((i, new OpportunityWrite(item.Source!, item.ExternalId!, item), cleaned));
         }
 
         if (valid.Count > 0)
@@ -91,10 +97,11 @@ public static class OpportunitiesApi
             await session.CommitAsync(ct);
             for (var j = 0; j < valid.Count; j++)
             {
-                var (index, write) = valid[j];
+                var (index, write, cleaned) = valid[j];
                 results[index] = new UpsertItemResult
                 {
                     Index = index, Source = write.Source, ExternalId = write.ExternalId, Outcome = outcomes[j].Outcome, Id = outcomes[j].Id,
+                    Cleaned = cleaned.Count > 0 ? cleaned : null,
                 };
             }
         }
@@ -104,6 +111,7 @@ public static class OpportunitiesApi
             Created = results.Count(r => r.Outcome == UpsertOutcome.Created),
             Updated = results.Count(r => r.Outcome == UpsertOutcome.Updated),
             Invalid = results.Count(r => r.Outcome == UpsertOutcome.Invalid),
+            Cleaned = results.Count(r => r.Cleaned is not null),
             Items = results,
         });
     }

@@ -121,6 +121,10 @@ public sealed record UpsertItemResult
 
     /// <summary>Why the item was refused, by field.</summary>
     public IDictionary<string, string[]>? Errors { get; init; }
+
+    /// <summary>What cleaning changed or dropped before the item was written (vendor data is cleaned and kept, never refused for its characters).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<FieldCleaning>? Cleaned { get; init; }
 }
 
 public sealed record OpportunityBatchResponse
@@ -128,6 +132,9 @@ public sealed record OpportunityBatchResponse
     public required int Created { get; init; }
     public required int Updated { get; init; }
     public required int Invalid { get; init; }
+
+    /// <summary>Items written after cleaning changed or dropped a field (each item says which).</summary>
+    public required int Cleaned { get; init; }
     public required IReadOnlyList<UpsertItemResult> Items { get; init; }
 }
 
@@ -139,8 +146,14 @@ public sealed record OpportunityImportResponse
     public required int Updated { get; init; }
     public required int Rejected { get; init; }
 
+    /// <summary>Rows written after cleaning changed or dropped a field.</summary>
+    public required int Cleaned { get; init; }
+
     /// <summary>The refused rows with their reasons (the first 1,000).</summary>
     public required IReadOnlyList<UpsertItemResult> RejectedRows { get; init; }
+
+    /// <summary>The cleaned rows with what was changed or dropped (the first 1,000).</summary>
+    public required IReadOnlyList<UpsertItemResult> CleanedRows { get; init; }
 }
 
 /// <summary>An opportunity as stored, with the matching keys derived from it.</summary>
@@ -185,6 +198,10 @@ public sealed record Opportunity
 
     public required DateTimeOffset CreatedAt { get; init; }
     public required DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>Only in the answer to an upsert: what cleaning changed or dropped before it was written.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<FieldCleaning>? Cleaned { get; init; }
 }
 
 public sealed class OpportunityFieldsValidator : AbstractValidator<OpportunityFields>

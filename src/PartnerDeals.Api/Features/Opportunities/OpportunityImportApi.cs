@@ -23,7 +23,8 @@ public static class OpportunityImportApi
             .WithSummary("Import opportunities from CSV")
             .WithDescription("crm, ops, admin. Body text/csv with a header row naming the columns " + string.Join(", ", CsvColumns)
                 + " (any order; source, externalId, accountName and status required; alternateNames and products separated by ;). Streamed and committed in chunks; "
-                + "bad rows (invalid values, malformed quoting, text that is not UTF-8) are skipped and listed with their reasons. A record above 1 MiB "
+                + "each row is cleaned like every vendor record (see the upsert) and rows it changed are listed with what changed; rows without "
+                + "source, externalId, accountName or a status, with malformed quoting or with text that is not UTF-8 are skipped and listed with their reasons. A record above 1 MiB "
                 + "stops the import with 413, a body the reader cannot go on with with 400: the rows before it stay imported, and the problem "
                 + "document says how many (created, updated, rejected) and the row that stopped it (stoppedAtRow).")
             .Accepts<string>("text/csv")
@@ -44,8 +45,9 @@ public static class OpportunityImportApi
         // The separator is detected and ragged rows read missing fields as empty. A record ends at its line
         // break, so one unterminated quote cannot swallow the rows after it; every malformed row is skipped and
         // listed. A record above 1 MiB stops the import rather than being buffered.
-        int rows = 0, rejected = 0;
+        int rows = 0, rejected = 0, cleanedRows = 0;
         var rejections = new List<UpsertItemResult>();
+        var cleanings = new List<UpsertItemResult>();
         void Reject(UpsertItemResult row)
         {
             rejected++;
@@ -90,7 +92,8 @@ public static class OpportunityImportApi
             while (await csv.ReadAsync(ct))
             {
                 rows++;
-                var (item, unreadable) = ReadRow(csv, columns);
+                var (read, unreadable, dropped) = ReadRow(csv, columns);
+                var (item, cleaned) = VendorData.Clean(read);
                 // Every reason at once: the validator's, with a value that could not be read reported as such.
                 var errors = (await validator.ValidateAsync(item, ct)).ToDictionary();
                 foreach (var (field, messages) in unreadable) errors[field] = messages;
@@ -98,6 +101,17 @@ public static class OpportunityImportApi
                 {
                     Reject(new UpsertItemResult { Index = rows, Source = item.Source, ExternalId = item.ExternalId, Outcome = UpsertOutcome.Invalid, Errors = errors });
                     continue;
+                }
+                if (dropped.Count + cleaned.Count > 0)
+                {
+                    cleanedRows++;
+                    if (cleanings.Count < MaxListedRejections)
+                    {
+                        cleanings.Add(new UpsertItemResult
+                        {
+                            Index = rows, Source = item.Source, ExternalId = item.ExternalId, Outcome = UpsertOutcome.Updated, Cleaned = [.. dropped, .. cleaned],
+                        });
+                    }
                 }
                 await writer.AddAsync(new OpportunityWrite(item.Source!, item.ExternalId!, item), ct);
             }
@@ -118,7 +132,7 @@ public static class OpportunityImportApi
                 extensions: new Dictionary<string, object?>
                 {
                     ["stoppedAtRow"] = rows + 1, ["rowsRead"] = rows, ["created"] = writer.Created, ["updated"] = writer.Updated,
-                    ["rejected"] = rejected, ["rejectedRows"] = rejections,
+                    ["rejected"] = rejected, ["rejectedRows"] = rejections, ["cleaned"] = cleanedRows, ["cleanedRows"] = cleanings,
                 });
         }
         await writer.CompleteAsync(ct);
@@ -126,13 +140,19 @@ public static class OpportunityImportApi
         return TypedResults.Ok(new OpportunityImportResponse
         {
             RowsRead = rows, Created = writer.Created, Updated = writer.Updated, Rejected = rejected, RejectedRows = rejections,
+            Cleaned = cleanedRows, CleanedRows = cleanings,
         });
     }
 
-    /// <summary>Reads one CSV row as a batch item; values that cannot be parsed become errors named by their column.</summary>
-    private static (OpportunityBatchItem Item, IDictionary<string, string[]> Errors) ReadRow(CsvReader csv, Dictionary<string, int> columns)
+    /// <summary>
+    /// Reads one CSV row as a batch item. Text that is not UTF-8 and a status that cannot be read are errors named by their
+    /// column; an optional value that cannot be read (an amount, a date) is dropped and said so: the row is kept.
+    /// </summary>
+    private static (OpportunityBatchItem Item, IDictionary<string, string[]> Errors, List<FieldCleaning> Dropped) ReadRow(
+        CsvReader csv, Dictionary<string, int> columns)
     {
         var errors = new Dictionary<string, string[]>();
+        var dropped = new List<FieldCleaning>();
         string? Field(string name) =>
             columns[name] is var i and >= 0 && i < csv.FieldCount && csv.GetStringOrNull(i) is { Length: > 0 } v ? v : null;
         // Bytes that are not UTF-8 decode to U+FFFD: the row's text is not what its author wrote.
@@ -154,13 +174,13 @@ public static class OpportunityImportApi
         if (Field("amount") is { } a)
         {
             if (decimal.TryParse(a, NumberStyles.Number, CultureInfo.InvariantCulture, out var parsed)) amount = parsed;
-            else errors["amount"] = ["amount must be a number such as 125000.50."];
+            else dropped.Add(new FieldCleaning("amount", "dropped", "not a number such as 125000.50"));
         }
         DateOnly? Date(string name)
         {
             if (Field(name) is not { } d) return null;
             if (DateOnly.TryParseExact(d, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed)) return parsed;
-            errors[name] = [$"{name} must be a date as yyyy-MM-dd."];
+            dropped.Add(new FieldCleaning(name, "dropped", "not a date as yyyy-MM-dd"));
             return null;
         }
 
@@ -182,6 +202,6 @@ public static class OpportunityImportApi
             CloseDate = Date("closeDate"),
             OpenedDate = Date("openedDate"),
         };
-        return (item, errors);
+        return (item, errors, dropped);
     }
 }

@@ -79,6 +79,8 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
 
     private const string DeleteSql = "DELETE FROM opportunities WHERE id = @Id";
 
+    private const string NotWrittenSinceSql = "SELECT external_id FROM opportunities WHERE source = @Source AND updated_at < @Since";
+
     private const string GetSql = "SELECT " + Columns + " FROM opportunities WHERE source = @Source AND external_id = @ExternalId";
 
     // The list's WHERE holds only the filters given: "@X IS NULL OR x = @X" cannot seek, so a domain walked
@@ -247,6 +249,21 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         await session.ExecuteEachAsync(DeleteTokenSql, TokenNames, StoredTokens(row.NameTokens, row.AlternateNames).Select(t => (t, row.Seq)), TokenValues, ct);
         await session.ExecuteAsync(DeleteSql, new { row.Id }, ct);
         return true;
+    }
+
+    /// <summary>
+    /// Deletes the opportunities of <paramref name="source"/> not written since <paramref name="since"/>, in the caller's
+    /// write transaction: after a full read of a CRM that began then, those are the ones the CRM no longer has.
+    /// </summary>
+    public async Task<int> DeleteNotWrittenSinceAsync(DbSession session, string source, DateTimeOffset since, CancellationToken ct)
+    {
+        var stale = await session.QueryAsync<string>(NotWrittenSinceSql, new { Source = source, Since = since }, ct);
+        var deleted = 0;
+        foreach (var externalId in stale)
+        {
+            if (await DeleteAsync(session, source, externalId, ct)) deleted++;
+        }
+        return deleted;
     }
 
     private static void TokenValues((string Token, long Seq) row, object?[] v) => (v[0], v[1]) = (row.Token, row.Seq);

@@ -13,7 +13,14 @@ namespace PartnerDeals.Api.Features.PipelinePull;
 public sealed record PulledRecord(string ExternalId, OpportunityBatchItem? Item, bool Deleted = false, string? Rejected = null);
 
 /// <summary>One page of a CRM's changes, oldest first, and the cursor after it: the next run resumes there.</summary>
-public sealed record PulledPage(IReadOnlyList<PulledRecord> Records, string? Cursor, bool More);
+/// <param name="Records">The records of the page.</param>
+/// <param name="Cursor">Where the next page (or run) starts.</param>
+/// <param name="More">Another page follows in this run.</param>
+/// <param name="UnseenSince">
+/// The last page of a full read that began at this instant: the CRM's opportunities stored here and not written since are
+/// no longer in the CRM (or no longer pass its filter), and are deleted with the page.
+/// </param>
+public sealed record PulledPage(IReadOnlyList<PulledRecord> Records, string? Cursor, bool More, DateTimeOffset? UnseenSince = null);
 
 /// <summary>Reads one CRM's pipeline, a page at a time, from a cursor in the CRM's own terms.</summary>
 public interface IPipelineReader
@@ -37,8 +44,10 @@ public sealed class PipelinePausedException(DateTimeOffset until, string message
 /// runs one; a lease in <c>pipeline_cursors</c> lets one instance pull a CRM at a time, and another take over
 /// when a lease runs out. Each page is written — its upserts, its deletions, its counts and the cursor after it —
 /// in one transaction, so a run that fails midway resumes from the last page committed, and a page read twice
-/// changes nothing (upserts by the CRM's id). A record the mapping cannot read is counted and listed with its
-/// reason; it never stops the run. A rate limit pauses the CRM's pull until the CRM's hint.
+/// changes nothing (upserts by the CRM's id). Each record is cleaned (<see cref="VendorData"/>), checked and keyed on its
+/// own: one the mapping cannot read is counted and listed with its reason, one cleaning changed is kept and listed with
+/// what changed, and neither ever stops the page or the run. A rate limit pauses the CRM's pull until the CRM's hint;
+/// any other failure (sign-in, network, the CRM's error) is tried again after a backoff.
 /// </summary>
 public sealed partial class PipelinePuller(
     IReadOnlyList<IPipelineReader> readers, PipelineStore store, OpportunityStore opportunities, Database database, IMeterFactory meters,
@@ -66,8 +75,9 @@ public sealed partial class PipelinePuller(
     {
         var crm = reader.Crm;
         if (await store.TryStartAsync(crm, reader.Options, ct) is not { } started) return 0;
-        var (lease, cursor, kept) = started;
+        var (lease, cursor, kept, keptCleanings) = started;
         var rejections = kept.ToList();
+        var cleanings = keptCleanings.ToList();
         var read = 0;
         LogStarted(crm, cursor ?? "the beginning");
         try
@@ -77,7 +87,7 @@ public sealed partial class PipelinePuller(
             {
                 page = await reader.ReadAsync(cursor, ct);
                 read += page.Records.Count;
-                if (!await WritePageAsync(crm, lease, page, rejections, reader.Options.Lease, ct))
+                if (!await WritePageAsync(crm, lease, page, rejections, cleanings, reader.Options.Lease, ct))
                 {
                     LogLeaseLost(crm);
                     return read;
@@ -96,55 +106,81 @@ public sealed partial class PipelinePuller(
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
-            // Nothing after the last committed page was written; the next run resumes there.
+            // Nothing after the last committed page was written; the next run resumes there, after a backoff.
             LogFailed(e, crm);
-            await store.FinishAsync(crm, lease, e.Message, null, ct);
+            await store.FailAsync(crm, lease, e.Message, reader.Options.FailureBackoff, reader.Options.Interval, ct);
         }
         return read;
     }
 
-    private async Task<bool> WritePageAsync(string crm, Guid lease, PulledPage page, List<PipelineRejection> rejections, TimeSpan leaseFor,
-        CancellationToken ct)
+    private async Task<bool> WritePageAsync(string crm, Guid lease, PulledPage page, List<PipelineRejection> rejections,
+        List<PipelineCleaning> cleanings, TimeSpan leaseFor, CancellationToken ct)
     {
-        var writes = new List<OpportunityWrite>();
         var deletions = new List<string>();
-        var rejectedNow = 0;
+        var taken = new List<(PulledRecord Record, OpportunityWrite Write)>();
         foreach (var record in page.Records)
         {
-            if (record.Deleted)
-            {
-                deletions.Add(record.ExternalId);
-                continue;
-            }
-            var reason = record.Rejected ?? (record.Item is null ? "nothing to read" : Problems(record.Item));
+            if (record.Deleted) deletions.Add(record.ExternalId);
+            else if (record.Rejected is not null || record.Item is null) rejections.Add(new PipelineRejection(record.ExternalId, record.Rejected ?? "nothing to read"));
+            else taken.Add((record, new OpportunityWrite(crm, record.ExternalId, record.Item)));
+        }
+        var rejectedNow = page.Records.Count - deletions.Count - taken.Count;
+
+        // Cleaned, checked and keyed one by one, side by side: whatever goes wrong with one record is that record's.
+        var checkedRecords = taken.AsParallel().AsOrdered().Select(t => Check(crm, t.Record.ExternalId, t.Write)).ToList();
+        var writes = new List<PreparedWrite>(checkedRecords.Count);
+        var cleanedNow = 0;
+        foreach (var (externalId, prepared, reason, changes) in checkedRecords)
+        {
             if (reason is not null)
             {
-                rejections.Add(new PipelineRejection(record.ExternalId, reason));
+                rejections.Add(new PipelineRejection(externalId, reason));
                 rejectedNow++;
                 continue;
             }
-            writes.Add(new OpportunityWrite(crm, record.ExternalId, record.Item!));
+            writes.Add(prepared!);
+            if (changes.Count == 0) continue;
+            cleanedNow++;
+            cleanings.Add(new PipelineCleaning(externalId, changes));
         }
 
-        var prepared = OpportunityStore.Prepare(writes);
         await using var connection = await database.OpenAsync(ct);
         await using var session = await database.BeginWriteAsync(connection, ct);
-        var outcomes = writes.Count == 0 ? [] : await opportunities.UpsertAsync(session, prepared, ct);
+        var outcomes = writes.Count == 0 ? [] : await opportunities.UpsertAsync(session, writes, ct);
         var deleted = 0;
         foreach (var externalId in deletions.Distinct(StringComparer.Ordinal))
         {
             if (await opportunities.DeleteAsync(session, crm, externalId, ct)) deleted++;
         }
+        if (page.UnseenSince is { } since) deleted += await opportunities.DeleteNotWrittenSinceAsync(session, crm, since, ct);
         var counts = new PipelineCounts(outcomes.Count(o => o.Outcome == UpsertOutcome.Created), outcomes.Count(o => o.Outcome == UpsertOutcome.Updated),
-            deleted, rejectedNow);
-        if (!await store.RecordPageAsync(session, crm, lease, page.Cursor, counts, rejections, leaseFor, ct)) return false;
+            deleted, rejectedNow, cleanedNow);
+        if (!await store.RecordPageAsync(session, crm, lease, page.Cursor, counts, rejections, cleanings, leaseFor, ct)) return false;
         await session.CommitAsync(ct);
 
         Count(crm, "created", counts.Created);
         Count(crm, "updated", counts.Updated);
         Count(crm, "deleted", counts.Deleted);
         Count(crm, "rejected", counts.Rejected);
+        Count(crm, "cleaned", counts.Cleaned);
         return true;
+    }
+
+    /// <summary>One record cleaned, validated and keyed; the reason it cannot be taken in, whatever it is, instead of an exception.</summary>
+    private static (string ExternalId, PreparedWrite? Write, string? Reason, IReadOnlyList<FieldCleaning> Changes) Check(
+        string crm, string externalId, OpportunityWrite write)
+    {
+        try
+        {
+            var (item, changes) = VendorData.Clean((OpportunityBatchItem)write.Fields);
+            var result = Validator.Validate(item);
+            if (!result.IsValid) return (externalId, null, string.Join(" ", result.Errors.Select(e => e.ErrorMessage)), changes);
+            return (externalId, PreparedWrite.Of(new OpportunityWrite(crm, item.ExternalId!, item)), null, changes);
+        }
+        catch (Exception e)
+        {
+            return (externalId, null, $"the record could not be read: {e.Message}", []);
+        }
     }
 
     private void Count(string crm, string outcome, long n)
@@ -154,12 +190,6 @@ public sealed partial class PipelinePuller(
 
     private IEnumerable<Measurement<double>> Lag() => _finished.Select(f =>
         new Measurement<double>(System.Diagnostics.Stopwatch.GetElapsedTime(f.Value).TotalSeconds, new KeyValuePair<string, object?>("crm", f.Key)));
-
-    private static string? Problems(OpportunityBatchItem item)
-    {
-        var result = Validator.Validate(item);
-        return result.IsValid ? null : string.Join(" ", result.Errors.Select(e => e.ErrorMessage));
-    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -23,20 +23,37 @@ public sealed record PipelineStatus
 
     /// <summary>The latest records the mapping could not read, each with its reason.</summary>
     public required IReadOnlyList<PipelineRejection> Rejections { get; init; }
+
+    /// <summary>The latest records kept after cleaning changed or dropped a field, each with what changed.</summary>
+    public required IReadOnlyList<PipelineCleaning> Cleanings { get; init; }
+
+    /// <summary>What stopped the last run outside any one record (sign-in, network, the CRM's answer); null when it ended well.</summary>
     public string? LastError { get; init; }
 
-    /// <summary>A rate limit: no run before this.</summary>
+    /// <summary>Runs that failed in a row; each waits longer before the next try (backoff, at most the interval).</summary>
+    public required int FailedRuns { get; init; }
+
+    /// <summary>A rate limit, or the backoff after a failed run: no run before this.</summary>
     public DateTimeOffset? PausedUntil { get; init; }
 
     /// <summary>Seconds since the last run finished; null before the first.</summary>
     public double? LagSeconds { get; init; }
 }
 
-public sealed record PipelineCounts(long Created, long Updated, long Deleted, long Rejected);
+/// <param name="Created">Opportunities created.</param>
+/// <param name="Updated">Opportunities updated.</param>
+/// <param name="Deleted">Opportunities deleted (deleted in the CRM, or no longer seen by a full read).</param>
+/// <param name="Rejected">Records not taken in (no usable identity or account name).</param>
+/// <param name="Cleaned">Records taken in after cleaning changed or dropped a field.</param>
+public sealed record PipelineCounts(long Created, long Updated, long Deleted, long Rejected, long Cleaned = 0);
 
 /// <param name="ExternalId">The CRM's record id.</param>
 /// <param name="Reason">Why it was not taken in.</param>
 public sealed record PipelineRejection(string ExternalId, string Reason);
+
+/// <param name="ExternalId">The CRM's record id.</param>
+/// <param name="Changes">What cleaning changed or dropped.</param>
+public sealed record PipelineCleaning(string ExternalId, IReadOnlyList<Opportunities.FieldCleaning> Changes);
 
 /// <summary>The <c>pipeline_cursors</c> table: one row per CRM, its lease, its cursor and its counts.</summary>
 public sealed class PipelineStore(Database database, TimeProvider clock)
@@ -45,7 +62,8 @@ public sealed class PipelineStore(Database database, TimeProvider clock)
 
     private const string Columns = """
         crm, resume_from, locked_until, lease_id, run_requested, last_started_at, last_finished_at, last_error, paused_until, run_created,
-        run_updated, run_deleted, run_rejected, total_created, total_updated, total_deleted, total_rejected, rejections, updated_at
+        run_updated, run_deleted, run_rejected, run_cleaned, total_created, total_updated, total_deleted, total_rejected, total_cleaned, rejections,
+        cleanings, failed_runs, updated_at
         """;
 
     private const string EnsureSql = """
@@ -62,7 +80,7 @@ public sealed class PipelineStore(Database database, TimeProvider clock)
     private const string LeaseSql = """
         UPDATE pipeline_cursors
         SET locked_until = @LockedUntil, lease_id = @LeaseId, last_started_at = @Now, run_requested = 0, last_error = NULL,
-            run_created = 0, run_updated = 0, run_deleted = 0, run_rejected = 0, updated_at = @Now
+            run_created = 0, run_updated = 0, run_deleted = 0, run_rejected = 0, run_cleaned = 0, updated_at = @Now
         WHERE crm = @Crm AND (locked_until IS NULL OR locked_until <= @Now) AND (paused_until IS NULL OR paused_until <= @Now)
           AND (run_requested = 1 OR last_finished_at IS NULL OR last_finished_at <= @DueBefore)
         """;
@@ -70,24 +88,33 @@ public sealed class PipelineStore(Database database, TimeProvider clock)
     private const string PageSql = """
         UPDATE pipeline_cursors
         SET resume_from = @Cursor, locked_until = @LockedUntil, run_created = run_created + @Created, run_updated = run_updated + @Updated,
-            run_deleted = run_deleted + @Deleted, run_rejected = run_rejected + @Rejected, total_created = total_created + @Created,
-            total_updated = total_updated + @Updated, total_deleted = total_deleted + @Deleted, total_rejected = total_rejected + @Rejected,
-            rejections = @Rejections, updated_at = @Now
+            run_deleted = run_deleted + @Deleted, run_rejected = run_rejected + @Rejected, run_cleaned = run_cleaned + @Cleaned,
+            total_created = total_created + @Created, total_updated = total_updated + @Updated, total_deleted = total_deleted + @Deleted,
+            total_rejected = total_rejected + @Rejected, total_cleaned = total_cleaned + @Cleaned, rejections = @Rejections, cleanings = @Cleanings,
+            updated_at = @Now
         WHERE crm = @Crm AND lease_id = @LeaseId
         """;
 
+    // A failed run asks for the next at once, held back by paused_until: the backoff, not the interval, decides when.
     private const string FinishSql = """
         UPDATE pipeline_cursors
-        SET locked_until = NULL, lease_id = NULL, last_finished_at = @FinishedAt, last_error = @Error, paused_until = @PausedUntil, updated_at = @Now
+        SET locked_until = NULL, lease_id = NULL, last_finished_at = @FinishedAt, last_error = @Error, paused_until = @PausedUntil,
+            failed_runs = CASE WHEN @Failed = 1 THEN failed_runs + 1 ELSE 0 END, run_requested = @Failed, updated_at = @Now
         WHERE crm = @Crm AND lease_id = @LeaseId
         """;
 
-    private const string RequestSql = "UPDATE pipeline_cursors SET run_requested = 1, updated_at = @Now WHERE crm = @Crm";
+    private const string FailedRunsSql = "SELECT failed_runs FROM pipeline_cursors WHERE crm = @Crm";
+
+    // Asked for by ops, a run does not wait out the backoff of failed runs (the cause may be fixed); a rate limit it does.
+    private const string RequestSql = """
+        UPDATE pipeline_cursors SET run_requested = 1, paused_until = CASE WHEN failed_runs > 0 THEN NULL ELSE paused_until END, updated_at = @Now
+        WHERE crm = @Crm
+        """;
 
     private const string ResyncSql = "UPDATE pipeline_cursors SET run_requested = 1, resume_from = NULL, paused_until = NULL, updated_at = @Now WHERE crm = @Crm";
 
     /// <summary>Takes <paramref name="crm"/>'s pull when it is due and free; answers the lease and the cursor to resume from, or null.</summary>
-    public async Task<(Guid Lease, string? Cursor, IReadOnlyList<PipelineRejection> Rejections)?> TryStartAsync(
+    public async Task<(Guid Lease, string? Cursor, IReadOnlyList<PipelineRejection> Rejections, IReadOnlyList<PipelineCleaning> Cleanings)?> TryStartAsync(
         string crm, PipelineOptions options, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
@@ -100,12 +127,12 @@ public sealed class PipelineStore(Database database, TimeProvider clock)
         if (taken == 0) return null;
         var row = (await session.QuerySingleOrDefaultAsync<Row>(GetSql, new { Crm = crm }, ct))!;
         await session.CommitAsync(ct);
-        return (lease, row.ResumeFrom, Read(row.Rejections));
+        return (lease, row.ResumeFrom, Read<PipelineRejection>(row.Rejections), Read<PipelineCleaning>(row.Cleanings));
     }
 
     /// <summary>Records a page's counts and the cursor after it, in the page's own transaction; false when the lease was lost.</summary>
     public async Task<bool> RecordPageAsync(DbSession session, string crm, Guid lease, string? cursor, PipelineCounts counts,
-        IReadOnlyList<PipelineRejection> rejections, TimeSpan leaseFor, CancellationToken ct)
+        IReadOnlyList<PipelineRejection> rejections, IReadOnlyList<PipelineCleaning> cleanings, TimeSpan leaseFor, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         return await session.ExecuteAsync(PageSql, new
@@ -118,13 +145,30 @@ public sealed class PipelineStore(Database database, TimeProvider clock)
             counts.Updated,
             counts.Deleted,
             counts.Rejected,
+            counts.Cleaned,
             Rejections = JsonSerializer.Serialize(rejections.TakeLast(KeptRejections)),
+            Cleanings = JsonSerializer.Serialize(cleanings.TakeLast(KeptRejections)),
             Now = now,
         }, ct) == 1;
     }
 
     /// <summary>Ends a run: finished (with an error, or paused by a rate limit) and the lease given back.</summary>
-    public async Task FinishAsync(string crm, Guid lease, string? error, DateTimeOffset? pausedUntil, CancellationToken ct)
+    public async Task FinishAsync(string crm, Guid lease, string? error, DateTimeOffset? pausedUntil, CancellationToken ct) =>
+        await FinishAsync(crm, lease, error, pausedUntil, failed: false, ct);
+
+    /// <summary>
+    /// Ends a run that something outside the records stopped (sign-in, network, the CRM's error): it is tried again after a
+    /// backoff that doubles with each failure in a row, from <paramref name="first"/> up to the interval, with jitter.
+    /// </summary>
+    public async Task FailAsync(string crm, Guid lease, string error, TimeSpan first, TimeSpan interval, CancellationToken ct)
+    {
+        var failed = await database.ReadAsync(session => session.QuerySingleOrDefaultAsync<int>(FailedRunsSql, new { Crm = crm }, ct), ct);
+        var wait = TimeSpan.FromTicks(Math.Min(interval.Ticks, first.Ticks * (1L << Math.Min(failed, 20))));
+        wait *= 0.8 + Random.Shared.NextDouble() * 0.4;
+        await FinishAsync(crm, lease, error, clock.GetUtcNow() + wait, failed: true, ct);
+    }
+
+    private async Task FinishAsync(string crm, Guid lease, string? error, DateTimeOffset? pausedUntil, bool failed, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         await using var connection = await database.OpenAsync(ct);
@@ -136,6 +180,7 @@ public sealed class PipelineStore(Database database, TimeProvider clock)
             FinishedAt = now,
             Error = error is { Length: > 2000 } ? error[..2000] : error,
             PausedUntil = pausedUntil,
+            Failed = failed,
             Now = now,
         }, ct);
         await session.CommitAsync(ct);
@@ -166,18 +211,21 @@ public sealed class PipelineStore(Database database, TimeProvider clock)
                 LastStartedAt = row?.LastStartedAt,
                 LastFinishedAt = row?.LastFinishedAt,
                 Cursor = row?.ResumeFrom,
-                LastRun = new PipelineCounts(row?.RunCreated ?? 0, row?.RunUpdated ?? 0, row?.RunDeleted ?? 0, row?.RunRejected ?? 0),
-                Total = new PipelineCounts(row?.TotalCreated ?? 0, row?.TotalUpdated ?? 0, row?.TotalDeleted ?? 0, row?.TotalRejected ?? 0),
-                Rejections = Read(row?.Rejections),
+                LastRun = new PipelineCounts(row?.RunCreated ?? 0, row?.RunUpdated ?? 0, row?.RunDeleted ?? 0, row?.RunRejected ?? 0, row?.RunCleaned ?? 0),
+                Total = new PipelineCounts(row?.TotalCreated ?? 0, row?.TotalUpdated ?? 0, row?.TotalDeleted ?? 0, row?.TotalRejected ?? 0,
+                    row?.TotalCleaned ?? 0),
+                Rejections = Read<PipelineRejection>(row?.Rejections),
+                Cleanings = Read<PipelineCleaning>(row?.Cleanings),
                 LastError = row?.LastError,
+                FailedRuns = row?.FailedRuns ?? 0,
                 PausedUntil = row?.PausedUntil > now ? row.PausedUntil : null,
                 LagSeconds = row?.LastFinishedAt is { } finished ? Math.Round((now - finished).TotalSeconds, 1) : null,
             };
         }).ToList();
     }
 
-    private static IReadOnlyList<PipelineRejection> Read(string? rejections) =>
-        string.IsNullOrEmpty(rejections) ? [] : JsonSerializer.Deserialize<List<PipelineRejection>>(rejections) ?? [];
+    private static IReadOnlyList<T> Read<T>(string? json) =>
+        string.IsNullOrEmpty(json) ? [] : JsonSerializer.Deserialize<List<T>>(json) ?? [];
 
     private sealed class Row
     {
@@ -191,10 +239,14 @@ public sealed class PipelineStore(Database database, TimeProvider clock)
         public long RunUpdated { get; set; }
         public long RunDeleted { get; set; }
         public long RunRejected { get; set; }
+        public long RunCleaned { get; set; }
         public long TotalCreated { get; set; }
         public long TotalUpdated { get; set; }
         public long TotalDeleted { get; set; }
         public long TotalRejected { get; set; }
+        public long TotalCleaned { get; set; }
         public string? Rejections { get; set; }
+        public string? Cleanings { get; set; }
+        public int FailedRuns { get; set; }
     }
 }

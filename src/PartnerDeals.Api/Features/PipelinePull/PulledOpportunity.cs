@@ -16,30 +16,41 @@ public static class PulledOpportunity
 
     /// <summary>
     /// A record as an opportunity of <paramref name="crm"/>, its fields read through <paramref name="field"/>; rejected
-    /// without an account name. A country is taken only as a two-letter code (billing countries are often free text),
-    /// and an amount only with its currency: better an opportunity without them than none for the conflict check.
+    /// without an account name. The values are taken as the CRM holds them: the puller cleans them like every vendor record
+    /// (a billing country written out, a website of "n/a", an amount without its currency: dropped or read, never a reason to
+    /// lose the opportunity).
     /// </summary>
     public static PulledRecord Read(string crm, string id, Func<string, string?> field, OpportunityStatus status, string noAccount)
     {
         if (string.IsNullOrWhiteSpace(field("accountName"))) return new PulledRecord(id, null, Rejected: noAccount);
-        decimal? amount = decimal.TryParse(field("amount"), NumberStyles.Number, CultureInfo.InvariantCulture, out var a) ? a : null;
-        var currency = field("currency");
-        var country = field("country")?.Trim();
         return new PulledRecord(id, new OpportunityBatchItem
         {
             Source = crm,
             ExternalId = id,
-            AccountName = field("accountName")!.Trim(),
+            AccountName = field("accountName"),
             AccountDomain = field("accountDomain"),
-            Country = country is { Length: 2 } ? country.ToUpperInvariant() : null,
+            Country = field("country"),
             Owner = field("owner"),
             Stage = field("stage"),
             Status = status,
-            Amount = currency is null ? null : amount,
-            Currency = amount is null ? null : currency,
+            Amount = decimal.TryParse(field("amount"), NumberStyles.Number | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var a) ? a : null,
+            Currency = field("currency"),
             CloseDate = Day(field("closeDate")),
             OpenedDate = Day(field("openedDate")),
         });
+    }
+
+    /// <summary>One record read on its own: whatever goes wrong reading it rejects that record, with the reason, and nothing else.</summary>
+    public static PulledRecord Safely(string id, Func<PulledRecord> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return new PulledRecord(id, null, Rejected: $"the record could not be read: {e.Message}");
+        }
     }
 
     /// <summary>A day from a date, an instant (ISO 8601, Salesforce's <c>+0000</c> offsets too) or Unix milliseconds.</summary>

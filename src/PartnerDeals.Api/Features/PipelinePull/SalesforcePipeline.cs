@@ -57,7 +57,7 @@ public sealed class SalesforcePipeline(IOptions<CrmOptions> options, SalesforceA
         {
             var id = Text(record, "Id") ?? "";
             last = new Cursor(Text(record, "SystemModstamp"), id, null);
-            pulled.Add(Read(record, id, fields));
+            pulled.Add(PulledOpportunity.Safely(id, () => Read(record, id, fields)));
         }
         var done = answer["done"]?.GetValue<bool>() ?? true;
         var next = done ? null : Text(answer, "nextRecordsUrl");

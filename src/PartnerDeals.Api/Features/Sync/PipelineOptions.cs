@@ -14,6 +14,9 @@ public sealed class PipelineOptions
     /// <summary>Opportunity field → the CRM's field; merged over the CRM's defaults.</summary>
     public Dictionary<string, string> Fields { get; set; } = [];
 
+    /// <summary>The wait after a run failed outside its records (sign-in, network, the CRM's error); doubled with each failure in a row, up to the interval.</summary>
+    public TimeSpan FailureBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long one instance holds a CRM's pull before another may take it over.</summary>
     public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(2);
 
@@ -21,6 +24,7 @@ public sealed class PipelineOptions
     {
         if (!Enabled) yield break;
         if (Interval < TimeSpan.FromSeconds(1)) yield return $"Crm:{crm}:Pipeline:Interval must be at least 1 second.";
+        if (FailureBackoff <= TimeSpan.Zero) yield return $"Crm:{crm}:Pipeline:FailureBackoff must be positive.";
         if (Lease < TimeSpan.FromSeconds(10)) yield return $"Crm:{crm}:Pipeline:Lease must be at least 10 seconds.";
         if (Filter is { Length: > 2000 }) yield return $"Crm:{crm}:Pipeline:Filter must be at most 2000 characters.";
     }
