@@ -153,8 +153,15 @@ public sealed record OpportunityImportResponse
     public required IReadOnlyList<UpsertItemResult> RejectedRows { get; init; }
 
     /// <summary>The cleaned rows with what was changed or dropped (the first 1,000).</summary>
-    public required IReadOnlyList<UpsertItemResult> CleanedRows { get; init; }
+    public required IReadOnlyList<CleanedRow> CleanedRows { get; init; }
 }
+
+/// <summary>A row of an import that was written after cleaning changed or dropped a field.</summary>
+/// <param name="Index">The row number (1 = the first data row).</param>
+/// <param name="Source">The row's CRM.</param>
+/// <param name="ExternalId">The row's id in that CRM.</param>
+/// <param name="Cleaned">What was changed or dropped.</param>
+public sealed record CleanedRow(int Index, string? Source, string? ExternalId, IReadOnlyList<FieldCleaning> Cleaned);
 
 /// <summary>An opportunity as stored, with the matching keys derived from it.</summary>
 public sealed record Opportunity

@@ -42,12 +42,13 @@ public static class OpportunityImportApi
                 type: ProblemTypes.UnsupportedMediaType);
         }
 
-        // The separator is detected and ragged rows read missing fields as empty. A record ends at its line
-        // break, so one unterminated quote cannot swallow the rows after it; every malformed row is skipped and
-        // listed. A record above 1 MiB stops the import rather than being buffered.
+        // The separator is detected and ragged rows read missing fields as empty. A quoted field may hold line
+        // breaks (a spreadsheet's multi-line cell, a CR an export left in a name): they are the vendor's data, which
+        // is cleaned, not refused. Every malformed row is skipped and listed; a record above 1 MiB (an unterminated
+        // quote reads on to there) stops the import rather than being buffered, and says where.
         int rows = 0, rejected = 0, cleanedRows = 0;
         var rejections = new List<UpsertItemResult>();
-        var cleanings = new List<UpsertItemResult>();
+        var cleanings = new List<CleanedRow>();
         void Reject(UpsertItemResult row)
         {
             rejected++;
@@ -57,7 +58,7 @@ public static class OpportunityImportApi
         {
             TrimWhitespace = true,
             MaxRecordSize = 1 << 20,
-            AllowLineBreaksInQuotes = false,
+            AllowLineBreaksInQuotes = true,
             MalformedData = CsvMalformedDataHandling.Skip,
             OnMalformedRecord = malformed =>
             {
@@ -107,10 +108,7 @@ public static class OpportunityImportApi
                     cleanedRows++;
                     if (cleanings.Count < MaxListedRejections)
                     {
-                        cleanings.Add(new UpsertItemResult
-                        {
-                            Index = rows, Source = item.Source, ExternalId = item.ExternalId, Outcome = UpsertOutcome.Updated, Cleaned = [.. dropped, .. cleaned],
-                        });
+                        cleanings.Add(new CleanedRow(rows, item.Source, item.ExternalId, [.. dropped, .. cleaned]));
                     }
                 }
                 await writer.AddAsync(new OpportunityWrite(item.Source!, item.ExternalId!, item), ct);

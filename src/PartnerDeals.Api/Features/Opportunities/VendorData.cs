@@ -31,7 +31,7 @@ public static class VendorData
         string? Line(string field, string? value, int max)
         {
             var text = Text(value);
-            if (!string.IsNullOrWhiteSpace(value) && text != value.Trim())
+            if (!string.IsNullOrWhiteSpace(value) && text != value.Trim(' '))
             {
                 changes.Add(new FieldCleaning(field, "cleaned", text is null ? "nothing visible was left; dropped" : "invisible or control characters dropped, spaces collapsed"));
             }

@@ -11,16 +11,26 @@ namespace PartnerDeals.Api.Features.PipelinePull;
 /// <summary>
 /// Salesforce's pipeline: SOQL over <c>Opportunity</c> through <c>queryAll</c> (so deleted records come too, with
 /// <c>IsDeleted</c>), ordered by <c>SystemModstamp, Id</c> — Salesforce's own clock — and paged through
-/// <c>nextRecordsUrl</c>. The cursor is the last record's (SystemModstamp, Id): the next query starts strictly
-/// after it, so records sharing a timestamp across a page boundary are neither lost nor read twice. A query
-/// locator that expired between runs is replaced by a fresh query from the cursor.
+/// <c>nextRecordsUrl</c>. The cursor is the last record's (SystemModstamp, Id). SOQL's dateTime literals have no
+/// fractional seconds, so the next query starts at the cursor's whole second and the records up to the cursor are
+/// skipped here: records sharing a timestamp across a page boundary are neither lost nor read twice. A query locator
+/// that expired between runs is replaced by a fresh query from the cursor.
+/// <para>
+/// An account edit (a rename, a new website) moves the account's <c>SystemModstamp</c>, not its opportunities'. So each
+/// run ends with a second query, over the opportunities whose <c>Account.SystemModstamp</c> is past a second cursor, and
+/// reads them again. The first run (or a resync) reads everything and starts that cursor at the latest account stamp it saw.
+/// </para>
+/// A single-currency org has no <c>CurrencyIsoCode</c>: the adapter's describe tells, once, and its amounts are read in
+/// <c>Crm:Salesforce:CorporateCurrency</c> (or, without it, kept without an amount).
 /// </summary>
 public sealed class SalesforcePipeline(IOptions<CrmOptions> options, SalesforceAdapter adapter, IHttpClientFactory clients, TimeProvider clock)
     : IPipelineReader
 {
+    private const string AccountStampField = "Account.SystemModstamp";
+
     private readonly SalesforceOptions _options = options.Value.Salesforce;
 
-    /// <summary>Opportunity field → SOQL field path; a mapping to <c>none</c> is not read (e.g. CurrencyIsoCode in a single-currency org).</summary>
+    /// <summary>Opportunity field → SOQL field path; a mapping to <c>none</c> is not read.</summary>
     public static readonly IReadOnlyDictionary<string, string> DefaultFields = new Dictionary<string, string>
     {
         ["accountName"] = "Account.Name",
@@ -38,53 +48,88 @@ public sealed class SalesforcePipeline(IOptions<CrmOptions> options, SalesforceA
 
     public PipelineOptions Options => _options.Pipeline;
 
-    private Dictionary<string, string> Fields => PulledOpportunity.Fields(DefaultFields, _options.Pipeline.Fields);
-
-    private sealed record Cursor(string? Stamp, string? Id, string? Next);
+    /// <summary>
+    /// Where a run is. <c>Stamp</c>/<c>Id</c>: the last opportunity read by its own stamp. <c>AccountStamp</c>/<c>AccountId</c>:
+    /// the last opportunity read again for its account's stamp. <c>Accounts</c>: the run is in its second query. <c>Next</c>:
+    /// the query locator of the page to read next.
+    /// </summary>
+    private sealed record Cursor(
+        string? Stamp, string? Id, string? Next, string? AccountStamp = null, string? AccountId = null, bool Accounts = false, bool FullRead = false);
 
     public async Task<PulledPage> ReadAsync(string? cursor, CancellationToken ct)
     {
-        var at = cursor is null ? new Cursor(null, null, null) : JsonSerializer.Deserialize<Cursor>(cursor, JsonSerializerOptions.Web)!;
-        var fields = Fields;
+        var at = cursor is null ? new Cursor(null, null, null, FullRead: true) : JsonSerializer.Deserialize<Cursor>(cursor, JsonSerializerOptions.Web)!;
+        var fields = PulledOpportunity.Fields(DefaultFields, _options.Pipeline.Fields);
+        var multiCurrency = await adapter.IsMultiCurrencyAsync(ct) != false;
+        if (!multiCurrency && fields.TryGetValue("currency", out var currencyField) && currencyField == "CurrencyIsoCode") fields.Remove("currency");
+
+        var (stamp, id) = at.Accounts ? (at.AccountStamp, at.AccountId) : (at.Stamp, at.Id);
         JsonNode answer;
         if (at.Next is not null && await GetAsync(at.Next, ct) is { } continued) answer = continued;
-        else answer = (await GetAsync($"/services/data/v{_options.ApiVersion}/queryAll?q={Uri.EscapeDataString(Soql(at, fields))}", ct, queryLocator: false))!;
+        else answer = (await GetAsync($"/services/data/v{_options.ApiVersion}/{(at.Accounts ? "query" : "queryAll")}?q={Uri.EscapeDataString(Soql(at.Accounts, stamp, fields))}", ct, queryLocator: false))!;
 
         var records = answer["records"] as JsonArray ?? [];
         var pulled = new List<PulledRecord>(records.Count);
         var last = at;
         foreach (var record in records.OfType<JsonObject>())
         {
-            var id = Text(record, "Id") ?? "";
-            last = new Cursor(Text(record, "SystemModstamp"), id, null);
-            pulled.Add(PulledOpportunity.Safely(id, () => Read(record, id, fields)));
+            var recordId = Text(record, "Id") ?? "";
+            var recordStamp = at.Accounts ? Path(record, AccountStampField) : Text(record, "SystemModstamp");
+            // The query starts at the cursor's whole second: what the cursor already passed is skipped here.
+            if (!After(recordStamp, recordId, stamp, id)) continue;
+            if (recordStamp is not null)
+            {
+                last = at.Accounts ? last with { AccountStamp = recordStamp, AccountId = recordId } : last with { Stamp = recordStamp, Id = recordId };
+            }
+            // The first read of everything starts the account cursor at the latest account stamp it saw.
+            if (at.FullRead && Path(record, AccountStampField) is { } accountStamp && After(accountStamp, "", last.AccountStamp, ""))
+            {
+                last = last with { AccountStamp = accountStamp, AccountId = "" };
+            }
+            pulled.Add(PulledOpportunity.Safely(recordId, () => Read(record, recordId, fields, multiCurrency)));
         }
         var done = answer["done"]?.GetValue<bool>() ?? true;
         var next = done ? null : Text(answer, "nextRecordsUrl");
-        return new PulledPage(pulled, JsonSerializer.Serialize(last with { Next = next }, JsonSerializerOptions.Web), !done);
-    }
-
-    private string Soql(Cursor at, IReadOnlyDictionary<string, string> fields)
-    {
-        var select = new[] { "Id", "IsDeleted", "IsClosed", "IsWon", "SystemModstamp" }.Concat(fields.Values).Distinct(StringComparer.OrdinalIgnoreCase);
-        var where = new List<string>();
-        if (at.Stamp is not null && at.Id is not null)
+        if (!done) return new PulledPage(pulled, Serialize(last with { Next = next }), More: true);
+        // The opportunities' own changes are read: then those of their accounts, unless this run read everything.
+        if (!at.Accounts && !at.FullRead && last.AccountStamp is not null)
         {
-            var stamp = Literal(at.Stamp);
-            where.Add($"(SystemModstamp > {stamp} OR (SystemModstamp = {stamp} AND Id > '{at.Id.Replace("'", "", StringComparison.Ordinal)}'))");
+            return new PulledPage(pulled, Serialize(last with { Next = null, Accounts = true }), More: true);
         }
-        if (!string.IsNullOrWhiteSpace(_options.Pipeline.Filter)) where.Add($"({_options.Pipeline.Filter})");
-        return $"SELECT {string.Join(", ", select)} FROM Opportunity{(where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "")} ORDER BY SystemModstamp, Id";
+        return new PulledPage(pulled, Serialize(last with { Next = null, Accounts = false, FullRead = false }), More: false);
     }
 
-    private static PulledRecord Read(JsonObject record, string id, IReadOnlyDictionary<string, string> fields)
+    private string Soql(bool accounts, string? stamp, IReadOnlyDictionary<string, string> fields)
+    {
+        var order = accounts ? AccountStampField : "SystemModstamp";
+        var select = new[] { "Id", "IsDeleted", "IsClosed", "IsWon", "SystemModstamp", AccountStampField }.Concat(fields.Values)
+            .Distinct(StringComparer.OrdinalIgnoreCase);
+        var where = new List<string>();
+        if (stamp is not null) where.Add($"{order} >= {Literal(stamp)}");
+        if (!string.IsNullOrWhiteSpace(_options.Pipeline.Filter)) where.Add($"({_options.Pipeline.Filter})");
+        return $"SELECT {string.Join(", ", select)} FROM Opportunity{(where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "")} ORDER BY {order}, Id";
+    }
+
+    private PulledRecord Read(JsonObject record, string id, IReadOnlyDictionary<string, string> fields, bool multiCurrency)
     {
         if (record["IsDeleted"]?.GetValue<bool>() == true) return new PulledRecord(id, null, Deleted: true);
         var status = record["IsWon"]?.GetValue<bool>() == true ? OpportunityStatus.Won
             : record["IsClosed"]?.GetValue<bool>() == true ? OpportunityStatus.Lost : OpportunityStatus.Open;
-        return PulledOpportunity.Read(Crms.Salesforce, id, name => fields.TryGetValue(name, out var path) ? Path(record, path) : null, status,
-            "no account name (Account.Name is empty)");
+        string? Field(string name) =>
+            name == "currency" && !multiCurrency ? _options.CorporateCurrency
+            : fields.TryGetValue(name, out var path) ? Path(record, path) : null;
+        return PulledOpportunity.Read(Crms.Salesforce, id, Field, status, "no account name (Account.Name is empty)");
     }
+
+    /// <summary>Whether a record at (stamp, id) comes after the cursor (cursorStamp, cursorId): by instant, then by id.</summary>
+    private static bool After(string? stamp, string id, string? cursorStamp, string? cursorId)
+    {
+        if (cursorStamp is null) return true;
+        if (stamp is null || PulledOpportunity.Instant(stamp) is not { } at || PulledOpportunity.Instant(cursorStamp) is not { } cursor) return true;
+        return at > cursor || (at == cursor && string.CompareOrdinal(id, cursorId ?? "") > 0);
+    }
+
+    private static string Serialize(Cursor cursor) => JsonSerializer.Serialize(cursor, JsonSerializerOptions.Web);
 
     /// <summary>One GET with the org's token (a fresh one once on INVALID_SESSION_ID); null when a query locator expired.</summary>
     private async Task<JsonNode?> GetAsync(string path, CancellationToken ct, bool queryLocator = true)
@@ -118,9 +163,12 @@ public sealed class SalesforcePipeline(IOptions<CrmOptions> options, SalesforceA
         }
     }
 
-    /// <summary>A SOQL datetime literal of a timestamp as Salesforce writes it (<c>2026-11-30T10:00:00.000+0000</c>).</summary>
+    /// <summary>
+    /// A SOQL dateTime literal in a documented form (<c>YYYY-MM-DDThh:mm:ssZ</c>: no fractional seconds) of the whole second a
+    /// timestamp as Salesforce writes it (<c>2026-11-30T10:00:00.250+0000</c>) falls in.
+    /// </summary>
     internal static string Literal(string stamp) =>
-        PulledOpportunity.Instant(stamp)!.Value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+        PulledOpportunity.Instant(stamp)!.Value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     private static string? Path(JsonObject record, string path)
     {

@@ -60,6 +60,12 @@ public sealed class SalesforceOptions : CrmSettings
     /// <summary>Salesforce sends no expiry with a client-credentials token; it is reused this long or until a 401.</summary>
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>
+    /// The org's currency when it is a single-currency org (no <c>CurrencyIsoCode</c> field, found by a describe of Opportunity):
+    /// the pipeline pull reads amounts in it; without it, pulled opportunities keep no amount.
+    /// </summary>
+    public string? CorporateCurrency { get; set; }
+
     /// <summary>Salesforce says nothing about when its API limit frees up (403 REQUEST_LIMIT_EXCEEDED); wait this long.</summary>
     public TimeSpan RequestLimitWait { get; set; } = TimeSpan.FromMinutes(15);
 

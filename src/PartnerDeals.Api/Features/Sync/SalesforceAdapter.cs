@@ -7,9 +7,12 @@ namespace PartnerDeals.Api.Features.Sync;
 /// <summary>
 /// Salesforce REST: upserts an Opportunity by the external-ID field that holds the registration id
 /// (<c>PATCH /services/data/vXX.X/sobjects/Opportunity/{field}/{id}</c>), signed in with an OAuth 2
-/// client-credentials token. Salesforce signals its API limit with 403 <c>REQUEST_LIMIT_EXCEEDED</c>
-/// and no wait hint (a 429 comes only from a gateway in front of it); its errors are a JSON array of
-/// <c>{message, errorCode, fields}</c>.
+/// client-credentials token; several waiting changes go as one sObject Collections upsert
+/// (<c>PATCH …/composite/sobjects/Opportunity/{field}</c>, up to 200 records, <c>allOrNone: false</c>), one API call
+/// of the org's daily allowance instead of one each, with each record's result read on its own. Salesforce signals
+/// its API limit with 403 <c>REQUEST_LIMIT_EXCEEDED</c> and no wait hint (a 429 comes only from a gateway in front
+/// of it); its errors are a JSON array of <c>{message, errorCode, fields}</c>. A single-currency org has no
+/// <c>CurrencyIsoCode</c>: a describe of Opportunity, once, tells, and the field is then left out.
 /// </summary>
 public sealed class SalesforceAdapter : ICrmAdapter
 {
@@ -36,20 +39,135 @@ public sealed class SalesforceAdapter : ICrmAdapter
 
     public ClientCredentialsToken Token { get; }
 
-    public Task<IReadOnlyList<AttemptResult>> DeliverAsync(IReadOnlyList<CrmChange> changes, CancellationToken ct) =>
-        CrmAnswers.EachAsync(changes, DeliverAsync, ct);
+    /// <summary>The most records one sObject Collections request carries.</summary>
+    public const int MaxCollection = 200;
+
+    private const string CurrencyField = "CurrencyIsoCode";
+
+    private bool? _multiCurrency;
+    private DateTimeOffset _askAgainAt;
+
+    public async Task<IReadOnlyList<AttemptResult>> DeliverAsync(IReadOnlyList<CrmChange> changes, CancellationToken ct)
+    {
+        if (changes.Count == 1) return await CrmAnswers.EachAsync(changes, DeliverAsync, ct);
+        var results = new List<AttemptResult>(changes.Count);
+        foreach (var chunk in changes.Chunk(MaxCollection))
+        {
+            try
+            {
+                results.AddRange(await DeliverCollectionAsync(chunk, ct));
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                results.AddRange(chunk.Select(_ => AttemptResult.From(e)));
+            }
+        }
+        return results;
+    }
+
+    /// <summary>
+    /// Whether the org has more than one currency (Opportunity has <c>CurrencyIsoCode</c>): read once by a describe and
+    /// kept; null while Salesforce could not be asked (then the field is sent, as configured, and it is asked again after the
+    /// token's lifetime).
+    /// </summary>
+    public async Task<bool?> IsMultiCurrencyAsync(CancellationToken ct)
+    {
+        if (_multiCurrency is { } known) return known;
+        if (_clock.GetUtcNow() < _askAgainAt) return null;
+        _askAgainAt = _clock.GetUtcNow() + _options.TokenLifetime;
+        var (status, body) = await SendAsync(HttpMethod.Get, "sobjects/Opportunity/describe", null, ct);
+        if (status != HttpStatusCode.OK) return null;
+        try
+        {
+            var fields = JsonDocument.Parse(body.Text).RootElement.GetProperty("fields").EnumerateArray();
+            _multiCurrency = fields.Any(f => f.TryGetProperty("name", out var name) && name.GetString() == CurrencyField);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return null;
+        }
+        return _multiCurrency;
+    }
 
     private async Task<AttemptResult> DeliverAsync(CrmChange change, CancellationToken ct)
     {
-        var token = await Token.GetAsync(ct);
-        var (status, errors, retryAt) = await UpsertAsync(change, token, ct);
-        if (status == HttpStatusCode.Unauthorized && errors.Any(e => e.ErrorCode == "INVALID_SESSION_ID"))
-        {
-            // The session ended early (revoked, timed out); one fresh token, then the answer stands.
-            Token.Invalidate(token);
-            (status, errors, retryAt) = await UpsertAsync(change, await Token.GetAsync(ct), ct);
-        }
+        var fields = await FieldsAsync(change, ct);
+        var (status, body) = await SendAsync(HttpMethod.Patch,
+            $"sobjects/Opportunity/{Uri.EscapeDataString(_options.ExternalIdField)}/{change.Registration.Id:D}", fields, ct);
+        return Result(status, CrmAnswers.IsSuccess(status) ? [] : Errors(body.Text), body.RetryAt);
+    }
 
+    /// <summary>One sObject Collections upsert of several changes; each record's result is its change's.</summary>
+    private async Task<IReadOnlyList<AttemptResult>> DeliverCollectionAsync(IReadOnlyList<CrmChange> changes, CancellationToken ct)
+    {
+        var records = new List<Dictionary<string, object>>(changes.Count);
+        foreach (var change in changes)
+        {
+            var record = new Dictionary<string, object> { ["attributes"] = new Dictionary<string, string> { ["type"] = "Opportunity" } };
+            foreach (var (field, value) in await FieldsAsync(change, ct)) record[field] = value;
+            record[_options.ExternalIdField] = change.Registration.Id.ToString("D");
+            records.Add(record);
+        }
+        var (status, body) = await SendAsync(HttpMethod.Patch, $"composite/sobjects/Opportunity/{Uri.EscapeDataString(_options.ExternalIdField)}",
+            new Dictionary<string, object> { ["allOrNone"] = false, ["records"] = records }, ct);
+        if (status != HttpStatusCode.OK)
+        {
+            var whole = Result(status, Errors(body.Text), body.RetryAt);
+            return changes.Select(_ => whole).ToList();
+        }
+        List<CollectionResult>? results;
+        try
+        {
+            results = JsonSerializer.Deserialize<List<CollectionResult>>(body.Text, JsonSerializerOptions.Web);
+        }
+        catch (JsonException)
+        {
+            results = null;
+        }
+        if (results is null || results.Count != changes.Count)
+        {
+            var unreadable = new AttemptResult(AttemptOutcome.Failed, 200, "Salesforce's answer did not hold one result per record.");
+            return changes.Select(_ => unreadable).ToList();
+        }
+        return results.Select(r => r.Success ? AttemptResult.Delivered
+            : new AttemptResult(
+                // A record locked by another transaction may be written on the next try; any other record error is the record's own.
+                r.Errors?.Any(e => e.StatusCode == "UNABLE_TO_LOCK_ROW") == true ? AttemptOutcome.Failed : AttemptOutcome.Refused, 200,
+                CrmAnswers.Truncate(string.Join("; ", (r.Errors ?? []).Select(e => $"{e.StatusCode}: {e.Message}"))))).ToList();
+    }
+
+    /// <summary>The change's fields, without <c>CurrencyIsoCode</c> in a single-currency org.</summary>
+    private async Task<Dictionary<string, object>> FieldsAsync(CrmChange change, CancellationToken ct)
+    {
+        var fields = _mapping.Map(change);
+        if (fields.ContainsKey(CurrencyField) && await IsMultiCurrencyAsync(ct) == false) fields.Remove(CurrencyField);
+        return fields;
+    }
+
+    /// <summary>One REST call with the org's token; an ended session (401 INVALID_SESSION_ID) gets one fresh token, then the answer stands.</summary>
+    private async Task<(HttpStatusCode Status, (string Text, DateTimeOffset? RetryAt) Body)> SendAsync(
+        HttpMethod method, string path, object? body, CancellationToken ct)
+    {
+        var token = await Token.GetAsync(ct);
+        var answer = await SendOnceAsync(method, path, body, token, ct);
+        if (answer.Status != HttpStatusCode.Unauthorized || !answer.Body.Text.Contains("INVALID_SESSION_ID", StringComparison.Ordinal)) return answer;
+        Token.Invalidate(token);
+        return await SendOnceAsync(method, path, body, await Token.GetAsync(ct), ct);
+    }
+
+    private async Task<(HttpStatusCode Status, (string Text, DateTimeOffset? RetryAt) Body)> SendOnceAsync(
+        HttpMethod method, string path, object? body, string token, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(method, $"{_options.InstanceUrl!.TrimEnd('/')}/services/data/v{_options.ApiVersion}/{path}");
+        if (body is not null) request.Content = JsonContent.Create(body);
+        request.Headers.Authorization = CrmAnswers.Bearer(token);
+        using var http = _clients.CreateClient(Crms.Salesforce);
+        using var response = await http.SendAsync(request, ct);
+        return (response.StatusCode, (await response.Content.ReadAsStringAsync(ct), CrmAnswers.RetryAfter(response, _clock.GetUtcNow())));
+    }
+
+    private AttemptResult Result(HttpStatusCode status, IReadOnlyList<SalesforceError> errors, DateTimeOffset? retryAt)
+    {
         var message = errors.Count > 0
             ? CrmAnswers.Truncate(string.Join("; ", errors.Select(e => $"{e.ErrorCode}: {e.Message}")))
             : null;
@@ -70,19 +188,6 @@ public sealed class SalesforceAdapter : ICrmAdapter
         };
     }
 
-    private async Task<(HttpStatusCode Status, IReadOnlyList<SalesforceError> Errors, DateTimeOffset? RetryAt)> UpsertAsync(
-        CrmChange change, string token, CancellationToken ct)
-    {
-        var url = $"{_options.InstanceUrl!.TrimEnd('/')}/services/data/v{_options.ApiVersion}/sobjects/Opportunity/"
-            + $"{Uri.EscapeDataString(_options.ExternalIdField)}/{change.Registration.Id:D}";
-        using var request = new HttpRequestMessage(HttpMethod.Patch, url) { Content = JsonContent.Create(_mapping.Map(change)) };
-        request.Headers.Authorization = CrmAnswers.Bearer(token);
-        using var http = _clients.CreateClient(Crms.Salesforce);
-        using var response = await http.SendAsync(request, ct);
-        var body = await response.Content.ReadAsStringAsync(ct);
-        return (response.StatusCode, CrmAnswers.IsSuccess(response.StatusCode) ? [] : Errors(body), CrmAnswers.RetryAfter(response, _clock.GetUtcNow()));
-    }
-
     private static IReadOnlyList<SalesforceError> Errors(string body)
     {
         try
@@ -96,4 +201,8 @@ public sealed class SalesforceAdapter : ICrmAdapter
     }
 
     private sealed record SalesforceError(string? Message, string? ErrorCode);
+
+    private sealed record CollectionResult(string? Id, bool Success, IReadOnlyList<CollectionError>? Errors);
+
+    private sealed record CollectionError(string? StatusCode, string? Message);
 }
