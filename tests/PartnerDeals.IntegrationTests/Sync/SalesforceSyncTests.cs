@@ -30,6 +30,46 @@ public sealed class SalesforceSyncTests : SyncTest
     }
 
     [Test]
+    public async Task SeveralWaitingChanges_GoAsOneSObjectCollectionsUpsert_EachRecordsResultItsOwn()
+    {
+        const string collectionPath = "/services/data/v62.0/composite/sobjects/Opportunity/PartnerDeals_Registration_Id__c";
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++) ids.Add(Id((await RegisterNewAsync()).Registration));
+        var refused = ids[1];
+        // Salesforce answers 200 with one result per record, in order; a record's own error leaves the others written.
+        Crm.Given(Request.Create().WithPath(collectionPath).UsingPatch()).RespondWith(Response.Create().WithCallback(request =>
+        {
+            var records = JsonNode.Parse(request.Body!)!["records"]!.AsArray();
+            var results = new JsonArray(records.Select(r => (JsonNode)(r!.Get<string>("PartnerDeals_Registration_Id__c") == refused
+                ? new JsonObject { ["success"] = false, ["errors"] = new JsonArray(new JsonObject
+                    { ["statusCode"] = "FIELD_CUSTOM_VALIDATION_EXCEPTION", ["message"] = "Close date must be in the future", ["fields"] = new JsonArray() }) }
+                : new JsonObject { ["id"] = "0065g00000AbCdEAAV", ["success"] = true, ["errors"] = new JsonArray(), ["created"] = true })).ToArray());
+            return new WireMock.ResponseMessage
+            {
+                StatusCode = 200,
+                Headers = new Dictionary<string, WireMock.Types.WireMockList<string>> { ["Content-Type"] = new("application/json") },
+                BodyData = new WireMock.Util.BodyData { DetectedBodyType = WireMock.Types.BodyType.String, BodyAsString = results.ToJsonString() },
+            };
+        }));
+
+        foreach (var id in ids) await DispatchUntilSettledAsync(id);
+
+        var call = Requests(collectionPath).ShouldHaveSingleItem();
+        var body = BodyOf(call);
+        body.Get<bool>("allOrNone").ShouldBeFalse();
+        var sent = body["records"]!.AsArray();
+        sent.Select(r => r!.Get<string>("PartnerDeals_Registration_Id__c")).ShouldBe(ids, ignoreOrder: true);
+        sent.ShouldAllBe(r => r!["attributes"]!.Get<string>("type") == "Opportunity" && r.Get<string>("Name") == "Rollout");
+        foreach (var id in ids)
+        {
+            var delivery = (await DeliveriesAsync(Admin, id)).Single();
+            delivery.Get<string>("status").ShouldBe(id == refused ? "dead" : "delivered");
+            if (id == refused) delivery.Get<string>("lastError").ShouldContain("FIELD_CUSTOM_VALIDATION_EXCEPTION");
+        }
+        ids.ShouldAllBe(id => Requests(UpsertPath + id).Count == 0, "one call for all three");
+    }
+
+    [Test]
     public async Task Registered_UpsertsOpportunityByExternalId_WithTokenAndMappedFields()
     {
         var (registration, _) = await RegisterNewAsync();

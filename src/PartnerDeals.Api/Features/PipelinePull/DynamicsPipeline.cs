@@ -105,7 +105,7 @@ public sealed class DynamicsPipeline(IOptions<CrmOptions> options, DynamicsAdapt
             using var http = clients.CreateClient(Crms.Dynamics);
             using var response = await http.SendAsync(request, ct);
             var text = await response.Content.ReadAsStringAsync(ct);
-            if (response.IsSuccessStatusCode) return JsonNode.Parse(text)!;
+            if (response.IsSuccessStatusCode) return PulledOpportunity.Parse(text);
             if (response.StatusCode == HttpStatusCode.Unauthorized && attempt == 0)
             {
                 adapter.Token.Invalidate(token);

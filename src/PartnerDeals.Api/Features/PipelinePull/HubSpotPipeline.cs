@@ -171,7 +171,7 @@ public sealed class HubSpotPipeline(IOptions<CrmOptions> options, IHttpClientFac
         using var http = clients.CreateClient(Crms.HubSpot);
         using var response = await http.SendAsync(request, ct);
         var text = await response.Content.ReadAsStringAsync(ct);
-        if (response.IsSuccessStatusCode) return JsonNode.Parse(text)!;
+        if (response.IsSuccessStatusCode) return PulledOpportunity.Parse(text);
         var message = CrmAnswers.Truncate(text.Length > 0 ? text : $"HubSpot answered {(int)response.StatusCode}.");
         if (response.StatusCode == HttpStatusCode.TooManyRequests)
         {

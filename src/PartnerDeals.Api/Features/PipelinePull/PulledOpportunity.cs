@@ -1,10 +1,12 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using PartnerDeals.Api.Features.Opportunities;
 
 namespace PartnerDeals.Api.Features.PipelinePull;
 
 /// <summary>What every CRM's reader does alike: its field mapping over the defaults, and a record read into an opportunity.</summary>
-public static class PulledOpportunity
+public static partial class PulledOpportunity
 {
     /// <summary>The configured mapping over the CRM's defaults; a field mapped to <c>none</c> is not read.</summary>
     public static Dictionary<string, string> Fields(IReadOnlyDictionary<string, string> defaults, IReadOnlyDictionary<string, string> configured)
@@ -39,6 +41,17 @@ public static class PulledOpportunity
             OpenedDate = Day(field("openedDate")),
         });
     }
+
+    /// <summary>
+    /// A CRM's answer as JSON, its lone surrogate escapes (half an emoji, cut by a CRM's truncation) dropped first: JSON
+    /// allows them, but no reader hands back such a string, and the record holding one would be lost for a character the
+    /// cleaning drops anyway.
+    /// </summary>
+    public static JsonNode Parse(string answer) =>
+        JsonNode.Parse(answer.Contains("\\u", StringComparison.OrdinalIgnoreCase) ? LoneSurrogate().Replace(answer, "") : answer)!;
+
+    [GeneratedRegex(@"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}")]
+    private static partial Regex LoneSurrogate();
 
     /// <summary>One record read on its own: whatever goes wrong reading it rejects that record, with the reason, and nothing else.</summary>
     public static PulledRecord Safely(string id, Func<PulledRecord> read)

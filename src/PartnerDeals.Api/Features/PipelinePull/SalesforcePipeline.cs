@@ -142,7 +142,7 @@ public sealed class SalesforcePipeline(IOptions<CrmOptions> options, SalesforceA
             using var http = clients.CreateClient(Crms.Salesforce);
             using var response = await http.SendAsync(request, ct);
             var body = await response.Content.ReadAsStringAsync(ct);
-            if (response.IsSuccessStatusCode) return JsonNode.Parse(body)!;
+            if (response.IsSuccessStatusCode) return PulledOpportunity.Parse(body);
             var error = body.Contains("errorCode", StringComparison.Ordinal) ? CrmAnswers.Truncate(body) : $"Salesforce answered {(int)response.StatusCode}.";
             if (response.StatusCode == HttpStatusCode.Unauthorized && attempt == 0 && body.Contains("INVALID_SESSION_ID", StringComparison.Ordinal))
             {
