@@ -104,12 +104,12 @@ public abstract class SyncTest : RegistrationTest
     }
 
     /// <summary>Asks for a pull of <paramref name="crm"/> and runs the puller until that run has finished; answers its status.</summary>
-    protected async Task<JsonObject> PullAsync(string crm)
+    protected async Task<JsonObject> PullAsync(string crm, TimeSpan? timeout = null)
     {
         var previous = (await PipelineStatusAsync(crm))["lastFinishedAt"]?.GetValue<DateTimeOffset>();
         (await Admin.PostAsync($"/v1/sync/pipeline/{crm}/run", null)).StatusCode.ShouldBe(System.Net.HttpStatusCode.Accepted);
         var puller = Factory.Services.GetRequiredService<PartnerDeals.Api.Features.PipelinePull.PipelinePuller>();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
         while (true)
         {
             // The hosted puller may take the run first: what counts is that one finished.

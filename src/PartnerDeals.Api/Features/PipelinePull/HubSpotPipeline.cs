@@ -10,16 +10,28 @@ using PartnerDeals.Api.Features.Sync;
 namespace PartnerDeals.Api.Features.PipelinePull;
 
 /// <summary>
-/// HubSpot's pipeline: the CRM search of deals (<c>POST /crm/v3/objects/deals/search</c>) filtered by
-/// <c>hs_lastmodifieddate</c> at or after the cursor and sorted by it, 100 a page through <c>paging.next.after</c>;
-/// each page's companies read in two batches (v4 associations, then companies). Every page is a new search from
-/// the last modification time read, past the deals already taken at that time: a deal changed while the pull runs
-/// moves later and is read there, and no search comes near HubSpot's cap of 10,000 results. Archived deals, which search leaves out, are listed after the search and deleted
-/// here. Searches are spaced to HubSpot's few a second (<c>Crm:HubSpot:SearchesPerSecond</c>).
+/// HubSpot's pipeline, as its published OpenAPI documents (CRM Deals v3, Companies v3, Associations v4) shape each request:
+/// the CRM search of deals (<c>POST /crm/v3/objects/deals/search</c>) filtered by <c>hs_lastmodifieddate</c> at or after
+/// the cursor and sorted by it (<c>sorts</c> items are strings), 100 a page; <c>after</c> is only ever the previous
+/// answer's <c>paging.next.after</c> ("0" to begin). A search returns at most 10,000 results: before it gets there, a new
+/// search starts from the last modification time read, past the deals already taken at it; when more deals share one
+/// modification time than a search can return, they are searched by that time alone and ordered by id, from the last id taken.
+/// Each page's companies are read in two batches (v4 associations, then companies): the primary company (association type
+/// 5, "Deal with Primary Company"), the first one only when none is marked primary; a batch answered with a status other
+/// than <c>COMPLETE</c> or with errors (207) is read again for what it lacks. Archived deals, which search leaves out, are
+/// listed after the search and deleted here. Searches are spaced to HubSpot's few a second (<c>Crm:HubSpot:SearchesPerSecond</c>).
 /// </summary>
 public sealed class HubSpotPipeline(IOptions<CrmOptions> options, IHttpClientFactory clients, TimeProvider clock) : IPipelineReader
 {
     private const int PageSize = 100;
+
+    /// <summary>HubSpot's search returns at most this many results, however it is paged.</summary>
+    private const int SearchCap = 10_000;
+
+    /// <summary>The association type of a deal's primary company (HubSpot-defined).</summary>
+    private const int PrimaryCompany = 5;
+
+    private const int BatchReadAttempts = 3;
 
     private readonly HubSpotOptions _options = options.Value.HubSpot;
     private long _lastSearch;
@@ -45,10 +57,14 @@ public sealed class HubSpotPipeline(IOptions<CrmOptions> options, IHttpClientFac
     private Dictionary<string, string> Fields => PulledOpportunity.Fields(DefaultFields, _options.Pipeline.Fields);
 
     /// <summary>
-    /// Where a run is: the search from <c>Stamp</c> (ms), past the <c>Ids</c> taken at it (the first <c>Skip</c> results); or
-    /// the archived list from <c>ArchivedAfter</c>.
+    /// Where a run is. The search: deals modified at or after <c>From</c> (ms) — or, while the deals of one modification time
+    /// are taken by id, modified at <c>From</c> with an id above <c>TieFrom</c> — its paging token <c>After</c> from its last
+    /// answer and the results it returned so far (<c>Read</c>). What was taken: the last modification time read
+    /// (<c>Stamp</c>), the deals taken at it (<c>Ids</c>) and, by id, the last one (<c>TieLast</c>). Or the archived list from
+    /// <c>ArchivedAfter</c>.
     /// </summary>
-    private sealed record Cursor(long? Stamp, IReadOnlyList<string> Ids, int Skip = 0, bool Archived = false, string? ArchivedAfter = null);
+    private sealed record Cursor(long? Stamp, IReadOnlyList<string> Ids, long? From = null, string? TieFrom = null, string? After = null, int Read = 0,
+        string? TieLast = null, bool Archived = false, string? ArchivedAfter = null);
 
     public async Task<PulledPage> ReadAsync(string? cursor, CancellationToken ct)
     {
@@ -60,9 +76,13 @@ public sealed class HubSpotPipeline(IOptions<CrmOptions> options, IHttpClientFac
     {
         var fields = Fields;
         var filters = new JsonArray();
-        if (at.Stamp is { } stamp)
+        var tie = at.TieFrom is not null;
+        // The next page of a search keeps its filter; a new search starts from the last modification time taken.
+        var from = at.After is not null ? at.From : at.From ?? at.Stamp;
+        if (from is { } stamp)
         {
-            filters.Add(new JsonObject { ["propertyName"] = "hs_lastmodifieddate", ["operator"] = "GTE", ["value"] = stamp.ToString(CultureInfo.InvariantCulture) });
+            filters.Add(Filter("hs_lastmodifieddate", tie ? "EQ" : "GTE", stamp.ToString(CultureInfo.InvariantCulture)));
+            if (tie) filters.Add(Filter("hs_object_id", "GT", at.TieFrom!));
         }
         if (!string.IsNullOrWhiteSpace(_options.Pipeline.Filter))
         {
@@ -78,31 +98,41 @@ public sealed class HubSpotPipeline(IOptions<CrmOptions> options, IHttpClientFac
         var body = new JsonObject
         {
             ["filterGroups"] = filters.Count == 0 ? new JsonArray() : new JsonArray(new JsonObject { ["filters"] = filters }),
-            ["sorts"] = new JsonArray(new JsonObject { ["propertyName"] = "hs_lastmodifieddate", ["direction"] = "ASCENDING" }),
+            ["sorts"] = new JsonArray(tie ? "hs_object_id" : "hs_lastmodifieddate"),
             ["properties"] = new JsonArray(properties.Select(p => (JsonNode)p).ToArray()),
             ["limit"] = PageSize,
+            ["after"] = at.After ?? "0",
         };
-        if (at.Skip > 0) body["after"] = at.Skip.ToString(CultureInfo.InvariantCulture);
         await SpaceSearchesAsync(ct);
         var answer = await SendAsync(HttpMethod.Post, "/crm/v3/objects/deals/search", body, ct);
 
-        var deals = (answer["results"] as JsonArray ?? []).OfType<JsonObject>()
-            .Select(d => (Id: d["id"]?.ToString() ?? "", Properties: d["properties"] as JsonObject ?? [], Modified: Modified(d)))
-            .Where(d => !(d.Modified == at.Stamp && at.Ids.Contains(d.Id)))
-            .ToList();
+        var found = (answer["results"] as JsonArray ?? []).OfType<JsonObject>()
+            .Select(d => (Id: d["id"]?.ToString() ?? "", Properties: d["properties"] as JsonObject ?? [], Modified: Modified(d))).ToList();
+        var deals = found.Where(d => !(d.Modified == at.Stamp && at.Ids.Contains(d.Id))).ToList();
         var companies = await CompaniesAsync(deals.Select(d => d.Id).ToList(), fields, ct);
-        var records = deals.Select(d => Read(d.Id, d.Properties, companies.GetValueOrDefault(d.Id), fields)).ToList();
+        var records = deals.Select(d => PulledOpportunity.Safely(d.Id, () => Read(d.Id, d.Properties, companies.GetValueOrDefault(d.Id), fields))).ToList();
 
-        // The cursor: the last modification time read, and every deal taken at it (including those before, at the same time).
+        // What was taken: the last modification time read, and every deal taken at it (including those before, at the same time).
         var last = deals.Count > 0 ? deals[^1].Modified : at.Stamp;
-        var atLast = deals.Where(d => d.Modified == last).Select(d => d.Id);
-        var ids = (last == at.Stamp ? at.Ids.Concat(atLast) : atLast).Distinct().ToList();
-        var more = answer["paging"]?["next"] is not null;
-        // A page of nothing new (ties at the cursor's time answered in another order) steps past it rather than asking again.
-        var skip = deals.Count == 0 && more ? at.Skip + PageSize : ids.Count;
-        var after = new Cursor(last, ids, skip, Archived: !more);
+        var ids = (last == at.Stamp ? at.Ids.Concat(deals.Where(d => d.Modified == last).Select(d => d.Id))
+            : deals.Where(d => d.Modified == last).Select(d => d.Id)).Distinct().ToList();
+        var taken = at with { Stamp = last, Ids = ids, TieLast = tie && deals.Count > 0 ? deals[^1].Id : at.TieLast };
+        var next = answer["paging"]?["next"]?["after"]?.ToString();
+        var read = at.Read + found.Count;
+        Cursor after;
+        if (next is not null && read + PageSize <= SearchCap) after = taken with { From = from, After = next, Read = read };
+        // Near the cap: the deals of one time, by id, from the last id taken.
+        else if (next is not null && tie) after = taken with { TieFrom = taken.TieLast, After = null, Read = 0 };
+        // A search that read nothing but one time: a search from it would answer the same, so its deals are taken by id.
+        else if (next is not null && found.All(d => d.Modified == from)) after = taken with { From = from, TieFrom = "0", After = null, Read = 0 };
+        else if (next is not null) after = taken with { From = last, After = null, Read = 0 };
+        // Every deal of that time taken by id: the search goes on strictly after it.
+        else if (tie) after = new Cursor(last, ids, From: from + 1);
+        else after = new Cursor(last, ids, Archived: true);
         return new PulledPage(records, JsonSerializer.Serialize(after, JsonSerializerOptions.Web), More: true);
     }
+
+    private static JsonObject Filter(string property, string op, string value) => new() { ["propertyName"] = property, ["operator"] = op, ["value"] = value };
 
     private async Task<PulledPage> ArchivedAsync(Cursor at, CancellationToken ct)
     {
@@ -116,27 +146,54 @@ public sealed class HubSpotPipeline(IOptions<CrmOptions> options, IHttpClientFac
         return new PulledPage(records, JsonSerializer.Serialize(after, JsonSerializerOptions.Web), More: next is not null);
     }
 
-    /// <summary>Each deal's first associated company's properties.</summary>
+    /// <summary>Each deal's primary company's properties (the first associated one when none is marked primary).</summary>
     private async Task<Dictionary<string, JsonObject>> CompaniesAsync(IReadOnlyList<string> dealIds, IReadOnlyDictionary<string, string> fields,
         CancellationToken ct)
     {
         var wanted = fields.Values.Where(p => p.StartsWith("company.", StringComparison.Ordinal)).Select(p => p["company.".Length..]).Distinct().ToList();
         if (dealIds.Count == 0 || wanted.Count == 0) return [];
-        var associations = await SendAsync(HttpMethod.Post, "/crm/v4/associations/deals/companies/batch/read",
-            new JsonObject { ["inputs"] = new JsonArray(dealIds.Select(id => (JsonNode)new JsonObject { ["id"] = id }).ToArray()) }, ct);
-        var companyOf = (associations["results"] as JsonArray ?? []).OfType<JsonObject>()
-            .Select(r => (Deal: r["from"]?["id"]?.ToString(), Company: (r["to"] as JsonArray)?.FirstOrDefault()?["toObjectId"]?.ToString()))
-            .Where(r => r.Deal is not null && r.Company is not null)
-            .GroupBy(r => r.Deal!).ToDictionary(g => g.Key, g => g.First().Company!);
-        if (companyOf.Count == 0) return [];
-        var read = await SendAsync(HttpMethod.Post, "/crm/v3/objects/companies/batch/read", new JsonObject
+        var associations = await BatchReadAsync("/crm/v4/associations/deals/companies/batch/read", dealIds, r => r["from"]?["id"]?.ToString(),
+            ids => new JsonObject { ["inputs"] = new JsonArray(ids.Select(id => (JsonNode)new JsonObject { ["id"] = id }).ToArray()) }, ct);
+        var companyOf = new Dictionary<string, string>();
+        foreach (var (deal, result) in associations)
         {
-            ["properties"] = new JsonArray(wanted.Select(p => (JsonNode)p).ToArray()),
-            ["inputs"] = new JsonArray(companyOf.Values.Distinct().Select(id => (JsonNode)new JsonObject { ["id"] = id }).ToArray()),
-        }, ct);
-        var byId = (read["results"] as JsonArray ?? []).OfType<JsonObject>()
-            .Where(c => c["id"] is not null).ToDictionary(c => c["id"]!.ToString(), c => c["properties"] as JsonObject ?? []);
-        return companyOf.Where(p => byId.ContainsKey(p.Value)).ToDictionary(p => p.Key, p => byId[p.Value]);
+            var to = (result["to"] as JsonArray ?? []).OfType<JsonObject>().ToList();
+            var primary = to.FirstOrDefault(t => (t["associationTypes"] as JsonArray ?? []).OfType<JsonObject>()
+                .Any(type => type["typeId"] is JsonValue v && v.TryGetValue<int>(out var typeId) && typeId == PrimaryCompany)) ?? to.FirstOrDefault();
+            if (primary?["toObjectId"]?.ToString() is { } company) companyOf[deal] = company;
+        }
+        if (companyOf.Count == 0) return [];
+        var read = await BatchReadAsync("/crm/v3/objects/companies/batch/read", companyOf.Values.Distinct().ToList(), c => c["id"]?.ToString(),
+            ids => new JsonObject
+            {
+                ["properties"] = new JsonArray(wanted.Select(p => (JsonNode)p).ToArray()),
+                ["propertiesWithHistory"] = new JsonArray(),
+                ["inputs"] = new JsonArray(ids.Select(id => (JsonNode)new JsonObject { ["id"] = id }).ToArray()),
+            }, ct);
+        return companyOf.Where(p => read.ContainsKey(p.Value)).ToDictionary(p => p.Key, p => read[p.Value]["properties"] as JsonObject ?? []);
+    }
+
+    /// <summary>
+    /// A batch read, by id: the results of each, whose ids a batch answered without (a status other than COMPLETE, or a 207
+    /// with errors) asked again, a few times; what is still missing is left out (the deal is then rejected, with why).
+    /// </summary>
+    private async Task<Dictionary<string, JsonObject>> BatchReadAsync(string path, IReadOnlyList<string> ids, Func<JsonObject, string?> idOf,
+        Func<IReadOnlyList<string>, JsonObject> request, CancellationToken ct)
+    {
+        var results = new Dictionary<string, JsonObject>();
+        var missing = ids;
+        for (var attempt = 0; attempt < BatchReadAttempts && missing.Count > 0; attempt++)
+        {
+            var answer = await SendAsync(HttpMethod.Post, path, request(missing), ct);
+            foreach (var result in (answer["results"] as JsonArray ?? []).OfType<JsonObject>())
+            {
+                if (idOf(result) is { } id) results[id] = result;
+            }
+            var complete = answer["status"]?.ToString() == "COMPLETE" && answer["errors"] is not JsonArray { Count: > 0 };
+            // A complete answer without an id means it has none (no company associated): asking again changes nothing.
+            missing = complete ? [] : missing.Where(id => !results.ContainsKey(id)).ToList();
+        }
+        return results;
     }
 
     private static PulledRecord Read(string id, JsonObject deal, JsonObject? company, IReadOnlyDictionary<string, string> fields)
