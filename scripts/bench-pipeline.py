@@ -2,13 +2,15 @@
 """A stand-in for the three CRMs' read APIs, serving N opportunities in each CRM's page size: Salesforce's
 queryAll (2,000 a page, nextRecordsUrl), HubSpot's deal search (100 a page, a new search from the last
 modification time) with its v4 associations and companies batch read, and Dataverse's change-tracked
-opportunities (5,000 a page, next links, a delta link); and the OAuth tokens. Prints its port."""
+opportunities (5,000 a page, next links, a delta link) with their accounts read by id and the currencies, and the
+accounts' change tracking; and the OAuth tokens. Prints its port."""
 import http.server
 import json
 import socket
 import sys
+import re
 import threading
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 total = int(sys.argv[1])
 page_size = 2000
@@ -81,6 +83,18 @@ class Stub(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         parsed = urlparse(self.path)
         path = parsed.path
+        if path.endswith("/api/data/v9.2/transactioncurrencies"):
+            return self.answer({"value": [{"transactioncurrencyid": "eur", "isocurrencycode": "EUR"}]})
+        if path.endswith("/api/data/v9.2/accounts"):
+            query = unquote(parsed.query)
+            if "$filter" in query:
+                # Accounts by their ids (Microsoft.Dynamics.CRM.In): account n has the id of opportunity n.
+                ids = [int(i.rsplit("-", 1)[1]) for i in re.findall(r"'([0-9a-f-]{36})'", query)]
+                return self.answer({"value": [{"accountid": f"00000000-0000-0000-0000-{n:012d}",
+                                               "name": f"Bench{n:07d} {words[n % 10]} {words[(n // 10) % 10]} SA",
+                                               "websiteurl": f"https://bench{n}.example", "address1_country": "FR"} for n in ids]})
+            # The accounts' change tracking: no change, a delta link.
+            return self.answer({"value": [], "@odata.deltaLink": self.base() + path + "?$deltatoken=accounts"})
         if path.endswith("/api/data/v9.2/opportunities"):
             query = dict(p.split("=", 1) for p in parsed.query.split("&") if "=" in p)
             if "$deltatoken" in query:
@@ -89,9 +103,7 @@ class Stub(http.server.BaseHTTPRequestHandler):
             end = min(total, start + 5000)
             rows = [{"opportunityid": f"00000000-0000-0000-0000-{n:012d}", "statecode": 0, "stepname": "2-Develop", "estimatedvalue": 1000 + n % 5000,
                      "estimatedclosedate": "2027-01-31", "createdon": "2026-10-01T08:00:00Z",
-                     "parentaccountid": {"name": f"Bench{n:07d} {words[n % 10]} {words[(n // 10) % 10]} SA", "websiteurl": f"https://bench{n}.example",
-                                         "address1_country": "FR"},
-                     "transactioncurrencyid": {"isocurrencycode": "EUR"}} for n in range(start, end)]
+                     "_parentaccountid_value": f"00000000-0000-0000-0000-{n:012d}", "_transactioncurrencyid_value": "eur"} for n in range(start, end)]
             answer = {"value": rows}
             if end < total:
                 answer["@odata.nextLink"] = self.base() + path + f"?$skiptoken={end}"

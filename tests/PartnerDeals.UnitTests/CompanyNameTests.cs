@@ -73,4 +73,12 @@ public sealed class CompanyNameTests
     [Test]
     public void Normalise_NonLatinScript_KeepsItsLetters() =>
         CompanyName.Normalise("株式会社日立製作所").IsEmpty.ShouldBeFalse();
+
+    [TestCase("Contoso\uFFFE Pharma")]
+    [TestCase("Contoso\uFFFF Pharma\uFDD0")]
+    [TestCase("Contoso Pharma\uD83D")]
+    [TestCase("\uDC00Contoso Pharma")]
+    [TestCase("Contoso\u0000\tPharma\r\n")]
+    public void NotText_NeverThrows_AndIsReadAsTheCleanName(string written) =>
+        CompanyName.Normalise(written).Key.ShouldBe(CompanyName.Normalise("Contoso Pharma").Key);
 }

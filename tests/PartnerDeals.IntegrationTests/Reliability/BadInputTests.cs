@@ -105,9 +105,16 @@ public sealed class BadInputTests : RegistrationTest
                 Hostile[0], Hostile[2], Hostile[6], Hostile[7], "2026-02-30", "-1",
                 // Far dates, hidden characters and money past its precision.
                 "9999-12-31", "0001-01-01", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "Contoso\u0000\u001B\r\n\uFEFF\uFFFF\u202EPharma",
+                // Noncharacters, which string normalisation refuses.
+                "Contoso\uFFFE Pharma", "\uFDD0\uFFFF",
                 JsonNode.Parse("999999999999999.99999"), JsonNode.Parse("1000000000000000"), JsonNode.Parse("0.00001"),
             ];
             foreach (var replacement in replacements) yield return (Utf8(Set(example, name, replacement?.DeepClone()).ToJsonString()), json);
+            // Half a surrogate pair, as a JSON escape (no JSON writer writes one): high, low, and at the end of a name.
+            foreach (var lone in new[] { "\\ud800", "\\udc00", "Contoso Pharma\\ud83d" })
+            {
+                yield return (Utf8(Set(example, name, "LONE@@").ToJsonString().Replace("\"LONE@@\"", $"\"{lone}\"", StringComparison.Ordinal)), json);
+            }
             yield return (Utf8(example.ToJsonString().Replace($"\"{name}\":", $"\"{name}\":1e400,\"ignored{name}\":", StringComparison.Ordinal)), json);
             yield return (Utf8(Without(example, name).ToJsonString()), json);
             _ = value;

@@ -164,7 +164,9 @@ public static class VendorData
                 space = true;
                 continue;
             }
-            if (category is UnicodeCategory.Control or UnicodeCategory.Format || rune.Value is >= 0xFDD0 and <= 0xFDEF || (rune.Value & 0xFFFE) == 0xFFFE)
+            // U+FFFD stands for what a reader could not decode: nothing of the name is left in it.
+            if (category is UnicodeCategory.Control or UnicodeCategory.Format || rune.Value is >= 0xFDD0 and <= 0xFDEF || (rune.Value & 0xFFFE) == 0xFFFE
+                || rune == Rune.ReplacementChar)
             {
                 continue;
             }

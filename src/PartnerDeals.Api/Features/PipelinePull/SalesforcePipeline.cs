@@ -65,8 +65,13 @@ public sealed class SalesforcePipeline(IOptions<CrmOptions> options, SalesforceA
 
         var (stamp, id) = at.Accounts ? (at.AccountStamp, at.AccountId) : (at.Stamp, at.Id);
         JsonNode answer;
+        var fresh = false;
         if (at.Next is not null && await GetAsync(at.Next, ct) is { } continued) answer = continued;
-        else answer = (await GetAsync($"/services/data/v{_options.ApiVersion}/{(at.Accounts ? "query" : "queryAll")}?q={Uri.EscapeDataString(Soql(at.Accounts, stamp, fields))}", ct, queryLocator: false))!;
+        else
+        {
+            var query = $"/services/data/v{_options.ApiVersion}/{(at.Accounts ? "query" : "queryAll")}?q={Uri.EscapeDataString(Soql(at.Accounts, stamp, fields))}";
+            (answer, fresh) = ((await GetAsync(query, ct, queryLocator: false))!, true);
+        }
 
         var records = answer["records"] as JsonArray ?? [];
         var pulled = new List<PulledRecord>(records.Count);
@@ -75,8 +80,8 @@ public sealed class SalesforcePipeline(IOptions<CrmOptions> options, SalesforceA
         {
             var recordId = Text(record, "Id") ?? "";
             var recordStamp = at.Accounts ? Path(record, AccountStampField) : Text(record, "SystemModstamp");
-            // The query starts at the cursor's whole second: what the cursor already passed is skipped here.
-            if (!After(recordStamp, recordId, stamp, id)) continue;
+            // A new query starts at the cursor's whole second: what the cursor already passed is skipped here.
+            if (fresh && !After(recordStamp, recordId, stamp, id)) continue;
             if (recordStamp is not null)
             {
                 last = at.Accounts ? last with { AccountStamp = recordStamp, AccountId = recordId } : last with { Stamp = recordStamp, Id = recordId };

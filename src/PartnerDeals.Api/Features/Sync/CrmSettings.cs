@@ -214,7 +214,7 @@ public sealed class DynamicsOptions : CrmSettings
         if (!IsAbsoluteUrl(BaseUrl) || !IsAbsoluteUrl(TokenUrl)) yield return "Crm:Dynamics:BaseUrl and TokenUrl must be absolute http(s) URLs.";
         if (string.IsNullOrWhiteSpace(ClientId) || string.IsNullOrWhiteSpace(ClientSecret)) yield return "Crm:Dynamics:ClientId and ClientSecret are required.";
         if (string.IsNullOrWhiteSpace(AlternateKey)) yield return "Crm:Dynamics:AlternateKey is required.";
-        if (Pipeline.Enabled && !string.IsNullOrWhiteSpace(Pipeline.Filter) && PipelinePull.ODataFilter.Parse(Pipeline.Filter, out var error) is null)
+        if (Pipeline.Enabled && !string.IsNullOrWhiteSpace(Pipeline.Filter) && ODataFilter.Parse(Pipeline.Filter, out var error) is null)
         {
             yield return $"Crm:Dynamics:Pipeline:Filter cannot be read ({error}): the pull applies it itself, to comparisons joined by and, or, not.";
         }

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
-namespace PartnerDeals.Api.Features.PipelinePull;
+namespace PartnerDeals.Api.Features.Sync;
 
 /// <summary>
 /// The configured Dataverse filter (<c>Crm:Dynamics:Pipeline:Filter</c>), applied here: change tracking refuses
