@@ -44,7 +44,8 @@ public sealed class VendorDataTests : RegistrationTest
             stored.Add(("batch", what, batchId, batchName));
 
             // A UTF-8 file cannot hold half a surrogate pair: bytes that are not UTF-8 are a file to save again, and said so.
-            if (what == "a lone surrogate") continue;
+            // A line break inside a quoted cell ends the record (an unterminated quote must not swallow the rows after it).
+            if (what is "a lone surrogate" or "a trailing CR" or "a trailing LF") continue;
             var (csvName, _) = NewCompany();
             var csvId = $"csv-{tag}-{stored.Count}";
             csv.Append($"salesforce,{csvId},\"{dirty(csvName)}\",DE,open\n");

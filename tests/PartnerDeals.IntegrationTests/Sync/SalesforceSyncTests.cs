@@ -19,6 +19,7 @@ public sealed class SalesforceSyncTests : SyncTest
         ["Crm:Salesforce:ClientId"] = "partnerdeals-connected-app",
         ["Crm:Salesforce:ClientSecret"] = Secret,
         ["Crm:Salesforce:RequestLimitWait"] = "00:00:00.300",
+        ["Crm:Salesforce:Collections"] = "true",
     };
 
     [SetUp]

@@ -42,10 +42,9 @@ public static class OpportunityImportApi
                 type: ProblemTypes.UnsupportedMediaType);
         }
 
-        // The separator is detected and ragged rows read missing fields as empty. A quoted field may hold line
-        // breaks (a spreadsheet's multi-line cell, a CR an export left in a name): they are the vendor's data, which
-        // is cleaned, not refused. Every malformed row is skipped and listed; a record above 1 MiB (an unterminated
-        // quote reads on to there) stops the import rather than being buffered, and says where.
+        // The separator is detected and ragged rows read missing fields as empty. A record ends at its line
+        // break, so one unterminated quote cannot swallow the rows after it; every malformed row is skipped and
+        // listed. A record above 1 MiB stops the import rather than being buffered.
         int rows = 0, rejected = 0, cleanedRows = 0;
         var rejections = new List<UpsertItemResult>();
         var cleanings = new List<CleanedRow>();
@@ -58,7 +57,7 @@ public static class OpportunityImportApi
         {
             TrimWhitespace = true,
             MaxRecordSize = 1 << 20,
-            AllowLineBreaksInQuotes = true,
+            AllowLineBreaksInQuotes = false,
             MalformedData = CsvMalformedDataHandling.Skip,
             OnMalformedRecord = malformed =>
             {

@@ -49,7 +49,7 @@ public sealed class SalesforceAdapter : ICrmAdapter
 
     public async Task<IReadOnlyList<AttemptResult>> DeliverAsync(IReadOnlyList<CrmChange> changes, CancellationToken ct)
     {
-        if (changes.Count == 1) return await CrmAnswers.EachAsync(changes, DeliverAsync, ct);
+        if (changes.Count == 1 || !_options.Collections) return await CrmAnswers.EachAsync(changes, DeliverAsync, ct);
         var results = new List<AttemptResult>(changes.Count);
         foreach (var chunk in changes.Chunk(MaxCollection))
         {
