@@ -109,7 +109,7 @@ public sealed class ExactDataTests : RegistrationTest
     private static IEnumerable<TestCaseData> HiddenCharacterCases() => HiddenCharacters.Select(h => new TestCaseData(h.Kind).SetArgDisplayNames(h.Kind));
 
     [TestCaseSource(nameof(HiddenCharacterCases))]
-    public async Task Names_WithAControlOrNonCharacter_AreRefusedEverywhere(string kind)
+    public async Task Names_WithAControlOrNonCharacter_AreRefusedFromPartnersAndOps_AndStoredCleanFromTheVendor(string kind)
     {
         var hidden = HiddenCharacters.Single(h => h.Kind == kind).Text;
         var name = "Contoso" + hidden + "Pharma";
@@ -123,9 +123,12 @@ public sealed class ExactDataTests : RegistrationTest
             (await PostRegistrationAsync(partner.Client, registration), "customer.companyName"),
             (await PostRegistrationAsync(partner.Client, alternate), "customer.alternateNames"),
             (await Admin.PostAsJsonAsync("/v1/conflict-checks", new { companyName = name }), "companyName"),
-            (await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{Guid.NewGuid():N}", new { accountName = name, status = "open" }), "accountName"),
             (await Admin.PostAsJsonAsync("/v1/partners", new { name, type = "reseller", tier = "silver", contactEmail = "a@partner.example" }), "name"),
         };
+        // The vendor's pipeline is cleaned and kept: an opportunity lost to a stray character is an account open to every partner.
+        var upsert = await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{Guid.NewGuid():N}", new { accountName = name, status = "open" });
+        upsert.StatusCode.ShouldBe(HttpStatusCode.Created, kind);
+        (await ReadJsonAsync(upsert)).Get<string>("accountName").ShouldBe(kind == "CR LF" ? "Contoso Pharma" : "ContosoPharma", kind);
 
         foreach (var (response, field) in refusals)
         {

@@ -226,15 +226,15 @@ public sealed class DisguisedNameTests : RegistrationTest
     }
 
     [Test]
-    public async Task Upsert_TooManyAlternateNames_IsAProblemAndChangesNothing()
+    public async Task Upsert_TooManyAlternateNames_KeepsTheFirstTwenty_AndSaysSo()
     {
         var externalId = Guid.NewGuid().ToString("N");
         var response = await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{externalId}",
             new { accountName = "Fabrikam", alternateNames = Enumerable.Range(0, 21).Select(i => $"Name {i}").ToArray(), status = "open" });
-        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
-        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
-        (await response.Content.ReadAsStringAsync()).ShouldContain("alternateNames");
-        (await _crm.GetAsync($"/v1/opportunities/salesforce/{externalId}")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        var stored = await ReadJsonAsync(response);
+        stored["alternateNames"]!.AsArray().Count.ShouldBe(20);
+        stored["cleaned"]!.AsArray().ShouldContain(c => c!.Get<string>("field") == "alternateNames" && c.Get<string>("action") == "cut");
     }
 
     private async Task ShouldBeFoundThroughAlternateNameAsync(string alias)

@@ -28,6 +28,9 @@ public sealed class CrmOutageTests : SyncTest
         ["Crm:Salesforce:TokenUrl"] = Crm.Url + TokenPath,
         ["Crm:Salesforce:ClientId"] = "outage-app",
         ["Crm:Salesforce:ClientSecret"] = "outage-secret",
+        // The engine's per-request behaviour (faults request by request, one upsert per change); several changes in one
+        // sObject Collections call are SalesforceSyncTests'.
+        ["Crm:Salesforce:Collections"] = "false",
         ["Crm:Delivery:MaxAttempts"] = "10",
         ["Crm:Delivery:Lease"] = "00:02:00",
         ["Crm:Delivery:BackoffBase"] = "00:00:01",

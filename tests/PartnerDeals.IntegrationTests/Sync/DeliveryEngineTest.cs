@@ -28,6 +28,9 @@ public abstract class DeliveryEngineTest : SyncTest
         ["Crm:Salesforce:TokenUrl"] = Crm.Url + TokenPath,
         ["Crm:Salesforce:ClientId"] = "engine-app",
         ["Crm:Salesforce:ClientSecret"] = Secret,
+        // The engine's per-request behaviour (faults request by request, one upsert per change); several changes in one
+        // sObject Collections call are SalesforceSyncTests'.
+        ["Crm:Salesforce:Collections"] = "false",
     };
 
     [SetUp]

@@ -19,7 +19,6 @@ public sealed class SalesforceSyncTests : SyncTest
         ["Crm:Salesforce:ClientId"] = "partnerdeals-connected-app",
         ["Crm:Salesforce:ClientSecret"] = Secret,
         ["Crm:Salesforce:RequestLimitWait"] = "00:00:00.300",
-        ["Crm:Salesforce:Collections"] = "true",
     };
 
     [SetUp]
@@ -38,7 +37,8 @@ public sealed class SalesforceSyncTests : SyncTest
         for (var i = 0; i < 3; i++) ids.Add(Id((await RegisterNewAsync()).Registration));
         var refused = ids[1];
         // Salesforce answers 200 with one result per record, in order; a record's own error leaves the others written.
-        Crm.Given(Request.Create().WithPath(collectionPath).UsingPatch()).RespondWith(Response.Create().WithCallback(request =>
+        Crm.Given(Request.Create().WithPath(collectionPath).UsingPatch().WithBody(new WireMock.Matchers.WildcardMatcher($"*{refused}*")))
+            .RespondWith(Response.Create().WithCallback(request =>
         {
             var records = JsonNode.Parse(request.Body!)!["records"]!.AsArray();
             var results = new JsonArray(records.Select(r => (JsonNode)(r!.Get<string>("PartnerDeals_Registration_Id__c") == refused
@@ -55,7 +55,7 @@ public sealed class SalesforceSyncTests : SyncTest
 
         foreach (var id in ids) await DispatchUntilSettledAsync(id);
 
-        var call = Requests(collectionPath).ShouldHaveSingleItem();
+        var call = Requests(collectionPath).Where(r => r.RequestMessage.Body!.Contains(refused, StringComparison.Ordinal)).ShouldHaveSingleItem();
         var body = BodyOf(call);
         body.Get<bool>("allOrNone").ShouldBeFalse();
         var sent = body["records"]!.AsArray();
@@ -68,6 +68,30 @@ public sealed class SalesforceSyncTests : SyncTest
             if (id == refused) delivery.Get<string>("lastError").ShouldContain("FIELD_CUSTOM_VALIDATION_EXCEPTION");
         }
         ids.ShouldAllBe(id => Requests(UpsertPath + id).Count == 0, "one call for all three");
+    }
+
+    [Test]
+    public async Task CollectionsCallRefusedAsAWhole_EveryChangeInItWaitsForTheLimit_ThenAllAreDelivered()
+    {
+        const string collectionPath = "/services/data/v62.0/composite/sobjects/Opportunity/PartnerDeals_Registration_Id__c";
+        var ids = new List<string>();
+        for (var i = 0; i < 2; i++) ids.Add(Id((await RegisterNewAsync()).Registration));
+        var ours = Request.Create().WithPath(collectionPath).UsingPatch().WithBody(new WireMock.Matchers.WildcardMatcher($"*{ids[0]}*"));
+        Crm.Given(ours).InScenario("limit").WillSetStateTo("freed")
+            .RespondWith(Response.Create().WithStatusCode(403).WithHeader("Content-Type", "application/json")
+                .WithBody("""[{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"""));
+        Crm.Given(ours).InScenario("limit").WhenStateIs("freed")
+            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                .WithBody("""[{"id":"0065g00000AbCdEAAV","success":true,"errors":[],"created":true},{"id":"0065g00000AbCdFAAV","success":true,"errors":[],"created":true}]"""));
+
+        foreach (var id in ids) await DispatchUntilSettledAsync(id);
+
+        foreach (var id in ids)
+        {
+            var delivery = (await DeliveriesAsync(Admin, id)).Single();
+            delivery.Get<string>("status").ShouldBe("delivered");
+            Outcomes(delivery).ShouldBe("rate_limited,delivered", "the limit counts against no attempt");
+        }
     }
 
     [Test]

@@ -66,8 +66,11 @@ public sealed class SalesforceOptions : CrmSettings
     /// </summary>
     public string? CorporateCurrency { get; set; }
 
-    /// <summary>Several waiting pushes as one sObject Collections upsert (one API call for up to 200), not one call each.</summary>
-    public bool Collections { get; set; }
+    /// <summary>
+    /// Several waiting pushes as one sObject Collections upsert (one API call of the org's daily allowance for up to 200),
+    /// not one call each; false sends each on its own.
+    /// </summary>
+    public bool Collections { get; set; } = true;
 
     /// <summary>Salesforce says nothing about when its API limit frees up (403 REQUEST_LIMIT_EXCEEDED); wait this long.</summary>
     public TimeSpan RequestLimitWait { get; set; } = TimeSpan.FromMinutes(15);
