@@ -76,6 +76,31 @@ public sealed class DynamicsSyncTests : SyncTest
     }
 
     [Test]
+    public async Task WonInAnotherCurrency_WhenTheOpportunityMayNotChangeIt_IsClosedAnyway_WithTheWonAmountInTheDescription()
+    {
+        var id = Id((await RegisterNewAsync()).Registration);
+        // An opportunity with products keeps its currency: Dataverse refuses to bind another one.
+        Crm.Given(Request.Create().WithPath(Record(id)).UsingPatch().WithBody(new WildcardMatcher("*transactioncurrencyid@odata.bind*"))).AtPriority(1)
+            .RespondWith(Response.Create().WithStatusCode(400).WithHeader("Content-Type", "application/json").WithBody("""
+                {"error":{"code":"0x80048cf5","message":"The currency cannot be changed because the opportunity has opportunity products, quotes, orders, or invoices associated with it."}}
+                """));
+        Crm.Given(Request.Create().WithPath(Record(id)).UsingPatch()).AtPriority(5).RespondWith(Response.Create().WithStatusCode(204));
+        Crm.Given(Request.Create().WithPath(Record(id)).UsingGet()).RespondWith(Json("""{"statecode":0}"""));
+        Crm.Given(Request.Create().WithPath(ApiPath + "WinOpportunity").UsingPost()).RespondWith(Response.Create().WithStatusCode(204));
+        (await Admin.PostAsJsonAsync($"/v1/registrations/{id}/outcome", new { result = "won", amount = 48_000m, currency = "USD" })).EnsureSuccessStatusCode();
+
+        var deliveries = await DispatchUntilSettledAsync(id, expected: 2);
+
+        deliveries.ShouldAllBe(d => d.Get<string>("status") == "delivered", string.Join("; ", deliveries.Select(Outcomes)));
+        var kept = BodyOf(Requests(Record(id), "PATCH").Last());
+        kept.ContainsKey("transactioncurrencyid@odata.bind").ShouldBeFalse();
+        kept.ContainsKey("estimatedvalue").ShouldBeFalse("an amount in USD would be read in the opportunity's own currency");
+        var close = BodyOf(Requests(ApiPath + "WinOpportunity").Single())["OpportunityClose"]!.AsObject();
+        close.ContainsKey("actualrevenue").ShouldBeFalse();
+        close.Get<string>("description").ShouldContain("48000 USD");
+    }
+
+    [Test]
     public async Task Won_ClosesTheOpportunityWithWinOpportunity_AndARepeatFindsItClosed()
     {
         var id = Id((await RegisterNewAsync()).Registration);

@@ -32,13 +32,22 @@ public sealed class HubSpotPipelineTests : SyncTest
             ["dealname"] = "Platform", ["dealstage"] = won ? "closedwon" : "appointmentscheduled", ["amount"] = "48000",
             ["deal_currency_code"] = "USD", ["closedate"] = "2027-02-28T00:00:00Z", ["createdate"] = "2026-09-01T10:00:00Z",
             ["hs_lastmodifieddate"] = DateTimeOffset.FromUnixTimeMilliseconds(modified).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'"),
-            ["hs_is_closed"] = won ? "true" : "false", ["hs_is_closed_won"] = won ? "true" : "false", ["hubspot_owner_id"] = "31337",
+            ["hs_is_closed"] = won ? "true" : "false", ["hs_is_closed_won"] = won ? "true" : "false", ["hubspot_owner_id"] = "31337", ["pipeline"] = "default",
         },
         ["archived"] = false,
     };
 
     private static IResponseBuilder Json(JsonNode body) =>
         Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody(body.ToJsonString());
+
+    /// <summary>The next run reads from the beginning: the cursor is cleared, and the run that asks for (against no stubs) waited out.</summary>
+    private async Task FromTheBeginningAsync()
+    {
+        Crm.ResetMappings();
+        (await Admin.PostAsync("/v1/sync/pipeline/hubspot/resync", null)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        await PullAsync("hubspot");
+        Crm.ResetLogEntries();
+    }
 
     /// <summary>Answers as HubSpot does: a request its published shape refuses gets its 400, any other the stub's answer.</summary>
     private static WireMock.ResponseMessage Checked(WireMock.IRequestMessage request, Json.Schema.JsonSchema schema, Func<JsonObject, JsonObject> answer)
@@ -59,8 +68,7 @@ public sealed class HubSpotPipelineTests : SyncTest
     [Test]
     public async Task Pull_AsThePublishedContractSays_PagesByTheOpaqueCursor_TakesThePrimaryCompany_RereadsIncompleteBatches_DeletesArchived()
     {
-        Crm.ResetMappings();
-        Crm.ResetLogEntries(); // the host's first run, before any stub, asked too
+        await FromTheBeginningAsync();
         var tag = Random.Shared.Next(100_000, 999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var (one, two, three, four) = ($"91{tag}1", $"91{tag}2", $"91{tag}3", $"91{tag}4");
         const long t1 = 1_764_500_000_000, t2 = t1 + 60_000, t3 = t2 + 60_000;
@@ -130,6 +138,194 @@ public sealed class HubSpotPipelineTests : SyncTest
         Requests("/crm/v3/objects/companies/batch/read").Count.ShouldBe(3, "two pages, the first read again for what it lacked");
     }
 
+    [Test]
+    public async Task RenamedCompany_ItsDealsAreReadAgain_ThoughNoDealChanged()
+    {
+        await FromTheBeginningAsync();
+        var tag = Random.Shared.Next(100_000, 999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var (deal, company) = ($"93{tag}", $"83{tag}");
+        const long dealStamp = 1_764_700_000_000, companyStamp = dealStamp + 5_000, renamedAt = companyStamp + 3_600_000;
+        var name = "Harbour Freight Lines Inc.";
+        JsonObject Company(long modified) => new()
+        {
+            ["id"] = company, ["properties"] = new JsonObject
+            {
+                ["name"] = name, ["domain"] = "harbour-freight.example", ["country"] = "US",
+                ["hs_lastmodifieddate"] = DateTimeOffset.FromUnixTimeMilliseconds(modified).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'"),
+            },
+        };
+        var searches = 0;
+        Crm.Given(Request.Create().WithPath(SearchPath).UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+            Checked(request, HubSpotContract.DealSearch, _ => Interlocked.Increment(ref searches) == 1
+                ? new JsonObject { ["total"] = 1, ["results"] = new JsonArray(Deal(deal, dealStamp)) }
+                : new JsonObject { ["total"] = 0, ["results"] = new JsonArray() })));
+        Crm.Given(Request.Create().WithPath("/crm/v4/associations/deals/companies/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+            Checked(request, HubSpotContract.AssociationsBatchRead, _ => new JsonObject
+            {
+                ["status"] = "COMPLETE",
+                ["results"] = new JsonArray(new JsonObject { ["from"] = new JsonObject { ["id"] = deal }, ["to"] = new JsonArray(Associated(company, 5)) }),
+            })));
+        var modified = companyStamp;
+        Crm.Given(Request.Create().WithPath("/crm/v3/objects/companies/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+            Checked(request, HubSpotContract.CompaniesBatchRead, _ => new JsonObject { ["status"] = "COMPLETE", ["results"] = new JsonArray(Company(modified)) })));
+        Crm.Given(Request.Create().WithPath("/crm/v3/objects/deals").UsingGet().WithParam("archived", "true")).RespondWith(Json(new JsonObject { ["results"] = new JsonArray() }));
+        (await PullAsync("hubspot"))["lastError"].ShouldBeNull();
+
+        // The company is renamed: its deal's modification time does not move; the company's does.
+        (name, modified) = ("Harbour Freight Logistics Inc.", renamedAt);
+        Crm.Given(Request.Create().WithPath("/crm/v3/objects/companies/search").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+            Checked(request, HubSpotContract.DealSearch, body => new JsonObject { ["total"] = 1, ["results"] = new JsonArray(Company(modified)) })));
+        Crm.Given(Request.Create().WithPath("/crm/v4/associations/companies/deals/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+            Checked(request, HubSpotContract.AssociationsBatchRead, _ => new JsonObject
+            {
+                ["status"] = "COMPLETE",
+                ["results"] = new JsonArray(new JsonObject { ["from"] = new JsonObject { ["id"] = company }, ["to"] = new JsonArray(Associated(deal, 6)) }),
+            })));
+        Crm.Given(Request.Create().WithPath("/crm/v3/objects/deals/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+            Checked(request, HubSpotContract.CompaniesBatchRead, _ => new JsonObject
+            {
+                ["status"] = "COMPLETE", ["results"] = new JsonArray(Deal(deal, dealStamp)),
+            })));
+
+        var renamed = await PullAsync("hubspot");
+
+        renamed["lastError"].ShouldBeNull();
+        renamed["lastRun"]!.Get<long>("updated").ShouldBe(1);
+        (await ReadJsonAsync(await Admin.GetAsync($"/v1/opportunities/hubspot/{deal}"))).Get<string>("accountName").ShouldBe("Harbour Freight Logistics Inc.");
+        var companySearch = Requests("/crm/v3/objects/companies/search").Select(BodyOf).ShouldHaveSingleItem();
+        companySearch["filterGroups"]![0]!["filters"]![0]!.Get<string>("value").ShouldBe(companyStamp.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "from the latest company change the full read saw");
+        Crm.LogEntries.ShouldAllBe(e => StatusOf(e) < 400);
+    }
+
+    [Test]
+    public async Task MoreDealsAtOneTimeThanASearchReturns_AreTakenById_AndNoneIsLost()
+    {
+        await FromTheBeginningAsync();
+        // 10,050 deals share one modification time; a search returns at most 10,000 results.
+        const long tied = 1_764_600_000_000;
+        var prefix = Random.Shared.Next(1_000, 9_999);
+        var all = Enumerable.Range(0, 10_050).Select(i => long.Parse($"{prefix}{i:D6}", System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Crm.Given(Request.Create().WithPath(SearchPath).UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+        {
+            var body = JsonNode.Parse(request.Body!)!.AsObject();
+            var offset = int.Parse(body.Get<string>("after"), System.Globalization.CultureInfo.InvariantCulture);
+            if (offset >= 10_000)
+            {
+                return Checked(request, HubSpotContract.DealSearch, _ => throw new InvalidOperationException("unreachable")) is { StatusCode: 400 } invalid
+                    ? invalid : Refused("Search results are limited to 10,000.");
+            }
+            return Checked(request, HubSpotContract.DealSearch, _ =>
+            {
+                var filters = body["filterGroups"]!.AsArray().SelectMany(g => g!["filters"]!.AsArray()).ToList();
+                var afterId = filters.FirstOrDefault(f => f!.Get<string>("propertyName") == "hs_object_id")?.Get<string>("value");
+                var since = filters.FirstOrDefault(f => f!.Get<string>("propertyName") == "hs_lastmodifieddate")?.Get<string>("value");
+                var matching = all.Where(id => (since is null || long.Parse(since, System.Globalization.CultureInfo.InvariantCulture) <= tied)
+                    && (afterId is null || id > long.Parse(afterId, System.Globalization.CultureInfo.InvariantCulture))).ToList();
+                var page = matching.Skip(offset).Take(100).ToList();
+                var answer = new JsonObject { ["total"] = matching.Count, ["results"] = new JsonArray(page.Select(id => (JsonNode)Deal(id.ToString(System.Globalization.CultureInfo.InvariantCulture), tied)).ToArray()) };
+                if (offset + 100 < matching.Count)
+                {
+                    answer["paging"] = new JsonObject { ["next"] = new JsonObject { ["after"] = (offset + 100).ToString(System.Globalization.CultureInfo.InvariantCulture) } };
+                }
+                return answer;
+            });
+        }));
+        Crm.Given(Request.Create().WithPath("/crm/v4/associations/deals/companies/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+            Checked(request, HubSpotContract.AssociationsBatchRead, body => new JsonObject
+            {
+                ["status"] = "COMPLETE",
+                ["results"] = new JsonArray(body["inputs"]!.AsArray().Select(i => (JsonNode)new JsonObject
+                {
+                    ["from"] = new JsonObject { ["id"] = i!.Get<string>("id") }, ["to"] = new JsonArray(Associated("5" + i.Get<string>("id"), 5)),
+                }).ToArray()),
+            })));
+        Crm.Given(Request.Create().WithPath("/crm/v3/objects/companies/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+            Checked(request, HubSpotContract.CompaniesBatchRead, body => new JsonObject
+            {
+                ["status"] = "COMPLETE",
+                ["results"] = new JsonArray(body["inputs"]!.AsArray().Select(i => (JsonNode)new JsonObject
+                {
+                    ["id"] = i!.Get<string>("id"), ["properties"] = new JsonObject { ["name"] = $"Tied {i.Get<string>("id")} LLC", ["country"] = "US" },
+                }).ToArray()),
+            })));
+        Crm.Given(Request.Create().WithPath("/crm/v3/objects/deals").UsingGet().WithParam("archived", "true")).RespondWith(Json(new JsonObject { ["results"] = new JsonArray() }));
+
+        var status = await PullAsync("hubspot", TimeSpan.FromSeconds(120));
+
+        status["lastError"].ShouldBeNull();
+        status["lastRun"]!.Get<long>("created").ShouldBe(all.Count);
+        Crm.LogEntries.ShouldAllBe(e => StatusOf(e) < 400);
+    }
+
+    [Test]
+    public async Task PoisonPage_TheRunCompletes_CleanedDealsAreIn_AndBlockTheCleanName()
+    {
+        await FromTheBeginningAsync();
+        var tag = Random.Shared.Next(100_000, 999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var clean = new Dictionary<string, string>();
+        var dirty = new Dictionary<string, string>();
+        foreach (var (_, soil) in VendorDebris.Names)
+        {
+            var (name, _) = NewCompany();
+            var id = $"94{tag}{clean.Count:D2}";
+            (clean[id], dirty[id]) = (name, soil(name));
+        }
+        var deals = clean.Keys.Select((id, i) =>
+        {
+            var deal = Deal(id, 1_764_800_000_000 + i);
+            deal["properties"]!["dealstage"] = new string('s', 60) + " " + new string('t', 59);
+            deal["properties"]!["hubspot_owner_id"] = "31337\t";
+            return (JsonNode)deal;
+        }).ToArray();
+        Crm.Given(Request.Create().WithPath(SearchPath).UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+            Checked(request, HubSpotContract.DealSearch, _ => new JsonObject { ["total"] = deals.Length, ["results"] = new JsonArray([.. deals.Select(d => d!.DeepClone())]) })));
+        Crm.Given(Request.Create().WithPath("/crm/v4/associations/deals/companies/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+            Checked(request, HubSpotContract.AssociationsBatchRead, body => new JsonObject
+            {
+                ["status"] = "COMPLETE",
+                ["results"] = new JsonArray(body["inputs"]!.AsArray().Select(i => (JsonNode)new JsonObject
+                {
+                    ["from"] = new JsonObject { ["id"] = i!.Get<string>("id") }, ["to"] = new JsonArray(Associated("8" + i.Get<string>("id"), 5)),
+                }).ToArray()),
+            })));
+        Crm.Given(Request.Create().WithPath("/crm/v3/objects/companies/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+            Checked(request, HubSpotContract.CompaniesBatchRead, body => new JsonObject
+            {
+                ["status"] = "COMPLETE",
+                ["results"] = new JsonArray(body["inputs"]!.AsArray().Select(i => (JsonNode)new JsonObject
+                {
+                    ["id"] = i!.Get<string>("id"),
+                    ["properties"] = new JsonObject { ["name"] = dirty[i.Get<string>("id")[1..]], ["domain"] = "n/a", ["country"] = "United States" },
+                }).ToArray()),
+            })));
+        Crm.Given(Request.Create().WithPath("/crm/v3/objects/deals").UsingGet().WithParam("archived", "true")).RespondWith(Json(new JsonObject { ["results"] = new JsonArray() }));
+
+        var status = await PullAsync("hubspot");
+
+        status["lastError"].ShouldBeNull();
+        status["lastRun"]!.Get<long>("created").ShouldBe(clean.Count);
+        status["lastRun"]!.Get<long>("cleaned").ShouldBe(clean.Count);
+        var partner = await PartnerAsync("gold");
+        foreach (var (id, name) in clean)
+        {
+            var stored = await ReadJsonAsync(await Admin.GetAsync($"/v1/opportunities/hubspot/{id}"));
+            stored.Get<string>("accountName").ShouldBe(name);
+            stored["accountDomain"].ShouldBeNull();
+            stored.Get<string>("country").ShouldBe("US");
+            stored.Get<string>("owner").ShouldBe("31337");
+            stored.Get<string>("stage").ShouldBe(new string('s', 60));
+            Status(await RegisterAsync(partner.Client, Body(name, null, country: "US"))).ShouldNotBe("approved", name);
+        }
+    }
+
+    private static WireMock.ResponseMessage Refused(string message) => new()
+    {
+        StatusCode = 400,
+        Headers = new Dictionary<string, WireMock.Types.WireMockList<string>> { ["Content-Type"] = new("application/json") },
+        BodyData = new WireMock.Util.BodyData { DetectedBodyType = WireMock.Types.BodyType.String, BodyAsString = HubSpotContract.Invalid([message]) },
+    };
+
     private static JsonObject Associated(string companyId, int typeId) => new()
     {
         ["toObjectId"] = companyId,
@@ -140,6 +336,6 @@ public sealed class HubSpotPipelineTests : SyncTest
     {
         StatusCode = 200,
         Headers = new Dictionary<string, WireMock.Types.WireMockList<string>> { ["Content-Type"] = new("application/json") },
-        BodyData = new WireMock.Util.BodyData { DetectedBodyType = WireMock.Types.BodyType.String, BodyAsString = body.ToJsonString() },
+        BodyData = new WireMock.Util.BodyData { DetectedBodyType = WireMock.Types.BodyType.String, BodyAsString = VendorDebris.Json(body) },
     };
 }

@@ -61,15 +61,18 @@ public sealed class HubSpotPipeline(IOptions<CrmOptions> options, IHttpClientFac
     /// are taken by id, modified at <c>From</c> with an id above <c>TieFrom</c> — its paging token <c>After</c> from its last
     /// answer and the results it returned so far (<c>Read</c>). What was taken: the last modification time read
     /// (<c>Stamp</c>), the deals taken at it (<c>Ids</c>) and, by id, the last one (<c>TieLast</c>). Or the archived list from
-    /// <c>ArchivedAfter</c>.
+    /// <c>ArchivedAfter</c>. The companies: changed at or after <c>CompaniesFrom</c>, those taken at it (<c>CompaniesIds</c>), the
+    /// search's own start, token and count while it pages. <c>FullRead</c>: the run reads everything (the first, or a resync).
     /// </summary>
     private sealed record Cursor(long? Stamp, IReadOnlyList<string> Ids, long? From = null, string? TieFrom = null, string? After = null, int Read = 0,
-        string? TieLast = null, bool Archived = false, string? ArchivedAfter = null);
+        string? TieLast = null, bool Archived = false, string? ArchivedAfter = null, bool FullRead = false, bool Companies = false,
+        long? CompaniesFrom = null, IReadOnlyList<string>? CompaniesIds = null, long? CompaniesSearchFrom = null, string? CompaniesAfter = null,
+        int CompaniesRead = 0);
 
     public async Task<PulledPage> ReadAsync(string? cursor, CancellationToken ct)
     {
-        var at = cursor is null ? new Cursor(null, []) : JsonSerializer.Deserialize<Cursor>(cursor, JsonSerializerOptions.Web)!;
-        return at.Archived ? await ArchivedAsync(at, ct) : await SearchAsync(at, ct);
+        var at = cursor is null ? new Cursor(null, [], FullRead: true) : JsonSerializer.Deserialize<Cursor>(cursor, JsonSerializerOptions.Web)!;
+        return at.Companies ? await CompanyChangesAsync(at, ct) : at.Archived ? await ArchivedAsync(at, ct) : await SearchAsync(at, ct);
     }
 
     private async Task<PulledPage> SearchAsync(Cursor at, CancellationToken ct)
@@ -93,13 +96,11 @@ public sealed class HubSpotPipeline(IOptions<CrmOptions> options, IHttpClientFac
                     .Select(p => (JsonNode)p).ToArray()),
             });
         }
-        var properties = fields.Values.Where(p => !p.StartsWith("company.", StringComparison.Ordinal))
-            .Concat(["hs_lastmodifieddate", "hs_is_closed", "hs_is_closed_won"]).Distinct();
         var body = new JsonObject
         {
             ["filterGroups"] = filters.Count == 0 ? new JsonArray() : new JsonArray(new JsonObject { ["filters"] = filters }),
             ["sorts"] = new JsonArray(tie ? "hs_object_id" : "hs_lastmodifieddate"),
-            ["properties"] = new JsonArray(properties.Select(p => (JsonNode)p).ToArray()),
+            ["properties"] = DealProperties(fields),
             ["limit"] = PageSize,
             ["after"] = at.After ?? "0",
         };
@@ -109,14 +110,17 @@ public sealed class HubSpotPipeline(IOptions<CrmOptions> options, IHttpClientFac
         var found = (answer["results"] as JsonArray ?? []).OfType<JsonObject>()
             .Select(d => (Id: d["id"]?.ToString() ?? "", Properties: d["properties"] as JsonObject ?? [], Modified: Modified(d))).ToList();
         var deals = found.Where(d => !(d.Modified == at.Stamp && at.Ids.Contains(d.Id))).ToList();
-        var companies = await CompaniesAsync(deals.Select(d => d.Id).ToList(), fields, ct);
+        var (companies, latestCompany) = await CompaniesAsync(deals.Select(d => d.Id).ToList(), fields, ct);
         var records = deals.Select(d => PulledOpportunity.Safely(d.Id, () => Read(d.Id, d.Properties, companies.GetValueOrDefault(d.Id), fields))).ToList();
+        // A full read starts the companies' cursor at the latest company change it saw.
+        if (at.FullRead && latestCompany > (at.CompaniesFrom ?? long.MinValue)) at = at with { CompaniesFrom = latestCompany, CompaniesIds = [] };
 
         // What was taken: the last modification time read, and every deal taken at it (including those before, at the same time).
         var last = deals.Count > 0 ? deals[^1].Modified : at.Stamp;
-        var ids = (last == at.Stamp ? at.Ids.Concat(deals.Where(d => d.Modified == last).Select(d => d.Id))
+        // Taken by id, the deals of one time are skipped by the search itself: the cursor keeps no list of them.
+        var ids = tie ? [] : (last == at.Stamp ? at.Ids.Concat(deals.Where(d => d.Modified == last).Select(d => d.Id))
             : deals.Where(d => d.Modified == last).Select(d => d.Id)).Distinct().ToList();
-        var taken = at with { Stamp = last, Ids = ids, TieLast = tie && deals.Count > 0 ? deals[^1].Id : at.TieLast };
+        var taken = at with { Stamp = last, Ids = ids, TieLast = tie && found.Count > 0 ? found[^1].Id : at.TieLast };
         var next = answer["paging"]?["next"]?["after"]?.ToString();
         var read = at.Read + found.Count;
         Cursor after;
@@ -124,11 +128,12 @@ public sealed class HubSpotPipeline(IOptions<CrmOptions> options, IHttpClientFac
         // Near the cap: the deals of one time, by id, from the last id taken.
         else if (next is not null && tie) after = taken with { TieFrom = taken.TieLast, After = null, Read = 0 };
         // A search that read nothing but one time: a search from it would answer the same, so its deals are taken by id.
-        else if (next is not null && found.All(d => d.Modified == from)) after = taken with { From = from, TieFrom = "0", After = null, Read = 0 };
+        // (those already taken are read again once, rather than listed in the cursor).
+        else if (next is not null && found.All(d => d.Modified == from)) after = taken with { Ids = [], From = from, TieFrom = "0", After = null, Read = 0 };
         else if (next is not null) after = taken with { From = last, After = null, Read = 0 };
         // Every deal of that time taken by id: the search goes on strictly after it.
-        else if (tie) after = new Cursor(last, ids, From: from + 1);
-        else after = new Cursor(last, ids, Archived: true);
+        else if (tie) after = taken with { From = from + 1, TieFrom = null, TieLast = null, After = null, Read = 0 };
+        else after = taken with { From = null, TieFrom = null, TieLast = null, After = null, Read = 0, Archived = true };
         return new PulledPage(records, JsonSerializer.Serialize(after, JsonSerializerOptions.Web), More: true);
     }
 
@@ -142,16 +147,93 @@ public sealed class HubSpotPipeline(IOptions<CrmOptions> options, IHttpClientFac
         var records = (answer["results"] as JsonArray ?? []).OfType<JsonObject>()
             .Select(d => new PulledRecord(d["id"]?.ToString() ?? "", null, Deleted: true)).ToList();
         var next = answer["paging"]?["next"]?["after"]?.ToString();
-        var after = next is null ? at with { Archived = false, ArchivedAfter = null } : at with { ArchivedAfter = next };
-        return new PulledPage(records, JsonSerializer.Serialize(after, JsonSerializerOptions.Web), More: next is not null);
+        if (next is not null) return new PulledPage(records, JsonSerializer.Serialize(at with { ArchivedAfter = next }, JsonSerializerOptions.Web), More: true);
+        // Then the companies changed since the last run, unless this run read everything.
+        var companies = !at.FullRead && at.CompaniesFrom is not null;
+        var after = at with { Archived = false, ArchivedAfter = null, Companies = companies, FullRead = false };
+        return new PulledPage(records, JsonSerializer.Serialize(after, JsonSerializerOptions.Web), More: companies);
     }
 
-    /// <summary>Each deal's primary company's properties (the first associated one when none is marked primary).</summary>
-    private async Task<Dictionary<string, JsonObject>> CompaniesAsync(IReadOnlyList<string> dealIds, IReadOnlyDictionary<string, string> fields,
-        CancellationToken ct)
+    /// <summary>
+    /// A company edit (a rename, a new domain) does not move its deals' modification time: the companies changed since the last
+    /// run are searched by their own <c>hs_lastmodifieddate</c>, and their deals read again (v4 associations, then a deals batch read).
+    /// </summary>
+    private async Task<PulledPage> CompanyChangesAsync(Cursor at, CancellationToken ct)
     {
-        var wanted = fields.Values.Where(p => p.StartsWith("company.", StringComparison.Ordinal)).Select(p => p["company.".Length..]).Distinct().ToList();
-        if (dealIds.Count == 0 || wanted.Count == 0) return [];
+        var fields = Fields;
+        var from = at.CompaniesAfter is not null ? at.CompaniesSearchFrom : at.CompaniesFrom;
+        var body = new JsonObject
+        {
+            ["filterGroups"] = new JsonArray(new JsonObject
+            {
+                ["filters"] = new JsonArray(Filter("hs_lastmodifieddate", "GTE", from!.Value.ToString(CultureInfo.InvariantCulture))),
+            }),
+            ["sorts"] = new JsonArray("hs_lastmodifieddate"),
+            ["properties"] = new JsonArray("hs_lastmodifieddate"),
+            ["limit"] = PageSize,
+            ["after"] = at.CompaniesAfter ?? "0",
+        };
+        await SpaceSearchesAsync(ct);
+        var answer = await SendAsync(HttpMethod.Post, "/crm/v3/objects/companies/search", body, ct);
+        var found = (answer["results"] as JsonArray ?? []).OfType<JsonObject>().Select(c => (Id: c["id"]?.ToString() ?? "", Modified: Modified(c))).ToList();
+        var takenIds = at.CompaniesIds ?? [];
+        var changed = found.Where(c => !(c.Modified == at.CompaniesFrom && takenIds.Contains(c.Id))).ToList();
+
+        var records = new List<PulledRecord>();
+        if (changed.Count > 0)
+        {
+            var associations = await BatchReadAsync("/crm/v4/associations/companies/deals/batch/read", changed.Select(c => c.Id).ToList(),
+                r => r["from"]?["id"]?.ToString(),
+                ids => new JsonObject { ["inputs"] = new JsonArray(ids.Select(id => (JsonNode)new JsonObject { ["id"] = id }).ToArray()) }, ct);
+            var dealIds = associations.Values.SelectMany(r => (r["to"] as JsonArray ?? []).OfType<JsonObject>())
+                .Select(t => t["toObjectId"]?.ToString()).OfType<string>().Distinct().ToList();
+            var pipelines = _options.Pipeline.Filter?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [];
+            foreach (var chunk in dealIds.Chunk(PageSize))
+            {
+                var deals = await BatchReadAsync("/crm/v3/objects/deals/batch/read", chunk, d => d["id"]?.ToString(), ids => new JsonObject
+                {
+                    ["properties"] = DealProperties(fields),
+                    ["propertiesWithHistory"] = new JsonArray(),
+                    ["inputs"] = new JsonArray(ids.Select(id => (JsonNode)new JsonObject { ["id"] = id }).ToArray()),
+                }, ct);
+                // Only the deals of the configured pipelines, as the search takes them.
+                var kept = deals.Where(d => pipelines.Length == 0 || pipelines.Contains(Text(d.Value["properties"] as JsonObject, "pipeline"))).ToList();
+                var (companies, _) = await CompaniesAsync(kept.Select(d => d.Key).ToList(), fields, ct);
+                records.AddRange(kept.Select(d => PulledOpportunity.Safely(d.Key,
+                    () => Read(d.Key, d.Value["properties"] as JsonObject ?? [], companies.GetValueOrDefault(d.Key), fields))));
+            }
+        }
+
+        var last = changed.Count > 0 ? changed[^1].Modified : at.CompaniesFrom;
+        var atLast = changed.Where(c => c.Modified == last).Select(c => c.Id);
+        var lastIds = (last == at.CompaniesFrom ? takenIds.Concat(atLast) : atLast).Distinct().ToList();
+        var next = answer["paging"]?["next"]?["after"]?.ToString();
+        var read = at.CompaniesRead + found.Count;
+        var taken = at with { CompaniesFrom = last, CompaniesIds = lastIds };
+        Cursor after;
+        if (next is not null && read + PageSize <= SearchCap) after = taken with { CompaniesSearchFrom = from, CompaniesAfter = next, CompaniesRead = read };
+        else if (next is not null) after = taken with { CompaniesSearchFrom = null, CompaniesAfter = null, CompaniesRead = 0 };
+        else after = taken with { CompaniesSearchFrom = null, CompaniesAfter = null, CompaniesRead = 0, Companies = false };
+        return new PulledPage(records, JsonSerializer.Serialize(after, JsonSerializerOptions.Web), More: after.Companies);
+    }
+
+    /// <summary>The deal properties a page reads: the mapped ones, and what status, order and the pipeline filter need.</summary>
+    private JsonArray DealProperties(IReadOnlyDictionary<string, string> fields) => new(fields.Values
+        .Where(p => !p.StartsWith("company.", StringComparison.Ordinal))
+        .Concat(["hs_lastmodifieddate", "hs_is_closed", "hs_is_closed_won"])
+        .Concat(string.IsNullOrWhiteSpace(_options.Pipeline.Filter) ? [] : ["pipeline"])
+        .Distinct().Select(p => (JsonNode)p).ToArray());
+
+    /// <summary>
+    /// Each deal's primary company's properties (the first associated one when none is marked primary), and the latest
+    /// modification time of those companies.
+    /// </summary>
+    private async Task<(Dictionary<string, JsonObject> Companies, long? Latest)> CompaniesAsync(IReadOnlyList<string> dealIds,
+        IReadOnlyDictionary<string, string> fields, CancellationToken ct)
+    {
+        var wanted = fields.Values.Where(p => p.StartsWith("company.", StringComparison.Ordinal)).Select(p => p["company.".Length..])
+            .Append("hs_lastmodifieddate").Distinct().ToList();
+        if (dealIds.Count == 0) return ([], null);
         var associations = await BatchReadAsync("/crm/v4/associations/deals/companies/batch/read", dealIds, r => r["from"]?["id"]?.ToString(),
             ids => new JsonObject { ["inputs"] = new JsonArray(ids.Select(id => (JsonNode)new JsonObject { ["id"] = id }).ToArray()) }, ct);
         var companyOf = new Dictionary<string, string>();
@@ -162,7 +244,7 @@ public sealed class HubSpotPipeline(IOptions<CrmOptions> options, IHttpClientFac
                 .Any(type => type["typeId"] is JsonValue v && v.TryGetValue<int>(out var typeId) && typeId == PrimaryCompany)) ?? to.FirstOrDefault();
             if (primary?["toObjectId"]?.ToString() is { } company) companyOf[deal] = company;
         }
-        if (companyOf.Count == 0) return [];
+        if (companyOf.Count == 0) return ([], null);
         var read = await BatchReadAsync("/crm/v3/objects/companies/batch/read", companyOf.Values.Distinct().ToList(), c => c["id"]?.ToString(),
             ids => new JsonObject
             {
@@ -170,7 +252,8 @@ public sealed class HubSpotPipeline(IOptions<CrmOptions> options, IHttpClientFac
                 ["propertiesWithHistory"] = new JsonArray(),
                 ["inputs"] = new JsonArray(ids.Select(id => (JsonNode)new JsonObject { ["id"] = id }).ToArray()),
             }, ct);
-        return companyOf.Where(p => read.ContainsKey(p.Value)).ToDictionary(p => p.Key, p => read[p.Value]["properties"] as JsonObject ?? []);
+        var companies = companyOf.Where(p => read.ContainsKey(p.Value)).ToDictionary(p => p.Key, p => read[p.Value]["properties"] as JsonObject ?? []);
+        return (companies, read.Values.Select(Modified).Max());
     }
 
     /// <summary>

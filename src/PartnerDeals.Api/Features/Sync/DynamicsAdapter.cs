@@ -11,6 +11,12 @@ namespace PartnerDeals.Api.Features.Sync;
 /// token from Microsoft Entra. A won or lost registration is closed with the documented
 /// <c>WinOpportunity</c> / <c>LoseOpportunity</c> actions; a closed opportunity is read-only, so a
 /// repeated close finds it closed and is done. Service protection answers 429 with Retry-After.
+/// <para>
+/// An opportunity with products, quotes, orders or invoices keeps its currency: Dataverse refuses to change it ("The
+/// currency cannot be changed…"). A deal won in another currency is then written without the currency and without the
+/// amounts (which Dataverse would read in the opportunity's own currency), the close carries no actual revenue, and its
+/// description says what was won, in which currency — so the close is never lost to the currency.
+/// </para>
 /// </summary>
 public sealed class DynamicsAdapter : ICrmAdapter
 {
@@ -78,6 +84,14 @@ public sealed class DynamicsAdapter : ICrmAdapter
         fields["transactioncurrencyid@odata.bind"] = $"/transactioncurrencies({currencyId:D})";
 
         var (upsert, _) = await SendAsync(HttpMethod.Patch, record, fields, ct);
+        var keptCurrency = false;
+        if (upsert.StatusCode == HttpStatusCode.BadRequest && upsert.Error?.Contains("currency cannot be changed", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            fields.Remove("transactioncurrencyid@odata.bind");
+            foreach (var amountField in _mapping.FieldsFrom("amount")) fields.Remove(amountField);
+            (upsert, _) = await SendAsync(HttpMethod.Patch, record, fields, ct);
+            keptCurrency = true;
+        }
         if (!CrmAnswers.IsSuccess(upsert.StatusCode) || !closing) return Answer(upsert);
 
         var won = registration.IsWon;
@@ -88,7 +102,12 @@ public sealed class DynamicsAdapter : ICrmAdapter
             // Edm.DateTimeOffset in the Web API's metadata: an instant, not a bare day.
             ["actualend"] = (registration.Outcome?.ClosedAt ?? _clock.GetUtcNow()).ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
         };
-        if (won && registration.Outcome?.Amount is { } amount) close["actualrevenue"] = amount;
+        if (won && registration.Outcome?.Amount is { } amount && !keptCurrency) close["actualrevenue"] = amount;
+        if (won && keptCurrency && registration.Outcome?.Amount is { } wonAmount)
+        {
+            close["description"] = string.Create(CultureInfo.InvariantCulture,
+                $"Won at {wonAmount:0.##} {currency} (PartnerDeals); the opportunity keeps its own currency, so no actual revenue is set.");
+        }
         if (!won && registration.Outcome?.LostReason is { } lostReason) close["description"] = lostReason;
         var (closed, _) = await SendAsync(HttpMethod.Post, won ? "WinOpportunity" : "LoseOpportunity",
             // Action parameters are PascalCase, as Dataverse declares them.

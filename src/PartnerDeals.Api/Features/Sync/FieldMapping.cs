@@ -35,6 +35,9 @@ public sealed class FieldMapping(IReadOnlyDictionary<string, string> fields, IRe
         return result;
     }
 
+    /// <summary>The CRM fields filled from <paramref name="source"/> (e.g. the fields that carry the amount).</summary>
+    public IEnumerable<string> FieldsFrom(string source) => fields.Where(f => f.Value == source).Select(f => f.Key);
+
     public string StageOf(string status) => stages.TryGetValue(status, out var stage) ? stage : status;
 
     private object? Value(CrmChange change, string source)
