@@ -13,6 +13,7 @@ import threading
 from urllib.parse import unquote, urlparse
 
 total = int(sys.argv[1])
+changed = int(sys.argv[2]) if len(sys.argv) > 2 else 2000  # accounts renamed after the full read
 page_size = 2000
 words = ["Nordic", "Global", "Systems", "Health", "Logistics", "Energy", "Capital", "Software", "Foods", "Textiles"]
 
@@ -21,10 +22,23 @@ def record(n):
     return {
         "attributes": {"type": "Opportunity"}, "Id": f"006{n:015d}", "IsDeleted": False, "IsClosed": n % 7 == 0, "IsWon": n % 14 == 0,
         "SystemModstamp": f"2026-11-{1 + n // 100000:02d}T{(n // 3600) % 24:02d}:{(n // 60) % 60:02d}:{n % 60:02d}.000+0000",
-        "Account": {"Name": f"Bench{n:07d} {words[n % 10]} {words[(n // 10) % 10]} GmbH", "Website": f"https://bench{n}.example", "BillingCountry": "DE"},
+        "Account": {"Name": f"Bench{n:07d} {words[n % 10]} {words[(n // 10) % 10]} GmbH", "Website": f"https://bench{n}.example", "BillingCountry": "DE",
+                    "SystemModstamp": "2026-11-01T00:00:00.000+0000"},
         "Owner": {"Name": "Dana Direct"}, "StageName": "Prospecting", "Amount": 1000 + n % 5000, "CurrencyIsoCode": "EUR",
         "CloseDate": "2027-01-31", "CreatedDate": "2026-10-01T08:00:00.000+0000",
     }
+
+
+def deal(n):
+    return {"id": str(n), "properties": {"dealname": "Bench", "dealstage": "appointmentscheduled", "amount": str(1000 + n % 5000),
+            "deal_currency_code": "EUR", "closedate": "2027-01-31T00:00:00Z", "createdate": "2026-10-01T08:00:00Z",
+            "hs_lastmodifieddate": str(n), "hs_is_closed": "false", "hs_is_closed_won": "false"}}
+
+
+def dataverse_row(n):
+    return {"opportunityid": f"00000000-0000-0000-0000-{n:012d}", "statecode": 0, "stepname": "2-Develop", "estimatedvalue": 1000 + n % 5000,
+            "estimatedclosedate": "2027-01-31", "createdon": "2026-10-01T08:00:00Z",
+            "_parentaccountid_value": f"00000000-0000-0000-0000-{n:012d}", "_transactioncurrencyid_value": "eur"}
 
 
 class Stub(http.server.BaseHTTPRequestHandler):
@@ -62,22 +76,36 @@ class Stub(http.server.BaseHTTPRequestHandler):
             body = json.loads(raw)
             filters = body["filterGroups"][0]["filters"] if body["filterGroups"] else []
             # Deal n was last modified at n ms: a search from t, past `after`, is deals t + after onwards.
-            start = (int(filters[0]["value"]) if filters else 0) + int(body.get("after", 0))
+            since = next((int(f["value"]) for f in filters if f["propertyName"] == "hs_lastmodifieddate"), 0)
+            start = since + int(body.get("after", 0))
             end = min(total, start + 100)
-            results = [{"id": str(n), "properties": {"dealname": "Bench", "dealstage": "appointmentscheduled", "amount": str(1000 + n % 5000),
-                        "deal_currency_code": "EUR", "closedate": "2027-01-31T00:00:00Z", "createdate": "2026-10-01T08:00:00Z",
-                        "hs_lastmodifieddate": str(n), "hs_is_closed": "false", "hs_is_closed_won": "false"}} for n in range(start, end)]
-            answer = {"total": total - start, "results": results}
+            answer = {"total": total - since, "results": [deal(n) for n in range(start, end)]}
             if end < total:
-                answer["paging"] = {"next": {"after": str(end - start)}}
+                answer["paging"] = {"next": {"after": str(end - since)}}
             return self.answer(answer)
+        if path.endswith("/companies/search"):
+            # Companies 0 … changed-1 were renamed after the full read (their modification time is past every deal's).
+            body = json.loads(raw)
+            start = int(body.get("after", 0))
+            end = min(changed, start + 100)
+            answer = {"total": changed, "results": [{"id": str(n), "properties": {"hs_lastmodifieddate": str(total + n)}} for n in range(start, end)]}
+            if end < changed:
+                answer["paging"] = {"next": {"after": str(end)}}
+            return self.answer(answer)
+        if path.endswith("/associations/companies/deals/batch/read"):
+            ids = [i["id"] for i in json.loads(raw)["inputs"]]
+            return self.answer({"status": "COMPLETE", "results": [{"from": {"id": i}, "to": [{"toObjectId": i, "associationTypes": [
+                {"category": "HUBSPOT_DEFINED", "typeId": 6}]}]} for i in ids]})
+        if path.endswith("/deals/batch/read"):
+            return self.answer({"status": "COMPLETE", "results": [deal(int(i["id"])) for i in json.loads(raw)["inputs"]]})
         if path.endswith("/associations/deals/companies/batch/read"):
             ids = [i["id"] for i in json.loads(raw)["inputs"]]
             return self.answer({"status": "COMPLETE", "results": [{"from": {"id": i}, "to": [{"toObjectId": int(i)}]} for i in ids]})
         if path.endswith("/companies/batch/read"):
             ids = [int(i["id"]) for i in json.loads(raw)["inputs"]]
             return self.answer({"status": "COMPLETE", "results": [{"id": str(n), "properties": {
-                "name": f"Bench{n:07d} {words[n % 10]} {words[(n // 10) % 10]} Inc.", "domain": f"bench{n}.example", "country": "US"}} for n in ids]})
+                "name": f"Bench{n:07d} {words[n % 10]} {words[(n // 10) % 10]} Inc.", "domain": f"bench{n}.example", "country": "US",
+                "hs_lastmodifieddate": str(n)}} for n in ids]})
         self.answer({"access_token": "bench-token", "instance_url": "http://127.0.0.1", "token_type": "Bearer", "expires_in": 3599})
 
     def do_GET(self):
@@ -93,17 +121,22 @@ class Stub(http.server.BaseHTTPRequestHandler):
                 return self.answer({"value": [{"accountid": f"00000000-0000-0000-0000-{n:012d}",
                                                "name": f"Bench{n:07d} {words[n % 10]} {words[(n // 10) % 10]} SA",
                                                "websiteurl": f"https://bench{n}.example", "address1_country": "FR"} for n in ids]})
-            # The accounts' change tracking: no change, a delta link.
+            # The accounts' change tracking: the first read only takes the delta link; since, accounts 0 … changed-1 were renamed.
+            if "$deltatoken" in query:
+                return self.answer({"value": [{"accountid": f"00000000-0000-0000-0000-{n:012d}", "name": f"Renamed{n:07d} SA"} for n in range(changed)],
+                                    "@odata.deltaLink": self.base() + path + "?$deltatoken=accounts-2"})
             return self.answer({"value": [], "@odata.deltaLink": self.base() + path + "?$deltatoken=accounts"})
+        if path.endswith("/api/data/v9.2/opportunities") and "$filter" in parsed.query:
+            # The opportunities of changed accounts (Microsoft.Dynamics.CRM.In over parentaccountid): opportunity n is account n's.
+            ids = [int(i.rsplit("-", 1)[1]) for i in re.findall(r"'([0-9a-f-]{36})'", unquote(parsed.query))]
+            return self.answer({"value": [dataverse_row(n) for n in ids]})
         if path.endswith("/api/data/v9.2/opportunities"):
             query = dict(p.split("=", 1) for p in parsed.query.split("&") if "=" in p)
             if "$deltatoken" in query:
                 return self.answer({"value": [], "@odata.deltaLink": self.base() + path + "?$deltatoken=done"})
             start = int(query.get("$skiptoken", 0))
             end = min(total, start + 5000)
-            rows = [{"opportunityid": f"00000000-0000-0000-0000-{n:012d}", "statecode": 0, "stepname": "2-Develop", "estimatedvalue": 1000 + n % 5000,
-                     "estimatedclosedate": "2027-01-31", "createdon": "2026-10-01T08:00:00Z",
-                     "_parentaccountid_value": f"00000000-0000-0000-0000-{n:012d}", "_transactioncurrencyid_value": "eur"} for n in range(start, end)]
+            rows = [dataverse_row(n) for n in range(start, end)]
             answer = {"value": rows}
             if end < total:
                 answer["@odata.nextLink"] = self.base() + path + f"?$skiptoken={end}"
@@ -112,6 +145,12 @@ class Stub(http.server.BaseHTTPRequestHandler):
             return self.answer(answer)
         if path.endswith("/crm/v3/objects/deals"):
             return self.answer({"results": []})
+        q = unquote(parsed.query)
+        if "Account.SystemModstamp >=" in q:
+            # The account query: accounts 0 … changed-1 were renamed after the full read.
+            return self.answer({"totalSize": changed, "done": True, "records": [record(n) for n in range(changed)]})
+        if "SystemModstamp >=" in q:
+            return self.answer({"totalSize": 0, "done": True, "records": []})  # no opportunity changed since the full read
         start = int(path.rsplit("-", 1)[1]) if "/query/bench-" in path else 0
         end = min(total, start + page_size)
         body = {"totalSize": total, "done": end >= total, "records": [record(n) for n in range(start, end)]}

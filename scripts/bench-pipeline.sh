@@ -4,11 +4,14 @@
 # peak RSS and, as the reference, SQLite's raw single-row commit rate measured by the benchmarks project.
 # HubSpot runs with Crm:HubSpot:SearchesPerSecond=1000: at HubSpot's own limit (4, the default) a pull of
 # 100 a page cannot pass 400/s, whatever the service does; the figure is the service's own cost.
-#   scripts/bench-pipeline.sh [opportunities] [crms, default "salesforce hubspot dynamics"]
+# Then a second, incremental run in which no opportunity changed and [accounts] accounts (default 2,000) were renamed:
+# the cost of reading account-level changes (one more query a run, and the renamed accounts' opportunities read again).
+#   scripts/bench-pipeline.sh [opportunities] [crms, default "salesforce hubspot dynamics"] [accounts]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 total="${1:-200000}"
 crms="${2:-salesforce hubspot dynamics}"
+changed="${3:-2000}"
 port=5394
 work="$(mktemp -d)"
 key="pd_benchmark_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -18,7 +21,7 @@ trap cleanup EXIT
 dotnet build "$root/src/PartnerDeals.Api" -c Release -v quiet -nologo >/dev/null
 dotnet build "$root/tests/PartnerDeals.Benchmarks" -c Release -v quiet -nologo >/dev/null
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"), $(dotnet --version) SDK; $(date -u +%Y-%m-%d)"
-python3 "$root/scripts/bench-pipeline.py" "$total" >"$work/stub.port" & stub=$!
+python3 "$root/scripts/bench-pipeline.py" "$total" "$changed" >"$work/stub.port" & stub=$!
 until [[ -s "$work/stub.port" ]]; do sleep 0.05; done
 crm="http://127.0.0.1:$(cat "$work/stub.port")"
 stop_server() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=""; }
@@ -49,6 +52,18 @@ done
 elapsed_ms=$(( ($(date +%s%N) - started) / 1000000 ))
 echo "RESULT $name: pulled $created opportunities in $elapsed_ms ms (start-up included): $(( created * 1000 / elapsed_ms )) /s; peak RSS $(( peak / 1024 )) MiB"
 python3 -c 'import json,sys; s=[x for x in json.load(sys.stdin) if x["crm"]=="'"$name"'"][0]; print("RESULT last error:", s["lastError"], "rejected:", s["total"]["rejected"])' <<<"$status"
+# The account-level reading: a second run, in which no opportunity changed and $changed accounts were renamed.
+first_finished=$(python3 -c 'import json,sys; print([x for x in json.load(sys.stdin) if x["crm"]=="'"$name"'"][0]["lastFinishedAt"])' <<<"$status")
+started=$(date +%s%N)
+curl -fs -X POST -H "X-Api-Key: $key" "http://127.0.0.1:$port/v1/sync/pipeline/$name/run" >/dev/null
+while true; do
+  status=$(curl -fs -H "X-Api-Key: $key" "http://127.0.0.1:$port/v1/sync/pipeline" || echo "[]")
+  again=$(python3 -c 'import json,sys; s=[x for x in json.load(sys.stdin) if x["crm"]=="'"$name"'"][0]; print(s["lastFinishedAt"] if s["lastFinishedAt"] != "'"$first_finished"'" else "")' <<<"$status")
+  [[ -n "$again" ]] && break
+  sleep 0.05
+done
+elapsed_ms=$(( ($(date +%s%N) - started) / 1000000 ))
+python3 -c 'import json,sys; s=[x for x in json.load(sys.stdin) if x["crm"]=="'"$name"'"][0]; r=s["lastRun"]; print("RESULT", s["crm"], "account changes:", r["updated"], "opportunities of '"$changed"' renamed accounts read again in '"$elapsed_ms"' ms (the whole incremental run); last error:", s["lastError"])' <<<"$status"
 stop_server
 done
 echo "RESULT reference: $(dotnet run -c Release --no-build --project "$root/tests/PartnerDeals.Benchmarks" -- raw-commits "$work" 5 full)"

@@ -75,7 +75,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
     private static readonly string[] TokenNames = ["@Token", "@Seq"];
 
     /// <summary>Below this many rows a batch computes its matching keys on the request's own thread.</summary>
-    private const int ParallelKeysFrom = 256;
+    internal const int ParallelKeysFrom = 256;
 
     private const string DeleteSql = "DELETE FROM opportunities WHERE id = @Id";
 

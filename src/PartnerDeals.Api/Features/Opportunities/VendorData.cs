@@ -149,7 +149,7 @@ public static class VendorData
     /// </summary>
     public static string? Text(string? value)
     {
-        if (value is null) return null;
+        if (value is null || IsClean(value)) return value;
         var text = new StringBuilder(value.Length);
         var space = false;
         var rest = value.AsSpan();
@@ -175,6 +175,18 @@ public static class VendorData
             text.Append(rune.ToString());
         }
         return text.Length == 0 ? null : text.ToString();
+    }
+
+    /// <summary>Printable ASCII with single inner spaces: nearly every value, kept as it is without a copy.</summary>
+    private static bool IsClean(string value)
+    {
+        if (value.Length == 0 || value[0] == ' ' || value[^1] == ' ') return false;
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (c is < ' ' or > '~' || (c == ' ' && value[i - 1] == ' ')) return false;
+        }
+        return true;
     }
 
     /// <summary>At most <paramref name="max"/> characters, cut after the last whole word that fits (mid-word only when a word is longer than half).</summary>

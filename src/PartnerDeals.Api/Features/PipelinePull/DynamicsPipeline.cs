@@ -29,6 +29,9 @@ public sealed partial class DynamicsPipeline(IOptions<CrmOptions> options, Dynam
 {
     private const int PageSize = 5000;
     private const int IdsPerRequest = 50;
+
+    /// <summary>Accounts and currencies kept at most: a full read of a large pipeline must not hold all its accounts.</summary>
+    private const int MaxKept = 10_000;
     private const string ApiPath = "/api/data/v9.2";
 
     /// <summary>The lookups a mapping may read through: navigation property → its lookup column, entity set and key.</summary>
@@ -40,7 +43,7 @@ public sealed partial class DynamicsPipeline(IOptions<CrmOptions> options, Dynam
 
     private readonly DynamicsOptions _options = options.Value.Dynamics;
 
-    // What a run has read of accounts and currencies, by id: a run reads one environment's pages one after another.
+    // What a run has read of accounts and currencies, by id (up to MaxKept): a run reads one environment's pages one after another.
     private readonly Dictionary<string, JsonObject> _related = new(StringComparer.OrdinalIgnoreCase);
     private bool _currenciesRead;
 
@@ -157,6 +160,11 @@ public sealed partial class DynamicsPipeline(IOptions<CrmOptions> options, Dynam
     /// <summary>A page's rows as records: their accounts and currencies read first, the filter applied.</summary>
     private async Task<List<PulledRecord>> ReadRowsAsync(List<JsonObject> rows, IReadOnlyDictionary<string, string> fields, CancellationToken ct)
     {
+        if (_related.Count > MaxKept)
+        {
+            _related.Clear();
+            _currenciesRead = false;
+        }
         foreach (var (navigation, (lookup, set, key)) in Lookups)
         {
             var columns = Columns(navigation, fields).ToList();

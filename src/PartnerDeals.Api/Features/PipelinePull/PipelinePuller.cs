@@ -127,7 +127,9 @@ public sealed partial class PipelinePuller(
         var rejectedNow = page.Records.Count - deletions.Count - taken.Count;
 
         // Cleaned, checked and keyed one by one, side by side: whatever goes wrong with one record is that record's.
-        var checkedRecords = taken.AsParallel().AsOrdered().Select(t => Check(crm, t.Record.ExternalId, t.Write)).ToList();
+        var checkedRecords = taken.Count >= OpportunityStore.ParallelKeysFrom
+            ? taken.AsParallel().AsOrdered().Select(t => Check(crm, t.Record.ExternalId, t.Write)).ToList()
+            : taken.Select(t => Check(crm, t.Record.ExternalId, t.Write)).ToList();
         var writes = new List<PreparedWrite>(checkedRecords.Count);
         var cleanedNow = 0;
         foreach (var (externalId, prepared, reason, changes) in checkedRecords)
