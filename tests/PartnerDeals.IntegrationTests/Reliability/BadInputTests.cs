@@ -115,6 +115,18 @@ public sealed class BadInputTests : RegistrationTest
             {
                 yield return (Utf8(Set(example, name, "LONE@@").ToJsonString().Replace("\"LONE@@\"", $"\"{lone}\"", StringComparison.Ordinal)), json);
             }
+            // Every string one level down (customer.companyName, a batch item's accountName …) with what is not text.
+            var nested = value as JsonObject ?? (value as JsonArray)?.FirstOrDefault() as JsonObject;
+            foreach (var inner in (nested ?? []).Where(p => p.Value is JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.String).Select(p => p.Key))
+            {
+                JsonNode changed = Set(nested!, inner, "NOTTEXT@@");
+                if (value is JsonArray) changed = new JsonArray(changed);
+                foreach (var notText in new[] { "Contoso\\uFFFE Pharma", "Contoso Pharma\\ud83d", "\\udc00Contoso" })
+                {
+                    var body = Set(example, name, changed.DeepClone()).ToJsonString();
+                    yield return (Utf8(body.Replace("\"NOTTEXT@@\"", $"\"{notText}\"", StringComparison.Ordinal)), json);
+                }
+            }
             yield return (Utf8(example.ToJsonString().Replace($"\"{name}\":", $"\"{name}\":1e400,\"ignored{name}\":", StringComparison.Ordinal)), json);
             yield return (Utf8(Without(example, name).ToJsonString()), json);
             _ = value;

@@ -7,16 +7,17 @@ namespace PartnerDeals.Api.Features.ConflictChecks;
 /// <summary>The rules for a company's identity wherever one is written: pipeline, checks, (later) registrations.</summary>
 public static class CompanyRules
 {
-    public static IRuleBuilderOptions<T, string?> CompanyName<T>(this IRuleBuilder<T, string?> rule) =>
-        rule.NotEmpty().MaximumLength(300).Name()
+    // A failed rule stops the ones after it: a name that is not text is never normalised.
+    public static IRuleBuilderOptions<T, string?> CompanyName<T>(this IRuleBuilderInitial<T, string?> rule) =>
+        rule.Cascade(CascadeMode.Stop).NotEmpty().MaximumLength(300).Name()
             .Must(n => n is null || !Matching.CompanyName.Normalise(n).IsEmpty).WithMessage("{PropertyName} must contain letters or digits.");
 
-    public static IRuleBuilderOptions<T, IReadOnlyList<string>?> AlternateNames<T>(this IRuleBuilder<T, IReadOnlyList<string>?> rule) =>
-        rule.Must(n => n is null || n.Count <= Company.MaxAlternateNames)
+    public static IRuleBuilderOptions<T, IReadOnlyList<string>?> AlternateNames<T>(this IRuleBuilderInitial<T, IReadOnlyList<string>?> rule) =>
+        rule.Cascade(CascadeMode.Stop).Must(n => n is null || n.Count <= Company.MaxAlternateNames)
             .WithMessage($"{{PropertyName}} may hold at most {Company.MaxAlternateNames} names.")
+            .Must(n => n is null || n.All(TextRules.IsName)).WithMessage("{PropertyName} must each be one line of visible text: no control characters, non-characters or bidi controls.")
             .Must(n => n is null || n.All(a => a is { Length: > 0 and <= 300 } && !Matching.CompanyName.Normalise(a).IsEmpty))
-            .WithMessage("{PropertyName} must each be 1–300 characters with letters or digits.")
-            .Must(n => n is null || n.All(TextRules.IsName)).WithMessage("{PropertyName} must each be one line of visible text: no control characters, non-characters or bidi controls.");
+            .WithMessage("{PropertyName} must each be 1–300 characters with letters or digits.");
 
     public static IRuleBuilderOptions<T, string?> CompanyDomain<T>(this IRuleBuilder<T, string?> rule) =>
         rule.MaximumLength(2048)
