@@ -139,13 +139,15 @@ public sealed class SalesforcePipelineTests : SyncTest
         Crm.ResetMappings();
         ResetCrm();
         Crm.Given(Request.Create().WithPath(QueryAllPath).UsingGet()).RespondWith(Page(true,
-            Record($"006A{tag}2", $"Second {tag} AG", "2026-11-30T10:07:00.000+0000", deleted: true),
+            Record($"006A{tag}1", held, "2026-11-30T10:06:59.000+0000"),
+            Record($"006A{tag}2", $"Second {tag} AG", "2026-11-30T10:07:00.000+0000"),
             Record($"006A{tag}5", $"Fifth {tag} AG", "2026-11-30T10:07:00.400+0000")));
         Crm.Given(Request.Create().WithPath(QueryPath).UsingGet()).RespondWith(Page(true));
         var next = await PullAsync("salesforce");
         next["lastError"].ShouldBeNull();
-        next["lastRun"]!.Get<long>("created").ShouldBe(1);
-        next["lastRun"]!.Get<long>("deleted").ShouldBe(0, "the deletion at the cursor was taken last run");
+        next["lastRun"]!.Get<long>("created").ShouldBe(1, "only the record past the cursor; the one at it and the one before were taken");
+        next["lastRun"]!.Get<long>("updated").ShouldBe(0);
+        (await Admin.GetAsync($"/v1/opportunities/salesforce/006A{tag}2")).StatusCode.ShouldBe(HttpStatusCode.NotFound, "still deleted");
         Soql(0).ShouldContain("WHERE SystemModstamp >= 2026-11-30T10:07:00Z AND (IsPrivate = false)");
     }
 
