@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Text.Json.Nodes;
 using WireMock.RequestBuilders;
@@ -27,6 +28,7 @@ public sealed class SalesforcePipelineTests : SyncTest
         ["Crm:Salesforce:Pipeline:Enabled"] = "true",
         ["Crm:Salesforce:Pipeline:Interval"] = "01:00:00",
         ["Crm:Salesforce:Pipeline:Filter"] = "IsPrivate = false",
+        ["Crm:Salesforce:Pipeline:FailureBackoff"] = "00:00:00.500",
     };
 
     [OneTimeSetUp]
@@ -252,6 +254,40 @@ public sealed class SalesforcePipelineTests : SyncTest
         Requests(NextPath).Count.ShouldBe(2, "resumed from the page that was limited");
         (await Admin.GetAsync($"/v1/opportunities/salesforce/006B{tag}1")).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await Admin.GetAsync($"/v1/opportunities/salesforce/006B{tag}2")).StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
+
+    [Test]
+    public async Task FailedRun_IsTriedAgainByItselfAfterABackoff_AndTheStatusShowsIt()
+    {
+        await FromTheBeginningAsync();
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        Crm.Given(Request.Create().WithPath(QueryAllPath).UsingGet()).InScenario("sign-in").WillSetStateTo("fixed")
+            .RespondWith(Response.Create().WithStatusCode(403).WithHeader("Content-Type", "application/json")
+                .WithBody("""[{"message":"The integration user cannot read Opportunity.","errorCode":"INSUFFICIENT_ACCESS_OR_READONLY"}]"""));
+        Crm.Given(Request.Create().WithPath(QueryAllPath).UsingGet()).InScenario("sign-in").WhenStateIs("fixed")
+            .RespondWith(Page(true, Record($"006F{tag}1", $"Backoff {tag} GmbH", "2026-11-30T15:00:00.000+0000")));
+
+        var failed = await PullAsync("salesforce");
+
+        failed.Get<string>("lastError").ShouldContain("INSUFFICIENT_ACCESS_OR_READONLY");
+        failed.Get<int>("failedRuns").ShouldBeGreaterThan(0, "failures in a row, each waiting longer");
+        failed["pausedUntil"].ShouldNotBeNull("the next try waits for the backoff");
+        // Nobody asks for a run: the puller's own rounds try again once the backoff has passed.
+        var puller = Factory.Services.GetRequiredService<PartnerDeals.Api.Features.PipelinePull.PipelinePuller>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        JsonObject status;
+        do
+        {
+            await puller.PullOnceAsync(CancellationToken.None);
+            status = await PipelineStatusAsync("salesforce");
+            if (DateTime.UtcNow > deadline) Assert.Fail($"Never tried again: {status.ToJsonString()}");
+            await Task.Delay(50);
+        }
+        while (status["lastError"] is not null);
+
+        status.Get<int>("failedRuns").ShouldBe(0);
+        status["lastRun"]!.Get<long>("created").ShouldBe(1);
+        (await Admin.GetAsync($"/v1/opportunities/salesforce/006F{tag}1")).StatusCode.ShouldBe(HttpStatusCode.OK);
     }
 
     [Test]
