@@ -7,7 +7,7 @@ namespace PartnerDeals.Benchmarks;
 /// <summary>
 /// Precision and recall of the matcher on the labelled sets in ../shared/datasets/names/labeled/.
 /// The ROR set runs the whole pipeline (blocking and scoring) as a registration would; the pair sets
-/// score each labelled pair directly. The protocol is described in the README.
+/// score each labelled pair directly. The protocol is described in docs/performance.md.
 /// </summary>
 public static class QualityBenchmark
 {

@@ -18,7 +18,7 @@ public sealed partial class FeatureFolderTests
             .Select(e => $"{e.From} -> {e.To} -> … -> {e.From}")
             .ToList();
 
-        cycles.ShouldBeEmpty("feature folders refer to each other; let the dependency run one way (see the README's Layout)");
+        cycles.ShouldBeEmpty("feature folders refer to each other; let the dependency run one way (see docs/layout.md)");
     }
 
     [Test]

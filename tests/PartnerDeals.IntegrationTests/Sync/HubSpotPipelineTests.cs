@@ -231,24 +231,7 @@ public sealed class HubSpotPipelineTests : SyncTest
                 return answer;
             });
         }));
-        Crm.Given(Request.Create().WithPath("/crm/v4/associations/deals/companies/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
-            Checked(request, HubSpotContract.AssociationsBatchRead, body => new JsonObject
-            {
-                ["status"] = "COMPLETE",
-                ["results"] = new JsonArray(body["inputs"]!.AsArray().Select(i => (JsonNode)new JsonObject
-                {
-                    ["from"] = new JsonObject { ["id"] = i!.Get<string>("id") }, ["to"] = new JsonArray(Associated("5" + i.Get<string>("id"), 5)),
-                }).ToArray()),
-            })));
-        Crm.Given(Request.Create().WithPath("/crm/v3/objects/companies/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
-            Checked(request, HubSpotContract.CompaniesBatchRead, body => new JsonObject
-            {
-                ["status"] = "COMPLETE",
-                ["results"] = new JsonArray(body["inputs"]!.AsArray().Select(i => (JsonNode)new JsonObject
-                {
-                    ["id"] = i!.Get<string>("id"), ["properties"] = new JsonObject { ["name"] = $"Tied {i.Get<string>("id")} LLC", ["country"] = "US" },
-                }).ToArray()),
-            })));
+        StubPrimaryCompanies("5", id => new JsonObject { ["name"] = $"Tied {id} LLC", ["country"] = "US" });
         Crm.Given(Request.Create().WithPath("/crm/v3/objects/deals").UsingGet().WithParam("archived", "true")).RespondWith(Json(new JsonObject { ["results"] = new JsonArray() }));
 
         var status = await PullAsync("hubspot", TimeSpan.FromSeconds(120));
@@ -280,25 +263,7 @@ public sealed class HubSpotPipelineTests : SyncTest
         }).ToArray();
         Crm.Given(Request.Create().WithPath(SearchPath).UsingPost()).RespondWith(Response.Create().WithCallback(request =>
             Checked(request, HubSpotContract.DealSearch, _ => new JsonObject { ["total"] = deals.Length, ["results"] = new JsonArray([.. deals.Select(d => d!.DeepClone())]) })));
-        Crm.Given(Request.Create().WithPath("/crm/v4/associations/deals/companies/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
-            Checked(request, HubSpotContract.AssociationsBatchRead, body => new JsonObject
-            {
-                ["status"] = "COMPLETE",
-                ["results"] = new JsonArray(body["inputs"]!.AsArray().Select(i => (JsonNode)new JsonObject
-                {
-                    ["from"] = new JsonObject { ["id"] = i!.Get<string>("id") }, ["to"] = new JsonArray(Associated("8" + i.Get<string>("id"), 5)),
-                }).ToArray()),
-            })));
-        Crm.Given(Request.Create().WithPath("/crm/v3/objects/companies/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
-            Checked(request, HubSpotContract.CompaniesBatchRead, body => new JsonObject
-            {
-                ["status"] = "COMPLETE",
-                ["results"] = new JsonArray(body["inputs"]!.AsArray().Select(i => (JsonNode)new JsonObject
-                {
-                    ["id"] = i!.Get<string>("id"),
-                    ["properties"] = new JsonObject { ["name"] = dirty[i.Get<string>("id")[1..]], ["domain"] = "n/a", ["country"] = "United States" },
-                }).ToArray()),
-            })));
+        StubPrimaryCompanies("8", id => new JsonObject { ["name"] = dirty[id[1..]], ["domain"] = "n/a", ["country"] = "United States" });
         Crm.Given(Request.Create().WithPath("/crm/v3/objects/deals").UsingGet().WithParam("archived", "true")).RespondWith(Json(new JsonObject { ["results"] = new JsonArray() }));
 
         var status = await PullAsync("hubspot");
@@ -325,6 +290,29 @@ public sealed class HubSpotPipelineTests : SyncTest
         Headers = new Dictionary<string, WireMock.Types.WireMockList<string>> { ["Content-Type"] = new("application/json") },
         BodyData = new WireMock.Util.BodyData { DetectedBodyType = WireMock.Types.BodyType.String, BodyAsString = HubSpotContract.Invalid([message]) },
     };
+
+    /// <summary>Each deal's primary company is <paramref name="prefix"/> + the deal's id, with the properties <paramref name="properties"/> gives.</summary>
+    private void StubPrimaryCompanies(string prefix, Func<string, JsonObject> properties)
+    {
+        Crm.Given(Request.Create().WithPath("/crm/v4/associations/deals/companies/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+            Checked(request, HubSpotContract.AssociationsBatchRead, body => new JsonObject
+            {
+                ["status"] = "COMPLETE",
+                ["results"] = new JsonArray(body["inputs"]!.AsArray().Select(i => (JsonNode)new JsonObject
+                {
+                    ["from"] = new JsonObject { ["id"] = i!.Get<string>("id") }, ["to"] = new JsonArray(Associated(prefix + i.Get<string>("id"), 5)),
+                }).ToArray()),
+            })));
+        Crm.Given(Request.Create().WithPath("/crm/v3/objects/companies/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
+            Checked(request, HubSpotContract.CompaniesBatchRead, body => new JsonObject
+            {
+                ["status"] = "COMPLETE",
+                ["results"] = new JsonArray(body["inputs"]!.AsArray().Select(i => (JsonNode)new JsonObject
+                {
+                    ["id"] = i!.Get<string>("id"), ["properties"] = properties(i.Get<string>("id")),
+                }).ToArray()),
+            })));
+    }
 
     private static JsonObject Associated(string companyId, int typeId) => new()
     {

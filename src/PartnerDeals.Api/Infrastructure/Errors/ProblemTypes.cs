@@ -2,7 +2,7 @@ namespace PartnerDeals.Api.Infrastructure.Errors;
 
 /// <summary>
 /// The stable <c>type</c> of every problem document the API answers. Clients switch on these;
-/// they never change once published. The README lists them with their meaning.
+/// they never change once published. docs/api.md lists them with their meaning.
 /// </summary>
 public static class ProblemTypes
 {
