@@ -18,6 +18,9 @@ public sealed record Company(CompanyName Name, string? Domain, string? Country)
     /// <summary>The domain is the contact's e-mail domain, given for want of a company website.</summary>
     public bool DomainFromEmail { get; init; }
 
+    /// <summary>The contact's e-mail domain when it is a company's (never free mail), whether or not a website is given.</summary>
+    public string? EmailDomain { get; init; }
+
     /// <summary>The primary name first, then every other name: each is blocked on and scored.</summary>
     public IEnumerable<(CompanyName Name, string? Alternate)> AllNames =>
         OtherNames.Select(n => (n.Name, (string?)n.Text)).Prepend((Name, null));
@@ -33,11 +36,12 @@ public sealed record Company(CompanyName Name, string? Domain, string? Country)
             others.AddRange(CompanyName.Readings(alternate).Where(r => !r.IsEmpty).Select(r => new AlternateName(alternate.Trim(), r)));
         }
         var domain = Domains.CompanyDomain(domainOrUrlOrEmail);
-        var emailDomain = domain is null ? Domains.CompanyDomain(contactEmail) : null;
+        var emailDomain = Domains.CompanyDomain(contactEmail);
         return new Company(readings[0], domain ?? emailDomain, string.IsNullOrWhiteSpace(country) ? null : country.Trim().ToUpperInvariant())
         {
             OtherNames = others,
-            DomainFromEmail = emailDomain is not null,
+            DomainFromEmail = domain is null && emailDomain is not null,
+            EmailDomain = emailDomain,
         };
     }
 }
@@ -94,6 +98,15 @@ public sealed class MatchSettings
     /// <summary>Score when the query's contact e-mail domain is the candidate's domain (no company website given).</summary>
     public double EmailDomainScore { get; set; } = 0.95;
 
+    /// <summary>
+    /// The score is at least this when the contact's e-mail domain is the candidate's though the website given is
+    /// another, or when one side's website is the other's name ("contosopharma.de" / "Contoso Pharma"): a person should look.
+    /// </summary>
+    public double DomainNamesCandidateScore { get; set; } = 0.80;
+
+    /// <summary>The name score is at least this when the names are one name romanised two ways (Kontoso Farma / Contoso Pharma).</summary>
+    public double RomanisationScore { get; set; } = 0.86;
+
     /// <summary>The name score is at most this when both names carry numbers and they differ (Studio 52 / Studio 54).</summary>
     public double NumberDiffersScore { get; set; } = 0.5;
 
@@ -137,6 +150,8 @@ public sealed class CompanyMatcher(MatchSettings settings)
         if (best.Query.Disguised) signals.Insert(0, new("confusable_folded", 1));
         if (!string.IsNullOrEmpty(best.Alternate)) signals.Add(new("alternate_name", 1, best.Alternate));
         var namesAgree = signals.Exists(s => s.Name == "key_equal");
+        var countriesDiffer = query.Country is not null && candidate.Country is not null && query.Country != candidate.Country;
+        var floor = 0.0;
 
         if (query.Domain is not null && candidate.Domain is not null)
         {
@@ -153,12 +168,11 @@ public sealed class CompanyMatcher(MatchSettings settings)
                     signals.Insert(0, new("domain_equal", 1));
                 }
             }
-            else if (Domains.BrandLabel(query.Domain) is { Length: >= 3 } label && label == Domains.BrandLabel(candidate.Domain)
-                     && !(query.Country is not null && candidate.Country is not null && query.Country != candidate.Country))
+            else if (Domains.BrandLabel(query.Domain) is { Length: >= 3 } label && label == Domains.BrandLabel(candidate.Domain))
             {
-                // One brand under two public suffixes (contoso-pharma.de / .eu): evidence for, not against. Not
-                // across countries: there a brand's national domains are its national companies.
-                score += settings.BrandLabelBonus;
+                // One brand under two public suffixes (contoso-pharma.de / .eu): evidence for, not against. Across
+                // countries a brand's national domains are its national companies: neither for nor against.
+                if (!countriesDiffer) score += settings.BrandLabelBonus;
                 signals.Add(new("brand_label_equal", 1));
             }
             else if (!query.DomainFromEmail)
@@ -167,6 +181,19 @@ public sealed class CompanyMatcher(MatchSettings settings)
                 score -= namesAgree ? settings.DomainDiffersPenalty : settings.PartialNameDomainDiffersPenalty;
                 signals.Add(new("domain_differs", 1));
             }
+        }
+
+        // The contact writes from the candidate's domain though the website given is another one.
+        if (query.EmailDomain is not null && !query.DomainFromEmail && query.EmailDomain == candidate.Domain && query.Domain != candidate.Domain)
+        {
+            floor = settings.DomainNamesCandidateScore;
+            signals.Insert(0, new("email_domain", 1));
+        }
+        // One side's website is the other's name: contosopharma.de for "Contoso Pharma Vertrieb".
+        if (!query.DomainFromEmail && query.Domain != candidate.Domain && (NamesDomain(candidate, query.Domain) || NamesDomain(query, candidate.Domain)))
+        {
+            floor = settings.DomainNamesCandidateScore;
+            signals.Add(new("website_names_company", 1));
         }
 
         if (query.Country is not null && candidate.Country is not null)
@@ -183,8 +210,20 @@ public sealed class CompanyMatcher(MatchSettings settings)
             }
         }
 
+        if (!countriesDiffer) score = Math.Max(score, floor);
         score = Math.Round(Math.Clamp(score, 0, 1), 4);
         return new MatchResult(score, settings.VerdictFor(score), signals);
+    }
+
+    /// <summary>The brand of a website (its label, without hyphens) is one of the company's name keys, of four letters or more.</summary>
+    private static bool NamesDomain(Company company, string? domain)
+    {
+        if (Domains.BrandLabel(domain)?.Replace("-", "") is not { Length: >= 4 } label) return false;
+        foreach (var (name, _) in company.AllNames)
+        {
+            if (name.Key == label) return true;
+        }
+        return false;
     }
 
     /// <summary>How alike two names are, in [0, 1], with the signals that say why.</summary>
@@ -195,6 +234,10 @@ public sealed class CompanyMatcher(MatchSettings settings)
         if (a.Key == b.Key)
         {
             signals.Add(new("key_equal", 1));
+            if (a.Abbreviations.Count > 0 || b.Abbreviations.Count > 0)
+            {
+                signals.Add(new("abbreviation", 1, string.Join(", ", a.Abbreviations.Concat(b.Abbreviations).Distinct())));
+            }
             return (1.0, signals);
         }
 
@@ -236,6 +279,13 @@ public sealed class CompanyMatcher(MatchSettings settings)
             var shortest = Math.Min(a.Key.Length, b.Key.Length);
             score = Math.Max(score, shortest >= 3 ? settings.AcronymScore : settings.AcronymScore - 0.1);
             signals.Add(new("acronym", 1));
+        }
+
+        // One name romanised two ways: Контосо Фарма → "kontoso farma", written "Contoso Pharma" in Latin.
+        if (score < settings.RomanisationScore && Romanisation.Key(a.Key) == Romanisation.Key(b.Key))
+        {
+            score = settings.RomanisationScore;
+            signals.Add(new("romanisation", 1));
         }
 
         if (NumbersDiffer(a.Key, b.Key))

@@ -5,8 +5,10 @@ namespace PartnerDeals.Matching;
 
 /// <summary>
 /// A company name reduced to what identifies the company: folded to plain lower-case letters and
-/// digits, legal-entity forms and noise words removed. <see cref="Key"/> is the tokens glued
-/// together, so "ExxonMobil", "Exxon Mobil" and "EXXON-MOBIL CORP." share one key.
+/// digits, legal-entity forms, the notes CRMs wrap around account names and noise words removed,
+/// abbreviations and plurals written as one word. <see cref="Key"/> is the tokens glued together,
+/// so "ExxonMobil", "Exxon Mobil" and "EXXON-MOBIL CORP." share one key, and so do "Marriott Intl"
+/// and "Marriott International".
 /// </summary>
 public sealed partial record CompanyName(string Key, IReadOnlyList<string> Tokens)
 {
@@ -15,7 +17,7 @@ public sealed partial record CompanyName(string Key, IReadOnlyList<string> Token
     private static readonly HashSet<string> NoiseWords =
     [
         "the", "and", "of", "und", "et", "y", "e", "de", "des", "du", "der", "den", "di", "da", "del", "la", "le", "les", "el",
-        "group", "groupe", "grupo", "gruppe", "holding", "holdings",
+        "group", "groupe", "grupo", "gruppe", "holding", "jituan",
     ];
 
     /// <summary>The first letters of the tokens ("international business machines" → "ibm"); empty for one token.</summary>
@@ -23,74 +25,138 @@ public sealed partial record CompanyName(string Key, IReadOnlyList<string> Token
 
     public bool IsEmpty => Key.Length == 0;
 
-    /// <summary>Most tokens a name keeps; a longer name is cut, so one comparison's work is bounded.</summary>
+    /// <summary>
+    /// Most tokens a name keeps, so that one comparison's work is bounded. A longer name keeps its first
+    /// and last halves of this (the company is named first, its legal form and place last) and is <see cref="Cut"/>.
+    /// </summary>
     public const int MaxTokens = 32;
 
     /// <summary>The name was written with invisible or look-alike characters (see <see cref="Characters"/>).</summary>
     public bool Disguised { get; init; }
 
+    /// <summary>The name had more than <see cref="MaxTokens"/> words: a partner's is refused, a vendor's kept cut.</summary>
+    public bool Cut { get; init; }
+
+    /// <summary>The abbreviations and word forms the name was written with, as "intl → international".</summary>
+    public IReadOnlyList<string> Abbreviations { get; init; } = [];
+
     public static CompanyName Normalise(string? name) => Readings(name)[0];
 
     /// <summary>
-    /// Every way the name reads: the name itself and, for a word of another script made only of
-    /// look-alikes of Latin letters ("Асме"), its Latin skeleton as a second reading.
+    /// Every way the name reads: first the name without the notes a CRM wraps around it ("Accounts Payable -",
+    /// "(EMEA)", "[Renewal 2027]"); then, when there were any, the name as written, so that nothing written in
+    /// a note can hide a company; then, for a word of another script made only of look-alikes of Latin letters
+    /// ("Асме"), its Latin skeleton.
     /// </summary>
     public static IReadOnlyList<CompanyName> Readings(string? name)
     {
         if (string.IsNullOrWhiteSpace(name)) return [Empty];
-        var folded = Characters.Fold(name);
-        var primary = FromFolded(folded.Text, folded.Disguised);
-        if (folded.Skeleton is null) return [primary];
-        var skeleton = FromFolded(folded.Skeleton, true);
-        return skeleton.Key == primary.Key || skeleton.IsEmpty ? [primary] : [primary, skeleton];
+        var folded = Characters.Fold(LegalForms.StripGlued(name));
+        var readings = new List<CompanyName>(3);
+        var unwrapped = Unwrap(folded.Text);
+        Add(readings, FromFolded(unwrapped, folded.Disguised));
+        if (unwrapped != folded.Text) Add(readings, FromFolded(folded.Text, folded.Disguised));
+        if (folded.Skeleton is not null) Add(readings, FromFolded(Unwrap(folded.Skeleton), true));
+        return readings;
+    }
+
+    private static void Add(List<CompanyName> readings, CompanyName reading)
+    {
+        if (readings.Count == 0) readings.Add(reading);
+        else if (!reading.IsEmpty && !readings.Exists(r => r.Key == reading.Key)) readings.Add(reading);
     }
 
     private static CompanyName FromFolded(string folded, bool disguised)
     {
-        var words = Words(folded);
-        words = LegalForms.Strip(words);
+        // Word forms first: an abbreviation that is also a legal form somewhere ("Assn") is the word it stands for.
+        var (words, glued) = Split(folded);
+        var abbreviations = new List<string>();
+        for (var i = 0; i < words.Count; i++)
+        {
+            if (WordForms.Canonical(words[i]) is not { } canonical) continue;
+            abbreviations.Add($"{words[i]} → {canonical}");
+            words[i] = canonical;
+        }
+        words = LegalForms.Strip(words, glued);
         var tokens = words.Where(w => !NoiseWords.Contains(w)).ToList();
         if (tokens.Count == 0) tokens = words;
-        if (tokens.Count > MaxTokens) tokens = tokens.Take(MaxTokens).ToList();
-        return new CompanyName(string.Concat(tokens), tokens) { Disguised = disguised };
+        var cut = tokens.Count > MaxTokens;
+        if (cut) tokens = [.. tokens.Take(MaxTokens / 2), .. tokens.TakeLast(MaxTokens / 2)];
+        return new CompanyName(string.Concat(tokens), tokens) { Disguised = disguised, Cut = cut, Abbreviations = abbreviations };
     }
 
     /// <summary>
-    /// Splits folded text (<see cref="Characters.Fold"/>) into lower-case words: glued words split at a
-    /// lower→upper change (ExxonMobil), &amp; as "and", apostrophes removed (McDonald's → mcdonalds), dotted
-    /// abbreviations closed (S.p.A. → spa), every other punctuation a word break. Legal forms are folded with this too.
+    /// The name without what CRMs and their users write around an account's name: who at the company
+    /// ("Attn:", "Accounts Payable -"), whom it is sent to ("c/o …"), and notes in brackets or after a
+    /// dash about the office, region or record ("(EMEA)", "- Berlin office", "[Renewal 2027]"). Never to nothing.
     /// </summary>
-    internal static List<string> Words(string text)
+    internal static string Unwrap(string folded)
+    {
+        var text = folded;
+        for (var i = 0; i < 3; i++)
+        {
+            var next = LeadingNote().Replace(text, "", 1);
+            next = Bracketed().Replace(next, " ");
+            next = CareOf().Replace(next, "");
+            next = TrailingNote().Replace(next, "");
+            if (next == text) break;
+            text = next;
+        }
+        return Words(text).Count == 0 ? folded : text.Trim();
+    }
+
+    /// <summary>Splits folded text (<see cref="Characters.Fold"/>) into lower-case words; see <see cref="Split"/>.</summary>
+    internal static List<string> Words(string text) => Split(text).Words;
+
+    /// <summary>
+    /// Splits folded text into lower-case words: glued words split at a lower→upper change (ExxonMobil), &amp; as
+    /// "and", apostrophes removed (McDonald's → mcdonalds), dotted abbreviations closed (S.p.A. → spa), every
+    /// other punctuation a word break. A word split off at a case change and written in lower case after its
+    /// capital is marked glued: it is part of the name ("MegaFon" keeps "Fon"), while one in capitals is a
+    /// legal form written on ("SchummPLC"). Legal forms are folded with this too.
+    /// </summary>
+    private static (List<string> Words, List<bool> Glued) Split(string text)
     {
         var plain = new StringBuilder(text.Length + 8);
         char previous = ' ';
         foreach (var c in Characters.Fold(text).Text)
         {
-            if (char.IsUpper(c) && char.IsLower(previous)) plain.Append(' ');
+            if (char.IsUpper(c) && char.IsLower(previous)) plain.Append('\u0001');
             plain.Append(c);
             previous = c;
         }
 
-        var lower = plain.ToString().ToLowerInvariant();
-        lower = lower.Replace("&", " and ").Replace("+", " and ");
-        lower = Apostrophes().Replace(lower, "");
-        lower = DottedAbbreviation().Replace(lower, m => m.Value.Replace(".", "") + " ");
+        var cased = plain.ToString().Replace("&", " and ").Replace("+", " and ");
+        cased = Apostrophes().Replace(cased, "");
+        cased = DottedAbbreviation().Replace(cased, m => m.Value.Replace(".", "") + " ");
         var words = new List<string>();
+        var glued = new List<bool>();
         var word = new StringBuilder();
-        foreach (var c in lower)
+        var splitAtCase = false;
+        var hasLower = false;
+        foreach (var c in cased)
         {
             if (char.IsAsciiLetterOrDigit(c))
             {
-                word.Append(c);
+                hasLower |= char.IsAsciiLetterLower(c);
+                word.Append(char.ToLowerInvariant(c));
+                continue;
             }
-            else if (word.Length > 0)
+            if (word.Length > 0)
             {
                 words.Add(word.ToString());
+                glued.Add(splitAtCase && hasLower);
                 word.Clear();
             }
+            splitAtCase = c == '\u0001' && words.Count > 0;
+            hasLower = false;
         }
-        if (word.Length > 0) words.Add(word.ToString());
-        return words;
+        if (word.Length > 0)
+        {
+            words.Add(word.ToString());
+            glued.Add(splitAtCase && hasLower);
+        }
+        return (words, glued);
     }
 
     [GeneratedRegex("['’‘`´]")]
@@ -99,4 +165,26 @@ public sealed partial record CompanyName(string Key, IReadOnlyList<string> Token
     // Two or more single letters each followed by a dot: s.p.a. / u.s.a. / k.k.
     [GeneratedRegex(@"(?<![\p{L}\p{N}])(?:\p{L}\.){2,}(?:\p{L}(?![\p{L}\p{N}]))?")]
     private static partial Regex DottedAbbreviation();
+
+    private const string NoteWords = "office|offices|branch|branches|hq|headquarters|head office|division|dept|department|region|regional|"
+        + "emea|apac|apj|amer|americas|latam|noram|nam|na|eu|europe|dach|nordics|benelux|anz|mena|mea|global|worldwide|"
+        + "renewal|renewals|upsell|expansion|duplicate|dup|dupe|old|inactive|do not use|dnu|test|closed|archived|"
+        + "billing|invoicing|accounts payable|accounts receivable|procurement|purchasing|subsidiary|location|site|campus|plant|warehouse";
+
+    // "Attn:", "Attention", "Accounts Payable -", "AP:", "Billing," at the start: who at the company.
+    [GeneratedRegex(@"^\s*(?:attn\b\.?|attention\b|(?:(?:accounts?\s+(?:payable|receivable)|a/?p|a/?r|billing|invoicing|procurement|purchasing)\b(?:\s+dep(?:artmen)?t\b\.?)?))\s*(?:[:,\-–—|/]\s*)?", RegexOptions.IgnoreCase)]
+    private static partial Regex LeadingNote();
+
+    // A note in square or curly brackets, anywhere: "[Renewal 2027]", "{dup}".
+    [GeneratedRegex(@"\[[^\]]*\]|\{[^}]*\}")]
+    private static partial Regex Bracketed();
+
+    // "c/o …" (care of) and everything after it: the addressee, not the account.
+    [GeneratedRegex(@"(?<=\S)\s*,?\s+c\s*/\s*o\b.*$", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
+    private static partial Regex CareOf();
+
+    // A last part in parentheses, or after a spaced dash, bar or slash, that speaks of an office, a region or the
+    // record itself ("(EMEA)", "- Berlin office", "| do not use"); or parentheses holding a code of up to five capitals.
+    [GeneratedRegex(@"(?<=\S)\s*(?:\((?:[^()]*\b(?:" + NoteWords + @")\b[^()]*|(?-i:[A-Z]{2,5}))\)|\s[-–—|/]\s+[^-–—|/()]*\b(?:" + NoteWords + @")\b[^-–—|/()]*)\s*$", RegexOptions.IgnoreCase)]
+    private static partial Regex TrailingNote();
 }
