@@ -17,6 +17,12 @@ public sealed class BlockingSettings
 
     /// <summary>Most candidates taken through one domain, name key or acronym (each is already a strong match).</summary>
     public int MaxCandidatesPerKey { get; set; } = 200;
+
+    /// <summary>
+    /// Most name keys looked up with one word of the query replaced by a stored word it could misspell: the path
+    /// to a name made only of words too common to read by ("Nordik Bank Solutions").
+    /// </summary>
+    public int MaxMisspeltKeys { get; set; } = 8;
 }
 
 /// <summary>
@@ -103,6 +109,29 @@ public static class Blocking
             if (fewest != int.MaxValue) misspellings.Add((stored, fewest));
         }
         return misspellings;
+    }
+
+    /// <summary>
+    /// The name keys the query could be a misspelling of: its key with one token replaced by a stored token it
+    /// misspells, fewest edits first, up to <paramref name="max"/>. Each is one seek on the name-key index, however
+    /// common the words are.
+    /// </summary>
+    public static IReadOnlyList<string> MisspeltKeys(CompanyName name, IReadOnlyList<(string Token, int Edits)> misspellings, int max)
+    {
+        var keys = new List<(string Key, int Edits)>();
+        for (var i = 0; i < name.Tokens.Count; i++)
+        {
+            var token = name.Tokens[i];
+            foreach (var (stored, _) in misspellings)
+            {
+                if (stored == token) continue;
+                var allowed = Similarity.AllowedEdits(token, stored, alone: false);
+                if (allowed == 0 || Similarity.Edits(token, stored, allowed) is var edits && edits > allowed) continue;
+                keys.Add((string.Concat(name.Tokens.Take(i)) + stored + string.Concat(name.Tokens.Skip(i + 1)), edits));
+            }
+        }
+        return keys.OrderBy(k => k.Edits).ThenBy(k => k.Key, StringComparer.Ordinal).Select(k => k.Key)
+            .Where(k => k != name.Key).Distinct(StringComparer.Ordinal).Take(max).ToList();
     }
 
     /// <summary>

@@ -30,12 +30,22 @@ public static class CandidateIndex
         var found = new Dictionary<Guid, TRow>();
         var lookups = new List<(string Sql, string Value)>();
         if (query.Domain is not null) lookups.Add((sql.ByDomain, query.Domain));
+        if (query.EmailDomain is not null) lookups.Add((sql.ByDomain, query.EmailDomain));  // the contact writes from theirs
+        if (!query.DomainFromEmail && Domains.BrandLabel(query.Domain)?.Replace("-", "") is { Length: >= 4 } label)
+        {
+            lookups.Add((sql.ByKey, label));              // the website is their name
+        }
         var names = query.AllNames.Select(n => n.Name).Where(n => !n.IsEmpty).ToList();
         foreach (var name in names)
         {
             lookups.Add((sql.ByKey, name.Key));           // the same name
             lookups.Add((sql.ByAcronym, name.Key));       // the query is their acronym
             if (name.Acronym.Length > 0) lookups.Add((sql.ByKey, name.Acronym)); // they are the query's acronym
+        }
+        // Their name, of which the query misspells one word, however common its words are.
+        foreach (var key in names.SelectMany(n => Blocking.MisspeltKeys(n, misspellings, settings.MaxMisspeltKeys)).Distinct().Take(settings.MaxMisspeltKeys))
+        {
+            lookups.Add((sql.ByKey, key));
         }
         foreach (var (lookup, value) in lookups.Distinct())
         {

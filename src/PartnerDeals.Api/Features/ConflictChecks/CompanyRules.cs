@@ -7,10 +7,14 @@ namespace PartnerDeals.Api.Features.ConflictChecks;
 /// <summary>The rules for a company's identity wherever one is written: pipeline, checks, (later) registrations.</summary>
 public static class CompanyRules
 {
-    // A failed rule stops the ones after it: a name that is not text is never normalised.
-    public static IRuleBuilderOptions<T, string?> CompanyName<T>(this IRuleBuilderInitial<T, string?> rule) =>
+    // A failed rule stops the ones after it: a name that is not text is never normalised. A partner's name of more
+    // words than the matcher keeps is refused (what it would not compare could hide the company); the vendor's
+    // record is kept, compared by its first and last words (see CompanyName.MaxTokens).
+    public static IRuleBuilderOptions<T, string?> CompanyName<T>(this IRuleBuilderInitial<T, string?> rule, bool vendorData = false) =>
         rule.Cascade(CascadeMode.Stop).NotEmpty().MaximumLength(300).Name()
-            .Must(n => n is null || !Matching.CompanyName.Normalise(n).IsEmpty).WithMessage("{PropertyName} must contain letters or digits.");
+            .Must(n => n is null || !Matching.CompanyName.Normalise(n).IsEmpty).WithMessage("{PropertyName} must contain letters or digits.")
+            .Must(n => vendorData || n is null || !Matching.CompanyName.Normalise(n).Cut)
+            .WithMessage($"{{PropertyName}} must have at most {Matching.CompanyName.MaxTokens} words besides its legal form: name the company, not a description of it.");
 
     public static IRuleBuilderOptions<T, IReadOnlyList<string>?> AlternateNames<T>(this IRuleBuilderInitial<T, IReadOnlyList<string>?> rule) =>
         rule.Cascade(CascadeMode.Stop).Must(n => n is null || n.Count <= Company.MaxAlternateNames)

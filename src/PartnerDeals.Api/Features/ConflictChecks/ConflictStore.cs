@@ -80,8 +80,11 @@ public sealed record Conflict
 /// <summary>The <c>conflicts</c> table and the candidates each one records.</summary>
 public sealed class ConflictStore(Database database)
 {
+    // score is NUMERIC in SQLite, which stores a whole score (1.0) as an integer: read as a float, or Dapper, typing the
+    // column by the first row it meets, fails on the next row that is not whole.
     private const string Columns = """
-        id, registration_id, status, kind, verdict, score, policy_version, resolution, resolution_note, resolved_at, created_at, updated_at
+        id, registration_id, status, kind, verdict, CAST(score AS FLOAT) AS score, policy_version, resolution, resolution_note, resolved_at,
+        created_at, updated_at
         """;
 
     private const string InsertSql = """
@@ -113,7 +116,8 @@ public sealed class ConflictStore(Database database)
     private const string GetSql = "SELECT " + Columns + " FROM conflicts WHERE id = @Id";
 
     private const string CandidatesSql = """
-        SELECT candidate_id, kind, label, score, verdict, signals FROM conflict_candidates WHERE conflict_id = @Id ORDER BY score DESC, candidate_id
+        SELECT candidate_id, kind, label, CAST(score AS FLOAT) AS score, verdict, signals FROM conflict_candidates WHERE conflict_id = @Id
+        ORDER BY score DESC, candidate_id
         """;
 
     private const string ListSql = "SELECT " + Columns + """

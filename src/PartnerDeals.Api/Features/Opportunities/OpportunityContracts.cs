@@ -215,7 +215,7 @@ public sealed class OpportunityFieldsValidator : AbstractValidator<OpportunityFi
 {
     public OpportunityFieldsValidator()
     {
-        RuleFor(x => x.AccountName).CompanyName();
+        RuleFor(x => x.AccountName).CompanyName(vendorData: true);
         RuleFor(x => x.AccountDomain).CompanyDomain();
         RuleFor(x => x.AlternateNames).AlternateNames();
         RuleFor(x => x.Products).Must(p => p is null || p.Count <= ProductLines.ProductCatalogue.MaxProducts)
