@@ -256,6 +256,12 @@ public sealed class CompanyMatcher(MatchSettings settings)
         {
             score = Math.Max(score, jaroWinkler - settings.KeySimilarityDiscount);
         }
+        // A name cut short, as a CRM field of fixed length cuts it ("Marriott Internatio", "Harv"): a person should look.
+        if (CutShort(a, b) || CutShort(b, a))
+        {
+            score = Math.Max(score, settings.ContainedNameScore);
+            signals.Add(new("cut_short", 1));
+        }
         // One name held whole in the other ("Google" / "Jigsaw Google", "CNRS" / "LAAS CNRS") is a division,
         // a brand or the same company described at length: a person should look.
         if (a.Tokens.Count != b.Tokens.Count && Math.Min(a.Key.Length, b.Key.Length) >= 3 && Contains(a, b))
@@ -280,6 +286,20 @@ public sealed class CompanyMatcher(MatchSettings settings)
             score = Math.Max(score, shortest >= 3 ? settings.AcronymScore : settings.AcronymScore - 0.1);
             signals.Add(new("acronym", 1));
         }
+        else if (score < settings.OneWordMisspellingScore && (InitialsWithin(a, b) || InitialsWithin(b, a)))
+        {
+            // "NZ Registry Services" / "New Zealand Registry Services", "CSU Sacramento": initials for some of the words,
+            // the rest the same. At most a review: initials stand for many names.
+            score = settings.OneWordMisspellingScore;
+            signals.Add(new("acronym", 1));
+        }
+
+        // One name is a run of the other's words glued ("Verisign Labs" / "Veri Sign", "World Com Japan" / "WorldCom").
+        if (score < settings.ContainedNameScore && (GluedWithin(a, b) || GluedWithin(b, a)))
+        {
+            score = settings.ContainedNameScore;
+            signals.Add(new("glued_within", 1));
+        }
 
         // One name romanised two ways: Контосо Фарма → "kontoso farma", written "Contoso Pharma" in Latin.
         if (score < settings.RomanisationScore && Romanisation.Key(a.Key) == Romanisation.Key(b.Key))
@@ -294,6 +314,70 @@ public sealed class CompanyMatcher(MatchSettings settings)
             signals.Add(new("number_differs", 1));
         }
         return (score, signals);
+    }
+
+    /// <summary>
+    /// <paramref name="cut"/> is <paramref name="whole"/> with its last word cut short: every word before it equal,
+    /// the last a prefix of the other's, keeping at least two thirds of a lone word (Harv / Harvey, never Intel / Intelsat)
+    /// and at least two letters of a last word after others (Wuckert Te / Wuckert Terry).
+    /// </summary>
+    private static bool CutShort(CompanyName cut, CompanyName whole)
+    {
+        if (cut.Tokens.Count != whole.Tokens.Count || cut.Key.Length >= whole.Key.Length) return false;
+        var last = cut.Tokens.Count - 1;
+        for (var i = 0; i < last; i++)
+        {
+            if (cut.Tokens[i] != whole.Tokens[i]) return false;
+        }
+        var (part, word) = (cut.Tokens[last], whole.Tokens[last]);
+        if (!word.StartsWith(part, StringComparison.Ordinal) || part.Any(char.IsAsciiDigit)) return false;
+        return last == 0 ? part.Length >= 4 && part.Length * 3 >= word.Length * 2 : part.Length >= 2;
+    }
+
+    /// <summary>
+    /// <paramref name="glued"/>'s key is a run of two or more of <paramref name="words"/>' tokens written together ("att" in
+    /// "at t labs"), or, of five letters or more, one of its tokens is <paramref name="glued"/>'s tokens written together.
+    /// </summary>
+    private static bool GluedWithin(CompanyName glued, CompanyName words)
+    {
+        if (glued.Key.Length < 3 || glued.Tokens.Count == words.Tokens.Count) return false;
+        for (var start = 0; start < words.Tokens.Count; start++)
+        {
+            var run = "";
+            for (var end = start; end < words.Tokens.Count && run.Length < glued.Key.Length; end++)
+            {
+                run += words.Tokens[end];
+                // Three or four letters only from two words or more ("AT T Labs" / "ATT"): as one token, "IBM Labs" / "IBM" is containment.
+                if (run == glued.Key && (end > start || (glued.Tokens.Count > 1 && glued.Key.Length >= 5))) return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// One token of <paramref name="short"/> (two to five letters) is the initials of a run of <paramref name="full"/>'s
+    /// tokens, and every other token of it is the next of <paramref name="full"/>'s, in order.
+    /// </summary>
+    private static bool InitialsWithin(CompanyName @short, CompanyName full)
+    {
+        if (@short.Tokens.Count < 2 || @short.Tokens.Count >= full.Tokens.Count) return false;
+        for (var i = 0; i < @short.Tokens.Count; i++)
+        {
+            var initials = @short.Tokens[i];
+            if (initials.Length is < 2 or > 5 || initials.Any(char.IsAsciiDigit)) continue;
+            var expanded = @short.Tokens.Take(i).Concat(Enumerable.Repeat("", initials.Length)).Concat(@short.Tokens.Skip(i + 1)).ToList();
+            for (var start = 0; start + expanded.Count <= full.Tokens.Count; start++)
+            {
+                var matches = true;
+                for (var k = 0; k < expanded.Count && matches; k++)
+                {
+                    var word = full.Tokens[start + k];
+                    matches = k >= i && k < i + initials.Length ? word[0] == initials[k - i] : word == expanded[k];
+                }
+                if (matches) return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>Every token of the name with fewer is a token of the other or a misspelling of one.</summary>
