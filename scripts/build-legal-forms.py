@@ -26,8 +26,8 @@ MEANINGFUL = {
     "fondation", "stiftung", "verein", "fundacion", "fundacao", "fondazione", "banco", "banque", "trustee",
     "limited partnership", "sole proprietor", "sole proprietorship", "individual", "person", "other",
     "joint venture", "branch office", "representative office", "general partnership", "partnership",
-    # too short or too common to strip safely ("Plan A", "Brand UK")
-    "a", "i", "s", "e", "o", "y", "d", "c", "et", "uk", "us", "eu",
+    # too short or too common to strip safely ("Plan A", "Brand UK", "Mega Fon")
+    "a", "i", "s", "e", "o", "y", "d", "c", "et", "uk", "us", "eu", "fon",
 }
 
 forms = set()

@@ -340,7 +340,7 @@ public sealed class CompanyMatcher(MatchSettings settings)
     /// </summary>
     private static bool GluedWithin(CompanyName glued, CompanyName words)
     {
-        if (glued.Key.Length < 3 || glued.Tokens.Count == words.Tokens.Count) return false;
+        if (glued.Key.Length < 3) return false;
         for (var start = 0; start < words.Tokens.Count; start++)
         {
             var run = "";

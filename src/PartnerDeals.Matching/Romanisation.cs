@@ -6,14 +6,14 @@ namespace PartnerDeals.Matching;
 /// A name key with the letters that romanisations of one name disagree on made one: a name written in
 /// Cyrillic, Greek or another script is transliterated one way ("Контосо Фарма" → "kontoso farma"), while the
 /// company writes itself another in Latin ("Contoso Pharma"). c/k/q, ph/f, kh/h, ts/tz/z, w/v, i/y/j, x/ks,
-/// ou/u, sch/sh and doubled letters each read as one.
+/// ou/u, sch/sh, c/s before e and i, and doubled letters each read as one (Мерседес / Mercedes).
 /// </summary>
 public static class Romanisation
 {
     private static readonly (string From, string To)[] Spellings =
     [
         ("sch", "sh"), ("tch", "ch"), ("ph", "f"), ("kh", "h"), ("ck", "k"), ("tz", "z"), ("ts", "z"), ("ou", "u"), ("x", "ks"),
-        ("c", "k"), ("q", "k"), ("w", "v"), ("y", "i"), ("j", "i"),
+        ("ce", "se"), ("ci", "si"), ("c", "k"), ("q", "k"), ("w", "v"), ("y", "i"), ("j", "i"),
     ];
 
     public static string Key(string key)

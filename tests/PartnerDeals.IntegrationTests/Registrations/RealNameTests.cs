@@ -170,18 +170,19 @@ public sealed class RealNameTests : RegistrationTest
     public async Task Register_NameOfMoreWordsThanTheMatcherKeeps_IsRefusedNotCut()
     {
         var partner = await PartnerAsync("gold");
-        var filler = string.Join(' ', Enumerable.Range(0, 31).Select(i => $"Filler{(char)('a' + i % 26)}{i}"));
+        var filler = string.Join(' ', Enumerable.Range(0, 31).Select(i => $"W{i}x"));
 
         var response = await PostRegistrationAsync(partner.Client, Registration($"{filler} Contoso Pharma GmbH", null, "DE"));
 
         var problem = await ReadProblemAsync(response, HttpStatusCode.BadRequest, "validation");
         ErrorFields(problem).ShouldBe(["customer.companyName"]);
+        problem["errors"]!["customer.companyName"]![0]!.GetValue<string>().ShouldContain("at most 32 words");
     }
 
     [Test]
     public async Task Upsert_AccountNameOfMoreWordsThanTheMatcherKeeps_IsKeptAndFound()
     {
-        var filler = string.Join(' ', Enumerable.Range(0, 31).Select(i => $"Filler{(char)('a' + i % 26)}{i}"));
+        var filler = string.Join(' ', Enumerable.Range(0, 31).Select(i => $"W{i}x"));
         (await _crm.PutAsJsonAsync("/v1/opportunities/salesforce/long-name",
             new { accountName = $"Woodgrove Analytics {filler} GmbH", country = "DE", status = "open" })).StatusCode.ShouldBe(HttpStatusCode.Created);
         var partner = await PartnerAsync("gold");
