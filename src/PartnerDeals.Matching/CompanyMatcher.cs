@@ -236,7 +236,7 @@ public sealed class CompanyMatcher(MatchSettings settings)
             signals.Add(new("key_equal", 1));
             if (a.Abbreviations.Count > 0 || b.Abbreviations.Count > 0)
             {
-                signals.Add(new("abbreviation", 1, string.Join(", ", a.Abbreviations.Concat(b.Abbreviations).Distinct())));
+                signals.Add(new("abbreviation", 1, string.Join(", ", a.Abbreviations.Concat(b.Abbreviations).Distinct().Select(f => $"{f.Written} → {f.Word}"))));
             }
             return (1.0, signals);
         }

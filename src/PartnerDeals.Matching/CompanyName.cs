@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -37,8 +38,8 @@ public sealed partial record CompanyName(string Key, IReadOnlyList<string> Token
     /// <summary>The name had more than <see cref="MaxTokens"/> words: a partner's is refused, a vendor's kept cut.</summary>
     public bool Cut { get; init; }
 
-    /// <summary>The abbreviations and word forms the name was written with, as "intl → international".</summary>
-    public IReadOnlyList<string> Abbreviations { get; init; } = [];
+    /// <summary>The abbreviations and word forms the name was written with, and the word each is compared as ("intl", "international").</summary>
+    public IReadOnlyList<(string Written, string Word)> Abbreviations { get; init; } = [];
 
     public static CompanyName Normalise(string? name) => Readings(name)[0];
 
@@ -70,11 +71,11 @@ public sealed partial record CompanyName(string Key, IReadOnlyList<string> Token
     {
         // Word forms first: an abbreviation that is also a legal form somewhere ("Assn") is the word it stands for.
         var (words, glued) = Split(folded);
-        var abbreviations = new List<string>();
+        List<(string, string)>? abbreviations = null;
         for (var i = 0; i < words.Count; i++)
         {
             if (WordForms.Canonical(words[i]) is not { } canonical) continue;
-            abbreviations.Add($"{words[i]} → {canonical}");
+            (abbreviations ??= []).Add((words[i], canonical));
             words[i] = canonical;
         }
         words = LegalForms.Strip(words, glued);
@@ -82,7 +83,7 @@ public sealed partial record CompanyName(string Key, IReadOnlyList<string> Token
         if (tokens.Count == 0) tokens = words;
         var cut = tokens.Count > MaxTokens;
         if (cut) tokens = [.. tokens.Take(MaxTokens / 2), .. tokens.TakeLast(MaxTokens / 2)];
-        return new CompanyName(string.Concat(tokens), tokens) { Disguised = disguised, Cut = cut, Abbreviations = abbreviations };
+        return new CompanyName(string.Concat(tokens), tokens) { Disguised = disguised, Cut = cut, Abbreviations = abbreviations ?? [] };
     }
 
     /// <summary>
@@ -92,6 +93,8 @@ public sealed partial record CompanyName(string Key, IReadOnlyList<string> Token
     /// </summary>
     internal static string Unwrap(string folded)
     {
+        // Most names carry no note: only one with a bracket, a separator or a first word that starts one is looked at.
+        if (folded.AsSpan().IndexOfAny(NoteMarks) < 0 && !folded.Contains(" - ", StringComparison.Ordinal) && !StartsLikeANote(folded)) return folded;
         var text = folded;
         for (var i = 0; i < 3; i++)
         {
@@ -103,6 +106,20 @@ public sealed partial record CompanyName(string Key, IReadOnlyList<string> Token
             text = next;
         }
         return Words(text).Count == 0 ? folded : text.Trim();
+    }
+
+    private static readonly SearchValues<char> NoteMarks = SearchValues.Create("[{(/|:–—");
+
+    private static readonly HashSet<string> NoteStarts = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "attn", "attention", "accounts", "account", "ap", "ar", "a", "billing", "invoicing", "procurement", "purchasing",
+    };
+
+    private static bool StartsLikeANote(string text)
+    {
+        var span = text.AsSpan().TrimStart();
+        var end = span.IndexOfAny(' ', ',', '.');
+        return NoteStarts.GetAlternateLookup<ReadOnlySpan<char>>().Contains(end < 0 ? span : span[..end]);
     }
 
     /// <summary>Splits folded text (<see cref="Characters.Fold"/>) into lower-case words; see <see cref="Split"/>.</summary>
@@ -139,7 +156,7 @@ public sealed partial record CompanyName(string Key, IReadOnlyList<string> Token
             if (char.IsAsciiLetterOrDigit(c))
             {
                 hasLower |= char.IsAsciiLetterLower(c);
-                word.Append(char.ToLowerInvariant(c));
+                word.Append(char.IsAsciiLetterUpper(c) ? (char)(c | 0x20) : c);
                 continue;
             }
             if (word.Length > 0)

@@ -74,7 +74,7 @@ internal static class LegalForms
     /// </summary>
     public static string StripGlued(string name)
     {
-        if (!name.Any(IsUnspacedScript)) return name;
+        if (!HasUnspacedScript(name)) return name;
         var text = name.Normalize(NormalizationForm.FormKC).Trim();
         for (var strip = 0; strip < MaxStrips; strip++)
         {
@@ -90,6 +90,15 @@ internal static class LegalForms
             if (text == before) break;
         }
         return text.Length > 0 ? text : name;
+    }
+
+    private static bool HasUnspacedScript(string text)
+    {
+        foreach (var c in text)
+        {
+            if (c >= '\u3040' && IsUnspacedScript(c)) return true;
+        }
+        return false;
     }
 
     private static bool IsUnspacedScript(char c) =>
