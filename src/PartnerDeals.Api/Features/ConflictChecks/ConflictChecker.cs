@@ -15,7 +15,7 @@ public sealed class MatchingOptions
 
     public bool IsValid =>
         Scoring.ReviewThreshold is > 0 and <= 1 && Scoring.ConflictThreshold is > 0 and <= 1 && Scoring.ReviewThreshold < Scoring.ConflictThreshold
-        && Blocking.MaxTokenFrequency >= 1 && Blocking.MaxRareTokens >= 1 && Blocking.MaxCandidatesPerKey >= 1 && Blocking.MaxMisspeltRows >= 0;
+        && Blocking.MaxTokenFrequency >= 1 && Blocking.MaxRareTokens >= 1 && Blocking.MaxCandidatesPerKey >= 1 && Blocking.MaxMisspeltRows >= 0 && Blocking.MaxMisspeltKeys >= 0;
 }
 
 public enum CandidateKind
