@@ -77,11 +77,15 @@ public static class CandidateIndex
     }
 
     /// <summary>
-    /// A company as a row stores it, its names normalised again: a row's keys find it, and the matcher of today
-    /// scores it, whichever matcher wrote its keys (and the explanation knows the word forms both names were written in).
+    /// A company as a row stores it: the name key and tokens computed when it was written, and its alternate
+    /// names normalised again (few rows have any).
     /// </summary>
-    public static Company Stored(string name, string? companyDomain, string? country, string? alternateNames = null) =>
-        Company.From(name, companyDomain, country, AlternateNames.Read(alternateNames));
+    public static Company Stored(string nameKey, string nameTokens, string? companyDomain, string? country, string? alternateNames = null) =>
+        new(new CompanyName(nameKey, nameTokens.Split(' ', StringSplitOptions.RemoveEmptyEntries)), companyDomain, country)
+        {
+            OtherNames = AlternateNames.Read(alternateNames)
+                .SelectMany(a => CompanyName.Readings(a).Where(r => !r.IsEmpty).Select(r => new AlternateName(a, r))).ToList(),
+        };
 
 }
 

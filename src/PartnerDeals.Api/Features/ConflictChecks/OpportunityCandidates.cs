@@ -10,7 +10,7 @@ namespace PartnerDeals.Api.Features.ConflictChecks;
 /// </summary>
 public static class OpportunityCandidates
 {
-    private const string CandidateColumns = "id, source, external_id, account_name, company_domain, country, status, alternate_names, products";
+    private const string CandidateColumns = "id, source, external_id, account_name, company_domain, country, status, name_key, name_tokens, alternate_names, products";
 
     // Blocking, one index seek each (an OR of them lets the planner walk the primary key instead).
     // The repeated IS NOT NULL / <> '' lets SQLite use the partial indexes with a bound parameter.
@@ -60,11 +60,13 @@ public static class OpportunityCandidates
         public string? CompanyDomain { get; set; }
         public string? Country { get; set; }
         public string Status { get; set; } = "";
+        public string NameKey { get; set; } = "";
+        public string NameTokens { get; set; } = "";
         public string? AlternateNames { get; set; }
         public string? Products { get; set; }
 
         public Candidate ToCandidate() => new(Status == "won" ? CandidateKind.ExistingCustomer : CandidateKind.DirectOpportunity, Id, AccountName,
-            CandidateIndex.Stored(AccountName, CompanyDomain, Country, AlternateNames), Source: Source, ExternalId: ExternalId,
+            CandidateIndex.Stored(NameKey, NameTokens, CompanyDomain, Country, AlternateNames), Source: Source, ExternalId: ExternalId,
             Products: ProductLines.StoredProducts.Read(Products));
     }
 }

@@ -17,7 +17,7 @@ public static class RegistrationCandidates
           AND r.id <> @Self AND (r.status IN ('approved', 'won') OR r.seq < @SelfSeq)
         """;
 
-    private const string CandidateColumns = "r.id, r.partner_id, r.status, r.company_name, r.company_domain, r.country, r.alternate_names, r.products";
+    private const string CandidateColumns = "r.id, r.partner_id, r.status, r.company_name, r.company_domain, r.country, r.name_key, r.name_tokens, r.alternate_names, r.products";
 
     private const string CandidatesByDomainSql = "SELECT " + CandidateColumns + " FROM registrations r WHERE r.company_domain = @Value AND r.company_domain IS NOT NULL"
         + ActiveFilter + " ORDER BY r.company_domain";
@@ -59,12 +59,14 @@ public static class RegistrationCandidates
         public string CompanyName { get; set; } = "";
         public string? CompanyDomain { get; set; }
         public string? Country { get; set; }
+        public string NameKey { get; set; } = "";
+        public string NameTokens { get; set; } = "";
         public string? AlternateNames { get; set; }
         public string? Products { get; set; }
 
         public Candidate ToCandidate(Guid? askingPartnerId) => new(
             Status == "won" ? CandidateKind.ExistingCustomer : PartnerId == askingPartnerId ? CandidateKind.DuplicateRegistration : CandidateKind.PartnerRegistration,
-            Id, CompanyName, CandidateIndex.Stored(CompanyName, CompanyDomain, Country, AlternateNames), PartnerId: PartnerId,
+            Id, CompanyName, CandidateIndex.Stored(NameKey, NameTokens, CompanyDomain, Country, AlternateNames), PartnerId: PartnerId,
             HoldsAccount: Status == "approved", Products: ProductLines.StoredProducts.Read(Products));
     }
 }
