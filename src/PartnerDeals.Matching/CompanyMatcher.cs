@@ -302,7 +302,7 @@ public sealed class CompanyMatcher(MatchSettings settings)
         }
 
         // One name romanised two ways: Контосо Фарма → "kontoso farma", written "Contoso Pharma" in Latin.
-        if (score < settings.RomanisationScore && Romanisation.Key(a.Key) == Romanisation.Key(b.Key))
+        if (score < settings.RomanisationScore && Math.Abs(a.Key.Length - b.Key.Length) <= 4 && a.RomanisedKey == b.RomanisedKey)
         {
             score = settings.RomanisationScore;
             signals.Add(new("romanisation", 1));
@@ -341,14 +341,16 @@ public sealed class CompanyMatcher(MatchSettings settings)
     private static bool GluedWithin(CompanyName glued, CompanyName words)
     {
         if (glued.Key.Length < 3) return false;
+        var key = glued.Key.AsSpan();
         for (var start = 0; start < words.Tokens.Count; start++)
         {
-            var run = "";
-            for (var end = start; end < words.Tokens.Count && run.Length < glued.Key.Length; end++)
+            var at = 0;
+            for (var end = start; end < words.Tokens.Count && key[at..].StartsWith(words.Tokens[end], StringComparison.Ordinal); end++)
             {
-                run += words.Tokens[end];
+                at += words.Tokens[end].Length;
+                if (at < key.Length) continue;
                 // Three or four letters only from two words or more ("AT T Labs" / "ATT"): as one token, "IBM Labs" / "IBM" is containment.
-                if (run == glued.Key && (end > start || (glued.Tokens.Count > 1 && glued.Key.Length >= 5))) return true;
+                return end > start || (glued.Tokens.Count > 1 && glued.Key.Length >= 5);
             }
         }
         return false;
@@ -365,14 +367,17 @@ public sealed class CompanyMatcher(MatchSettings settings)
         {
             var initials = @short.Tokens[i];
             if (initials.Length is < 2 or > 5 || initials.Any(char.IsAsciiDigit)) continue;
-            var expanded = @short.Tokens.Take(i).Concat(Enumerable.Repeat("", initials.Length)).Concat(@short.Tokens.Skip(i + 1)).ToList();
-            for (var start = 0; start + expanded.Count <= full.Tokens.Count; start++)
+            // The short name read with its initials spelt out: as many words as the full name's run.
+            var length = @short.Tokens.Count - 1 + initials.Length;
+            for (var start = 0; start + length <= full.Tokens.Count; start++)
             {
                 var matches = true;
-                for (var k = 0; k < expanded.Count && matches; k++)
+                for (var k = 0; k < length && matches; k++)
                 {
                     var word = full.Tokens[start + k];
-                    matches = k >= i && k < i + initials.Length ? word[0] == initials[k - i] : word == expanded[k];
+                    matches = k < i ? word == @short.Tokens[k]
+                        : k < i + initials.Length ? word[0] == initials[k - i]
+                        : word == @short.Tokens[k - initials.Length + 1];
                 }
                 if (matches) return true;
             }

@@ -43,6 +43,11 @@ public sealed partial record CompanyName(string Key, IReadOnlyList<string> Token
 
     public static CompanyName Normalise(string? name) => Readings(name)[0];
 
+    private string? _romanised;
+
+    /// <summary>The key as <see cref="Romanisation"/> reads it, computed once.</summary>
+    internal string RomanisedKey => _romanised ??= Romanisation.Key(Key);
+
     /// <summary>
     /// Every way the name reads: first the name without the notes a CRM wraps around it ("Accounts Payable -",
     /// "(EMEA)", "[Renewal 2027]"); then, when there were any, the name as written, so that nothing written in

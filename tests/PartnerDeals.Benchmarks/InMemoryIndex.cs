@@ -35,6 +35,11 @@ public sealed class InMemoryIndex
     {
         var found = new HashSet<int>();
         if (query.Domain is not null) found.UnionWith(_byDomain.GetValueOrDefault(query.Domain) ?? []);
+        if (query.EmailDomain is not null) found.UnionWith(_byDomain.GetValueOrDefault(query.EmailDomain) ?? []);
+        if (!query.DomainFromEmail && Domains.BrandLabel(query.Domain)?.Replace("-", "") is { Length: >= 4 } label)
+        {
+            found.UnionWith(_byKey.GetValueOrDefault(label) ?? []);
+        }
         if (!query.Name.IsEmpty)
         {
             found.UnionWith(_byKey.GetValueOrDefault(query.Name.Key) ?? []);
@@ -43,7 +48,15 @@ public sealed class InMemoryIndex
             var queryTokens = Blocking.TokensOf(query.Name);
             var misspellings = Blocking.Misspellings(queryTokens,
                 queryTokens.SelectMany(Blocking.MisspellingProbes).SelectMany(p => _bySignature.GetValueOrDefault(p) ?? []));
-            foreach (var token in Blocking.TokensToRead(Blocking.LookupTokens(query.Name), misspellings, _frequencies, _settings))
+            var own = Blocking.LookupTokens(query.Name);
+            if (!own.Any(t => _frequencies.GetValueOrDefault(t) is > 0 and var df && df <= _settings.MaxTokenFrequency))
+            {
+                foreach (var key in Blocking.MisspeltKeys(query.Name, misspellings, _settings.MaxMisspeltKeys))
+                {
+                    found.UnionWith((_byKey.GetValueOrDefault(key) ?? []).Take(_settings.MaxCandidatesPerKey));
+                }
+            }
+            foreach (var token in Blocking.TokensToRead(own, misspellings, _frequencies, _settings))
             {
                 found.UnionWith(_byToken.GetValueOrDefault(token) ?? []);
             }

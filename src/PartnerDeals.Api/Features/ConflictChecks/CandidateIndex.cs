@@ -42,11 +42,6 @@ public static class CandidateIndex
             lookups.Add((sql.ByAcronym, name.Key));       // the query is their acronym
             if (name.Acronym.Length > 0) lookups.Add((sql.ByKey, name.Acronym)); // they are the query's acronym
         }
-        // Their name, of which the query misspells one word, however common its words are.
-        foreach (var key in names.SelectMany(n => Blocking.MisspeltKeys(n, misspellings, settings.MaxMisspeltKeys)).Distinct().Take(settings.MaxMisspeltKeys))
-        {
-            lookups.Add((sql.ByKey, key));
-        }
         foreach (var (lookup, value) in lookups.Distinct())
         {
             var rows = await session.QueryRepeatedAsync<TRow>(session.Dialect.Page(lookup),
@@ -64,6 +59,18 @@ public static class CandidateIndex
         {
             frequencies[token] = await session.ScalarRepeatedAsync(countSql,
                 [("@Token", token), ("@Limit", settings.MaxTokenFrequency + 1)], ct);
+        }
+
+        // A name with no word rare enough to read by ("Nordik Bank Solutions") is looked up by the names it could
+        // misspell: its key with one word replaced by a stored word it misspells, however common that word is.
+        if (!own.Exists(t => frequencies[t] is > 0 && frequencies[t] <= settings.MaxTokenFrequency))
+        {
+            foreach (var key in names.SelectMany(n => Blocking.MisspeltKeys(n, misspellings, settings.MaxMisspeltKeys)).Distinct().Take(settings.MaxMisspeltKeys))
+            {
+                var rows = await session.QueryRepeatedAsync<TRow>(session.Dialect.Page(sql.ByKey),
+                    [.. filter, ("@Value", key), ("@Limit", settings.MaxCandidatesPerKey)], ct);
+                foreach (var row in rows) found[idOf(row)] = row;
+            }
         }
 
         // Every record of a rare token is read: a cap on what one token yields would hide the 101st.
