@@ -49,9 +49,10 @@ public sealed class InMemoryIndex
             var misspellings = Blocking.Misspellings(queryTokens,
                 queryTokens.SelectMany(Blocking.MisspellingProbes).SelectMany(p => _bySignature.GetValueOrDefault(p) ?? []));
             var own = Blocking.LookupTokens(query.Name);
-            if (!own.Any(t => _frequencies.GetValueOrDefault(t) is > 0 and var df && df <= _settings.MaxTokenFrequency))
+            var common = misspellings.Where(m => _frequencies.GetValueOrDefault(m.Token) > _settings.MaxTokenFrequency).ToList();
+            if (common.Count > 0 && !own.Any(t => _frequencies.GetValueOrDefault(t) is > 0 and var df && df <= _settings.MaxTokenFrequency))
             {
-                foreach (var key in Blocking.MisspeltKeys(query.Name, misspellings, _settings.MaxMisspeltKeys))
+                foreach (var key in Blocking.MisspeltKeys(query.Name, common, _settings.MaxMisspeltKeys))
                 {
                     found.UnionWith((_byKey.GetValueOrDefault(key) ?? []).Take(_settings.MaxCandidatesPerKey));
                 }

@@ -62,10 +62,12 @@ public static class CandidateIndex
         }
 
         // A name with no word rare enough to read by ("Nordik Bank Solutions") is looked up by the names it could
-        // misspell: its key with one word replaced by a stored word it misspells, however common that word is.
-        if (!own.Exists(t => frequencies[t] is > 0 && frequencies[t] <= settings.MaxTokenFrequency))
+        // misspell: its key with one word replaced by a stored word it misspells that is too common to read by (a
+        // rarer one is read below).
+        var common = misspellings.Where(m => frequencies[m.Token] > settings.MaxTokenFrequency).ToList();
+        if (common.Count > 0 && !own.Exists(t => frequencies[t] is > 0 && frequencies[t] <= settings.MaxTokenFrequency))
         {
-            foreach (var key in names.SelectMany(n => Blocking.MisspeltKeys(n, misspellings, settings.MaxMisspeltKeys)).Distinct().Take(settings.MaxMisspeltKeys))
+            foreach (var key in names.SelectMany(n => Blocking.MisspeltKeys(n, common, settings.MaxMisspeltKeys)).Distinct().Take(settings.MaxMisspeltKeys))
             {
                 var rows = await session.QueryRepeatedAsync<TRow>(session.Dialect.Page(sql.ByKey),
                     [.. filter, ("@Value", key), ("@Limit", settings.MaxCandidatesPerKey)], ct);
