@@ -74,6 +74,11 @@ builder.Services.AddOptions<DecisionOptions>().Bind(config.GetSection(DecisionOp
 builder.Services.AddSingleton<DecisionWriter>();
 builder.Services.AddHostedService(services => services.GetRequiredService<DecisionWriter>());
 builder.Services.AddHostedService<WalCheckpointer>();
+// Two of one kind: AddHostedService would keep only the first.
+builder.Services.AddSingleton<IHostedService>(services => new MatchingKeysRefresh(services.GetRequiredService<Database>(), "opportunities",
+    decisions: false, services.GetRequiredService<OpportunityStore>().RekeyAsync, services.GetRequiredService<ILogger<MatchingKeysRefresh>>()));
+builder.Services.AddSingleton<IHostedService>(services => new MatchingKeysRefresh(services.GetRequiredService<Database>(), "registrations",
+    decisions: true, services.GetRequiredService<RegistrationStore>().RekeyAsync, services.GetRequiredService<ILogger<MatchingKeysRefresh>>()));
 builder.Services.AddSingleton<ProtectionSweeper>();
 builder.Services.AddHostedService(services => services.GetRequiredService<ProtectionSweeper>());
 builder.Services.AddOptions<ProductCatalogue>().Bind(config.GetSection(ProductCatalogue.Section))

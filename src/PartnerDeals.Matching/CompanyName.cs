@@ -15,6 +15,12 @@ public sealed partial record CompanyName(string Key, IReadOnlyList<string> Token
 {
     public static readonly CompanyName Empty = new("", []);
 
+    /// <summary>
+    /// The version of what <see cref="Normalise"/> makes of a name. Stored keys were made by some version; a new one
+    /// (a change to the normaliser or its data) makes the host write every stored row's keys again, in the background.
+    /// </summary>
+    public const int KeysVersion = 2;
+
     private static readonly HashSet<string> NoiseWords =
     [
         "the", "and", "of", "und", "et", "y", "e", "de", "des", "du", "der", "den", "di", "da", "del", "la", "le", "les", "el",

@@ -266,6 +266,51 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
         return deleted;
     }
 
+    private const string KeyedAfterSql = """
+        SELECT seq, account_name, alternate_names, name_key, name_acronym, name_tokens FROM opportunities WHERE seq > @After ORDER BY seq
+        """;
+
+    // The version moves: an import that planned this row before its keys changed writes it again under the lock.
+    private const string RekeySql = """
+        UPDATE opportunities SET name_key = @NameKey, name_acronym = @NameAcronym, name_tokens = @NameTokens, version = version + 1 WHERE seq = @Seq
+        """;
+
+    private sealed class KeyedRow
+    {
+        public long Seq { get; init; }
+        public string AccountName { get; init; } = "";
+        public string? AlternateNames { get; init; }
+        public string NameKey { get; init; } = "";
+        public string NameAcronym { get; init; } = "";
+        public string NameTokens { get; init; } = "";
+    }
+
+    /// <summary>
+    /// Writes again the matching keys of the rows after <paramref name="afterSeq"/> (up to <paramref name="limit"/>)
+    /// whose keys today's normaliser makes differently, in the caller's write transaction (see MatchingKeysRefresh).
+    /// </summary>
+    public async Task<(long? LastSeq, int Changed)> RekeyAsync(DbSession session, long afterSeq, int limit, CancellationToken ct)
+    {
+        var rows = await session.QueryAsync<KeyedRow>(database.Dialect.Page(KeyedAfterSql), new { After = afterSeq, Limit = limit }, ct);
+        if (rows.Count == 0) return (null, 0);
+        var changed = 0;
+        foreach (var row in rows)
+        {
+            var name = CompanyName.Normalise(row.AccountName);
+            var nameTokens = string.Join(' ', name.Tokens);
+            if (name.Key == row.NameKey && name.Acronym == row.NameAcronym && nameTokens == row.NameTokens) continue;
+            var tokens = Blocking.TokensOf(name, AlternateNames.Read(row.AlternateNames));
+            // Every token row the old keys or the new ones could have is deleted before the new ones are written.
+            var gone = StoredTokens(row.NameTokens, row.AlternateNames).Union(tokens).Select(t => (t, row.Seq));
+            await session.ExecuteEachAsync(DeleteTokenSql, TokenNames, gone, TokenValues, ct);
+            await session.ExecuteEachAsync(InsertTokenSql, TokenNames, tokens.Order(StringComparer.Ordinal).Select(t => (t, row.Seq)), TokenValues, ct);
+            await MisspellingIndex.AddAsync(session, tokens, ct);
+            await session.ExecuteAsync(RekeySql, new { NameKey = name.Key, NameAcronym = name.Acronym, NameTokens = nameTokens, row.Seq }, ct);
+            changed++;
+        }
+        return (rows[^1].Seq, changed);
+    }
+
     private static void TokenValues((string Token, long Seq) row, object?[] v) => (v[0], v[1]) = (row.Token, row.Seq);
 
     /// <summary>What a stored row is indexed under: its name's tokens and its alternate names'.</summary>

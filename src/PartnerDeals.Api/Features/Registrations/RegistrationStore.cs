@@ -173,6 +173,51 @@ public sealed class RegistrationStore(Database database)
         await MisspellingIndex.AddAsync(session, added.Select(a => a.Token), ct);
     }
 
+    private const string KeyedAfterSql = """
+        SELECT seq, id, company_name, alternate_names, name_key, name_acronym, name_tokens FROM registrations WHERE seq > @After ORDER BY seq
+        """;
+
+    private const string RekeySql = "UPDATE registrations SET name_key = @NameKey, name_acronym = @NameAcronym, name_tokens = @NameTokens WHERE id = @Id";
+
+    private sealed class KeyedRow
+    {
+        public long Seq { get; init; }
+        public Guid Id { get; init; }
+        public string CompanyName { get; init; } = "";
+        public string? AlternateNames { get; init; }
+        public string NameKey { get; init; } = "";
+        public string NameAcronym { get; init; } = "";
+        public string NameTokens { get; init; } = "";
+    }
+
+    /// <summary>
+    /// Writes again the matching keys of the registrations after <paramref name="afterSeq"/> (up to <paramref name="limit"/>)
+    /// whose keys today's normaliser makes differently, in the caller's decision transaction (see MatchingKeysRefresh).
+    /// The registration's version and ETag stay: nothing a partner wrote has changed.
+    /// </summary>
+    public async Task<(long? LastSeq, int Changed)> RekeyAsync(DbSession session, long afterSeq, int limit, CancellationToken ct)
+    {
+        var rows = await session.QueryAsync<KeyedRow>(database.Dialect.Page(KeyedAfterSql), new { After = afterSeq, Limit = limit }, ct);
+        if (rows.Count == 0) return (null, 0);
+        var changed = 0;
+        foreach (var row in rows)
+        {
+            var name = CompanyName.Normalise(row.CompanyName);
+            var nameTokens = string.Join(' ', name.Tokens);
+            if (name.Key == row.NameKey && name.Acronym == row.NameAcronym && nameTokens == row.NameTokens) continue;
+            var alternates = ConflictChecks.AlternateNames.Read(row.AlternateNames);
+            var tokens = Blocking.TokensOf(name, alternates);
+            // Every token row the old keys or the new ones could have is deleted before the new ones are written.
+            var gone = Blocking.TokensOf(row.NameTokens.Split(' ', StringSplitOptions.RemoveEmptyEntries), alternates).Union(tokens);
+            await session.ExecuteAsync(DeleteTokenSql, gone.Select(t => new { Token = t, row.Id }).ToList(), ct);
+            await session.ExecuteAsync(InsertTokenSql, tokens.Select(t => new { Token = t, row.Id }).ToList(), ct);
+            await MisspellingIndex.AddAsync(session, tokens, ct);
+            await session.ExecuteAsync(RekeySql, new { row.Id, NameKey = name.Key, NameAcronym = name.Acronym, NameTokens = nameTokens }, ct);
+            changed++;
+        }
+        return (rows[^1].Seq, changed);
+    }
+
     /// <summary>What a registration is indexed under: the tokens of its company name and of its alternate names.</summary>
     private static IReadOnlyList<string> IndexedTokens(Customer customer) =>
         Blocking.TokensOf(CompanyName.Normalise(customer.CompanyName), customer.AlternateNames);
