@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Reflection;
 using System.Text;
 
@@ -75,7 +74,15 @@ internal static class LegalForms
     public static string StripGlued(string name)
     {
         if (!HasUnspacedScript(name)) return name;
-        var text = name.Normalize(NormalizationForm.FormKC).Trim();
+        string text;
+        try
+        {
+            text = name.Normalize(NormalizationForm.FormKC).Trim();
+        }
+        catch (ArgumentException)
+        {
+            return name; // not text (a lone surrogate, a noncharacter): Characters.Fold drops it, and the form stays
+        }
         for (var strip = 0; strip < MaxStrips; strip++)
         {
             var before = text;

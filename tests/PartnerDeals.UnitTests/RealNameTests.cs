@@ -67,6 +67,10 @@ public sealed class RealNameTests
         ShouldGetTheCleanVerdict(withForm, bare, "JP");
     }
 
+    [Test]
+    public void GluedFormBesideWhatIsNotText_NeverThrows() =>
+        Should.NotThrow(() => CompanyName.Normalise("ヤマハ\uFFFE株式会社\uD800"));
+
     [TestCase("ヤマハ株式会社", "Yamaha Corporation")]
     [TestCase("株式会社シマノ", "Shimano Inc.")]
     [TestCase("(주)카카오", "Kakao Corp.")]
