@@ -263,8 +263,10 @@ public sealed class CompanyMatcher(MatchSettings settings)
             signals.Add(new("cut_short", 1));
         }
         // One name held whole in the other ("Google" / "Jigsaw Google", "CNRS" / "LAAS CNRS") is a division,
-        // a brand or the same company described at length: a person should look.
-        if (a.Tokens.Count != b.Tokens.Count && Math.Min(a.Key.Length, b.Key.Length) >= 3 && Contains(a, b))
+        // a brand or the same company described at length: a person should look. A name of two letters only as the
+        // other's first word ("BT" / "BT Americas", "HP" / "HP Labs"): elsewhere two letters are anyone's initials.
+        if (a.Tokens.Count != b.Tokens.Count && Contains(a, b)
+            && (Math.Min(a.Key.Length, b.Key.Length) >= 3 || (a.Tokens.Count == 1 ? b.Tokens[0] == a.Key : a.Tokens[0] == b.Key)))
         {
             score = Math.Max(score, settings.ContainedNameScore);
         }
