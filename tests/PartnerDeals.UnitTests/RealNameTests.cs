@@ -39,6 +39,11 @@ public sealed class RealNameTests
     [TestCase("Bell Labs", "Bell Laboratories")]
     [TestCase("Stanford Univ", "Stanford University")]
     [TestCase("Acme Medical Ctr", "Acme Medical Center")]
+    [TestCase("TJX Cos Inc", "The TJX Companies, Inc.")]
+    [TestCase("Amer Express Co", "American Express Company")]
+    [TestCase("Svc Corp Intl", "Service Corporation International")]
+    [TestCase("Acme Info Sys", "Acme Information Systems")]
+    [TestCase("Acme Ins Agcy", "Acme Insurance Agency")]
     public void Abbreviation_GetsTheVerdictOfTheSpelledOutName(string abbreviated, string clean)
     {
         ShouldGetTheCleanVerdict(abbreviated, clean);
