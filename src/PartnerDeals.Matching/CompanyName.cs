@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -6,7 +5,7 @@ namespace PartnerDeals.Matching;
 
 /// <summary>
 /// A company name reduced to what identifies the company: folded to plain lower-case letters and
-/// digits, legal-entity forms, the notes CRMs wrap around account names and noise words removed,
+/// digits, legal-entity forms, the notes CRMs wrap around account names (<see cref="CrmNotes"/>) and noise words removed,
 /// abbreviations and plurals written as one word. <see cref="Key"/> is the tokens glued together,
 /// so "ExxonMobil", "Exxon Mobil" and "EXXON-MOBIL CORP." share one key, and so do "Marriott Intl"
 /// and "Marriott International".
@@ -65,10 +64,10 @@ public sealed partial record CompanyName(string Key, IReadOnlyList<string> Token
         if (string.IsNullOrWhiteSpace(name)) return [Empty];
         var folded = Characters.Fold(LegalForms.StripGlued(name));
         var readings = new List<CompanyName>(3);
-        var unwrapped = Unwrap(folded.Text);
+        var unwrapped = CrmNotes.Drop(folded.Text);
         Add(readings, FromFolded(unwrapped, folded.Disguised));
         if (unwrapped != folded.Text) Add(readings, FromFolded(folded.Text, folded.Disguised));
-        if (folded.Skeleton is not null) Add(readings, FromFolded(Unwrap(folded.Skeleton), true));
+        if (folded.Skeleton is not null) Add(readings, FromFolded(CrmNotes.Drop(folded.Skeleton), true));
         return readings;
     }
 
@@ -95,42 +94,6 @@ public sealed partial record CompanyName(string Key, IReadOnlyList<string> Token
         var cut = tokens.Count > MaxTokens;
         if (cut) tokens = [.. tokens.Take(MaxTokens / 2), .. tokens.TakeLast(MaxTokens / 2)];
         return new CompanyName(string.Concat(tokens), tokens) { Disguised = disguised, Cut = cut, Abbreviations = abbreviations ?? [] };
-    }
-
-    /// <summary>
-    /// The name without what CRMs and their users write around an account's name: who at the company
-    /// ("Attn:", "Accounts Payable -"), whom it is sent to ("c/o …"), and notes in brackets or after a
-    /// dash about the office, region or record ("(EMEA)", "- Berlin office", "[Renewal 2027]"). Never to nothing.
-    /// </summary>
-    internal static string Unwrap(string folded)
-    {
-        // Most names carry no note: only one with a bracket, a separator or a first word that starts one is looked at.
-        if (folded.AsSpan().IndexOfAny(NoteMarks) < 0 && !folded.Contains(" - ", StringComparison.Ordinal) && !StartsLikeANote(folded)) return folded;
-        var text = folded;
-        for (var i = 0; i < 3; i++)
-        {
-            var next = LeadingNote().Replace(text, "", 1);
-            next = Bracketed().Replace(next, " ");
-            next = CareOf().Replace(next, "");
-            next = TrailingNote().Replace(next, "");
-            if (next == text) break;
-            text = next;
-        }
-        return Words(text).Count == 0 ? folded : text.Trim();
-    }
-
-    private static readonly SearchValues<char> NoteMarks = SearchValues.Create("[{(/|:–—");
-
-    private static readonly HashSet<string> NoteStarts = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "attn", "attention", "accounts", "account", "ap", "ar", "a", "billing", "invoicing", "procurement", "purchasing",
-    };
-
-    private static bool StartsLikeANote(string text)
-    {
-        var span = text.AsSpan().TrimStart();
-        var end = span.IndexOfAny(' ', ',', '.');
-        return NoteStarts.GetAlternateLookup<ReadOnlySpan<char>>().Contains(end < 0 ? span : span[..end]);
     }
 
     /// <summary>Splits folded text (<see cref="Characters.Fold"/>) into lower-case words; see <see cref="Split"/>.</summary>
@@ -193,26 +156,4 @@ public sealed partial record CompanyName(string Key, IReadOnlyList<string> Token
     // Two or more single letters each followed by a dot: s.p.a. / u.s.a. / k.k.
     [GeneratedRegex(@"(?<![\p{L}\p{N}])(?:\p{L}\.){2,}(?:\p{L}(?![\p{L}\p{N}]))?")]
     private static partial Regex DottedAbbreviation();
-
-    private const string NoteWords = "office|offices|branch|branches|hq|headquarters|head office|division|dept|department|region|regional|"
-        + "emea|apac|apj|amer|americas|latam|noram|nam|na|eu|europe|dach|nordics|benelux|anz|mena|mea|global|worldwide|"
-        + "renewal|renewals|upsell|expansion|duplicate|dup|dupe|old|inactive|do not use|dnu|test|closed|archived|"
-        + "billing|invoicing|accounts payable|accounts receivable|procurement|purchasing|subsidiary|location|site|campus|plant|warehouse";
-
-    // "Attn:", "Attention", "Accounts Payable -", "AP:", "Billing," at the start: who at the company.
-    [GeneratedRegex(@"^\s*(?:attn\b\.?|attention\b|(?:(?:accounts?\s+(?:payable|receivable)|a/?p|a/?r|billing|invoicing|procurement|purchasing)\b(?:\s+dep(?:artmen)?t\b\.?)?))\s*(?:[:,\-–—|/]\s*)?", RegexOptions.IgnoreCase)]
-    private static partial Regex LeadingNote();
-
-    // A note in square or curly brackets, anywhere: "[Renewal 2027]", "{dup}".
-    [GeneratedRegex(@"\[[^\]]*\]|\{[^}]*\}")]
-    private static partial Regex Bracketed();
-
-    // "c/o …" (care of) and everything after it: the addressee, not the account.
-    [GeneratedRegex(@"(?<=\S)\s*,?\s+c\s*/\s*o\b.*$", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
-    private static partial Regex CareOf();
-
-    // A last part in parentheses, or after a spaced dash, bar or slash, that speaks of an office, a region or the
-    // record itself ("(EMEA)", "- Berlin office", "| do not use"); or parentheses holding a code of up to five capitals.
-    [GeneratedRegex(@"(?<=\S)\s*(?:\((?:[^()]*\b(?:" + NoteWords + @")\b[^()]*|(?-i:[A-Z]{2,5}))\)|\s[-–—|/]\s+[^-–—|/()]*\b(?:" + NoteWords + @")\b[^-–—|/()]*)\s*$", RegexOptions.IgnoreCase)]
-    private static partial Regex TrailingNote();
 }

@@ -114,6 +114,16 @@ public sealed class RealNameTests
     [TestCase("TransUnion | HQ", "TransUnion")]
     [TestCase("TransUnion [Renewal 2027]", "TransUnion")]
     [TestCase("[DUPLICATE] TransUnion", "TransUnion")]
+    [TestCase("DUPLICATE: TransUnion", "TransUnion")]
+    [TestCase("TEST - TransUnion", "TransUnion")]
+    [TestCase("ZZ TransUnion", "TransUnion")]
+    [TestCase("TransUnion (Germany)", "TransUnion")]
+    [TestCase("TransUnion - North America", "TransUnion")]
+    [TestCase("TransUnion (Europe) GmbH", "TransUnion GmbH")]
+    [TestCase("TransUnion (formerly Trans Union Corp)", "TransUnion")]
+    [TestCase("TransUnion, Attn: John Smith", "TransUnion")]
+    [TestCase("TransUnion: Procurement", "TransUnion")]
+    [TestCase("Deutsche Bank AG - London Branch", "Deutsche Bank AG")]
     public void CrmNoteAroundTheName_IsDropped(string noted, string clean) => ShouldGetTheCleanVerdict(noted, clean);
 
     [TestCase("Coca-Cola")]
@@ -122,6 +132,11 @@ public sealed class RealNameTests
     [TestCase("Accounts Payable")]
     [TestCase("[Renewal 2027]")]
     public void NameThatLooksLikeANote_IsKept(string name) => CompanyName.Normalise(name).IsEmpty.ShouldBeFalse();
+
+    [TestCase("Test Equipment Depot - Boston", "testequipmentdepotboston")]
+    [TestCase("A - Z Logistics", "azlogistics")]
+    [TestCase("AT&T (Pacific Bell)", "attpacificbell")]
+    public void NameThatOnlyStartsLikeANote_KeepsEveryWord(string name, string key) => CompanyName.Normalise(name).Key.ShouldBe(key);
 
     [Test]
     public void CompanyWrittenInsideANote_IsStillARead()
