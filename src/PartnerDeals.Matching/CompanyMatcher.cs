@@ -21,6 +21,13 @@ public sealed record Company(CompanyName Name, string? Domain, string? Country)
     /// <summary>The contact's e-mail domain when it is a company's (never free mail), whether or not a website is given.</summary>
     public string? EmailDomain { get; init; }
 
+    private string? _brandKey;
+
+    /// <summary>The brand of the domain as a name key would be ("contoso-pharma.de" → "contosopharma"), four letters or more; else empty or null.</summary>
+    internal string? DomainBrandKey =>
+        _brandKey ??= Domains.BrandLabel(Domain)?.Replace("-", "") is { Length: >= 4 } label ? label : (Domain is null ? null : "");
+
+
     /// <summary>The primary name first, then every other name: each is blocked on and scored.</summary>
     public IEnumerable<(CompanyName Name, string? Alternate)> AllNames =>
         OtherNames.Select(n => (n.Name, (string?)n.Text)).Prepend((Name, null));
@@ -190,7 +197,7 @@ public sealed class CompanyMatcher(MatchSettings settings)
             signals.Insert(0, new("email_domain", 1));
         }
         // One side's website is the other's name: contosopharma.de for "Contoso Pharma Vertrieb".
-        if (!query.DomainFromEmail && query.Domain != candidate.Domain && (NamesDomain(candidate, query.Domain) || NamesDomain(query, candidate.Domain)))
+        if (!query.DomainFromEmail && query.Domain != candidate.Domain && (NamesDomain(candidate, query) || NamesDomain(query, candidate)))
         {
             floor = settings.DomainNamesCandidateScore;
             signals.Add(new("website_names_company", 1));
@@ -215,13 +222,14 @@ public sealed class CompanyMatcher(MatchSettings settings)
         return new MatchResult(score, settings.VerdictFor(score), signals);
     }
 
-    /// <summary>The brand of a website (its label, without hyphens) is one of the company's name keys, of four letters or more.</summary>
-    private static bool NamesDomain(Company company, string? domain)
+    /// <summary>The brand of the other side's website is one of the company's name keys.</summary>
+    private static bool NamesDomain(Company company, Company other)
     {
-        if (Domains.BrandLabel(domain)?.Replace("-", "") is not { Length: >= 4 } label) return false;
-        foreach (var (name, _) in company.AllNames)
+        if (other.DomainBrandKey is not { Length: > 0 } brand) return false;
+        if (company.Name.Key == brand) return true;
+        foreach (var name in company.OtherNames)
         {
-            if (name.Key == label) return true;
+            if (name.Name.Key == brand) return true;
         }
         return false;
     }
