@@ -87,8 +87,9 @@ public static class CandidateIndex
 
     /// <summary>
     /// A company as a row stores it: the name key and tokens computed when it was written, and its alternate
-    /// names normalised again (few rows have any). Normalising every candidate's name again instead would
-    /// score rows written by an older matcher as today's does, but cost a check at 1,000,000 rows a third of its p99.
+    /// names normalised again (few rows have any). Normalising every candidate's name again would score rows written
+    /// by an older matcher as today's does, but costs a large pipeline's checks too much (docs/performance.md):
+    /// MatchingKeysRefresh writes such rows' keys again instead.
     /// </summary>
     public static Company Stored(string nameKey, string nameTokens, string? companyDomain, string? country, string? alternateNames = null) =>
         new(new CompanyName(nameKey, nameTokens.Split(' ', StringSplitOptions.RemoveEmptyEntries)), companyDomain, country)
