@@ -312,7 +312,10 @@ public sealed class CompanyMatcher(MatchSettings settings)
         }
 
         // One name romanised two ways: Контосо Фарма → "kontoso farma", written "Contoso Pharma" in Latin.
-        if (score < settings.RomanisationScore && Math.Abs(a.Key.Length - b.Key.Length) <= 4 && a.RomanisedKey == b.RomanisedKey)
+        // Within one letter from six on: a vowel one romanisation writes and another does not (Майкрософт → "maykrosoft").
+        if (score < settings.RomanisationScore && Math.Abs(a.Key.Length - b.Key.Length) <= 4
+            && (a.RomanisedKey == b.RomanisedKey
+                || (Math.Min(a.RomanisedKey.Length, b.RomanisedKey.Length) >= 6 && Similarity.Edits(a.RomanisedKey, b.RomanisedKey, 1) <= 1)))
         {
             score = settings.RomanisationScore;
             signals.Add(new("romanisation", 1));

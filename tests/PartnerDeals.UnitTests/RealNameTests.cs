@@ -44,6 +44,8 @@ public sealed class RealNameTests
     [TestCase("Svc Corp Intl", "Service Corporation International")]
     [TestCase("Acme Info Sys", "Acme Information Systems")]
     [TestCase("Acme Ins Agcy", "Acme Insurance Agency")]
+    [TestCase("Chas Schwab Corp", "Charles Schwab Corporation")]
+    [TestCase("Genl Elec Co", "General Electric Company")]
     public void Abbreviation_GetsTheVerdictOfTheSpelledOutName(string abbreviated, string clean)
     {
         ShouldGetTheCleanVerdict(abbreviated, clean);
@@ -97,6 +99,9 @@ public sealed class RealNameTests
     [TestCase("Филипс", "Philips")]
     [TestCase("Мерседес", "Mercedes")]
     [TestCase("Ситроен", "Citroen")]
+    [TestCase("Хюндай", "Hyundai")]
+    [TestCase("Майкрософт", "Microsoft")]
+    [TestCase("Сименс", "Siemens")]
     [TestCase("Kontoso Farma", "Contoso Pharma")]
     public void RomanisedOtherwise_IsAtLeastAReview(string romanised, string latin)
     {
