@@ -8,7 +8,8 @@ namespace PartnerDeals.Api.Features.ConflictChecks;
 /// (<see cref="CompanyName.KeysVersion"/>): a row keyed "contosopharmaceuticals" is not found by the key a new
 /// "Contoso Pharmaceuticals" gets ("contosopharma"). In the background after start-up, a batch a transaction, by
 /// seq, resuming where a stopped instance left off (<c>matching_keys</c>); two instances doing it at once write the
-/// same keys. Checks meanwhile find a row by its old keys or its new ones.
+/// same keys. Checks meanwhile find a row by its old keys or its new ones. A table that was empty when migration 0017
+/// ran was filled by this release's normaliser: nothing to write again until <see cref="CompanyName.KeysVersion"/> moves.
 /// </summary>
 /// <param name="database">The database.</param>
 /// <param name="table">The table, as <c>matching_keys</c> names it.</param>

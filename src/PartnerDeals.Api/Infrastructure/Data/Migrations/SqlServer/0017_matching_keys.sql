@@ -7,3 +7,9 @@ CREATE TABLE dbo.matching_keys (
     refreshing_to INT          NOT NULL,
     after_seq     BIGINT       NOT NULL
 );
+
+-- Rows already stored were keyed by normaliser 1; a table still empty gets its rows from normaliser 2, this release's.
+INSERT INTO dbo.matching_keys (record_table, version, refreshing_to, after_seq)
+SELECT N'opportunities', CASE WHEN EXISTS (SELECT 1 FROM dbo.opportunities) THEN 1 ELSE 2 END, 2, 0;
+INSERT INTO dbo.matching_keys (record_table, version, refreshing_to, after_seq)
+SELECT N'registrations', CASE WHEN EXISTS (SELECT 1 FROM dbo.registrations) THEN 1 ELSE 2 END, 2, 0;
