@@ -46,6 +46,8 @@ public sealed class RealNameTests
     [TestCase("Acme Ins Agcy", "Acme Insurance Agency")]
     [TestCase("Chas Schwab Corp", "Charles Schwab Corporation")]
     [TestCase("Genl Elec Co", "General Electric Company")]
+    [TestCase("Acme Elec Pwr Co", "Acme Electric Power Company")]
+    [TestCase("Acme Hlth Svcs", "Acme Health Services")]
     public void Abbreviation_GetsTheVerdictOfTheSpelledOutName(string abbreviated, string clean)
     {
         ShouldGetTheCleanVerdict(abbreviated, clean);
