@@ -69,7 +69,11 @@ public sealed class RealNameTests
     [TestCase("ООО Контосо", "Контосо")]
     [TestCase("ПАО Контосо", "Контосо")]
     [TestCase("Контосо ГмбХ", "Контосо")]
-    [TestCase("Контосо Α.Ε.", "Контосо")]
+    [TestCase("Κοντόσο Α.Ε.", "Κοντόσο")]
+    [TestCase("קונטוסו בע\"מ", "קונטוסו")]
+    [TestCase("קונטוסו בע״מ", "קונטוסו")]
+    [TestCase("كونتوسو ش.م.م", "كونتوسو")]
+    [TestCase("كونتوسو ذ.م.م", "كونتوسو")]
     public void LegalFormOfAnyScript_IsStrippedGluedOrNot(string withForm, string bare)
     {
         CompanyName.Normalise(withForm).Key.ShouldBe(CompanyName.Normalise(bare).Key);
