@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace PartnerDeals.Matching;
@@ -29,8 +28,9 @@ internal static partial class CrmNotes
         "asia pacific", "united states", "united kingdom",
     ];
 
-    // Country names in English as .NET knows them, folded as names are ("germany", "united states").
-    private static readonly HashSet<string> Countries = LoadCountries();
+    // Country names (CountryNames), folded as names are ("germany", "united states", "deutschland").
+    private static readonly HashSet<string> Countries =
+        CountryNames.ByName.Keys.Select(n => string.Join(' ', CompanyName.Words(n))).Where(n => n.Length > 0).Append("america").ToHashSet();
 
     private static readonly SearchValues<char> Marks = SearchValues.Create("[{(/|:–—");
 
@@ -104,24 +104,6 @@ internal static partial class CrmNotes
     {
         "attn", "attention", "accounts", "account", "ap", "ar", "a", "billing", "invoicing", "procurement", "purchasing",
     };
-
-    private static HashSet<string> LoadCountries()
-    {
-        var names = new HashSet<string>(StringComparer.Ordinal) { "usa", "us", "uk", "america", "deutschland" };
-        foreach (var culture in CultureInfo.GetCultures(CultureTypes.SpecificCultures))
-        {
-            try
-            {
-                names.Add(string.Join(' ', CompanyName.Words(new RegionInfo(culture.Name).EnglishName)));
-            }
-            catch (ArgumentException)
-            {
-                // a culture without a region
-            }
-        }
-        names.Remove("");
-        return names;
-    }
 
     // At the start: "Attn:", "Attention", "Accounts Payable -", "AP:", "Billing,", and the "ZZ" or "XX" that sorts a dead record last.
     [GeneratedRegex(@"^\s*(?:attn\b\.?|attention\b|(?:(?:accounts?\s+(?:payable|receivable)|a/?p|a/?r|billing|invoicing|procurement|purchasing)\b(?:\s+dep(?:artmen)?t\b\.?)?)|(?:zz+|xx+)\b)\s*(?:[:,\-–—|/_]\s*)?", RegexOptions.IgnoreCase)]

@@ -22,8 +22,6 @@ public sealed record FieldCleaning(string Field, string Action, string Reason);
 /// </summary>
 public static class VendorData
 {
-    private static readonly Dictionary<string, string> CountryNames = LoadCountryNames();
-
     /// <summary>The record cleaned, and what was changed or dropped (nothing when it was clean).</summary>
     public static (T Cleaned, IReadOnlyList<FieldCleaning> Changes) Clean<T>(T record) where T : OpportunityFields
     {
@@ -78,7 +76,7 @@ public static class VendorData
         var country = Line("country", record.Country, 100)?.ToUpperInvariant();
         if (country is not null && !IsoCodes.IsCountry(country))
         {
-            if (CountryNames.TryGetValue(country, out var code))
+            if (CountryNames.ByName.TryGetValue(country, out var code) && IsoCodes.IsCountry(code))
             {
                 changes.Add(new FieldCleaning("country", "cleaned", $"'{Shorten(country)}' read as {code}"));
                 country = code;
@@ -206,30 +204,4 @@ public static class VendorData
     }
 
     private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "…";
-
-    /// <summary>Country names in English and in their own language (GERMANY, DEUTSCHLAND, UNITED STATES …) → the ISO code.</summary>
-    private static Dictionary<string, string> LoadCountryNames()
-    {
-        var names = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var culture in CultureInfo.GetCultures(CultureTypes.SpecificCultures))
-        {
-            RegionInfo region;
-            try
-            {
-                region = new RegionInfo(culture.Name);
-            }
-            catch (ArgumentException)
-            {
-                continue;
-            }
-            if (region.TwoLetterISORegionName is not { Length: 2 } code || !IsoCodes.IsCountry(code)) continue;
-            foreach (var name in new[] { region.EnglishName, region.NativeName, region.ThreeLetterISORegionName })
-            {
-                if (!string.IsNullOrWhiteSpace(name)) names.TryAdd(name.ToUpperInvariant(), code);
-            }
-        }
-        names.TryAdd("USA", "US");
-        names.TryAdd("UK", "GB");
-        return names;
-    }
 }
