@@ -237,4 +237,39 @@ public sealed class ConflictDecisionTests : RegistrationTest
             factory.DeleteDatabase();
         }
     }
+
+    [Test]
+    public async Task OpenConflict_CandidatesScoredOneAndPointNineEight_Reads()
+    {
+        var (name, domain) = NewCompany();
+        var holder = await PartnerAsync("gold");
+        var held = await RegisterAsync(holder.Client, Body(name, domain));
+        var waiting = await RegisterAsync((await PartnerAsync("gold")).Client, Body(name, domain));
+        var conflictId = (await ReadAsync(Id(waiting))).Get<string>("conflictId");
+
+        // SQLite keeps a whole score as an integer and the next as a real: the rows a reader meets in turn.
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection(Factory.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                UPDATE conflict_candidates SET score = 1 WHERE conflict_id = $id;
+                INSERT INTO conflict_candidates (conflict_id, candidate_id, kind, label, score, verdict, signals)
+                SELECT conflict_id, $other, kind, label || ' II', 0.98, verdict, signals FROM conflict_candidates WHERE conflict_id = $id;
+                UPDATE conflicts SET score = 1 WHERE id = $id;
+                SELECT group_concat(typeof(score)) FROM (SELECT score FROM conflict_candidates WHERE conflict_id = $id ORDER BY score DESC);
+                """;
+            command.Parameters.AddWithValue("$id", conflictId);
+            command.Parameters.AddWithValue("$other", Guid.NewGuid().ToString());
+            (await command.ExecuteScalarAsync()).ShouldBe("integer,real");
+        }
+
+        var response = await _ops.GetAsync($"/v1/conflicts/{conflictId}");
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var conflict = await ReadJsonAsync(response);
+        conflict.Get<double>("score").ShouldBe(1);
+        conflict["candidates"]!.AsArray().Select(c => c!.Get<double>("score")).ShouldBe([1, 0.98]);
+        conflict["candidates"]![0]!.Get<string>("id").ShouldBe(Id(held));
+        (await _ops.GetAsync("/v1/conflicts?status=open")).StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
 }

@@ -80,10 +80,9 @@ public sealed record Conflict
 /// <summary>The <c>conflicts</c> table and the candidates each one records.</summary>
 public sealed class ConflictStore(Database database)
 {
-    // score is NUMERIC in SQLite, which stores a whole score (1.0) as an integer: read as a float, or Dapper, typing the
-    // column by the first row it meets, fails on the next row that is not whole.
+    // score is NUMERIC in SQLite, which stores a whole score (1.0) as an integer: read through the double type handler.
     private const string Columns = """
-        id, registration_id, status, kind, verdict, CAST(score AS FLOAT) AS score, policy_version, resolution, resolution_note, resolved_at,
+        id, registration_id, status, kind, verdict, score, policy_version, resolution, resolution_note, resolved_at,
         created_at, updated_at
         """;
 
@@ -116,7 +115,7 @@ public sealed class ConflictStore(Database database)
     private const string GetSql = "SELECT " + Columns + " FROM conflicts WHERE id = @Id";
 
     private const string CandidatesSql = """
-        SELECT candidate_id, kind, label, CAST(score AS FLOAT) AS score, verdict, signals FROM conflict_candidates WHERE conflict_id = @Id
+        SELECT candidate_id, kind, label, score, verdict, signals FROM conflict_candidates WHERE conflict_id = @Id
         ORDER BY score DESC, candidate_id
         """;
 

@@ -27,10 +27,13 @@ internal static class DapperTypeHandlers
         SqlMapper.RemoveTypeMap(typeof(decimal?));
         SqlMapper.RemoveTypeMap(typeof(DateOnly));
         SqlMapper.RemoveTypeMap(typeof(DateOnly?));
+        SqlMapper.RemoveTypeMap(typeof(double));
+        SqlMapper.RemoveTypeMap(typeof(double?));
         SqlMapper.AddTypeHandler(new GuidAsText());
         SqlMapper.AddTypeHandler(new UtcInstant());
         SqlMapper.AddTypeHandler(new Money());
         SqlMapper.AddTypeHandler(new CalendarDay());
+        SqlMapper.AddTypeHandler(new Real());
     }
 
     private sealed class GuidAsText : SqlMapper.TypeHandler<Guid>
@@ -70,6 +73,27 @@ internal static class DapperTypeHandlers
             string text => decimal.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture),
             _ => Convert.ToDecimal(value, CultureInfo.InvariantCulture),
         });
+    }
+
+    /// <summary>
+    /// A score or a ratio. SQLite keeps a whole real (a score of exactly 1.0) as an integer and the next row's 0.98 as a
+    /// real; Dapper would read every row the way it read the first and fail on the second. Read through the handler,
+    /// each value is converted on its own.
+    /// </summary>
+    private sealed class Real : SqlMapper.TypeHandler<double>
+    {
+        public override void SetValue(IDbDataParameter parameter, double value)
+        {
+            parameter.DbType = DbType.Double;
+            parameter.Value = value;
+        }
+
+        public override double Parse(object value) => value switch
+        {
+            double d => d,
+            string s => double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture),
+            _ => Convert.ToDouble(value, CultureInfo.InvariantCulture),
+        };
     }
 
     private sealed class UtcInstant : SqlMapper.TypeHandler<DateTimeOffset>
