@@ -25,6 +25,8 @@ public sealed class ExactDataRulesTests
     [TestCase("Contoso\u202EamrahP")]
     [TestCase("Contoso\u2066Pharma\u2069")]
     [TestCase("Contoso\u0085Pharma")]
+    [TestCase("Contoso\u2028Pharma")]
+    [TestCase("Contoso Pharma\u2029")]
     public void Name_WithAControlNonCharacterOrBidiControl_IsRefused(string name) => TextRules.IsName(name).ShouldBeFalse();
 
     [Test]

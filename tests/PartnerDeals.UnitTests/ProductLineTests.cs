@@ -20,13 +20,44 @@ public sealed class ProductLineTests
     [TestCase("  analytics suite ", "analytics")]
     [TestCase("DASH-PRO", "analytics")]
     [TestCase("vault", "security")]
-    [TestCase("Unlisted Widget", "unlisted widget")]
-    public void LineOf_MapsAConfiguredProductToItsLine_AndAnyOtherToItself(string product, string line) =>
+    [TestCase("Unlisted Widget", ProductCatalogue.Unlisted)]
+    public void LineOf_MapsAConfiguredProductToItsLine_AndAnyOtherToUnlisted(string product, string line) =>
         Catalogue.LineOf(product).ShouldBe(line);
+
+    // A partner's respelling of a listed product is that product: never a line of its own.
+    [TestCase("Analytics-Suite")]
+    [TestCase("Analytics  Suite")]
+    [TestCase("AnalyticsSuite")]
+    [TestCase("analyticssuite")]
+    [TestCase("Analytics Suite 2026")]
+    [TestCase("Analytics Suite (Enterprise)")]
+    [TestCase("Analytics Suite - Enterprise")]
+    [TestCase("analytics suite pro")]
+    [TestCase("\u0410nalytics Suite")]
+    [TestCase("Analytics Suite\u200B")]
+    [TestCase("Analytics\u00A0Suite")]
+    [TestCase("Ａｎａｌｙｔｉｃｓ Ｓｕｉｔｅ")]
+    [TestCase("Analytic Suite")]
+    [TestCase("Analytcs Suite")]
+    [TestCase("AN 100")]
+    [TestCase("an100")]
+    [TestCase("AN-100 Enterprise")]
+    public void LineOf_RespelledListedProduct_IsItsLine(string product) => Respelt.LineOf(product).ShouldBe("analytics");
+
+    [TestCase("AN-1000")]
+    [TestCase("AN-200")]
+    [TestCase("Analytics")]
+    [TestCase("Shield Suite")]
+    public void LineOf_AnotherCodeOrAnotherName_IsUnlisted(string product) => Respelt.LineOf(product).ShouldBe(ProductCatalogue.Unlisted);
+
+    private static readonly ProductCatalogue Respelt = new()
+    {
+        Lines = new(StringComparer.OrdinalIgnoreCase) { ["analytics"] = ["Analytics Suite", "AN-100"], ["security"] = ["Vault"] },
+    };
 
     [Test]
     public void LinesOf_IsTheDistinctLinesOfADealsProducts() =>
-        Catalogue.LinesOf(["Reports", "dash-pro", "Vault", " ", "Gizmo"]).ShouldBe(["analytics", "gizmo", "security"]);
+        Catalogue.LinesOf(["Reports", "dash-pro", "Vault", " ", "Gizmo"]).ShouldBe(["analytics", "security", ProductCatalogue.Unlisted]);
 
     [Test]
     public void Problems_ProductInTwoLinesOrAnEmptyLine_AreNamed()
@@ -38,6 +69,8 @@ public sealed class ProductLineTests
         var problems = bad.Problems().ToList();
         problems.ShouldContain(p => p.Contains("'x'") && p.Contains("more than one line"));
         problems.ShouldContain(p => p.Contains("Products:Lines:c"));
+        new ProductCatalogue { Lines = new() { ["unlisted"] = ["x"] } }.Problems().ShouldContain(p => p.Contains("'unlisted'"));
+        new ProductCatalogue { Lines = new() { ["a"] = ["Vault"], ["b"] = ["vault!"] } }.Problems().ShouldContain(p => p.Contains("more than one line"));
         Catalogue.Problems().ShouldBeEmpty();
     }
 
@@ -52,6 +85,8 @@ public sealed class ProductLineTests
     [TestCase("", "security", Verdict.Conflict, ProductScope.Unknown)]
     [TestCase("analytics", "", Verdict.Conflict, ProductScope.Unknown)]
     [TestCase("", "", Verdict.Conflict, ProductScope.Unknown)]
+    [TestCase("unlisted", "security", Verdict.Conflict, ProductScope.Unknown)]
+    [TestCase("security", "analytics,unlisted", Verdict.Conflict, ProductScope.Unknown)]
     public void Apply_ConflictOnTheAccount_StandsOnlyWhereTheLinesMayOverlap(string ours, string theirs, Verdict stands, string signal)
     {
         var scoped = ProductScope.Apply(Conflict, Split(ours), Split(theirs));

@@ -43,6 +43,9 @@ public sealed class WebhookAddressTests
     [TestCase("::ffff:127.0.0.1")]
     [TestCase("::ffff:169.254.169.254")]
     [TestCase("64:ff9b::a00:1")]
+    [TestCase("64:ff9b:1::5db8:d822")]
+    [TestCase("::ffff:0:5db8:d822")]
+    [TestCase("100::1")]
     public void Refused_PrivateLoopbackLinkLocalOrReservedAddress_IsRefused(string address) =>
         Addresses().Refused(IPAddress.Parse(address)).ShouldBeTrue(address);
 
@@ -53,6 +56,7 @@ public sealed class WebhookAddressTests
     [TestCase("100.63.255.255")]
     [TestCase("2606:4700:4700::1111")]
     [TestCase("::ffff:93.184.216.34")]
+    [TestCase("64:ff9b::5db8:d822")]
     public void Refused_PublicAddress_IsAllowed(string address) =>
         Addresses().Refused(IPAddress.Parse(address)).ShouldBeFalse(address);
 

@@ -17,7 +17,9 @@ public sealed class ProductLineScopeTests : RegistrationTest
         ["Registrations:Policy:ConflictScope"] = "product_line",
         ["Products:Lines:analytics:0"] = "Analytics Suite",
         ["Products:Lines:analytics:1"] = "dash-pro",
+        ["Products:Lines:analytics:2"] = "AN-100",
         ["Products:Lines:security:0"] = "Vault",
+        ["Products:Lines:reporting:0"] = "Reports",
     };
 
     [OneTimeSetUp]
@@ -58,8 +60,10 @@ public sealed class ProductLineScopeTests : RegistrationTest
         events.ToJsonString().ShouldContain("no line in common (this deal: security; theirs: analytics)");
 
         // A partner's pre-check for a free line finds the account available, for a held one not.
-        var free = await ReadJsonAsync(await c.Client.PostAsJsonAsync("/v1/conflict-checks", new { companyName = name, domain, products = new[] { "Gizmo" } }));
+        var free = await ReadJsonAsync(await c.Client.PostAsJsonAsync("/v1/conflict-checks", new { companyName = name, domain, products = new[] { "Reports" } }));
         free.Get<bool>("available").ShouldBeTrue();
+        var unlisted = await ReadJsonAsync(await c.Client.PostAsJsonAsync("/v1/conflict-checks", new { companyName = name, domain, products = new[] { "Gizmo" } }));
+        unlisted.Get<bool>("available").ShouldBeFalse("a product of no line may be any line");
         var held = await ReadJsonAsync(await c.Client.PostAsJsonAsync("/v1/conflict-checks", new { companyName = name, domain, products = new[] { "Vault" } }));
         held.Get<bool>("available").ShouldBeFalse();
     }
@@ -151,8 +155,8 @@ public sealed class ProductLineScopeTests : RegistrationTest
         var answer = await ReadJsonAsync(await _ops.GetAsync("/v1/product-lines"));
         answer.Get<string>("conflictScope").ShouldBe("product_line");
         var lines = answer["lines"]!.AsArray();
-        lines.Select(l => l!.Get<string>("line")).ShouldBe(["analytics", "security"]);
-        lines[0]!["products"]!.AsArray().Select(p => p!.GetValue<string>()).ShouldBe(["Analytics Suite", "dash-pro"]);
+        lines.Select(l => l!.Get<string>("line")).ShouldBe(["analytics", "reporting", "security"]);
+        lines[0]!["products"]!.AsArray().Select(p => p!.GetValue<string>()).ShouldBe(["Analytics Suite", "dash-pro", "AN-100"]);
     }
 
     [Test]
@@ -182,5 +186,80 @@ public sealed class ProductLineScopeTests : RegistrationTest
         board["items"]!.AsArray().Single(p => p!.Get<string>("partnerId") == partner.Id)!["productLines"]!.AsArray().Count.ShouldBe(3);
         await ReadProblemAsync(await _ops.GetAsync($"/v1/partners/{partner.Id}/metrics?groupBy=product"), HttpStatusCode.BadRequest, "validation");
         await ReadProblemAsync(await _ops.GetAsync("/v1/partners/metrics?groupBy=tier"), HttpStatusCode.BadRequest, "validation");
+    }
+
+    [Test]
+    public async Task RespelledProductOfAHeldLine_IsNeverAFreeLine()
+    {
+        var (name, domain) = NewCompany();
+        var upsert = await _ops.PutAsJsonAsync($"/v1/opportunities/salesforce/{Guid.NewGuid():N}",
+            new { accountName = name, accountDomain = domain, status = "open", products = new[] { "Analytics Suite" } });
+        upsert.StatusCode.ShouldBe(HttpStatusCode.Created);
+        var partner = await PartnerAsync("gold");
+
+        string[] respellings =
+        [
+            "Analytics-Suite", "Analytics  Suite", "AnalyticsSuite", "Analytics Suite 2026", "Analytics Suite (Enterprise)", "\u0410nalytics Suite",
+            "Analytics Suite\u200B", "Analytics\u00A0Suite", "AN 100", "Analytic Suite", "Gizmo Deluxe",
+        ];
+        foreach (var product in respellings)
+        {
+            var registration = await RegisterAsync(partner.Client, Deal(name, domain, product));
+            Status(registration).ShouldBe("pending_review", product);
+            await ActAsync(partner.Client, Id(registration), "withdraw");
+        }
+        Status(await RegisterAsync(partner.Client, Deal(name, domain, "Vault"))).ShouldBe("approved", "another listed line is free");
+    }
+
+    [Test]
+    public async Task EditOfAWaitingRegistrationsProducts_ToTheSameLine_StillWaits_ToAnotherLine_JoinsTheQueueAnew()
+    {
+        var (name, domain) = NewCompany();
+        var (holder, waiting, later) = (await PartnerAsync("gold"), await PartnerAsync("gold"), await PartnerAsync("gold"));
+        Status(await RegisterAsync(holder.Client, Deal(name, domain, "Analytics Suite"))).ShouldBe("approved");
+        var blocked = await RegisterAsync(waiting.Client, Deal(name, domain, "Analytics Suite"));
+        Status(blocked).ShouldBe("pending_review");
+        var submittedAt = blocked.Get<DateTimeOffset>("submittedAt");
+
+        async Task<System.Text.Json.Nodes.JsonNode> EditProductsAsync(string product)
+        {
+            var current = await waiting.Client.GetAsync($"/v1/registrations/{Id(blocked)}");
+            var request = new HttpRequestMessage(HttpMethod.Patch, $"/v1/registrations/{Id(blocked)}")
+            {
+                Content = JsonContent.Create(new { deal = new { products = new[] { product } } }),
+            };
+            request.Headers.IfMatch.Add(current.Headers.ETag!);
+            var response = await waiting.Client.SendAsync(request);
+            response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+            return await ReadJsonAsync(response);
+        }
+
+        var respelt = await EditProductsAsync("analytics suite pro");
+        Status(respelt).ShouldBe("pending_review", "analytics suite pro is the analytics line, which is held");
+        respelt.Get<DateTimeOffset>("submittedAt").ShouldBe(submittedAt, "the same line keeps its place");
+
+        var moved = await EditProductsAsync("Vault");
+        Status(moved).ShouldBe("approved", "the security line is free");
+        moved.Get<DateTimeOffset>("submittedAt").ShouldBeGreaterThan(submittedAt, "another line is a new submission for precedence");
+        Status(await RegisterAsync(later.Client, Deal(name, domain, "Vault"))).ShouldBe("pending_review");
+    }
+
+    [Test]
+    public async Task WonOutcome_NamingOnlyAnotherLine_EarnsNoFee_NamingTheRegisteredLine_Does()
+    {
+        var partner = await PartnerAsync("gold");
+        var (one, oneDomain) = NewCompany();
+        var (two, twoDomain) = NewCompany();
+        var other = await RegisterAsync(partner.Client, Deal(one, oneDomain, "Analytics Suite"));
+        var same = await RegisterAsync(partner.Client, Deal(two, twoDomain, "Analytics Suite"));
+
+        var wonOther = await ActAsync(_ops, Id(other), "outcome", new { result = "won", amount = 40_000m, currency = "EUR", products = new[] { "Vault" } });
+        wonOther["outcome"]!["products"]!.AsArray().Select(p => p!.GetValue<string>()).ShouldBe(["Vault"]);
+        await ActAsync(_ops, Id(same), "outcome", new { result = "won", amount = 40_000m, currency = "EUR", products = new[] { "Analytics-Suite Enterprise" } });
+
+        var fees = (await ReadJsonAsync(await _ops.GetAsync($"/v1/partners/{partner.Id}/fees")))["items"]!.AsArray();
+        fees.Select(f => f!.Get<string>("registrationId")).ShouldBe([Id(same)], "the win that sold only the security line pays no analytics fee");
+        await ReadProblemAsync(await _ops.PostAsJsonAsync($"/v1/registrations/{Id(same)}/outcome",
+            new { result = "lost", lostReason = "x", products = new[] { "Vault" } }), HttpStatusCode.BadRequest, "validation");
     }
 }

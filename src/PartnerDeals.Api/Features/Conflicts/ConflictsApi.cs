@@ -15,16 +15,20 @@ namespace PartnerDeals.Api.Features.Conflicts;
 public sealed record ResolveConflictRequest
 {
     /// <summary>award_partner (approve), keep_direct (reject: the direct team keeps it), co_sell (approve as co-sell) or reject.</summary>
-    /// <example>keep_direct</example>
+    /// <example>reject</example>
     [Required]
     public ConflictResolution? Resolution { get; init; }
 
     /// <summary>For <c>reject</c>: the reason code; by default derived from the strongest match.</summary>
     public RejectionReason? RejectionReason { get; init; }
 
-    /// <summary>Shown to the partner as the decision note.</summary>
-    /// <example>Our direct team has been working this account since June.</example>
+    /// <summary>The decision's note: internal unless <c>visibleToPartner</c>.</summary>
+    /// <example>This account is not open for registration this quarter.</example>
     public string? Note { get; init; }
+
+    /// <summary>Show the note to the partner (default false: the vendor's alone).</summary>
+    /// <example>true</example>
+    public bool? VisibleToPartner { get; init; }
 }
 
 public sealed class ResolveConflictRequestValidator : AbstractValidator<ResolveConflictRequest>
@@ -67,7 +71,8 @@ public static class ConflictsApi
             .WithName("ResolveConflict")
             .WithSummary("Decide a conflict")
             .WithDescription("Ops and admin, on an open conflict. award_partner and co_sell approve the registration (refused while another approved "
-                + "registration holds the account); keep_direct and reject reject it, and the registrations waiting behind it are re-evaluated.")
+                + "registration holds the account); keep_direct (only with a direct opportunity among the candidates) and reject reject it, and the registrations waiting behind it "
+                + "are re-evaluated. The note is internal unless visibleToPartner.")
             .RequireAuthorization(Policies.Ops)
             .WithValidation<ResolveConflictRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -111,12 +116,18 @@ public static class ConflictsApi
             var now = s.Clock.GetUtcNow();
             var resolution = request.Resolution!.Value;
             var note = RegistrationsApi.Blank(request.Note);
+            if (resolution == ConflictResolution.KeepDirect && (conflict.Candidates ?? []).All(c => c.Kind != CandidateKind.DirectOpportunity))
+            {
+                return RegistrationsApi.Change.Refused(Problems.InvalidTransition(
+                    "keep_direct needs a direct opportunity among the conflict's candidates; this conflict has none: use reject."));
+            }
             var step = resolution is ConflictResolution.AwardPartner or ConflictResolution.CoSell
                 ? await s.Decisions.AwardAsync(session, registration, partner, coSell: resolution == ConflictResolution.CoSell, note, ct)
                 : s.Decisions.Reject(registration, request.RejectionReason ?? (resolution == ConflictResolution.KeepDirect && conflict.Kind != CandidateKind.ExistingCustomer
                     ? RejectionReason.DirectConflict
                     : ReasonFor(conflict.Kind)), note);
             if (step.Problem is not null) return RegistrationsApi.Change.Refused(step.Problem);
+            if (note is not null) step = step.SharingNote(request.VisibleToPartner ?? false);
             var changed = step.Changed!;
 
             await conflicts.ResolveAsync(session, id, resolution, note, user.KeyId(), now, ct);

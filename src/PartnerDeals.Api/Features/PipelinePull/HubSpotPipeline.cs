@@ -292,7 +292,7 @@ public sealed class HubSpotPipeline(IOptions<CrmOptions> options, IHttpClientFac
     private static long? Modified(JsonObject deal) =>
         Text(deal["properties"] as JsonObject, "hs_lastmodifieddate") is { } text
             ? long.TryParse(text, out var ms) ? ms
-            : PulledOpportunity.Instant(text)?.ToUnixTimeMilliseconds()
+            : Infrastructure.Http.CrmDates.Instant(text)?.ToUnixTimeMilliseconds()
             : null;
 
     private async Task SpaceSearchesAsync(CancellationToken ct)

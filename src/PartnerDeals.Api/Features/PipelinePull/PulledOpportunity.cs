@@ -67,17 +67,5 @@ public static partial class PulledOpportunity
     }
 
     /// <summary>A day from a date, an instant (ISO 8601, Salesforce's <c>+0000</c> offsets too) or Unix milliseconds.</summary>
-    public static DateOnly? Day(string? value) =>
-        value is null ? null
-        : DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day) ? day
-        : long.TryParse(value, out var ms) ? DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime)
-        : Instant(value) is { } at ? DateOnly.FromDateTime(at.UtcDateTime)
-        : null;
-
-    public static DateTimeOffset? Instant(string value)
-    {
-        // Salesforce writes the offset without a colon (+0000), which .NET's parser reads only with one.
-        var text = value.Length > 5 && value[^5] is '+' or '-' && value[^3] != ':' ? value.Insert(value.Length - 2, ":") : value;
-        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at : null;
-    }
+    public static DateOnly? Day(string? value) => Infrastructure.Http.CrmDates.Day(value);
 }

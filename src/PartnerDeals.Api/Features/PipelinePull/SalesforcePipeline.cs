@@ -130,7 +130,7 @@ public sealed class SalesforcePipeline(IOptions<CrmOptions> options, SalesforceA
     private static bool After(string? stamp, string id, string? cursorStamp, string? cursorId)
     {
         if (cursorStamp is null) return true;
-        if (stamp is null || PulledOpportunity.Instant(stamp) is not { } at || PulledOpportunity.Instant(cursorStamp) is not { } cursor) return true;
+        if (stamp is null || Infrastructure.Http.CrmDates.Instant(stamp) is not { } at || Infrastructure.Http.CrmDates.Instant(cursorStamp) is not { } cursor) return true;
         return at > cursor || (at == cursor && string.CompareOrdinal(id, cursorId ?? "") > 0);
     }
 
@@ -173,7 +173,7 @@ public sealed class SalesforcePipeline(IOptions<CrmOptions> options, SalesforceA
     /// timestamp as Salesforce writes it (<c>2026-11-30T10:00:00.250+0000</c>) falls in.
     /// </summary>
     internal static string Literal(string stamp) =>
-        PulledOpportunity.Instant(stamp)!.Value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        Infrastructure.Http.CrmDates.Instant(stamp)!.Value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     private static string? Path(JsonObject record, string path)
     {

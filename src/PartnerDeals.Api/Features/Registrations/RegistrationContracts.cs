@@ -58,7 +58,11 @@ public sealed record CoSell(CoSellParty RelationshipOwner, CoSellParty Demo, CoS
 /// <param name="FailedRule">The first rule it failed (e.g. <c>country</c>, <c>min_deal_size</c>), or null.</param>
 public sealed record IcpResult(bool Qualified, string? FailedRule);
 
-public sealed record Outcome(OutcomeResult Result, decimal? Amount, string? Currency, DateTimeOffset ClosedAt, string? LostReason);
+public sealed record Outcome(OutcomeResult Result, decimal? Amount, string? Currency, DateTimeOffset ClosedAt, string? LostReason)
+{
+    /// <summary>The products a won deal sold, as recorded; empty when the outcome named none.</summary>
+    public IReadOnlyList<string> Products { get; init; } = [];
+}
 
 /// <summary>A deal registration and what was decided about it.</summary>
 public sealed record Registration
@@ -98,8 +102,11 @@ public sealed record Registration
     /// <summary>Set when rejected; vendor keys only (a partner reads <c>reason</c>, which never says whose claim or pipeline won).</summary>
     public RejectionReason? RejectionReason { get; init; }
 
-    /// <summary>The channel team's note on the last decision.</summary>
+    /// <summary>The channel team's note on the last decision. A partner reads it only when ops shared it (<c>visibleToPartner</c>).</summary>
     public string? DecisionNote { get; init; }
+
+    /// <summary>Whether ops shared the decision's note with the partner.</summary>
+    public bool DecisionNoteVisibleToPartner { get; init; }
 
     /// <summary>Until when an approved registration holds the account.</summary>
     public DateTimeOffset? ProtectionExpiresAt { get; init; }
@@ -139,8 +146,11 @@ public sealed record Registration
     [JsonIgnore]
     public long Seq { get; init; }
 
-    /// <summary>The registration as a partner may see it: no conflict, no raw rejection reason, and its own version and time.</summary>
-    public Registration ForPartner() => this with { ConflictId = null, RejectionReason = null, UpdatedAt = PartnerUpdatedAt };
+    /// <summary>The registration as a partner may see it: no conflict, no raw rejection reason, no internal note, and its own version and time.</summary>
+    public Registration ForPartner() => this with
+    {
+        ConflictId = null, RejectionReason = null, DecisionNote = DecisionNoteVisibleToPartner ? DecisionNote : null, UpdatedAt = PartnerUpdatedAt,
+    };
 
     /// <summary>
     /// <paramref name="changed"/> as the next version of this registration, changed at <paramref name="now"/>.

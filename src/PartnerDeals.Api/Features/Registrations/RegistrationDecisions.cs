@@ -17,7 +17,8 @@ namespace PartnerDeals.Api.Features.Registrations;
 /// </summary>
 public sealed partial class RegistrationDecisions(
     ConflictChecker checker, ConflictStore conflicts, RegistrationStore registrations, PartnerStore partners,
-    RegistrationJournal journal, FeeLedger fees, AuditTrail audit, WebhookEvents webhooks, IOptions<RegistrationOptions> options, TimeProvider clock)
+    RegistrationJournal journal, FeeLedger fees, AuditTrail audit, WebhookEvents webhooks, IOptions<RegistrationOptions> options,
+    IOptions<ProductLines.ProductCatalogue> catalogue, TimeProvider clock)
     : ITerminationStep
 {
     /// <summary>
@@ -30,9 +31,10 @@ public sealed partial class RegistrationDecisions(
     {
         var now = clock.GetUtcNow();
         var policy = options.Value.Policy;
-        var movedCompany = current is not null && NamesAnotherCompany(current, proposed);
-        // Precedence is earned by the company claimed, not by the row: an edit to another company joins the queue anew.
-        if (movedCompany) proposed = proposed with { Seq = 0, SubmittedAt = now };
+        var movedClaim = current is not null && (NamesAnotherCompany(current, proposed) || ClaimsOtherLines(current, proposed));
+        // Precedence is earned by the company (and, under the product-line scope, the lines) claimed, not by the row: an
+        // edit to another company or other lines joins the queue anew.
+        if (movedClaim) proposed = proposed with { Seq = 0, SubmittedAt = now };
         var company = CompanyOf(proposed);
         var check = await checker.CheckAsync(session, company, proposed.Deal.Products, proposed.PartnerId, proposed.Id, proposed.Seq, ct);
         var matches = check.Candidates.Where(c => c.Match.Verdict != Verdict.Clear).ToList();
@@ -84,7 +86,7 @@ public sealed partial class RegistrationDecisions(
         await journal.RecordAsync(session, decided, action, actor, data, ct);
         await AnnounceAsync(session, current ?? decided, decided, action, now, ct);
         // The old company is no longer claimed: whoever waited behind this registration for it is decided again.
-        if (movedCompany) await ReleaseAsync(session, decided.Id, ct);
+        if (movedClaim) await ReleaseAsync(session, decided.Id, ct);
         return decided;
     }
 
@@ -96,6 +98,10 @@ public sealed partial class RegistrationDecisions(
         CompanyName.Normalise(before.Customer.CompanyName).Key != CompanyName.Normalise(after.Customer.CompanyName).Key
         || Domains.CompanyDomain(before.Customer.Domain) != Domains.CompanyDomain(after.Customer.Domain)
         || !before.Customer.AlternateNames.Order(StringComparer.Ordinal).SequenceEqual(after.Customer.AlternateNames.Order(StringComparer.Ordinal));
+
+    /// <summary>Under the product-line scope, whether an edit's products are of other lines than before.</summary>
+    private bool ClaimsOtherLines(Registration before, Registration after) =>
+        catalogue.Value.ScopesConflicts && !catalogue.Value.LinesOf(before.Deal.Products).SequenceEqual(catalogue.Value.LinesOf(after.Deal.Products));
 
     /// <summary>
     /// Writes a decided change (approval, rejection, withdrawal, outcome, expiry …). When the
@@ -134,13 +140,24 @@ public sealed partial class RegistrationDecisions(
         {
             await webhooks.RecordAsync(session, after.PartnerId, type, after.Id, after.ForPartner(), now, ct);
         }
-        var won = after.Status == RegistrationStatus.Won;
+        var won = after.Status == RegistrationStatus.Won && SoldARegisteredLine(after);
         var basis = new FeeBasis(after.Id, after.PartnerId, after.Terms, after.Status == RegistrationStatus.Approved && after.Icp.Qualified,
             won ? after.Outcome?.Amount : null, won ? after.Outcome?.Currency : null);
         if (await fees.AccrueAsync(session, basis, now, ct) is { } fee)
         {
             await webhooks.RecordAsync(session, fee.PartnerId, WebhookEventTypes.FeeAccrued, fee.RegistrationId, fee, now, ct);
         }
+    }
+
+    /// <summary>
+    /// Under the product-line scope a win pays for the lines the partner registered: one whose products are all of other lines
+    /// earns no fee. A win naming no product, a registration naming none, and a product of no line give the partner the benefit.
+    /// </summary>
+    private bool SoldARegisteredLine(Registration won)
+    {
+        if (!catalogue.Value.ScopesConflicts || won.Outcome is not { Products.Count: > 0 } outcome || won.Deal.Products.Count == 0) return true;
+        var registered = catalogue.Value.LinesOf(won.Deal.Products);
+        return catalogue.Value.LinesOf(outcome.Products).Any(l => l == ProductLines.ProductCatalogue.Unlisted || registered.Contains(l));
     }
 
     /// <summary>

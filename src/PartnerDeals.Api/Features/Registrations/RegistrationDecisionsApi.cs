@@ -51,7 +51,9 @@ public static class RegistrationDecisionsApi
         registrations.MapPost("/{id:guid}/outcome", RecordOutcome)
             .WithName("RecordRegistrationOutcome")
             .WithSummary("Record that the deal was won or lost")
-            .WithDescription("crm, ops and admin, on an approved registration. Won needs amount and currency, lost a lostReason; closedAt (default now) lies between the submission and now. A won "
+            .WithDescription("crm, ops and admin, on an approved registration. Won needs amount and currency, lost a lostReason; closedAt (default now) "
+                + "is a day (read in UTC: from the submission's day to today) or an instant between the submission and now; a win may name the products "
+                + "it sold, and under the product-line scope the fee follows their lines. A won "
                 + "registration makes the account an existing customer; either way waiting registrations are re-evaluated." + Transitions)
             .RequireAuthorization(Policies.Vendor)
             .WithValidation<OutcomeRequest>()
@@ -69,15 +71,18 @@ public static class RegistrationDecisionsApi
 
     private static Task<Results<Ok<Registration>, ProblemHttpResult>> Approve(
         Guid id, ClaimsPrincipal user, HttpContext http, [AsParameters] RegistrationServices s, CancellationToken ct, DecisionNoteRequest? request = null) =>
-        ChangeAsync(id, user, http, s, (session, current, partner) => s.Decisions.ApproveAsync(session, current, partner, Blank(request?.Note), ct), ct);
+        ChangeAsync(id, user, http, s, async (session, current, partner) =>
+            Shared(await s.Decisions.ApproveAsync(session, current, partner, Blank(request?.Note), ct), request?.Note, request?.VisibleToPartner ?? false), ct);
 
     private static Task<Results<Ok<Registration>, ProblemHttpResult>> Reject(
         Guid id, RejectRequest request, ClaimsPrincipal user, HttpContext http, [AsParameters] RegistrationServices s, CancellationToken ct) =>
-        ChangeAsync(id, user, http, s, (_, current, _) => Task.FromResult(s.Decisions.Reject(current, request.Reason!.Value, Blank(request.Note))), ct);
+        ChangeAsync(id, user, http, s, (_, current, _) => Task.FromResult(
+            Shared(s.Decisions.Reject(current, request.Reason!.Value, Blank(request.Note)), request.Note, request.VisibleToPartner ?? false)), ct);
 
     private static Task<Results<Ok<Registration>, ProblemHttpResult>> RequestInfo(
         Guid id, ClaimsPrincipal user, HttpContext http, [AsParameters] RegistrationServices s, CancellationToken ct, DecisionNoteRequest? request = null) =>
-        ChangeAsync(id, user, http, s, (_, current, _) => Task.FromResult(RegistrationDecisions.RequestInfo(current, Blank(request?.Note))), ct);
+        ChangeAsync(id, user, http, s, (_, current, _) => Task.FromResult(
+            Shared(RegistrationDecisions.RequestInfo(current, Blank(request?.Note)), request?.Note, request?.VisibleToPartner ?? true)), ct);
 
     private static Task<Results<Ok<Registration>, ProblemHttpResult>> Withdraw(
         Guid id, ClaimsPrincipal user, HttpContext http, [AsParameters] RegistrationServices s, CancellationToken ct) =>
@@ -86,5 +91,8 @@ public static class RegistrationDecisionsApi
     private static Task<Results<Ok<Registration>, ProblemHttpResult>> RecordOutcome(
         Guid id, OutcomeRequest request, ClaimsPrincipal user, HttpContext http, [AsParameters] RegistrationServices s, CancellationToken ct) =>
         ChangeAsync(id, user, http, s, (_, current, _) => Task.FromResult(
-            s.Decisions.RecordOutcome(current, request.Result!.Value, request.Amount, request.Currency, request.ClosedAt, request.LostReason)), ct);
+            s.Decisions.RecordOutcome(current, request)), ct);
+
+    /// <summary>A decision's new note is the vendor's alone unless ops show it to the partner.</summary>
+    private static Step Shared(Step step, string? note, bool visibleToPartner) => Blank(note) is null ? step : step.SharingNote(visibleToPartner);
 }

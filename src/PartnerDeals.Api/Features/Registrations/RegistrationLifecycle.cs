@@ -65,19 +65,41 @@ public sealed partial class RegistrationDecisions
             ? Step.NotFrom(current, "withdraw", RegistrationStatus.PendingReview, RegistrationStatus.MoreInfoRequested, RegistrationStatus.Approved)
             : Step.To(current with { Status = RegistrationStatus.Withdrawn, Reason = "withdrawn" }, "registration.withdrawn");
 
-    /// <summary>The deal of an approved registration was won or lost, after it was registered and not later than now (a day's grace).</summary>
-    public Step RecordOutcome(Registration current, OutcomeResult result, decimal? amount, string? currency, DateTimeOffset? closedAt, string? lostReason)
+    /// <summary>
+    /// The deal of an approved registration was won or lost, after it was registered and not later than now (a day's grace
+    /// for an instant). A day is read as that UTC day: the submission's day up to today; it is recorded as its start, or as
+    /// the submission on the submission's day.
+    /// </summary>
+    public Step RecordOutcome(Registration current, OutcomeRequest request)
     {
         if (current.Status != RegistrationStatus.Approved) return Step.NotFrom(current, "outcome", RegistrationStatus.Approved);
         var now = clock.GetUtcNow();
-        var closed = (closedAt ?? now).ToUniversalTime();
-        if (closed < current.SubmittedAt || closed > now.AddDays(1))
+        CrmDates.TryDayOrInstant(request.ClosedAt, out var day, out var instant);
+        DateTimeOffset closed;
+        if (day is { } closedDay)
         {
-            return Step.Refuse(Problems.InvalidField("closedAt", $"closedAt must be between the submission ({current.SubmittedAt:O}) and now."));
+            var submittedDay = DateOnly.FromDateTime(current.SubmittedAt.UtcDateTime);
+            if (closedDay < submittedDay || closedDay > DateOnly.FromDateTime(now.UtcDateTime))
+            {
+                return Step.Refuse(Problems.InvalidField("closedAt", $"closedAt must be a day from the submission's ({submittedDay:yyyy-MM-dd}, UTC) to today."));
+            }
+            var start = new DateTimeOffset(closedDay.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+            closed = start < current.SubmittedAt ? current.SubmittedAt : start;
         }
-        var won = result == OutcomeResult.Won;
-        var outcome = new Outcome(result, won ? Amounts.Normalised(amount) : null, won ? currency!.Trim().ToUpperInvariant() : null,
-            closed, won ? null : lostReason!.Trim());
+        else
+        {
+            closed = (instant ?? now).ToUniversalTime();
+            if (closed < current.SubmittedAt || closed > now.AddDays(1))
+            {
+                return Step.Refuse(Problems.InvalidField("closedAt", $"closedAt must be between the submission ({current.SubmittedAt:O}) and now."));
+            }
+        }
+        var won = request.Result == OutcomeResult.Won;
+        var outcome = new Outcome(request.Result!.Value, won ? Amounts.Normalised(request.Amount) : null, won ? request.Currency!.Trim().ToUpperInvariant() : null,
+            closed, won ? null : request.LostReason!.Trim())
+        {
+            Products = won ? (request.Products ?? []).Select(p => p.Trim()).Distinct().ToList() : [],
+        };
         return Step.To(current with
         {
             Status = won ? RegistrationStatus.Won : RegistrationStatus.Lost,
@@ -125,6 +147,10 @@ public sealed record Step(Registration? Changed, string? Action, object? Data, P
     public static Step To(Registration changed, string action, object? data = null) => new(changed, action, data, null);
 
     public static Step Refuse(ProblemHttpResult problem) => new(null, null, null, problem);
+
+    /// <summary>The change with its new decision note shown to the partner, or kept internal.</summary>
+    public Step SharingNote(bool visibleToPartner) =>
+        Changed is null ? this : this with { Changed = Changed with { DecisionNoteVisibleToPartner = visibleToPartner } };
 
     public static Step NotFrom(Registration current, string action, params RegistrationStatus[] allowed) => Refuse(Problems.InvalidTransition(
         $"{action} is allowed only from {string.Join(" or ", allowed.Select(a => Json.Name(a)))}; this registration is {Json.Name(current.Status)}."));

@@ -1,75 +1,95 @@
 using System.ComponentModel.DataAnnotations;
+using System.Runtime.CompilerServices;
 using FluentValidation;
 using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Infrastructure.Http;
 
 namespace PartnerDeals.Api.Features.Registrations;
 
+/// <summary>
+/// A part of a registration that an edit may patch (JSON merge patch, RFC 7396): a field sent as null is removed, one
+/// left out stays as it is. Binding cannot tell the two apart afterwards, so each field notes a null as it is set.
+/// </summary>
+public abstract record PatchableInput
+{
+    private readonly HashSet<string> _sentAsNull = [];
+
+    /// <summary>Whether the request sent <paramref name="field"/> (a property name) as null.</summary>
+    public bool SentAsNull(string field) => _sentAsNull.Contains(field);
+
+    protected T Sent<T>(T value, [CallerMemberName] string field = "")
+    {
+        if (value is null) _sentAsNull.Add(field);
+        else _sentAsNull.Remove(field);
+        return value;
+    }
+}
+
 /// <summary>The customer company the partner brings.</summary>
-public sealed record CustomerInput
+public sealed record CustomerInput : PatchableInput
 {
     /// <example>Contoso Pharma GmbH</example>
     [Required]
-    public string? CompanyName { get; init; }
+    public string? CompanyName { get; init => field = Sent(value); }
 
     /// <summary>The company's website URL, an e-mail address at it, or a bare host.</summary>
     /// <example>https://contoso-pharma.de</example>
-    public string? Domain { get; init; }
+    public string? Domain { get; init => field = Sent(value); }
 
     /// <summary>ISO 3166-1 alpha-2.</summary>
     /// <example>DE</example>
     [Required]
-    public string? Country { get; init; }
+    public string? Country { get; init => field = Sent(value); }
 
     /// <summary>Other names the company is known by (former names, local-script names, tickers): up to 20; each is matched.</summary>
     /// <example>["Contoso Pharmaceuticals", "Контосо Фарма"]</example>
-    public IReadOnlyList<string>? AlternateNames { get; init; }
+    public IReadOnlyList<string>? AlternateNames { get; init => field = Sent(value); }
 
     /// <example>pharmaceuticals</example>
-    public string? Industry { get; init; }
+    public string? Industry { get; init => field = Sent(value); }
 
     /// <example>1200</example>
-    public int? EmployeeCount { get; init; }
+    public int? EmployeeCount { get; init => field = Sent(value); }
 }
 
 /// <summary>The partner's contact at the customer.</summary>
-public sealed record ContactInput
+public sealed record ContactInput : PatchableInput
 {
     /// <example>Maria Schmidt</example>
     [Required]
-    public string? Name { get; init; }
+    public string? Name { get; init => field = Sent(value); }
 
     /// <example>maria.schmidt@contoso-pharma.de</example>
     [Required]
-    public string? Email { get; init; }
+    public string? Email { get; init => field = Sent(value); }
 
     /// <example>Head of IT</example>
-    public string? Title { get; init; }
+    public string? Title { get; init => field = Sent(value); }
 }
 
-public sealed record DealInput
+public sealed record DealInput : PatchableInput
 {
     /// <example>Contoso analytics rollout</example>
     [Required]
-    public string? Name { get; init; }
+    public string? Name { get; init => field = Sent(value); }
 
     /// <example>["analytics-suite"]</example>
-    public IReadOnlyList<string>? Products { get; init; }
+    public IReadOnlyList<string>? Products { get; init => field = Sent(value); }
 
     /// <example>120000</example>
     [Required]
-    public decimal? EstimatedValue { get; init; }
+    public decimal? EstimatedValue { get; init => field = Sent(value); }
 
     /// <summary>ISO 4217.</summary>
     /// <example>EUR</example>
     [Required]
-    public string? Currency { get; init; }
+    public string? Currency { get; init => field = Sent(value); }
 
     /// <example>2027-03-31</example>
-    public DateOnly? ExpectedCloseDate { get; init; }
+    public DateOnly? ExpectedCloseDate { get; init => field = Sent(value); }
 
     /// <example>Met the CIO at a trade fair; pilot agreed.</example>
-    public string? Notes { get; init; }
+    public string? Notes { get; init => field = Sent(value); }
 }
 
 /// <summary>Who owns the relationship, who demos and who manages the contract; each defaults to <c>partner</c>.</summary>
@@ -103,7 +123,7 @@ public sealed record CreateRegistrationRequest
     public CoSellInput? CoSell { get; init; }
 }
 
-/// <summary>Change a registration: send only what changes (merge patch; null means unchanged).</summary>
+/// <summary>Change a registration: send only what changes (JSON merge patch: a field sent as null is removed; a required one cannot be).</summary>
 public sealed record UpdateRegistrationRequest
 {
     public CustomerInput? Customer { get; init; }
@@ -118,15 +138,24 @@ public sealed record RejectRequest
     [Required]
     public RejectionReason? Reason { get; init; }
 
-    /// <example>Our direct team has been working this account since June.</example>
+    /// <summary>Internal unless <c>visibleToPartner</c>.</summary>
+    /// <example>This account is not open for registration this quarter.</example>
     public string? Note { get; init; }
+
+    /// <summary>Show the note to the partner (default false: the vendor's alone).</summary>
+    /// <example>true</example>
+    public bool? VisibleToPartner { get; init; }
 }
 
 public sealed record DecisionNoteRequest
 {
-    /// <summary>Shown to the partner.</summary>
+    /// <summary>Internal unless <c>visibleToPartner</c>; a request for information's note is for the partner unless it says false.</summary>
     /// <example>Please add the customer's website and employee count.</example>
     public string? Note { get; init; }
+
+    /// <summary>Show the note to the partner (default false; true for a request for information).</summary>
+    /// <example>true</example>
+    public bool? VisibleToPartner { get; init; }
 }
 
 public sealed record OutcomeRequest
@@ -143,8 +172,19 @@ public sealed record OutcomeRequest
     /// <example>EUR</example>
     public string? Currency { get; init; }
 
-    /// <summary>Defaults to now.</summary>
-    public DateTimeOffset? ClosedAt { get; init; }
+    /// <summary>
+    /// When the deal closed (default now): a day (<c>2026-12-05</c>, read as that UTC day: from the submission's day to today) or an
+    /// ISO 8601 instant with any offset (<c>2026-12-05T12:00:00.000+0000</c> too), from the submission to now.
+    /// </summary>
+    /// <example>2026-12-05</example>
+    public string? ClosedAt { get; init; }
+
+    /// <summary>
+    /// The products the won deal sold (up to 50). Under the product-line scope the fee follows them: a win that sold none of the
+    /// registration's lines earns no fee.
+    /// </summary>
+    /// <example>["Analytics Suite"]</example>
+    public IReadOnlyList<string>? Products { get; init; }
 
     /// <summary>Required when lost.</summary>
     /// <example>Budget frozen</example>
@@ -172,6 +212,11 @@ internal static class RegistrationRules
 {
     public const int MaxProducts = 50;
 
+    /// <summary>A field an edit may change but not remove: sent as null, it is a problem rather than left as it was.</summary>
+    public static void Kept<T, TField>(this AbstractValidator<T> validator, System.Linq.Expressions.Expression<Func<T, TField>> field, string name)
+        where T : PatchableInput =>
+        validator.RuleFor(field).Must((input, _) => !input.SentAsNull(name)).WithMessage($"{{PropertyName}} is required; an edit may change it but not remove it.");
+
     /// <summary>A one-line value (a person's name, a title, a product) of at most <paramref name="max"/> characters.</summary>
     public static IRuleBuilderOptions<T, string?> Line<T>(this IRuleBuilder<T, string?> rule, int max) => rule.MaximumLength(max).Name();
 }
@@ -181,6 +226,11 @@ internal sealed class CustomerInputValidator : AbstractValidator<CustomerInput>
     public CustomerInputValidator(bool partial)
     {
         RuleFor(x => x.CompanyName).CompanyName().When(x => !partial || x.CompanyName is not null);
+        if (partial)
+        {
+            this.Kept(x => x.CompanyName, nameof(CustomerInput.CompanyName));
+            this.Kept(x => x.Country, nameof(CustomerInput.Country));
+        }
         RuleFor(x => x.Domain).CompanyDomain();
         RuleFor(x => x.AlternateNames).AlternateNames();
         if (!partial) RuleFor(x => x.Country).NotEmpty();
@@ -199,6 +249,11 @@ internal sealed class ContactInputValidator : AbstractValidator<ContactInput>
             RuleFor(x => x.Name).NotEmpty();
             RuleFor(x => x.Email).NotEmpty();
         }
+        else
+        {
+            this.Kept(x => x.Name, nameof(ContactInput.Name));
+            this.Kept(x => x.Email, nameof(ContactInput.Email));
+        }
         RuleFor(x => x.Name).Line(200).Must(n => n is null || n.Trim().Length > 0).WithMessage("name must not be blank.");
         RuleFor(x => x.Email).MaximumLength(320).EmailAddress().WithMessage("email must be an e-mail address.");
         RuleFor(x => x.Title).Line(200);
@@ -214,6 +269,12 @@ internal sealed class DealInputValidator : AbstractValidator<DealInput>
             RuleFor(x => x.Name).NotEmpty();
             RuleFor(x => x.EstimatedValue).NotNull();
             RuleFor(x => x.Currency).NotEmpty();
+        }
+        else
+        {
+            this.Kept(x => x.Name, nameof(DealInput.Name));
+            this.Kept(x => x.EstimatedValue, nameof(DealInput.EstimatedValue));
+            this.Kept(x => x.Currency, nameof(DealInput.Currency));
         }
         RuleFor(x => x.Name).Line(300).Must(n => n is null || n.Trim().Length > 0).WithMessage("name must not be blank.");
         RuleFor(x => x.Products).Must(p => p is null || p.Count <= RegistrationRules.MaxProducts)
@@ -279,7 +340,13 @@ public sealed class OutcomeRequestValidator : AbstractValidator<OutcomeRequest>
         RuleFor(x => x.Amount).GreaterThanOrEqualTo(0).LessThan(1_000_000_000_000_000m).PrecisionScale(19, 4, true);
         RuleFor(x => x.Currency).Must(c => c is null || IsoCodes.IsCurrency(c)).WithMessage("currency must be an ISO 4217 code such as EUR.");
         RuleFor(x => x.LostReason).FreeText(500);
-        RuleFor(x => x.ClosedAt).InclusiveBetween(new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2999, 12, 31, 0, 0, 0, TimeSpan.Zero));
+        RuleFor(x => x.ClosedAt).Must(c => c is null || (CrmDates.TryDayOrInstant(c, out var day, out var at)
+                && (day ?? DateOnly.FromDateTime(at!.Value.UtcDateTime)).Year is >= 2000 and <= 2999))
+            .WithMessage("closedAt must be a day (2026-12-05) or an ISO 8601 instant (2026-12-05T12:00:00Z, +01:00 or +0000).");
+        RuleFor(x => x.Products).Null().When(x => x.Result != OutcomeResult.Won).WithMessage("products apply only when won.");
+        RuleFor(x => x.Products).Must(p => p is null || p.Count <= RegistrationRules.MaxProducts)
+            .WithMessage($"products may list at most {RegistrationRules.MaxProducts} products.");
+        RuleForEach(x => x.Products).NotEmpty().Line(200);
     }
 }
 

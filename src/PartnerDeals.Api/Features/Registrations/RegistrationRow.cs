@@ -51,6 +51,7 @@ internal sealed record RegistrationRow
     public string PolicyVersion { get; init; } = "";
     public string? RejectionReason { get; init; }
     public string? DecisionNote { get; init; }
+    public bool DecisionNoteShared { get; init; }
     public DateTimeOffset? ProtectionExpiresAt { get; init; }
     public int ExtensionsGranted { get; init; }
     public string? TermsTier { get; init; }
@@ -65,6 +66,7 @@ internal sealed record RegistrationRow
     public string? OutcomeCurrency { get; init; }
     public DateTimeOffset? ClosedAt { get; init; }
     public string? LostReason { get; init; }
+    public string? OutcomeProducts { get; init; }
     public DateTimeOffset SubmittedAt { get; init; }
     public DateTimeOffset? DecidedAt { get; init; }
     public DateTimeOffset? ApprovedAt { get; init; }
@@ -120,6 +122,7 @@ internal sealed record RegistrationRow
             PolicyVersion = r.PolicyVersion,
             RejectionReason = r.RejectionReason is { } reason ? Json.Name(reason) : null,
             DecisionNote = r.DecisionNote,
+            DecisionNoteShared = r.DecisionNote is not null && r.DecisionNoteVisibleToPartner,
             ProtectionExpiresAt = r.ProtectionExpiresAt,
             ExtensionsGranted = r.ExtensionsGranted,
             TermsTier = r.Terms?.Tier,
@@ -134,6 +137,7 @@ internal sealed record RegistrationRow
             OutcomeCurrency = r.Outcome?.Currency,
             ClosedAt = r.Outcome?.ClosedAt,
             LostReason = r.Outcome?.LostReason,
+            OutcomeProducts = r.Outcome?.Products is { Count: > 0 } sold ? JsonSerializer.Serialize(sold, Json.Options) : null,
             SubmittedAt = r.SubmittedAt,
             DecidedAt = r.DecidedAt,
             ApprovedAt = r.ApprovedAt,
@@ -170,12 +174,16 @@ internal sealed record RegistrationRow
             PolicyVersion = PolicyVersion,
             RejectionReason = RejectionReason is null ? null : Json.Parse<RejectionReason>(RejectionReason),
             DecisionNote = DecisionNote,
+            DecisionNoteVisibleToPartner = DecisionNoteShared,
             ProtectionExpiresAt = ProtectionExpiresAt,
             ExtensionsGranted = ExtensionsGranted,
             Terms = TermsTier is null ? null : new TermsSnapshot(TermsTier, Json.Parse<FeeModel>(TermsFeeModel!), TermsFeePercent, TermsFeeAmount,
                 TermsFeeCurrency, Json.Parse<FeeTrigger>(TermsFeeTrigger!), TermsPaymentNetDays ?? 0, TermsProtectionDays ?? 0),
             Outcome = status is RegistrationStatus.Won or RegistrationStatus.Lost && ClosedAt is { } closed
                 ? new Outcome(status == RegistrationStatus.Won ? OutcomeResult.Won : OutcomeResult.Lost, OutcomeAmount, OutcomeCurrency, closed, LostReason)
+                {
+                    Products = OutcomeProducts is null ? [] : JsonSerializer.Deserialize<string[]>(OutcomeProducts, Json.Options) ?? [],
+                }
                 : null,
             ConflictId = ConflictId,
             SubmittedAt = SubmittedAt,

@@ -20,9 +20,9 @@ public sealed class RegistrationStore(Database database)
         r.id, r.seq, r.partner_id, r.status, r.verdict, r.reason, r.company_name, r.company_website, r.country, r.industry, r.employee_count,
         r.contact_name, r.contact_email, r.contact_title, r.deal_name, r.products, r.estimated_value, r.currency, r.expected_close_date,
         r.deal_notes, r.relationship_owner, r.demo_owner, r.contract_owner, r.co_sell, r.name_tokens, r.alternate_names, r.icp_qualified, r.icp_failed_rule,
-        r.policy_version, r.rejection_reason, r.decision_note, r.protection_expires_at, r.extensions_granted, r.terms_tier, r.terms_fee_model,
+        r.policy_version, r.rejection_reason, r.decision_note, r.decision_note_shared, r.protection_expires_at, r.extensions_granted, r.terms_tier, r.terms_fee_model,
         r.terms_fee_percent, r.terms_fee_amount, r.terms_fee_currency, r.terms_fee_trigger, r.terms_payment_net_days, r.terms_protection_days,
-        r.outcome_amount, r.outcome_currency, r.closed_at, r.lost_reason, r.submitted_at, r.decided_at, r.approved_at, r.version, r.created_at, r.updated_at,
+        r.outcome_amount, r.outcome_currency, r.closed_at, r.lost_reason, r.outcome_products, r.submitted_at, r.decided_at, r.approved_at, r.version, r.created_at, r.updated_at,
         r.partner_version, r.partner_updated_at,
         (SELECT MAX(c.id) FROM conflicts c WHERE c.registration_id = r.id AND c.status = 'open') AS conflict_id
         """;
@@ -32,16 +32,16 @@ public sealed class RegistrationStore(Database database)
         INSERT INTO registrations (id, seq, partner_id, status, verdict, reason, company_name, company_website, company_domain, country, industry,
             employee_count, contact_name, contact_email, contact_title, deal_name, products, estimated_value, currency, expected_close_date,
             deal_notes, relationship_owner, demo_owner, contract_owner, co_sell, name_key, name_acronym, name_tokens, alternate_names, icp_qualified,
-            icp_failed_rule, policy_version, rejection_reason, decision_note, protection_expires_at, extensions_granted, terms_tier,
+            icp_failed_rule, policy_version, rejection_reason, decision_note, decision_note_shared, protection_expires_at, extensions_granted, terms_tier,
             terms_fee_model, terms_fee_percent, terms_fee_amount, terms_fee_currency, terms_fee_trigger, terms_payment_net_days,
-            terms_protection_days, outcome_amount, outcome_currency, closed_at, lost_reason, submitted_at, decided_at, approved_at, created_by_key_id,
+            terms_protection_days, outcome_amount, outcome_currency, closed_at, lost_reason, outcome_products, submitted_at, decided_at, approved_at, created_by_key_id,
             version, created_at, updated_at, partner_version, partner_updated_at)
         SELECT @Id, COALESCE(MAX(seq), 0) + 1, @PartnerId, @Status, @Verdict, @Reason, @CompanyName, @CompanyWebsite, @CompanyDomain, @Country, @Industry,
             @EmployeeCount, @ContactName, @ContactEmail, @ContactTitle, @DealName, @Products, @EstimatedValue, @Currency, @ExpectedCloseDate,
             @DealNotes, @RelationshipOwner, @DemoOwner, @ContractOwner, @CoSell, @NameKey, @NameAcronym, @NameTokens, @AlternateNames, @IcpQualified,
-            @IcpFailedRule, @PolicyVersion, @RejectionReason, @DecisionNote, @ProtectionExpiresAt, @ExtensionsGranted, @TermsTier,
+            @IcpFailedRule, @PolicyVersion, @RejectionReason, @DecisionNote, @DecisionNoteShared, @ProtectionExpiresAt, @ExtensionsGranted, @TermsTier,
             @TermsFeeModel, @TermsFeePercent, @TermsFeeAmount, @TermsFeeCurrency, @TermsFeeTrigger, @TermsPaymentNetDays,
-            @TermsProtectionDays, @OutcomeAmount, @OutcomeCurrency, @ClosedAt, @LostReason, @SubmittedAt, @DecidedAt, @ApprovedAt, @CreatedByKeyId,
+            @TermsProtectionDays, @OutcomeAmount, @OutcomeCurrency, @ClosedAt, @LostReason, @OutcomeProducts, @SubmittedAt, @DecidedAt, @ApprovedAt, @CreatedByKeyId,
             @Version, @CreatedAt, @UpdatedAt, @PartnerVersion, @PartnerUpdatedAt
         FROM registrations
         """;
@@ -57,11 +57,11 @@ public sealed class RegistrationStore(Database database)
             deal_notes = @DealNotes, relationship_owner = @RelationshipOwner, demo_owner = @DemoOwner, contract_owner = @ContractOwner,
             co_sell = @CoSell, name_key = @NameKey, name_acronym = @NameAcronym, name_tokens = @NameTokens, alternate_names = @AlternateNames, icp_qualified = @IcpQualified,
             icp_failed_rule = @IcpFailedRule, policy_version = @PolicyVersion, rejection_reason = @RejectionReason,
-            decision_note = @DecisionNote, protection_expires_at = @ProtectionExpiresAt, extensions_granted = @ExtensionsGranted,
+            decision_note = @DecisionNote, decision_note_shared = @DecisionNoteShared, protection_expires_at = @ProtectionExpiresAt, extensions_granted = @ExtensionsGranted,
             terms_tier = @TermsTier, terms_fee_model = @TermsFeeModel, terms_fee_percent = @TermsFeePercent,
             terms_fee_amount = @TermsFeeAmount, terms_fee_currency = @TermsFeeCurrency, terms_fee_trigger = @TermsFeeTrigger,
             terms_payment_net_days = @TermsPaymentNetDays, terms_protection_days = @TermsProtectionDays,
-            outcome_amount = @OutcomeAmount, outcome_currency = @OutcomeCurrency, closed_at = @ClosedAt, lost_reason = @LostReason,
+            outcome_amount = @OutcomeAmount, outcome_currency = @OutcomeCurrency, closed_at = @ClosedAt, lost_reason = @LostReason, outcome_products = @OutcomeProducts,
             submitted_at = @SubmittedAt, decided_at = @DecidedAt, approved_at = @ApprovedAt, version = @Version, updated_at = @UpdatedAt,
             seq = CASE WHEN @Seq = 0 THEN (SELECT COALESCE(MAX(s.seq), 0) + 1 FROM registrations s) ELSE seq END,
             partner_version = @PartnerVersion, partner_updated_at = @PartnerUpdatedAt

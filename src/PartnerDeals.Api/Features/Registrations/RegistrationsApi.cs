@@ -192,29 +192,34 @@ public static class RegistrationsApi
     internal static IReadOnlyList<string> Alternates(IReadOnlyList<string>? names) =>
         names?.Select(n => n.Trim()).Distinct().ToList() ?? [];
 
+    /// <summary>The edit applied: what it sent replaces, what it sent as null is removed, what it left out stays.</summary>
     private static Registration Merge(Registration current, UpdateRegistrationRequest r) => current with
     {
         Customer = r.Customer is not { } c ? current.Customer : new Customer(
             c.CompanyName?.Trim() ?? current.Customer.CompanyName,
-            c.Domain is null ? current.Customer.Domain : Blank(c.Domain),
+            Optional(c, nameof(c.Domain), c.Domain, current.Customer.Domain),
             c.Country?.Trim().ToUpperInvariant() ?? current.Customer.Country,
-            c.Industry is null ? current.Customer.Industry : Blank(c.Industry),
-            c.EmployeeCount ?? current.Customer.EmployeeCount)
+            Optional(c, nameof(c.Industry), c.Industry, current.Customer.Industry),
+            c.EmployeeCount ?? (c.SentAsNull(nameof(c.EmployeeCount)) ? null : current.Customer.EmployeeCount))
         {
-            AlternateNames = c.AlternateNames is null ? current.Customer.AlternateNames : Alternates(c.AlternateNames),
+            AlternateNames = c.AlternateNames is not null ? Alternates(c.AlternateNames)
+                : c.SentAsNull(nameof(c.AlternateNames)) ? [] : current.Customer.AlternateNames,
         },
         Contact = r.Contact is not { } k ? current.Contact : new Contact(
-            k.Name?.Trim() ?? current.Contact.Name, k.Email?.Trim() ?? current.Contact.Email, k.Title is null ? current.Contact.Title : Blank(k.Title)),
+            k.Name?.Trim() ?? current.Contact.Name, k.Email?.Trim() ?? current.Contact.Email, Optional(k, nameof(k.Title), k.Title, current.Contact.Title)),
         Deal = r.Deal is not { } d ? current.Deal : new Deal(
             d.Name?.Trim() ?? current.Deal.Name,
-            d.Products?.Select(p => p.Trim()).ToList() ?? current.Deal.Products,
+            d.Products?.Select(p => p.Trim()).ToList() ?? (d.SentAsNull(nameof(d.Products)) ? [] : current.Deal.Products),
             Amounts.Normalised(d.EstimatedValue) ?? current.Deal.EstimatedValue,
             d.Currency?.Trim().ToUpperInvariant() ?? current.Deal.Currency,
-            d.ExpectedCloseDate ?? current.Deal.ExpectedCloseDate,
-            d.Notes is null ? current.Deal.Notes : Blank(d.Notes)),
+            d.ExpectedCloseDate ?? (d.SentAsNull(nameof(d.ExpectedCloseDate)) ? null : current.Deal.ExpectedCloseDate),
+            Optional(d, nameof(d.Notes), d.Notes, current.Deal.Notes)),
         CoSell = r.CoSell is not { } cs ? current.CoSell : new CoSell(
             cs.RelationshipOwner ?? current.CoSell.RelationshipOwner, cs.Demo ?? current.CoSell.Demo, cs.Contract ?? current.CoSell.Contract),
     };
+
+    private static string? Optional(PatchableInput input, string field, string? sent, string? current) =>
+        sent is not null ? Blank(sent) : input.SentAsNull(field) ? null : current;
 
     private static bool Same(Registration a, Registration b) => AuditTrail.Changes(a.AuditFields(), b.AuditFields()).Count == 0;
 

@@ -104,10 +104,15 @@ public sealed class EndpointAddresses(HostResolver resolve, Microsoft.Extensions
         var embedsIPv4 = bytes.Take(12).All(x => x == 0)
             || (bytes[0] == 0x00 && bytes[1] == 0x64 && bytes[2] == 0xff && bytes[3] == 0x9b && bytes.Skip(4).Take(8).All(x => x == 0));
         if (embedsIPv4) return IsNonPublic(new IPAddress(bytes[12..]));
-        // Documentation (2001:db8::/32), and 6to4 or Teredo wrappers that would tunnel anywhere.
+        // Documentation (2001:db8::/32), and 6to4 or Teredo wrappers that would tunnel anywhere; local-use NAT64
+        // (64:ff9b:1::/48), IPv4-translated (::ffff:0:0:0/96) and discard-only (100::/64) addresses, which translate into
+        // or drop within a network of the operator's own.
         return (bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0x0d && bytes[3] == 0xb8)
             || (bytes[0] == 0x20 && bytes[1] == 0x02)
-            || (bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0x00 && bytes[3] == 0x00);
+            || (bytes[0] == 0x20 && bytes[1] == 0x01 && bytes[2] == 0x00 && bytes[3] == 0x00)
+            || bytes.AsSpan(0, 6).SequenceEqual(new byte[] { 0x00, 0x64, 0xff, 0x9b, 0x00, 0x01 })
+            || (bytes.Take(8).All(x => x == 0) && bytes[8] == 0xff && bytes[9] == 0xff && bytes[10] == 0 && bytes[11] == 0)
+            || (bytes[0] == 0x01 && bytes[1] == 0x00 && bytes.Skip(2).Take(6).All(x => x == 0));
     }
 }
 

@@ -7,7 +7,7 @@ namespace PartnerDeals.Api.Infrastructure.Http;
 
 /// <summary>
 /// What text the API stores. A name is one line of visible text: no control characters (NUL, ESC,
-/// CR, LF, tab), no non-characters (U+FFFE, U+FFFF, U+FDD0–U+FDEF), no lone surrogates, and none of the
+/// CR, LF, tab, the line and paragraph separators), no non-characters (U+FFFE, U+FFFF, U+FDD0–U+FDEF), no lone surrogates, and none of the
 /// invisible controls that reorder what a reader sees (bidi embeddings, overrides and isolates) or
 /// the byte-order mark. The directional marks (LRM, RLM, ALM) stay allowed: right-to-left names carry
 /// them legitimately, and matching drops them. Free text (notes, reasons) may also hold line breaks and tabs.
@@ -37,6 +37,8 @@ public static class TextRules
             rest = rest[used..];
             var v = rune.Value;
             if (Rune.GetUnicodeCategory(rune) == UnicodeCategory.Control && !(allowLineBreaks && v is '\n' or '\r' or '\t')) return false;
+            // The line and paragraph separators break a name as LF does (and end a line in JavaScript).
+            if (v is 0x2028 or 0x2029 && !allowLineBreaks) return false;
             if (v is >= 0xFDD0 and <= 0xFDEF || (v & 0xFFFE) == 0xFFFE) return false;
             if (v is 0xFEFF or (>= 0x202A and <= 0x202E) or (>= 0x2066 and <= 0x2069)) return false;
         }

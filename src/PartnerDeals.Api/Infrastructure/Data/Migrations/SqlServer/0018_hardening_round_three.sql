@@ -1,0 +1,11 @@
+-- A decision's note is internal unless ops share it with the partner. Notes written before were all shown; only a
+-- request for information was meant for the partner, so only those stay shared.
+ALTER TABLE dbo.registrations ADD decision_note_shared BIT NOT NULL CONSTRAINT df_registrations_decision_note_shared DEFAULT 0;
+GO
+UPDATE dbo.registrations SET decision_note_shared = 1 WHERE status = 'more_info_requested' AND decision_note IS NOT NULL;
+
+-- The products a won deal sold (a JSON array, null when the outcome named none): the fee follows their lines.
+ALTER TABLE dbo.registrations ADD outcome_products NVARCHAR(MAX) NULL;
+
+-- A partner's own check quota (pre-checks, registrations and company-changing edits); null takes the settings.
+ALTER TABLE dbo.partners ADD check_quota_per_minute INT NULL, check_quota_per_day INT NULL;
