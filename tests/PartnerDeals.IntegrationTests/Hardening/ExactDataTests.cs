@@ -85,6 +85,102 @@ public sealed class ExactDataTests : RegistrationTest
         Status(await ReadAsync(id)).ShouldBe("approved");
     }
 
+    [TestCase("today", TestName = "Outcome_ClosedOnTheSubmissionsDayAsADate_IsRecorded")]
+    [TestCase("now+0000", TestName = "Outcome_ClosedAtWithSalesforcesOffsetWithoutAColon_IsRecorded")]
+    [TestCase("now+05:30", TestName = "Outcome_ClosedAtWithAnotherOffset_IsRecorded")]
+    public async Task Outcome_ClosedAtAsCrmsSendIt_IsRecordedAndEarnsTheFee(string form)
+    {
+        var partner = await PartnerAsync("gold");
+        var (name, domain) = NewCompany();
+        var id = Id(await RegisterAsync(partner.Client, Body(name, domain)));
+        var now = DateTimeOffset.UtcNow;
+        var closedAt = form switch
+        {
+            "today" => now.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+            "now+0000" => now.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'+0000'", System.Globalization.CultureInfo.InvariantCulture),
+            _ => now.ToOffset(TimeSpan.FromMinutes(330)).ToString("yyyy-MM-dd'T'HH:mm:ss.fffzzz", System.Globalization.CultureInfo.InvariantCulture),
+        };
+
+        var response = await _crm.PostAsJsonAsync($"/v1/registrations/{id}/outcome", new { result = "won", amount = 1000m, currency = "EUR", closedAt });
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var outcome = (await ReadAsync(id))["outcome"]!;
+        var recorded = outcome.Get<DateTimeOffset>("closedAt");
+        recorded.ShouldBeGreaterThanOrEqualTo((await ReadAsync(id)).Get<DateTimeOffset>("submittedAt"));
+        recorded.UtcDateTime.Date.ShouldBe(now.UtcDateTime.Date);
+        var fees = await ReadJsonAsync(await Admin.GetAsync($"/v1/partners/{partner.Id}/fees"));
+        fees["items"]!.AsArray().ShouldContain(f => f!.Get<string>("registrationId") == id);
+    }
+
+    [TestCase(1, TestName = "Outcome_ClosedTomorrowAsADate_IsRefused")]
+    [TestCase(-1, TestName = "Outcome_ClosedTheDayBeforeTheSubmissionAsADate_IsRefused")]
+    public async Task Outcome_ClosedOnADayOutsideSubmissionToToday_IsRefused(int days)
+    {
+        var partner = await PartnerAsync("gold");
+        var (name, domain) = NewCompany();
+        var id = Id(await RegisterAsync(partner.Client, Body(name, domain)));
+        var closedAt = DateTimeOffset.UtcNow.AddDays(days).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+
+        var response = await _crm.PostAsJsonAsync($"/v1/registrations/{id}/outcome", new { result = "won", amount = 1000m, currency = "EUR", closedAt });
+
+        ErrorFields(await ReadProblemAsync(response, HttpStatusCode.BadRequest, "validation")).ShouldBe(["closedAt"]);
+        Status(await ReadAsync(id)).ShouldBe("approved");
+    }
+
+    [Test]
+    public async Task Edit_OptionalFieldSentAsNull_IsRemoved_ARequiredOneIsAProblem()
+    {
+        var partner = await PartnerAsync("registered");
+        var (name, domain) = NewCompany();
+        var body = new
+        {
+            customer = new { companyName = name, domain, country = "DE", industry = "pharma", employeeCount = 40, alternateNames = new[] { name + " Holding" } },
+            contact = new { name = "Maria Schmidt", email = "maria@customer.example", title = "CIO" },
+            deal = new { name = "Rollout", products = new[] { "analytics" }, estimatedValue = 50_000m, currency = "EUR", expectedCloseDate = "2027-03-31", notes = "n" },
+        };
+        var id = Id(await RegisterAsync(partner.Client, body));
+
+        async Task<HttpResponseMessage> PatchAsync(string json)
+        {
+            var current = await partner.Client.GetAsync($"/v1/registrations/{id}");
+            var request = new HttpRequestMessage(HttpMethod.Patch, $"/v1/registrations/{id}") { Content = JsonBody(json, "application/merge-patch+json") };
+            request.Headers.IfMatch.Add(current.Headers.ETag!);
+            return await partner.Client.SendAsync(request);
+        }
+
+        var removed = await PatchAsync("""
+            {"customer":{"domain":null,"industry":null,"employeeCount":null,"alternateNames":null},"contact":{"title":null},
+             "deal":{"products":null,"expectedCloseDate":null,"notes":null}}
+            """);
+        removed.StatusCode.ShouldBe(HttpStatusCode.OK, await removed.Content.ReadAsStringAsync());
+        var read = await ReadAsync(id);
+        read["customer"]!["domain"].ShouldBeNull();
+        read["customer"]!["industry"].ShouldBeNull();
+        read["customer"]!["employeeCount"].ShouldBeNull();
+        read["customer"]!["alternateNames"]!.AsArray().ShouldBeEmpty();
+        read["contact"]!["title"].ShouldBeNull();
+        read["deal"]!["products"]!.AsArray().ShouldBeEmpty();
+        read["deal"]!["expectedCloseDate"].ShouldBeNull();
+        read["deal"]!["notes"].ShouldBeNull();
+        read["customer"]!.Get<string>("companyName").ShouldBe(name, "a field left out stays");
+
+        var required = await PatchAsync("""{"customer":{"companyName":null},"deal":{"currency":null}}""");
+        ErrorFields(await ReadProblemAsync(required, HttpStatusCode.BadRequest, "validation")).Order()
+            .ShouldBe(["customer.companyName", "deal.currency"]);
+    }
+
+    [TestCase("\u2028")]
+    [TestCase("\u2029")]
+    public async Task Register_NameWithALineOrParagraphSeparator_IsAProblem(string separator)
+    {
+        var partner = await PartnerAsync("gold");
+        var (name, domain) = NewCompany();
+
+        var response = await PostRegistrationAsync(partner.Client, Body(name.Replace(" ", separator, StringComparison.Ordinal), domain));
+
+        ErrorFields(await ReadProblemAsync(response, HttpStatusCode.BadRequest, "validation")).ShouldBe(["customer.companyName"]);
+    }
+
     [TestCase("/v1/partners/{partner}/metrics?from=9999-12-31&to=9999-12-31", "from")]
     [TestCase("/v1/partners/{partner}/fees?from=9999-12-31&to=9999-12-31", "from")]
     [TestCase("/v1/partners/metrics?from=9999-12-01&to=9999-12-31", "to")]

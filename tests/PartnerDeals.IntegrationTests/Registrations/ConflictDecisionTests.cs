@@ -272,4 +272,56 @@ public sealed class ConflictDecisionTests : RegistrationTest
         conflict["candidates"]![0]!.Get<string>("id").ShouldBe(Id(held));
         (await _ops.GetAsync("/v1/conflicts?status=open")).StatusCode.ShouldBe(HttpStatusCode.OK);
     }
+
+    [Test]
+    public async Task DecisionNotes_AreInternal_UnlessSharedWithThePartner()
+    {
+        var (name, domain) = NewCompany();
+        (await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{Guid.NewGuid():N}", new { accountName = name, accountDomain = domain, status = "open" }))
+            .StatusCode.ShouldBe(HttpStatusCode.Created);
+        var partner = await PartnerAsync("gold");
+        var (secret, shared) = ("Direct team (Jane, AE) owns it; opp 006XYZ closes Q1", "This account is not open for registration this quarter.");
+
+        var hidden = Id(await RegisterAsync(partner.Client, Body(name, domain)));
+        var resolved = await _ops.PostAsJsonAsync($"/v1/conflicts/{(await ReadAsync(hidden)).Get<string>("conflictId")}/resolve",
+            new { resolution = "keep_direct", note = secret });
+        resolved.StatusCode.ShouldBe(HttpStatusCode.OK, await resolved.Content.ReadAsStringAsync());
+        (await ReadAsync(hidden)).Get<string>("decisionNote").ShouldBe(secret, "the vendor keeps its note");
+        var seen = await partner.Client.GetStringAsync($"/v1/registrations/{hidden}");
+        seen.ShouldNotContain("Jane");
+        seen.ShouldNotContain("006XYZ");
+        (await partner.Client.GetStringAsync("/v1/registrations?status=rejected")).ShouldNotContain("006XYZ");
+
+        var open = Id(await RegisterAsync(partner.Client, Body(name, domain)));
+        var visible = await _ops.PostAsJsonAsync($"/v1/conflicts/{(await ReadAsync(open)).Get<string>("conflictId")}/resolve",
+            new { resolution = "reject", note = shared, visibleToPartner = true });
+        visible.StatusCode.ShouldBe(HttpStatusCode.OK, await visible.Content.ReadAsStringAsync());
+        (await ReadJsonAsync(await partner.Client.GetAsync($"/v1/registrations/{open}"))).Get<string>("decisionNote").ShouldBe(shared);
+
+        var waiting = await PartnerAsync("registered");
+        var (other, otherDomain) = NewCompany();
+        var asked = Id(await RegisterAsync(waiting.Client, Body(other, otherDomain)));
+        await ActAsync(_ops, asked, "request-info", new { note = "Please add the customer's employee count." });
+        (await ReadJsonAsync(await waiting.Client.GetAsync($"/v1/registrations/{asked}"))).Get<string>("decisionNote")
+            .ShouldBe("Please add the customer's employee count.", "a question to the partner is for the partner");
+        var rejected = Id(await RegisterAsync(waiting.Client, Body(NewCompany().Name, null)));
+        await ActAsync(_ops, rejected, "reject", new { reason = "not_icp", note = "Too small for us, between us." });
+        (await waiting.Client.GetStringAsync($"/v1/registrations/{rejected}")).ShouldNotContain("between us");
+    }
+
+    [Test]
+    public async Task KeepDirect_OnAConflictBetweenPartnersOnly_IsRefused_RejectDecidesIt()
+    {
+        var (name, domain) = NewCompany();
+        await RegisterAsync((await PartnerAsync("gold")).Client, Body(name, domain));
+        var waiting = Id(await RegisterAsync((await PartnerAsync("gold")).Client, Body(name, domain)));
+        var conflictId = (await ReadAsync(waiting)).Get<string>("conflictId");
+
+        var refused = await _ops.PostAsJsonAsync($"/v1/conflicts/{conflictId}/resolve", new { resolution = "keep_direct" });
+        (await ReadProblemAsync(refused, HttpStatusCode.Conflict, "invalid-transition")).Get<string>("detail").ShouldContain("use reject");
+        Status(await ReadAsync(waiting)).ShouldBe("pending_review");
+
+        var rejected = await ReadJsonAsync(await _ops.PostAsJsonAsync($"/v1/conflicts/{conflictId}/resolve", new { resolution = "reject" }));
+        rejected["registration"]!.Get<string>("rejectionReason").ShouldNotBe("direct_conflict");
+    }
 }

@@ -71,7 +71,7 @@ public static class ConflictsApi
             .WithName("ResolveConflict")
             .WithSummary("Decide a conflict")
             .WithDescription("Ops and admin, on an open conflict. award_partner and co_sell approve the registration (refused while another approved "
-                + "registration holds the account); keep_direct (only with a direct opportunity among the candidates) and reject reject it, and the registrations waiting behind it "
+                + "registration holds the account); keep_direct (only with a direct opportunity or an existing customer among the candidates) and reject reject it, and the registrations waiting behind it "
                 + "are re-evaluated. The note is internal unless visibleToPartner.")
             .RequireAuthorization(Policies.Ops)
             .WithValidation<ResolveConflictRequest>()
@@ -116,15 +116,17 @@ public static class ConflictsApi
             var now = s.Clock.GetUtcNow();
             var resolution = request.Resolution!.Value;
             var note = RegistrationsApi.Blank(request.Note);
-            if (resolution == ConflictResolution.KeepDirect && (conflict.Candidates ?? []).All(c => c.Kind != CandidateKind.DirectOpportunity))
+            // The direct team keeps only what is its own: an open opportunity, or a customer.
+            var direct = (conflict.Candidates ?? []).Select(c => c.Kind).Where(k => k is CandidateKind.DirectOpportunity or CandidateKind.ExistingCustomer).ToList();
+            if (resolution == ConflictResolution.KeepDirect && direct.Count == 0)
             {
                 return RegistrationsApi.Change.Refused(Problems.InvalidTransition(
-                    "keep_direct needs a direct opportunity among the conflict's candidates; this conflict has none: use reject."));
+                    "keep_direct needs a direct opportunity or an existing customer among the conflict's candidates; this conflict has neither: use reject."));
             }
             var step = resolution is ConflictResolution.AwardPartner or ConflictResolution.CoSell
                 ? await s.Decisions.AwardAsync(session, registration, partner, coSell: resolution == ConflictResolution.CoSell, note, ct)
-                : s.Decisions.Reject(registration, request.RejectionReason ?? (resolution == ConflictResolution.KeepDirect && conflict.Kind != CandidateKind.ExistingCustomer
-                    ? RejectionReason.DirectConflict
+                : s.Decisions.Reject(registration, request.RejectionReason ?? (resolution == ConflictResolution.KeepDirect
+                    ? direct.Contains(CandidateKind.DirectOpportunity) ? RejectionReason.DirectConflict : RejectionReason.ExistingCustomer
                     : ReasonFor(conflict.Kind)), note);
             if (step.Problem is not null) return RegistrationsApi.Change.Refused(step.Problem);
             if (note is not null) step = step.SharingNote(request.VisibleToPartner ?? false);
