@@ -193,4 +193,38 @@ public sealed class ProgramRulesTests : RegistrationTest
         request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
         return request;
     }
+
+    [Test]
+    public async Task Register_BuiltToBeHeavy_IsAProblem_ARealLargeOneIsNot()
+    {
+        var partner = await PartnerAsync("gold");
+        var (name, domain) = NewCompany();
+        string Words(int count, string seed) => string.Join(' ', Enumerable.Range(0, count).Select(i => $"{seed}{i}"));
+        object Heavy(string company, IEnumerable<string> alternates, IEnumerable<string> products) => new
+        {
+            customer = new { companyName = company, domain, country = "DE", alternateNames = alternates.ToArray() },
+            contact = new { name = "Maria Schmidt", email = "maria@customer.example" },
+            deal = new { name = "Rollout", products = products.ToArray(), estimatedValue = 50_000m, currency = "EUR" },
+        };
+
+        var longNames = await PostRegistrationAsync(partner.Client,
+            Heavy(Words(30, "w") + " GmbH", Enumerable.Range(0, 20).Select(i => Words(30, $"a{i}x")), ["Analytics Suite"]));
+        (await ReadProblemAsync(longNames, HttpStatusCode.BadRequest, "validation"))["errors"]!["customer"]!.ToJsonString().ShouldContain("120 words");
+        // One character that NFKC expands into four words (U+FDFA), 200 times in each of 50 products.
+        var expanding = await PostRegistrationAsync(partner.Client, Heavy(name, [], Enumerable.Range(0, 50).Select(i => new string('\uFDFA', 199) + i)));
+        await ReadProblemAsync(expanding, HttpStatusCode.BadRequest, "validation");
+        (await ReadJsonAsync(await Admin.GetAsync($"/v1/registrations?company={Uri.EscapeDataString(name)}")))["items"]!.AsArray().ShouldBeEmpty();
+
+        var waiting = await PartnerAsync("registered");
+        var large = await PostRegistrationAsync(waiting.Client,
+            Heavy(name, Enumerable.Range(0, 20).Select(i => $"{name.Replace(" GmbH", "")} Region {i}"), Enumerable.Range(0, 50).Select(i => $"Module {i}")));
+        large.StatusCode.ShouldBe(HttpStatusCode.Created, await large.Content.ReadAsStringAsync());
+
+        var id = (await ReadJsonAsync(large)).Get<string>("id");
+        var current = await waiting.Client.GetAsync($"/v1/registrations/{id}");
+        var grown = await waiting.Client.SendAsync(Patch($"/v1/registrations/{id}",
+            new { deal = new { products = Enumerable.Range(0, 50).Select(i => Words(7, $"m{i}x")).ToArray() } }, current.Headers.ETag!.Tag));
+        await ReadProblemAsync(grown, HttpStatusCode.BadRequest, "validation");
+        (await ReadAsync(id))["deal"]!["products"]!.AsArray().Count.ShouldBe(50, "the refused edit changed nothing");
+    }
 }

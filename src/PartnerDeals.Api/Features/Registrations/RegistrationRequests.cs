@@ -212,6 +212,36 @@ internal static class RegistrationRules
 {
     public const int MaxProducts = 50;
 
+    /// <summary>
+    /// The words a registration's company name and alternate names may hold together, and with its products, as the matcher
+    /// reads them (folded, so a character that expands into several words counts each; a name's legal form is not a word). The check's work grows with the names'
+    /// words (each is looked up); a real registration — a name, a few alternates, a few dozen products — holds well under both.
+    /// </summary>
+    public const int MaxNameWords = 120;
+
+    public const int MaxWords = 320;
+
+    public const string TooManyWordsMessage =
+        "the company name and alternate names may hold at most 120 words together, and 320 with the products, as the matcher reads them: "
+        + "name the company and its products, not descriptions of them.";
+
+    /// <summary>Whether a registration's names and products stay within <see cref="MaxNameWords"/> and <see cref="MaxWords"/>.</summary>
+    public static bool WithinWords(string? companyName, IEnumerable<string>? alternateNames, IEnumerable<string>? products)
+    {
+        var words = 0;
+        foreach (var name in (alternateNames ?? []).Prepend(companyName ?? ""))
+        {
+            words += PartnerDeals.Matching.CompanyName.Normalise(name).Tokens.Count;
+            if (words > MaxNameWords) return false;
+        }
+        foreach (var product in products ?? [])
+        {
+            words += PartnerDeals.Matching.ProductNames.Words(product ?? "").Count;
+            if (words > MaxWords) return false;
+        }
+        return true;
+    }
+
     /// <summary>A field an edit may change but not remove: sent as null, it is a problem rather than left as it was.</summary>
     public static void Kept<T, TField>(this AbstractValidator<T> validator, System.Linq.Expressions.Expression<Func<T, TField>> field, string name)
         where T : PatchableInput =>
@@ -294,6 +324,8 @@ public sealed class CreateRegistrationRequestValidator : AbstractValidator<Creat
         RuleFor(x => x.Customer).NotNull().SetValidator(new CustomerInputValidator(partial: false)!);
         RuleFor(x => x.Contact).NotNull().SetValidator(new ContactInputValidator(partial: false)!);
         RuleFor(x => x.Deal).NotNull().SetValidator(new DealInputValidator(partial: false)!);
+        RuleFor(x => x.Customer).Must((x, customer) => RegistrationRules.WithinWords(customer?.CompanyName, customer?.AlternateNames, x.Deal?.Products))
+            .WithMessage(RegistrationRules.TooManyWordsMessage).WithName("customer");
     }
 }
 

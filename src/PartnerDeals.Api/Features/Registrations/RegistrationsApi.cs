@@ -106,6 +106,10 @@ public static class RegistrationsApi
             if (RegistrationDecisions.EditRefusal(current) is { } refusal) return Change.Refused(refusal.Problem!);
 
             var edited = Merge(current, request);
+            if (!RegistrationRules.WithinWords(edited.Customer.CompanyName, edited.Customer.AlternateNames, edited.Deal.Products))
+            {
+                return Change.Refused(Problems.InvalidField("customer", RegistrationRules.TooManyWordsMessage));
+            }
             if (current.Status == RegistrationStatus.PendingReview && Same(current, edited)) return Decided<Change>.Discarded(new(null, current));
             var partner = (await s.Partners.GetAsync(session, current.PartnerId, ct))!;
             var action = current.Status == RegistrationStatus.MoreInfoRequested ? "registration.resubmitted" : "registration.updated";
