@@ -135,6 +135,33 @@ public sealed class CompanyMatcher(MatchSettings settings)
 {
     public MatchSettings Settings => settings;
 
+    /// <summary>
+    /// The alternate names of <paramref name="company"/> that nothing ties to it: by the matcher's own evidence each resembles
+    /// neither its name nor its domain (below review, either way round). A claim holds only the names tied to it — twenty
+    /// unrelated companies written in as alternate names are not the company.
+    /// </summary>
+    public IReadOnlyList<string> UnrelatedAlternates(Company company)
+    {
+        var alternates = company.OtherNames.Where(n => n.Text.Length > 0).GroupBy(n => n.Text, StringComparer.Ordinal).ToList();
+        if (alternates.Count == 0) return [];
+        var own = company with { OtherNames = company.OtherNames.Where(n => n.Text.Length == 0).ToList(), EmailDomain = null, DomainFromEmail = false };
+        var unrelated = new List<string>();
+        foreach (var alternate in alternates)
+        {
+            var named = new Company(alternate.First().Name, null, company.Country) { OtherNames = alternate.Skip(1).ToList() };
+            var tied = Score(named, own).Verdict != Verdict.Clear || Score(own, named).Verdict != Verdict.Clear;
+            if (!tied) unrelated.Add(alternate.Key);
+        }
+        return unrelated;
+    }
+
+    /// <summary>The company as a claim holds it: without the alternate names nothing ties to it.</summary>
+    public Company Held(Company company)
+    {
+        var unrelated = UnrelatedAlternates(company);
+        return unrelated.Count == 0 ? company : company with { OtherNames = company.OtherNames.Where(n => !unrelated.Contains(n.Text)).ToList() };
+    }
+
     public MatchResult Score(Company query, Company candidate)
     {
         // Every name of one side against every name of the other; the best pair decides.

@@ -227,4 +227,55 @@ public sealed class ProgramRulesTests : RegistrationTest
         await ReadProblemAsync(grown, HttpStatusCode.BadRequest, "validation");
         (await ReadAsync(id))["deal"]!["products"]!.AsArray().Count.ShouldBe(50, "the refused edit changed nothing");
     }
+
+    [Test]
+    public async Task AlternateNames_NothingTiesToTheCompany_GoToReviewAndHoldNothing()
+    {
+        var squatter = await PartnerAsync("gold");
+        var (name, domain) = NewCompany();
+        var targets = Enumerable.Range(0, 20).Select(_ => NewCompany()).ToList();
+        var body = new
+        {
+            customer = new { companyName = name, domain, country = "DE", alternateNames = targets.Select(t => t.Name).ToArray() },
+            contact = new { name = "Maria Schmidt", email = "maria@customer.example" },
+            deal = new { name = "Rollout", estimatedValue = 50_000m, currency = "EUR" },
+        };
+
+        var squat = await RegisterAsync(squatter.Client, body);
+        Status(squat).ShouldBe("pending_review", "twenty unrelated companies are not one company's other names");
+        squat.Get<string>("reason").ShouldBe("alternate_names_unrelated");
+        var events = await Admin.GetStringAsync($"/v1/registrations/{Id(squat)}/events");
+        events.ShouldContain("alternateNamesUnrelated");
+        events.ShouldContain(targets[7].Name);
+        await ActAsync(Admin, Id(squat), "approve");
+
+        foreach (var (target, targetDomain) in targets.Take(3))
+        {
+            var other = await PartnerAsync("gold");
+            Status(await RegisterAsync(other.Client, Body(target, targetDomain))).ShouldBe("approved", "an unrelated alternate name protects nothing");
+        }
+        var rival = await PartnerAsync("gold");
+        Status(await RegisterAsync(rival.Client, Body(name, domain))).ShouldBe("pending_review", "the company itself is held");
+
+        // Alternate names tied to the company are held, and still find collisions when they are the query's.
+        var (own, ownDomain) = NewCompany();
+        var tied = await RegisterAsync((await PartnerAsync("gold")).Client, new
+        {
+            customer = new { companyName = own, domain = ownDomain, country = "DE", alternateNames = new[] { own.Replace(" GmbH", " Holding AG") } },
+            contact = new { name = "Maria Schmidt", email = "maria@customer.example" },
+            deal = new { name = "Rollout", estimatedValue = 50_000m, currency = "EUR" },
+        });
+        Status(tied).ShouldBe("approved");
+        Status(await RegisterAsync((await PartnerAsync("gold")).Client, Body(own.Replace(" GmbH", " Holding AG"), null)))
+            .ShouldBe("pending_review", "a tied alternate name is held");
+        var asker = await PartnerAsync("gold");
+        var finder = await RegisterAsync(asker.Client, new
+        {
+            customer = new { companyName = NewCompany().Name, country = "DE", alternateNames = new[] { targets[0].Name } },
+            contact = new { name = "Maria Schmidt", email = "maria@customer.example" },
+            deal = new { name = "Rollout", estimatedValue = 50_000m, currency = "EUR" },
+        });
+        Status(finder).ShouldBe("pending_review");
+        (await ReadAsync(Id(finder))).Get<string>("verdict").ShouldBe("conflict", "its alternate name is another partner's held company");
+    }
 }

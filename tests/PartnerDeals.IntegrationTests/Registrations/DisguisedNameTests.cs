@@ -190,11 +190,13 @@ public sealed class DisguisedNameTests : RegistrationTest
     [Test]
     public async Task Register_WithAlternateNames_MeetsARegistrationUnderThatName()
     {
-        var alias = $"{Letters(9)} {Letters(8)}";
+        // An alternate name is held when something ties it to the company: here its brand, the company's website.
+        var brand = Letters(9);
+        var alias = $"{char.ToUpperInvariant(brand[0])}{brand[1..]} Trading";
         var first = await PartnerAsync("gold");
         var holder = await RegisterAsync(first.Client, new
         {
-            customer = new { companyName = $"{Letters(9)} SE", alternateNames = new[] { alias }, country = "DE" },
+            customer = new { companyName = $"{Letters(9)} SE", domain = $"{brand}trading.example", alternateNames = new[] { alias }, country = "DE" },
             contact = new { name = "Maria Schmidt", email = "maria@customer.example" },
             deal = new { name = "Rollout", estimatedValue = 50_000m, currency = "EUR" },
         });

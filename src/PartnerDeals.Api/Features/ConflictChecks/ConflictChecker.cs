@@ -77,6 +77,9 @@ public sealed class ConflictChecker(
         CancellationToken ct) =>
         ScoreAsync(session, query, products, partnerId, self, selfSeq == 0 ? Last : selfSeq, ct);
 
+    /// <summary>The alternate names of a partner's company that nothing ties to it, which its claim does not hold.</summary>
+    public IReadOnlyList<string> UnrelatedAlternates(Company company) => _matcher.UnrelatedAlternates(company);
+
     private async Task<ConflictCheckResult> ScoreAsync(
         DbSession session, Company query, IReadOnlyList<string>? products, Guid? askingPartnerId, Guid self, long selfSeq, CancellationToken ct)
     {
@@ -95,7 +98,9 @@ public sealed class ConflictChecker(
         var scored = candidates
             .Select(c =>
             {
-                var match = _matcher.Score(query, c.Company);
+                // A partner's claim holds only the alternate names tied to its company; the vendor's own records hold all theirs.
+                var held = c.PartnerId is not null && c.Company.OtherNames.Count > 0 ? _matcher.Held(c.Company) : c.Company;
+                var match = _matcher.Score(query, held);
                 return new ScoredCandidate(c, byLine ? ProductLines.ProductScope.Apply(match, ours, catalogue.Value.LinesOf(c.Products)) : match);
             })
             .OrderByDescending(s => s.Match.Score).ThenBy(s => s.Candidate.Id)

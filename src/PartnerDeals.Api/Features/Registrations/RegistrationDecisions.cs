@@ -39,12 +39,15 @@ public sealed partial class RegistrationDecisions(
         var check = await checker.CheckAsync(session, company, proposed.Deal.Products, proposed.PartnerId, proposed.Id, proposed.Seq, ct);
         var matches = check.Candidates.Where(c => c.Match.Verdict != Verdict.Clear).ToList();
         var icp = policy.Icp.Evaluate(proposed.Customer, proposed.Deal);
-        var autoApprove = check.Verdict == Verdict.Clear && icp.Qualified && policy.AutoApproves(partner.Tier) && partner.Status == PartnerStatus.Active;
+        // Alternate names nothing ties to the company are not held (ConflictChecker); a person looks at why they were given.
+        var unrelated = checker.UnrelatedAlternates(company);
+        var autoApprove = check.Verdict == Verdict.Clear && unrelated.Count == 0 && icp.Qualified && policy.AutoApproves(partner.Tier)
+            && partner.Status == PartnerStatus.Active;
 
         var decided = proposed with { Verdict = check.Verdict, Icp = icp, PolicyVersion = policy.EffectiveVersion };
         decided = autoApprove
             ? Approve(decided, partner, now, "auto_approved", null)
-            : decided with { Status = RegistrationStatus.PendingReview, Reason = PendingReason(check.Verdict, matches), DecidedAt = null };
+            : decided with { Status = RegistrationStatus.PendingReview, Reason = PendingReason(check.Verdict, matches, unrelated), DecidedAt = null };
         decided = current is null
             ? decided with { Version = 1, PartnerVersion = 1, UpdatedAt = now, PartnerUpdatedAt = now }
             : current.NextVersion(decided, now);
@@ -72,6 +75,7 @@ public sealed partial class RegistrationDecisions(
             icp,
             policyVersion = decided.PolicyVersion,
             conflictId,
+            alternateNamesUnrelated = unrelated,
             matches = matches.Select(m => new { kind = m.Candidate.Kind, id = m.Candidate.Id, score = m.Match.Score, verdict = m.Match.Verdict }),
             // The same company, another product line: explained, not blocking.
             productsDisjoint = check.Candidates.Where(c => c.Match.Signals.Any(s => s.Name == ProductLines.ProductScope.Disjoint)).Select(c => new
@@ -217,10 +221,11 @@ public sealed partial class RegistrationDecisions(
         _ => "rejected_other",
     };
 
-    private static string PendingReason(Verdict verdict, IReadOnlyList<ScoredCandidate> matches) =>
+    private static string PendingReason(Verdict verdict, IReadOnlyList<ScoredCandidate> matches, IReadOnlyList<string> unrelatedAlternates) =>
         matches.Any(m => m.Candidate.Kind == CandidateKind.DuplicateRegistration && m.Match.Verdict == Verdict.Conflict) ? "duplicate_registration"
         : verdict == Verdict.Conflict ? "account_unavailable"
         : verdict == Verdict.Review ? "account_under_review"
+        : unrelatedAlternates.Count > 0 ? "alternate_names_unrelated"
         : "awaiting_review";
 
     /// <summary>Re-evaluates, oldest first, the pending registrations whose conflict named the released one.</summary>
