@@ -85,4 +85,141 @@ public sealed class PreCheckQuotaTests : RegistrationTest
         answer.Get<string>("reason").ShouldBe("account_unavailable");
         vendor.Get<string>("verdict").ShouldNotBe("clear");
     }
+
+    [Test]
+    public async Task RegisterWithdrawRounds_DrawOnTheOneQuota_BeyondIt429StoresNothing_AndEveryOneIsLogged()
+    {
+        var partner = await PartnerAsync("gold");
+        var (created, refused) = (0, 0);
+        for (var i = 0; i < 200; i++)
+        {
+            var (name, domain) = NewCompany();
+            var response = await PostRegistrationAsync(partner.Client, Body(name, domain));
+            if (response.StatusCode == HttpStatusCode.Created)
+            {
+                created++;
+                await ActAsync(partner.Client, Id(await ReadJsonAsync(response)), "withdraw");
+                continue;
+            }
+            var problem = await ReadProblemAsync(response, HttpStatusCode.TooManyRequests, "quota-exceeded");
+            problem.Get<string>("detail").ShouldContain("share one quota");
+            response.Headers.RetryAfter!.Delta.ShouldBe(TimeSpan.FromSeconds(60));
+            refused++;
+        }
+
+        (created, refused).ShouldBe((3, 197), "three checks a minute, whatever asks them");
+        (await ReadJsonAsync(await Admin.GetAsync($"/v1/registrations?partnerId={partner.Id}&limit=100")))["items"]!.AsArray().Count.ShouldBe(3);
+        await ReadProblemAsync(await partner.Client.PostAsJsonAsync("/v1/conflict-checks", new { companyName = NewCompany().Name }),
+            HttpStatusCode.TooManyRequests, "quota-exceeded");
+        var log = await AllChecksAsync(partner.Id);
+        log.Count.ShouldBe(201);
+        log.Take(200).ShouldAllBe(c => c.AskedBy == "registration");
+        log.Count(c => c.Outcome == "answered").ShouldBe(3);
+        log.Where(c => c.Outcome == "answered").ShouldAllBe(c => c.RegistrationId != null && c.Verdict == "clear");
+    }
+
+    [Test]
+    public async Task EditsNamingAnotherCompany_DrawOnTheOneQuota_OtherEditsDoNot()
+    {
+        var partner = await PartnerAsync("registered");
+        var id = Id(await RegisterAsync(partner.Client, Body(NewCompany().Name, null)));
+        var (edited, refused) = (0, 0);
+        for (var i = 0; i < 200; i++)
+        {
+            var response = await EditAsync(partner.Client, id, new { customer = new { companyName = NewCompany().Name } });
+            if (response.StatusCode == HttpStatusCode.OK) edited++;
+            else
+            {
+                await ReadProblemAsync(response, HttpStatusCode.TooManyRequests, "quota-exceeded");
+                refused++;
+            }
+        }
+
+        (edited, refused).ShouldBe((2, 198), "the registration took the first of three");
+        (await EditAsync(partner.Client, id, new { deal = new { estimatedValue = 60_000m } })).StatusCode.ShouldBe(HttpStatusCode.OK,
+            "an edit that keeps the company asks nothing");
+        var log = await AllChecksAsync(partner.Id);
+        log.Select(c => c.AskedBy).Distinct().Order().ShouldBe(["edit", "registration"]);
+        log.Count(c => c.AskedBy == "edit").ShouldBe(200);
+    }
+
+    [Test]
+    public async Task PartnersOwnQuota_SetByOps_ReplacesTheProgramsUntilRemoved()
+    {
+        var partner = await PartnerAsync("gold");
+        var before = await Admin.GetAsync($"/v1/partners/{partner.Id}");
+        var patch = new HttpRequestMessage(HttpMethod.Patch, $"/v1/partners/{partner.Id}")
+        {
+            Content = JsonContent.Create(new { checkQuota = new { perMinute = 8, perDay = 8 } }),
+        };
+        patch.Headers.IfMatch.Add(before.Headers.ETag!);
+        var patched = await Admin.SendAsync(patch);
+        patched.StatusCode.ShouldBe(HttpStatusCode.OK, await patched.Content.ReadAsStringAsync());
+        (await ReadJsonAsync(patched))["checkQuota"]!.Get<int>("perMinute").ShouldBe(8);
+
+        var answered = 0;
+        for (var i = 0; i < 10; i++)
+        {
+            var response = await partner.Client.PostAsJsonAsync("/v1/conflict-checks", new { companyName = NewCompany().Name });
+            if (response.StatusCode == HttpStatusCode.OK) answered++;
+        }
+        answered.ShouldBe(8);
+
+        var removal = new HttpRequestMessage(HttpMethod.Patch, $"/v1/partners/{partner.Id}") { Content = JsonBody("""{"checkQuota":null}""") };
+        removal.Headers.IfMatch.Add(patched.Headers.ETag!);
+        var removed = await Admin.SendAsync(removal);
+        removed.StatusCode.ShouldBe(HttpStatusCode.OK, await removed.Content.ReadAsStringAsync());
+        (await ReadJsonAsync(removed))["checkQuota"].ShouldBeNull();
+        var badQuota = new HttpRequestMessage(HttpMethod.Patch, $"/v1/partners/{partner.Id}")
+        {
+            Content = JsonContent.Create(new { checkQuota = new { perMinute = 0, perDay = 5 } }),
+        };
+        badQuota.Headers.IfMatch.Add(removed.Headers.ETag!);
+        await ReadProblemAsync(await Admin.SendAsync(badQuota), HttpStatusCode.BadRequest, "validation");
+    }
+
+    [Test]
+    public async Task Registration_ForPartner_ReadsReviewAndConflictAlike_TheVendorTellsThemApart()
+    {
+        var (name, domain) = NewCompany();
+        (await _crm.PutAsJsonAsync($"/v1/opportunities/salesforce/{Guid.NewGuid():N}", new { accountName = name, accountDomain = domain, status = "open", country = "DE" }))
+            .IsSuccessStatusCode.ShouldBeTrue();
+        var partner = await PartnerAsync("gold");
+
+        var conflict = await RegisterAsync(partner.Client, Body(name, domain));
+        var review = await RegisterAsync(partner.Client, Body(name, null, country: "FR"));
+
+        (await ReadAsync(Id(conflict))).Get<string>("verdict").ShouldBe("conflict");
+        (await ReadAsync(Id(review))).Get<string>("verdict").ShouldBe("review", "the same name in another country is a review");
+        foreach (var seen in new[] { conflict, review, await ReadJsonAsync(await partner.Client.GetAsync($"/v1/registrations/{Id(review)}")) })
+        {
+            seen.Get<string>("verdict").ShouldBe("conflict");
+            seen.Get<string>("reason").ShouldBe("account_unavailable");
+        }
+    }
+
+    private sealed record LoggedCheck(string AskedBy, string Outcome, string? Verdict, string? RegistrationId);
+
+    private async Task<List<LoggedCheck>> AllChecksAsync(string partnerId)
+    {
+        var checks = new List<LoggedCheck>();
+        string? cursor = null;
+        do
+        {
+            var page = await ReadJsonAsync(await Admin.GetAsync($"/v1/partners/{partnerId}/conflict-checks?limit=100{(cursor is null ? "" : $"&cursor={cursor}")}"));
+            checks.AddRange(page["items"]!.AsArray().Select(c => new LoggedCheck(c!.Get<string>("askedBy"), c.Get<string>("outcome"),
+                c["verdict"]?.GetValue<string>(), c["registrationId"]?.GetValue<string>())));
+            cursor = page["nextCursor"]?.GetValue<string>();
+        }
+        while (cursor is not null);
+        return checks;
+    }
+
+    private static async Task<HttpResponseMessage> EditAsync(HttpClient client, string id, object changes)
+    {
+        var current = await client.GetAsync($"/v1/registrations/{id}");
+        var request = new HttpRequestMessage(HttpMethod.Patch, $"/v1/registrations/{id}") { Content = JsonContent.Create(changes) };
+        request.Headers.IfMatch.Add(current.Headers.ETag!);
+        return await client.SendAsync(request);
+    }
 }

@@ -29,6 +29,9 @@ public class ApiFactory : WebApplicationFactory<Program>
             ["ConnectionStrings:PartnerDeals"] = $"Data Source={DatabasePath}",
             ["Auth:BootstrapAdminKey"] = AdminKey,
             ["RateLimiting:Enabled"] = "false",
+            // A partner's check quota has its own tests (PreCheckQuotaTests); elsewhere a partner checks and registers as often as a test needs.
+            ["ConflictChecks:PartnerQuota:PerMinute"] = "100000",
+            ["ConflictChecks:PartnerQuota:PerDay"] = "1000000",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) _settings[key] = value;
     }

@@ -50,6 +50,8 @@ public sealed class ApiProcess : IDisposable
         start.Environment["ConnectionStrings__PartnerDeals"] = $"Data Source={databasePath}";
         start.Environment["Auth__BootstrapAdminKey"] = ApiFactory.AdminKey;
         start.Environment["RateLimiting__Enabled"] = "false";
+        start.Environment["ConflictChecks__PartnerQuota__PerMinute"] = "100000";
+        start.Environment["ConflictChecks__PartnerQuota__PerDay"] = "1000000";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         foreach (var (key, value) in settings ?? new Dictionary<string, string>()) start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
 

@@ -25,8 +25,9 @@ public static class ConflictChecksApi
             .WithSummary("Would this company collide with the pipeline?")
             .WithDescription("Any key. Vendor keys (crm, ops, admin) get the verdict (clear, review or conflict) and every candidate "
                 + $"(up to {MaxListedCandidates}, best first) with its score and the signals that fired. A partner key learns only whether the account "
-                + "is available now (clear) or not (review or conflict), never whose it is; its checks count against the partner's quota "
-                + "(ConflictChecks:PartnerQuota, per minute and per day; 429 with Retry-After beyond it) and are logged for ops.")
+                + "is available now (clear) or not (review or conflict), never whose it is; its checks count against the partner's one check quota "
+                + "(ConflictChecks:PartnerQuota or the partner's own checkQuota, per minute and per day, shared with its registrations and edits that "
+                + "name another company; 429 with Retry-After beyond it) and are logged for ops.")
             .RequireAuthorization(Policies.AnyKey)
             .WithValidation<ConflictCheckRequest>()
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
@@ -34,16 +35,16 @@ public static class ConflictChecksApi
         v1.MapGet("/partners/{id:guid}/conflict-checks", Log)
             .WithTags("Conflict checks")
             .WithName("ListPartnerConflictChecks")
-            .WithSummary("The pre-checks a partner ran")
-            .WithDescription("Ops and admin. Every conflict pre-check the partner's keys ran, answered or refused by the quota, oldest first, "
-                + "keyset-paginated; each with what was asked and the verdict the matcher reached.")
+            .WithSummary("The checks a partner asked for")
+            .WithDescription("Ops and admin. Every check the partner's keys asked for — pre-checks, registrations and edits that name another "
+                + "company (askedBy) — answered or refused by the quota, oldest first, keyset-paginated; each with what was asked and the verdict the matcher reached.")
             .RequireAuthorization(Policies.Ops)
             .ProducesProblem(StatusCodes.Status404NotFound);
     }
 
     private static async Task<Results<Ok<ConflictCheckResponse>, ProblemHttpResult>> Check(
-        ConflictCheckRequest request, ClaimsPrincipal user, ConflictChecker checker, PartnerPreChecks preChecks, HttpResponse response,
-        CancellationToken ct)
+        ConflictCheckRequest request, ClaimsPrincipal user, ConflictChecker checker, PartnerPreChecks preChecks, PartnerStore partners,
+        HttpResponse response, CancellationToken ct)
     {
         var result = await checker.CheckAsync(Company.From(request.CompanyName, request.Domain, request.Country), request.Products, user.PartnerId(), ct);
         var available = result.Verdict == Verdict.Clear;
@@ -59,13 +60,10 @@ public static class ConflictChecksApi
             });
         }
 
-        var (allowed, retryAfter) = await preChecks.RecordAsync(partnerId, user.KeyId()!.Value, request, result.Verdict, ct);
-        if (!allowed)
-        {
-            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            return TypedResults.Problem(title: "The partner's pre-check quota is used up.", statusCode: StatusCodes.Status429TooManyRequests,
-                type: ProblemTypes.QuotaExceeded, detail: "Pre-checks are limited per partner per minute and per day; retry after Retry-After seconds.");
-        }
+        var partner = await partners.GetAsync(partnerId, ct);
+        var answer = await preChecks.RecordAsync(partnerId, partner?.CheckQuota, user.KeyId()!.Value,
+            new CheckAsked(PartnerPreChecks.PreCheck, request.CompanyName!, request.Domain, request.Country), result.Verdict, ct);
+        if (!answer.Allowed) return PartnerPreChecks.Refused(answer, response);
         return TypedResults.Ok(new ConflictCheckResponse
         {
             Available = available,

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics.Metrics;
 using Dapper;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
@@ -8,7 +9,10 @@ using PartnerDeals.Matching;
 
 namespace PartnerDeals.Api.Features.ConflictChecks;
 
-/// <summary>How many pre-checks one partner may run: all its keys together, over a rolling minute and day.</summary>
+/// <summary>
+/// How many checks one partner may ask for — pre-checks, registrations and company-changing edits together — with all its keys,
+/// over a rolling minute and day. Ops may give one partner its own (<c>PATCH /v1/partners/{id}</c>, <c>checkQuota</c>).
+/// </summary>
 public sealed class PartnerPreCheckOptions
 {
     public const string Section = "ConflictChecks:PartnerQuota";
@@ -20,7 +24,7 @@ public sealed class PartnerPreCheckOptions
     public int PerDay { get; set; } = 100;
 }
 
-/// <summary>One pre-check a partner key ran, as ops read it.</summary>
+/// <summary>One check a partner key asked for, as ops read it.</summary>
 public sealed record PartnerPreCheck
 {
     public required Guid Id { get; init; }
@@ -28,6 +32,13 @@ public sealed record PartnerPreCheck
 
     /// <summary>The key that asked.</summary>
     public required Guid KeyId { get; init; }
+
+    /// <summary>What asked: <c>pre_check</c>, <c>registration</c> or <c>edit</c> (an edit that names another company).</summary>
+    /// <example>pre_check</example>
+    public required string AskedBy { get; init; }
+
+    /// <summary>The registration a registration or an edit decided.</summary>
+    public Guid? RegistrationId { get; init; }
 
     /// <example>Contoso Pharma</example>
     public required string CompanyName { get; init; }
@@ -46,14 +57,28 @@ public sealed record PartnerPreCheck
     public required DateTimeOffset CheckedAt { get; init; }
 }
 
+/// <summary>What a partner asked to have checked, and through what.</summary>
+/// <param name="AskedBy"><see cref="PartnerPreChecks.PreCheck"/>, <see cref="PartnerPreChecks.Registration"/> or <see cref="PartnerPreChecks.Edit"/>.</param>
+/// <param name="CompanyName">The company name asked about.</param>
+/// <param name="Domain">Its website, if given.</param>
+/// <param name="Country">Its country, if given.</param>
+public sealed record CheckAsked(string AskedBy, string CompanyName, string? Domain, string? Country);
+
+/// <summary>Whether the quota let a check through, how it is logged, and when it would.</summary>
+public sealed record QuotaAnswer(bool Allowed, string Outcome, TimeSpan RetryAfter);
+
 /// <summary>
-/// Pre-checks by partner keys are a window onto the vendor's pipeline: each is counted against the
-/// partner's quota and logged in <c>partner_conflict_checks</c> in one write transaction (so two
-/// instances cannot both let the last one through), and counted on <c>/metrics</c>.
+/// Every check a partner asks for is a window onto the vendor's pipeline, whatever asks it — a pre-check, a registration or an
+/// edit that names another company: each draws on the partner's one quota and is logged in <c>partner_conflict_checks</c> in the
+/// transaction that answers it (so two instances cannot both let the last one through), and counted on <c>/metrics</c>.
 /// </summary>
 public sealed class PartnerPreChecks(Database database, IOptions<PartnerPreCheckOptions> options, IMeterFactory meters, TimeProvider clock)
 {
     public const string MeterName = "PartnerDeals.ConflictChecks";
+
+    public const string PreCheck = "pre_check";
+    public const string Registration = "registration";
+    public const string Edit = "edit";
 
     private const string CountSql = """
         SELECT COUNT(CASE WHEN checked_at >= @MinuteAgo THEN 1 END) AS LastMinute, COUNT(*) AS LastDay, MIN(checked_at) AS OldestToday
@@ -62,58 +87,86 @@ public sealed class PartnerPreChecks(Database database, IOptions<PartnerPreCheck
         """;
 
     private const string InsertSql = """
-        INSERT INTO partner_conflict_checks (id, partner_id, key_id, company_name, domain, country, verdict, outcome, checked_at)
-        VALUES (@Id, @PartnerId, @KeyId, @CompanyName, @Domain, @Country, @Verdict, @Outcome, @CheckedAt)
+        INSERT INTO partner_conflict_checks (id, partner_id, key_id, asked_by, registration_id, company_name, domain, country, verdict, outcome, checked_at)
+        VALUES (@Id, @PartnerId, @KeyId, @AskedBy, @RegistrationId, @CompanyName, @Domain, @Country, @Verdict, @Outcome, @CheckedAt)
         """;
 
     private const string ListSql = """
-        SELECT id, partner_id, key_id, company_name, domain, country, verdict, outcome, checked_at
+        SELECT id, partner_id, key_id, asked_by, registration_id, company_name, domain, country, verdict, outcome, checked_at
         FROM partner_conflict_checks
         WHERE partner_id = @PartnerId AND (@After IS NULL OR id > @After)
         ORDER BY id
         """;
 
     private readonly Counter<long> _checks = meters.Create(MeterName).CreateCounter<long>("partnerdeals.conflict_checks",
-        description: "Conflict pre-checks by caller (partner, vendor) and outcome (clear, review, conflict, refused).");
+        description: "Conflict checks by caller (partner, vendor), what asked (pre_check, registration, edit) and outcome (clear, review, conflict, refused).");
 
     /// <summary>Counts a vendor key's check; vendor checks are the vendor's own business and are not logged.</summary>
     public void CountVendorCheck(Verdict verdict) => _checks.Add(1, new("caller", "vendor"), new("outcome", Json.Name(verdict)));
 
-    /// <summary>
-    /// Logs a partner's check and answers whether the quota allowed it; when it did not, also how long
-    /// until it will.
-    /// </summary>
-    public async Task<(bool Allowed, TimeSpan RetryAfter)> RecordAsync(
-        Guid partnerId, Guid keyId, ConflictCheckRequest asked, Verdict verdict, CancellationToken ct)
+    /// <summary>Whether the partner's quota (its own, else the program's) allows one more check now, in <paramref name="session"/>.</summary>
+    public async Task<QuotaAnswer> QuotaAsync(DbSession session, Guid partnerId, Partners.CheckQuota? own, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        var quota = options.Value;
-        await using var connection = await database.OpenAsync(ct);
-        await using var session = await database.BeginWriteAsync(connection, ct);
+        var (perMinute, perDay) = own is { } q ? (q.PerMinute, q.PerDay) : (options.Value.PerMinute, options.Value.PerDay);
         var used = (await session.QuerySingleOrDefaultAsync<Usage>(CountSql,
             new { PartnerId = partnerId, MinuteAgo = now.AddMinutes(-1), DayAgo = now.AddDays(-1) }, ct))!;
-        var outcome = used.LastDay >= quota.PerDay ? "refused_per_day" : used.LastMinute >= quota.PerMinute ? "refused_per_minute" : "answered";
+        return used.LastDay >= perDay
+            ? new(false, "refused_per_day", used.OldestToday is { } oldest ? oldest.AddDays(1) - now : TimeSpan.FromDays(1))
+            : used.LastMinute >= perMinute ? new(false, "refused_per_minute", TimeSpan.FromMinutes(1))
+            : new(true, "answered", TimeSpan.Zero);
+    }
+
+    /// <summary>Logs a check the quota answered (with what the matcher found) or refused, in <paramref name="session"/>.</summary>
+    public async Task LogAsync(DbSession session, Guid partnerId, Guid keyId, CheckAsked asked, QuotaAnswer answer, Verdict? verdict, Guid? registrationId,
+        CancellationToken ct)
+    {
         await session.ExecuteAsync(InsertSql, new
         {
-            Id = Ids.New(now),
+            Id = Ids.New(clock.GetUtcNow()),
             PartnerId = partnerId,
             KeyId = keyId,
-            CompanyName = asked.CompanyName!.Trim(),
+            asked.AskedBy,
+            RegistrationId = registrationId,
+            CompanyName = asked.CompanyName.Trim(),
             Domain = string.IsNullOrWhiteSpace(asked.Domain) ? null : asked.Domain.Trim(),
             Country = string.IsNullOrWhiteSpace(asked.Country) ? null : asked.Country.Trim().ToUpperInvariant(),
-            Verdict = outcome == "answered" ? Json.Name(verdict) : null,
-            Outcome = outcome,
-            CheckedAt = now,
+            Verdict = answer.Allowed && verdict is { } v ? Json.Name(v) : null,
+            answer.Outcome,
+            CheckedAt = clock.GetUtcNow(),
         }, ct);
-        await session.CommitAsync(ct);
+        _checks.Add(1, new("caller", "partner"), new("asked_by", asked.AskedBy),
+            new("outcome", answer.Allowed && verdict is { } found ? Json.Name(found) : "refused"));
+    }
 
-        _checks.Add(1, new("caller", "partner"), new("outcome", outcome == "answered" ? Json.Name(verdict) : "refused"));
-        return outcome switch
-        {
-            "answered" => (true, TimeSpan.Zero),
-            "refused_per_minute" => (false, TimeSpan.FromMinutes(1)),
-            _ => (false, used.OldestToday is { } oldest ? oldest.AddDays(1) - now : TimeSpan.FromDays(1)),
-        };
+    /// <summary>A pre-check: drawn from the quota and logged in one write transaction.</summary>
+    public async Task<QuotaAnswer> RecordAsync(Guid partnerId, Partners.CheckQuota? own, Guid keyId, CheckAsked asked, Verdict verdict, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        await using var session = await database.BeginWriteAsync(connection, ct);
+        var answer = await QuotaAsync(session, partnerId, own, ct);
+        await LogAsync(session, partnerId, keyId, asked, answer, verdict, null, ct);
+        await session.CommitAsync(ct);
+        return answer;
+    }
+
+    /// <summary>A registration or an edit the quota refused: its decision was rolled back, so the refusal is logged on its own.</summary>
+    public async Task LogRefusalAsync(Guid partnerId, Guid keyId, CheckAsked asked, QuotaAnswer answer, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        await using var session = await database.BeginWriteAsync(connection, ct);
+        await LogAsync(session, partnerId, keyId, asked, answer, null, null, ct);
+        await session.CommitAsync(ct);
+    }
+
+    /// <summary>The 429 a refused check answers, with its Retry-After.</summary>
+    public static ProblemHttpResult Refused(QuotaAnswer answer, HttpResponse response)
+    {
+        response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(answer.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return TypedResults.Problem(title: "The partner's check quota is used up.", statusCode: StatusCodes.Status429TooManyRequests,
+            type: Infrastructure.Errors.ProblemTypes.QuotaExceeded,
+            detail: "Pre-checks, registrations and edits that name another company share one quota per partner per minute and per day; "
+                + "retry after Retry-After seconds.");
     }
 
     public async Task<Page<PartnerPreCheck>> ListAsync(Guid partnerId, int pageSize, Guid? after, CancellationToken ct)
@@ -126,6 +179,8 @@ public sealed class PartnerPreChecks(Database database, IOptions<PartnerPreCheck
             Id = r.Id,
             PartnerId = r.PartnerId,
             KeyId = r.KeyId,
+            AskedBy = r.AskedBy,
+            RegistrationId = r.RegistrationId,
             CompanyName = r.CompanyName,
             Domain = r.Domain,
             Country = r.Country,
@@ -147,6 +202,8 @@ public sealed class PartnerPreChecks(Database database, IOptions<PartnerPreCheck
         public Guid Id { get; set; }
         public Guid PartnerId { get; set; }
         public Guid KeyId { get; set; }
+        public string AskedBy { get; set; } = "";
+        public Guid? RegistrationId { get; set; }
         public string CompanyName { get; set; } = "";
         public string? Domain { get; set; }
         public string? Country { get; set; }

@@ -121,6 +121,11 @@ public sealed record PartnerTerms
     public static bool IsPercent(FeeModel model) => model is FeeModel.PercentOfRevenue or FeeModel.ResaleMargin;
 }
 
+/// <summary>How many checks a partner may ask for: pre-checks, registrations and company-changing edits together.</summary>
+/// <param name="PerMinute">Over a rolling minute (1–100,000).</param>
+/// <param name="PerDay">Over a rolling day (1–1,000,000).</param>
+public sealed record CheckQuota(int PerMinute, int PerDay);
+
 /// <summary>The terms the registration was approved under (a snapshot of the partner's tier and terms).</summary>
 public sealed record TermsSnapshot(
     string Tier, FeeModel FeeModel, decimal? FeePercent, decimal? FeeAmount, string? FeeCurrency, FeeTrigger FeeTrigger,
@@ -150,6 +155,12 @@ public sealed record Partner
 
     public required PartnerTerms Terms { get; init; }
 
+    /// <summary>
+    /// The partner's own check quota, set by ops (a large reseller, a distributor); null: the program's
+    /// (<c>ConflictChecks:PartnerQuota</c>). Pre-checks, registrations and company-changing edits all draw on it.
+    /// </summary>
+    public CheckQuota? CheckQuota { get; init; }
+
     public required DateTimeOffset CreatedAt { get; init; }
 
     public required DateTimeOffset UpdatedAt { get; init; }
@@ -174,5 +185,7 @@ public sealed record Partner
         ["terms.paymentNetDays"] = Terms.PaymentNetDays,
         ["terms.protectionDays"] = Terms.ProtectionDays,
         ["terms.exclusive"] = Terms.Exclusive,
+        ["checkQuota.perMinute"] = CheckQuota?.PerMinute,
+        ["checkQuota.perDay"] = CheckQuota?.PerDay,
     };
 }

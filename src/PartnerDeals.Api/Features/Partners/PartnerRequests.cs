@@ -65,8 +65,8 @@ public sealed record CreatePartnerRequest
     public PartnerTermsInput? Terms { get; init; }
 }
 
-/// <summary>Change a partner: send only the fields to change (JSON merge patch semantics; null means unchanged).</summary>
-public sealed record UpdatePartnerRequest
+/// <summary>Change a partner: send only the fields to change (JSON merge patch: <c>checkQuota: null</c> returns the partner to the program's quota).</summary>
+public sealed record UpdatePartnerRequest : PatchableInput
 {
     /// <example>Northwind Consulting Group</example>
     public string? Name { get; init; }
@@ -82,6 +82,9 @@ public sealed record UpdatePartnerRequest
     public string? ContactEmail { get; init; }
 
     public PartnerTermsInput? Terms { get; init; }
+
+    /// <summary>Ops and admin: the partner's own check quota (both numbers), or null for the program's.</summary>
+    public CheckQuota? CheckQuota { get; init => field = Sent(value); }
 }
 
 internal static partial class PartnerRules
@@ -151,5 +154,8 @@ public sealed class UpdatePartnerRequestValidator : AbstractValidator<UpdatePart
         PartnerRules.Name(RuleFor(x => x.Name));
         PartnerRules.Tier(RuleFor(x => x.Tier), program.Value.EffectiveTiers);
         PartnerRules.Email(RuleFor(x => x.ContactEmail));
+        RuleFor(x => x.CheckQuota!.PerMinute).InclusiveBetween(1, 100_000).When(x => x.CheckQuota is not null).OverridePropertyName("checkQuota.perMinute");
+        RuleFor(x => x.CheckQuota!.PerDay).InclusiveBetween(1, 1_000_000).When(x => x.CheckQuota is not null).OverridePropertyName("checkQuota.perDay");
+        RuleFor(x => x.CheckQuota).Must(q => q is null || q.PerMinute <= q.PerDay).WithMessage("checkQuota.perMinute must not exceed perDay.");
     }
 }

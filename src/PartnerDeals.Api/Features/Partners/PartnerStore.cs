@@ -9,14 +9,16 @@ public sealed class PartnerStore(Database database)
 {
     private const string Columns = """
         id, name, type, tier, status, contact_email, fee_model, fee_percent, fee_amount, fee_currency,
-        fee_trigger, payment_net_days, protection_days, exclusive, version, created_at, updated_at
+        fee_trigger, payment_net_days, protection_days, exclusive, check_quota_per_minute, check_quota_per_day, version, created_at, updated_at
         """;
 
     private const string InsertSql = """
         INSERT INTO partners (id, name, name_key, type, tier, status, contact_email, fee_model, fee_percent, fee_amount,
-            fee_currency, fee_trigger, payment_net_days, protection_days, exclusive, version, created_at, updated_at)
+            fee_currency, fee_trigger, payment_net_days, protection_days, exclusive, check_quota_per_minute, check_quota_per_day, version,
+            created_at, updated_at)
         VALUES (@Id, @Name, @NameKey, @Type, @Tier, @Status, @ContactEmail, @FeeModel, @FeePercent, @FeeAmount,
-            @FeeCurrency, @FeeTrigger, @PaymentNetDays, @ProtectionDays, @Exclusive, @Version, @CreatedAt, @UpdatedAt)
+            @FeeCurrency, @FeeTrigger, @PaymentNetDays, @ProtectionDays, @Exclusive, @CheckQuotaPerMinute, @CheckQuotaPerDay, @Version,
+            @CreatedAt, @UpdatedAt)
         """;
 
     private const string GetSql = "SELECT " + Columns + " FROM partners WHERE id = @Id";
@@ -37,7 +39,8 @@ public sealed class PartnerStore(Database database)
         SET name = @Name, name_key = @NameKey, type = @Type, tier = @Tier, status = @Status, contact_email = @ContactEmail,
             fee_model = @FeeModel, fee_percent = @FeePercent, fee_amount = @FeeAmount, fee_currency = @FeeCurrency,
             fee_trigger = @FeeTrigger, payment_net_days = @PaymentNetDays, protection_days = @ProtectionDays,
-            exclusive = @Exclusive, version = @Version, updated_at = @UpdatedAt
+            exclusive = @Exclusive, check_quota_per_minute = @CheckQuotaPerMinute, check_quota_per_day = @CheckQuotaPerDay,
+            version = @Version, updated_at = @UpdatedAt
         WHERE id = @Id AND version = @ExpectedVersion
         """;
 
@@ -103,6 +106,8 @@ public sealed class PartnerStore(Database database)
         public int PaymentNetDays { get; init; }
         public int ProtectionDays { get; init; }
         public bool Exclusive { get; init; }
+        public int? CheckQuotaPerMinute { get; init; }
+        public int? CheckQuotaPerDay { get; init; }
         public int Version { get; init; }
         public DateTimeOffset CreatedAt { get; init; }
         public DateTimeOffset UpdatedAt { get; init; }
@@ -124,6 +129,8 @@ public sealed class PartnerStore(Database database)
             PaymentNetDays = p.Terms.PaymentNetDays,
             ProtectionDays = p.Terms.ProtectionDays,
             Exclusive = p.Terms.Exclusive,
+            CheckQuotaPerMinute = p.CheckQuota?.PerMinute,
+            CheckQuotaPerDay = p.CheckQuota?.PerDay,
             Version = p.Version,
             CreatedAt = p.CreatedAt,
             UpdatedAt = p.UpdatedAt,
@@ -148,6 +155,7 @@ public sealed class PartnerStore(Database database)
                 ProtectionDays = ProtectionDays,
                 Exclusive = Exclusive,
             },
+            CheckQuota = CheckQuotaPerMinute is { } perMinute && CheckQuotaPerDay is { } perDay ? new CheckQuota(perMinute, perDay) : null,
             Version = Version,
             CreatedAt = CreatedAt,
             UpdatedAt = UpdatedAt,

@@ -158,6 +158,7 @@ public static class PartnersApi
                 Status = request.Status ?? current.Status,
                 ContactEmail = request.ContactEmail?.Trim() ?? current.ContactEmail,
                 Terms = terms,
+                CheckQuota = request.CheckQuota ?? (request.SentAsNull(nameof(request.CheckQuota)) ? null : current.CheckQuota),
             };
             var changes = AuditTrail.Changes(current.AuditFields(), changed.AuditFields());
             if (changes.Count == 0) return Decided<PartnerChange>.Discarded(new(null, null, current));

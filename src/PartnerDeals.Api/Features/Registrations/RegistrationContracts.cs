@@ -73,13 +73,13 @@ public sealed record Registration
     /// <example>approved</example>
     public required RegistrationStatus Status { get; init; }
 
-    /// <summary>The conflict check: <c>clear</c>, <c>review</c> or <c>conflict</c>.</summary>
+    /// <summary>The conflict check: <c>clear</c>, <c>review</c> or <c>conflict</c>; a partner reads <c>clear</c> or <c>conflict</c> (the account is not available).</summary>
     /// <example>clear</example>
     public required Verdict Verdict { get; init; }
 
     /// <summary>
     /// Safe to show the partner, never whose claim collides: auto_approved, approved, co_sell, awaiting_review,
-    /// account_under_review, account_unavailable, duplicate_registration, more_information_requested, rejected_*,
+    /// account_under_review (vendor keys; a partner reads account_unavailable), account_unavailable, alternate_names_unrelated, duplicate_registration, more_information_requested, rejected_*,
     /// withdrawn, protection_expired, closed_won, closed_lost.
     /// </summary>
     /// <example>auto_approved</example>
@@ -149,6 +149,9 @@ public sealed record Registration
     /// <summary>The registration as a partner may see it: no conflict, no raw rejection reason, no internal note, and its own version and time.</summary>
     public Registration ForPartner() => this with
     {
+        // Available or not, never how close a match came: review and conflict read alike, or trying names would map the pipeline.
+        Verdict = Verdict == Verdict.Clear ? Verdict.Clear : Verdict.Conflict,
+        Reason = Reason == "account_under_review" ? "account_unavailable" : Reason,
         ConflictId = null, RejectionReason = null, DecisionNote = DecisionNoteVisibleToPartner ? DecisionNote : null, UpdatedAt = PartnerUpdatedAt,
     };
 

@@ -1,29 +1,9 @@
 using System.ComponentModel.DataAnnotations;
-using System.Runtime.CompilerServices;
 using FluentValidation;
 using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Infrastructure.Http;
 
 namespace PartnerDeals.Api.Features.Registrations;
-
-/// <summary>
-/// A part of a registration that an edit may patch (JSON merge patch, RFC 7396): a field sent as null is removed, one
-/// left out stays as it is. Binding cannot tell the two apart afterwards, so each field notes a null as it is set.
-/// </summary>
-public abstract record PatchableInput
-{
-    private readonly HashSet<string> _sentAsNull = [];
-
-    /// <summary>Whether the request sent <paramref name="field"/> (a property name) as null.</summary>
-    public bool SentAsNull(string field) => _sentAsNull.Contains(field);
-
-    protected T Sent<T>(T value, [CallerMemberName] string field = "")
-    {
-        if (value is null) _sentAsNull.Add(field);
-        else _sentAsNull.Remove(field);
-        return value;
-    }
-}
 
 /// <summary>The customer company the partner brings.</summary>
 public sealed record CustomerInput : PatchableInput

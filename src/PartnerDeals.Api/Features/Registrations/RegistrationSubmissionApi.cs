@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using PartnerDeals.Api.Features.Audit;
+using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
@@ -24,12 +25,14 @@ public static class RegistrationSubmissionApi
             .WithDescription("Partner keys register for their own partner; ops and admin on behalf of the partner named in partnerId. "
                 + "The conflict check and the policy run in the same transaction as the insert: the answer carries status "
                 + "(approved or pending_review), verdict and a partner-safe reason. Send an Idempotency-Key: a retry with the same key and body "
-                + "returns the first answer (header Idempotent-Replayed: true); the same key with another body answers 422.")
+                + "returns the first answer (header Idempotent-Replayed: true); the same key with another body answers 422. A partner key's registration "
+                + "draws on the partner's check quota, as its pre-checks do (429 with Retry-After beyond it; nothing is stored).")
             .RequireAuthorization(Policies.Registrant)
             .WithValidation<CreateRegistrationRequest>()
             .WithETag()
             .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
     private static async Task<Results<Created<Registration>, ValidationProblem, ProblemHttpResult>> Create(
         CreateRegistrationRequest request, [FromHeader(Name = IdempotencyKeys.Header)] string? idempotencyKey, ClaimsPrincipal user,
@@ -62,6 +65,7 @@ public static class RegistrationSubmissionApi
         var hash = IdempotencyKeys.Hash(new { proposed.PartnerId, proposed.Customer, proposed.Contact, proposed.Deal, proposed.CoSell });
         var hashAsTyped = IdempotencyKeys.Hash(request with { PartnerId = partnerId });
 
+        QuotaAnswer? quota = null;
         var (problem, earlier, created) = await s.Writer.DecideAsync(async session =>
         {
             if (idempotencyKey is not null && await idempotency.FindAsync(session, scope, idempotencyKey, ct) is { } stored)
@@ -75,7 +79,19 @@ public static class RegistrationSubmissionApi
                 return Submission.Refused(Problems.Conflict("The partner cannot register deals.", $"The partner is {Json.Name(partner.Status)}."));
             }
 
+            // A partner's registration asks the conflict check as a pre-check does: it draws on the same quota and is logged with them.
+            if (user.IsPartner())
+            {
+                quota = await s.Checks.QuotaAsync(session, partnerId, partner.CheckQuota, ct);
+                if (!quota.Allowed) return Submission.Refused(PartnerPreChecks.Refused(quota, response));
+            }
+
             var registered = (await s.Decisions.SubmitAsync(session, null, proposed, partner, Actor.From(user), "registration.created", ct))!;
+            if (quota is not null)
+            {
+                await s.Checks.LogAsync(session, partnerId, user.KeyId()!.Value, RegistrationsApi.Asked(PartnerPreChecks.Registration, registered), quota,
+                    registered.Verdict, registered.Id, ct);
+            }
             try
             {
                 if (idempotencyKey is not null)
@@ -92,6 +108,10 @@ public static class RegistrationSubmissionApi
             return Decided<Submission>.Kept(new(null, null, registered));
         }, ct);
 
+        if (quota is { Allowed: false })
+        {
+            await s.Checks.LogRefusalAsync(partnerId, user.KeyId()!.Value, RegistrationsApi.Asked(PartnerPreChecks.Registration, proposed), quota, ct);
+        }
         if (problem is not null) return problem;
         if (created is not null)
         {

@@ -3,6 +3,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PartnerDeals.Api.Features.Audit;
 using PartnerDeals.Api.Features.Partners;
+using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
@@ -11,7 +12,8 @@ namespace PartnerDeals.Api.Features.Registrations;
 
 /// <summary>What the registration handlers need, gathered once.</summary>
 public sealed record RegistrationServices(
-    Database Database, DecisionWriter Writer, RegistrationStore Registrations, PartnerStore Partners, RegistrationDecisions Decisions, TimeProvider Clock);
+    Database Database, DecisionWriter Writer, RegistrationStore Registrations, PartnerStore Partners, RegistrationDecisions Decisions,
+    ConflictChecks.PartnerPreChecks Checks, TimeProvider Clock);
 
 public static class RegistrationsApi
 {
@@ -99,11 +101,14 @@ public static class RegistrationsApi
         var ifMatch = ETags.ReadIfMatch(http, out var expected);
         if (ifMatch == ETags.Match.Missing) return Problems.PreconditionRequired();
 
+        QuotaAnswer? quota = null;
+        Registration? refusedFrom = null;
         var (problem, decided) = await s.Writer.DecideAsync(async session =>
         {
             var current = await s.Registrations.GetAsync(session, id, ct);
             if (!Reachable(current, user, ifMatch, expected, out var unreachable)) return Change.Refused(unreachable);
             if (RegistrationDecisions.EditRefusal(current) is { } refusal) return Change.Refused(refusal.Problem!);
+            refusedFrom = current;
 
             var edited = Merge(current, request);
             if (!RegistrationRules.WithinWords(edited.Customer.CompanyName, edited.Customer.AlternateNames, edited.Deal.Products))
@@ -112,11 +117,24 @@ public static class RegistrationsApi
             }
             if (current.Status == RegistrationStatus.PendingReview && Same(current, edited)) return Decided<Change>.Discarded(new(null, current));
             var partner = (await s.Partners.GetAsync(session, current.PartnerId, ct))!;
+            // A partner's edit that names another company asks the check again: it draws on the partner's one check quota.
+            var asks = user.IsPartner() && RegistrationDecisions.NamesAnotherCompany(current, edited);
+            if (asks)
+            {
+                quota = await s.Checks.QuotaAsync(session, partner.Id, partner.CheckQuota, ct);
+                if (!quota.Allowed) return Change.Refused(PartnerPreChecks.Refused(quota, http.HttpContext.Response));
+            }
             var action = current.Status == RegistrationStatus.MoreInfoRequested ? "registration.resubmitted" : "registration.updated";
             var submitted = await s.Decisions.SubmitAsync(session, current, edited, partner, Actor.From(user), action, ct);
-            return submitted is null ? Change.Refused(Problems.PreconditionFailed()) : Decided<Change>.Kept(new(null, submitted));
+            if (submitted is null) return Change.Refused(Problems.PreconditionFailed());
+            if (asks) await s.Checks.LogAsync(session, partner.Id, user.KeyId()!.Value, Asked(PartnerPreChecks.Edit, submitted), quota!, submitted.Verdict, submitted.Id, ct);
+            return Decided<Change>.Kept(new(null, submitted));
         }, ct);
 
+        if (quota is { Allowed: false })
+        {
+            await s.Checks.LogRefusalAsync(user.PartnerId()!.Value, user.KeyId()!.Value, Asked(PartnerPreChecks.Edit, Merge(refusedFrom!, request)), quota, ct);
+        }
         if (problem is not null) return problem;
         http.HttpContext.Response.Headers.ETag = ETagFor(decided!, user);
         return TypedResults.Ok(View(decided!, user));
@@ -134,6 +152,9 @@ public static class RegistrationsApi
         if (await store.GetAsync(id, ct) is null) return NotFound();
         return TypedResults.Ok(await audit.ListAsync("registration", id, pageSize, after, ct));
     }
+
+    /// <summary>What a registration asks the check about, as the partner's check log records it.</summary>
+    internal static CheckAsked Asked(string askedBy, Registration r) => new(askedBy, r.Customer.CompanyName, r.Customer.Domain, r.Customer.Country);
 
     /// <summary>The registration as this caller may see it: a partner never sees the conflict behind its status.</summary>
     public static Registration View(Registration registration, ClaimsPrincipal user) =>

@@ -9,3 +9,8 @@ ALTER TABLE dbo.registrations ADD outcome_products NVARCHAR(MAX) NULL;
 
 -- A partner's own check quota (pre-checks, registrations and company-changing edits); null takes the settings.
 ALTER TABLE dbo.partners ADD check_quota_per_minute INT NULL, check_quota_per_day INT NULL;
+
+-- One quota for everything a partner asks: the log names what asked (a pre-check, a registration or a company-changing
+-- edit) and the registration it decided.
+ALTER TABLE dbo.partner_conflict_checks ADD asked_by VARCHAR(16) NOT NULL CONSTRAINT df_partner_conflict_checks_asked_by DEFAULT 'pre_check',
+    registration_id CHAR(36) NULL;

@@ -9,3 +9,8 @@ ALTER TABLE registrations ADD COLUMN outcome_products TEXT NULL;
 -- A partner's own check quota (pre-checks, registrations and company-changing edits); null takes the settings.
 ALTER TABLE partners ADD COLUMN check_quota_per_minute INTEGER NULL;
 ALTER TABLE partners ADD COLUMN check_quota_per_day INTEGER NULL;
+
+-- One quota for everything a partner asks: the log names what asked (a pre-check, a registration or a company-changing
+-- edit) and the registration it decided.
+ALTER TABLE partner_conflict_checks ADD COLUMN asked_by TEXT NOT NULL DEFAULT 'pre_check';
+ALTER TABLE partner_conflict_checks ADD COLUMN registration_id TEXT NULL;
