@@ -45,6 +45,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
 {
     private WebApplication? _app;
     private int _requests;
+    private int _arrived;
 
     private WebhookReceiver()
     {
@@ -59,6 +60,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     /// <summary>How long each answer takes; longer than the service's timeout makes it time out.</summary>
     public TimeSpan Delay { get; set; }
+
+    /// <summary>Requests that have arrived, answered or not yet (a slow answer is counted as it starts).</summary>
+    public int Arrived => Volatile.Read(ref _arrived);
 
     public string Url(string path = "/hooks") => $"http://127.0.0.1:{Port}{path}";
 
@@ -118,6 +122,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
 
     private async Task<IResult> HandleAsync(HttpContext context)
     {
+        Interlocked.Increment(ref _arrived);
         using var reader = new StreamReader(context.Request.Body);
         var body = await reader.ReadToEndAsync();
         var path = context.Request.Path.Value ?? "/";

@@ -21,9 +21,18 @@ public sealed class WebhookOptions
     /// <summary>How often each instance looks for due deliveries when the last look found none.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>Deliveries leased and sent side by side per round.</summary>
+    /// <summary>Deliveries in flight at once on an instance.</summary>
     [Range(1, 500)]
-    public int BatchSize { get; set; } = 32;
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>Deliveries in flight at once to one endpoint: what a slow receiver can hold up.</summary>
+    public int MaxInFlightPerEndpoint { get; set; } = 4;
+
+    /// <summary>Deliveries in flight at once to one partner's endpoints together: well under <c>BatchSize</c>, so others always find room.</summary>
+    public int MaxInFlightPerPartner { get; set; } = 8;
+
+    /// <summary>Test events one endpoint may be sent per minute.</summary>
+    public int TestsPerMinute { get; set; } = 5;
 
     /// <summary>How long a lease holds a delivery for its instance; longer than an attempt.</summary>
     public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(1);
@@ -55,7 +64,8 @@ public sealed class WebhookOptions
 
     public bool IsValid =>
         Timeout > TimeSpan.Zero && PollInterval > TimeSpan.Zero && Lease > Timeout && RotationOverlap >= TimeSpan.Zero
-        && DisableAfter > TimeSpan.Zero && Retries.All(r => r > TimeSpan.Zero) && Retries.Count <= 50;
+        && DisableAfter > TimeSpan.Zero && Retries.All(r => r > TimeSpan.Zero) && Retries.Count <= 50
+        && BatchSize >= 1 && MaxInFlightPerEndpoint >= 1 && MaxInFlightPerPartner >= MaxInFlightPerEndpoint && TestsPerMinute >= 1;
 }
 
 /// <summary>The events a partner may subscribe to.</summary>

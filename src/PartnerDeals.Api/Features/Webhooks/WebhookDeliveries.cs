@@ -13,15 +13,22 @@ public sealed class WebhookDeliveries(Database database, AuditTrail audit)
 
     // Due, not leased by a live instance, its endpoint enabled, and the earliest pending delivery of its registration to
     // that endpoint: a later change waits until the earlier one is delivered or dead, so a receiver sees them in order.
+    // Endpoints take turns: each one's first due delivery, then each one's second, … up to @PerEndpoint, so a flood to one
+    // endpoint never fills a claim ahead of another endpoint's one delivery.
     private const string DueSql = """
-        SELECT d.id FROM webhook_deliveries d
-        JOIN webhook_subscriptions s ON s.id = d.subscription_id
-        WHERE d.status = 'pending' AND d.next_attempt_at <= @Now AND s.enabled = 1
-          AND (d.locked_until IS NULL OR d.locked_until <= @Now)
-          AND (d.registration_id IS NULL OR NOT EXISTS (
-              SELECT 1 FROM webhook_deliveries e
-              WHERE e.subscription_id = d.subscription_id AND e.registration_id = d.registration_id AND e.status = 'pending' AND e.id < d.id))
-        ORDER BY d.next_attempt_at, d.id
+        SELECT id, subscription_id, partner_id FROM (
+            SELECT d.id, d.subscription_id, s.partner_id, d.next_attempt_at,
+                ROW_NUMBER() OVER (PARTITION BY d.subscription_id ORDER BY d.next_attempt_at, d.id) AS turn
+            FROM webhook_deliveries d
+            JOIN webhook_subscriptions s ON s.id = d.subscription_id
+            WHERE d.status = 'pending' AND d.next_attempt_at <= @Now AND s.enabled = 1
+              AND (d.locked_until IS NULL OR d.locked_until <= @Now)
+              AND (d.registration_id IS NULL OR NOT EXISTS (
+                  SELECT 1 FROM webhook_deliveries e
+                  WHERE e.subscription_id = d.subscription_id AND e.registration_id = d.registration_id AND e.status = 'pending' AND e.id < d.id))
+        ) due
+        WHERE turn <= @PerEndpoint
+        ORDER BY turn, next_attempt_at, id
         """;
 
     // The lease conditions again: of two instances that read the same due rows, the second updates none of them.
@@ -89,23 +96,48 @@ public sealed class WebhookDeliveries(Database database, AuditTrail audit)
         ORDER BY e.occurred_at, e.id
         """;
 
+    private const string TestsSinceSql = """
+        SELECT COUNT(*) FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+        WHERE d.subscription_id = @SubscriptionId AND e.event_type = 'webhook.test' AND d.created_at >= @Since
+        """;
+
     private const string OldestPendingSql = "SELECT MIN(created_at) AS oldest FROM webhook_deliveries WHERE status = 'pending'";
 
-    /// <summary>Leases up to <paramref name="limit"/> due deliveries until <paramref name="now"/> + <paramref name="lease"/>.</summary>
-    public async Task<IReadOnlyList<LeasedWebhook>> ClaimAsync(int limit, DateTimeOffset now, TimeSpan lease, CancellationToken ct)
+    /// <summary>
+    /// Leases due deliveries until <paramref name="now"/> + <paramref name="lease"/>, endpoints taking turns (up to
+    /// <paramref name="perEndpoint"/> each), as long as <paramref name="take"/> finds room for one of the endpoint's and partner's;
+    /// a delivery taken but leased meanwhile by another instance is given back through <paramref name="giveBack"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<LeasedWebhook>> ClaimAsync(int limit, int perEndpoint, Func<Guid, Guid, bool> take, Action<Guid, Guid> giveBack,
+        DateTimeOffset now, TimeSpan lease, CancellationToken ct)
     {
-        // A look that finds nothing takes no write lock: most rounds find nothing.
-        var due = await database.ReadAsync(session => session.QueryAsync<Guid>(database.Dialect.Page(DueSql), new { Now = now, Limit = limit }, ct), ct);
-        if (due.Count == 0) return [];
+        // A look that finds nothing takes no write lock: most looks find nothing.
+        var due = await database.ReadAsync(session => session.QueryAsync<DueRow>(database.Dialect.Page(DueSql),
+            new { Now = now, PerEndpoint = perEndpoint, Limit = limit * 4 }, ct), ct);
+        var chosen = new List<DueRow>();
+        foreach (var row in due)
+        {
+            if (chosen.Count == limit) break;
+            if (take(row.SubscriptionId, row.PartnerId)) chosen.Add(row);
+        }
+        if (chosen.Count == 0) return [];
         await using var connection = await database.OpenAsync(ct);
         await using var session = await database.BeginWriteAsync(connection, ct);
         var leaseId = Ids.New(now);
-        var ids = Database.IdList(due);
+        var ids = Database.IdList(chosen.Select(c => c.Id));
         await session.ExecuteAsync(LeaseSql, new { Ids = ids, LeaseId = leaseId, LockedUntil = now + lease, Now = now }, ct);
         var leased = await session.QueryAsync<LeasedRow>(LeasedSql, new { Ids = ids, LeaseId = leaseId }, ct);
         await session.CommitAsync(ct);
+        foreach (var missed in chosen.Where(c => !leased.Exists(l => l.Id == c.Id))) giveBack(missed.SubscriptionId, missed.PartnerId);
         return leased.Select(r => new LeasedWebhook(r.Id, r.LeaseId, r.Attempts, r.EventId, r.EventType, r.SubscriptionId, r.PartnerId, r.Payload, r.Url,
             r.ProtectedSecret, r.ProtectedPreviousSecret, r.PreviousSecretUntil)).ToList();
+    }
+
+    private sealed class DueRow
+    {
+        public Guid Id { get; set; }
+        public Guid SubscriptionId { get; set; }
+        public Guid PartnerId { get; set; }
     }
 
     /// <summary>
@@ -185,6 +217,10 @@ public sealed class WebhookDeliveries(Database database, AuditTrail audit)
             var row = await session.QuerySingleOrDefaultAsync<Row>(GetSql, new { Id = id, SubscriptionId = subscriptionId }, ct);
             return row?.ToDelivery(await AttemptsAsync(session, [id], ct));
         }, ct);
+
+    /// <summary>How many test events were queued for an endpoint since <paramref name="since"/>.</summary>
+    public async Task<long> TestsSinceAsync(DbSession session, Guid subscriptionId, DateTimeOffset since, CancellationToken ct) =>
+        await session.ExecuteScalarAsync<long>(TestsSinceSql, new { SubscriptionId = subscriptionId, Since = since }, ct);
 
     /// <summary>Sends a dead delivery again with a fresh set of attempts, or a pending one now; false for a delivered one.</summary>
     public async Task<bool> RetryAsync(DbSession session, Guid subscriptionId, Guid id, DateTimeOffset now, CancellationToken ct) =>

@@ -18,7 +18,9 @@ public sealed record WebhookAttemptResult(
 /// <summary>
 /// Delivers partner webhooks. Every instance runs one: it leases due deliveries (another instance skips them
 /// until the lease runs out, so a crashed instance's work is taken over), signs and posts each, and records
-/// every attempt. Any 2xx within the timeout delivers; <c>410 Gone</c> disables the endpoint; anything else
+/// every attempt as it finishes. Endpoints share the instance fairly: they take turns in every claim, none has more than
+/// <c>MaxInFlightPerEndpoint</c> deliveries in flight and no partner more than <c>MaxInFlightPerPartner</c>, so a slow
+/// receiver delays only itself. Any 2xx within the timeout delivers; <c>410 Gone</c> disables the endpoint; anything else
 /// (another status, a timeout, a refused connection, an address webhooks may not reach) is tried again on
 /// the retry schedule, and the delivery is dead after its last try. No redirect is followed, no proxy is used,
 /// and only the first KiB of an answer is read.
@@ -39,6 +41,10 @@ public sealed partial class WebhookDispatcher : BackgroundService
     private readonly Counter<long> _finished;
     private DateTimeOffset? _oldestPending;
 
+    // Deliveries in flight on this instance, per endpoint and per partner (ids of both are UUIDv7: they never collide), and in all.
+    private readonly Dictionary<Guid, int> _inFlight = [];
+    private int _inFlightTotal;
+
     public WebhookDispatcher(WebhookDeliveries deliveries, WebhookSigning signing, IHttpClientFactory http, IOptions<WebhookOptions> options,
         IMeterFactory meters, TimeProvider clock, ILogger<WebhookDispatcher> logger)
     {
@@ -52,25 +58,85 @@ public sealed partial class WebhookDispatcher : BackgroundService
             unit: "s", description: "Age of the oldest pending webhook delivery (0 when none waits).");
     }
 
-    /// <summary>One round: up to a batch of due deliveries, sent side by side. Answers how many were attempted.</summary>
+    /// <summary>
+    /// One round: leases what there is room for (endpoints taking turns), sends each, records each as it finishes, and waits
+    /// for all of them. Answers how many were attempted. The service itself never waits for a whole round (see ExecuteAsync).
+    /// </summary>
     public async Task<int> DispatchOnceAsync(CancellationToken ct)
     {
-        var leased = await _deliveries.ClaimAsync(_options.BatchSize, _clock.GetUtcNow(), _options.Lease, ct);
-        if (leased.Count == 0) return 0;
         var client = _http.CreateClient(ClientName);
-        var results = await Task.WhenAll(leased.Select(delivery => SendAsync(client, delivery, ct)));
+        var started = await StartDueAsync(client, ct);
+        await Task.WhenAll(started);
+        return started.Count;
+    }
 
-        var now = _clock.GetUtcNow();
-        var (lost, disabled) = await _deliveries.RecordAsync(results, now, now - _options.DisableAfter, ct);
-        foreach (var result in results.Where(r => !lost.Contains(r.Delivery.Id)))
+    /// <summary>
+    /// Leases due deliveries for the room left — <c>BatchSize</c> in flight on this instance, <c>MaxInFlightPerEndpoint</c> to any
+    /// one endpoint, <c>MaxInFlightPerPartner</c> to any one partner's endpoints — and starts each: a slow receiver holds only
+    /// its own slots, and one partner's endpoints together never all of them.
+    /// </summary>
+    private async Task<IReadOnlyList<Task>> StartDueAsync(HttpClient client, CancellationToken ct)
+    {
+        int free;
+        lock (_inFlight) free = _options.BatchSize - _inFlightTotal;
+        if (free <= 0) return [];
+        var leased = await _deliveries.ClaimAsync(free, _options.MaxInFlightPerEndpoint, Take, GiveBack, _clock.GetUtcNow(), _options.Lease, ct);
+        return leased.Select(delivery => DeliverAsync(client, delivery, ct)).ToList();
+    }
+
+    private bool Take(Guid endpoint, Guid partner)
+    {
+        lock (_inFlight)
         {
+            if (_inFlightTotal >= _options.BatchSize || _inFlight.GetValueOrDefault(endpoint) >= _options.MaxInFlightPerEndpoint
+                || _inFlight.GetValueOrDefault(partner) >= _options.MaxInFlightPerPartner)
+            {
+                return false;
+            }
+            _inFlight[endpoint] = _inFlight.GetValueOrDefault(endpoint) + 1;
+            _inFlight[partner] = _inFlight.GetValueOrDefault(partner) + 1;
+            _inFlightTotal++;
+            return true;
+        }
+    }
+
+    private void GiveBack(Guid endpoint, Guid partner)
+    {
+        lock (_inFlight)
+        {
+            if (--_inFlight[endpoint] == 0) _inFlight.Remove(endpoint);
+            if (--_inFlight[partner] == 0) _inFlight.Remove(partner);
+            _inFlightTotal--;
+        }
+    }
+
+    /// <summary>Sends one delivery and records its attempt as soon as it finishes, whatever the others do.</summary>
+    private async Task DeliverAsync(HttpClient client, LeasedWebhook delivery, CancellationToken ct)
+    {
+        try
+        {
+            var result = await SendAsync(client, delivery, ct);
+            var now = _clock.GetUtcNow();
+            var (lost, disabled) = await _deliveries.RecordAsync([result], now, now - _options.DisableAfter, ct);
+            if (lost.Count > 0)
+            {
+                LogLeaseLost(delivery.Id);
+                return;
+            }
             _attempts.Add(1, new KeyValuePair<string, object?>("outcome", result.Outcome));
             if (result.Status != "pending") _finished.Add(1, new KeyValuePair<string, object?>("outcome", result.Status));
-            if (result.Status == "dead") LogDead(result.Delivery.Id, result.Delivery.SubscriptionId, result.Delivery.EventType, result.Attempts, result.Outcome);
+            if (result.Status == "dead") LogDead(delivery.Id, delivery.SubscriptionId, delivery.EventType, result.Attempts, result.Outcome);
+            foreach (var (id, reason) in disabled) LogDisabled(id, reason);
         }
-        foreach (var id in lost) LogLeaseLost(id);
-        foreach (var (id, reason) in disabled) LogDisabled(id, reason);
-        return leased.Count;
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            // Nothing is lost: an unrecorded delivery keeps its lease until it runs out and is tried again.
+            LogRoundFailed(e);
+        }
+        finally
+        {
+            GiveBack(delivery.SubscriptionId, delivery.PartnerId);
+        }
     }
 
     private async Task<WebhookAttemptResult> SendAsync(HttpClient client, LeasedWebhook delivery, CancellationToken ct)
@@ -160,26 +226,32 @@ public sealed partial class WebhookDispatcher : BackgroundService
     {
         // Polling is a cadence of the machine, not a time of the domain: a test clock moved by months must not fire it
         // once per interval skipped, and a stopped one must not stop deliveries. When a delivery is due stays on the clock.
-        using var timer = new PeriodicTimer(_options.PollInterval);
+        var client = _http.CreateClient(ClientName);
+        var running = new List<Task>();
         var ticks = 0;
-        do
+        while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                // Keep going while there is work; rest only when a round found nothing due.
-                while (!stoppingToken.IsCancellationRequested && await DispatchOnceAsync(stoppingToken) > 0)
+                var started = await StartDueAsync(client, stoppingToken);
+                running.AddRange(started);
+                running.RemoveAll(t => t.IsCompleted);
+                // Room left and more found: look again at once. Otherwise rest until a delivery finishes (its slot is free
+                // again) or the poll interval passes (something may have fallen due).
+                if (started.Count == 0 || running.Count >= _options.BatchSize)
                 {
+                    await Task.WhenAny([.. running, Task.Delay(_options.PollInterval, stoppingToken)]);
                 }
-                // The backlog's age for /metrics, every 25 ticks (5 s by default): a query, not worth one per tick.
+                // The backlog's age for /metrics, every 25 looks: a query, not worth one per look.
                 if (ticks++ % 25 == 0) _oldestPending = await _deliveries.OldestPendingAsync(stoppingToken);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                // Nothing is lost: an unrecorded delivery keeps its lease until it runs out and is tried again.
                 LogRoundFailed(e);
+                await Task.Delay(_options.PollInterval, stoppingToken);
             }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        // Deliveries still in flight are not waited for: their leases run out and another instance, or the next start, sends them.
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook delivery {DeliveryId} of {EventType} to endpoint {WebhookId} is dead after {Attempts} attempt(s), last {Outcome}")]

@@ -14,12 +14,14 @@ public static class WebhookLogApi
 {
     internal static void MapDeliveryLog(this RouteGroupBuilder webhooks)
     {
-webhooks.MapPost("/{webhookId:guid}/test", Test)
+        webhooks.MapPost("/{webhookId:guid}/test", Test)
             .WithName("TestWebhook")
             .WithSummary("Send a webhook.test event to this endpoint")
-            .WithDescription("Signed and delivered like any event, to this endpoint only, whatever events it subscribes to; 409 when it is disabled.")
+            .WithDescription("Signed and delivered like any event, to this endpoint only, whatever events it subscribes to; 409 when it is disabled; "
+                + "Webhooks:TestsPerMinute (5) per endpoint, 429 with Retry-After beyond.")
             .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict);
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests);
 
         webhooks.MapPost("/{webhookId:guid}/replay", Replay)
             .WithName("ReplayWebhooks")
@@ -50,7 +52,7 @@ webhooks.MapPost("/{webhookId:guid}/test", Test)
     }
 
     private static async Task<Results<Accepted<WebhookQueued>, ProblemHttpResult>> Test(
-        Guid id, Guid webhookId, ClaimsPrincipal user, [AsParameters] WebhookServices s, CancellationToken ct)
+        Guid id, Guid webhookId, ClaimsPrincipal user, HttpResponse http, [AsParameters] WebhookServices s, CancellationToken ct)
     {
         if (!user.CanSeePartner(id)) return WebhooksApi.WebhookNotFound();
         var now = s.Clock.GetUtcNow();
@@ -59,6 +61,14 @@ webhooks.MapPost("/{webhookId:guid}/test", Test)
         var current = await s.Webhooks.GetAsync(session, id, webhookId, ct);
         if (current is null) return WebhooksApi.WebhookNotFound();
         if (!current.Enabled) return Problems.InvalidTransition("The endpoint is disabled; enable it first.");
+        // A test is a real delivery: metered per endpoint, so tests cannot flood the dispatcher.
+        if (await s.Deliveries.TestsSinceAsync(session, webhookId, now.AddMinutes(-1), ct) >= s.Options.Value.TestsPerMinute)
+        {
+            http.Headers.RetryAfter = "60";
+            return TypedResults.Problem(title: "The endpoint's test quota is used up.", statusCode: StatusCodes.Status429TooManyRequests,
+                type: Infrastructure.Errors.ProblemTypes.QuotaExceeded,
+                detail: $"An endpoint may be sent {s.Options.Value.TestsPerMinute} test events a minute; retry after Retry-After seconds.");
+        }
         var queued = await s.Events.RecordAsync(session, id, WebhookEventTypes.Test, null,
             new { webhookId, message = "A test event from PartnerDeals: your endpoint receives and verifies signed events." }, now, ct, onlyTo: webhookId);
         await session.CommitAsync(ct);

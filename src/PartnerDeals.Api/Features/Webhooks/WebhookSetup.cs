@@ -13,7 +13,7 @@ public static class WebhookSetup
     {
         services.AddOptions<WebhookOptions>().Bind(config.GetSection(WebhookOptions.Section)).ValidateDataAnnotations()
             .Validate(o => o.IsValid, "Webhooks: Timeout, PollInterval, DisableAfter and every RetrySchedule entry positive; Lease longer than "
-                + "Timeout; at most 50 retries.")
+                + "Timeout; at most 50 retries; BatchSize, MaxInFlightPerEndpoint and TestsPerMinute at least 1; MaxInFlightPerPartner at least MaxInFlightPerEndpoint.")
             .ValidateOnStart();
 
         // Every instance protects and unprotects signing secrets with the same key ring, kept in the database.
