@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Partner webhooks under load: from a registration's commit to the receiver's 2xx, at RATE events/s
 # for SECONDS seconds, with the dispatcher's defaults (only Webhooks:AllowLoopbackHttp, so the
-# receiver can sit on loopback). Starts the Release build on a fresh SQLite file; the receiver and the
+# receiver can sit on loopback, and the partner check quota raised). Starts the Release build on a fresh SQLite file; the receiver and the
 # load generator are Python on the same cores.
 #   scripts/bench-webhooks.sh [rate, default 100] [seconds, default 60]
 set -euo pipefail
@@ -18,8 +18,9 @@ trap cleanup EXIT
 if curl -fs "http://127.0.0.1:$port/health/live" >/dev/null 2>&1; then echo "port $port is taken: stop what listens there" >&2; exit 1; fi
 dotnet build "$root/src/PartnerDeals.Api" -c Release -v quiet -nologo >/dev/null
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"), $(dotnet --version) SDK; $(date -u +%Y-%m-%d)"
+# The partner's check quota (10 a minute by default) would refuse all but the first registrations: the bench measures delivery.
 ConnectionStrings__PartnerDeals="Data Source=$work/webhooks.db" Auth__BootstrapAdminKey="$key" RateLimiting__Enabled=false \
-  Webhooks__AllowLoopbackHttp=true Logging__LogLevel__Default=Warning ASPNETCORE_ENVIRONMENT=Production \
+  ConflictChecks__PartnerQuota__PerMinute=100000 ConflictChecks__PartnerQuota__PerDay=1000000 Webhooks__AllowLoopbackHttp=true Logging__LogLevel__Default=Warning ASPNETCORE_ENVIRONMENT=Production \
   dotnet "$root/src/PartnerDeals.Api/bin/Release/net10.0/PartnerDeals.Api.dll" --urls "http://127.0.0.1:$port" >>"$work/host.log" 2>&1 &
 server=$!
 until curl -fs -o /dev/null "http://127.0.0.1:$port/health/ready"; do

@@ -212,6 +212,18 @@ public sealed class ProductLineScopeTests : RegistrationTest
     }
 
     [Test]
+    public async Task CrmProductNamedOtherwiseThanTheCatalogue_IsItsLine()
+    {
+        var (name, domain) = NewCompany();
+        var csv = $"source,externalId,accountName,accountDomain,status,products\nhubspot,{Guid.NewGuid():N},{name},{domain},open,Analytics Suite - Enterprise\n";
+        (await _ops.PostAsync("/v1/opportunities/import", JsonBody(csv, "text/csv"))).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var blocked = await RegisterAsync((await PartnerAsync("gold")).Client, Deal(name, domain, "Analytics Suite"));
+        Status(blocked).ShouldBe("pending_review", "the CRM's 'Analytics Suite - Enterprise' is the analytics line");
+        Status(await RegisterAsync((await PartnerAsync("gold")).Client, Deal(name, domain, "Reports"))).ShouldBe("approved");
+    }
+
+    [Test]
     public async Task EditOfAWaitingRegistrationsProducts_ToTheSameLine_StillWaits_ToAnotherLine_JoinsTheQueueAnew()
     {
         var (name, domain) = NewCompany();

@@ -69,8 +69,9 @@ public sealed record QuotaAnswer(bool Allowed, string Outcome, TimeSpan RetryAft
 
 /// <summary>
 /// Every check a partner asks for is a window onto the vendor's pipeline, whatever asks it — a pre-check, a registration or an
-/// edit that names another company: each draws on the partner's one quota and is logged in <c>partner_conflict_checks</c> in the
-/// transaction that answers it (so two instances cannot both let the last one through), and counted on <c>/metrics</c>.
+/// edit that names another company: each draws on the partner's one quota (counted per minute in <c>partner_check_minutes</c>,
+/// so the count reads at most a day's 1,440 rows however large the quota) and is logged in <c>partner_conflict_checks</c>, in
+/// the transaction that answers it (so two instances cannot both let the last one through), and counted on <c>/metrics</c>.
 /// </summary>
 public sealed class PartnerPreChecks(Database database, IOptions<PartnerPreCheckOptions> options, IMeterFactory meters, TimeProvider clock)
 {
@@ -80,10 +81,20 @@ public sealed class PartnerPreChecks(Database database, IOptions<PartnerPreCheck
     public const string Registration = "registration";
     public const string Edit = "edit";
 
+    // The rolling minute is the minute buckets begun within the last 60 s; the day, those of the last 24 hours.
     private const string CountSql = """
-        SELECT COUNT(CASE WHEN checked_at >= @MinuteAgo THEN 1 END) AS LastMinute, COUNT(*) AS LastDay, MIN(checked_at) AS OldestToday
-        FROM partner_conflict_checks
-        WHERE partner_id = @PartnerId AND outcome = 'answered' AND checked_at >= @DayAgo
+        SELECT COALESCE(SUM(CASE WHEN minute > @MinuteAgo THEN answered END), 0) AS LastMinute, COALESCE(SUM(answered), 0) AS LastDay,
+            MIN(minute) AS OldestToday
+        FROM partner_check_minutes
+        WHERE partner_id = @PartnerId AND minute > @DayAgo
+        """;
+
+    private const string CountAnsweredSql = """
+        UPDATE partner_check_minutes SET answered = answered + 1 WHERE partner_id = @PartnerId AND minute = @Minute
+        """;
+
+    private const string FirstAnsweredSql = """
+        INSERT INTO partner_check_minutes (partner_id, minute, answered) VALUES (@PartnerId, @Minute, 1)
         """;
 
     private const string InsertSql = """
@@ -112,7 +123,7 @@ public sealed class PartnerPreChecks(Database database, IOptions<PartnerPreCheck
         var used = (await session.QuerySingleOrDefaultAsync<Usage>(CountSql,
             new { PartnerId = partnerId, MinuteAgo = now.AddMinutes(-1), DayAgo = now.AddDays(-1) }, ct))!;
         return used.LastDay >= perDay
-            ? new(false, "refused_per_day", used.OldestToday is { } oldest ? oldest.AddDays(1) - now : TimeSpan.FromDays(1))
+            ? new(false, "refused_per_day", used.OldestToday is { } oldest ? oldest.AddDays(1).AddMinutes(1) - now : TimeSpan.FromDays(1))
             : used.LastMinute >= perMinute ? new(false, "refused_per_minute", TimeSpan.FromMinutes(1))
             : new(true, "answered", TimeSpan.Zero);
     }
@@ -121,6 +132,15 @@ public sealed class PartnerPreChecks(Database database, IOptions<PartnerPreCheck
     public async Task LogAsync(DbSession session, Guid partnerId, Guid keyId, CheckAsked asked, QuotaAnswer answer, Verdict? verdict, Guid? registrationId,
         CancellationToken ct)
     {
+        if (answer.Allowed)
+        {
+            var now = clock.GetUtcNow();
+            var minute = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero);
+            if (await session.ExecuteAsync(CountAnsweredSql, new { PartnerId = partnerId, Minute = minute }, ct) == 0)
+            {
+                await session.ExecuteAsync(FirstAnsweredSql, new { PartnerId = partnerId, Minute = minute }, ct);
+            }
+        }
         await session.ExecuteAsync(InsertSql, new
         {
             Id = Ids.New(clock.GetUtcNow()),

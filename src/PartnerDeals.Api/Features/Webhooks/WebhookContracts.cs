@@ -26,10 +26,10 @@ public sealed class WebhookOptions
     public int BatchSize { get; set; } = 64;
 
     /// <summary>Deliveries in flight at once to one endpoint: what a slow receiver can hold up.</summary>
-    public int MaxInFlightPerEndpoint { get; set; } = 4;
+    public int MaxInFlightPerEndpoint { get; set; } = 16;
 
     /// <summary>Deliveries in flight at once to one partner's endpoints together: well under <c>BatchSize</c>, so others always find room.</summary>
-    public int MaxInFlightPerPartner { get; set; } = 8;
+    public int MaxInFlightPerPartner { get; set; } = 16;
 
     /// <summary>Test events one endpoint may be sent per minute.</summary>
     public int TestsPerMinute { get; set; } = 5;

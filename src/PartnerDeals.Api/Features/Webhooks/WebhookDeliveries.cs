@@ -11,24 +11,29 @@ public sealed class WebhookDeliveries(Database database, AuditTrail audit)
         d.id, d.subscription_id, d.event_id, d.event_type, d.status, d.attempts, d.next_attempt_at, d.created_at, d.delivered_at
         """;
 
-    // Due, not leased by a live instance, its endpoint enabled, and the earliest pending delivery of its registration to
-    // that endpoint: a later change waits until the earlier one is delivered or dead, so a receiver sees them in order.
-    // Endpoints take turns: each one's first due delivery, then each one's second, … up to @PerEndpoint, so a flood to one
-    // endpoint never fills a claim ahead of another endpoint's one delivery.
+    // The enabled endpoints with a delivery due and not leased by a live instance, the longest waiting first: one seek each
+    // on ix_webhook_deliveries_endpoint_due, however many deliveries a flood has queued.
+    private const string EndpointsDueSql = """
+        SELECT s.id AS subscription_id, s.partner_id,
+            (SELECT MIN(w.next_attempt_at) FROM webhook_deliveries w
+             WHERE w.subscription_id = s.id AND w.status = 'pending' AND w.next_attempt_at <= @Now) AS waiting_since
+        FROM webhook_subscriptions s
+        WHERE s.enabled = 1 AND EXISTS (
+            SELECT 1 FROM webhook_deliveries d
+            WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.next_attempt_at <= @Now AND (d.locked_until IS NULL OR d.locked_until <= @Now))
+        ORDER BY waiting_since, s.id
+        """;
+
+    // One endpoint's due deliveries, oldest first, each the earliest pending delivery of its registration to that endpoint:
+    // a later change waits until the earlier one is delivered or dead, so a receiver sees them in order.
     private const string DueSql = """
-        SELECT id, subscription_id, partner_id FROM (
-            SELECT d.id, d.subscription_id, s.partner_id, d.next_attempt_at,
-                ROW_NUMBER() OVER (PARTITION BY d.subscription_id ORDER BY d.next_attempt_at, d.id) AS turn
-            FROM webhook_deliveries d
-            JOIN webhook_subscriptions s ON s.id = d.subscription_id
-            WHERE d.status = 'pending' AND d.next_attempt_at <= @Now AND s.enabled = 1
-              AND (d.locked_until IS NULL OR d.locked_until <= @Now)
-              AND (d.registration_id IS NULL OR NOT EXISTS (
-                  SELECT 1 FROM webhook_deliveries e
-                  WHERE e.subscription_id = d.subscription_id AND e.registration_id = d.registration_id AND e.status = 'pending' AND e.id < d.id))
-        ) due
-        WHERE turn <= @PerEndpoint
-        ORDER BY turn, next_attempt_at, id
+        SELECT d.id FROM webhook_deliveries d
+        WHERE d.subscription_id = @SubscriptionId AND d.status = 'pending' AND d.next_attempt_at <= @Now
+          AND (d.locked_until IS NULL OR d.locked_until <= @Now)
+          AND (d.registration_id IS NULL OR NOT EXISTS (
+              SELECT 1 FROM webhook_deliveries e
+              WHERE e.subscription_id = d.subscription_id AND e.registration_id = d.registration_id AND e.status = 'pending' AND e.id < d.id))
+        ORDER BY d.next_attempt_at, d.id
         """;
 
     // The lease conditions again: of two instances that read the same due rows, the second updates none of them.
@@ -103,55 +108,51 @@ public sealed class WebhookDeliveries(Database database, AuditTrail audit)
 
     private const string OldestPendingSql = "SELECT MIN(created_at) AS oldest FROM webhook_deliveries WHERE status = 'pending'";
 
+    /// <summary>Whether any delivery is due: a look that finds nothing takes no write lock, and most looks find nothing.</summary>
+    public Task<bool> AnyDueAsync(DateTimeOffset now, CancellationToken ct) =>
+        database.ReadAsync(async session => (await session.QueryAsync<EndpointDue>(EndpointsDueSql, new { Now = now }, ct)).Count > 0, ct);
+
     /// <summary>
-    /// Leases due deliveries until <paramref name="now"/> + <paramref name="lease"/>, endpoints taking turns (up to
-    /// <paramref name="perEndpoint"/> each), as long as <paramref name="take"/> finds room for one of the endpoint's and partner's;
-    /// a delivery taken but leased meanwhile by another instance is given back through <paramref name="giveBack"/>.
+    /// Leases due deliveries until <paramref name="now"/> + <paramref name="lease"/> in <paramref name="session"/>, up to
+    /// <paramref name="limit"/>: the endpoint waiting longest first, each as many as <paramref name="room"/> allows (for it and
+    /// its partner) — so one endpoint's flood takes only its own room and the next endpoint still gets its turn.
     /// </summary>
-    public async Task<IReadOnlyList<LeasedWebhook>> ClaimAsync(int limit, int perEndpoint, Func<Guid, Guid, bool> take, Action<Guid, Guid> giveBack,
-        DateTimeOffset now, TimeSpan lease, CancellationToken ct)
+    public async Task<IReadOnlyList<LeasedWebhook>> LeaseDueAsync(DbSession session, int limit, Func<Guid, Guid, int> room, DateTimeOffset now,
+        TimeSpan lease, CancellationToken ct)
     {
-        // A look that finds nothing takes no write lock: most looks find nothing.
-        var due = await database.ReadAsync(session => session.QueryAsync<DueRow>(database.Dialect.Page(DueSql),
-            new { Now = now, PerEndpoint = perEndpoint, Limit = limit * 4 }, ct), ct);
-        var chosen = new List<DueRow>();
-        foreach (var row in due)
+        var chosen = new List<Guid>();
+        foreach (var endpoint in await session.QueryAsync<EndpointDue>(EndpointsDueSql, new { Now = now }, ct))
         {
-            if (chosen.Count == limit) break;
-            if (take(row.SubscriptionId, row.PartnerId)) chosen.Add(row);
+            var take = Math.Min(limit - chosen.Count, room(endpoint.SubscriptionId, endpoint.PartnerId));
+            if (take > 0) chosen.AddRange(await session.QueryAsync<Guid>(database.Dialect.Page(DueSql), new { endpoint.SubscriptionId, Now = now, Limit = take }, ct));
+            if (chosen.Count >= limit) break;
         }
         if (chosen.Count == 0) return [];
-        await using var connection = await database.OpenAsync(ct);
-        await using var session = await database.BeginWriteAsync(connection, ct);
         var leaseId = Ids.New(now);
-        var ids = Database.IdList(chosen.Select(c => c.Id));
+        var ids = Database.IdList(chosen);
         await session.ExecuteAsync(LeaseSql, new { Ids = ids, LeaseId = leaseId, LockedUntil = now + lease, Now = now }, ct);
         var leased = await session.QueryAsync<LeasedRow>(LeasedSql, new { Ids = ids, LeaseId = leaseId }, ct);
-        await session.CommitAsync(ct);
-        foreach (var missed in chosen.Where(c => !leased.Exists(l => l.Id == c.Id))) giveBack(missed.SubscriptionId, missed.PartnerId);
         return leased.Select(r => new LeasedWebhook(r.Id, r.LeaseId, r.Attempts, r.EventId, r.EventType, r.SubscriptionId, r.PartnerId, r.Payload, r.Url,
             r.ProtectedSecret, r.ProtectedPreviousSecret, r.PreviousSecretUntil)).ToList();
     }
 
-    private sealed class DueRow
+    private sealed class EndpointDue
     {
-        public Guid Id { get; set; }
         public Guid SubscriptionId { get; set; }
         public Guid PartnerId { get; set; }
+        public DateTimeOffset? WaitingSince { get; set; }
     }
 
     /// <summary>
-    /// Writes a round's attempts and what they leave each delivery and endpoint as, in one transaction. An endpoint that
+    /// Writes attempts and what they leave each delivery and endpoint as, in <paramref name="session"/>. An endpoint that
     /// answered 410 is disabled; one failing since before <paramref name="failingBefore"/> is disabled too. Answers the
     /// deliveries whose lease had run out (another instance's result stands) and the endpoints disabled.
     /// </summary>
     public async Task<(IReadOnlyList<Guid> LeaseLost, IReadOnlyList<(Guid Id, string Reason)> Disabled)> RecordAsync(
-        IReadOnlyList<WebhookAttemptResult> results, DateTimeOffset now, DateTimeOffset failingBefore, CancellationToken ct)
+        DbSession session, IReadOnlyList<WebhookAttemptResult> results, DateTimeOffset now, DateTimeOffset failingBefore, CancellationToken ct)
     {
         var lost = new List<Guid>();
         var disabled = new List<(Guid, string)>();
-        await using var connection = await database.OpenAsync(ct);
-        await using var session = await database.BeginWriteAsync(connection, ct);
         foreach (var result in results)
         {
             var delivery = result.Delivery;
@@ -198,7 +199,6 @@ public sealed class WebhookDeliveries(Database database, AuditTrail audit)
                     new { reason, partnerId = delivery.PartnerId, lastStatusCode = result.StatusCode }, ct);
             }
         }
-        await session.CommitAsync(ct);
         return (lost, disabled);
     }
 

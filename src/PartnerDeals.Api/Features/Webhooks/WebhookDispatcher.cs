@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text;
 using Microsoft.Extensions.Options;
+using PartnerDeals.Api.Infrastructure.Data;
 
 namespace PartnerDeals.Api.Features.Webhooks;
 
@@ -31,6 +32,7 @@ public sealed partial class WebhookDispatcher : BackgroundService
     public const string ClientName = "webhooks";
     private const int ExcerptBytes = 1024;
 
+    private readonly Database _database;
     private readonly WebhookDeliveries _deliveries;
     private readonly WebhookSigning _signing;
     private readonly IHttpClientFactory _http;
@@ -45,10 +47,14 @@ public sealed partial class WebhookDispatcher : BackgroundService
     private readonly Dictionary<Guid, int> _inFlight = [];
     private int _inFlightTotal;
 
-    public WebhookDispatcher(WebhookDeliveries deliveries, WebhookSigning signing, IHttpClientFactory http, IOptions<WebhookOptions> options,
+    // Attempts finished and waiting to be written, and the one write under way.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<WebhookAttemptResult> _finishedUnrecorded = new();
+    private readonly SemaphoreSlim _recording = new(1, 1);
+
+    public WebhookDispatcher(Database database, WebhookDeliveries deliveries, WebhookSigning signing, IHttpClientFactory http, IOptions<WebhookOptions> options,
         IMeterFactory meters, TimeProvider clock, ILogger<WebhookDispatcher> logger)
     {
-        (_deliveries, _signing, _http, _clock, _logger, _options) = (deliveries, signing, http, clock, logger, options.Value);
+        (_database, _deliveries, _signing, _http, _clock, _logger, _options) = (database, deliveries, signing, http, clock, logger, options.Value);
         var meter = meters.Create(MeterName);
         _attempts = meter.CreateCounter<long>("partnerdeals.webhooks.attempts",
             description: "Webhook attempts by outcome (delivered, failed, timeout, unreachable, refused_address, gone).");
@@ -59,13 +65,12 @@ public sealed partial class WebhookDispatcher : BackgroundService
     }
 
     /// <summary>
-    /// One round: leases what there is room for (endpoints taking turns), sends each, records each as it finishes, and waits
-    /// for all of them. Answers how many were attempted. The service itself never waits for a whole round (see ExecuteAsync).
+    /// One round, for tests and tools: leases what there is room for, sends each, records each as it finishes, and waits for all
+    /// of them. Answers how many were attempted. The service never waits for a round: see <see cref="ExecuteAsync"/>.
     /// </summary>
     public async Task<int> DispatchOnceAsync(CancellationToken ct)
     {
-        var client = _http.CreateClient(ClientName);
-        var started = await StartDueAsync(client, ct);
+        var started = await StartDueAsync(_http.CreateClient(ClientName), keepGoing: false, ct);
         await Task.WhenAll(started);
         return started.Count;
     }
@@ -75,68 +80,133 @@ public sealed partial class WebhookDispatcher : BackgroundService
     /// one endpoint, <c>MaxInFlightPerPartner</c> to any one partner's endpoints — and starts each: a slow receiver holds only
     /// its own slots, and one partner's endpoints together never all of them.
     /// </summary>
-    private async Task<IReadOnlyList<Task>> StartDueAsync(HttpClient client, CancellationToken ct)
+    private async Task<IReadOnlyList<Task>> StartDueAsync(HttpClient client, bool keepGoing, CancellationToken ct)
     {
-        int free;
-        lock (_inFlight) free = _options.BatchSize - _inFlightTotal;
-        if (free <= 0) return [];
-        var leased = await _deliveries.ClaimAsync(free, _options.MaxInFlightPerEndpoint, Take, GiveBack, _clock.GetUtcNow(), _options.Lease, ct);
-        return leased.Select(delivery => DeliverAsync(client, delivery, ct)).ToList();
+        if (Free() <= 0 || !await _deliveries.AnyDueAsync(_clock.GetUtcNow(), ct)) return [];
+        await using var connection = await _database.OpenAsync(ct);
+        await using var session = await _database.BeginWriteAsync(connection, ct);
+        var leased = await LeaseAsync(session, ct);
+        await session.CommitAsync(ct);
+        return leased.Select(delivery => DeliverAsync(client, delivery, keepGoing, ct)).ToList();
     }
 
-    private bool Take(Guid endpoint, Guid partner)
+    /// <summary>Leases what there is room for in <paramref name="session"/>, and counts it in flight.</summary>
+    private async Task<IReadOnlyList<LeasedWebhook>> LeaseAsync(DbSession session, CancellationToken ct)
+    {
+        var free = Free();
+        if (free <= 0) return [];
+        var leased = await _deliveries.LeaseDueAsync(session, free, Room, _clock.GetUtcNow(), _options.Lease, ct);
+        lock (_inFlight)
+        {
+            foreach (var delivery in leased)
+            {
+                _inFlight[delivery.SubscriptionId] = _inFlight.GetValueOrDefault(delivery.SubscriptionId) + 1;
+                _inFlight[delivery.PartnerId] = _inFlight.GetValueOrDefault(delivery.PartnerId) + 1;
+                _inFlightTotal++;
+            }
+        }
+        return leased;
+    }
+
+    private int Free()
+    {
+        lock (_inFlight) return _options.BatchSize - _inFlightTotal;
+    }
+
+    /// <summary>How many more deliveries an endpoint of a partner may have in flight on this instance now.</summary>
+    private int Room(Guid endpoint, Guid partner)
     {
         lock (_inFlight)
         {
-            if (_inFlightTotal >= _options.BatchSize || _inFlight.GetValueOrDefault(endpoint) >= _options.MaxInFlightPerEndpoint
-                || _inFlight.GetValueOrDefault(partner) >= _options.MaxInFlightPerPartner)
-            {
-                return false;
-            }
-            _inFlight[endpoint] = _inFlight.GetValueOrDefault(endpoint) + 1;
-            _inFlight[partner] = _inFlight.GetValueOrDefault(partner) + 1;
-            _inFlightTotal++;
-            return true;
+            return Math.Min(_options.MaxInFlightPerEndpoint - _inFlight.GetValueOrDefault(endpoint),
+                _options.MaxInFlightPerPartner - _inFlight.GetValueOrDefault(partner));
         }
     }
 
-    private void GiveBack(Guid endpoint, Guid partner)
+    private void GiveBack(LeasedWebhook delivery)
     {
         lock (_inFlight)
         {
-            if (--_inFlight[endpoint] == 0) _inFlight.Remove(endpoint);
-            if (--_inFlight[partner] == 0) _inFlight.Remove(partner);
+            if (--_inFlight[delivery.SubscriptionId] == 0) _inFlight.Remove(delivery.SubscriptionId);
+            if (--_inFlight[delivery.PartnerId] == 0) _inFlight.Remove(delivery.PartnerId);
             _inFlightTotal--;
         }
     }
 
-    /// <summary>Sends one delivery and records its attempt as soon as it finishes, whatever the others do.</summary>
-    private async Task DeliverAsync(HttpClient client, LeasedWebhook delivery, CancellationToken ct)
+    /// <summary>Sends one delivery; its attempt is recorded as soon as it finishes, whatever the others do.</summary>
+    private async Task DeliverAsync(HttpClient client, LeasedWebhook delivery, bool keepGoing, CancellationToken ct)
     {
+        WebhookAttemptResult result;
         try
         {
-            var result = await SendAsync(client, delivery, ct);
+            result = await SendAsync(client, delivery, ct);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            // Unsent and unrecorded: the lease runs out and it is tried again.
+            LogRoundFailed(e);
+            GiveBack(delivery);
+            return;
+        }
+        _finishedUnrecorded.Enqueue(result);
+        await RecordFinishedAsync(client, keepGoing, ct);
+    }
+
+    /// <summary>
+    /// Records every attempt finished and not yet recorded in one write transaction — those that finish while a write is
+    /// under way share the next, so a busy dispatcher's writes do not queue behind each other for the database's one write
+    /// lock — and, in the same transaction, leases what the freed room takes next, which starts at once.
+    /// </summary>
+    private async Task RecordFinishedAsync(HttpClient client, bool keepGoing, CancellationToken ct)
+    {
+        await _recording.WaitAsync(ct);
+        var batch = new List<WebhookAttemptResult>();
+        var freed = false;
+        IReadOnlyList<LeasedWebhook> next = [];
+        try
+        {
+            while (_finishedUnrecorded.TryDequeue(out var finished)) batch.Add(finished);
+            if (batch.Count == 0) return;
             var now = _clock.GetUtcNow();
-            var (lost, disabled) = await _deliveries.RecordAsync([result], now, now - _options.DisableAfter, ct);
-            if (lost.Count > 0)
-            {
-                LogLeaseLost(delivery.Id);
-                return;
-            }
-            _attempts.Add(1, new KeyValuePair<string, object?>("outcome", result.Outcome));
-            if (result.Status != "pending") _finished.Add(1, new KeyValuePair<string, object?>("outcome", result.Status));
-            if (result.Status == "dead") LogDead(delivery.Id, delivery.SubscriptionId, delivery.EventType, result.Attempts, result.Outcome);
-            foreach (var (id, reason) in disabled) LogDisabled(id, reason);
+            await using var connection = await _database.OpenAsync(ct);
+            await using var session = await _database.BeginWriteAsync(connection, ct);
+            var (lost, disabled) = await _deliveries.RecordAsync(session, batch, now, now - _options.DisableAfter, ct);
+            foreach (var result in batch) GiveBack(result.Delivery);
+            freed = true;
+            if (keepGoing) next = await LeaseAsync(session, ct);
+            await session.CommitAsync(ct);
+            Count(batch, lost, disabled);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
             // Nothing is lost: an unrecorded delivery keeps its lease until it runs out and is tried again.
             LogRoundFailed(e);
+            foreach (var delivery in next) GiveBack(delivery);
+            next = [];
         }
         finally
         {
-            GiveBack(delivery.SubscriptionId, delivery.PartnerId);
+            if (!freed) foreach (var result in batch) GiveBack(result.Delivery);
+            _recording.Release();
         }
+        foreach (var delivery in next) _ = DeliverAsync(client, delivery, keepGoing, ct);
+    }
+
+    private void Count(IReadOnlyList<WebhookAttemptResult> results, IReadOnlyList<Guid> lost, IReadOnlyList<(Guid Id, string Reason)> disabled)
+    {
+        foreach (var result in results)
+        {
+            var delivery = result.Delivery;
+            if (lost.Contains(delivery.Id))
+            {
+                LogLeaseLost(delivery.Id);
+                continue;
+            }
+            _attempts.Add(1, new KeyValuePair<string, object?>("outcome", result.Outcome));
+            if (result.Status != "pending") _finished.Add(1, new KeyValuePair<string, object?>("outcome", result.Status));
+            if (result.Status == "dead") LogDead(delivery.Id, delivery.SubscriptionId, delivery.EventType, result.Attempts, result.Outcome);
+        }
+        foreach (var (id, reason) in disabled) LogDisabled(id, reason);
     }
 
     private async Task<WebhookAttemptResult> SendAsync(HttpClient client, LeasedWebhook delivery, CancellationToken ct)
@@ -228,12 +298,12 @@ public sealed partial class WebhookDispatcher : BackgroundService
         // once per interval skipped, and a stopped one must not stop deliveries. When a delivery is due stays on the clock.
         var client = _http.CreateClient(ClientName);
         var running = new List<Task>();
-        var ticks = 0;
+        long lastLook = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                var started = await StartDueAsync(client, stoppingToken);
+                var started = await StartDueAsync(client, keepGoing: true, stoppingToken);
                 running.AddRange(started);
                 running.RemoveAll(t => t.IsCompleted);
                 // Room left and more found: look again at once. Otherwise rest until a delivery finishes (its slot is free
@@ -242,8 +312,12 @@ public sealed partial class WebhookDispatcher : BackgroundService
                 {
                     await Task.WhenAny([.. running, Task.Delay(_options.PollInterval, stoppingToken)]);
                 }
-                // The backlog's age for /metrics, every 25 looks: a query, not worth one per look.
-                if (ticks++ % 25 == 0) _oldestPending = await _deliveries.OldestPendingAsync(stoppingToken);
+                // The backlog's age for /metrics, every 5 s: a query, not worth one per look.
+                if (Stopwatch.GetElapsedTime(lastLook) > TimeSpan.FromSeconds(5) || _oldestPending is null && lastLook == 0)
+                {
+                    _oldestPending = await _deliveries.OldestPendingAsync(stoppingToken);
+                    lastLook = Stopwatch.GetTimestamp();
+                }
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {

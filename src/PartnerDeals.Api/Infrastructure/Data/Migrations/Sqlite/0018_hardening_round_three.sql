@@ -14,3 +14,15 @@ ALTER TABLE partners ADD COLUMN check_quota_per_day INTEGER NULL;
 -- edit) and the registration it decided.
 ALTER TABLE partner_conflict_checks ADD COLUMN asked_by TEXT NOT NULL DEFAULT 'pre_check';
 ALTER TABLE partner_conflict_checks ADD COLUMN registration_id TEXT NULL;
+
+-- Fair webhook delivery: each endpoint's due deliveries are one seek, however many another endpoint has queued.
+CREATE INDEX ix_webhook_deliveries_endpoint_due ON webhook_deliveries (subscription_id, status, next_attempt_at);
+
+-- A partner's answered checks per minute: what its quota counts, in at most 1,440 rows a day however large the quota
+-- (the log above keeps every check for ops).
+CREATE TABLE partner_check_minutes (
+    partner_id TEXT    NOT NULL REFERENCES partners (id),
+    minute     TEXT    NOT NULL,
+    answered   INTEGER NOT NULL,
+    PRIMARY KEY (partner_id, minute)
+);
