@@ -43,6 +43,7 @@ public sealed class WebhookFairnessTests : RegistrationTest
     {
         var victim = await PartnerAsync("gold");
         await SubscribeAsync(victim, _fast, "/victim");
+        await LatencyAsync(victim);
         var baseline = await LatencyAsync(victim);
 
         var flooder = await PartnerAsync("gold");
