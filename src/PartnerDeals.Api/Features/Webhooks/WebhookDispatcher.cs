@@ -19,9 +19,9 @@ public sealed record WebhookAttemptResult(
 /// <summary>
 /// Delivers partner webhooks. Every instance runs one: it leases due deliveries (another instance skips them
 /// until the lease runs out, so a crashed instance's work is taken over), signs and posts each, and records
-/// every attempt as it finishes. Endpoints share the instance fairly: they take turns in every claim, none has more than
-/// <c>MaxInFlightPerEndpoint</c> deliveries in flight and no partner more than <c>MaxInFlightPerPartner</c>, so a slow
-/// receiver delays only itself. Any 2xx within the timeout delivers; <c>410 Gone</c> disables the endpoint; anything else
+/// every attempt as it finishes. Endpoints share the instance fairly: the endpoint waiting longest is served first, none
+/// has more than <c>MaxInFlightPerEndpoint</c> deliveries in flight and no partner more than <c>MaxInFlightPerPartner</c>,
+/// so a slow receiver delays only itself. Any 2xx within the timeout delivers; <c>410 Gone</c> disables the endpoint; anything else
 /// (another status, a timeout, a refused connection, an address webhooks may not reach) is tried again on
 /// the retry schedule, and the delivery is dead after its last try. No redirect is followed, no proxy is used,
 /// and only the first KiB of an answer is read.
@@ -313,7 +313,7 @@ public sealed partial class WebhookDispatcher : BackgroundService
                     await Task.WhenAny([.. running, Task.Delay(_options.PollInterval, stoppingToken)]);
                 }
                 // The backlog's age for /metrics, every 5 s: a query, not worth one per look.
-                if (Stopwatch.GetElapsedTime(lastLook) > TimeSpan.FromSeconds(5) || _oldestPending is null && lastLook == 0)
+                if (Stopwatch.GetElapsedTime(lastLook) > TimeSpan.FromSeconds(5))
                 {
                     _oldestPending = await _deliveries.OldestPendingAsync(stoppingToken);
                     lastLook = Stopwatch.GetTimestamp();
