@@ -114,24 +114,46 @@ public sealed class WebhookDeliveries(Database database, AuditTrail audit)
 
     /// <summary>
     /// Leases due deliveries until <paramref name="now"/> + <paramref name="lease"/> in <paramref name="session"/>, up to
-    /// <paramref name="limit"/>: the endpoint waiting longest first, each as many as <paramref name="room"/> allows (for it and
-    /// its partner) — so one endpoint's flood takes only its own room and the next endpoint still gets its turn.
+    /// <paramref name="limit"/>: the endpoint waiting longest first, each as many as <paramref name="reserve"/> grants it (for
+    /// itself and its partner, counted as granted, so one claim cannot give a partner's endpoints more than their share between
+    /// them) — one endpoint's flood takes only its own room and the next endpoint still gets its turn. What was granted and not
+    /// leased (nothing due, or another instance leased it first) is handed back through <paramref name="release"/>.
     /// </summary>
-    public async Task<IReadOnlyList<LeasedWebhook>> LeaseDueAsync(DbSession session, int limit, Func<Guid, Guid, int> room, DateTimeOffset now,
-        TimeSpan lease, CancellationToken ct)
+    public async Task<IReadOnlyList<LeasedWebhook>> LeaseDueAsync(DbSession session, int limit, Func<Guid, Guid, int, int> reserve,
+        Action<Guid, Guid, int> release, DateTimeOffset now, TimeSpan lease, CancellationToken ct)
     {
-        var chosen = new List<Guid>();
-        foreach (var endpoint in await session.QueryAsync<EndpointDue>(EndpointsDueSql, new { Now = now }, ct))
+        var chosen = new List<(Guid Id, EndpointDue Endpoint)>();
+        List<LeasedRow> leased;
+        try
         {
-            var take = Math.Min(limit - chosen.Count, room(endpoint.SubscriptionId, endpoint.PartnerId));
-            if (take > 0) chosen.AddRange(await session.QueryAsync<Guid>(database.Dialect.Page(DueSql), new { endpoint.SubscriptionId, Now = now, Limit = take }, ct));
-            if (chosen.Count >= limit) break;
+            foreach (var endpoint in await session.QueryAsync<EndpointDue>(EndpointsDueSql, new { Now = now }, ct))
+            {
+                if (chosen.Count >= limit) break;
+                var granted = reserve(endpoint.SubscriptionId, endpoint.PartnerId, limit - chosen.Count);
+                if (granted <= 0) continue;
+                // Held in the list until the query answers, so that a failure hands them back with the rest.
+                chosen.AddRange(Enumerable.Repeat((Guid.Empty, endpoint), granted));
+                var due = await session.QueryAsync<Guid>(database.Dialect.Page(DueSql), new { endpoint.SubscriptionId, Now = now, Limit = granted }, ct);
+                chosen.RemoveRange(chosen.Count - granted, granted);
+                chosen.AddRange(due.Select(id => (id, endpoint)));
+                if (due.Count < granted) release(endpoint.SubscriptionId, endpoint.PartnerId, granted - due.Count);
+            }
+            if (chosen.Count == 0) return [];
+            var leaseId = Ids.New(now);
+            var ids = Database.IdList(chosen.Select(c => c.Id));
+            await session.ExecuteAsync(LeaseSql, new { Ids = ids, LeaseId = leaseId, LockedUntil = now + lease, Now = now }, ct);
+            leased = await session.QueryAsync<LeasedRow>(LeasedSql, new { Ids = ids, LeaseId = leaseId }, ct);
         }
-        if (chosen.Count == 0) return [];
-        var leaseId = Ids.New(now);
-        var ids = Database.IdList(chosen);
-        await session.ExecuteAsync(LeaseSql, new { Ids = ids, LeaseId = leaseId, LockedUntil = now + lease, Now = now }, ct);
-        var leased = await session.QueryAsync<LeasedRow>(LeasedSql, new { Ids = ids, LeaseId = leaseId }, ct);
+        catch
+        {
+            // Every slot granted so far goes back: nothing of this claim was leased.
+            foreach (var (_, endpoint) in chosen) release(endpoint.SubscriptionId, endpoint.PartnerId, 1);
+            throw;
+        }
+        foreach (var (id, endpoint) in chosen)
+        {
+            if (!leased.Exists(l => l.Id == id)) release(endpoint.SubscriptionId, endpoint.PartnerId, 1);
+        }
         return leased.Select(r => new LeasedWebhook(r.Id, r.LeaseId, r.Attempts, r.EventId, r.EventType, r.SubscriptionId, r.PartnerId, r.Payload, r.Url,
             r.ProtectedSecret, r.ProtectedPreviousSecret, r.PreviousSecretUntil)).ToList();
     }

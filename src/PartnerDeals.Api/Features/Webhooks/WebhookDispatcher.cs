@@ -86,52 +86,61 @@ public sealed partial class WebhookDispatcher : BackgroundService
         await using var connection = await _database.OpenAsync(ct);
         await using var session = await _database.BeginWriteAsync(connection, ct);
         var leased = await LeaseAsync(session, ct);
-        await session.CommitAsync(ct);
+        try
+        {
+            await session.CommitAsync(ct);
+        }
+        catch
+        {
+            foreach (var delivery in leased) GiveBack(delivery);
+            throw;
+        }
         return leased.Select(delivery => DeliverAsync(client, delivery, keepGoing, ct)).ToList();
     }
 
-    /// <summary>Leases what there is room for in <paramref name="session"/>, and counts it in flight.</summary>
-    private async Task<IReadOnlyList<LeasedWebhook>> LeaseAsync(DbSession session, CancellationToken ct)
-    {
-        var free = Free();
-        if (free <= 0) return [];
-        var leased = await _deliveries.LeaseDueAsync(session, free, Room, _clock.GetUtcNow(), _options.Lease, ct);
-        lock (_inFlight)
-        {
-            foreach (var delivery in leased)
-            {
-                _inFlight[delivery.SubscriptionId] = _inFlight.GetValueOrDefault(delivery.SubscriptionId) + 1;
-                _inFlight[delivery.PartnerId] = _inFlight.GetValueOrDefault(delivery.PartnerId) + 1;
-                _inFlightTotal++;
-            }
-        }
-        return leased;
-    }
+    /// <summary>
+    /// Leases what there is room for in <paramref name="session"/>, counted in flight as it is granted. When the transaction
+    /// does not commit, the caller hands the leases back.
+    /// </summary>
+    private Task<IReadOnlyList<LeasedWebhook>> LeaseAsync(DbSession session, CancellationToken ct) =>
+        Free() <= 0 ? Task.FromResult<IReadOnlyList<LeasedWebhook>>([])
+            : _deliveries.LeaseDueAsync(session, Free(), Reserve, Release, _clock.GetUtcNow(), _options.Lease, ct);
 
     private int Free()
     {
         lock (_inFlight) return _options.BatchSize - _inFlightTotal;
     }
 
-    /// <summary>How many more deliveries an endpoint of a partner may have in flight on this instance now.</summary>
-    private int Room(Guid endpoint, Guid partner)
+    /// <summary>
+    /// Reserves up to <paramref name="wanted"/> slots for an endpoint of a partner: no more than this instance has left, nor
+    /// the endpoint (<c>MaxInFlightPerEndpoint</c>), nor the partner's endpoints together (<c>MaxInFlightPerPartner</c>).
+    /// </summary>
+    private int Reserve(Guid endpoint, Guid partner, int wanted)
     {
         lock (_inFlight)
         {
-            return Math.Min(_options.MaxInFlightPerEndpoint - _inFlight.GetValueOrDefault(endpoint),
-                _options.MaxInFlightPerPartner - _inFlight.GetValueOrDefault(partner));
+            var granted = Math.Min(Math.Min(wanted, _options.BatchSize - _inFlightTotal), Math.Min(
+                _options.MaxInFlightPerEndpoint - _inFlight.GetValueOrDefault(endpoint),
+                _options.MaxInFlightPerPartner - _inFlight.GetValueOrDefault(partner)));
+            if (granted <= 0) return 0;
+            _inFlight[endpoint] = _inFlight.GetValueOrDefault(endpoint) + granted;
+            _inFlight[partner] = _inFlight.GetValueOrDefault(partner) + granted;
+            _inFlightTotal += granted;
+            return granted;
         }
     }
 
-    private void GiveBack(LeasedWebhook delivery)
+    private void Release(Guid endpoint, Guid partner, int count)
     {
         lock (_inFlight)
         {
-            if (--_inFlight[delivery.SubscriptionId] == 0) _inFlight.Remove(delivery.SubscriptionId);
-            if (--_inFlight[delivery.PartnerId] == 0) _inFlight.Remove(delivery.PartnerId);
-            _inFlightTotal--;
+            if ((_inFlight[endpoint] -= count) == 0) _inFlight.Remove(endpoint);
+            if ((_inFlight[partner] -= count) == 0) _inFlight.Remove(partner);
+            _inFlightTotal -= count;
         }
     }
+
+    private void GiveBack(LeasedWebhook delivery) => Release(delivery.SubscriptionId, delivery.PartnerId, 1);
 
     /// <summary>Sends one delivery; its attempt is recorded as soon as it finishes, whatever the others do.</summary>
     private async Task DeliverAsync(HttpClient client, LeasedWebhook delivery, bool keepGoing, CancellationToken ct)
