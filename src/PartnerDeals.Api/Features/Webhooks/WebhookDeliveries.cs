@@ -108,9 +108,13 @@ public sealed class WebhookDeliveries(Database database, AuditTrail audit)
 
     private const string OldestPendingSql = "SELECT MIN(created_at) AS oldest FROM webhook_deliveries WHERE status = 'pending'";
 
-    /// <summary>Whether any delivery is due: a look that finds nothing takes no write lock, and most looks find nothing.</summary>
-    public Task<bool> AnyDueAsync(DateTimeOffset now, CancellationToken ct) =>
-        database.ReadAsync(async session => (await session.QueryAsync<EndpointDue>(EndpointsDueSql, new { Now = now }, ct)).Count > 0, ct);
+    /// <summary>
+    /// The endpoints (and their partners) with a delivery due: a look that finds nothing it could send takes no write lock, and
+    /// most looks find nothing, or only endpoints with no room left.
+    /// </summary>
+    public Task<IReadOnlyList<(Guid Endpoint, Guid Partner)>> DueEndpointsAsync(DateTimeOffset now, CancellationToken ct) =>
+        database.ReadAsync<IReadOnlyList<(Guid, Guid)>>(async session =>
+            (await session.QueryAsync<EndpointDue>(EndpointsDueSql, new { Now = now }, ct)).Select(e => (e.SubscriptionId, e.PartnerId)).ToList(), ct);
 
     /// <summary>
     /// Leases due deliveries until <paramref name="now"/> + <paramref name="lease"/> in <paramref name="session"/>, up to

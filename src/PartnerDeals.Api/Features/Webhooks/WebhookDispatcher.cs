@@ -82,7 +82,9 @@ public sealed partial class WebhookDispatcher : BackgroundService
     /// </summary>
     private async Task<IReadOnlyList<Task>> StartDueAsync(HttpClient client, bool keepGoing, CancellationToken ct)
     {
-        if (Free() <= 0 || !await _deliveries.AnyDueAsync(_clock.GetUtcNow(), ct)) return [];
+        if (Free() <= 0) return [];
+        var due = await _deliveries.DueEndpointsAsync(_clock.GetUtcNow(), ct);
+        if (!due.Any(e => HasRoom(e.Endpoint, e.Partner))) return [];
         await using var connection = await _database.OpenAsync(ct);
         await using var session = await _database.BeginWriteAsync(connection, ct);
         var leased = await LeaseAsync(session, ct);
@@ -127,6 +129,15 @@ public sealed partial class WebhookDispatcher : BackgroundService
             _inFlight[partner] = _inFlight.GetValueOrDefault(partner) + granted;
             _inFlightTotal += granted;
             return granted;
+        }
+    }
+
+    private bool HasRoom(Guid endpoint, Guid partner)
+    {
+        lock (_inFlight)
+        {
+            return _inFlightTotal < _options.BatchSize && _inFlight.GetValueOrDefault(endpoint) < _options.MaxInFlightPerEndpoint
+                && _inFlight.GetValueOrDefault(partner) < _options.MaxInFlightPerPartner;
         }
     }
 
