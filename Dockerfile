@@ -6,7 +6,9 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 # Restore first, from the project files alone, so the layer is reused until a dependency changes.
 COPY Directory.Build.props Directory.Packages.props ./
+# Every project the API references, or the restore cannot resolve them and the publish stops with NETSDK1004.
 COPY src/PartnerDeals.Api/PartnerDeals.Api.csproj src/PartnerDeals.Api/
+COPY src/PartnerDeals.Matching/PartnerDeals.Matching.csproj src/PartnerDeals.Matching/
 RUN dotnet restore src/PartnerDeals.Api/PartnerDeals.Api.csproj
 COPY src/ src/
 RUN dotnet publish src/PartnerDeals.Api/PartnerDeals.Api.csproj -c Release -o /app --no-restore
