@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Build: docker build -t partnerdeals .
-# Run:   docker run -p 8080:8080 -v partnerdeals-data:/data -e Auth__BootstrapAdminKey=<32+ chars> partnerdeals
+# Run:   ADMIN=$(openssl rand -hex 32); docker run -d -p 8080:8080 -v partnerdeals-data:/data -e Auth__BootstrapAdminKey=$ADMIN partnerdeals
+#        echo "$ADMIN" is the first admin key (the service stores only its hash).
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Dapper;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests;
@@ -126,6 +127,28 @@ public sealed partial class StartupTests
     }
 
     [Test]
+    public async Task Production_EmptyDatabaseWithoutBootstrapKey_SaysInOneLineHowToCreateOne()
+    {
+        var logs = new CapturedLogs();
+        var factory = new ProductionFactory(new Dictionary<string, string?> { ["Auth:BootstrapAdminKey"] = "" }) { TestServices = s => s.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs) };
+        try
+        {
+            using var anonymous = factory.Client(null);
+            (await anonymous.GetAsync("/health/live")).StatusCode.ShouldBe(HttpStatusCode.OK);
+            var said = logs.Lines.Where(l => l.Contains("BootstrapAdminKey", StringComparison.Ordinal)).ToList();
+            said.ShouldHaveSingleItem();
+            said[0].ShouldContain("nobody can call the API");
+            said[0].ShouldContain("Auth__BootstrapAdminKey");
+            said[0].ShouldNotContain("\n");
+        }
+        finally
+        {
+            await factory.DisposeAsync();
+            factory.DeleteDatabase();
+        }
+    }
+
+    [Test]
     public async Task Operations_EndpointsAnswerWithoutKey()
     {
         using var factory = new ApiFactory();
@@ -219,6 +242,15 @@ public sealed partial class StartupTests
     {
         using var connection = new SqliteConnection(factory.ConnectionString);
         return connection.ExecuteScalar<string>("PRAGMA journal_mode")!;
+    }
+
+    private sealed class ProductionFactory(IDictionary<string, string?> settings) : ApiFactory(settings)
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            builder.UseEnvironment("Production");
+        }
     }
 
     private sealed class DevelopmentFactory(IDictionary<string, string?> settings, string? databasePath = null)

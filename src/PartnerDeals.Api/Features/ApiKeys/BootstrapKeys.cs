@@ -8,7 +8,7 @@ namespace PartnerDeals.Api.Features.ApiKeys;
 /// <summary>
 /// Makes sure somebody can call the API after start-up: installs <c>Auth:BootstrapAdminKey</c> when
 /// given, and in Development on an empty database invents an admin key and prints it once, so a
-/// newcomer can open Swagger and press Authorize.
+/// newcomer can open Swagger and press Authorize; elsewhere, with no key at all, says in one line how to create one.
 /// </summary>
 public sealed class BootstrapKeys(
     Database database, ApiKeyStore keys, IOptions<AuthOptions> options, IHostEnvironment environment, ILogger<BootstrapKeys> logger)
@@ -25,7 +25,17 @@ public sealed class BootstrapKeys(
             return;
         }
 
-        if (environment.IsDevelopment() && !await keys.AnyAsync(ct))
+        if (!environment.IsDevelopment())
+        {
+            // Said once at start-up, in one line: otherwise a first deploy serves an API nobody can call, and says nothing.
+            if (!await keys.AnyAsync(ct))
+            {
+                logger.LogWarning("No API key exists and Auth:BootstrapAdminKey is not set, so nobody can call the API: set "
+                    + "Auth__BootstrapAdminKey to a secret of 32 to 256 characters (for example from `openssl rand -hex 32`) and restart; it becomes an admin key.");
+            }
+            return;
+        }
+        if (!await keys.AnyAsync(ct))
         {
             var issued = await IssueAsync("development admin key", null, ct);
             if (issued is null) return;
