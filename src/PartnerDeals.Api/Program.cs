@@ -149,12 +149,28 @@ PartnerDeals.Api.Features.PipelinePull.PipelineApi.MapPipelinePull(v1);
 v1.MapFees();
 v1.MapMetrics();
 
-// Settings first: a bad value must stop start-up before anything touches the database.
-app.Services.GetRequiredService<IStartupValidator>().Validate();
-await app.Services.GetRequiredService<Migrator>().ApplyAsync(CancellationToken.None);
-await app.Services.GetRequiredService<BootstrapKeys>().EnsureAsync(CancellationToken.None);
+try
+{
+    // Settings first: a bad value must stop start-up before anything touches the database.
+    app.Services.GetRequiredService<IStartupValidator>().Validate();
+    if (StartupFailures.TakenAddress(config["urls"]) is { } taken)
+    {
+        throw new Microsoft.AspNetCore.Connections.AddressInUseException($"{taken} is in use.");
+    }
+    await app.Services.GetRequiredService<Migrator>().ApplyAsync(CancellationToken.None);
+    await app.Services.GetRequiredService<BootstrapKeys>().EnsureAsync(CancellationToken.None);
 
-await app.RunAsync();
+    await app.RunAsync();
+}
+// Only as its own process: a host started in tests hands the failure to the test.
+catch (Exception failure) when (System.Reflection.Assembly.GetEntryAssembly() == typeof(Program).Assembly
+    && StartupFailures.Describe(failure, config["urls"], DatabaseFile()) is { } cause)
+{
+    app.Logger.LogDebug(failure, "Start-up failed");
+    await Console.Error.WriteLineAsync($"PartnerDeals did not start: {cause}");
+    return 1;
+}
+return 0;
 
 // The SQLite default lives under data/ beside the content root, so `dotnet run` works on a bare machine.
 string ResolveConnectionString(DatabaseProvider provider)
@@ -167,6 +183,19 @@ string ResolveConnectionString(DatabaseProvider provider)
         sqlite.DataSource = Path.Combine(builder.Environment.ContentRootPath, sqlite.DataSource);
     }
     return sqlite.ToString();
+}
+
+// The SQLite file a start-up failure names; none for SQL Server.
+string? DatabaseFile()
+{
+    try
+    {
+        return new SqliteConnectionStringBuilder(ResolveConnectionString(DatabaseProvider.Sqlite)).DataSource;
+    }
+    catch (ArgumentException)
+    {
+        return null;
+    }
 }
 
 /// <summary>The host's entry point; public so tests can start the real application.</summary>

@@ -149,6 +149,31 @@ public sealed partial class StartupTests
     }
 
     [Test]
+    public async Task Start_OnAPortAlreadyTaken_SaysSoInOneLineAndExitsNonZero()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var folder = Directory.CreateTempSubdirectory("partnerdeals-port-");
+        try
+        {
+            var (exitCode, output, errors) = await ApiProcess.RunUntilExitAsync(Path.Combine(folder.FullName, "p.db"), port, TimeSpan.FromSeconds(60));
+
+            exitCode.ShouldNotBe(0);
+            var said = (output + errors).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            said.ShouldHaveSingleItem($"one line, not: {output}{errors}");
+            said[0].ShouldStartWith("PartnerDeals did not start:");
+            said[0].ShouldContain($"127.0.0.1:{port} is already in use");
+            said[0].ShouldContain("--urls");
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            folder.Delete(recursive: true);
+        }
+    }
+
+    [Test]
     public async Task Operations_EndpointsAnswerWithoutKey()
     {
         using var factory = new ApiFactory();

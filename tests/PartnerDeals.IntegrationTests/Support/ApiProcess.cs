@@ -35,6 +35,38 @@ public sealed class ApiProcess : IDisposable
     public static async Task<ApiProcess> StartAsync(string databasePath, IDictionary<string, string>? settings = null)
     {
         var port = FreePort();
+        var api = new ApiProcess(new Process { StartInfo = StartInfo(databasePath, port, settings) }, new Uri($"http://127.0.0.1:{port}"));
+        api._process.OutputDataReceived += (_, e) => api.Append(e.Data);
+        api._process.ErrorDataReceived += (_, e) => api.Append(e.Data);
+        api._process.Start();
+        api._process.BeginOutputReadLine();
+        api._process.BeginErrorReadLine();
+        await api.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
+        return api;
+    }
+
+    /// <summary>Starts the built service on <paramref name="port"/> and waits for it to exit by itself: a start-up that must fail.</summary>
+    public static async Task<(int ExitCode, string StandardOutput, string StandardError)> RunUntilExitAsync(
+        string databasePath, int port, TimeSpan limit, IDictionary<string, string>? settings = null)
+    {
+        using var process = Process.Start(StartInfo(databasePath, port, settings))!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(limit);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"The service did not exit within {limit.TotalSeconds} s.");
+        }
+        return (process.ExitCode, await output, await errors);
+    }
+
+    private static ProcessStartInfo StartInfo(string databasePath, int port, IDictionary<string, string>? settings)
+    {
         var folder = AppContext.BaseDirectory; // the service's build output is copied beside the tests, appsettings.json included
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -54,15 +86,7 @@ public sealed class ApiProcess : IDisposable
         start.Environment["ConflictChecks__PartnerQuota__PerDay"] = "1000000";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         foreach (var (key, value) in settings ?? new Dictionary<string, string>()) start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
-
-        var api = new ApiProcess(new Process { StartInfo = start }, new Uri($"http://127.0.0.1:{port}"));
-        api._process.OutputDataReceived += (_, e) => api.Append(e.Data);
-        api._process.ErrorDataReceived += (_, e) => api.Append(e.Data);
-        api._process.Start();
-        api._process.BeginOutputReadLine();
-        api._process.BeginErrorReadLine();
-        await api.WaitUntilReadyAsync(TimeSpan.FromSeconds(60));
-        return api;
+        return start;
     }
 
     public HttpClient Client(string? apiKey)
