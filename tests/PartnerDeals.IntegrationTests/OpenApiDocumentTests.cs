@@ -67,6 +67,19 @@ public sealed class OpenApiDocumentTests : HostTest
         _served.ShouldContain("\"qualified_introduction\"");
     }
 
+    [Test]
+    public void CreatesTakingAnIdempotencyKey_DeclareTheReplayHeaderAndTheETagOnTheirAnswer()
+    {
+        var creates = Operations().Where(o => o.Operation["parameters"]?.AsArray().Any(p => p!.Get<string>("name") == "Idempotency-Key") == true).ToList();
+        creates.ShouldNotBeEmpty();
+        foreach (var (name, operation) in creates)
+        {
+            var headers = operation["responses"]!["201"]!["headers"]!.AsObject();
+            headers.ContainsKey("Idempotent-Replayed").ShouldBeTrue(name);
+            headers.ContainsKey("ETag").ShouldBeTrue(name);
+        }
+    }
+
     private IEnumerable<(string Name, JsonObject Operation)> Operations()
     {
         foreach (var (path, item) in _document["paths"]!.AsObject())

@@ -21,6 +21,7 @@ public sealed class IdempotencyAndIsolationTests : RegistrationTest
         (await retry.Content.ReadAsStringAsync()).ShouldBe(firstBody);
         retry.Headers.GetValues("Idempotent-Replayed").ShouldBe(["true"]);
         retry.Headers.Location.ShouldBe(first.Headers.Location);
+        retry.Headers.ETag.ShouldBe(first.Headers.ETag, "the replay is the first answer, its ETag included");
         (await CountRegistrationsAsync(partner)).ShouldBe(1);
     }
 

@@ -137,6 +137,8 @@ public static class RegistrationSubmissionApi
     {
         if (earlier.RequestHash != hash && earlier.RequestHash != hashAsTyped) return Problems.IdempotencyKeyReused();
         response.Headers[IdempotencyKeys.ReplayedHeader] = "true";
+        // The first answer's ETag: a registration answers its creation at version 1, for a partner and the vendor alike.
+        response.Headers.ETag = ETags.For(1);
         return TypedResults.Created($"/v1/registrations/{earlier.ResourceId}", JsonSerializer.Deserialize<Registration>(earlier.ResponseBody, Json.Options));
     }
 

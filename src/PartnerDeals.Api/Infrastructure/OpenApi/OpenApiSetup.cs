@@ -82,6 +82,16 @@ public static class OpenApiSetup
             Add(operation, context, "503", "The database stayed locked, or too many decisions are waiting: nothing changed; retry after Retry-After.");
 
             if (metadata.OfType<ETags.Documented>().FirstOrDefault() is { } etag) DocumentETag(operation, etag);
+            if (operation.Parameters?.Any(p => p.Name == IdempotencyKeys.Header) == true && operation.Responses!.TryGetValue("201", out var created)
+                && created is OpenApiResponse first)
+            {
+                first.Headers ??= new Dictionary<string, IOpenApiHeader>();
+                first.Headers[IdempotencyKeys.ReplayedHeader] = new OpenApiHeader
+                {
+                    Description = "`true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing new was created).",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String, Enum = [System.Text.Json.Nodes.JsonValue.Create("true")] },
+                };
+            }
             if (metadata.OfType<CsvResult.Documented>().Any() && operation.Responses.TryGetValue("200", out var ok) && ok is OpenApiResponse list)
             {
                 list.Content ??= new Dictionary<string, IOpenApiMediaType>();
