@@ -80,6 +80,21 @@ public sealed class OpenApiDocumentTests : HostTest
         }
     }
 
+    [Test]
+    public void EveryTag_IsDescribed_AndEveryProblemTypeIsListedWithItsStatus()
+    {
+        var described = _document["tags"]!.AsArray().ToDictionary(t => t!.Get<string>("name"), t => t!["description"]?.GetValue<string>());
+        foreach (var tag in Operations().SelectMany(o => o.Operation["tags"]!.AsArray().Select(t => t!.GetValue<string>())).Distinct())
+        {
+            described.GetValueOrDefault(tag).ShouldNotBeNullOrWhiteSpace($"tag {tag} is not described");
+        }
+        var description = _document["info"]!.Get<string>("description");
+        var types = typeof(PartnerDeals.Api.Infrastructure.Errors.ProblemTypes).GetFields()
+            .Where(f => f.IsLiteral && f.FieldType == typeof(string)).Select(f => (string)f.GetRawConstantValue()!).ToList();
+        types.Count.ShouldBeGreaterThan(15);
+        foreach (var type in types) description.ShouldContain($"| `{type}` | ", Case.Sensitive, $"{type} is not listed");
+    }
+
     private IEnumerable<(string Name, JsonObject Operation)> Operations()
     {
         foreach (var (path, item) in _document["paths"]!.AsObject())

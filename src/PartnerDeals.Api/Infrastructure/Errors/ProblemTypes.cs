@@ -28,6 +28,30 @@ public static class ProblemTypes
     public const string Internal = Base + "internal";
     public const string Unavailable = Base + "unavailable";
 
+    /// <summary>Every type with its status and when it is answered: what the OpenAPI document and docs/api.md list.</summary>
+    public static readonly IReadOnlyList<(string Type, int Status, string When)> All =
+    [
+        (Validation, 400, "fields fail validation (every bad field is listed under `errors`, by its JSON path)"),
+        (MalformedRequest, 400, "the body is not JSON, a value has the wrong type, an unknown or repeated field, a malformed query parameter"),
+        (Unauthenticated, 401, "no key, or a key that is not valid or is revoked"),
+        (Forbidden, 403, "the key's role may not do this"),
+        (PartnerSuspended, 403, "the partner is suspended: its keys may read, not change"),
+        (NotFound, 404, "an unknown route or resource (also another partner's resource, seen by a partner)"),
+        (MethodNotAllowed, 405, "the route exists, the method does not"),
+        (NotAcceptable, 406, "the `Accept` header names no type this answer has"),
+        (Conflict, 409, "a unique value is taken (a partner's name), or the partner may not do this now"),
+        (InvalidTransition, 409, "the change is not allowed from the current state"),
+        (PreconditionFailed, 412, "`If-Match` is stale"),
+        (PayloadTooLarge, 413, "the body is above `Http:MaxRequestBodyBytes`"),
+        (UnsupportedMediaType, 415, "the body is not of a type the operation reads"),
+        (IdempotencyKeyReused, 422, "an `Idempotency-Key` came back with another body"),
+        (PreconditionRequired, 428, "`If-Match` is missing"),
+        (RateLimited, 429, "the key's rate limit; see `Retry-After`"),
+        (QuotaExceeded, 429, "the partner's check quota, or an endpoint's test events; see `Retry-After`"),
+        (Internal, 500, "a bug; the details are in the log under the `traceId`"),
+        (Unavailable, 503, "the database stayed locked, or too many decisions wait; nothing changed, retry after `Retry-After`"),
+    ];
+
     /// <summary>The type for an error response that carries only a status code.</summary>
     public static string ForStatus(int status) => status switch
     {

@@ -36,12 +36,39 @@ public static class OpenApiSetup
                 Description = "An API key issued by PartnerDeals (roles admin, ops, crm, partner).",
             });
             options.OperationFilter<StandardResponses>();
+            options.DocumentFilter<TagsAndProblems>();
             options.SupportNonNullableReferenceTypes();
             options.UseAllOfToExtendReferenceSchemas();
             var xml = Path.Combine(AppContext.BaseDirectory, "PartnerDeals.Api.xml");
             if (File.Exists(xml)) options.IncludeXmlComments(xml);
         });
         return services;
+    }
+
+    /// <summary>What each tag groups, and every problem type with its status and meaning, in the document itself.</summary>
+    private sealed class TagsAndProblems : IDocumentFilter
+    {
+        private static readonly Dictionary<string, string> Tags = new()
+        {
+            ["Partners"] = "The program's partners: their tiers, commercial terms, own check quota, and audit trail.",
+            ["API keys"] = "Keys for partners' portals, CRM integrations and the channel team; each with one role, shown once.",
+            ["Direct pipeline"] = "The vendor's own opportunities, by upsert, batch or CSV import: what every conflict check is checked against.",
+            ["Conflict checks"] = "Would this company collide? Vendor keys see every candidate; a partner only whether the account is available.",
+            ["Registrations"] = "Deals partners register: the check and the policy on submit, ops decisions, protection, outcomes, notes.",
+            ["Conflicts"] = "Registrations that matched a claim or the pipeline, with every candidate and signal, and their resolution.",
+            ["CRM sync"] = "Registrations written to Salesforce, HubSpot and Dynamics 365, and the CRMs' pipelines read back.",
+            ["Webhooks"] = "Signed events to a partner's own endpoints, with their delivery log, tests and replays.",
+            ["Product lines"] = "The product lines conflicts may be scoped by.",
+            ["Fees"] = "What partners earned, when it falls due, and when it was paid.",
+            ["Metrics"] = "Partner metrics, the leaderboard and the program's health.",
+        };
+
+        public void Apply(OpenApiDocument document, DocumentFilterContext context)
+        {
+            document.Tags = new HashSet<OpenApiTag>(Tags.Select(t => new OpenApiTag { Name = t.Key, Description = t.Value }));
+            document.Info.Description += "\n\n| problem `type` | status | when |\n|---|---|---|\n"
+                + string.Concat(Errors.ProblemTypes.All.Select(p => $"| `{p.Type}` | {p.Status} | {p.When} |\n"));
+        }
     }
 
     /// <summary>
