@@ -95,6 +95,16 @@ public sealed class OpenApiDocumentTests : HostTest
         foreach (var type in types) description.ShouldContain($"| `{type}` | ", Case.Sensitive, $"{type} is not listed");
     }
 
+    [TestCase("/v1/registrations", "status", "pending_review")]
+    [TestCase("/v1/conflicts", "kind", "direct_opportunity")]
+    [TestCase("/v1/partners", "status", "suspended")]
+    [TestCase("/v1/opportunities", "status", "won")]
+    public void ListFilters_OfAnEnum_ListTheirValues_ForADropdown(string path, string parameter, string value)
+    {
+        var declared = _document["paths"]![path]!["get"]!["parameters"]!.AsArray().Single(p => p!.Get<string>("name") == parameter)!;
+        declared["schema"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()).ShouldContain(value);
+    }
+
     private IEnumerable<(string Name, JsonObject Operation)> Operations()
     {
         foreach (var (path, item) in _document["paths"]!.AsObject())

@@ -23,6 +23,7 @@ public static class ApiKeysApi
 
         keys.MapGet("/", List)
             .WithName("ListApiKeys")
+            .WithFilterValues<ApiKeyRole>("role")
             .WithSummary("List keys, without their secrets")
             .WithDescription("Ops and admin. Newest last; filter by role or partner; revoked keys only with includeRevoked=true.")
             .RequireAuthorization(Policies.Ops);

@@ -55,6 +55,8 @@ public static class ConflictsApi
 
         conflicts.MapGet("/", List)
             .WithName("ListConflicts")
+            .WithFilterValues<ConflictStatus>("status")
+            .WithFilterValues<CandidateKind>("kind")
             .WithSummary("List conflicts")
             .WithDescription("Vendor keys (crm, ops, admin). Oldest first, keyset-paginated; filters status (open, resolved), kind of the strongest "
                 + "match (direct_opportunity, existing_customer, partner_registration, duplicate_registration) and registrationId.")

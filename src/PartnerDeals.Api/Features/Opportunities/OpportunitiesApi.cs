@@ -32,6 +32,7 @@ public static class OpportunitiesApi
 
         opportunities.MapGet("/", List)
             .WithName("ListOpportunities")
+            .WithFilterValues<OpportunityStatus>("status")
             .WithSummary("List opportunities")
             .WithDescription("crm, ops, admin. Oldest first, keyset-paginated; filters source, status, country, domain.");
 

@@ -24,6 +24,8 @@ public static class PartnersApi
 
         partners.MapGet("/", List)
             .WithName("ListPartners")
+            .WithFilterValues<PartnerType>("type")
+            .WithFilterValues<PartnerStatus>("status")
             .WithSummary("List partners")
             .WithDescription("Vendor keys (crm, ops, admin). Oldest first, keyset-paginated: pass nextCursor back as cursor.")
             .RequireAuthorization(Policies.Vendor);

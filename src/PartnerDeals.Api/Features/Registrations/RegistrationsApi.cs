@@ -25,6 +25,7 @@ public static class RegistrationsApi
 
         registrations.MapGet("/", List)
             .WithName("ListRegistrations")
+            .WithFilterValues<RegistrationStatus>("status")
             .WithSummary("List registrations")
             .WithDescription("Any key; a partner key lists only its own partner's. Oldest first, keyset-paginated; filters status, partnerId, "
                 + "submittedFrom/submittedTo (ISO 8601, from inclusive, to exclusive) and company (a name, matched by its normalised key, or a domain).")

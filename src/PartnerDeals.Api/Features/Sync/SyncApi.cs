@@ -47,6 +47,7 @@ public static class SyncApi
 
         sync.MapGet("/deliveries", List)
             .WithName("ListDeliveries")
+            .WithFilterValues<DeliveryStatus>("status")
             .WithSummary("List CRM deliveries")
             .WithDescription("Ops and admin. One delivery per change and CRM, oldest first, keyset-paginated; filters status (pending, delivered, "
                 + "dead), crm (salesforce, hubspot, dynamics) and registrationId.");

@@ -51,6 +51,16 @@ public static class Paging
     private const string Version = "v1:";
 
     /// <summary>
+    /// Declares that query parameter <paramref name="parameter"/> takes the wire names of <typeparamref name="TEnum"/>: the
+    /// OpenAPI document lists them, so Swagger UI offers a dropdown instead of a free-text box.
+    /// </summary>
+    public static RouteHandlerBuilder WithFilterValues<TEnum>(this RouteHandlerBuilder builder, string parameter) where TEnum : struct, Enum =>
+        builder.WithMetadata(new FilterValues(parameter, Enum.GetValues<TEnum>().Select(v => Json.Name(v)).ToList()));
+
+    /// <summary>Endpoint metadata read by the OpenAPI document: the values a query filter takes.</summary>
+    public sealed record FilterValues(string Parameter, IReadOnlyList<string> Values);
+
+    /// <summary>
     /// Reads an optional enum filter from the query string by its wire name (<c>?status=active</c>);
     /// an unknown value adds an error naming the allowed ones.
     /// </summary>

@@ -109,6 +109,13 @@ public static class OpenApiSetup
             Add(operation, context, "503", "The database stayed locked, or too many decisions are waiting: nothing changed; retry after Retry-After.");
 
             if (metadata.OfType<ETags.Documented>().FirstOrDefault() is { } etag) DocumentETag(operation, etag);
+            foreach (var filter in metadata.OfType<Paging.FilterValues>())
+            {
+                if (operation.Parameters?.FirstOrDefault(p => p.Name == filter.Parameter) is OpenApiParameter { Schema: OpenApiSchema schema })
+                {
+                    schema.Enum = filter.Values.Select(v => (System.Text.Json.Nodes.JsonNode)System.Text.Json.Nodes.JsonValue.Create(v)).ToList();
+                }
+            }
             if (operation.Parameters?.Any(p => p.Name == IdempotencyKeys.Header) == true && operation.Responses!.TryGetValue("201", out var created)
                 && created is OpenApiResponse first)
             {
