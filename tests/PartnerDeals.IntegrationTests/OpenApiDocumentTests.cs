@@ -105,6 +105,19 @@ public sealed class OpenApiDocumentTests : HostTest
         declared["schema"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()).ShouldContain(value);
     }
 
+    [Test]
+    public async Task CsvImportExample_SentAsOffered_ImportsItsRows()
+    {
+        var example = _document["paths"]!["/v1/opportunities/import"]!["post"]!["requestBody"]!["content"]!["text/csv"]!.Get<string>("example");
+
+        var response = await Admin.PostAsync("/v1/opportunities/import", new StringContent(example, System.Text.Encoding.UTF8, "text/csv"));
+
+        response.StatusCode.ShouldBe(System.Net.HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var answer = await ReadJsonAsync(response);
+        (answer.Get<int>("created") + answer.Get<int>("updated")).ShouldBe(2);
+        answer.Get<int>("rejected").ShouldBe(0);
+    }
+
     private IEnumerable<(string Name, JsonObject Operation)> Operations()
     {
         foreach (var (path, item) in _document["paths"]!.AsObject())

@@ -109,6 +109,15 @@ public static class OpenApiSetup
             Add(operation, context, "503", "The database stayed locked, or too many decisions are waiting: nothing changed; retry after Retry-After.");
 
             if (metadata.OfType<ETags.Documented>().FirstOrDefault() is { } etag) DocumentETag(operation, etag);
+            // A CSV body is text, not the word "string": offer two rows Swagger UI can send as they are.
+            if (operation.RequestBody is OpenApiRequestBody { Content: { } content } && content.TryGetValue(CsvResult.MediaType, out var csv)
+                && csv is OpenApiMediaType csvBody)
+            {
+                csvBody.Example = System.Text.Json.Nodes.JsonValue.Create(
+                    "source,externalId,accountName,accountDomain,country,status,amount,currency\n"
+                    + "hubspot,9001,Litware Inc.,litware.example,US,open,48000,USD\n"
+                    + "hubspot,9002,Adventure Works Ltd,adventure-works.example,GB,won,125000,GBP\n");
+            }
             foreach (var filter in metadata.OfType<Paging.FilterValues>())
             {
                 if (operation.Parameters?.FirstOrDefault(p => p.Name == filter.Parameter) is OpenApiParameter { Schema: OpenApiSchema schema })
