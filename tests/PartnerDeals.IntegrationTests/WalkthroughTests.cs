@@ -7,6 +7,7 @@ namespace PartnerDeals.IntegrationTests;
 /// The README's walk-through is <c>scripts/walkthrough.sh</c>: run here against the service as a real process on an empty
 /// database, it stops at the first step that does not answer as the README says.
 /// </summary>
+[NonParallelizable] // a process of its own: alone, so timed tests beside it keep their timing
 public sealed class WalkthroughTests
 {
     [Test]

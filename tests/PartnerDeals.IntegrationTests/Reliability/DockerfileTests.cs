@@ -8,6 +8,7 @@ namespace PartnerDeals.IntegrationTests.Reliability;
 /// and RUN instructions, read from the file, in an empty folder that holds only what they copy (less what
 /// <c>.dockerignore</c> leaves out). A project the restore cannot see stops the publish here as it would in Docker.
 /// </summary>
+[NonParallelizable] // a whole restore and publish on two cores: alone, so the timed tests beside it keep their timing
 public sealed partial class DockerfileTests
 {
     [Test]
