@@ -13,6 +13,9 @@ public static class ProductNames
     /// <summary>A product name's words, folded: lower-case Latin letters and digits.</summary>
     public static IReadOnlyList<string> Words(string product) => CompanyName.Words(Characters.Fold(product).Text);
 
+    /// <summary>A product name as it is compared: its folded words without anything between them ("AN-100" and "AN 100" are "an100").</summary>
+    public static string Key(string product) => string.Concat(Words(product));
+
     /// <summary>The listed names, each as its words, that <see cref="Find"/> matches against.</summary>
     public sealed class Listing
     {
@@ -23,7 +26,7 @@ public static class ProductNames
         {
             foreach (var name in names)
             {
-                var glued = string.Concat(Words(name));
+                var glued = Key(name);
                 _exact.TryAdd(glued, _glued.Count);
                 _glued.Add(glued);
             }

@@ -140,13 +140,7 @@ public sealed class ExactDataTests : RegistrationTest
         };
         var id = Id(await RegisterAsync(partner.Client, body));
 
-        async Task<HttpResponseMessage> PatchAsync(string json)
-        {
-            var current = await partner.Client.GetAsync($"/v1/registrations/{id}");
-            var request = new HttpRequestMessage(HttpMethod.Patch, $"/v1/registrations/{id}") { Content = JsonBody(json, "application/merge-patch+json") };
-            request.Headers.IfMatch.Add(current.Headers.ETag!);
-            return await partner.Client.SendAsync(request);
-        }
+        Task<HttpResponseMessage> PatchAsync(string json) => PatchRegistrationAsync(partner.Client, id, JsonBody(json, "application/merge-patch+json"));
 
         var removed = await PatchAsync("""
             {"customer":{"domain":null,"industry":null,"employeeCount":null,"alternateNames":null},"contact":{"title":null},

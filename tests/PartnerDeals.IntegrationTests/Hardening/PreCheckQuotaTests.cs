@@ -215,11 +215,6 @@ public sealed class PreCheckQuotaTests : RegistrationTest
         return checks;
     }
 
-    private static async Task<HttpResponseMessage> EditAsync(HttpClient client, string id, object changes)
-    {
-        var current = await client.GetAsync($"/v1/registrations/{id}");
-        var request = new HttpRequestMessage(HttpMethod.Patch, $"/v1/registrations/{id}") { Content = JsonContent.Create(changes) };
-        request.Headers.IfMatch.Add(current.Headers.ETag!);
-        return await client.SendAsync(request);
-    }
+    private static Task<HttpResponseMessage> EditAsync(HttpClient client, string id, object changes) =>
+        PatchRegistrationAsync(client, id, JsonContent.Create(changes));
 }

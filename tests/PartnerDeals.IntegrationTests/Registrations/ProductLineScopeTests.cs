@@ -235,13 +235,7 @@ public sealed class ProductLineScopeTests : RegistrationTest
 
         async Task<System.Text.Json.Nodes.JsonNode> EditProductsAsync(string product)
         {
-            var current = await waiting.Client.GetAsync($"/v1/registrations/{Id(blocked)}");
-            var request = new HttpRequestMessage(HttpMethod.Patch, $"/v1/registrations/{Id(blocked)}")
-            {
-                Content = JsonContent.Create(new { deal = new { products = new[] { product } } }),
-            };
-            request.Headers.IfMatch.Add(current.Headers.ETag!);
-            var response = await waiting.Client.SendAsync(request);
+            var response = await PatchRegistrationAsync(waiting.Client, Id(blocked), JsonContent.Create(new { deal = new { products = new[] { product } } }));
             response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
             return await ReadJsonAsync(response);
         }

@@ -74,6 +74,15 @@ public abstract class RegistrationTest : HostTest
         return (await ReadJsonAsync(response)).AsObject();
     }
 
+    /// <summary>An edit as a client makes it: the registration read for its ETag, then patched with that If-Match.</summary>
+    protected static async Task<HttpResponseMessage> PatchRegistrationAsync(HttpClient client, string id, HttpContent body)
+    {
+        var current = await client.GetAsync($"/v1/registrations/{id}");
+        var request = new HttpRequestMessage(HttpMethod.Patch, $"/v1/registrations/{id}") { Content = body };
+        request.Headers.IfMatch.Add(current.Headers.ETag!);
+        return await client.SendAsync(request);
+    }
+
     protected async Task<JsonObject> ReadAsync(string id) =>
         (await ReadJsonAsync(await Admin.GetAsync($"/v1/registrations/{id}"))).AsObject();
 

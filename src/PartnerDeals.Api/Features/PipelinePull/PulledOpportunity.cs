@@ -37,8 +37,8 @@ public static partial class PulledOpportunity
             Status = status,
             Amount = decimal.TryParse(field("amount"), NumberStyles.Number | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var a) ? a : null,
             Currency = field("currency"),
-            CloseDate = Day(field("closeDate")),
-            OpenedDate = Day(field("openedDate")),
+            CloseDate = Infrastructure.Http.CrmDates.Day(field("closeDate")),
+            OpenedDate = Infrastructure.Http.CrmDates.Day(field("openedDate")),
         });
     }
 
@@ -66,6 +66,4 @@ public static partial class PulledOpportunity
         }
     }
 
-    /// <summary>A day from a date, an instant (ISO 8601, Salesforce's <c>+0000</c> offsets too) or Unix milliseconds.</summary>
-    public static DateOnly? Day(string? value) => Infrastructure.Http.CrmDates.Day(value);
 }

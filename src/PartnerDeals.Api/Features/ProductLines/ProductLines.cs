@@ -45,7 +45,7 @@ public sealed class ProductCatalogue
             if (products.Count == 0 || products.Any(p => p.Trim().Length is 0 or > 200 || ProductNames.Words(p).Count == 0))
                 yield return $"Products:Lines:{line} must list 1 or more products of 1-200 characters, with letters or digits.";
         }
-        foreach (var twice in Lines.SelectMany(l => l.Value.Select(p => (Product: string.Concat(ProductNames.Words(p)), Line: l.Key))).GroupBy(p => p.Product)
+        foreach (var twice in Lines.SelectMany(l => l.Value.Select(p => (Product: ProductNames.Key(p), Line: l.Key))).GroupBy(p => p.Product)
                      .Where(g => g.Select(p => p.Line).Distinct(StringComparer.OrdinalIgnoreCase).Count() > 1))
         {
             yield return $"Products:Lines: product '{twice.Key}' is listed in more than one line ({string.Join(", ", twice.Select(p => p.Line))}).";

@@ -104,9 +104,8 @@ public sealed partial class WebhookDispatcher : BackgroundService
     /// Leases what there is room for in <paramref name="session"/>, counted in flight as it is granted. When the transaction
     /// does not commit, the caller hands the leases back.
     /// </summary>
-    private Task<IReadOnlyList<LeasedWebhook>> LeaseAsync(DbSession session, CancellationToken ct) =>
-        Free() <= 0 ? Task.FromResult<IReadOnlyList<LeasedWebhook>>([])
-            : _deliveries.LeaseDueAsync(session, Free(), Reserve, Release, _clock.GetUtcNow(), _options.Lease, ct);
+    private async Task<IReadOnlyList<LeasedWebhook>> LeaseAsync(DbSession session, CancellationToken ct) =>
+        Free() is var free and > 0 ? await _deliveries.LeaseDueAsync(session, free, Reserve, Release, _clock.GetUtcNow(), _options.Lease, ct) : [];
 
     private int Free()
     {
@@ -121,9 +120,7 @@ public sealed partial class WebhookDispatcher : BackgroundService
     {
         lock (_inFlight)
         {
-            var granted = Math.Min(Math.Min(wanted, _options.BatchSize - _inFlightTotal), Math.Min(
-                _options.MaxInFlightPerEndpoint - _inFlight.GetValueOrDefault(endpoint),
-                _options.MaxInFlightPerPartner - _inFlight.GetValueOrDefault(partner)));
+            var granted = Math.Min(wanted, Room(endpoint, partner));
             if (granted <= 0) return 0;
             _inFlight[endpoint] = _inFlight.GetValueOrDefault(endpoint) + granted;
             _inFlight[partner] = _inFlight.GetValueOrDefault(partner) + granted;
@@ -134,12 +131,12 @@ public sealed partial class WebhookDispatcher : BackgroundService
 
     private bool HasRoom(Guid endpoint, Guid partner)
     {
-        lock (_inFlight)
-        {
-            return _inFlightTotal < _options.BatchSize && _inFlight.GetValueOrDefault(endpoint) < _options.MaxInFlightPerEndpoint
-                && _inFlight.GetValueOrDefault(partner) < _options.MaxInFlightPerPartner;
-        }
+        lock (_inFlight) return Room(endpoint, partner) > 0;
     }
+
+    /// <summary>The slots left for an endpoint of a partner: on this instance, for the endpoint, for the partner. Under the lock.</summary>
+    private int Room(Guid endpoint, Guid partner) => Math.Min(_options.BatchSize - _inFlightTotal, Math.Min(
+        _options.MaxInFlightPerEndpoint - _inFlight.GetValueOrDefault(endpoint), _options.MaxInFlightPerPartner - _inFlight.GetValueOrDefault(partner)));
 
     private void Release(Guid endpoint, Guid partner, int count)
     {
