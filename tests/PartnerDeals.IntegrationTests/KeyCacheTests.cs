@@ -2,15 +2,16 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using PartnerDeals.Api.Features.ApiKeys;
 using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests;
 
-/// <summary>Keys are cached for a second: a revocation holds at once where it was made, and within 2 s on every other instance.</summary>
+/// <summary>Keys are cached for a second: a revocation holds at once where it was made, and within that second on every other instance.</summary>
 public sealed class KeyCacheTests
 {
     [Test]
-    public async Task RevokedKey_IsRefusedAtOnceByTheRevokingInstance_AndWithinTwoSecondsByAnother()
+    public async Task RevokedKey_IsRefusedAtOnceByTheRevokingInstance_AndByAnotherOnceItsCacheWindowHasPassed()
     {
         using var first = new ApiFactory();
         using var second = new ApiFactory(databasePath: first.DatabasePath);
@@ -25,9 +26,14 @@ public sealed class KeyCacheTests
         var revoked = Stopwatch.StartNew();
 
         (await onFirst.GetAsync("/v1/partners")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
-        while ((await onSecond.GetAsync("/v1/partners")).StatusCode == HttpStatusCode.OK)
+        // Judged by when each request was sent, not how long it took: a busy machine answers late, never wrongly.
+        while (true)
         {
-            revoked.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(2));
+            var sentAfter = revoked.Elapsed;
+            var status = (await onSecond.GetAsync("/v1/partners")).StatusCode;
+            if (status == HttpStatusCode.Unauthorized) break;
+            status.ShouldBe(HttpStatusCode.OK);
+            sentAfter.ShouldBeLessThan(ApiKeyStore.CacheFor, "a request sent after the cache window was still let in");
             await Task.Delay(50);
         }
         first.DeleteDatabase();
