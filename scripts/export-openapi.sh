@@ -22,5 +22,6 @@ for _ in $(seq 1 100); do
 done
 
 mkdir -p "$root/api-spec"
-curl -fsS "http://127.0.0.1:$port/swagger/v1/swagger.json" -o "$root/api-spec/openapi.json"
+# As `dotnet run` serves it: the document names the address it was read from as its server.
+curl -fsS -H "Host: localhost:5080" "http://127.0.0.1:$port/swagger/v1/swagger.json" -o "$root/api-spec/openapi.json"
 echo "wrote api-spec/openapi.json ($(wc -c <"$root/api-spec/openapi.json") bytes)"

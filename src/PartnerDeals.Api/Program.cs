@@ -125,13 +125,7 @@ app.UseRateLimiter();
 app.UseAuthorization();
 app.UseMiddleware<SuspendedPartners>();
 
-app.UseSwagger();
-app.UseSwaggerUI(ui =>
-{
-    ui.SwaggerEndpoint(OpenApiSetup.DocumentPath, "PartnerDeals API v1");
-    ui.DocumentTitle = "PartnerDeals API";
-    ui.EnablePersistAuthorization();
-});
+app.UseOpenApiDocument();
 app.MapHealth();
 app.MapPrometheusScrapingEndpoint("/metrics");
 

@@ -11,7 +11,10 @@ public sealed class OpenApiDocumentTests : HostTest
     [OneTimeSetUp]
     public async Task ReadDocument()
     {
-        _served = await Admin.GetStringAsync("/swagger/v1/swagger.json");
+        // Read as `dotnet run` serves it, the address scripts/export-openapi.sh reads it from.
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/swagger/v1/swagger.json") { Headers = { Host = "localhost:5080" } };
+        using var response = await Admin.SendAsync(request);
+        _served = await response.Content.ReadAsStringAsync();
         _document = JsonNode.Parse(_served)!.AsObject();
     }
 
@@ -54,6 +57,40 @@ public sealed class OpenApiDocumentTests : HostTest
                 responses.ContainsKey("428").ShouldBeTrue($"{name} does not document 428");
             }
         }
+    }
+
+    [Test]
+    public void Document_IsOpenApi31_WithAnAbsoluteServer_AndNoSchemaThatNothingSatisfies()
+    {
+        _document.Get<string>("openapi").ShouldStartWith("3.1.");
+        var server = _document["servers"]![0]!.Get<string>("url");
+        Uri.TryCreate(server, UriKind.Absolute, out _).ShouldBeTrue($"server {server} is not absolute: a generated client would have no base address");
+        server.ShouldBe("http://localhost:5080", "the document names the address it was read from");
+        // Swashbuckle's own shape for a nullable reference, type null beside allOf, admits no value at all.
+        _served.ShouldNotContain("\"type\": \"null\",\n              \"allOf\"");
+        foreach (var (name, schema) in _document["components"]!["schemas"]!.AsObject())
+        {
+            foreach (var (property, shape) in schema!["properties"]?.AsObject() ?? [])
+            {
+                (shape!["type"]?.ToJsonString() == "\"null\"" && shape["allOf"] is not null).ShouldBeFalse($"{name}.{property}");
+            }
+        }
+    }
+
+    [Test]
+    public void AnswerSchemas_ListEveryFieldTheyAlwaysSend_AsRequired()
+    {
+        var schemas = _document["components"]!["schemas"]!.AsObject();
+        foreach (var name in new[] { "Registration", "Conflict", "Partner", "FeeStatement", "RegistrationPage", "Outcome", "MatchSignal", "WebhookAttempt" })
+        {
+            var schema = schemas[name]!;
+            var required = schema["required"]?.AsArray().Select(r => r!.GetValue<string>()).ToHashSet() ?? [];
+            // Every property but those written only when set (a vendor's conflictId, a conflict's candidates outside lists).
+            var missing = schema["properties"]!.AsObject().Select(p => p.Key).Where(p => !required.Contains(p)).ToList();
+            missing.ShouldBeSubsetOf(["conflictId", "candidates"], $"{name} does not list these as required");
+        }
+        // A request body's optional fields stay optional.
+        schemas["UpdatePartnerRequest"]!["required"].ShouldBeNull();
     }
 
     [Test]

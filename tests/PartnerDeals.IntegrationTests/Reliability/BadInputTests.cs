@@ -139,9 +139,12 @@ public sealed class BadInputTests : RegistrationTest
         if (schema is null || depth > 6) return null;
         if (schema["$ref"] is { } reference) return Example(document, Resolve(document, reference.GetValue<string>()), depth + 1);
         if (schema["allOf"] is JsonArray all) return Example(document, all[0], depth + 1);
+        if (schema["anyOf"] is JsonArray any) return Example(document, any[0], depth + 1); // a nullable reference: [reference, null]
         if (schema["example"] is { } example) return example.DeepClone();
         if (schema["enum"] is JsonArray values && values.Count > 0) return values[0]!.DeepClone();
-        return schema["type"]?.GetValue<string>() switch
+        // OpenAPI 3.1 writes a nullable type as ["null", "string"].
+        var type = schema["type"] is JsonArray types ? types.Select(t => t!.GetValue<string>()).FirstOrDefault(t => t != "null") : schema["type"]?.GetValue<string>();
+        return type switch
         {
             "object" => new JsonObject((schema["properties"]?.AsObject() ?? [])
                 .Select(p => KeyValuePair.Create(p.Key, Example(document, p.Value, depth + 1)))),

@@ -57,7 +57,7 @@ public class ApiFactory : WebApplicationFactory<Program>
 
     public HttpClient Client(string? apiKey)
     {
-        var client = CreateClient();
+        var client = CreateDefaultClient(new ContractCheck());
         if (apiKey is not null) client.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
         return client;
     }

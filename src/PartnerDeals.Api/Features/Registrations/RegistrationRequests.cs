@@ -108,6 +108,7 @@ public sealed record UpdateRegistrationRequest
 {
     public CustomerInput? Customer { get; init; }
     public ContactInput? Contact { get; init; }
+    /// <example>{"estimatedValue": 150000, "expectedCloseDate": "2027-04-30"}</example>
     public DealInput? Deal { get; init; }
     public CoSellInput? CoSell { get; init; }
 }
@@ -156,7 +157,6 @@ public sealed record OutcomeRequest
     /// When the deal closed (default now): a day (<c>2026-12-05</c>, read as that UTC day: from the submission's day to today) or an
     /// ISO 8601 instant with any offset (<c>2026-12-05T12:00:00.000+0000</c> too), from the submission to now.
     /// </summary>
-    /// <example>2026-12-05</example>
     public string? ClosedAt { get; init; }
 
     /// <summary>
@@ -166,8 +166,7 @@ public sealed record OutcomeRequest
     /// <example>["Analytics Suite"]</example>
     public IReadOnlyList<string>? Products { get; init; }
 
-    /// <summary>Required when lost.</summary>
-    /// <example>Budget frozen</example>
+    /// <summary>Required when lost (<c>Budget frozen</c>, say); refused when won.</summary>
     public string? LostReason { get; init; }
 }
 

@@ -95,7 +95,7 @@ public sealed record WebhookSubscription
     public required Guid Id { get; init; }
     public required Guid PartnerId { get; init; }
 
-    /// <example>https://portal.example-partner.com/hooks/partnerdeals</example>
+    /// <example>https://example.com/partnerdeals/webhooks</example>
     public required string Url { get; init; }
 
     /// <summary>Event names, or <c>*</c> for all.</summary>
@@ -137,7 +137,7 @@ public sealed record WebhookSubscriptionWithSecret
 public sealed record CreateWebhookRequest
 {
     /// <summary>An https URL that does not resolve to a private, loopback, link-local or metadata address.</summary>
-    /// <example>https://portal.example-partner.com/hooks/partnerdeals</example>
+    /// <example>https://example.com/partnerdeals/webhooks</example>
     [Required]
     public string? Url { get; init; }
 
@@ -155,7 +155,11 @@ public sealed record CreateWebhookRequest
 public sealed record UpdateWebhookRequest
 {
     public string? Url { get; init; }
+
+    /// <example>["registration.approved", "registration.rejected"]</example>
     public IReadOnlyList<string>? Events { get; init; }
+
+    /// <example>Partner portal, decisions only</example>
     public string? Description { get; init; }
 
     /// <summary>False turns deliveries off (pending ones wait); true turns them on again.</summary>

@@ -77,12 +77,12 @@ public static class WebhookLogApi
 
     /// <param name="id">The partner.</param>
     /// <param name="webhookId">The endpoint.</param>
-    /// <param name="since">The instant (ISO 8601, with an offset) from which every event is sent again.</param>
+    /// <param name="since" example="2026-11-30T00:00:00Z">The instant (ISO 8601, with an offset) from which every event is sent again.</param>
     /// <param name="user">The caller.</param>
     /// <param name="s">Services.</param>
     /// <param name="ct">Cancellation.</param>
     private static async Task<Results<Accepted<WebhookQueued>, ValidationProblem, ProblemHttpResult>> Replay(
-        Guid id, Guid webhookId, string? since, ClaimsPrincipal user, [AsParameters] WebhookServices s, CancellationToken ct)
+        Guid id, Guid webhookId, [System.ComponentModel.DataAnnotations.Required] string? since, ClaimsPrincipal user, [AsParameters] WebhookServices s, CancellationToken ct)
     {
         if (!user.CanSeePartner(id)) return WebhooksApi.WebhookNotFound();
         var now = s.Clock.GetUtcNow();

@@ -26,8 +26,6 @@ public static class OpenApiSetup
                     + "Errors are RFC 9457 problem documents (application/problem+json) with a stable `type`.",
                 Contact = new OpenApiContact { Name = "PartnerDeals engineering" },
             });
-            // Relative, so Swagger UI calls whichever host served it.
-            options.AddServer(new OpenApiServer { Url = "/", Description = "This service" });
             options.AddSecurityDefinition(ApiKeyAuthentication.SchemeName, new OpenApiSecurityScheme
             {
                 Type = SecuritySchemeType.ApiKey,
@@ -37,12 +35,36 @@ public static class OpenApiSetup
             });
             options.OperationFilter<StandardResponses>();
             options.DocumentFilter<TagsAndProblems>();
+            options.SchemaFilter<StrictClients.AlwaysSentProperties>();
+            options.DocumentFilter<StrictClients.StrictShapes>();
             options.SupportNonNullableReferenceTypes();
             options.UseAllOfToExtendReferenceSchemas();
             var xml = Path.Combine(AppContext.BaseDirectory, "PartnerDeals.Api.xml");
             if (File.Exists(xml)) options.IncludeXmlComments(xml);
         });
         return services;
+    }
+
+    /// <summary>
+    /// Serves the document as OpenAPI 3.1 (its schemas are JSON Schema 2020-12, so a nullable field is plainly nullable)
+    /// and Swagger UI. The server is the absolute address the document was read from: a client generated from it has a
+    /// base address, and Swagger UI calls whichever host served it.
+    /// </summary>
+    public static WebApplication UseOpenApiDocument(this WebApplication app)
+    {
+        app.UseSwagger(options =>
+        {
+            options.OpenApiVersion = OpenApiSpecVersion.OpenApi3_1;
+            options.PreSerializeFilters.Add((document, request) =>
+                document.Servers = [new OpenApiServer { Url = $"{request.Scheme}://{request.Host}{request.PathBase}", Description = "This service" }]);
+        });
+        app.UseSwaggerUI(ui =>
+        {
+            ui.SwaggerEndpoint(DocumentPath, "PartnerDeals API v1");
+            ui.DocumentTitle = "PartnerDeals API";
+            ui.EnablePersistAuthorization();
+        });
+        return app;
     }
 
     /// <summary>What each tag groups, and every problem type with its status and meaning, in the document itself.</summary>
@@ -117,6 +139,16 @@ public static class OpenApiSetup
                     "source,externalId,accountName,accountDomain,country,status,amount,currency\n"
                     + "hubspot,9001,Litware Inc.,litware.example,US,open,48000,USD\n"
                     + "hubspot,9002,Adventure Works Ltd,adventure-works.example,GB,won,125000,GBP\n");
+            }
+            // A query parameter the handler checks itself (for a clearer problem than the binder's) is still required.
+            foreach (var parameter in context.ApiDescription.ParameterDescriptions)
+            {
+                if (parameter.ParameterDescriptor is Microsoft.AspNetCore.Mvc.Infrastructure.IParameterInfoParameterDescriptor { ParameterInfo: var info }
+                    && info.GetCustomAttributes(typeof(System.ComponentModel.DataAnnotations.RequiredAttribute), false).Length > 0
+                    && operation.Parameters?.FirstOrDefault(p => p.Name == parameter.Name) is OpenApiParameter documented)
+                {
+                    documented.Required = true;
+                }
             }
             foreach (var filter in metadata.OfType<Paging.FilterValues>())
             {
