@@ -108,7 +108,7 @@ public sealed record UpdateRegistrationRequest
 {
     public CustomerInput? Customer { get; init; }
     public ContactInput? Contact { get; init; }
-    /// <example>{"estimatedValue": 150000, "expectedCloseDate": "2027-04-30"}</example>
+    /// <example>{"name": "Contoso analytics rollout", "estimatedValue": 150000, "currency": "EUR", "expectedCloseDate": "2027-04-30"}</example>
     public DealInput? Deal { get; init; }
     public CoSellInput? CoSell { get; init; }
 }
