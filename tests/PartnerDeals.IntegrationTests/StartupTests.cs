@@ -173,6 +173,48 @@ public sealed partial class StartupTests
         }
     }
 
+    [TestCase("not-a-database", "is not a PartnerDeals database")]
+    [TestCase("missing-folder", "cannot be created")]
+    [TestCase("bad-setting", "a setting is invalid")]
+    public async Task Start_ThatCannotProceed_SaysWhyInOneLineAndExitsNonZero(string fault, string cause)
+    {
+        var folder = Directory.CreateTempSubdirectory("partnerdeals-start-");
+        var database = Path.Combine(folder.FullName, "p.db");
+        var settings = new Dictionary<string, string>();
+        switch (fault)
+        {
+            case "not-a-database":
+                await File.WriteAllTextAsync(database, new string('x', 8192)); // a file of something else, where the database should be
+                break;
+            case "missing-folder":
+                await File.WriteAllTextAsync(Path.Combine(folder.FullName, "file"), "");
+                database = Path.Combine(folder.FullName, "file", "p.db"); // under a file, so no folder can be made
+                break;
+            case "bad-setting":
+                settings["Webhooks:Timeout"] = "00:00:00";
+                break;
+        }
+        using var free = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        free.Start();
+        var port = ((System.Net.IPEndPoint)free.LocalEndpoint).Port;
+        free.Stop();
+        try
+        {
+            var (exitCode, output, errors) = await ApiProcess.RunUntilExitAsync(database, port, TimeSpan.FromSeconds(60), settings);
+
+            exitCode.ShouldNotBe(0);
+            var said = (output + errors).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            said.ShouldHaveSingleItem($"one line, not: {output}{errors}");
+            said[0].ShouldStartWith("PartnerDeals did not start:");
+            said[0].ShouldContain(cause);
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            folder.Delete(recursive: true);
+        }
+    }
+
     [Test]
     public async Task Operations_EndpointsAnswerWithoutKey()
     {
