@@ -1,5 +1,8 @@
 using System.Net;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Registrations;
 
@@ -22,7 +25,8 @@ public sealed class DecisionBatchTests : RegistrationTest
         await using (var holder = await HoldWriteLockAsync())
         {
             var pending = partners.Select(p => PostRegistrationAsync(p.Client, Body(name, domain))).ToList();
-            await Task.Delay(300);
+            // Known to be blocked, not merely not there yet: the decision writer waits for the lock.
+            await Eventually.UntilAsync(() => Factory.Services.GetRequiredService<Database>().WritersAreWaiting, "the decision writer to wait for the lock");
             pending.ShouldAllBe(t => !t.IsCompleted, "nothing is decided while the lock is held");
             answers = [.. await ReleaseAndWaitAsync(pending, holder)];
         }

@@ -79,18 +79,16 @@ public sealed class OlderMatchingKeysTests : RegistrationTest
 
     private static async Task WaitUntilCurrentAsync(string connectionString, CapturedLogs logs)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            await using var connection = new SqliteConnection(connectionString);
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT COUNT(*) FROM matching_keys WHERE version = $version";
-            command.Parameters.AddWithValue("$version", CompanyName.KeysVersion);
-            if ((long)(await command.ExecuteScalarAsync())! == 2) return;
-            if (DateTime.UtcNow > deadline) throw new AssertionException("The matching keys were never written again: "
-                + string.Join("\n", logs.Lines.Where(l => l.Contains("MatchingKeys"))));
-            await Task.Delay(50);
-        }
+        await Eventually.UntilAsync(
+            async () =>
+            {
+                await using var connection = new SqliteConnection(connectionString);
+                await connection.OpenAsync();
+                await using var command = connection.CreateCommand();
+                command.CommandText = "SELECT COUNT(*) FROM matching_keys WHERE version = $version";
+                command.Parameters.AddWithValue("$version", CompanyName.KeysVersion);
+                return (Rows: (long)(await command.ExecuteScalarAsync())!, Log: string.Join("\n", logs.Lines.Where(l => l.Contains("MatchingKeys"))));
+            },
+            current => current.Rows == 2, "the matching keys to be written again", TimeSpan.FromSeconds(20));
     }
 }

@@ -64,7 +64,8 @@ public sealed class CrashTests
                 }
             })).ToArray();
 
-            while (acknowledged.Count < AcknowledgedBeforeKill && !load.Any(t => t.IsFaulted)) await Task.Delay(5);
+            await Eventually.UntilAsync(() => acknowledged.Count >= AcknowledgedBeforeKill || load.Any(t => t.IsFaulted),
+                "enough registrations to be acknowledged before the kill", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(5));
             first.Kill(); // with every worker's request in flight
             stop.Cancel();
             await Task.WhenAll(load);

@@ -6,6 +6,7 @@ using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Features.Sync;
 using PartnerDeals.Api.Features.Webhooks;
 using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Storage;
 
@@ -25,10 +26,20 @@ public sealed class DecisionStorageTests(DatabaseProvider provider) : StorageTes
             await using var tx = await Database.BeginDecisionAsync(connection, CancellationToken.None);
             await tx.CommitAsync();
         });
-        await Task.Delay(500);
+        // Known to be waiting, not merely not started yet: SQLite's writer waits to begin, SQL Server's for the application lock.
+        await Eventually.UntilAsync(SecondIsWaitingAsync, "the second decision to wait for the first");
         second.IsCompleted.ShouldBeFalse("the second decision waits while the first is open");
         await first.CommitAsync();
         await second.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    private async Task<bool> SecondIsWaitingAsync()
+    {
+        if (Provider == DatabaseProvider.Sqlite) return Database.WritersAreWaiting;
+        await using var connection = await Database.OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM sys.dm_tran_locks WHERE resource_type = 'APPLICATION' AND request_status = 'WAIT'";
+        return (int)(await command.ExecuteScalarAsync())! > 0;
     }
 
     [Test]

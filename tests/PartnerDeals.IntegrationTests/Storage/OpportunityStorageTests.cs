@@ -1,5 +1,6 @@
 using PartnerDeals.Api.Features.Opportunities;
 using PartnerDeals.Api.Infrastructure.Data;
+using PartnerDeals.IntegrationTests.Support;
 using PartnerDeals.Matching;
 
 namespace PartnerDeals.IntegrationTests.Storage;
@@ -92,7 +93,7 @@ public sealed class OpportunityStorageTests(DatabaseProvider provider) : Storage
             await using var tx = await Database.BeginWriteAsync(connection, CancellationToken.None);
             return true;
         });
-        await Task.Delay(50);
+        await Eventually.UntilAsync(() => Database.WritersAreWaiting, "the other writer to wait for the lock");
         var yielding = Database.LetWaitingWritersGoFirstAsync(CancellationToken.None);
         await Task.Delay(100);
         yielding.IsCompleted.ShouldBeFalse("a writer is still waiting for the lock");
@@ -200,7 +201,7 @@ public sealed class OpportunityStorageTests(DatabaseProvider provider) : Storage
         await using var waiter = new Microsoft.Data.Sqlite.SqliteConnection(elsewhere + ";Default Timeout=60");
         await waiter.OpenAsync();
         var waiting = Task.Run(() => Database.BeginWriteAsync(waiter, CancellationToken.None));
-        while (!Database.WritersAreWaiting) await Task.Delay(1);
+        await Eventually.UntilAsync(() => Database.WritersAreWaiting, "the waiter to wait for the lock", every: TimeSpan.FromMilliseconds(1));
 
         // With nobody waiting, the two chunks would be committed together.
         var writer = await ImportWithBothChunksReady(store,

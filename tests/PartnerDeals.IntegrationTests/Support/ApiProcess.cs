@@ -112,22 +112,21 @@ public sealed class ApiProcess : IDisposable
     private async Task WaitUntilReadyAsync(TimeSpan limit)
     {
         using var http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(5) };
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < limit)
-        {
-            if (_process.HasExited) throw new InvalidOperationException($"The service exited with {_process.ExitCode}:\n{Output}");
-            try
+        await Eventually.UntilAsync(
+            async () =>
             {
-                using var response = await http.GetAsync("/health/ready");
-                if (response.StatusCode == HttpStatusCode.OK) return;
-            }
-            catch (HttpRequestException)
-            {
-                // not listening yet
-            }
-            await Task.Delay(50);
-        }
-        throw new TimeoutException($"The service was not ready within {limit.TotalSeconds} s:\n{Output}");
+                if (_process.HasExited) throw new InvalidOperationException($"The service exited with {_process.ExitCode}:\n{Output}");
+                try
+                {
+                    using var response = await http.GetAsync("/health/ready");
+                    return (Ready: response.StatusCode == HttpStatusCode.OK, Output: "");
+                }
+                catch (HttpRequestException)
+                {
+                    return (Ready: false, Output); // not listening yet
+                }
+            },
+            seen => seen.Ready, "the service to be ready", limit);
     }
 
     private void Append(string? line)

@@ -93,19 +93,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
     public Task StartAgainAsync() => ListenAsync(Port);
 
     /// <summary>Waits until <paramref name="done"/> holds of what was received, or fails after <paramref name="within"/>.</summary>
-    public async Task WaitForAsync(Func<WebhookReceiver, bool> done, TimeSpan within, string what)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (!done(this))
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"Waited {within.TotalSeconds} s for {what}; received: " +
-                    string.Join(", ", Received.Select(r => $"{r.Path} {r.Type} {r.AnsweredWith}")));
-            }
-            await Task.Delay(25);
-        }
-    }
+    public Task WaitForAsync(Func<WebhookReceiver, bool> done, TimeSpan within, string what) =>
+        Eventually.UntilAsync(() => Task.FromResult((Done: done(this), Received: string.Join(", ", Received.Select(r => $"{r.Path} {r.Type} {r.AnsweredWith}")))),
+            seen => seen.Done, what, within, TimeSpan.FromMilliseconds(25));
 
     private async Task ListenAsync(int port)
     {

@@ -100,30 +100,24 @@ public abstract class DeliveryEngineTest : SyncTest
 
     protected static async Task<JsonObject> WaitForAsync(HttpClient admin, Func<JsonObject, bool> done, TimeSpan timeout, string crm = "salesforce")
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var status = (await ReadJsonAsync(await admin.GetAsync("/v1/sync/status"))).AsArray().Select(s => s!.AsObject())
-                .Single(s => s.Get<string>("crm") == crm);
-            if (done(status)) return status;
-            if (DateTime.UtcNow > deadline) throw new AssertionException($"Sync never got there: {status.ToJsonString()}");
-            await Task.Delay(50);
-        }
+        return await Eventually.UntilAsync(
+            async () => (await ReadJsonAsync(await admin.GetAsync("/v1/sync/status"))).AsArray().Select(s => s!.AsObject())
+                .Single(s => s.Get<string>("crm") == crm),
+            done, "sync to get there", timeout);
     }
 
     /// <summary>Waits until some instance has leased the registration's delivery; answers until when.</summary>
     protected static async Task<DateTimeOffset> LeasedUntilAsync(string connectionString, string registrationId)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            await using var connection = new SqliteConnection(connectionString);
-            var leased = await connection.QuerySingleOrDefaultAsync<string>(
-                "SELECT locked_until FROM deliveries WHERE registration_id = @Id AND lease_id IS NOT NULL", new { Id = registrationId });
-            if (leased is not null) return DateTimeOffset.Parse(leased, System.Globalization.CultureInfo.InvariantCulture);
-            if (DateTime.UtcNow > deadline) throw new AssertionException("The delivery was never leased.");
-            await Task.Delay(20);
-        }
+        var leased = await Eventually.UntilAsync(
+            async () =>
+            {
+                await using var connection = new SqliteConnection(connectionString);
+                return await connection.QuerySingleOrDefaultAsync<string>(
+                    "SELECT locked_until FROM deliveries WHERE registration_id = @Id AND lease_id IS NOT NULL", new { Id = registrationId });
+            },
+            leased => leased is not null, "an instance to lease the delivery", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(20));
+        return DateTimeOffset.Parse(leased!, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     protected static IResponseBuilder Refusal() => Response.Create().WithStatusCode(400).WithHeader("Content-Type", "application/json")

@@ -245,7 +245,8 @@ public sealed class SalesforcePipelineTests : SyncTest
         var paused = await PullAsync("salesforce");
         paused.Get<string>("lastError").ShouldContain("REQUEST_LIMIT_EXCEEDED");
         paused["lastRun"]!.Get<long>("created").ShouldBe(1);
-        await Task.Delay(400); // the configured wait
+        var pausedUntil = paused["pausedUntil"]!.GetValue<DateTimeOffset>();
+        await Eventually.UntilAsync(() => DateTimeOffset.UtcNow >= pausedUntil, "the configured wait to pass");
 
         var resumed = await PullAsync("salesforce");
 
@@ -274,16 +275,13 @@ public sealed class SalesforcePipelineTests : SyncTest
         failed["pausedUntil"].ShouldNotBeNull("the next try waits for the backoff");
         // Nobody asks for a run: the puller's own rounds try again once the backoff has passed.
         var puller = Factory.Services.GetRequiredService<PartnerDeals.Api.Features.PipelinePull.PipelinePuller>();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        JsonObject status;
-        do
-        {
-            await puller.PullOnceAsync(CancellationToken.None);
-            status = await PipelineStatusAsync("salesforce");
-            if (DateTime.UtcNow > deadline) Assert.Fail($"Never tried again: {status.ToJsonString()}");
-            await Task.Delay(50);
-        }
-        while (status["lastError"] is not null);
+        var status = await Eventually.UntilAsync(
+            async () =>
+            {
+                await puller.PullOnceAsync(CancellationToken.None);
+                return await PipelineStatusAsync("salesforce");
+            },
+            current => current["lastError"] is null, "the puller to try again by itself", TimeSpan.FromSeconds(20));
 
         status.Get<int>("failedRuns").ShouldBe(0);
         status["lastRun"]!.Get<long>("created").ShouldBe(1);

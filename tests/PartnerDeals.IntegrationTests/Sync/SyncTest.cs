@@ -55,15 +55,14 @@ public abstract class SyncTest : RegistrationTest
     /// <summary>Runs dispatcher rounds until the registration's deliveries are all delivered or dead; answers them oldest first.</summary>
     protected async Task<IReadOnlyList<JsonObject>> DispatchUntilSettledAsync(string registrationId, int expected = 1, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        while (true)
-        {
-            await DispatchAsync();
-            var deliveries = await DeliveriesAsync(Admin, registrationId);
-            if (deliveries.Count >= expected && deliveries.All(d => d.Get<string>("status") != "pending")) return deliveries;
-            if (DateTime.UtcNow > deadline) throw new AssertionException($"Deliveries still pending: {new JsonArray([.. deliveries.Select(d => d.DeepClone())])}");
-            await Task.Delay(50);
-        }
+        return await Eventually.UntilAsync(
+            async () =>
+            {
+                await DispatchAsync();
+                return await DeliveriesAsync(Admin, registrationId);
+            },
+            deliveries => deliveries.Count >= expected && deliveries.All(d => d.Get<string>("status") != "pending"),
+            "the registration's deliveries to be delivered or dead", timeout ?? TimeSpan.FromSeconds(20));
     }
 
     /// <summary>A registration's deliveries, each read in full (with its attempts), oldest first.</summary>
@@ -109,16 +108,15 @@ public abstract class SyncTest : RegistrationTest
         var previous = (await PipelineStatusAsync(crm))["lastFinishedAt"]?.GetValue<DateTimeOffset>();
         (await Admin.PostAsync($"/v1/sync/pipeline/{crm}/run", null)).StatusCode.ShouldBe(System.Net.HttpStatusCode.Accepted);
         var puller = Factory.Services.GetRequiredService<PartnerDeals.Api.Features.PipelinePull.PipelinePuller>();
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        while (true)
-        {
-            // The hosted puller may take the run first: what counts is that one finished.
-            await puller.PullOnceAsync(CancellationToken.None);
-            var status = await PipelineStatusAsync(crm);
-            if (status["lastFinishedAt"]?.GetValue<DateTimeOffset>() is { } finished && finished != previous) return status;
-            if (DateTime.UtcNow > deadline) Assert.Fail($"The pull never finished: {status.ToJsonString()}");
-            await Task.Delay(50);
-        }
+        return await Eventually.UntilAsync(
+            async () =>
+            {
+                // The hosted puller may take the run first: what counts is that one finished.
+                await puller.PullOnceAsync(CancellationToken.None);
+                return await PipelineStatusAsync(crm);
+            },
+            status => status["lastFinishedAt"]?.GetValue<DateTimeOffset>() is { } finished && finished != previous,
+            "the pull to finish", timeout ?? TimeSpan.FromSeconds(20));
     }
 
     protected async Task<JsonObject> PipelineStatusAsync(string crm) =>
@@ -127,7 +125,7 @@ public abstract class SyncTest : RegistrationTest
     /// <summary>A CRM never pulled is due at once: the host's first run, against no stubs yet, ends before any test starts.</summary>
     protected async Task WaitForFirstPullAsync(string crm)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        while ((await PipelineStatusAsync(crm))["lastFinishedAt"] is null && DateTime.UtcNow < deadline) await Task.Delay(50);
+        await Eventually.UntilAsync(async () => (await PipelineStatusAsync(crm))["lastFinishedAt"] is not null, "the first pull to finish",
+            TimeSpan.FromSeconds(20));
     }
 }
