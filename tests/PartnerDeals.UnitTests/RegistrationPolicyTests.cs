@@ -60,7 +60,11 @@ public sealed class RegistrationPolicyTests
     [TestCase(RejectionReason.Duplicate, "rejected_duplicate")]
     [TestCase(RejectionReason.NotIcp, "rejected_not_icp")]
     public void RejectedReason_NeverNamesTheDirectDealToThePartner(RejectionReason reason, string shown) =>
-        RegistrationDecisions.RejectedReason(reason).ShouldBe(shown);
+        RejectRegistration.ShownReason(reason).ShouldBe(shown);
+
+    [Test]
+    public void Claims_TheSqlList_NamesExactlyTheClaimStatuses() =>
+        Claims.StatusList.Split(',').Select(s => s.Trim().Trim('\'')).ShouldBe(Claims.Statuses.Select(s => PartnerDeals.Api.Infrastructure.Http.Json.Name(s)));
 
     [Test]
     public void Extensions_UnlistedTier_GetsTheDefault()

@@ -32,7 +32,7 @@ public sealed class DeliveryStorageTests(DatabaseProvider provider) : StorageTes
             await InTransaction(async tx => created.Add((await decisions.SubmitAsync(tx, null,
                 NewRegistration(partner.Id, $"Lease{i} {Guid.NewGuid():N}"[..16] + " AG", $"lease{i}-{Guid.NewGuid():N}.example"), partner, Actor.System, "registration.created", CancellationToken.None))!));
         }
-        await InTransaction(tx => decisions.TransitionAsync(tx, created[0], created[0] with { Status = RegistrationStatus.Withdrawn, Reason = "withdrawn" },
+        await InTransaction(tx => decisions.ApplyAsync(tx, created[0], created[0] with { Status = RegistrationStatus.Withdrawn, Reason = "withdrawn" },
             Actor.System, "registration.withdrawn", new { }, CancellationToken.None));
         var store = new DeliveryStore(Database, Audit);
         var now = Clock.GetUtcNow();

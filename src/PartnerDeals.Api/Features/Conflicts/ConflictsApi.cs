@@ -12,41 +12,6 @@ using Conflict = PartnerDeals.Api.Features.ConflictChecks.Conflict;
 
 namespace PartnerDeals.Api.Features.Conflicts;
 
-public sealed record ResolveConflictRequest
-{
-    /// <summary>award_partner (approve), keep_direct (reject: the direct team keeps it), co_sell (approve as co-sell) or reject.</summary>
-    /// <example>reject</example>
-    [Required]
-    public ConflictResolution? Resolution { get; init; }
-
-    /// <summary>For <c>reject</c>: the reason code; by default derived from the strongest match.</summary>
-    public RejectionReason? RejectionReason { get; init; }
-
-    /// <summary>The decision's note: internal unless <c>visibleToPartner</c>.</summary>
-    /// <example>This account is not open for registration this quarter.</example>
-    public string? Note { get; init; }
-
-    /// <summary>Show the note to the partner (default false: the vendor's alone).</summary>
-    /// <example>true</example>
-    public bool? VisibleToPartner { get; init; }
-}
-
-public sealed class ResolveConflictRequestValidator : AbstractValidator<ResolveConflictRequest>
-{
-    public ResolveConflictRequestValidator()
-    {
-        RuleFor(x => x.Resolution).NotNull()
-            .Must(r => r is null or ConflictResolution.AwardPartner or ConflictResolution.KeepDirect or ConflictResolution.CoSell or ConflictResolution.Reject)
-            .WithMessage("resolution must be one of: award_partner, keep_direct, co_sell, reject.");
-        RuleFor(x => x.RejectionReason).Null().When(x => x.Resolution != ConflictResolution.Reject)
-            .WithMessage("rejectionReason applies only to reject.");
-        RuleFor(x => x.Note).FreeText(2000);
-    }
-}
-
-/// <summary>The resolved conflict and the registration as the resolution left it.</summary>
-public sealed record ConflictResolved(Conflict Conflict, Registration Registration);
-
 public static class ConflictsApi
 {
     public static void MapConflicts(this IEndpointRouteBuilder v1)
@@ -69,16 +34,7 @@ public static class ConflictsApi
             .RequireAuthorization(Policies.Vendor)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        conflicts.MapPost("/{id:guid}/resolve", Resolve)
-            .WithName("ResolveConflict")
-            .WithSummary("Decide a conflict")
-            .WithDescription("Ops and admin, on an open conflict. award_partner and co_sell approve the registration (refused while another approved "
-                + "registration holds the account); keep_direct (only with a direct opportunity or an existing customer among the candidates) and reject reject it, and the registrations waiting behind it "
-                + "are re-evaluated. The note is internal unless visibleToPartner.")
-            .RequireAuthorization(Policies.Ops)
-            .WithValidation<ResolveConflictRequest>()
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict);
+        ResolveConflict.Map(conflicts);
     }
 
     /// <param name="store">The conflict store.</param>
@@ -99,59 +55,4 @@ public static class ConflictsApi
 
     private static async Task<Results<Ok<Conflict>, ProblemHttpResult>> Get(Guid id, ConflictStore store, CancellationToken ct) =>
         await store.GetAsync(id, ct) is { } conflict ? TypedResults.Ok(conflict) : Problems.NotFound("The conflict");
-
-    private static async Task<Results<Ok<ConflictResolved>, ProblemHttpResult>> Resolve(
-        Guid id, ResolveConflictRequest request, ClaimsPrincipal user, [AsParameters] RegistrationServices s, ConflictStore conflicts,
-        AuditTrail audit, CancellationToken ct)
-    {
-        var (problem, decided) = await s.Writer.DecideAsync(async session =>
-        {
-            var conflict = await conflicts.GetAsync(session, id, ct);
-            if (conflict is null) return RegistrationsApi.Change.Refused(Problems.NotFound("The conflict"));
-            if (conflict.Status != ConflictStatus.Open)
-            {
-                return RegistrationsApi.Change.Refused(Problems.InvalidTransition($"The conflict is already resolved ({Json.Name(conflict.Resolution!.Value)})."));
-            }
-            var registration = (await s.Registrations.GetAsync(session, conflict.RegistrationId, ct))!;
-            var partner = (await s.Partners.GetAsync(session, registration.PartnerId, ct))!;
-
-            var now = s.Clock.GetUtcNow();
-            var resolution = request.Resolution!.Value;
-            var note = RegistrationsApi.Blank(request.Note);
-            // The direct team keeps only what is its own: an open opportunity, or a customer.
-            var direct = (conflict.Candidates ?? []).Select(c => c.Kind).Where(k => k is CandidateKind.DirectOpportunity or CandidateKind.ExistingCustomer).ToList();
-            if (resolution == ConflictResolution.KeepDirect && direct.Count == 0)
-            {
-                return RegistrationsApi.Change.Refused(Problems.InvalidTransition(
-                    "keep_direct needs a direct opportunity or an existing customer among the conflict's candidates; this conflict has neither: use reject."));
-            }
-            var step = resolution is ConflictResolution.AwardPartner or ConflictResolution.CoSell
-                ? await s.Decisions.AwardAsync(session, registration, partner, coSell: resolution == ConflictResolution.CoSell, note, ct)
-                : s.Decisions.Reject(registration, request.RejectionReason ?? (resolution == ConflictResolution.KeepDirect
-                    ? direct.Contains(CandidateKind.DirectOpportunity) ? RejectionReason.DirectConflict : RejectionReason.ExistingCustomer
-                    : ReasonFor(conflict.Kind)), note);
-            if (step.Problem is not null) return RegistrationsApi.Change.Refused(step.Problem);
-            if (note is not null) step = step.SharingNote(request.VisibleToPartner ?? false);
-            var changed = step.Changed!;
-
-            await conflicts.ResolveAsync(session, id, resolution, note, user.KeyId(), now, ct);
-            await audit.RecordAsync(session, "conflict", id, "conflict.resolved", Actor.From(user), new { resolution, note, registrationStatus = changed.Status }, ct);
-            var transitioned = await s.Decisions.TransitionAsync(session, registration, changed with { ConflictId = null }, Actor.From(user), "conflict.resolved",
-                new { conflictId = id, resolution, note }, ct);
-            return transitioned is null
-                ? RegistrationsApi.Change.Refused(Problems.PreconditionFailed())
-                : Decided<RegistrationsApi.Change>.Kept(new(null, transitioned));
-        }, ct);
-
-        if (problem is not null) return problem;
-        return TypedResults.Ok(new ConflictResolved((await conflicts.GetAsync(id, ct))!, decided!));
-    }
-
-    private static RejectionReason ReasonFor(CandidateKind kind) => kind switch
-    {
-        CandidateKind.DuplicateRegistration => RejectionReason.Duplicate,
-        CandidateKind.DirectOpportunity => RejectionReason.DirectConflict,
-        CandidateKind.ExistingCustomer => RejectionReason.ExistingCustomer,
-        _ => RejectionReason.Other,
-    };
 }

@@ -80,8 +80,8 @@ public sealed partial class ProtectionSweeper(
                 {
                     var current = await registrations.GetAsync(session, id, ct);
                     // Null when extended meanwhile, or another instance expired it first.
-                    if (RegistrationDecisions.Expire(current, now) is not { } step) return Decided<bool>.Discarded(false);
-                    var transitioned = await decisions.TransitionAsync(session, current!, step.Changed!, Actor.System, step.Action!, step.Data!, ct);
+                    if (Expire(current, now) is not { } step) return Decided<bool>.Discarded(false);
+                    var transitioned = await decisions.ApplyAsync(session, current!, step.Changed!, Actor.System, step.Action!, step.Data!, ct);
                     return transitioned is null ? Decided<bool>.Discarded(false) : Decided<bool>.Kept(true);
                 }, ct);
                 if (done) expired++;
@@ -89,6 +89,13 @@ public sealed partial class ProtectionSweeper(
             if (due.Count < Batch || expired == before) return expired;
         }
     }
+
+    /// <summary>The guard and the change: an approved registration past its protection expires; null when it is not (extended, or already decided).</summary>
+    private static Step? Expire(Registration? current, DateTimeOffset now) =>
+        current is not { Status: RegistrationStatus.Approved } || current.ProtectionExpiresAt > now
+            ? null
+            : Step.To(current with { Status = RegistrationStatus.Expired, Reason = "protection_expired" }, "registration.expired",
+                new { protectionExpiresAt = current.ProtectionExpiresAt });
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using PartnerDeals.Api.Features.Audit;
 using PartnerDeals.Api.Features.ConflictChecks;
@@ -11,11 +12,14 @@ using PartnerDeals.Matching;
 namespace PartnerDeals.Api.Features.Registrations;
 
 /// <summary>
-/// The rules that decide who holds an account. Every method runs inside a decision transaction
-/// (<see cref="Infrastructure.Data.Database.BeginDecisionAsync"/>), so checks and writes of two
-/// registrations never interleave, on one instance or many.
+/// Who holds an account, and what every decision does. <see cref="SubmitAsync"/> checks and decides a registration (new,
+/// edited, or waiting behind one that was released); <see cref="ApplyAsync"/> writes a decision a person, a CRM or the clock
+/// made (each decision's guard and change is in a file of its own: <see cref="ApproveRegistration"/>, <see cref="RejectRegistration"/> …)
+/// and lists every effect it has. Every method runs inside a decision transaction
+/// (<see cref="Infrastructure.Data.Database.BeginDecisionAsync"/>), so checks and writes of two registrations never interleave,
+/// on one instance or many.
 /// </summary>
-public sealed partial class RegistrationDecisions(
+public sealed class RegistrationDecisions(
     ConflictChecker checker, ConflictStore conflicts, RegistrationStore registrations, PartnerStore partners,
     RegistrationJournal journal, FeeLedger fees, AuditTrail audit, WebhookEvents webhooks, IOptions<RegistrationOptions> options,
     IOptions<ProductLines.ProductCatalogue> catalogue, TimeProvider clock)
@@ -46,7 +50,7 @@ public sealed partial class RegistrationDecisions(
 
         var decided = proposed with { Verdict = check.Verdict, Icp = icp, PolicyVersion = policy.EffectiveVersion };
         decided = autoApprove
-            ? Approve(decided, partner, now, "auto_approved", null)
+            ? ApproveRegistration.Approved(decided, partner, now, "auto_approved", null)
             : decided with { Status = RegistrationStatus.PendingReview, Reason = PendingReason(check.Verdict, matches, unrelated), DecidedAt = null };
         decided = current is null
             ? decided with { Version = 1, PartnerVersion = 1, UpdatedAt = now, PartnerUpdatedAt = now }
@@ -87,8 +91,9 @@ public sealed partial class RegistrationDecisions(
         object data = current is null
             ? new { registration = decided.AuditFields(), decision }
             : new { changes = AuditTrail.Changes(current.AuditFields(), decided.AuditFields()), decision };
-        await journal.RecordAsync(session, decided, action, actor, data, ct);
-        await AnnounceAsync(session, current ?? decided, decided, action, now, ct);
+        await journal.AuditAndQueueForCrmsAsync(session, decided, action, actor, data, ct);
+        await TellPartnerAsync(session, current ?? decided, decided, action, now, ct);
+        await AccrueFeeAsync(session, decided, now, ct);
         // The old company is no longer claimed: whoever waited behind this registration for it is decided again.
         if (movedClaim) await ReleaseAsync(session, decided.Id, ct);
         return decided;
@@ -108,18 +113,20 @@ public sealed partial class RegistrationDecisions(
         catalogue.Value.ScopesConflicts && !catalogue.Value.LinesOf(before.Deal.Products).SequenceEqual(catalogue.Value.LinesOf(after.Deal.Products));
 
     /// <summary>
-    /// Writes a decided change (approval, rejection, withdrawal, outcome, expiry …). When the
-    /// registration stops being a claim its open conflict closes and the registrations waiting
-    /// behind it are re-evaluated in order. Null when <paramref name="current"/> changed under us.
+    /// Writes a decision (an approval, rejection, withdrawal, outcome, extension, expiry …) with every effect it has, in this
+    /// order and in the decision's transaction, so none happens without the others. Null when <paramref name="current"/>
+    /// changed under us (nothing is written then).
     /// </summary>
-    public async Task<Registration?> TransitionAsync(
+    public async Task<Registration?> ApplyAsync(
         DbSession session, Registration current, Registration changed, Actor actor, string action, object data, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         changed = current.NextVersion(changed, now);
+        // 1. The row, at the version that was read.
         if (!await registrations.UpdateAsync(session, current, changed, ct)) return null;
 
-        var released = IsClaim(current.Status) && !IsClaim(changed.Status);
+        // 2. A registration that stops being a claim closes its open conflict.
+        var released = Claims.IsClaim(current.Status) && !Claims.IsClaim(changed.Status);
         if (released && await conflicts.OpenForAsync(session, changed.Id, ct) is { } open)
         {
             await conflicts.ResolveAsync(session, open.Id, ConflictResolution.RegistrationClosed, $"The registration became {Json.Name(changed.Status)}.",
@@ -127,23 +134,33 @@ public sealed partial class RegistrationDecisions(
             await audit.RecordAsync(session, "conflict", open.Id, "conflict.resolved", actor, new { resolution = "registration_closed" }, ct);
             changed = changed with { ConflictId = null };
         }
-        await journal.RecordAsync(session, changed, action, actor,
+        // 3. The audit event, and the outbox row each enabled CRM is sent.
+        await journal.AuditAndQueueForCrmsAsync(session, changed, action, actor,
             new { from = current.Status, to = changed.Status, changes = AuditTrail.Changes(current.AuditFields(), changed.AuditFields()), detail = data }, ct);
-        await AnnounceAsync(session, current, changed, action, now, ct);
+        // 4. The partner's webhooks.
+        await TellPartnerAsync(session, current, changed, action, now, ct);
+        // 5. The fee the decision earned the partner, and its webhook.
+        await AccrueFeeAsync(session, changed, now, ct);
+        // 6. The registrations that waited behind a released claim are decided again, oldest first.
         if (released) await ReleaseAsync(session, changed.Id, ct);
         return changed;
     }
 
-    /// <summary>
-    /// Accrues what the change earned the partner (an approval's fixed fee, a win's share, by the terms snapshotted
-    /// at approval), and tells the partner's webhook endpoints of the change and the fee, in the change's transaction.
-    /// </summary>
-    private async Task AnnounceAsync(DbSession session, Registration before, Registration after, string action, DateTimeOffset now, CancellationToken ct)
+    /// <summary>Queues the webhook events of the change for the partner's endpoints.</summary>
+    private async Task TellPartnerAsync(DbSession session, Registration before, Registration after, string action, DateTimeOffset now, CancellationToken ct)
     {
         foreach (var type in RegistrationJournal.WebhookEventsOf(action, before, after))
         {
             await webhooks.RecordAsync(session, after.PartnerId, type, after.Id, after.ForPartner(), now, ct);
         }
+    }
+
+    /// <summary>
+    /// Accrues what the registration as it now is earned the partner (an approval's fixed fee, a win's share, by the terms
+    /// snapshotted at approval; the ledger accrues each once), and tells the partner's endpoints of the fee.
+    /// </summary>
+    private async Task AccrueFeeAsync(DbSession session, Registration after, DateTimeOffset now, CancellationToken ct)
+    {
         var won = after.Status == RegistrationStatus.Won && SoldARegisteredLine(after);
         var basis = new FeeBasis(after.Id, after.PartnerId, after.Terms, after.Status == RegistrationStatus.Approved && after.Icp.Qualified,
             won ? after.Outcome?.Amount : null, won ? after.Outcome?.Currency : null);
@@ -177,7 +194,7 @@ public sealed partial class RegistrationDecisions(
         {
             var claim = (await registrations.GetAsync(session, id, ct))!;
             var withdrawn = claim with { Status = RegistrationStatus.Withdrawn, Reason = "partner_terminated", DecidedAt = clock.GetUtcNow() };
-            if (await TransitionAsync(session, claim, withdrawn, actor, "registration.released", new { reason = "partner_terminated" }, ct) is not null) released++;
+            if (await ApplyAsync(session, claim, withdrawn, actor, "registration.released", new { reason = "partner_terminated" }, ct) is not null) released++;
         }
         return released;
     }
@@ -207,20 +224,6 @@ public sealed partial class RegistrationDecisions(
         return check.Candidates.FirstOrDefault(c => c.Candidate.HoldsAccount && c.Match.Verdict == Verdict.Conflict);
     }
 
-    /// <summary>A claim on the account: it blocks later registrations of the same company.</summary>
-    public static bool IsClaim(RegistrationStatus status) =>
-        status is RegistrationStatus.PendingReview or RegistrationStatus.MoreInfoRequested or RegistrationStatus.Approved;
-
-    /// <summary>What a partner may read about a rejection: never whose claim it lost to.</summary>
-    public static string RejectedReason(RejectionReason reason) => reason switch
-    {
-        RejectionReason.Duplicate => "rejected_duplicate",
-        RejectionReason.DirectConflict or RejectionReason.ExistingCustomer => "rejected_account_unavailable",
-        RejectionReason.NotIcp => "rejected_not_icp",
-        RejectionReason.Incomplete => "rejected_incomplete",
-        _ => "rejected_other",
-    };
-
     private static string PendingReason(Verdict verdict, IReadOnlyList<ScoredCandidate> matches, IReadOnlyList<string> unrelatedAlternates) =>
         matches.Any(m => m.Candidate.Kind == CandidateKind.DuplicateRegistration && m.Match.Verdict == Verdict.Conflict) ? "duplicate_registration"
         : verdict == Verdict.Conflict ? "account_unavailable"
@@ -240,4 +243,19 @@ public sealed partial class RegistrationDecisions(
             await SubmitAsync(session, waiting, waiting, partner, Actor.System, "registration.reevaluated", ct);
         }
     }
+}
+
+/// <summary>What a decision's guard decided: the changed registration with the action's name and data, or the problem that refuses it.</summary>
+public sealed record Step(Registration? Changed, string? Action, object? Data, ProblemHttpResult? Problem)
+{
+    public static Step To(Registration changed, string action, object? data = null) => new(changed, action, data, null);
+
+    public static Step Refuse(ProblemHttpResult problem) => new(null, null, null, problem);
+
+    /// <summary>A decision's new note is the vendor's alone unless ops show it to the partner.</summary>
+    public Step SharingNote(string? note, bool visibleToPartner) =>
+        Changed is null || string.IsNullOrWhiteSpace(note) ? this : this with { Changed = Changed with { DecisionNoteVisibleToPartner = visibleToPartner } };
+
+    public static Step NotFrom(Registration current, string action, params RegistrationStatus[] allowed) => Refuse(Problems.InvalidTransition(
+        $"{action} is allowed only from {string.Join(" or ", allowed.Select(a => Json.Name(a)))}; this registration is {Json.Name(current.Status)}."));
 }

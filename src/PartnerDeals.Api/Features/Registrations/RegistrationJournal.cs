@@ -49,8 +49,11 @@ public sealed class RegistrationJournal(AuditTrail audit, IOptions<CrmOptions> c
         _ => null,
     };
 
-    /// <summary>Records <paramref name="action"/> (e.g. <c>registration.approved</c>) on the registration as it now is.</summary>
-    public async Task RecordAsync(DbSession session, Registration registration, string action, Actor actor, object data, CancellationToken ct)
+    /// <summary>
+    /// Records <paramref name="action"/> (e.g. <c>registration.approved</c>) in the audit trail, and queues the registration as
+    /// it now is for every enabled CRM (an outbox row, one delivery per CRM).
+    /// </summary>
+    public async Task AuditAndQueueForCrmsAsync(DbSession session, Registration registration, string action, Actor actor, object data, CancellationToken ct)
     {
         await audit.RecordAsync(session, "registration", registration.Id, action, actor, data, ct);
         var now = clock.GetUtcNow();

@@ -98,7 +98,9 @@ public sealed class RegistrationStore(Database database)
 
     private const string ActiveClaimsOfSql = """
         SELECT r.id FROM registrations r
-        WHERE r.partner_id = @PartnerId AND r.status IN ('pending_review', 'more_info_requested', 'approved')
+        WHERE r.partner_id = @PartnerId AND r.status IN (
+        """ + Claims.StatusList + """
+        )
         ORDER BY r.seq
         """;
 

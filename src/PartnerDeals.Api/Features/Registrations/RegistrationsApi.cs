@@ -21,7 +21,7 @@ public static class RegistrationsApi
     {
         var registrations = v1.MapGroup("/registrations").WithTags("Registrations");
 
-        registrations.MapSubmission();
+        RegisterDeal.Map(registrations);
 
         registrations.MapGet("/", List)
             .WithName("ListRegistrations")
@@ -39,17 +39,7 @@ public static class RegistrationsApi
             .WithETag()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        registrations.MapPatch("/{id:guid}", Update)
-            .WithName("UpdateRegistration")
-            .WithSummary("Edit a registration under review")
-            .WithDescription("The partner (or ops, admin), only while pending_review or more_info_requested; send only what changes, with If-Match. "
-                + "The edit re-runs the conflict check and the policy; an edit of a more_info_requested registration resubmits it.")
-            .RequireAuthorization(Policies.Registrant)
-            .WithValidation<UpdateRegistrationRequest>()
-            .Accepts<UpdateRegistrationRequest>("application/json", "application/merge-patch+json")
-            .WithETag(requiresIfMatch: true)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict);
+        EditRegistration.Map(registrations);
 
         registrations.MapGet("/{id:guid}/events", Events)
             .WithName("ListRegistrationEvents")
@@ -58,10 +48,23 @@ public static class RegistrationsApi
             .RequireAuthorization(Policies.Vendor)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        registrations.MapRegistrationDecisions();
+        ApproveRegistration.Map(registrations);
+        RejectRegistration.Map(registrations);
+        RequestInformation.Map(registrations);
+        WithdrawRegistration.Map(registrations);
+        RecordOutcome.Map(registrations);
         registrations.MapProtectionExtensions();
         registrations.MapRegistrationNotes();
     }
+
+    internal const string Transitions = " Illegal from the current status: 409. If-Match is optional; a stale one answers 412.";
+
+    /// <summary>The responses every decision may answer.</summary>
+    internal static RouteHandlerBuilder Documented(this RouteHandlerBuilder builder) =>
+        builder.WithETag()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status412PreconditionFailed);
 
     /// <param name="user">The caller.</param>
     /// <param name="store">The registration store.</param>
@@ -94,51 +97,6 @@ public static class RegistrationsApi
         if (registration is null || !user.CanSeePartner(registration.PartnerId)) return NotFound();
         response.Headers.ETag = ETagFor(registration, user);
         return TypedResults.Ok(View(registration, user));
-    }
-
-    private static async Task<Results<Ok<Registration>, ValidationProblem, ProblemHttpResult>> Update(
-        Guid id, UpdateRegistrationRequest request, HttpRequest http, ClaimsPrincipal user, [AsParameters] RegistrationServices s, CancellationToken ct)
-    {
-        var ifMatch = ETags.ReadIfMatch(http, out var expected);
-        if (ifMatch == ETags.Match.Missing) return Problems.PreconditionRequired();
-
-        QuotaAnswer? quota = null;
-        Registration? refusedFrom = null;
-        var (problem, decided) = await s.Writer.DecideAsync(async session =>
-        {
-            var current = await s.Registrations.GetAsync(session, id, ct);
-            if (!Reachable(current, user, ifMatch, expected, out var unreachable)) return Change.Refused(unreachable);
-            if (RegistrationDecisions.EditRefusal(current) is { } refusal) return Change.Refused(refusal.Problem!);
-            refusedFrom = current;
-
-            var edited = Merge(current, request);
-            if (!RegistrationRules.WithinWords(edited.Customer.CompanyName, edited.Customer.AlternateNames, edited.Deal.Products))
-            {
-                return Change.Refused(Problems.InvalidField("customer", RegistrationRules.TooManyWordsMessage));
-            }
-            if (current.Status == RegistrationStatus.PendingReview && Same(current, edited)) return Decided<Change>.Discarded(new(null, current));
-            var partner = (await s.Partners.GetAsync(session, current.PartnerId, ct))!;
-            // A partner's edit that names another company asks the check again: it draws on the partner's one check quota.
-            var asks = user.IsPartner() && RegistrationDecisions.NamesAnotherCompany(current, edited);
-            if (asks)
-            {
-                quota = await s.Checks.QuotaAsync(session, partner.Id, partner.CheckQuota, ct);
-                if (!quota.Allowed) return Change.Refused(PartnerPreChecks.Refused(quota, http.HttpContext.Response));
-            }
-            var action = current.Status == RegistrationStatus.MoreInfoRequested ? "registration.resubmitted" : "registration.updated";
-            var submitted = await s.Decisions.SubmitAsync(session, current, edited, partner, Actor.From(user), action, ct);
-            if (submitted is null) return Change.Refused(Problems.PreconditionFailed());
-            if (asks) await s.Checks.LogAsync(session, partner.Id, user.KeyId()!.Value, Asked(PartnerPreChecks.Edit, submitted), quota!, submitted.Verdict, submitted.Id, ct);
-            return Decided<Change>.Kept(new(null, submitted));
-        }, ct);
-
-        if (quota is { Allowed: false })
-        {
-            await s.Checks.LogRefusalAsync(user.PartnerId()!.Value, user.KeyId()!.Value, Asked(PartnerPreChecks.Edit, Merge(refusedFrom!, request)), quota, ct);
-        }
-        if (problem is not null) return problem;
-        http.HttpContext.Response.Headers.ETag = ETagFor(decided!, user);
-        return TypedResults.Ok(View(decided!, user));
     }
 
     /// <param name="id">The registration's id.</param>
@@ -190,7 +148,7 @@ public static class RegistrationsApi
             }
             var step = await decide(session, current, partner);
             if (step.Problem is not null) return Change.Refused(step.Problem);
-            var transitioned = await s.Decisions.TransitionAsync(session, current, step.Changed!, Actor.From(user), step.Action!, step.Data ?? new { }, ct);
+            var transitioned = await s.Decisions.ApplyAsync(session, current, step.Changed!, Actor.From(user), step.Action!, step.Data ?? new { }, ct);
             return transitioned is null ? Change.Refused(Problems.PreconditionFailed()) : Decided<Change>.Kept(new(null, transitioned));
         }, ct);
 
@@ -200,7 +158,7 @@ public static class RegistrationsApi
     }
 
     /// <summary>Whether this caller may change the registration it read: there and its own, and If-Match still holds.</summary>
-    private static bool Reachable([NotNullWhen(true)] Registration? current, ClaimsPrincipal user, ETags.Match ifMatch, int expected,
+    internal static bool Reachable([NotNullWhen(true)] Registration? current, ClaimsPrincipal user, ETags.Match ifMatch, int expected,
         [NotNullWhen(false)] out ProblemHttpResult? refusal)
     {
         refusal = current is null || !user.CanSeePartner(current.PartnerId) ? NotFound()
@@ -217,37 +175,6 @@ public static class RegistrationsApi
 
     internal static IReadOnlyList<string> Alternates(IReadOnlyList<string>? names) =>
         names?.Select(n => n.Trim()).Distinct().ToList() ?? [];
-
-    /// <summary>The edit applied: what it sent replaces, what it sent as null is removed, what it left out stays.</summary>
-    private static Registration Merge(Registration current, UpdateRegistrationRequest r) => current with
-    {
-        Customer = r.Customer is not { } c ? current.Customer : new Customer(
-            c.CompanyName?.Trim() ?? current.Customer.CompanyName,
-            Optional(c, nameof(c.Domain), c.Domain, current.Customer.Domain),
-            c.Country?.Trim().ToUpperInvariant() ?? current.Customer.Country,
-            Optional(c, nameof(c.Industry), c.Industry, current.Customer.Industry),
-            c.EmployeeCount ?? (c.SentAsNull(nameof(c.EmployeeCount)) ? null : current.Customer.EmployeeCount))
-        {
-            AlternateNames = c.AlternateNames is not null ? Alternates(c.AlternateNames)
-                : c.SentAsNull(nameof(c.AlternateNames)) ? [] : current.Customer.AlternateNames,
-        },
-        Contact = r.Contact is not { } k ? current.Contact : new Contact(
-            k.Name?.Trim() ?? current.Contact.Name, k.Email?.Trim() ?? current.Contact.Email, Optional(k, nameof(k.Title), k.Title, current.Contact.Title)),
-        Deal = r.Deal is not { } d ? current.Deal : new Deal(
-            d.Name?.Trim() ?? current.Deal.Name,
-            d.Products?.Select(p => p.Trim()).ToList() ?? (d.SentAsNull(nameof(d.Products)) ? [] : current.Deal.Products),
-            Amounts.Normalised(d.EstimatedValue) ?? current.Deal.EstimatedValue,
-            d.Currency?.Trim().ToUpperInvariant() ?? current.Deal.Currency,
-            d.ExpectedCloseDate ?? (d.SentAsNull(nameof(d.ExpectedCloseDate)) ? null : current.Deal.ExpectedCloseDate),
-            Optional(d, nameof(d.Notes), d.Notes, current.Deal.Notes)),
-        CoSell = r.CoSell is not { } cs ? current.CoSell : new CoSell(
-            cs.RelationshipOwner ?? current.CoSell.RelationshipOwner, cs.Demo ?? current.CoSell.Demo, cs.Contract ?? current.CoSell.Contract),
-    };
-
-    private static string? Optional(PatchableInput input, string field, string? sent, string? current) =>
-        sent is not null ? Blank(sent) : input.SentAsNull(field) ? null : current;
-
-    private static bool Same(Registration a, Registration b) => AuditTrail.Changes(a.AuditFields(), b.AuditFields()).Count == 0;
 
     /// <summary>Optional text as stored: trimmed, and null when blank.</summary>
     internal static string? Blank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();

@@ -1,5 +1,7 @@
+using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using System.Text.Json;
+using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using PartnerDeals.Api.Features.Audit;
@@ -16,9 +18,9 @@ namespace PartnerDeals.Api.Features.Registrations;
 /// <c>POST /v1/registrations</c>: a partner registers a deal. The conflict check and the policy decide in the
 /// insert's own decision transaction; an Idempotency-Key makes a retry answer what the first attempt did.
 /// </summary>
-public static class RegistrationSubmissionApi
+public static class RegisterDeal
 {
-    internal static void MapSubmission(this RouteGroupBuilder registrations) =>
+    public static void Map(RouteGroupBuilder registrations) =>
         registrations.MapPost("/", Create)
             .WithName("CreateRegistration")
             .WithSummary("Register a deal")
@@ -164,4 +166,34 @@ public static class RegistrationSubmissionApi
         CreatedAt = now,
         UpdatedAt = now,
     };
+}
+
+/// <summary>Register a deal.</summary>
+public sealed record CreateRegistrationRequest
+{
+    /// <summary>Ops and admin register on behalf of this partner; a partner key leaves it out (or names itself).</summary>
+    public Guid? PartnerId { get; init; }
+
+    [Required]
+    public CustomerInput? Customer { get; init; }
+
+    [Required]
+    public ContactInput? Contact { get; init; }
+
+    [Required]
+    public DealInput? Deal { get; init; }
+
+    public CoSellInput? CoSell { get; init; }
+}
+
+public sealed class CreateRegistrationRequestValidator : AbstractValidator<CreateRegistrationRequest>
+{
+    public CreateRegistrationRequestValidator()
+    {
+        RuleFor(x => x.Customer).NotNull().SetValidator(new CustomerInputValidator(partial: false)!);
+        RuleFor(x => x.Contact).NotNull().SetValidator(new ContactInputValidator(partial: false)!);
+        RuleFor(x => x.Deal).NotNull().SetValidator(new DealInputValidator(partial: false)!);
+        RuleFor(x => x.Customer).Must((x, customer) => RegistrationRules.WithinWords(customer?.CompanyName, customer?.AlternateNames, x.Deal?.Products))
+            .WithMessage(RegistrationRules.TooManyWordsMessage).WithName("customer");
+    }
 }
