@@ -2,12 +2,19 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using PartnerDeals.IntegrationTests.Support;
+using static PartnerDeals.IntegrationTests.Support.OpportunityCalls;
 
 namespace PartnerDeals.IntegrationTests;
 
 /// <summary>The conflict check against the direct pipeline: a same-domain open deal conflicts, a won account is a customer, a lost deal does not block, a partner learns only availability. See <see cref="OpportunityTest"/>.</summary>
-public sealed class DirectPipelineCheckTests : OpportunityTest
+public sealed class DirectPipelineCheckTests : HostTest
 {
+    // The direct pipeline over HTTP, through a CRM key.
+    private HttpClient Crm { get; set; } = null!;
+
+    [OneTimeSetUp]
+    public async Task IssueCrmKey() => Crm = await Factory.ClientOfRoleAsync("crm");
+
     [Test]
     public async Task ConflictCheck_SameDomainAsOpenDirectDeal_FlagsConflictWithExplanation()
     {

@@ -1,12 +1,19 @@
 using System.Net;
 using System.Net.Http.Json;
 using PartnerDeals.IntegrationTests.Support;
+using static PartnerDeals.IntegrationTests.Support.OpportunityCalls;
 
 namespace PartnerDeals.IntegrationTests;
 
 /// <summary>The direct pipeline's endpoints: upserts, batches, CSV imports, deletes, lists and the token index behind them. See <see cref="OpportunityTest"/>.</summary>
-public sealed class OpportunityTests : OpportunityTest
+public sealed class OpportunityTests : HostTest
 {
+    // The direct pipeline over HTTP, through a CRM key.
+    private HttpClient Crm { get; set; } = null!;
+
+    [OneTimeSetUp]
+    public async Task IssueCrmKey() => Crm = await Factory.ClientOfRoleAsync("crm");
+
     [Test]
     public async Task Upsert_NewThenExisting_AnswersCreatedThenOk()
     {

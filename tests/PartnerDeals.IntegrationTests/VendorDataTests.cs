@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using PartnerDeals.IntegrationTests.Registrations;
 using PartnerDeals.IntegrationTests.Support;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests;
 
@@ -11,7 +12,7 @@ namespace PartnerDeals.IntegrationTests;
 /// Vendor data is cleaned and kept: an account name with a stray character, sent by upsert, batch or CSV, is stored clean
 /// and blocks a partner registering the clean name; an optional field that is not usable is dropped and said so.
 /// </summary>
-public sealed class VendorDataTests : RegistrationTest
+public sealed class VendorDataTests : HostTest
 {
     private HttpClient VendorCrm { get; set; } = null!;
 

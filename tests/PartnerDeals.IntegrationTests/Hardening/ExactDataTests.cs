@@ -6,11 +6,12 @@ using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using PartnerDeals.IntegrationTests.Registrations;
 using PartnerDeals.IntegrationTests.Support;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Hardening;
 
 /// <summary>Data that must stay exact: money to the last digit, dates within bounds, text without hidden characters, one value per key.</summary>
-public sealed class ExactDataTests : RegistrationTest
+public sealed class ExactDataTests : HostTest
 {
     private HttpClient _crm = null!;
 

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Time.Testing;
 using PartnerDeals.IntegrationTests.Registrations;
 using PartnerDeals.IntegrationTests.Support;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Hardening;
 
@@ -11,7 +12,7 @@ namespace PartnerDeals.IntegrationTests.Hardening;
 /// Part of the security suite: a partner's pre-checks cannot enumerate the pipeline. They have their
 /// own quota per partner, are logged for ops and counted on /metrics, and answer only available or not.
 /// </summary>
-public sealed class PreCheckQuotaTests : RegistrationTest
+public sealed class PreCheckQuotaTests : HostTest
 {
     private readonly FakeTimeProvider _clock = new(DateTimeOffset.Parse("2026-11-02T09:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
     private HttpClient _crm = null!;

@@ -3,11 +3,12 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using PartnerDeals.IntegrationTests.Registrations;
 using PartnerDeals.IntegrationTests.Support;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Hardening;
 
 /// <summary>The program's rules a partner could otherwise game: precedence, suspension, termination, and what moves its ETag.</summary>
-public sealed class ProgramRulesTests : RegistrationTest
+public sealed class ProgramRulesTests : HostTest
 {
     private HttpClient _crm = null!;
 

@@ -1,11 +1,12 @@
 using System.Net;
 using System.Net.Http.Json;
 using PartnerDeals.IntegrationTests.Support;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Registrations;
 
 /// <summary>What the check finds, what a partner learns of it, and how ops decide it.</summary>
-public sealed class ConflictDecisionTests : RegistrationTest
+public sealed class ConflictDecisionTests : HostTest
 {
     private HttpClient _ops = null!;
     private HttpClient _crm = null!;

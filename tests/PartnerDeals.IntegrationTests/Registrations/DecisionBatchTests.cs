@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.IntegrationTests.Support;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Registrations;
 
@@ -10,7 +11,7 @@ namespace PartnerDeals.IntegrationTests.Registrations;
 /// Registrations decided together: while another connection holds SQLite's write lock the writer waits,
 /// the requests queue, and when the lock is released they are decided in one batch.
 /// </summary>
-public sealed class DecisionBatchTests : RegistrationTest
+public sealed class DecisionBatchTests : HostTest
 {
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Decisions:MaxQueue"] = "6" };
 

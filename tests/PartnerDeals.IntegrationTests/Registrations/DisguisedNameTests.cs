@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using PartnerDeals.IntegrationTests.Support;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Registrations;
 
@@ -9,7 +10,7 @@ namespace PartnerDeals.IntegrationTests.Registrations;
 /// Through <c>POST /v1/registrations</c>: a partner cannot slip a disguised or misspelt name of an open
 /// direct opportunity past the check, and a company's other names are found wherever they were given.
 /// </summary>
-public sealed class DisguisedNameTests : RegistrationTest
+public sealed class DisguisedNameTests : HostTest
 {
     private HttpClient _ops = null!;
     private HttpClient _crm = null!;

@@ -3,11 +3,12 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Time.Testing;
 using PartnerDeals.IntegrationTests.Support;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Registrations;
 
 /// <summary>Fees accrue by the terms snapshotted on each registration, fall due after the net days, and ops mark them paid.</summary>
-public sealed class FeeTests : RegistrationTest
+public sealed class FeeTests : HostTest
 {
     // 2026-11-23 is in the fourth quarter: the default period is 2026-10-01 to 2026-12-31.
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 23, 9, 0, 0, TimeSpan.Zero));

@@ -1,10 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
 using PartnerDeals.IntegrationTests.Support;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Registrations;
 
-public sealed class IdempotencyAndIsolationTests : RegistrationTest
+public sealed class IdempotencyAndIsolationTests : HostTest
 {
     [Test]
     public async Task Register_RetryWithSameKeyAndBody_ReturnsTheOriginalResponse()

@@ -4,11 +4,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.IntegrationTests.Support;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Registrations;
 
 /// <summary>Every action from every status: the legal ones move the registration, the others answer 409 and change nothing.</summary>
-public sealed class LifecycleTests : RegistrationTest
+public sealed class LifecycleTests : HostTest
 {
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 23, 9, 0, 0, TimeSpan.Zero));
     private HttpClient _ops = null!;

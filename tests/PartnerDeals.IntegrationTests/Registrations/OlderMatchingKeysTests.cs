@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PartnerDeals.IntegrationTests.Support;
 using PartnerDeals.Matching;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Registrations;
 
@@ -12,7 +13,7 @@ namespace PartnerDeals.IntegrationTests.Registrations;
 /// Rows whose matching keys an older normaliser wrote ("Contoso Pharmaceuticals" keyed "contosopharmaceuticals")
 /// get today's keys when the service starts, in the background, and are then found by them.
 /// </summary>
-public sealed class OlderMatchingKeysTests : RegistrationTest
+public sealed class OlderMatchingKeysTests : HostTest
 {
     [Test]
     public async Task Start_WithKeysOfAnOlderNormaliser_WritesThemAgainAndChecksFindTheRows()

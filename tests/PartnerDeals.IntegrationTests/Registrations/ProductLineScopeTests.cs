@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using PartnerDeals.IntegrationTests.Support;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Registrations;
 
@@ -8,7 +9,7 @@ namespace PartnerDeals.IntegrationTests.Registrations;
 /// With <c>Registrations:Policy:ConflictScope=product_line</c>, a channel conflict is the same customer and the same
 /// product line: one account may be held by several partners, one per line.
 /// </summary>
-public sealed class ProductLineScopeTests : RegistrationTest
+public sealed class ProductLineScopeTests : HostTest
 {
     private HttpClient _ops = null!;
 

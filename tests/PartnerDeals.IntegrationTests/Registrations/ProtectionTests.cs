@@ -4,11 +4,12 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.IntegrationTests.Support;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Registrations;
 
 /// <summary>Protection runs out on the service's clock; extensions move it out, as many times as the tier allows.</summary>
-public sealed class ProtectionTests : RegistrationTest
+public sealed class ProtectionTests : HostTest
 {
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 23, 9, 0, 0, TimeSpan.Zero));
     private HttpClient _ops = null!;

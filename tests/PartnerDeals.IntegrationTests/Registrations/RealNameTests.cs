@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using PartnerDeals.IntegrationTests.Support;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Registrations;
 
@@ -10,7 +11,7 @@ namespace PartnerDeals.IntegrationTests.Registrations;
 /// them is approved past an open direct opportunity of the company; companies that merely look alike are never
 /// a conflict.
 /// </summary>
-public sealed class RealNameTests : RegistrationTest
+public sealed class RealNameTests : HostTest
 {
     private HttpClient _ops = null!;
     private HttpClient _crm = null!;

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using PartnerDeals.IntegrationTests.Registrations;
 using PartnerDeals.IntegrationTests.Support;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Reliability;
 
@@ -15,7 +16,7 @@ namespace PartnerDeals.IntegrationTests.Reliability;
 /// rejected request must leave the database as it was (SQLite's <c>data_version</c> moves on any commit
 /// by another connection).
 /// </summary>
-public sealed class BadInputTests : RegistrationTest
+public sealed class BadInputTests : HostTest
 {
     private static readonly string[] Hostile =
     [

@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -8,7 +11,8 @@ namespace PartnerDeals.IntegrationTests.Support;
 
 /// <summary>
 /// The real application on a fresh SQLite file of its own, in the "Testing" environment, with a
-/// known bootstrap admin key. Settings given to the constructor override the defaults.
+/// known bootstrap admin key. Settings given to the constructor override the defaults. The one test host: it
+/// hands out clients (admin, a key of any role, a new partner with its own key) and disposes them with itself.
 /// </summary>
 public class ApiFactory : WebApplicationFactory<Program>
 {
@@ -62,6 +66,72 @@ public class ApiFactory : WebApplicationFactory<Program>
         return client;
     }
 
+    private readonly List<HttpClient> _clients = [];
+    private HttpClient? _admin;
+
+    /// <summary>A client with the bootstrap admin key, made once.</summary>
+    public HttpClient Admin => _admin ??= Client(AdminKey);
+
+    /// <summary>A client with <paramref name="apiKey"/>, disposed with the host.</summary>
+    public HttpClient ClientFor(string apiKey)
+    {
+        var client = Client(apiKey);
+        lock (_clients) _clients.Add(client);
+        return client;
+    }
+
+    /// <summary>A new partner (a unique name unless given), added by the admin.</summary>
+    public async Task<JsonObject> CreatePartnerAsync(string? name = null, string type = "reseller", string tier = "silver", object? terms = null)
+    {
+        var response = await Admin.PostAsJsonAsync("/v1/partners", new
+        {
+            name = name ?? $"Partner {Guid.NewGuid().ToString("N")[..8]}",
+            type,
+            tier,
+            contactEmail = "alliances@partner.example",
+            terms,
+        });
+        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+    }
+
+    public async Task<string> IssuePartnerKeyAsync(string partnerId)
+    {
+        var response = await Admin.PostAsJsonAsync($"/v1/partners/{partnerId}/api-keys", new { name = "portal" });
+        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!.Get<string>("key");
+    }
+
+    /// <summary>A new key of <paramref name="role"/> (ops, crm, admin): its id and secret.</summary>
+    public async Task<(string Id, string Key)> IssueKeyAsync(string role)
+    {
+        var response = await Admin.PostAsJsonAsync("/v1/api-keys", new { name = $"{role} key", role });
+        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        return (body.Get<string>("id"), body.Get<string>("key"));
+    }
+
+    /// <summary>A client with a new key of <paramref name="role"/>.</summary>
+    public async Task<HttpClient> ClientOfRoleAsync(string role) => ClientFor((await IssueKeyAsync(role)).Key);
+
+    /// <summary>A new partner of <paramref name="tier"/> and a client with a key of its own.</summary>
+    public async Task<PartnerClient> PartnerAsync(string tier = "silver", object? terms = null)
+    {
+        var partner = await CreatePartnerAsync(tier: tier, terms: terms);
+        var id = partner.Get<string>("id");
+        return new PartnerClient(id, ClientFor(await IssuePartnerKeyAsync(id)));
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            lock (_clients) foreach (var client in _clients) client.Dispose();
+            _admin?.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+
     /// <summary>Deletes the database folder; other factories may still share it when given the same path.</summary>
     public void DeleteDatabase()
     {
@@ -93,3 +163,6 @@ public class ApiFactory : WebApplicationFactory<Program>
         };
     }
 }
+
+/// <summary>A partner and a client holding a key of its own.</summary>
+public sealed record PartnerClient(string Id, HttpClient Client);

@@ -3,11 +3,12 @@ using PartnerDeals.IntegrationTests.Support;
 using WireMock.Matchers;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Sync;
 
-/// <summary>Changes reach the CRM in order and once: a failure first, two dispatchers, a process stopped mid-delivery, an outage past the retry budget. See <see cref="DeliveryEngineTest"/>.</summary>
-public sealed class DeliveryEngineTests : DeliveryEngineTest
+/// <summary>Changes reach the CRM in order and once: a failure first, two dispatchers, a process stopped mid-delivery, an outage past the retry budget. See <see cref="SalesforceDeliveryTest"/>.</summary>
+public sealed class DeliveryEngineTests : SalesforceDeliveryTest
 {
     [Test]
     public async Task ChangesOfOneRegistration_ReachTheCrmInOrder_EvenWhenTheFirstFails()

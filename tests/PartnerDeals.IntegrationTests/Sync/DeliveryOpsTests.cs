@@ -6,11 +6,12 @@ using PartnerDeals.IntegrationTests.Support;
 using WireMock.Matchers;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Sync;
 
-/// <summary>What ops see and do with deliveries: retrying dead ones (never an overtaken one), the sync endpoints' rules, metrics and lag, and no secret anywhere. See <see cref="DeliveryEngineTest"/>.</summary>
-public sealed class DeliveryOpsTests : DeliveryEngineTest
+/// <summary>What ops see and do with deliveries: retrying dead ones (never an overtaken one), the sync endpoints' rules, metrics and lag, and no secret anywhere. See <see cref="SalesforceDeliveryTest"/>.</summary>
+public sealed class DeliveryOpsTests : SalesforceDeliveryTest
 {
     [Test]
     public async Task DeadDelivery_RetriedByOps_IsDeliveredOnce_AndCannotBeRetriedAgain()

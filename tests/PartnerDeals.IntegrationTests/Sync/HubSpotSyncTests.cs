@@ -6,6 +6,7 @@ using PartnerDeals.Api.Features.Sync;
 using PartnerDeals.IntegrationTests.Support;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Sync;
 

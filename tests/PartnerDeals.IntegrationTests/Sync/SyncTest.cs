@@ -6,6 +6,7 @@ using PartnerDeals.IntegrationTests.Registrations;
 using WireMock.Logging;
 using WireMock.Server;
 using PartnerDeals.IntegrationTests.Support;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Sync;
 
@@ -15,7 +16,7 @@ namespace PartnerDeals.IntegrationTests.Sync;
 /// <see cref="DispatchAsync"/>, so each step of a scenario is seen in order; engine tests that need
 /// the loop running set <see cref="PollInterval"/>.
 /// </summary>
-public abstract class SyncTest : RegistrationTest
+public abstract class SyncTest : HostTest
 {
     protected WireMockServer Crm { get; } = WireMockServer.Start();
 

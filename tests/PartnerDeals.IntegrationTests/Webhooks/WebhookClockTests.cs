@@ -6,11 +6,12 @@ using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Features.Webhooks;
 using PartnerDeals.IntegrationTests.Registrations;
 using PartnerDeals.IntegrationTests.Support;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Webhooks;
 
 /// <summary>Protection windows on the service's clock: a partner hears once that one is about to end, and when it has.</summary>
-public sealed class WebhookClockTests : RegistrationTest
+public sealed class WebhookClockTests : HostTest
 {
     // Starts at the real time, so the first signatures also pass the verifier's five-minute window.
     private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);

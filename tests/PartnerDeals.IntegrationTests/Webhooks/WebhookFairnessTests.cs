@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using PartnerDeals.IntegrationTests.Registrations;
 using PartnerDeals.IntegrationTests.Support;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Webhooks;
 
@@ -10,7 +11,7 @@ namespace PartnerDeals.IntegrationTests.Webhooks;
 /// Endpoints share the dispatcher fairly: one partner's slow receivers (answering after 8 s, within the timeout, never
 /// failing) hold only their own slots, and another partner's events arrive as fast as without them.
 /// </summary>
-public sealed class WebhookFairnessTests : RegistrationTest
+public sealed class WebhookFairnessTests : HostTest
 {
     private WebhookReceiver _slow = null!;
     private WebhookReceiver _fast = null!;

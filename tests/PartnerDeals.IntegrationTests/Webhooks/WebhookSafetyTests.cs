@@ -13,7 +13,7 @@ namespace PartnerDeals.IntegrationTests.Webhooks;
 /// through the API, and a name whose DNS answer changes to a private address after the endpoint was saved.
 /// The test answers DNS for names of its own; everything else goes to the real resolver.
 /// </summary>
-public sealed class WebhookSafetyTests : RegistrationTest
+public sealed class WebhookSafetyTests : HostTest
 {
     private static readonly ConcurrentDictionary<string, IPAddress[]> Dns = new(StringComparer.OrdinalIgnoreCase);
 

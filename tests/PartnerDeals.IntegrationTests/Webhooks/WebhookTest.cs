@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using PartnerDeals.IntegrationTests.Registrations;
 using PartnerDeals.IntegrationTests.Support;
 
 namespace PartnerDeals.IntegrationTests.Webhooks;
@@ -10,7 +9,7 @@ namespace PartnerDeals.IntegrationTests.Webhooks;
 /// Partner webhooks end to end: the real service delivers to a real receiver on loopback, which checks every
 /// signature with the Standard Webhooks library's own verifier.
 /// </summary>
-public abstract class WebhookTest : RegistrationTest
+public abstract class WebhookTest : HostTest
 {
     protected WebhookReceiver Receiver { get; private set; } = null!;
     protected HttpClient Ops { get; private set; } = null!;
@@ -60,15 +59,6 @@ public abstract class WebhookTest : RegistrationTest
         feeModel = "fixed_fee", feeAmount = 500m, feeCurrency = "EUR", feeTrigger = "closed_won", paymentNetDays = 30,
     };
 
-    protected static async Task<JsonNode> PollAsync(Func<Task<JsonNode>> read, Func<JsonNode, bool> done)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (true)
-        {
-            var value = await read();
-            if (done(value)) return value;
-            if (DateTime.UtcNow > deadline) Assert.Fail($"Timed out; last: {value.ToJsonString()}");
-            await Task.Delay(50);
-        }
-    }
+    protected static Task<JsonNode> PollAsync(Func<Task<JsonNode>> read, Func<JsonNode, bool> done) =>
+        Eventually.UntilAsync(read, done, "the answer to change", Patience);
 }

@@ -6,14 +6,15 @@ using PartnerDeals.IntegrationTests.Support;
 using WireMock.Matchers;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
+using static PartnerDeals.IntegrationTests.Support.RegistrationCalls;
 
 namespace PartnerDeals.IntegrationTests.Sync;
 
 /// <summary>
-/// The delivery engine end to end, with Salesforce as the CRM (and each CRM where it matters): order per registration,
-/// leases across instances and restarts, an outage past the retry budget, ops' retries, metrics, and secrets.
+/// What the delivery engine suites (DeliveryEngineTests, DeliveryOpsTests) share: the host with Salesforce as its CRM, each
+/// CRM's settings and stubs where a suite runs all three, and the waits for the sync status and a delivery's lease.
 /// </summary>
-public abstract class DeliveryEngineTest : SyncTest
+public abstract class SalesforceDeliveryTest : SyncTest
 {
     protected const string TokenPath = "/services/oauth2/token";
     protected const string UpsertPath = "/services/data/v62.0/sobjects/Opportunity/PartnerDeals_Registration_Id__c/";

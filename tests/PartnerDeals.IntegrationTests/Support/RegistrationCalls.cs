@@ -1,49 +1,24 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using PartnerDeals.IntegrationTests.Support;
 
-namespace PartnerDeals.IntegrationTests.Registrations;
+namespace PartnerDeals.IntegrationTests.Support;
 
-/// <summary>The calls registration tests make: partners with keys, registrations, and the actions on them.</summary>
-public abstract class RegistrationTest : HostTest
+/// <summary>The calls registration tests make (<c>using static</c>): a company nobody else has, a body, and the actions.</summary>
+public static class RegistrationCalls
 {
-    protected sealed record PartnerClient(string Id, HttpClient Client);
-
-    private readonly List<HttpClient> _clients = [];
-
-    [OneTimeTearDown]
-    public void DisposeClients()
-    {
-        foreach (var client in _clients) client.Dispose();
-    }
-
-    protected HttpClient ClientFor(string key)
-    {
-        var client = Factory.Client(key);
-        _clients.Add(client);
-        return client;
-    }
-
-    protected async Task<PartnerClient> PartnerAsync(string tier = "silver", object? terms = null)
-    {
-        var partner = await CreatePartnerAsync(tier: tier, terms: terms);
-        var id = partner.Get<string>("id");
-        return new PartnerClient(id, ClientFor(await IssuePartnerKeyAsync(id)));
-    }
-
     /// <summary>
     /// A company no other in the fixture resembles: two random words (names sharing a prefix or a word
     /// would be fuzzy matches, as the matcher is meant to find), and a domain of its own.
     /// </summary>
-    protected static (string Name, string Domain) NewCompany()
+    public static (string Name, string Domain) NewCompany()
     {
         string Word() => string.Concat(Enumerable.Range(0, 9).Select(i => (char)('a' + Random.Shared.Next(26))));
         var (first, second) = (Word(), Word());
         return ($"{char.ToUpperInvariant(first[0])}{first[1..]} {char.ToUpperInvariant(second[0])}{second[1..]} GmbH", $"{first}{second}.example");
     }
 
-    protected static object Body(string company, string? domain, string country = "DE", decimal value = 50_000m, string currency = "EUR",
+    public static object Body(string company, string? domain, string country = "DE", decimal value = 50_000m, string currency = "EUR",
         string? partnerId = null, string? industry = null, int? employees = null) => new
     {
         partnerId,
@@ -53,21 +28,21 @@ public abstract class RegistrationTest : HostTest
         coSell = new { relationshipOwner = "partner", demo = "vendor", contract = "partner" },
     };
 
-    protected static async Task<JsonObject> RegisterAsync(HttpClient client, object body, string? idempotencyKey = null)
+    public static async Task<JsonObject> RegisterAsync(HttpClient client, object body, string? idempotencyKey = null)
     {
         var response = await PostRegistrationAsync(client, body, idempotencyKey);
         response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
         return (await ReadJsonAsync(response)).AsObject();
     }
 
-    protected static Task<HttpResponseMessage> PostRegistrationAsync(HttpClient client, object body, string? idempotencyKey = null)
+    public static Task<HttpResponseMessage> PostRegistrationAsync(HttpClient client, object body, string? idempotencyKey = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/v1/registrations") { Content = JsonContent.Create(body) };
         if (idempotencyKey is not null) request.Headers.Add("Idempotency-Key", idempotencyKey);
         return client.SendAsync(request);
     }
 
-    protected static async Task<JsonObject> ActAsync(HttpClient client, string id, string action, object? body = null)
+    public static async Task<JsonObject> ActAsync(HttpClient client, string id, string action, object? body = null)
     {
         var response = await client.PostAsync($"/v1/registrations/{id}/{action}", body is null ? null : JsonContent.Create(body));
         response.StatusCode.ShouldBe(HttpStatusCode.OK, $"{action}: {await response.Content.ReadAsStringAsync()}");
@@ -75,7 +50,7 @@ public abstract class RegistrationTest : HostTest
     }
 
     /// <summary>An edit as a client makes it: the registration read for its ETag, then patched with that If-Match.</summary>
-    protected static async Task<HttpResponseMessage> PatchRegistrationAsync(HttpClient client, string id, HttpContent body)
+    public static async Task<HttpResponseMessage> PatchRegistrationAsync(HttpClient client, string id, HttpContent body)
     {
         var current = await client.GetAsync($"/v1/registrations/{id}");
         var request = new HttpRequestMessage(HttpMethod.Patch, $"/v1/registrations/{id}") { Content = body };
@@ -83,10 +58,10 @@ public abstract class RegistrationTest : HostTest
         return await client.SendAsync(request);
     }
 
-    protected async Task<JsonObject> ReadAsync(string id) =>
-        (await ReadJsonAsync(await Admin.GetAsync($"/v1/registrations/{id}"))).AsObject();
+    public static string Status(JsonNode registration) => registration.Get<string>("status");
 
-    protected static string Status(JsonNode registration) => registration.Get<string>("status");
+    public static string Id(JsonNode node) => node.Get<string>("id");
 
-    protected static string Id(JsonNode node) => node.Get<string>("id");
+    private static async Task<JsonNode> ReadJsonAsync(HttpResponseMessage response) =>
+        JsonNode.Parse(await response.Content.ReadAsStringAsync()) ?? throw new AssertionException($"Empty body with {response.StatusCode}");
 }
