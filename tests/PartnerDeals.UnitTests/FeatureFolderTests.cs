@@ -33,6 +33,60 @@ public sealed partial class FeatureFolderTests
         }
     }
 
+    /// <summary>
+    /// Each table is its feature's: the folder whose SQL inserts into it. Another folder's SQL reads it only as a read model
+    /// listed here with its reason; everything else goes through the owner's store.
+    /// </summary>
+    private static readonly Dictionary<string, string[]> ReadModels = new()
+    {
+        // The metrics are read models of the whole program: partner results, the leaderboard, program health.
+        ["Metrics"] = ["*"],
+        // The conflict check reads both kinds of claim, with their token indexes, in one lookup per blocking key.
+        ["ConflictChecks"] = ["opportunities", "opportunity_tokens", "registrations", "registration_tokens"],
+        // A key's lookup reads its partner's status in the same query: one round trip per uncached key.
+        ["ApiKeys"] = ["partners"],
+        // A registration is read with its open conflict's id; the expiring notice goes only where an endpoint listens, once
+        // per protection end.
+        ["Registrations"] = ["conflicts", "webhook_subscriptions", "webhook_events"],
+        // A delivery is sent with its registration and partner as they are at delivery time.
+        ["Sync"] = ["registrations", "partners"],
+    };
+
+    [Test]
+    public void FeatureSql_NamesOnlyItsOwnTables_OrAReadModelSaidSo()
+    {
+        var sql = FeatureSql();
+        var owners = sql.SelectMany(f => f.Value.SelectMany(text => Regex.Matches(text, @"\bINSERT\s+INTO\s+(\w+)")
+                .Select(m => (Table: m.Groups[1].Value.ToLowerInvariant(), Folder: f.Key))))
+            .Distinct().GroupBy(o => o.Table).ToDictionary(g => g.Key, g => g.Select(o => o.Folder).ToList());
+        owners.Where(o => o.Value.Count > 1).Select(o => $"{o.Key}: {string.Join(", ", o.Value)}").ShouldBeEmpty("a table written by two features");
+
+        var strays = new List<string>();
+        foreach (var (folder, texts) in sql)
+        {
+            foreach (var text in texts)
+            {
+                foreach (Match m in Regex.Matches(text, @"\b(?:FROM|JOIN|UPDATE|INTO)\s+(\w+)"))
+                {
+                    var table = m.Groups[1].Value.ToLowerInvariant();
+                    if (!owners.TryGetValue(table, out var owner) || owner[0] == folder) continue;
+                    var allowed = ReadModels.GetValueOrDefault(folder, []);
+                    if (!allowed.Contains("*") && !allowed.Contains(table)) strays.Add($"{folder} names {owner[0]}'s {table}");
+                }
+            }
+        }
+        strays.Distinct().ShouldBeEmpty("a feature's SQL names another feature's table: go through that feature's store");
+    }
+
+    /// <summary>The string literals of each feature folder (SQL among them: its keywords are upper case here).</summary>
+    private static Dictionary<string, List<string>> FeatureSql()
+    {
+        var features = Path.Combine(RepositoryRoot(), "src", "PartnerDeals.Api", "Features");
+        return Directory.GetDirectories(features).ToDictionary(folder => new DirectoryInfo(folder).Name, folder => Directory.GetFiles(folder, "*.cs")
+            .SelectMany(f => Regex.Matches(File.ReadAllText(f), "\"\"\"([\\s\\S]*?)\"\"\"|\"((?:[^\"\\\\\\n]|\\\\.)*)\"").Select(m => m.Groups[1].Value + m.Groups[2].Value))
+            .ToList());
+    }
+
     private static bool Reaches(IReadOnlyDictionary<string, HashSet<string>> uses, string from, string target)
     {
         var seen = new HashSet<string>();

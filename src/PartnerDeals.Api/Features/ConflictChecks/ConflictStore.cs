@@ -110,6 +110,11 @@ public sealed class ConflictStore(Database database)
         WHERE id = @Id AND status = 'open'
         """;
 
+    private const string NamingSql = """
+        SELECT c.registration_id FROM conflicts c JOIN conflict_candidates cc ON cc.conflict_id = c.id
+        WHERE c.status = 'open' AND cc.candidate_id = @CandidateId
+        """;
+
     private const string OpenForSql = "SELECT " + Columns + " FROM conflicts WHERE registration_id = @RegistrationId AND status = 'open'";
 
     private const string GetSql = "SELECT " + Columns + " FROM conflicts WHERE id = @Id";
@@ -128,6 +133,10 @@ public sealed class ConflictStore(Database database)
           AND (@After IS NULL OR id > @After)
         ORDER BY id
         """;
+
+    /// <summary>The registrations whose open conflict names <paramref name="candidateId"/> (a registration or an opportunity).</summary>
+    public async Task<IReadOnlyList<Guid>> OpenNamingAsync(DbSession session, Guid candidateId, CancellationToken ct) =>
+        (await session.QueryAsync<Guid>(NamingSql, new { CandidateId = candidateId }, ct)).AsList();
 
     public async Task<Conflict?> OpenForAsync(DbSession session, Guid registrationId, CancellationToken ct)
     {

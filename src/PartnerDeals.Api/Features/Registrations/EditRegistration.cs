@@ -48,29 +48,29 @@ public static class EditRegistration
         var (problem, decided) = await s.Writer.DecideAsync(async session =>
         {
             var current = await s.Registrations.GetAsync(session, id, ct);
-            if (!Reachable(current, user, ifMatch, expected, out var unreachable)) return Change.Refused(unreachable);
-            if (Refusal(current) is { } refusal) return Change.Refused(refusal);
+            if (!Reachable(current, user, ifMatch, expected, out var unreachable)) return Step.Refused(unreachable);
+            if (Refusal(current) is { } refusal) return Step.Refused(refusal);
             refusedFrom = current;
 
             var edited = Merge(current, request);
             if (!RegistrationRules.WithinWords(edited.Customer.CompanyName, edited.Customer.AlternateNames, edited.Deal.Products))
             {
-                return Change.Refused(Problems.InvalidField("customer", RegistrationRules.TooManyWordsMessage));
+                return Step.Refused(Problems.InvalidField("customer", RegistrationRules.TooManyWordsMessage));
             }
-            if (current.Status == RegistrationStatus.PendingReview && Same(current, edited)) return Decided<Change>.Discarded(new(null, current));
+            if (current.Status == RegistrationStatus.PendingReview && Same(current, edited)) return Step.Unchanged(current);
             var partner = (await s.Partners.GetAsync(session, current.PartnerId, ct))!;
             // A partner's edit that names another company asks the check again: it draws on the partner's one check quota.
             var asks = user.IsPartner() && RegistrationDecisions.NamesAnotherCompany(current, edited);
             if (asks)
             {
                 quota = await s.Checks.QuotaAsync(session, partner.Id, partner.CheckQuota, ct);
-                if (!quota.Allowed) return Change.Refused(PartnerPreChecks.Refused(quota, http.HttpContext.Response));
+                if (!quota.Allowed) return Step.Refused(PartnerPreChecks.Refused(quota, http.HttpContext.Response));
             }
             var action = current.Status == RegistrationStatus.MoreInfoRequested ? "registration.resubmitted" : "registration.updated";
             var submitted = await s.Decisions.SubmitAsync(session, current, edited, partner, Actor.From(user), action, ct);
-            if (submitted is null) return Change.Refused(Problems.PreconditionFailed());
+            if (submitted is null) return Step.Refused(Problems.PreconditionFailed());
             if (asks) await s.Checks.LogAsync(session, partner.Id, user.KeyId()!.Value, Asked(PartnerPreChecks.Edit, submitted), quota!, submitted.Verdict, submitted.Id, ct);
-            return Decided<Change>.Kept(new(null, submitted));
+            return Step.Written(submitted);
         }, ct);
 
         if (quota is { Allowed: false })

@@ -234,7 +234,8 @@ public sealed class RegistrationDecisions(
     /// <summary>Re-evaluates, oldest first, the pending registrations whose conflict named the released one.</summary>
     private async Task ReleaseAsync(DbSession session, Guid releasedId, CancellationToken ct)
     {
-        foreach (var id in await registrations.WaitingBehindAsync(session, releasedId, ct))
+        var waitingBehind = await registrations.PendingInOrderAsync(session, await conflicts.OpenNamingAsync(session, releasedId, ct), ct);
+        foreach (var id in waitingBehind)
         {
             var waiting = await registrations.GetAsync(session, id, ct);
             if (waiting is not { Status: RegistrationStatus.PendingReview }) continue;
@@ -245,12 +246,29 @@ public sealed class RegistrationDecisions(
     }
 }
 
-/// <summary>What a decision's guard decided: the changed registration with the action's name and data, or the problem that refuses it.</summary>
+/// <summary>
+/// What a decision decided, from its guard to the handler: the changed registration with the action's name and data, or the
+/// problem that refuses it. The one result of a registration decision.
+/// </summary>
 public sealed record Step(Registration? Changed, string? Action, object? Data, ProblemHttpResult? Problem)
 {
     public static Step To(Registration changed, string action, object? data = null) => new(changed, action, data, null);
 
     public static Step Refuse(ProblemHttpResult problem) => new(null, null, null, problem);
+
+    // What the decision writer hands back to the handler: the same type, its writes kept or rolled back.
+
+    /// <summary>Refused: whatever the decision wrote is rolled back, and the handler answers the problem.</summary>
+    public static Decided<Step> Refused(ProblemHttpResult problem) => Decided<Step>.Discarded(Refuse(problem));
+
+    /// <summary>Written: the registration as it now is.</summary>
+    public static Decided<Step> Written(Registration registration) => Decided<Step>.Kept(new(registration, null, null, null));
+
+    /// <summary>Nothing to write: the registration as it was.</summary>
+    public static Decided<Step> Unchanged(Registration registration) => Decided<Step>.Discarded(new(registration, null, null, null));
+
+    /// <summary>For the handler: the problem that refused the decision, or the registration it left.</summary>
+    public void Deconstruct(out ProblemHttpResult? problem, out Registration? changed) => (problem, changed) = (Problem, Changed);
 
     /// <summary>A decision's new note is the vendor's alone unless ops show it to the partner.</summary>
     public Step SharingNote(string? note, bool visibleToPartner) =>

@@ -9,17 +9,11 @@ namespace PartnerDeals.Api.Features.Registrations;
 
 /// <summary>
 /// Every transition of a registration leaves two records in its own transaction: an immutable
-/// audit event (who, when, what) and an outbox row that the CRM sync delivers. Neither can be lost
-/// without the change itself being lost. The outbox row gets one delivery per enabled CRM, which the
-/// <see cref="SyncDispatcher"/> delivers.
+/// audit event (who, when, what) and the change queued for the CRM sync (Sync's outbox row, and one delivery per
+/// enabled CRM, which the <see cref="SyncDispatcher"/> delivers). Neither can be lost without the change itself being lost.
 /// </summary>
 public sealed class RegistrationJournal(AuditTrail audit, IOptions<CrmOptions> crm, TimeProvider clock)
 {
-    private const string InsertOutboxSql = """
-        INSERT INTO outbox (id, registration_id, event_type, payload, occurred_at)
-        VALUES (@Id, @RegistrationId, @EventType, @Payload, @OccurredAt)
-        """;
-
     private readonly IReadOnlyList<string> _crms = crm.Value.Enabled;
 
     /// <summary>
@@ -57,18 +51,7 @@ public sealed class RegistrationJournal(AuditTrail audit, IOptions<CrmOptions> c
     {
         await audit.RecordAsync(session, "registration", registration.Id, action, actor, data, ct);
         var now = clock.GetUtcNow();
-        var outboxId = Ids.New(now);
-        await session.ExecuteAsync(InsertOutboxSql, new
-        {
-            Id = outboxId,
-            RegistrationId = registration.Id,
-            EventType = action,
-            Payload = JsonSerializer.Serialize(new { action, occurredAt = now, registration }, Json.Options),
-            OccurredAt = now,
-        }, ct);
-        foreach (var name in _crms)
-        {
-            await DeliveryStore.QueueAsync(session, outboxId, registration.Id, registration.Version, action, name, now, ct);
-        }
+        var payload = JsonSerializer.Serialize(new { action, occurredAt = now, registration }, Json.Options);
+        await DeliveryStore.QueueChangeAsync(session, registration.Id, registration.Version, action, payload, _crms, now, ct);
     }
 }

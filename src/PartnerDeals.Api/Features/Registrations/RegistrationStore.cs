@@ -87,12 +87,9 @@ public sealed class RegistrationStore(Database database)
         """;
 
     // Pending registrations waiting behind the one released, in submission order.
-    private const string WaitingBehindSql = """
-        SELECT r.id
-        FROM registrations r
-        WHERE r.status = 'pending_review'
-          AND r.id IN (SELECT c.registration_id FROM conflicts c JOIN conflict_candidates cc ON cc.conflict_id = c.id
-                       WHERE c.status = 'open' AND cc.candidate_id = @ReleasedId)
+    private const string PendingInOrderSql = """
+        SELECT r.id FROM registrations r
+        WHERE r.status = 'pending_review' AND r.id IN @Ids
         ORDER BY r.seq
         """;
 
@@ -156,8 +153,9 @@ public sealed class RegistrationStore(Database database)
         return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToRegistration());
     }
 
-    public async Task<IReadOnlyList<Guid>> WaitingBehindAsync(DbSession session, Guid releasedId, CancellationToken ct) =>
-        (await session.QueryAsync<Guid>(WaitingBehindSql, new { ReleasedId = releasedId }, ct)).AsList();
+    /// <summary>Of <paramref name="ids"/>, those pending review, in submission order.</summary>
+    public async Task<IReadOnlyList<Guid>> PendingInOrderAsync(DbSession session, IReadOnlyList<Guid> ids, CancellationToken ct) =>
+        ids.Count == 0 ? [] : (await session.QueryAsync<Guid>(PendingInOrderSql, new { Ids = Database.IdList(ids) }, ct)).AsList();
 
     public async Task<IReadOnlyList<Guid>> ActiveClaimsOfAsync(DbSession session, Guid partnerId, CancellationToken ct) =>
         (await session.QueryAsync<Guid>(ActiveClaimsOfSql, new { PartnerId = partnerId }, ct)).AsList();

@@ -139,17 +139,17 @@ public static class RegistrationsApi
         var (problem, changed) = await s.Writer.DecideAsync(async session =>
         {
             var current = await s.Registrations.GetAsync(session, id, ct);
-            if (!Reachable(current, user, ifMatch, expected, out var unreachable)) return Change.Refused(unreachable);
+            if (!Reachable(current, user, ifMatch, expected, out var unreachable)) return Step.Refused(unreachable);
 
             var partner = (await s.Partners.GetAsync(session, current.PartnerId, ct))!;
             if (partner.Status == PartnerStatus.Terminated)
             {
-                return Change.Refused(Problems.InvalidTransition("The partner is terminated: its registrations are closed and earn nothing more."));
+                return Step.Refused(Problems.InvalidTransition("The partner is terminated: its registrations are closed and earn nothing more."));
             }
             var step = await decide(session, current, partner);
-            if (step.Problem is not null) return Change.Refused(step.Problem);
+            if (step.Problem is not null) return Step.Refused(step.Problem);
             var transitioned = await s.Decisions.ApplyAsync(session, current, step.Changed!, Actor.From(user), step.Action!, step.Data ?? new { }, ct);
-            return transitioned is null ? Change.Refused(Problems.PreconditionFailed()) : Decided<Change>.Kept(new(null, transitioned));
+            return transitioned is null ? Step.Refused(Problems.PreconditionFailed()) : Step.Written(transitioned);
         }, ct);
 
         if (problem is not null) return problem;
@@ -165,12 +165,6 @@ public static class RegistrationsApi
             : ifMatch == ETags.Match.Unusable || (ifMatch == ETags.Match.Version && expected != VersionSeenBy(current, user)) ? Problems.PreconditionFailed()
             : null;
         return refusal is null;
-    }
-
-    /// <summary>What a change of one registration decided: a refusal (its writes rolled back), or the registration as it now is.</summary>
-    public sealed record Change(ProblemHttpResult? Problem, Registration? Registration)
-    {
-        public static Decided<Change> Refused(ProblemHttpResult problem) => Decided<Change>.Discarded(new(problem, null));
     }
 
     internal static IReadOnlyList<string> Alternates(IReadOnlyList<string>? names) =>

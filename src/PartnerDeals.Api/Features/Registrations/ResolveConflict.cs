@@ -38,10 +38,10 @@ public static class ResolveConflict
         var (problem, decided) = await s.Writer.DecideAsync(async session =>
         {
             var conflict = await conflicts.GetAsync(session, id, ct);
-            if (conflict is null) return Change.Refused(Problems.NotFound("The conflict"));
+            if (conflict is null) return Step.Refused(Problems.NotFound("The conflict"));
             if (conflict.Status != ConflictStatus.Open)
             {
-                return Change.Refused(Problems.InvalidTransition($"The conflict is already resolved ({Json.Name(conflict.Resolution!.Value)})."));
+                return Step.Refused(Problems.InvalidTransition($"The conflict is already resolved ({Json.Name(conflict.Resolution!.Value)})."));
             }
             var registration = (await s.Registrations.GetAsync(session, conflict.RegistrationId, ct))!;
             var partner = (await s.Partners.GetAsync(session, registration.PartnerId, ct))!;
@@ -53,7 +53,7 @@ public static class ResolveConflict
             var direct = (conflict.Candidates ?? []).Select(c => c.Kind).Where(k => k is CandidateKind.DirectOpportunity or CandidateKind.ExistingCustomer).ToList();
             if (resolution == ConflictResolution.KeepDirect && direct.Count == 0)
             {
-                return Change.Refused(Problems.InvalidTransition(
+                return Step.Refused(Problems.InvalidTransition(
                     "keep_direct needs a direct opportunity or an existing customer among the conflict's candidates; this conflict has neither: use reject."));
             }
             var step = resolution is ConflictResolution.AwardPartner or ConflictResolution.CoSell
@@ -61,7 +61,7 @@ public static class ResolveConflict
                 : RejectRegistration.Decide(registration, request.RejectionReason ?? (resolution == ConflictResolution.KeepDirect
                     ? direct.Contains(CandidateKind.DirectOpportunity) ? RejectionReason.DirectConflict : RejectionReason.ExistingCustomer
                     : ReasonFor(conflict.Kind)), note, now);
-            if (step.Problem is not null) return Change.Refused(step.Problem);
+            if (step.Problem is not null) return Step.Refused(step.Problem);
             step = step.SharingNote(note, request.VisibleToPartner ?? false);
             var changed = step.Changed!;
 
@@ -70,8 +70,8 @@ public static class ResolveConflict
             var transitioned = await s.Decisions.ApplyAsync(session, registration, changed with { ConflictId = null }, Actor.From(user), "conflict.resolved",
                 new { conflictId = id, resolution, note }, ct);
             return transitioned is null
-                ? Change.Refused(Problems.PreconditionFailed())
-                : Decided<Change>.Kept(new(null, transitioned));
+                ? Step.Refused(Problems.PreconditionFailed())
+                : Step.Written(transitioned);
         }, ct);
 
         if (problem is not null) return problem;

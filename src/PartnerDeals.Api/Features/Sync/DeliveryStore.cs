@@ -100,8 +100,26 @@ public sealed class DeliveryStore(Database database, AuditTrail audit)
         SELECT crm, MIN(created_at) AS oldest FROM deliveries WHERE status = 'pending' GROUP BY crm
         """;
 
+    private const string InsertOutboxSql = """
+        INSERT INTO outbox (id, registration_id, event_type, payload, occurred_at)
+        VALUES (@Id, @RegistrationId, @EventType, @Payload, @OccurredAt)
+        """;
+
+    /// <summary>
+    /// Queues a change of a registration for every enabled CRM, in the change's own transaction: one outbox row with the
+    /// payload each CRM is sent, and a delivery per CRM.
+    /// </summary>
+    public static async Task QueueChangeAsync(DbSession session, Guid registrationId, int registrationVersion, string eventType, string payload,
+        IReadOnlyList<string> crms, DateTimeOffset now, CancellationToken ct)
+    {
+        var outboxId = Ids.New(now);
+        await session.ExecuteAsync(InsertOutboxSql,
+            new { Id = outboxId, RegistrationId = registrationId, EventType = eventType, Payload = payload, OccurredAt = now }, ct);
+        foreach (var crm in crms) await QueueAsync(session, outboxId, registrationId, registrationVersion, eventType, crm, now, ct);
+    }
+
     /// <summary>Queues a change of a registration (its outbox row) for one CRM, in the change's own transaction.</summary>
-    public static Task QueueAsync(DbSession session, Guid outboxId, Guid registrationId, int registrationVersion, string eventType, string crm,
+    private static Task QueueAsync(DbSession session, Guid outboxId, Guid registrationId, int registrationVersion, string eventType, string crm,
         DateTimeOffset now, CancellationToken ct) =>
         session.ExecuteAsync(InsertSql, new DeliveryRow
         {
