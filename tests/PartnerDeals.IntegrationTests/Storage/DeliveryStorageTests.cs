@@ -22,7 +22,7 @@ public sealed class DeliveryStorageTests(DatabaseProvider provider) : StorageTes
         var crm = Options.Create(new CrmOptions { Salesforce = { InstanceUrl = "https://acme.my.salesforce.com" } });
         var checker = new ConflictChecker(Database, Options.Create(new MatchingOptions()), Options.Create(new PartnerDeals.Api.Features.ProductLines.ProductCatalogue()), Clock);
         var decisions = new RegistrationDecisions(checker, new ConflictStore(Database), registrations, Partners,
-            new RegistrationJournal(Audit, crm, Clock), new FeeLedger(Database), Audit, new WebhookEvents(), Options.Create(new RegistrationOptions()),
+            new RegistrationJournal(Audit, [new CrmOutbox(crm)], Clock), new FeeLedger(Database), Audit, new WebhookEvents(), Options.Create(new RegistrationOptions()),
             Options.Create(new PartnerDeals.Api.Features.ProductLines.ProductCatalogue()), Clock);
         var partner = NewPartner($"Dispatch {Guid.NewGuid():N}");
         await InTransaction(tx => Partners.InsertAsync(tx, partner, CancellationToken.None));

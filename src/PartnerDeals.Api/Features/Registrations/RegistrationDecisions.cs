@@ -91,7 +91,7 @@ public sealed class RegistrationDecisions(
         object data = current is null
             ? new { registration = decided.AuditFields(), decision }
             : new { changes = AuditTrail.Changes(current.AuditFields(), decided.AuditFields()), decision };
-        await journal.AuditAndQueueForCrmsAsync(session, decided, action, actor, data, ct);
+        await journal.AuditAndTellFollowersAsync(session, decided, action, actor, data, ct);
         await TellPartnerAsync(session, current ?? decided, decided, action, now, ct);
         await AccrueFeeAsync(session, decided, now, ct);
         // The old company is no longer claimed: whoever waited behind this registration for it is decided again.
@@ -134,8 +134,8 @@ public sealed class RegistrationDecisions(
             await audit.RecordAsync(session, "conflict", open.Id, "conflict.resolved", actor, new { resolution = "registration_closed" }, ct);
             changed = changed with { ConflictId = null };
         }
-        // 3. The audit event, and the outbox row each enabled CRM is sent.
-        await journal.AuditAndQueueForCrmsAsync(session, changed, action, actor,
+        // 3. The audit event, and what its followers keep of it (the CRM sync's outbox row, a delivery per enabled CRM).
+        await journal.AuditAndTellFollowersAsync(session, changed, action, actor,
             new { from = current.Status, to = changed.Status, changes = AuditTrail.Changes(current.AuditFields(), changed.AuditFields()), detail = data }, ct);
         // 4. The partner's webhooks.
         await TellPartnerAsync(session, current, changed, action, now, ct);

@@ -1,20 +1,18 @@
-using System.Text.Json;
-using Microsoft.Extensions.Options;
 using PartnerDeals.Api.Features.Audit;
-using PartnerDeals.Api.Features.Sync;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
 
 namespace PartnerDeals.Api.Features.Registrations;
 
 /// <summary>
-/// Every transition of a registration leaves two records in its own transaction: an immutable
-/// audit event (who, when, what) and the change queued for the CRM sync (Sync's outbox row, and one delivery per
-/// enabled CRM, which the <see cref="SyncDispatcher"/> delivers). Neither can be lost without the change itself being lost.
+/// Every transition of a registration leaves its records in its own transaction: an immutable audit event (who, when,
+/// what), and whatever each <see cref="IRegistrationFollower"/> keeps of it (the CRM sync queues it for every enabled CRM).
+/// None can be lost without the change itself being lost. Registrations knows its followers only by this interface: they
+/// depend on it, not it on them.
 /// </summary>
-public sealed class RegistrationJournal(AuditTrail audit, IOptions<CrmOptions> crm, TimeProvider clock)
+public sealed class RegistrationJournal(AuditTrail audit, IEnumerable<IRegistrationFollower> followers, TimeProvider clock)
 {
-    private readonly IReadOnlyList<string> _crms = crm.Value.Enabled;
+    private readonly IReadOnlyList<IRegistrationFollower> _followers = followers.ToList();
 
     /// <summary>
     /// The webhook events of a registration's change, in order: none when it is nothing a partner hears of; a new
@@ -44,14 +42,19 @@ public sealed class RegistrationJournal(AuditTrail audit, IOptions<CrmOptions> c
     };
 
     /// <summary>
-    /// Records <paramref name="action"/> (e.g. <c>registration.approved</c>) in the audit trail, and queues the registration as
-    /// it now is for every enabled CRM (an outbox row, one delivery per CRM).
+    /// Records <paramref name="action"/> (e.g. <c>registration.approved</c>) in the audit trail, and tells every follower of
+    /// the registration as it now is.
     /// </summary>
-    public async Task AuditAndQueueForCrmsAsync(DbSession session, Registration registration, string action, Actor actor, object data, CancellationToken ct)
+    public async Task AuditAndTellFollowersAsync(DbSession session, Registration registration, string action, Actor actor, object data, CancellationToken ct)
     {
         await audit.RecordAsync(session, "registration", registration.Id, action, actor, data, ct);
         var now = clock.GetUtcNow();
-        var payload = JsonSerializer.Serialize(new { action, occurredAt = now, registration }, Json.Options);
-        await DeliveryStore.QueueChangeAsync(session, registration.Id, registration.Version, action, payload, _crms, now, ct);
+        foreach (var follower in _followers) await follower.ChangedAsync(session, registration, action, now, ct);
     }
+}
+
+/// <summary>Keeps something of every change of a registration, in the change's own transaction (the CRM sync's outbox, say).</summary>
+public interface IRegistrationFollower
+{
+    Task ChangedAsync(DbSession session, Registration registration, string action, DateTimeOffset now, CancellationToken ct);
 }

@@ -1,20 +1,20 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Infrastructure.Http;
 
 namespace PartnerDeals.Api.Features.Sync;
 
 /// <summary>
 /// A registration as the outbox payload carries it after a change (<c>{action, occurredAt, registration}</c>), read for
-/// what a CRM is sent. The sync's own reading of the payload: it depends on the payload's JSON, which the registrations
-/// write, and not on their types. Fields a CRM is never sent are skipped.
+/// what a CRM is sent: the sync's own reading of the payload, which stays readable for rows queued by earlier versions.
+/// Fields a CRM is never sent are skipped; the statuses are the registration's own.
 /// </summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Skip)]
 public sealed record RegistrationSnapshot
 {
     /// <summary>The statuses a registration has, as the payload writes them.</summary>
-    public static readonly IReadOnlyList<string> Statuses =
-        ["pending_review", "more_info_requested", "approved", "rejected", "withdrawn", "expired", "won", "lost"];
+    public static readonly IReadOnlyList<string> Statuses = Enum.GetValues<RegistrationStatus>().Select(s => Json.Name(s)).ToList();
 
     public required Guid Id { get; init; }
     public required Guid PartnerId { get; init; }
@@ -31,10 +31,10 @@ public sealed record RegistrationSnapshot
     public required DateTimeOffset SubmittedAt { get; init; }
 
     [JsonIgnore]
-    public bool IsWon => Status == "won";
+    public bool IsWon => Status == Json.Name(RegistrationStatus.Won);
 
     [JsonIgnore]
-    public bool IsClosed => Status is "won" or "lost";
+    public bool IsClosed => IsWon || Status == Json.Name(RegistrationStatus.Lost);
 
     /// <summary>The registration of an outbox payload; null when the payload does not hold one.</summary>
     public static RegistrationSnapshot? FromPayload(string payload)

@@ -36,6 +36,7 @@ public static class SyncSetup
                 _ => sp.GetRequiredService<DynamicsAdapter>(),
             }).ToList());
         services.AddSingleton<DeliveryStore>();
+        services.AddSingleton<Registrations.IRegistrationFollower, CrmOutbox>();
         services.AddSingleton<SyncMetrics>();
         services.AddSingleton<SyncDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<SyncDispatcher>());
