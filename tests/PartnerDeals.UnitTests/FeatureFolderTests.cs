@@ -22,17 +22,20 @@ public sealed partial class FeatureFolderTests
     }
 
     [Test]
-    public void FeatureFolders_RegistrationsUseTheChecksAndFees_AndTheCrmSyncFollowsRegistrations()
+    public void FeatureFolders_RegistrationsUseTheChecksAndFees_AndTheCrmSyncAndWebhooksFollowThem()
     {
         var uses = FolderDependencies();
 
-        uses["Registrations"].ShouldBe(["Audit", "ConflictChecks", "Fees", "Partners", "ProductLines", "Webhooks"], ignoreOrder: true);
-        foreach (var below in new[] { "ConflictChecks", "Fees", "Webhooks", "Partners", "ProductLines", "Audit" })
+        uses["Registrations"].ShouldBe(["Audit", "ConflictChecks", "Fees", "Partners", "ProductLines"], ignoreOrder: true);
+        foreach (var below in new[] { "ConflictChecks", "Fees", "Partners", "ProductLines", "Audit" })
         {
             uses.GetValueOrDefault(below, []).ShouldNotContain("Registrations", $"{below} is used by Registrations");
         }
-        // The CRM sync hears of registrations through IRegistrationFollower; Registrations does not know it.
+        // The CRM sync and the partner's webhooks hear of registrations (IRegistrationFollower) and fees (IFeeFollower);
+        // neither Registrations nor Fees knows them.
         uses["Sync"].ShouldContain("Registrations");
+        uses["Webhooks"].ShouldContain("Registrations");
+        uses["Fees"].ShouldNotContain("Webhooks");
     }
 
     /// <summary>
@@ -47,9 +50,10 @@ public sealed partial class FeatureFolderTests
         ["ConflictChecks"] = ["opportunities", "opportunity_tokens", "registrations", "registration_tokens"],
         // A key's lookup reads its partner's status in the same query: one round trip per uncached key.
         ["ApiKeys"] = ["partners"],
-        // A registration is read with its open conflict's id; the expiring notice goes only where an endpoint listens, once
-        // per protection end.
-        ["Registrations"] = ["conflicts", "webhook_subscriptions", "webhook_events"],
+        // A registration is read with its open conflict's id.
+        ["Registrations"] = ["conflicts"],
+        // The expiring notice looks only at the registrations of partners with an endpoint.
+        ["Webhooks"] = ["registrations"],
         // A delivery is sent with its registration and partner as they are at delivery time.
         ["Sync"] = ["registrations", "partners"],
     };

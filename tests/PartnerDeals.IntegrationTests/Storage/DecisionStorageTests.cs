@@ -49,7 +49,8 @@ public sealed class DecisionStorageTests(DatabaseProvider provider) : StorageTes
         var conflicts = new ConflictStore(Database);
         var options = Options.Create(new RegistrationOptions());
         var checker = new ConflictChecker(Database, Options.Create(new MatchingOptions()), Options.Create(new PartnerDeals.Api.Features.ProductLines.ProductCatalogue()), Clock);
-        var decisions = new RegistrationDecisions(checker, conflicts, registrations, Partners, new RegistrationJournal(Audit, [new CrmOutbox(Options.Create(new CrmOptions()))], Clock), new FeeLedger(Database), Audit, new WebhookEvents(),
+        var webhooks = new PartnerWebhooks(new WebhookEvents());
+        var decisions = new RegistrationDecisions(checker, conflicts, registrations, Partners, new RegistrationJournal(Audit, [new CrmOutbox(Options.Create(new CrmOptions())), webhooks], Clock), new FeeLedger(Database, [webhooks]), Audit,
             options, Options.Create(new PartnerDeals.Api.Features.ProductLines.ProductCatalogue()), Clock);
         var claimants = Enumerable.Range(0, 8).Select(i => NewPartner($"Claimant {Guid.NewGuid():N}")).ToList();
         foreach (var partner in claimants) await InTransaction(tx => Partners.InsertAsync(tx, partner, CancellationToken.None));

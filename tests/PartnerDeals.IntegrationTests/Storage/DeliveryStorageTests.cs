@@ -21,8 +21,9 @@ public sealed class DeliveryStorageTests(DatabaseProvider provider) : StorageTes
         var registrations = new RegistrationStore(Database);
         var crm = Options.Create(new CrmOptions { Salesforce = { InstanceUrl = "https://acme.my.salesforce.com" } });
         var checker = new ConflictChecker(Database, Options.Create(new MatchingOptions()), Options.Create(new PartnerDeals.Api.Features.ProductLines.ProductCatalogue()), Clock);
+        var webhooks = new PartnerWebhooks(new WebhookEvents());
         var decisions = new RegistrationDecisions(checker, new ConflictStore(Database), registrations, Partners,
-            new RegistrationJournal(Audit, [new CrmOutbox(crm)], Clock), new FeeLedger(Database), Audit, new WebhookEvents(), Options.Create(new RegistrationOptions()),
+            new RegistrationJournal(Audit, [new CrmOutbox(crm), webhooks], Clock), new FeeLedger(Database, [webhooks]), Audit, Options.Create(new RegistrationOptions()),
             Options.Create(new PartnerDeals.Api.Features.ProductLines.ProductCatalogue()), Clock);
         var partner = NewPartner($"Dispatch {Guid.NewGuid():N}");
         await InTransaction(tx => Partners.InsertAsync(tx, partner, CancellationToken.None));

@@ -50,20 +50,21 @@ public sealed class WebhookClockTests : HostTest
         var (name, domain) = NewCompany();
         var id = Id(await RegisterAsync(partner.Client, Body(name, domain)));
         var sweeper = Factory.Services.GetRequiredService<ProtectionSweeper>();
+        var notices = Factory.Services.GetRequiredService<ExpiringNotices>();
 
-        // The hosted sweeper also wakes when the clock moves: what counts is what the receiver gets.
+        // The hosted sweeper and notices also wake when the clock moves: what counts is what the receiver gets.
         _clock.Advance(TimeSpan.FromDays(22));
-        await sweeper.NoticeExpiringAsync(CancellationToken.None);
+        await notices.NoticeExpiringAsync(CancellationToken.None);
         await DispatchAsync();
         _receiver.DeliveredTo("/expiry").ShouldBeEmpty("eight days left: not yet");
         _clock.Advance(TimeSpan.FromDays(2));
-        await sweeper.NoticeExpiringAsync(CancellationToken.None);
-        await sweeper.NoticeExpiringAsync(CancellationToken.None);
+        await notices.NoticeExpiringAsync(CancellationToken.None);
+        await notices.NoticeExpiringAsync(CancellationToken.None);
         await DispatchAsync();
 
         _clock.Advance(TimeSpan.FromDays(7));
         await sweeper.SweepAsync(CancellationToken.None);
-        await sweeper.NoticeExpiringAsync(CancellationToken.None);
+        await notices.NoticeExpiringAsync(CancellationToken.None);
         await DispatchAsync();
         await _receiver.WaitForAsync(r => r.DeliveredTo("/expiry").Count >= 2, TimeSpan.FromSeconds(30), "the notice and the expiry");
         await Task.Delay(200);

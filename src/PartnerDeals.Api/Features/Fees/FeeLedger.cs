@@ -74,8 +74,10 @@ public sealed record Fee
 /// revenue or a resale margin when won, on the won amount in the won currency — there is no revenue to
 /// take a percentage of before. Accrual runs inside the transition's transaction, once per trigger.
 /// </summary>
-public sealed class FeeLedger(Database database)
+public sealed class FeeLedger(Database database, IEnumerable<IFeeFollower> followers)
 {
+    private readonly IReadOnlyList<IFeeFollower> _followers = followers.ToList();
+
     private const string Columns = """
         id, registration_id, partner_id, fee_trigger, fee_model, basis_amount, fee_percent, amount, currency, accrued_at, due_at, paid_at,
         payment_reference
@@ -103,8 +105,8 @@ public sealed class FeeLedger(Database database)
         """;
 
     /// <summary>
-    /// Accrues what a registration, as a transition left it (<paramref name="basis"/>), has earned: the fee accrued, or null if it
-    /// earned nothing new.
+    /// Accrues what a registration, as a transition left it (<paramref name="basis"/>), has earned, and tells the ledger's
+    /// followers (the partner's webhooks): the fee accrued, or null if it earned nothing new.
     /// </summary>
     public async Task<Fee?> AccrueAsync(DbSession session, FeeBasis basis, DateTimeOffset now, CancellationToken ct)
     {
@@ -123,7 +125,10 @@ public sealed class FeeLedger(Database database)
             AccruedAt = now,
             DueAt = now.AddDays(basis.Terms!.PaymentNetDays),
         };
-        return await session.ExecuteAsync(AccrueSql, row, ct) == 0 ? null : row.ToFee(now);
+        if (await session.ExecuteAsync(AccrueSql, row, ct) == 0) return null;
+        var accrued = row.ToFee(now);
+        foreach (var follower in _followers) await follower.AccruedAsync(session, accrued, now, ct);
+        return accrued;
     }
 
     /// <summary>The fee this state of the registration earns under its terms, if any.</summary>
@@ -195,4 +200,12 @@ public sealed class FeeLedger(Database database)
             PaymentReference = PaymentReference,
         };
     }
+}
+
+/// <summary>Hears, in the same transaction, of every fee accrued or paid (the partner's webhooks).</summary>
+public interface IFeeFollower
+{
+    Task AccruedAsync(DbSession session, Fee fee, DateTimeOffset now, CancellationToken ct);
+
+    Task PaidAsync(DbSession session, Fee fee, DateTimeOffset now, CancellationToken ct);
 }

@@ -3,7 +3,6 @@ using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PartnerDeals.Api.Features.Audit;
 using PartnerDeals.Api.Features.Partners;
-using PartnerDeals.Api.Features.Webhooks;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
@@ -101,7 +100,7 @@ public static class FeesApi
         ]));
 
     private static async Task<Results<Ok<Fee>, ProblemHttpResult>> MarkPaid(
-        Guid id, ClaimsPrincipal user, Database database, FeeLedger fees, AuditTrail audit, WebhookEvents webhooks, TimeProvider clock,
+        Guid id, ClaimsPrincipal user, Database database, FeeLedger fees, AuditTrail audit, IEnumerable<IFeeFollower> followers, TimeProvider clock,
         CancellationToken ct, MarkFeePaidRequest? request = null)
     {
         var now = clock.GetUtcNow();
@@ -116,7 +115,7 @@ public static class FeesApi
         }
         await audit.RecordAsync(session, "fee", id, "fee.paid", Actor.From(user), new { fee.Amount, fee.Currency, reference }, ct);
         var paid = (await fees.GetAsync(session, id, now, ct))!;
-        await webhooks.RecordAsync(session, paid.PartnerId, WebhookEventTypes.FeePaid, paid.RegistrationId, paid, now, ct);
+        foreach (var follower in followers) await follower.PaidAsync(session, paid, now, ct);
         await session.CommitAsync(ct);
         return TypedResults.Ok(paid);
     }

@@ -4,7 +4,6 @@ using PartnerDeals.Api.Features.Audit;
 using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Features.Fees;
 using PartnerDeals.Api.Features.Partners;
-using PartnerDeals.Api.Features.Webhooks;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
 using PartnerDeals.Matching;
@@ -21,7 +20,7 @@ namespace PartnerDeals.Api.Features.Registrations;
 /// </summary>
 public sealed class RegistrationDecisions(
     ConflictChecker checker, ConflictStore conflicts, RegistrationStore registrations, PartnerStore partners,
-    RegistrationJournal journal, FeeLedger fees, AuditTrail audit, WebhookEvents webhooks, IOptions<RegistrationOptions> options,
+    RegistrationJournal journal, FeeLedger fees, AuditTrail audit, IOptions<RegistrationOptions> options,
     IOptions<ProductLines.ProductCatalogue> catalogue, TimeProvider clock)
     : ITerminationStep
 {
@@ -91,8 +90,7 @@ public sealed class RegistrationDecisions(
         object data = current is null
             ? new { registration = decided.AuditFields(), decision }
             : new { changes = AuditTrail.Changes(current.AuditFields(), decided.AuditFields()), decision };
-        await journal.AuditAndTellFollowersAsync(session, decided, action, actor, data, ct);
-        await TellPartnerAsync(session, current ?? decided, decided, action, now, ct);
+        await journal.AuditAndTellFollowersAsync(session, current ?? decided, decided, action, actor, data, ct);
         await AccrueFeeAsync(session, decided, now, ct);
         // The old company is no longer claimed: whoever waited behind this registration for it is decided again.
         if (movedClaim) await ReleaseAsync(session, decided.Id, ct);
@@ -134,40 +132,27 @@ public sealed class RegistrationDecisions(
             await audit.RecordAsync(session, "conflict", open.Id, "conflict.resolved", actor, new { resolution = "registration_closed" }, ct);
             changed = changed with { ConflictId = null };
         }
-        // 3. The audit event, and what its followers keep of it (the CRM sync's outbox row, a delivery per enabled CRM).
-        await journal.AuditAndTellFollowersAsync(session, changed, action, actor,
+        // 3. The audit event, and what its followers keep of it: the CRM sync's outbox row (a delivery per enabled CRM), the
+        //    partner's webhooks.
+        await journal.AuditAndTellFollowersAsync(session, current, changed, action, actor,
             new { from = current.Status, to = changed.Status, changes = AuditTrail.Changes(current.AuditFields(), changed.AuditFields()), detail = data }, ct);
-        // 4. The partner's webhooks.
-        await TellPartnerAsync(session, current, changed, action, now, ct);
-        // 5. The fee the decision earned the partner, and its webhook.
+        // 4. The fee the decision earned the partner (the ledger tells its followers: the partner's webhooks).
         await AccrueFeeAsync(session, changed, now, ct);
-        // 6. The registrations that waited behind a released claim are decided again, oldest first.
+        // 5. The registrations that waited behind a released claim are decided again, oldest first.
         if (released) await ReleaseAsync(session, changed.Id, ct);
         return changed;
     }
 
-    /// <summary>Queues the webhook events of the change for the partner's endpoints.</summary>
-    private async Task TellPartnerAsync(DbSession session, Registration before, Registration after, string action, DateTimeOffset now, CancellationToken ct)
-    {
-        foreach (var type in RegistrationJournal.WebhookEventsOf(action, before, after))
-        {
-            await webhooks.RecordAsync(session, after.PartnerId, type, after.Id, after.ForPartner(), now, ct);
-        }
-    }
-
     /// <summary>
-    /// Accrues what the registration as it now is earned the partner (an approval's fixed fee, a win's share, by the terms
-    /// snapshotted at approval; the ledger accrues each once), and tells the partner's endpoints of the fee.
+    /// Accrues what the registration as it now is earned the partner: an approval's fixed fee, a win's share, by the terms
+    /// snapshotted at approval; the ledger accrues each once.
     /// </summary>
     private async Task AccrueFeeAsync(DbSession session, Registration after, DateTimeOffset now, CancellationToken ct)
     {
         var won = after.Status == RegistrationStatus.Won && SoldARegisteredLine(after);
         var basis = new FeeBasis(after.Id, after.PartnerId, after.Terms, after.Status == RegistrationStatus.Approved && after.Icp.Qualified,
             won ? after.Outcome?.Amount : null, won ? after.Outcome?.Currency : null);
-        if (await fees.AccrueAsync(session, basis, now, ct) is { } fee)
-        {
-            await webhooks.RecordAsync(session, fee.PartnerId, WebhookEventTypes.FeeAccrued, fee.RegistrationId, fee, now, ct);
-        }
+        await fees.AccrueAsync(session, basis, now, ct);
     }
 
     /// <summary>

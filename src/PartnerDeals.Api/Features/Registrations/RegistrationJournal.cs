@@ -6,7 +6,8 @@ namespace PartnerDeals.Api.Features.Registrations;
 
 /// <summary>
 /// Every transition of a registration leaves its records in its own transaction: an immutable audit event (who, when,
-/// what), and whatever each <see cref="IRegistrationFollower"/> keeps of it (the CRM sync queues it for every enabled CRM).
+/// what), and whatever each <see cref="IRegistrationFollower"/> keeps of it (the CRM sync queues it for every enabled CRM;
+/// the partner's webhooks tell its endpoints).
 /// None can be lost without the change itself being lost. Registrations knows its followers only by this interface: they
 /// depend on it, not it on them.
 /// </summary>
@@ -15,46 +16,32 @@ public sealed class RegistrationJournal(AuditTrail audit, IEnumerable<IRegistrat
     private readonly IReadOnlyList<IRegistrationFollower> _followers = followers.ToList();
 
     /// <summary>
-    /// The webhook events of a registration's change, in order: none when it is nothing a partner hears of; a new
-    /// registration decided at once (auto-approved) is created and then approved.
-    /// </summary>
-    public static IReadOnlyList<string> WebhookEventsOf(string action, Registration before, Registration after) =>
-        action == "registration.created" && after.Status == RegistrationStatus.Approved ? [action, "registration.approved"]
-        : WebhookEventOf(action, before, after) is { } type ? [type]
-        : [];
-
-    private static string? WebhookEventOf(string action, Registration before, Registration after) => action switch
-    {
-        "registration.created" or "registration.approved" or "registration.rejected" or "registration.more_info_requested"
-            or "registration.withdrawn" or "registration.expired" or "registration.extension_refused" or "registration.won"
-            or "registration.lost" => action,
-        "registration.extended" => "registration.extension_granted",
-        // Decided again (a resubmission, another claim released): the partner hears the status it reached.
-        _ when before.Status != after.Status => after.Status switch
-        {
-            RegistrationStatus.Approved => "registration.approved",
-            RegistrationStatus.Rejected => "registration.rejected",
-            RegistrationStatus.MoreInfoRequested => "registration.more_info_requested",
-            RegistrationStatus.Withdrawn => "registration.withdrawn",
-            _ => null,
-        },
-        _ => null,
-    };
-
-    /// <summary>
     /// Records <paramref name="action"/> (e.g. <c>registration.approved</c>) in the audit trail, and tells every follower of
     /// the registration as it now is.
     /// </summary>
-    public async Task AuditAndTellFollowersAsync(DbSession session, Registration registration, string action, Actor actor, object data, CancellationToken ct)
+    public async Task AuditAndTellFollowersAsync(DbSession session, Registration before, Registration registration, string action, Actor actor, object data,
+        CancellationToken ct)
     {
         await audit.RecordAsync(session, "registration", registration.Id, action, actor, data, ct);
         var now = clock.GetUtcNow();
-        foreach (var follower in _followers) await follower.ChangedAsync(session, registration, action, now, ct);
+        foreach (var follower in _followers) await follower.ChangedAsync(session, before, registration, action, now, ct);
+    }
+
+    /// <summary>Tells every follower of a note the partner may read.</summary>
+    public async Task TellFollowersOfNoteAsync(DbSession session, Registration registration, Note note, DateTimeOffset now, CancellationToken ct)
+    {
+        foreach (var follower in _followers) await follower.NoteAddedAsync(session, registration, note, now, ct);
     }
 }
 
-/// <summary>Keeps something of every change of a registration, in the change's own transaction (the CRM sync's outbox, say).</summary>
+/// <summary>
+/// Keeps something of every change of a registration, in the change's own transaction: the CRM sync's outbox, the partner's
+/// webhooks. `before` is the registration as it was (the same as `after` for a new one).
+/// </summary>
 public interface IRegistrationFollower
 {
-    Task ChangedAsync(DbSession session, Registration registration, string action, DateTimeOffset now, CancellationToken ct);
+    Task ChangedAsync(DbSession session, Registration before, Registration after, string action, DateTimeOffset now, CancellationToken ct);
+
+    /// <summary>A note the partner may read was added to the deal's thread.</summary>
+    Task NoteAddedAsync(DbSession session, Registration registration, Note note, DateTimeOffset now, CancellationToken ct) => Task.CompletedTask;
 }

@@ -1,7 +1,6 @@
 using System.Security.Claims;
 using Dapper;
 using Microsoft.AspNetCore.Http.HttpResults;
-using PartnerDeals.Api.Features.Webhooks;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
@@ -46,7 +45,7 @@ public static class RegistrationNotesApi
     }
 
     private static async Task<Results<Created<Note>, ValidationProblem, ProblemHttpResult>> Add(
-        Guid id, NoteRequest request, ClaimsPrincipal user, [AsParameters] RegistrationServices s, WebhookEvents webhooks, CancellationToken ct)
+        Guid id, NoteRequest request, ClaimsPrincipal user, [AsParameters] RegistrationServices s, RegistrationJournal journal, CancellationToken ct)
     {
         if (request.Internal == true && user.IsPartner()) return Problems.Validation("internal", "Only the channel team may write internal notes.");
         var registration = await s.Registrations.GetAsync(id, ct);
@@ -67,7 +66,7 @@ public static class RegistrationNotesApi
             note.CreatedAt,
         }, ct);
         // An internal note is the channel team's alone: no partner key reads it, and no webhook carries it.
-        if (!note.Internal) await webhooks.RecordAsync(session, registration.PartnerId, WebhookEventTypes.NoteAdded, id, note, now, ct);
+        if (!note.Internal) await journal.TellFollowersOfNoteAsync(session, registration, note, now, ct);
         await session.CommitAsync(ct);
         return TypedResults.Created($"/v1/registrations/{id}/notes", note);
     }

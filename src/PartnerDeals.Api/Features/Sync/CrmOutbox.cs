@@ -14,9 +14,9 @@ public sealed class CrmOutbox(IOptions<CrmOptions> crm) : IRegistrationFollower
 {
     private readonly IReadOnlyList<string> _crms = crm.Value.Enabled;
 
-    public Task ChangedAsync(DbSession session, Registration registration, string action, DateTimeOffset now, CancellationToken ct)
+    public Task ChangedAsync(DbSession session, Registration before, Registration after, string action, DateTimeOffset now, CancellationToken ct)
     {
-        var payload = JsonSerializer.Serialize(new { action, occurredAt = now, registration }, Json.Options);
-        return DeliveryStore.QueueChangeAsync(session, registration.Id, registration.Version, action, payload, _crms, now, ct);
+        var payload = JsonSerializer.Serialize(new { action, occurredAt = now, registration = after }, Json.Options);
+        return DeliveryStore.QueueChangeAsync(session, after.Id, after.Version, action, payload, _crms, now, ct);
     }
 }

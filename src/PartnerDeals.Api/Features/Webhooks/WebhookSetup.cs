@@ -47,6 +47,11 @@ public static class WebhookSetup
         services.AddSingleton<WebhookStore>();
         services.AddSingleton<Partners.ITerminationStep>(sp => sp.GetRequiredService<WebhookStore>());
         services.AddSingleton<WebhookEvents>();
+        services.AddSingleton<PartnerWebhooks>();
+        services.AddSingleton<Registrations.IRegistrationFollower>(sp => sp.GetRequiredService<PartnerWebhooks>());
+        services.AddSingleton<Fees.IFeeFollower>(sp => sp.GetRequiredService<PartnerWebhooks>());
+        services.AddSingleton<ExpiringNotices>();
+        services.AddHostedService(sp => sp.GetRequiredService<ExpiringNotices>());
         services.AddSingleton<WebhookDeliveries>();
         services.AddSingleton<WebhookDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
