@@ -6,7 +6,7 @@ using static PartnerDeals.IntegrationTests.Support.OpportunityCalls;
 
 namespace PartnerDeals.IntegrationTests;
 
-/// <summary>The conflict check against the direct pipeline: a same-domain open deal conflicts, a won account is a customer, a lost deal does not block, a partner learns only availability. See <see cref="OpportunityTest"/>.</summary>
+/// <summary>The conflict check against the direct pipeline: a same-domain open deal conflicts, a won account is a customer, a lost deal does not block, a partner learns only availability.</summary>
 public sealed class DirectPipelineCheckTests : HostTest
 {
     // The direct pipeline over HTTP, through a CRM key.

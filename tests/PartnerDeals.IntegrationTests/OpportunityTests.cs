@@ -5,7 +5,7 @@ using static PartnerDeals.IntegrationTests.Support.OpportunityCalls;
 
 namespace PartnerDeals.IntegrationTests;
 
-/// <summary>The direct pipeline's endpoints: upserts, batches, CSV imports, deletes, lists and the token index behind them. See <see cref="OpportunityTest"/>.</summary>
+/// <summary>The direct pipeline's endpoints: upserts, batches, CSV imports, deletes, lists and the token index behind them.</summary>
 public sealed class OpportunityTests : HostTest
 {
     // The direct pipeline over HTTP, through a CRM key.
