@@ -84,6 +84,19 @@ public sealed partial class FeatureFolderTests
         strays.Distinct().ShouldBeEmpty("a feature's SQL names another feature's table: go through that feature's store");
     }
 
+    [Test]
+    public void FeatureReads_TakeTheOneReadPath_ButTheMetricsReadModels()
+    {
+        // Database.ReadAsync hands a read its session (on SQLite one of a few kept connections, its statements prepared
+        // once); a feature does not build commands of its own. The metrics run a dozen queries on one connection.
+        var features = Path.Combine(RepositoryRoot(), "src", "PartnerDeals.Api", "Features");
+        Directory.GetFiles(features, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}Metrics{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Where(f => File.ReadAllText(f).Contains(".Command(", StringComparison.Ordinal))
+            .Select(Path.GetFileName)
+            .ShouldBeEmpty("these build commands of their own: read through Database.ReadAsync, write through a session");
+    }
+
     /// <summary>The string literals of each feature folder (SQL among them: its keywords are upper case here).</summary>
     private static Dictionary<string, List<string>> FeatureSql()
     {

@@ -63,9 +63,7 @@ public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvide
         if (_recent.TryGetValue(hash, out var recent) && clock.GetElapsedTime(recent.At) < CacheFor) return recent.Key;
 
         var at = clock.GetTimestamp();
-        await using var connection = await database.OpenAsync(ct);
-        var candidates = await connection.QueryAsync<AuthenticatedKey>(
-            database.Command(FindByPrefixSql, new { Prefix = ApiKeySecret.PrefixOf(presented) }, ct));
+        var candidates = await database.ReadAsync(s => s.QueryAsync<AuthenticatedKey>(FindByPrefixSql, new { Prefix = ApiKeySecret.PrefixOf(presented) }, ct), ct);
         var key = candidates.FirstOrDefault(k => ApiKeySecret.MatchesHash(hash, k.SecretHash));
         if (_recent.Count > MaxCached) _recent.Clear();
         // Stored only if nothing was forgotten meanwhile: a revocation during the lookup must not be cached away.
@@ -109,22 +107,20 @@ public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvide
 
     public async Task<ApiKeySummary?> GetAsync(Guid id, CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        var row = await connection.QuerySingleOrDefaultAsync<ApiKeyRow>(database.Command(GetSql, new { Id = id }, ct));
+        var row = await database.ReadAsync(s => s.QuerySingleOrDefaultAsync<ApiKeyRow>(GetSql, new { Id = id }, ct), ct);
         return row?.ToSummary();
     }
 
     public async Task<Page<ApiKeySummary>> ListAsync(ApiKeyRole? role, Guid? partnerId, bool includeRevoked, int pageSize, Guid? after, CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        var rows = (await connection.QueryAsync<ApiKeyRow>(database.Command(database.Dialect.Page(ListSql), new
+        var rows = await database.ReadAsync(s => s.QueryAsync<ApiKeyRow>(database.Dialect.Page(ListSql), new
         {
             Role = role is { } r ? Json.Name(r) : null,
             PartnerId = partnerId,
             IncludeRevoked = includeRevoked ? 1 : 0,
             After = after,
             Limit = pageSize + 1,
-        }, ct))).AsList();
+        }, ct), ct);
         return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToSummary());
     }
 
@@ -162,14 +158,12 @@ public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvide
 
     public async Task<bool> AnyAsync(CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<long>(database.Command(CountSql, null, ct)) > 0;
+        return await database.ReadAsync(s => s.ExecuteScalarAsync<long>(CountSql, null, ct), ct) > 0;
     }
 
     public async Task<bool> ExistsAsync(string secret, CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        return await connection.ExecuteScalarAsync<long>(database.Command(ExistsByHashSql, new { SecretHash = ApiKeySecret.Hash(secret) }, ct)) > 0;
+        return await database.ReadAsync(s => s.ExecuteScalarAsync<long>(ExistsByHashSql, new { SecretHash = ApiKeySecret.Hash(secret) }, ct), ct) > 0;
     }
 
     /// <summary>One row of <c>api_keys</c>, as Dapper writes it (its properties are the insert's parameters) and reads it back.</summary>

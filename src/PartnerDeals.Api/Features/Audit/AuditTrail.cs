@@ -60,9 +60,8 @@ public sealed class AuditTrail(Database database, TimeProvider clock)
 
     public async Task<Page<AuditEvent>> ListAsync(string entityType, Guid entityId, int pageSize, Guid? after, CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        var rows = (await connection.QueryAsync<AuditRow>(database.Command(database.Dialect.Page(ListForEntitySql),
-            new { EntityType = entityType, EntityId = entityId, After = after, Limit = pageSize + 1 }, ct))).AsList();
+        var rows = (await database.ReadAsync(read => read.QueryAsync<AuditRow>(database.Dialect.Page(ListForEntitySql),
+            new { EntityType = entityType, EntityId = entityId, After = after, Limit = pageSize + 1 }, ct), ct)).AsList();
         return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToEvent());
     }
 

@@ -203,15 +203,14 @@ public sealed class ConflictStore(Database database)
     public async Task<Page<Conflict>> ListAsync(ConflictStatus? status, CandidateKind? kind, Guid? registrationId, int pageSize, Guid? after,
         CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        var rows = (await connection.QueryAsync<ConflictRow>(database.Command(database.Dialect.Page(ListSql), new
+        var rows = (await database.ReadAsync(read => read.QueryAsync<ConflictRow>(database.Dialect.Page(ListSql), new
         {
             Status = status is { } s ? Json.Name(s) : null,
             Kind = kind is { } k ? Json.Name(k) : null,
             RegistrationId = registrationId,
             After = after,
             Limit = pageSize + 1,
-        }, ct))).AsList();
+        }, ct), ct)).AsList();
         return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToConflict(null));
     }
 

@@ -185,9 +185,8 @@ public sealed class PartnerPreChecks(Database database, IOptions<PartnerPreCheck
 
     public async Task<Page<PartnerPreCheck>> ListAsync(Guid partnerId, int pageSize, Guid? after, CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        var rows = (await connection.QueryAsync<Row>(database.Command(database.Dialect.Page(ListSql),
-            new { PartnerId = partnerId, After = after, Limit = pageSize + 1 }, ct))).AsList();
+        var rows = (await database.ReadAsync(read => read.QueryAsync<Row>(database.Dialect.Page(ListSql),
+            new { PartnerId = partnerId, After = after, Limit = pageSize + 1 }, ct), ct)).AsList();
         return Paging.ToPage(rows, pageSize, r => r.Id, r => new PartnerPreCheck
         {
             Id = r.Id,

@@ -153,8 +153,7 @@ public sealed class FeeLedger(Database database, IEnumerable<IFeeFollower> follo
     /// <summary>A partner's fees accrued in [<paramref name="from"/>, <paramref name="to"/>), oldest first.</summary>
     public async Task<IReadOnlyList<Fee>> ForPartnerAsync(Guid partnerId, DateTimeOffset from, DateTimeOffset to, DateTimeOffset now, CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        var rows = await connection.QueryAsync<FeeRow>(database.Command(ForPartnerSql, new { PartnerId = partnerId, From = from, To = to }, ct));
+        var rows = await database.ReadAsync(read => read.QueryAsync<FeeRow>(ForPartnerSql, new { PartnerId = partnerId, From = from, To = to }, ct), ct);
         return rows.Select(r => r.ToFee(now)).ToList();
     }
 

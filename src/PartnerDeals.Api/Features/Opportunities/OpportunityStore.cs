@@ -209,17 +209,15 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
 
     public async Task<Opportunity?> GetAsync(string source, string externalId, CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        var row = await connection.QuerySingleOrDefaultAsync<OpportunityRow>(database.Command(GetSql, new { Source = source, ExternalId = externalId }, ct));
+        var row = await database.ReadAsync(read => read.QuerySingleOrDefaultAsync<OpportunityRow>(GetSql, new { Source = source, ExternalId = externalId }, ct), ct);
         return row?.ToOpportunity();
     }
 
     public async Task<Page<Opportunity>> ListAsync(string? source, OpportunityStatus? status, string? country, string? domain, int pageSize, Guid? after,
         CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
         var sql = ListSqlFor(source is not null, status is not null, country is not null, domain is not null, after is not null);
-        var rows = (await connection.QueryAsync<OpportunityRow>(database.Command(database.Dialect.Page(sql), new
+        var rows = (await database.ReadAsync(read => read.QueryAsync<OpportunityRow>(database.Dialect.Page(sql), new
         {
             Source = source,
             Status = status is { } s ? Json.Name(s) : null,
@@ -227,7 +225,7 @@ public sealed class OpportunityStore(Database database, TimeProvider clock)
             CompanyDomain = domain is null ? null : Domains.CompanyDomain(domain) ?? domain,
             After = after,
             Limit = pageSize + 1,
-        }, ct))).AsList();
+        }, ct), ct)).AsList();
         return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToOpportunity());
     }
 

@@ -61,15 +61,14 @@ public sealed class PartnerStore(Database database)
 
     public async Task<Page<Partner>> ListAsync(PartnerType? type, string? tier, PartnerStatus? status, int pageSize, Guid? after, CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        var rows = (await connection.QueryAsync<PartnerRow>(database.Command(database.Dialect.Page(ListSql), new
+        var rows = (await database.ReadAsync(read => read.QueryAsync<PartnerRow>(database.Dialect.Page(ListSql), new
         {
             Type = type is { } t ? Json.Name(t) : null,
             Tier = tier,
             Status = status is { } s ? Json.Name(s) : null,
             After = after,
             Limit = pageSize + 1,
-        }, ct))).AsList();
+        }, ct), ct)).AsList();
         return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToPartner());
     }
 

@@ -12,7 +12,7 @@ namespace PartnerDeals.Api.Features.Registrations;
 /// themselves: Webhooks/ExpiringNotices.)
 /// </summary>
 public sealed partial class ProtectionSweeper(
-    Database database, DecisionWriter writer, RegistrationStore registrations, RegistrationDecisions decisions,
+    DecisionWriter writer, RegistrationStore registrations, RegistrationDecisions decisions,
     IOptions<RegistrationOptions> options, TimeProvider clock, ILogger<ProtectionSweeper> logger)
     : BackgroundService
 {
@@ -25,11 +25,7 @@ public sealed partial class ProtectionSweeper(
         while (true)
         {
             var now = clock.GetUtcNow();
-            IReadOnlyList<Guid> due;
-            await using (var connection = await database.OpenAsync(ct))
-            {
-                due = await registrations.ExpiredAsync(connection, now, Batch, ct);
-            }
+            var due = await registrations.ExpiredAsync(now, Batch, ct);
             var before = expired;
             foreach (var id in due)
             {

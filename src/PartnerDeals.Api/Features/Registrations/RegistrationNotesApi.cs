@@ -83,14 +83,13 @@ public static class RegistrationNotesApi
         var registration = await s.Registrations.GetAsync(id, ct);
         if (registration is null || !user.CanSeePartner(registration.PartnerId)) return NotFound();
 
-        await using var connection = await s.Database.OpenAsync(ct);
-        var rows = (await connection.QueryAsync<Row>(s.Database.Command(s.Database.Dialect.Page(ListSql), new
+        var rows = (await s.Database.ReadAsync(read => read.QueryAsync<Row>(s.Database.Dialect.Page(ListSql), new
         {
             RegistrationId = id,
             IncludeInternal = user.IsPartner() ? 0 : 1,
             After = after,
             Limit = pageSize + 1,
-        }, ct))).AsList();
+        }, ct), ct)).AsList();
         return TypedResults.Ok(Paging.ToPage(rows, pageSize, r => r.Id, r => new Note(r.Id, r.RegistrationId, r.AuthorRole, r.Internal, r.Body, r.CreatedAt)));
     }
 

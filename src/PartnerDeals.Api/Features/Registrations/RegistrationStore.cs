@@ -138,8 +138,7 @@ public sealed class RegistrationStore(Database database)
     public async Task<Page<Registration>> ListAsync(RegistrationFilter filter, int pageSize, Guid? after, CancellationToken ct)
     {
         var company = filter.Company is null ? null : CompanyName.Normalise(filter.Company);
-        await using var connection = await database.OpenAsync(ct);
-        var rows = (await connection.QueryAsync<RegistrationRow>(database.Command(database.Dialect.Page(ListSql), new
+        var rows = (await database.ReadAsync(read => read.QueryAsync<RegistrationRow>(database.Dialect.Page(ListSql), new
         {
             Status = filter.Status is { } s ? Json.Name(s) : null,
             filter.PartnerId,
@@ -149,7 +148,7 @@ public sealed class RegistrationStore(Database database)
             CompanyDomain = filter.Company is null ? null : Domains.CompanyDomain(filter.Company) ?? "",
             After = after,
             Limit = pageSize + 1,
-        }, ct))).AsList();
+        }, ct), ct)).AsList();
         return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToRegistration());
     }
 
@@ -160,8 +159,8 @@ public sealed class RegistrationStore(Database database)
     public async Task<IReadOnlyList<Guid>> ActiveClaimsOfAsync(DbSession session, Guid partnerId, CancellationToken ct) =>
         (await session.QueryAsync<Guid>(ActiveClaimsOfSql, new { PartnerId = partnerId }, ct)).AsList();
 
-    public async Task<IReadOnlyList<Guid>> ExpiredAsync(DbConnection connection, DateTimeOffset now, int limit, CancellationToken ct) =>
-        (await connection.QueryAsync<Guid>(database.Command(database.Dialect.Page(ExpiredSql), new { Now = now, Limit = limit }, ct))).AsList();
+    public async Task<IReadOnlyList<Guid>> ExpiredAsync(DateTimeOffset now, int limit, CancellationToken ct) =>
+        (await database.ReadAsync(read => read.QueryAsync<Guid>(database.Dialect.Page(ExpiredSql), new { Now = now, Limit = limit }, ct), ct)).AsList();
 
     /// <summary>Moves the token index from <paramref name="before"/> to <paramref name="after"/>, by key (no secondary index needed).</summary>
     private async Task WriteTokensAsync(DbSession session, Guid id, IReadOnlyList<string> before, IReadOnlyList<string> after, CancellationToken ct)

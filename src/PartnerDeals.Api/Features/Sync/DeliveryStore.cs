@@ -188,24 +188,22 @@ public sealed class DeliveryStore(Database database, AuditTrail audit)
 
     public async Task<Page<Delivery>> ListAsync(DeliveryStatus? status, string? crm, Guid? registrationId, int pageSize, Guid? after, CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        var rows = (await connection.QueryAsync<DeliveryRow>(database.Command(database.Dialect.Page(ListSql), new
+        var rows = (await database.ReadAsync(read => read.QueryAsync<DeliveryRow>(database.Dialect.Page(ListSql), new
         {
             Status = status is { } s ? Json.Name(s) : null,
             Crm = crm,
             RegistrationId = registrationId,
             After = after,
             Limit = pageSize + 1,
-        }, ct))).ToList();
+        }, ct), ct)).ToList();
         return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToDelivery(null));
     }
 
     public async Task<Delivery?> GetAsync(Guid id, CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        var row = await connection.QuerySingleOrDefaultAsync<DeliveryRow>(database.Command(GetSql, new { Id = id }, ct));
+        var row = await database.ReadAsync(read => read.QuerySingleOrDefaultAsync<DeliveryRow>(GetSql, new { Id = id }, ct), ct);
         if (row is null) return null;
-        var attempts = await connection.QueryAsync<DeliveryAttemptRow>(database.Command(AttemptsSql, new { Id = id }, ct));
+        var attempts = await database.ReadAsync(read => read.QueryAsync<DeliveryAttemptRow>(AttemptsSql, new { Id = id }, ct), ct);
         return row.ToDelivery(attempts.Select(a => new DeliveryAttempt(Json.Parse<AttemptOutcome>(a.Outcome), a.StatusCode, a.Error, a.StartedAt, a.DurationMs))
             .ToList());
     }
@@ -230,8 +228,7 @@ public sealed class DeliveryStore(Database database, AuditTrail audit)
 
     public async Task<IReadOnlyList<CrmBacklog>> BacklogAsync(IEnumerable<string> crms, CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        var rows = (await connection.QueryAsync<BacklogRow>(database.Command(BacklogSql, null, ct))).ToList();
+        var rows = (await database.ReadAsync(read => read.QueryAsync<BacklogRow>(BacklogSql, null, ct), ct)).ToList();
         return crms.Union(rows.Select(r => r.Crm)).Order().Select(crm =>
         {
             int Count(string status) => rows.Where(r => r.Crm == crm && r.Status == status).Sum(r => r.Count);
@@ -243,8 +240,7 @@ public sealed class DeliveryStore(Database database, AuditTrail audit)
     /// <summary>When the oldest pending delivery of each CRM was created: the sync lag.</summary>
     public async Task<IReadOnlyDictionary<string, DateTimeOffset>> OldestPendingAsync(CancellationToken ct)
     {
-        await using var connection = await database.OpenAsync(ct);
-        var rows = await connection.QueryAsync<BacklogRow>(database.Command(OldestPendingSql, null, ct));
+        var rows = await database.ReadAsync(read => read.QueryAsync<BacklogRow>(OldestPendingSql, null, ct), ct);
         return rows.Where(r => r.Oldest is not null).ToDictionary(r => r.Crm, r => r.Oldest!.Value);
     }
 
