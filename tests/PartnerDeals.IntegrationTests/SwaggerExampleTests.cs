@@ -162,7 +162,7 @@ public sealed partial class SwaggerExampleTests : HostTest
     /// <summary>A registration of the vendor's own account: pending review, with an open conflict.</summary>
     private async Task<string> ConflictAsync()
     {
-        var (company, domain) = Company();
+        var (company, domain) = NewCompany();
         await PutAsync($"/v1/opportunities/salesforce/{Guid.NewGuid():N}", new { accountName = company, accountDomain = domain, country = "DE", status = "open" });
         var registration = await RegisterAsync(company, domain);
         return (await ReadJsonAsync(await Admin.GetAsync($"/v1/registrations/{registration.Get<string>("id")}"))).Get<string>("conflictId");
@@ -171,7 +171,7 @@ public sealed partial class SwaggerExampleTests : HostTest
     /// <summary>A registration of a company nobody claims, waiting for review as the partner's tier says.</summary>
     private async Task<string> PendingAsync()
     {
-        var (company, domain) = Company();
+        var (company, domain) = NewCompany();
         var registration = await RegisterAsync(company, domain);
         registration.Get<string>("status").ShouldBe("pending_review");
         return registration.Get<string>("id");
@@ -224,13 +224,6 @@ public sealed partial class SwaggerExampleTests : HostTest
         contact = new { name = "Maria Schmidt", email = $"maria@{domain}" },
         deal = new { name = "Rollout", estimatedValue = 50_000, currency = "EUR" },
     });
-
-    private static (string Name, string Domain) Company()
-    {
-        string Word() => string.Concat(Enumerable.Range(0, 9).Select(_ => (char)('a' + Random.Shared.Next(26))));
-        var (first, second) = (Word(), Word());
-        return ($"{char.ToUpperInvariant(first[0])}{first[1..]} {char.ToUpperInvariant(second[0])}{second[1..]} GmbH", $"{first}{second}.example");
-    }
 
     private async Task PutAsync(string path, object body)
     {
