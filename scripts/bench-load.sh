@@ -136,7 +136,7 @@ measure 5 "$work/read.lua" "$base" "warm-up reads" >/dev/null
 measure "$duration" "$work/read.lua" "$base" "GET /v1/registrations/id"
 measure "$duration" "$work/report.lua" "$base/health/live" "GET /health/live (floor)"; floor=$rate
 echo "service RSS after the run: $(( $(awk '/VmRSS/ {print $2}' /proc/$server/status) / 1024 )) MiB, peak $(( $(awk '/VmHWM/ {print $2}' /proc/$server/status) / 1024 )) MiB"
-echo "registrations stored: $(sqlite3 "$db" 'SELECT COUNT(*) FROM registrations'), outbox rows: $(sqlite3 "$db" 'SELECT COUNT(*) FROM outbox')"
+echo "registrations stored: $(sqlite3 "$db" 'SELECT COUNT(*) FROM registrations'), outbox rows: $(sqlite3 "$db" 'SELECT COUNT(*) FROM outbox_events')"
 
 stop_server
 start_server

@@ -12,6 +12,7 @@ using PartnerDeals.Api.Features.Conflicts;
 using PartnerDeals.Api.Features.Fees;
 using PartnerDeals.Api.Features.Metrics;
 using PartnerDeals.Api.Features.Opportunities;
+using PartnerDeals.Api.Features.Outbox;
 using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Features.PipelinePull;
 using PartnerDeals.Api.Features.ProductLines;
@@ -90,6 +91,7 @@ builder.Services.AddOptions<RegistrationOptions>().Bind(config.GetSection(Regist
     .Validate(o => o.IsValid, "Registrations: policy version 1-32 characters; ICP employee limits 0 <= min <= max; MinDealSize keys ISO 4217 "
         + "with amounts >= 0; extensions MaxCount 0-100 and Days 1-730; ExpirySweepSeconds 1-86400; Policy:ConflictScope account or product_line.")
     .ValidateOnStart();
+builder.Services.AddOutbox();
 builder.Services.AddCrmSync(config);
 builder.Services.AddPipelinePull();
 builder.Services.AddWebhooks(config);
@@ -111,7 +113,7 @@ builder.Services.AddOpenApiDocument();
 builder.Services.AddHealth();
 builder.Services.AddOpenTelemetry()
     .ConfigureResource(r => r.AddService("partnerdeals-api"))
-    .WithMetrics(m => m.AddMeter(SyncMetrics.MeterName, PartnerPreChecks.MeterName, DecisionWriter.MeterName, WebhookDispatcher.MeterName,
+    .WithMetrics(m => m.AddMeter(OutboxDispatcher.MeterName, PartnerPreChecks.MeterName, DecisionWriter.MeterName,
         PartnerDeals.Api.Features.PipelinePull.PipelinePuller.MeterName).AddAspNetCoreInstrumentation().AddRuntimeInstrumentation().AddPrometheusExporter());
 
 var app = builder.Build();

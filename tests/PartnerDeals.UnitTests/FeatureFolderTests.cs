@@ -36,6 +36,11 @@ public sealed partial class FeatureFolderTests
         uses["Sync"].ShouldContain("Registrations");
         uses["Webhooks"].ShouldContain("Registrations");
         uses["Fees"].ShouldNotContain("Webhooks");
+        // One outbox beneath both: each is a channel of it (IDeliverySender), and it knows neither.
+        uses["Outbox"].ShouldBeEmpty();
+        uses["Sync"].ShouldContain("Outbox");
+        uses["Webhooks"].ShouldContain("Outbox");
+        uses["Registrations"].ShouldNotContain("Outbox");
     }
 
     /// <summary>
@@ -54,8 +59,8 @@ public sealed partial class FeatureFolderTests
         ["Registrations"] = ["conflicts"],
         // The expiring notice looks only at the registrations of partners with an endpoint.
         ["Webhooks"] = ["registrations"],
-        // A delivery is sent with its registration and partner as they are at delivery time.
-        ["Sync"] = ["registrations", "partners"],
+        // A CRM batch is sent with its partners' names as they are at delivery time.
+        ["Sync"] = ["partners"],
     };
 
     [Test]

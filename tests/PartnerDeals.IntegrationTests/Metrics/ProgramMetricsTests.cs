@@ -71,10 +71,10 @@ public sealed class ProgramMetricsTests : HostTest
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO deliveries (id, outbox_id, registration_id, registration_version, crm, event_type, status, attempts, next_attempt_at,
-                last_status_code, last_error, created_at, updated_at)
-            SELECT lower(hex(randomblob(16))), id, registration_id, 1, $crm, event_type, 'dead', 1, $at, 400, 'INVALID_FIELD: refused', $at, $at
-            FROM outbox ORDER BY id LIMIT 1
+            INSERT INTO outbox_deliveries (id, event_id, channel, destination, registration_id, registration_version, event_type, status, attempts,
+                next_attempt_at, last_status_code, last_error, created_at, updated_at)
+            SELECT lower(hex(randomblob(16))), id, 'crm', $crm, registration_id, 1, event_type, 'dead', 1, $at, 400, 'INVALID_FIELD: refused', $at, $at
+            FROM outbox_events WHERE partner_id IS NULL ORDER BY id LIMIT 1
             """;
         command.Parameters.AddWithValue("$crm", crm);
         command.Parameters.AddWithValue("$at", createdAt);

@@ -204,7 +204,7 @@ public sealed class LifecycleTests : HostTest
         await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(Factory.ConnectionString);
         await connection.OpenAsync();
         var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM outbox WHERE registration_id = $id";
+        command.CommandText = "SELECT COUNT(*) FROM outbox_events WHERE registration_id = $id AND partner_id IS NULL";
         command.Parameters.AddWithValue("$id", id);
         return Convert.ToInt32(await command.ExecuteScalarAsync());
     }

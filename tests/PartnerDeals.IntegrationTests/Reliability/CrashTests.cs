@@ -82,12 +82,12 @@ public sealed class CrashTests
             await db.OpenAsync();
             db.ExecuteScalar<string>("PRAGMA integrity_check").ShouldBe("ok");
             var stored = db.Query<string>("SELECT id FROM registrations").Select(Guid.Parse).ToHashSet();
-            var withOutbox = db.Query<string>("SELECT DISTINCT registration_id FROM outbox WHERE event_type = 'registration.created'").Select(Guid.Parse).ToHashSet();
+            var withOutbox = db.Query<string>("SELECT DISTINCT registration_id FROM outbox_events WHERE partner_id IS NULL AND event_type = 'registration.created'").Select(Guid.Parse).ToHashSet();
             acknowledged.Values.Where(id => !stored.Contains(id)).ShouldBeEmpty("every registration answered 201 survives the crash");
             acknowledged.Values.Where(id => !withOutbox.Contains(id)).ShouldBeEmpty("every acknowledged registration's outbox row survives with it");
             withOutbox.Except(stored).ShouldBeEmpty("no outbox row without its registration");
             db.ExecuteScalar<int>("SELECT COUNT(*) FROM (SELECT company_name FROM registrations GROUP BY company_name HAVING COUNT(*) > 1)").ShouldBe(0);
-            db.ExecuteScalar<int>("SELECT COUNT(*) FROM (SELECT registration_id FROM outbox WHERE event_type = 'registration.created' GROUP BY registration_id HAVING COUNT(*) > 1)").ShouldBe(0);
+            db.ExecuteScalar<int>("SELECT COUNT(*) FROM (SELECT registration_id FROM outbox_events WHERE partner_id IS NULL AND event_type = 'registration.created' GROUP BY registration_id HAVING COUNT(*) > 1)").ShouldBe(0);
             db.ExecuteScalar<int>("SELECT COUNT(*) FROM registrations").ShouldBe(db.ExecuteScalar<int>("SELECT COUNT(*) FROM idempotency_keys"),
                 "each registration committed together with its idempotency key");
         }

@@ -90,11 +90,11 @@ public sealed class CrmOutageTests : SyncTest
         await Task.WhenAll(load);
 
         await using var db = new SqliteConnection(Factory.ConnectionString);
-        await Eventually.UntilAsync(() => db.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'"), pending => pending == 0,
+        await Eventually.UntilAsync(() => db.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM outbox_deliveries WHERE status = 'pending'"), pending => pending == 0,
             "every pending delivery to be delivered after the recovery", TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(200));
 
-        var deliveries = await db.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM deliveries");
-        var outcomes = (await db.QueryAsync<(string Outcome, int Count)>("SELECT outcome, COUNT(*) FROM delivery_attempts GROUP BY outcome")).ToList();
+        var deliveries = await db.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM outbox_deliveries");
+        var outcomes = (await db.QueryAsync<(string Outcome, int Count)>("SELECT outcome, COUNT(*) FROM outbox_attempts GROUP BY outcome")).ToList();
         var duringOutage = Crm.LogEntries.Where(e => e.RequestMessage.Path.StartsWith(UpsertPath, StringComparison.Ordinal) && e.RequestMessage.DateTime < recovered)
             .GroupBy(StatusOf).ToDictionary(g => g.Key, g => g.Count());
         TestContext.Out.WriteLine($"{registrations.Count} registrations, {deliveries} deliveries; attempts {string.Join(", ", outcomes.Select(o => $"{o.Outcome} {o.Count}"))}; "
@@ -102,11 +102,11 @@ public sealed class CrmOutageTests : SyncTest
         duringOutage.Keys.ShouldBe([503, 429, 204], ignoreOrder: true, "each fault was met: down, slow down, and too slow (204 after the timeout)");
         outcomes.Select(o => o.Outcome).ShouldContain("rate_limited");
         outcomes.Select(o => o.Outcome).ShouldContain("postponed", "the circuit opened");
-        (await db.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM deliveries WHERE status = 'dead'")).ShouldBe(0, "an outage postpones; it kills nothing");
-        (await db.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM outbox")).ShouldBe(deliveries, "one Salesforce delivery per change");
+        (await db.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM outbox_deliveries WHERE status = 'dead'")).ShouldBe(0, "an outage postpones; it kills nothing");
+        (await db.ExecuteScalarAsync<int>("SELECT COUNT(*) FROM outbox_events WHERE partner_id IS NULL")).ShouldBe(deliveries, "one Salesforce delivery per change");
         (await db.ExecuteScalarAsync<int>("""
-            SELECT COUNT(*) FROM deliveries d
-            WHERE (SELECT COUNT(*) FROM delivery_attempts a WHERE a.delivery_id = d.id AND a.outcome = 'delivered') <> 1
+            SELECT COUNT(*) FROM outbox_deliveries d
+            WHERE (SELECT COUNT(*) FROM outbox_attempts a WHERE a.delivery_id = d.id AND a.outcome = 'delivered') <> 1
             """)).ShouldBe(0, "each delivery delivered exactly once");
 
         // Once in effect: what Salesforce applied last for each registration is what the registration is now.

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using PartnerDeals.Api.Features.Audit;
 using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Features.Fees;
+using PartnerDeals.Api.Features.Outbox;
 using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Features.Sync;
 using PartnerDeals.Api.Features.Webhooks;
@@ -35,24 +36,28 @@ public sealed class DeliveryStorageTests(DatabaseProvider provider) : StorageTes
         }
         await InTransaction(tx => decisions.ApplyAsync(tx, created[0], created[0] with { Status = RegistrationStatus.Withdrawn, Reason = "withdrawn" },
             Actor.System, "registration.withdrawn", new { }, CancellationToken.None));
-        var store = new DeliveryStore(Database, Audit);
+        var store = new OutboxStore(Database);
+        var salesforce = new Destination(CrmSender.ChannelName, Crms.Salesforce);
         var now = Clock.GetUtcNow();
         var lease = TimeSpan.FromMinutes(2);
+        Task<IReadOnlyList<LeasedDelivery>> ClaimAsync(int limit, DateTimeOffset at) =>
+            InTransaction(tx => store.LeaseAsync(tx, salesforce, limit, at, lease, CancellationToken.None));
+        Task<bool> RecordAsync(LeasedDelivery delivery) => InTransaction(tx => OutboxStore.RecordAsync(tx, delivery,
+            new Sent("delivered", Verdict.Delivered, now, 0), DeliveryStates.Delivered, 1, now, now, CancellationToken.None));
 
-        var claims = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => store.ClaimAsync(Crms.Salesforce, 3, now, lease, CancellationToken.None))));
+        var claims = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => ClaimAsync(3, now))));
 
         var claimed = claims.SelectMany(c => c).ToList();
         claimed.Select(c => c.Id).Distinct().Count().ShouldBe(claimed.Count, "no delivery is leased twice");
         claimed.Count.ShouldBe(6, "one per registration: the withdrawal waits for the creation of its registration");
         claimed.ShouldAllBe(c => c.EventType == "registration.created");
-        (await store.ClaimAsync(Crms.Salesforce, 10, now.AddSeconds(30), lease, CancellationToken.None)).ShouldBeEmpty("every lease is still held");
+        (await ClaimAsync(10, now.AddSeconds(30))).ShouldBeEmpty("every lease is still held");
 
         var first = claimed.Single(c => c.Payload.Contains(created[0].Id.ToString("D")));
-        (await store.RecordAsync(first, AttemptResult.Delivered, DeliveryStatus.Delivered, 1, now, now, now, CancellationToken.None)).ShouldBeTrue();
-        (await store.RecordAsync(first, AttemptResult.Delivered, DeliveryStatus.Delivered, 1, now, now, now, CancellationToken.None))
-            .ShouldBeFalse("a lease is recorded once");
+        (await RecordAsync(first)).ShouldBeTrue();
+        (await RecordAsync(first)).ShouldBeFalse("a lease is recorded once");
 
-        var afterLease = await store.ClaimAsync(Crms.Salesforce, 10, now + lease, lease, CancellationToken.None);
+        var afterLease = await ClaimAsync(10, now + lease);
         afterLease.Count.ShouldBe(6, "five run-out leases and the withdrawal, now that the creation is delivered");
         afterLease.Count(c => c.EventType == "registration.withdrawn").ShouldBe(1);
     }

@@ -91,4 +91,11 @@ public abstract class StorageTest(DatabaseProvider provider)
         await work(tx);
         await tx.CommitAsync();
     }
+
+    protected async Task<T> InTransaction<T>(Func<DbSession, Task<T>> work)
+    {
+        var result = default(T);
+        await InTransaction(async tx => { result = await work(tx); });
+        return result!;
+    }
 }

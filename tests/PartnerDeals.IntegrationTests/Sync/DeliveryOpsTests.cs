@@ -88,10 +88,10 @@ public sealed class DeliveryOpsTests : SalesforceDeliveryTest
         using var anonymous = Factory.Client(null);
         var metrics = await anonymous.GetStringAsync("/metrics");
 
-        var sync = metrics.Split('\n').Where(l => l.StartsWith("partnerdeals_sync_", StringComparison.Ordinal)).ToList();
-        sync.ShouldContain(l => l.StartsWith("partnerdeals_sync_deliveries_total{") && l.Contains("crm=\"salesforce\",outcome=\"delivered\""));
-        sync.ShouldContain(l => l.StartsWith("partnerdeals_sync_attempts_total{") && l.Contains("crm=\"salesforce\",outcome=\"delivered\""));
-        sync.ShouldContain(l => l.StartsWith("partnerdeals_sync_lag_seconds{") && l.Contains("crm=\"salesforce\""));
+        var sync = metrics.Split('\n').Where(l => l.StartsWith("partnerdeals_outbox_", StringComparison.Ordinal) && l.Contains("channel=\"crm\"")).ToList();
+        sync.ShouldContain(l => l.StartsWith("partnerdeals_outbox_deliveries_total{") && l.Contains("destination=\"salesforce\"") && l.Contains("outcome=\"delivered\""));
+        sync.ShouldContain(l => l.StartsWith("partnerdeals_outbox_attempts_total{") && l.Contains("destination=\"salesforce\"") && l.Contains("outcome=\"delivered\""));
+        sync.ShouldContain(l => l.StartsWith("partnerdeals_outbox_lag_seconds{") && l.Contains("destination=\"salesforce\""));
         var status = (await ReadJsonAsync(await Admin.GetAsync("/v1/sync/status"))).AsArray().Single(s => s!.Get<string>("crm") == "salesforce")!;
         status.Get<bool>("enabled").ShouldBeTrue();
         status.Get<int>("delivered").ShouldBeGreaterThanOrEqualTo(1);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using PartnerDeals.Api.Features.Outbox;
 using PartnerDeals.Api.Features.Sync;
 using PartnerDeals.IntegrationTests.Support;
 using WireMock.RequestBuilders;
@@ -203,10 +204,10 @@ public sealed class HubSpotSyncTests : SyncTest
             var (company, domain) = NewCompany();
             var id = Id((await RegisterAsync(admin, Body(company, domain, partnerId: Id(partner))))!);
             Crm.Given(Request.Create().WithPath(BatchPath).UsingPost()).RespondWith(RateLimited("DAILY", "You have reached your daily limit."));
-            var dispatcher = host.Services.GetRequiredService<SyncDispatcher>();
+            var dispatcher = host.Services.GetRequiredService<OutboxDispatcher>();
 
-            await dispatcher.DispatchOnceAsync(CancellationToken.None);
-            await dispatcher.DispatchOnceAsync(CancellationToken.None);
+            await dispatcher.DispatchOnceAsync(CancellationToken.None, CrmSender.ChannelName);
+            await dispatcher.DispatchOnceAsync(CancellationToken.None, CrmSender.ChannelName);
 
             var delivery = (await DeliveriesAsync(admin, id)).Single();
             delivery.Get<string>("status").ShouldBe("pending");

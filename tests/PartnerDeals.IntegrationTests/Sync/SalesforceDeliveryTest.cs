@@ -115,7 +115,7 @@ public abstract class SalesforceDeliveryTest : SyncTest
             {
                 await using var connection = new SqliteConnection(connectionString);
                 return await connection.QuerySingleOrDefaultAsync<string>(
-                    "SELECT locked_until FROM deliveries WHERE registration_id = @Id AND lease_id IS NOT NULL", new { Id = registrationId });
+                    "SELECT locked_until FROM outbox_deliveries WHERE registration_id = @Id AND lease_id IS NOT NULL", new { Id = registrationId });
             },
             leased => leased is not null, "an instance to lease the delivery", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(20));
         return DateTimeOffset.Parse(leased!, System.Globalization.CultureInfo.InvariantCulture);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
+using PartnerDeals.Api.Features.Outbox;
 using PartnerDeals.Api.Features.Sync;
 using PartnerDeals.IntegrationTests.Registrations;
 using WireMock.Logging;
@@ -51,7 +52,7 @@ public abstract class SyncTest : HostTest
         Crm.Dispose();
     }
 
-    protected Task<int> DispatchAsync() => Factory.Services.GetRequiredService<SyncDispatcher>().DispatchOnceAsync(CancellationToken.None);
+    protected Task<int> DispatchAsync() => Factory.Services.GetRequiredService<OutboxDispatcher>().DispatchOnceAsync(CancellationToken.None, CrmSender.ChannelName);
 
     /// <summary>Runs dispatcher rounds until the registration's deliveries are all delivered or dead; answers them oldest first.</summary>
     protected async Task<IReadOnlyList<JsonObject>> DispatchUntilSettledAsync(string registrationId, int expected = 1, TimeSpan? timeout = null)

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using PartnerDeals.Api.Features.Outbox;
 using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Features.Webhooks;
 using PartnerDeals.IntegrationTests.Registrations;
@@ -33,8 +34,8 @@ public sealed class WebhookClockTests : HostTest
 
     private async Task DispatchAsync()
     {
-        var dispatcher = Factory.Services.GetRequiredService<WebhookDispatcher>();
-        while (await dispatcher.DispatchOnceAsync(CancellationToken.None) > 0)
+        var dispatcher = Factory.Services.GetRequiredService<OutboxDispatcher>();
+        while (await dispatcher.DispatchOnceAsync(CancellationToken.None, WebhookSender.ChannelName) > 0)
         {
         }
     }

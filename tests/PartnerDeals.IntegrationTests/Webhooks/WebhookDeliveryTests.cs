@@ -234,9 +234,9 @@ public sealed class WebhookDeliveryTests : WebhookTest
         await Receiver.WaitForAsync(r => r.DeliveredTo(path).Count >= 1, Patience, "the test event");
         await Task.Delay(200);
         var metrics = await (await Admin.GetAsync("/metrics")).Content.ReadAsStringAsync();
-        metrics.ShouldMatch("partnerdeals_webhooks_attempts_total\\{[^}]*outcome=\"delivered\"");
-        metrics.ShouldMatch("partnerdeals_webhooks_deliveries_total\\{[^}]*outcome=\"delivered\"");
-        metrics.ShouldContain("partnerdeals_webhooks_oldest_pending_age_seconds");
+        metrics.ShouldMatch("partnerdeals_outbox_attempts_total\\{[^}]*channel=\"webhook\"[^}]*outcome=\"delivered\"");
+        metrics.ShouldMatch("partnerdeals_outbox_deliveries_total\\{[^}]*channel=\"webhook\"[^}]*outcome=\"delivered\"");
+        metrics.ShouldMatch("partnerdeals_outbox_lag_seconds\\{[^}]*channel=\"webhook\"");
     }
 
     [Test]

@@ -82,7 +82,8 @@ public sealed class ProgramHealthStore(Database database, IOptions<ProgramHealth
         """;
 
     private const string DeadDeliveriesSql = """
-        SELECT crm AS Crm, COUNT(*) AS Count, MIN(created_at) AS OldestCreatedAt FROM deliveries WHERE status = 'dead' GROUP BY crm ORDER BY crm
+        SELECT destination AS Crm, COUNT(*) AS Count, MIN(created_at) AS OldestCreatedAt FROM outbox_deliveries
+        WHERE channel = 'crm' AND status = 'dead' GROUP BY destination ORDER BY destination
         """;
 
     private const string DisabledWebhooksSql = """

@@ -1,3 +1,6 @@
+using PartnerDeals.Api.Features.Outbox;
+using PartnerDeals.Api.Infrastructure.Http;
+
 namespace PartnerDeals.Api.Features.Sync;
 
 public enum DeliveryStatus
@@ -45,6 +48,25 @@ public sealed record Delivery
     /// <summary>Every attempt, oldest first (absent in lists).</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<DeliveryAttempt>? AttemptLog { get; init; }
+
+    /// <summary>A delivery of the outbox's CRM channel, as ops read it.</summary>
+    public static Delivery From(StoredDelivery d) => new()
+    {
+        Id = d.Id,
+        RegistrationId = d.RegistrationId ?? Guid.Empty,
+        Crm = d.Destination,
+        EventType = d.EventType,
+        Status = Json.Parse<DeliveryStatus>(d.Status),
+        Attempts = d.Attempts,
+        NextAttemptAt = d.NextAttemptAt,
+        LastStatusCode = d.LastStatusCode,
+        LastError = d.LastError,
+        CreatedAt = d.CreatedAt,
+        UpdatedAt = d.UpdatedAt,
+        DeliveredAt = d.DeliveredAt,
+        AttemptLog = d.Attempted?.Select(a => new DeliveryAttempt(Json.Parse<AttemptOutcome>(a.Outcome), a.StatusCode, a.Error, a.StartedAt, a.DurationMs))
+            .ToList(),
+    };
 }
 
 /// <param name="Outcome">delivered, failed, refused, rate_limited or postponed.</param>
@@ -53,9 +75,3 @@ public sealed record Delivery
 /// <param name="StartedAt">When the attempt began.</param>
 /// <param name="DurationMs">How long it took.</param>
 public sealed record DeliveryAttempt(AttemptOutcome Outcome, int? StatusCode, string? Error, DateTimeOffset StartedAt, int DurationMs);
-
-/// <summary>A delivery this instance has leased, with the change to deliver.</summary>
-public sealed record ClaimedDelivery(Guid Id, Guid LeaseId, int Attempts, string EventType, string Payload, string PartnerName);
-
-/// <summary>Per CRM: how many deliveries wait, are done or dead, and the age of the oldest waiting.</summary>
-public sealed record CrmBacklog(string Crm, int Pending, int Delivered, int Dead, DateTimeOffset? OldestPendingAt);

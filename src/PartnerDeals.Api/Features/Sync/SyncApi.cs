@@ -3,6 +3,8 @@ using FluentValidation;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using PartnerDeals.Api.Features.Audit;
+using PartnerDeals.Api.Features.Outbox;
+using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Http;
 
@@ -80,58 +82,74 @@ public static class SyncApi
             .WithDescription("Ops and admin. Pending, delivered and dead deliveries per CRM, and the age of the oldest pending one.");
     }
 
-    /// <param name="store">The delivery store.</param>
+    /// <param name="store">The outbox.</param>
     /// <param name="ct">Cancellation.</param>
     /// <param name="status">pending, delivered or dead.</param>
     /// <param name="crm">salesforce, hubspot or dynamics.</param>
     /// <param name="registrationId">Only this registration's deliveries.</param>
     /// <param name="page">The page asked for.</param>
     private static async Task<Results<Ok<Page<Delivery>>, ValidationProblem>> List(
-        DeliveryStore store, CancellationToken ct, string? status = null, string? crm = null, Guid? registrationId = null, [AsParameters] PageRequest page = default)
+        OutboxStore store, CancellationToken ct, string? status = null, string? crm = null, Guid? registrationId = null, [AsParameters] PageRequest page = default)
     {
         page.TryRead(out var pageSize, out var after, out var errors);
         var statusFilter = Paging.ReadFilter<DeliveryStatus>(status, "status", errors);
         if (crm is not null && !Crms.All.Contains(crm)) errors["crm"] = [$"crm must be one of: {string.Join(", ", Crms.All)}."];
         if (errors.Count > 0) return Problems.Validation(errors);
-        return TypedResults.Ok(await store.ListAsync(statusFilter, crm, registrationId, pageSize, after, ct));
+        var stored = await store.ListAsync(CrmSender.ChannelName, crm, statusFilter is { } s ? Json.Name(s) : null, registrationId, pageSize, after,
+            withAttempts: false, ct);
+        return TypedResults.Ok(new Page<Delivery>(stored.Items.Select(Delivery.From).ToList(), stored.NextCursor));
     }
 
-    private static async Task<Results<Ok<Delivery>, ProblemHttpResult>> Get(Guid id, DeliveryStore store, CancellationToken ct) =>
-        await store.GetAsync(id, ct) is { } delivery ? TypedResults.Ok(delivery) : Problems.NotFound("The delivery");
+    private static async Task<Results<Ok<Delivery>, ProblemHttpResult>> Get(Guid id, OutboxStore store, CancellationToken ct) =>
+        await store.GetAsync(CrmSender.ChannelName, null, id, ct) is { } delivery ? TypedResults.Ok(Delivery.From(delivery)) : Problems.NotFound("The delivery");
 
     private static async Task<Results<Ok<Delivery>, ProblemHttpResult>> Retry(
-        Guid id, ClaimsPrincipal user, DeliveryStore store, TimeProvider clock, CancellationToken ct)
+        Guid id, ClaimsPrincipal user, OutboxStore store, Database database, AuditTrail audit, TimeProvider clock, CancellationToken ct)
     {
-        var delivery = await store.GetAsync(id, ct);
+        var delivery = await store.GetAsync(CrmSender.ChannelName, null, id, ct);
         if (delivery is null) return Problems.NotFound("The delivery");
-        if (delivery.Status != DeliveryStatus.Dead)
+        if (delivery.Status != DeliveryStates.Dead)
         {
-            return Problems.InvalidTransition($"The delivery is {Json.Name(delivery.Status)}; only dead deliveries are retried.");
+            return Problems.InvalidTransition($"The delivery is {delivery.Status}; only dead deliveries are retried.");
         }
-        var retried = await store.RetryAsync(id, null, Actor.From(user), clock.GetUtcNow(), ct);
+        var retried = await RetryAsync(id, null, user, database, audit, clock, ct);
         if (retried.Count == 0)
         {
-            return Problems.InvalidTransition($"A later change of registration {delivery.RegistrationId} has already reached {delivery.Crm}; "
+            return Problems.InvalidTransition($"A later change of registration {delivery.RegistrationId} has already reached {delivery.Destination}; "
                 + "sending this older one again would put stale values back.");
         }
-        return TypedResults.Ok((await store.GetAsync(id, ct))!);
+        return TypedResults.Ok(Delivery.From((await store.GetAsync(CrmSender.ChannelName, null, id, ct))!));
     }
 
     private static async Task<Ok<RetryDeadResult>> RetryDead(
-        ClaimsPrincipal user, DeliveryStore store, TimeProvider clock, CancellationToken ct, RetryDeadRequest? request = null)
+        ClaimsPrincipal user, Database database, AuditTrail audit, TimeProvider clock, CancellationToken ct, RetryDeadRequest? request = null)
     {
-        var retried = await store.RetryAsync(null, request?.Crm, Actor.From(user), clock.GetUtcNow(), ct);
+        var retried = await RetryAsync(null, request?.Crm, user, database, audit, clock, ct);
         return TypedResults.Ok(new RetryDeadResult(retried.Count, retried));
     }
 
+    /// <summary>Dead deliveries (one, or every one of a CRM or of all) pending again, but those a later delivered change overtook; each audited.</summary>
+    private static async Task<IReadOnlyList<Guid>> RetryAsync(Guid? id, string? crm, ClaimsPrincipal user, Database database, AuditTrail audit,
+        TimeProvider clock, CancellationToken ct)
+    {
+        await using var connection = await database.OpenAsync(ct);
+        await using var session = await database.BeginWriteAsync(connection, ct);
+        var retried = await OutboxStore.RetryAsync(session, CrmSender.ChannelName, crm, id, latestWins: true, clock.GetUtcNow(), ct);
+        foreach (var each in retried) await audit.RecordAsync(session, "delivery", each, "delivery.retried", Actor.From(user), new { }, ct);
+        await session.CommitAsync(ct);
+        return retried;
+    }
+
     private static async Task<Ok<IReadOnlyList<CrmSyncStatus>>> Status(
-        DeliveryStore store, IOptions<CrmOptions> options, TimeProvider clock, CancellationToken ct)
+        OutboxStore store, IOptions<CrmOptions> options, TimeProvider clock, CancellationToken ct)
     {
         var enabled = options.Value.Enabled;
         var now = clock.GetUtcNow();
-        var backlog = await store.BacklogAsync(enabled, ct);
-        IReadOnlyList<CrmSyncStatus> status = backlog.Select(b => new CrmSyncStatus(b.Crm, enabled.Contains(b.Crm), b.Pending, b.Delivered, b.Dead,
-            b.OldestPendingAt, b.OldestPendingAt is { } oldest ? Math.Max(0, Math.Round((now - oldest).TotalSeconds, 3)) : 0)).ToList();
+        var backlog = (await store.BacklogAsync(CrmSender.ChannelName, ct)).ToDictionary(b => b.Destination);
+        IReadOnlyList<CrmSyncStatus> status = enabled.Union(backlog.Keys).Order(StringComparer.Ordinal)
+            .Select(crm => backlog.GetValueOrDefault(crm) ?? new Backlog(crm, 0, 0, 0, null))
+            .Select(b => new CrmSyncStatus(b.Destination, enabled.Contains(b.Destination), b.Pending, b.Delivered, b.Dead,
+                b.OldestPendingAt, b.OldestPendingAt is { } oldest ? Math.Max(0, Math.Round((now - oldest).TotalSeconds, 3)) : 0)).ToList();
         return TypedResults.Ok(status);
     }
 }

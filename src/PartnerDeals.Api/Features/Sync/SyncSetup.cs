@@ -6,7 +6,7 @@ using Polly.Timeout;
 
 namespace PartnerDeals.Api.Features.Sync;
 
-/// <summary>Wires the CRM sync: settings, one resilient HTTP client per CRM, the enabled adapters and the dispatcher.</summary>
+/// <summary>Wires the CRM sync: settings, one resilient HTTP client per CRM, the enabled adapters and their outbox channel.</summary>
 public static class SyncSetup
 {
     public static IServiceCollection AddCrmSync(this IServiceCollection services, IConfiguration config)
@@ -35,11 +35,8 @@ public static class SyncSetup
                 Crms.HubSpot => sp.GetRequiredService<HubSpotAdapter>(),
                 _ => sp.GetRequiredService<DynamicsAdapter>(),
             }).ToList());
-        services.AddSingleton<DeliveryStore>();
         services.AddSingleton<Registrations.IRegistrationFollower, CrmOutbox>();
-        services.AddSingleton<SyncMetrics>();
-        services.AddSingleton<SyncDispatcher>();
-        services.AddHostedService(sp => sp.GetRequiredService<SyncDispatcher>());
+        services.AddSingleton<Outbox.IDeliverySender, CrmSender>();
         return services;
     }
 

@@ -21,8 +21,6 @@ public sealed partial class ExpiringNotices(
         ORDER BY r.protection_expires_at
         """;
 
-    private const string NoticedSql = "SELECT COUNT(*) FROM webhook_events WHERE notice_key = @NoticeKey";
-
     /// <summary>
     /// Records <c>registration.expiring</c> for every approved registration whose protection ends within the notice
     /// period and has not been noticed for this end yet (an extension moves the end, and earns a notice of its own).
@@ -40,7 +38,7 @@ public sealed partial class ExpiringNotices(
             await using var session = await database.BeginWriteAsync(connection, ct);
             if (await registrations.GetAsync(session, id, ct) is not { Status: RegistrationStatus.Approved, ProtectionExpiresAt: { } ends } registration) continue;
             var key = $"{WebhookEventTypes.Expiring}:{id:D}:{ends.UtcDateTime:O}";
-            if (await session.ExecuteScalarAsync<long>(NoticedSql, new { NoticeKey = key }, ct) > 0) continue;
+            if (await Outbox.OutboxStore.NoticedAsync(session, key, ct)) continue;
             try
             {
                 await webhooks.RecordAsync(session, registration.PartnerId, WebhookEventTypes.Expiring, id, registration.ForPartner(), now, ct, noticeKey: key);

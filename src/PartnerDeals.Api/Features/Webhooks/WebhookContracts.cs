@@ -190,6 +190,21 @@ public sealed record WebhookDelivery
 
     /// <summary>Every attempt, oldest first.</summary>
     public required IReadOnlyList<WebhookAttempt> AttemptLog { get; init; }
+
+    /// <summary>A delivery of the outbox's webhook channel, as the partner reads it.</summary>
+    public static WebhookDelivery From(Outbox.StoredDelivery d) => new()
+    {
+        Id = d.Id,
+        WebhookId = Guid.Parse(d.Destination),
+        MessageId = WebhookSigning.MessageId(d.EventId),
+        EventType = d.EventType,
+        Status = d.Status,
+        Attempts = d.Attempts,
+        NextAttemptAt = d.NextAttemptAt,
+        CreatedAt = d.CreatedAt,
+        DeliveredAt = d.DeliveredAt,
+        AttemptLog = (d.Attempted ?? []).Select(a => new WebhookAttempt(a.Outcome, a.StatusCode, a.DurationMs, a.Response, a.Error, a.StartedAt)).ToList(),
+    };
 }
 
 /// <param name="Outcome"><c>delivered</c>, <c>failed</c>, <c>timeout</c>, <c>unreachable</c>, <c>refused_address</c> or <c>gone</c>.</param>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using PartnerDeals.Api.Features.Outbox;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
 
@@ -6,7 +7,7 @@ namespace PartnerDeals.Api.Features.Webhooks;
 
 /// <summary>
 /// Records an event for a partner's endpoints in the transaction of the change that caused it, with one
-/// pending delivery per enabled endpoint that wants it: the outbox of the partner webhooks. Nothing is
+/// pending delivery per enabled endpoint that wants it, in the outbox. Nothing is
 /// recorded for a partner without endpoints; an endpoint that is disabled gets no deliveries (a replay
 /// brings what it missed). The payload is <c>{type, timestamp, data}</c>, where <c>data</c> is exactly what
 /// the partner's own key reads from the resource.
@@ -14,17 +15,6 @@ namespace PartnerDeals.Api.Features.Webhooks;
 public sealed class WebhookEvents
 {
     private const string SubscribersSql = "SELECT id, events, enabled FROM webhook_subscriptions WHERE partner_id = @PartnerId ORDER BY id";
-
-    private const string InsertEventSql = """
-        INSERT INTO webhook_events (id, partner_id, registration_id, event_type, payload, occurred_at, notice_key)
-        VALUES (@Id, @PartnerId, @RegistrationId, @EventType, @Payload, @OccurredAt, @NoticeKey)
-        """;
-
-    internal const string InsertDeliverySql = """
-        INSERT INTO webhook_deliveries (id, event_id, subscription_id, registration_id, event_type, status, attempts, next_attempt_at,
-            created_at, updated_at)
-        VALUES (@Id, @EventId, @SubscriptionId, @RegistrationId, @EventType, 'pending', 0, @Now, @Now, @Now)
-        """;
 
     /// <summary>
     /// Records <paramref name="type"/> for <paramref name="partnerId"/>'s endpoints (only <paramref name="onlyTo"/>, for a test
@@ -36,31 +26,14 @@ public sealed class WebhookEvents
         var subscribers = await session.QueryRepeatedAsync<Subscriber>(SubscribersSql, [("@PartnerId", partnerId)], ct);
         if (subscribers.Count == 0) return 0;
 
-        var eventId = Ids.New(now);
-        await session.ExecuteAsync(InsertEventSql, new
-        {
-            Id = eventId,
-            PartnerId = partnerId,
-            RegistrationId = registrationId,
-            EventType = type,
-            Payload = JsonSerializer.Serialize(new { type, timestamp = now, data }, Json.Options),
-            OccurredAt = now,
-            NoticeKey = noticeKey,
-        }, ct);
+        var payload = JsonSerializer.Serialize(new { type, timestamp = now, data }, Json.Options);
+        var eventId = await OutboxStore.AddEventAsync(session, new OutboxEvent(partnerId, registrationId, type, payload, now, noticeKey), ct);
         var queued = 0;
         foreach (var subscriber in subscribers)
         {
             if (!subscriber.Enabled || (onlyTo is { } only && subscriber.Id != only)) continue;
             if (!WebhookEventTypes.Matches(JsonSerializer.Deserialize<List<string>>(subscriber.Events) ?? [], type)) continue;
-            await session.ExecuteAsync(InsertDeliverySql, new
-            {
-                Id = Ids.New(now),
-                EventId = eventId,
-                SubscriptionId = subscriber.Id,
-                RegistrationId = registrationId,
-                EventType = type,
-                Now = now,
-            }, ct);
+            await OutboxStore.QueueAsync(session, eventId, WebhookSender.To(subscriber.Id, partnerId), registrationId, 0, type, now, ct);
             queued++;
         }
         return queued;

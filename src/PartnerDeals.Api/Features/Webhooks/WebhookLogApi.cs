@@ -1,7 +1,9 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PartnerDeals.Api.Features.Audit;
+using PartnerDeals.Api.Features.Outbox;
 using PartnerDeals.Api.Infrastructure.Auth;
+using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
 
 namespace PartnerDeals.Api.Features.Webhooks;
@@ -62,7 +64,7 @@ public static class WebhookLogApi
         if (current is null) return WebhooksApi.WebhookNotFound();
         if (!current.Enabled) return Problems.InvalidTransition("The endpoint is disabled; enable it first.");
         // A test is a real delivery: metered per endpoint, so tests cannot flood the dispatcher.
-        if (await s.Deliveries.TestsSinceAsync(session, webhookId, now.AddMinutes(-1), ct) >= s.Options.Value.TestsPerMinute)
+        if (await OutboxStore.CountSinceAsync(session, webhookId.ToString("D"), WebhookEventTypes.Test, now.AddMinutes(-1), ct) >= s.Options.Value.TestsPerMinute)
         {
             http.Headers.RetryAfter = "60";
             return TypedResults.Problem(title: "The endpoint's test quota is used up.", statusCode: StatusCodes.Status429TooManyRequests,
@@ -97,7 +99,7 @@ public static class WebhookLogApi
         var current = await s.Webhooks.GetAsync(session, id, webhookId, ct);
         if (current is null) return WebhooksApi.WebhookNotFound();
         if (!current.Enabled) return Problems.InvalidTransition("The endpoint is disabled; enable it first.");
-        var queued = await s.Deliveries.ReplayAsync(session, current, from, now, ct);
+        var queued = await ReplayAsync(session, current, from, now, ct);
         await s.Audit.RecordAsync(session, "webhook", webhookId, "webhook.replayed", Actor.From(user), new { since = from, queued }, ct);
         await session.CommitAsync(ct);
         return TypedResults.Accepted($"/v1/partners/{id}/webhooks/{webhookId}/deliveries", new WebhookQueued(queued));
@@ -120,16 +122,15 @@ public static class WebhookLogApi
             return Problems.Validation("status", "status must be pending, delivered or dead.");
         }
         if (await WebhooksApi.FindAsync(id, webhookId, user, s, ct) is null) return WebhooksApi.WebhookNotFound();
-        return TypedResults.Ok(await s.Deliveries.ListAsync(webhookId, status, pageSize, after, ct));
+        var stored = await s.Outbox.ListAsync(WebhookSender.ChannelName, webhookId.ToString("D"), status, null, pageSize, after, withAttempts: true, ct);
+        return TypedResults.Ok(new Page<WebhookDelivery>(stored.Items.Select(WebhookDelivery.From).ToList(), stored.NextCursor));
     }
 
     private static async Task<Results<Ok<WebhookDelivery>, ProblemHttpResult>> Delivery(
         Guid id, Guid webhookId, Guid deliveryId, ClaimsPrincipal user, [AsParameters] WebhookServices s, CancellationToken ct)
     {
         if (await WebhooksApi.FindAsync(id, webhookId, user, s, ct) is null) return WebhooksApi.WebhookNotFound();
-        return await s.Deliveries.GetAsync(webhookId, deliveryId, ct) is { } delivery
-            ? TypedResults.Ok(delivery)
-            : Problems.NotFound("The delivery");
+        return await GetAsync(s, webhookId, deliveryId, ct) is { } delivery ? TypedResults.Ok(delivery) : Problems.NotFound("The delivery");
     }
 
     private static async Task<Results<Accepted<WebhookDelivery>, ProblemHttpResult>> Retry(
@@ -141,16 +142,28 @@ public static class WebhookLogApi
         await using (var session = await s.Database.BeginWriteAsync(connection, ct))
         {
             if (await s.Webhooks.GetAsync(session, id, webhookId, ct) is null) return WebhooksApi.WebhookNotFound();
-            if (!await s.Deliveries.RetryAsync(session, webhookId, deliveryId, now, ct))
+            if ((await OutboxStore.RetryAsync(session, WebhookSender.ChannelName, webhookId.ToString("D"), deliveryId, latestWins: false, now, ct)).Count == 0)
             {
-                return await s.Deliveries.GetAsync(webhookId, deliveryId, ct) is null
+                return await GetAsync(s, webhookId, deliveryId, ct) is null
                     ? Problems.NotFound("The delivery")
                     : Problems.InvalidTransition("The delivery was delivered; replay the endpoint to send it again.");
             }
             await s.Audit.RecordAsync(session, "webhook", webhookId, "webhook.delivery_retried", Actor.From(user), new { deliveryId }, ct);
             await session.CommitAsync(ct);
         }
-        return TypedResults.Accepted($"/v1/partners/{id}/webhooks/{webhookId}/deliveries/{deliveryId}",
-            (await s.Deliveries.GetAsync(webhookId, deliveryId, ct))!);
+        return TypedResults.Accepted($"/v1/partners/{id}/webhooks/{webhookId}/deliveries/{deliveryId}", (await GetAsync(s, webhookId, deliveryId, ct))!);
+    }
+
+    private static async Task<WebhookDelivery?> GetAsync(WebhookServices s, Guid webhookId, Guid deliveryId, CancellationToken ct) =>
+        await s.Outbox.GetAsync(WebhookSender.ChannelName, webhookId.ToString("D"), deliveryId, ct) is { } stored ? WebhookDelivery.From(stored) : null;
+
+    /// <summary>Queues every event of the partner since <paramref name="since"/> that the endpoint wants again, in order; answers how many.</summary>
+    private static async Task<int> ReplayAsync(DbSession session, StoredWebhook webhook, DateTimeOffset since, DateTimeOffset now, CancellationToken ct)
+    {
+        var to = WebhookSender.To(webhook.Id, webhook.PartnerId);
+        var events = (await OutboxStore.EventsSinceAsync(session, webhook.PartnerId, to, since, WebhookEventTypes.Test, ct))
+            .Where(e => WebhookEventTypes.Matches(webhook.Events, e.EventType)).ToList();
+        foreach (var e in events) await OutboxStore.QueueAsync(session, e.Id, to, e.RegistrationId, 0, e.EventType, now, ct);
+        return events.Count;
     }
 }

@@ -6,7 +6,7 @@ using PartnerDeals.Api.Infrastructure.Data;
 
 namespace PartnerDeals.Api.Features.Webhooks;
 
-/// <summary>Wires partner webhooks: settings, Data Protection on the database's key ring, the guarded HTTP client and the dispatcher.</summary>
+/// <summary>Wires partner webhooks: settings, Data Protection on the database's key ring, the guarded HTTP client and their outbox channel.</summary>
 public static class WebhookSetup
 {
     public static IServiceCollection AddWebhooks(this IServiceCollection services, IConfiguration config)
@@ -23,7 +23,7 @@ public static class WebhookSetup
 
         services.AddSingleton<HostResolver>(_ => (host, ct) => Dns.GetHostAddressesAsync(host, ct));
         services.AddSingleton<EndpointAddresses>();
-        services.AddHttpClient(WebhookDispatcher.ClientName)
+        services.AddHttpClient(WebhookSender.ClientName)
             .ConfigurePrimaryHttpMessageHandler(sp =>
             {
                 var addresses = sp.GetRequiredService<EndpointAddresses>();
@@ -52,9 +52,7 @@ public static class WebhookSetup
         services.AddSingleton<Fees.IFeeFollower>(sp => sp.GetRequiredService<PartnerWebhooks>());
         services.AddSingleton<ExpiringNotices>();
         services.AddHostedService(sp => sp.GetRequiredService<ExpiringNotices>());
-        services.AddSingleton<WebhookDeliveries>();
-        services.AddSingleton<WebhookDispatcher>();
-        services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+        services.AddSingleton<Outbox.IDeliverySender, WebhookSender>();
         return services;
     }
 }

@@ -35,11 +35,16 @@ public sealed class WebhookStore(Database database) : Partners.ITerminationStep
         WHERE id = @Id
         """;
 
-    private const string DeleteAttemptsSql = """
-        DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE subscription_id = @Id)
-        """;
+    private const string EnabledSql = "SELECT id, partner_id FROM webhook_subscriptions WHERE enabled = 1 ORDER BY id";
 
-    private const string DeleteDeliveriesSql = "DELETE FROM webhook_deliveries WHERE subscription_id = @Id";
+    private const string DeliveredToSql = "UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = @Id AND failing_since IS NOT NULL";
+
+    private const string FailedToSql = "UPDATE webhook_subscriptions SET failing_since = @Now WHERE id = @Id AND failing_since IS NULL";
+
+    private const string DisableSql = """
+        UPDATE webhook_subscriptions SET enabled = 0, disabled_reason = @Reason, disabled_at = @Now, version = version + 1, updated_at = @Now
+        WHERE id = @Id AND enabled = 1 AND (@FailingBefore IS NULL OR failing_since <= @FailingBefore)
+        """;
 
     private const string DeleteSql = "DELETE FROM webhook_subscriptions WHERE id = @Id";
 
@@ -97,10 +102,25 @@ public sealed class WebhookStore(Database database) : Partners.ITerminationStep
     /// <summary>The endpoint, its deliveries and their attempts.</summary>
     public async Task DeleteAsync(DbSession session, Guid id, CancellationToken ct)
     {
-        await session.ExecuteAsync(DeleteAttemptsSql, new { Id = id }, ct);
-        await session.ExecuteAsync(DeleteDeliveriesSql, new { Id = id }, ct);
+        await Outbox.OutboxStore.ForgetAsync(session, id.ToString("D"), ct);
         await session.ExecuteAsync(DeleteSql, new { Id = id }, ct);
     }
+
+    /// <summary>Every enabled endpoint and its partner: where the outbox delivers.</summary>
+    public async Task<IReadOnlyList<(Guid Id, Guid PartnerId)>> EnabledAsync(DbSession session, CancellationToken ct) =>
+        (await session.QueryAsync<Row>(EnabledSql, null, ct)).Select(r => (r.Id, r.PartnerId)).ToList();
+
+    /// <summary>The endpoint delivers: it is failing no more.</summary>
+    public Task DeliveredToAsync(DbSession session, Guid id, CancellationToken ct) => session.ExecuteAsync(DeliveredToSql, new { Id = id }, ct);
+
+    /// <summary>The endpoint failed: failing since now, unless it already was.</summary>
+    public Task FailedToAsync(DbSession session, Guid id, DateTimeOffset now, CancellationToken ct) =>
+        session.ExecuteAsync(FailedToSql, new { Id = id, Now = now }, ct);
+
+    /// <summary>Disables the endpoint for <paramref name="reason"/> — when failing since before <paramref name="failingBefore"/>, or at once for null; true when it was enabled.</summary>
+    public async Task<bool> DisableFailingAsync(DbSession session, Guid id, string reason, DateTimeOffset now, DateTimeOffset? failingBefore,
+        CancellationToken ct) =>
+        await session.ExecuteAsync(DisableSql, new { Id = id, Reason = reason, Now = now, FailingBefore = failingBefore }, ct) == 1;
 
     /// <summary>A terminated partner's endpoints stop receiving anything.</summary>
     public async Task<int> DisableAllOfPartnerAsync(DbSession session, Guid partnerId, DateTimeOffset now, CancellationToken ct) =>

@@ -11,7 +11,7 @@ namespace PartnerDeals.Api.Features.Webhooks;
 
 /// <summary>What the webhook endpoints need.</summary>
 public sealed record WebhookServices(
-    Database Database, WebhookStore Webhooks, WebhookDeliveries Deliveries, WebhookEvents Events, WebhookSigning Signing,
+    Database Database, WebhookStore Webhooks, Outbox.OutboxStore Outbox, WebhookEvents Events, WebhookSigning Signing,
     EndpointAddresses Addresses, PartnerStore Partners, AuditTrail Audit, IOptions<WebhookOptions> Options, TimeProvider Clock);
 
 /// <summary>
