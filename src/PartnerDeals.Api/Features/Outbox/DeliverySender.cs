@@ -52,7 +52,17 @@ public sealed record Destination(string Channel, string Name, Guid? PartnerId = 
 public sealed record OutboxEvent(Guid? PartnerId, Guid? RegistrationId, string EventType, string Payload, DateTimeOffset OccurredAt, string? NoticeKey = null);
 
 /// <summary>A delivery this instance has leased, with the event's payload.</summary>
-public sealed record LeasedDelivery(Guid Id, Guid LeaseId, int Attempts, Guid EventId, string EventType, Destination To, Guid? RegistrationId, string Payload);
+public sealed record LeasedDelivery
+{
+    public Guid Id { get; init; }
+    public Guid LeaseId { get; init; }
+    public int Attempts { get; init; }
+    public Guid EventId { get; init; }
+    public string EventType { get; init; } = "";
+    public Guid? RegistrationId { get; init; }
+    public string Payload { get; init; } = "";
+    public Destination To { get; init; } = null!;
+}
 
 /// <summary>What an attempt means for the delivery.</summary>
 public enum Verdict
@@ -88,12 +98,44 @@ public static class DeliveryStates
 }
 
 /// <summary>A delivery as stored, for a channel to show in its own words.</summary>
-public sealed record StoredDelivery(
-    Guid Id, Guid EventId, string Channel, string Destination, Guid? RegistrationId, string EventType, string Status, int Attempts,
-    DateTimeOffset? NextAttemptAt, int? LastStatusCode, string? LastError, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
-    DateTimeOffset? DeliveredAt, IReadOnlyList<StoredAttempt>? Attempted);
+public sealed record StoredDelivery
+{
+    public Guid Id { get; init; }
+    public Guid EventId { get; init; }
+    public string Destination { get; init; } = "";
+    public Guid? RegistrationId { get; init; }
+    public string EventType { get; init; } = "";
+    public string Status { get; init; } = "";
+    public int Attempts { get; init; }
 
-public sealed record StoredAttempt(string Outcome, int? StatusCode, string? Error, string? Response, DateTimeOffset StartedAt, int DurationMs);
+    /// <summary>When it is next tried (meaningful while pending).</summary>
+    public DateTimeOffset NextAttemptAt { get; init; }
+
+    public int? LastStatusCode { get; init; }
+    public string? LastError { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; init; }
+    public DateTimeOffset? DeliveredAt { get; init; }
+    public IReadOnlyList<StoredAttempt>? Attempted { get; init; }
+}
+
+public sealed record StoredAttempt
+{
+    public Guid DeliveryId { get; init; }
+    public string Outcome { get; init; } = "";
+    public int? StatusCode { get; init; }
+    public string? Error { get; init; }
+    public string? Response { get; init; }
+    public DateTimeOffset StartedAt { get; init; }
+    public int DurationMs { get; init; }
+}
 
 /// <summary>Per destination: how many deliveries wait, are done or dead, and when the oldest waiting was queued.</summary>
-public sealed record Backlog(string Destination, int Pending, int Delivered, int Dead, DateTimeOffset? OldestPendingAt);
+public sealed record Backlog
+{
+    public string Destination { get; init; } = "";
+    public int Pending { get; init; }
+    public int Delivered { get; init; }
+    public int Dead { get; init; }
+    public DateTimeOffset? OldestPendingAt { get; init; }
+}

@@ -11,7 +11,7 @@ namespace PartnerDeals.Api.Features.Outbox;
 public sealed class OutboxStore(Database database)
 {
     private const string DeliveryColumns = """
-        d.id, d.event_id, d.channel, d.destination, d.registration_id, d.event_type, d.status, d.attempts, d.next_attempt_at,
+        d.id, d.event_id, d.destination, d.registration_id, d.event_type, d.status, d.attempts, d.next_attempt_at,
         d.last_status_code, d.last_error, d.created_at, d.updated_at, d.delivered_at
         """;
 
@@ -57,7 +57,7 @@ public sealed class OutboxStore(Database database)
         """;
 
     private const string LeasedSql = """
-        SELECT d.id, d.lease_id, d.attempts, d.event_id, d.event_type, d.destination, d.partner_id, d.registration_id, e.payload
+        SELECT d.id, d.lease_id, d.attempts, d.event_id, d.event_type, d.registration_id, e.payload
         FROM outbox_deliveries d
         JOIN outbox_events e ON e.id = d.event_id
         WHERE d.id IN @Ids AND d.lease_id = @LeaseId
@@ -117,8 +117,12 @@ public sealed class OutboxStore(Database database)
         """;
 
     private const string BacklogSql = """
-        SELECT destination, status, COUNT(*) AS count, MIN(created_at) AS oldest FROM outbox_deliveries WHERE channel = @Channel
-        GROUP BY destination, status
+        SELECT destination,
+            SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END) AS pending,
+            SUM(CASE WHEN status = 'delivered' THEN 1 ELSE 0 END) AS delivered,
+            SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END) AS dead,
+            MIN(CASE WHEN status = 'pending' THEN created_at END) AS oldest_pending_at
+        FROM outbox_deliveries WHERE channel = @Channel GROUP BY destination
         """;
 
     private const string OldestPendingSql = """
@@ -204,9 +208,8 @@ public sealed class OutboxStore(Database database)
         var leaseId = Ids.New(now);
         var ids = Database.IdList(due);
         await session.ExecuteAsync(LeaseSql, new { Ids = ids, LeaseId = leaseId, LockedUntil = now + lease, Now = now }, ct);
-        var leased = (await session.QueryAsync<LeasedRow>(LeasedSql, new { Ids = ids, LeaseId = leaseId }, ct)).ToDictionary(r => r.Id);
-        return due.Where(leased.ContainsKey).Select(id => leased[id]).Select(r => new LeasedDelivery(
-            r.Id, r.LeaseId, r.Attempts, r.EventId, r.EventType, to, r.RegistrationId, r.Payload)).ToList();
+        var leased = (await session.QueryAsync<LeasedDelivery>(LeasedSql, new { Ids = ids, LeaseId = leaseId }, ct)).ToDictionary(r => r.Id);
+        return due.Where(leased.ContainsKey).Select(id => leased[id] with { To = to }).ToList();
     }
 
     /// <summary>Writes an attempt and the delivery's new state; false when the lease was lost to another instance.</summary>
@@ -245,7 +248,7 @@ public sealed class OutboxStore(Database database)
         int pageSize, Guid? after, bool withAttempts, CancellationToken ct) =>
         database.ReadAsync(async read =>
         {
-            var rows = await read.QueryAsync<DeliveryRow>(database.Dialect.Page(ListSql), new
+            var rows = await read.QueryAsync<StoredDelivery>(database.Dialect.Page(ListSql), new
             {
                 Channel = channel,
                 Destination = destination,
@@ -255,14 +258,14 @@ public sealed class OutboxStore(Database database)
                 Limit = pageSize + 1,
             }, ct);
             var attempts = withAttempts ? await AttemptsAsync(read, rows.Take(pageSize).Select(r => r.Id), ct) : null;
-            return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToStored(attempts));
+            return Paging.ToPage(rows, pageSize, r => r.Id, r => r with { Attempted = attempts?[r.Id].ToList() });
         }, ct);
 
     public Task<StoredDelivery?> GetAsync(string channel, string? destination, Guid id, CancellationToken ct) =>
         database.ReadAsync(async read =>
         {
-            var row = await read.QuerySingleOrDefaultAsync<DeliveryRow>(GetSql, new { Id = id, Channel = channel, Destination = destination }, ct);
-            return row?.ToStored(await AttemptsAsync(read, [id], ct));
+            var row = await read.QuerySingleOrDefaultAsync<StoredDelivery>(GetSql, new { Id = id, Channel = channel, Destination = destination }, ct);
+            return row is null ? null : row with { Attempted = (await AttemptsAsync(read, [id], ct))[id].ToList() };
         }, ct);
 
     /// <summary>
@@ -286,22 +289,12 @@ public sealed class OutboxStore(Database database)
 
     /// <summary>Per destination of a channel: how many deliveries wait, are done or dead, and when the oldest waiting was queued.</summary>
     public Task<IReadOnlyList<Backlog>> BacklogAsync(string channel, CancellationToken ct) =>
-        database.ReadAsync<IReadOnlyList<Backlog>>(async read =>
-        {
-            var rows = await read.QueryAsync<BacklogRow>(BacklogSql, new { Channel = channel }, ct);
-            return rows.GroupBy(r => r.Destination).Select(g =>
-            {
-                int Count(string status) => g.Where(r => r.Status == status).Sum(r => r.Count);
-                return new Backlog(g.Key, Count(DeliveryStates.Pending), Count(DeliveryStates.Delivered), Count(DeliveryStates.Dead),
-                    g.FirstOrDefault(r => r.Status == DeliveryStates.Pending)?.Oldest);
-            }).ToList();
-        }, ct);
+        database.ReadAsync<IReadOnlyList<Backlog>>(async read => await read.QueryAsync<Backlog>(BacklogSql, new { Channel = channel }, ct), ct);
 
     /// <summary>When the oldest pending delivery of each channel and destination was queued: the lag.</summary>
     public Task<IReadOnlyList<(string Channel, string Destination, DateTimeOffset Oldest)>> OldestPendingAsync(CancellationToken ct) =>
         database.ReadAsync<IReadOnlyList<(string, string, DateTimeOffset)>>(async read =>
-            (await read.QueryAsync<BacklogRow>(OldestPendingSql, null, ct)).Where(r => r.Oldest is not null)
-                .Select(r => (r.Channel, r.Destination, r.Oldest!.Value)).ToList(), ct);
+            (await read.QueryAsync<OldestRow>(OldestPendingSql, null, ct)).Select(r => (r.Channel, r.Destination, r.Oldest)).ToList(), ct);
 
     /// <summary>A partner's events since <paramref name="since"/> (but <paramref name="excluded"/>) not already waiting for <paramref name="to"/>, in order.</summary>
     public static async Task<IReadOnlyList<(Guid Id, Guid? RegistrationId, string EventType)>> EventsSinceAsync(DbSession session, Guid partnerId,
@@ -329,8 +322,7 @@ public sealed class OutboxStore(Database database)
     {
         var list = ids.ToList();
         if (list.Count == 0) return Array.Empty<StoredAttempt>().ToLookup(_ => Guid.Empty);
-        var rows = await session.QueryAsync<AttemptRow>(AttemptsSql, new { Ids = Database.IdList(list) }, ct);
-        return rows.ToLookup(r => r.DeliveryId, r => new StoredAttempt(r.Outcome, r.StatusCode, r.Error, r.Response, r.StartedAt, r.DurationMs));
+        return (await session.QueryAsync<StoredAttempt>(AttemptsSql, new { Ids = Database.IdList(list) }, ct)).ToLookup(r => r.DeliveryId);
     }
 
     private static string? Truncate(string? text) => text is { Length: > 2000 } ? text[..2000] : text;
@@ -341,57 +333,11 @@ public sealed class OutboxStore(Database database)
         public DateTimeOffset WaitingSince { get; set; }
     }
 
-    private sealed class LeasedRow
-    {
-        public Guid Id { get; set; }
-        public Guid LeaseId { get; set; }
-        public int Attempts { get; set; }
-        public Guid EventId { get; set; }
-        public string EventType { get; set; } = "";
-        public Guid? RegistrationId { get; set; }
-        public string Payload { get; set; } = "";
-    }
-
-    private sealed class DeliveryRow
-    {
-        public Guid Id { get; set; }
-        public Guid EventId { get; set; }
-        public string Channel { get; set; } = "";
-        public string Destination { get; set; } = "";
-        public Guid? RegistrationId { get; set; }
-        public string EventType { get; set; } = "";
-        public string Status { get; set; } = "";
-        public int Attempts { get; set; }
-        public DateTimeOffset NextAttemptAt { get; set; }
-        public int? LastStatusCode { get; set; }
-        public string? LastError { get; set; }
-        public DateTimeOffset CreatedAt { get; set; }
-        public DateTimeOffset UpdatedAt { get; set; }
-        public DateTimeOffset? DeliveredAt { get; set; }
-
-        public StoredDelivery ToStored(ILookup<Guid, StoredAttempt>? attempts) => new(Id, EventId, Channel, Destination, RegistrationId, EventType,
-            Status, Attempts, Status == DeliveryStates.Pending ? NextAttemptAt : null, LastStatusCode, LastError, CreatedAt, UpdatedAt, DeliveredAt,
-            attempts?[Id].ToList());
-    }
-
-    private sealed class AttemptRow
-    {
-        public Guid DeliveryId { get; set; }
-        public string Outcome { get; set; } = "";
-        public int? StatusCode { get; set; }
-        public string? Error { get; set; }
-        public string? Response { get; set; }
-        public DateTimeOffset StartedAt { get; set; }
-        public int DurationMs { get; set; }
-    }
-
-    private sealed class BacklogRow
+    private sealed class OldestRow
     {
         public string Channel { get; set; } = "";
         public string Destination { get; set; } = "";
-        public string Status { get; set; } = "";
-        public int Count { get; set; }
-        public DateTimeOffset? Oldest { get; set; }
+        public DateTimeOffset Oldest { get; set; }
     }
 
     private sealed class EventRow

@@ -58,7 +58,7 @@ public sealed record Delivery
         EventType = d.EventType,
         Status = Json.Parse<DeliveryStatus>(d.Status),
         Attempts = d.Attempts,
-        NextAttemptAt = d.NextAttemptAt,
+        NextAttemptAt = d.Status == DeliveryStates.Pending ? d.NextAttemptAt : null,
         LastStatusCode = d.LastStatusCode,
         LastError = d.LastError,
         CreatedAt = d.CreatedAt,

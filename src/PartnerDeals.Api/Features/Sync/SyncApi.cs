@@ -147,7 +147,7 @@ public static class SyncApi
         var now = clock.GetUtcNow();
         var backlog = (await store.BacklogAsync(CrmSender.ChannelName, ct)).ToDictionary(b => b.Destination);
         IReadOnlyList<CrmSyncStatus> status = enabled.Union(backlog.Keys).Order(StringComparer.Ordinal)
-            .Select(crm => backlog.GetValueOrDefault(crm) ?? new Backlog(crm, 0, 0, 0, null))
+            .Select(crm => backlog.GetValueOrDefault(crm) ?? new Backlog { Destination = crm })
             .Select(b => new CrmSyncStatus(b.Destination, enabled.Contains(b.Destination), b.Pending, b.Delivered, b.Dead,
                 b.OldestPendingAt, b.OldestPendingAt is { } oldest ? Math.Max(0, Math.Round((now - oldest).TotalSeconds, 3)) : 0)).ToList();
         return TypedResults.Ok(status);

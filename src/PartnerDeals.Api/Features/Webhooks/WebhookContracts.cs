@@ -200,7 +200,7 @@ public sealed record WebhookDelivery
         EventType = d.EventType,
         Status = d.Status,
         Attempts = d.Attempts,
-        NextAttemptAt = d.NextAttemptAt,
+        NextAttemptAt = d.Status == Outbox.DeliveryStates.Pending ? d.NextAttemptAt : null,
         CreatedAt = d.CreatedAt,
         DeliveredAt = d.DeliveredAt,
         AttemptLog = (d.Attempted ?? []).Select(a => new WebhookAttempt(a.Outcome, a.StatusCode, a.DurationMs, a.Response, a.Error, a.StartedAt)).ToList(),
