@@ -30,8 +30,9 @@ public sealed class SqlServerSqlTests
         {
             foreach (var field in type.GetFields(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly))
             {
-                if (!field.IsLiteral || field.FieldType != typeof(string) || !field.Name.EndsWith("Sql", StringComparison.Ordinal)) continue;
-                var sql = (string)field.GetRawConstantValue()!;
+                // A constant, or a statement made once from a column list (static readonly).
+                if (!(field.IsLiteral || field.IsInitOnly) || field.FieldType != typeof(string) || !field.Name.EndsWith("Sql", StringComparison.Ordinal)) continue;
+                var sql = (string)(field.IsLiteral ? field.GetRawConstantValue() : field.GetValue(null))!;
                 var name = $"{type.Name}.{field.Name}";
                 yield return new TestCaseData(sql).SetName($"Query_{name}_ParsesAsTSql");
                 if (sql.TrimEnd().EndsWith("ORDER BY id", StringComparison.OrdinalIgnoreCase))

@@ -16,55 +16,41 @@ public sealed record RegistrationFilter(RegistrationStatus? Status, Guid? Partne
 /// </summary>
 public sealed class RegistrationStore(Database database)
 {
-    private const string Columns = """
-        r.id, r.seq, r.partner_id, r.status, r.verdict, r.reason, r.company_name, r.company_website, r.country, r.industry, r.employee_count,
-        r.contact_name, r.contact_email, r.contact_title, r.deal_name, r.products, r.estimated_value, r.currency, r.expected_close_date,
-        r.deal_notes, r.relationship_owner, r.demo_owner, r.contract_owner, r.co_sell, r.name_tokens, r.alternate_names, r.icp_qualified, r.icp_failed_rule,
-        r.policy_version, r.rejection_reason, r.decision_note, r.decision_note_shared, r.protection_expires_at, r.extensions_granted, r.terms_tier, r.terms_fee_model,
-        r.terms_fee_percent, r.terms_fee_amount, r.terms_fee_currency, r.terms_fee_trigger, r.terms_payment_net_days, r.terms_protection_days,
-        r.outcome_amount, r.outcome_currency, r.closed_at, r.lost_reason, r.outcome_products, r.submitted_at, r.decided_at, r.approved_at, r.version, r.created_at, r.updated_at,
-        r.partner_version, r.partner_updated_at,
-        (SELECT MAX(c.id) FROM conflicts c WHERE c.registration_id = r.id AND c.status = 'open') AS conflict_id
-        """;
+    // Every column a registration is stored with, written once: the insert, the update and the read are made from it, each
+    // column's parameter being its RegistrationRow property (company_name: @CompanyName). seq is the submission order, below.
+    private static readonly string[] Stored =
+    [
+        "id", "partner_id", "status", "verdict", "reason", "company_name", "company_website", "company_domain", "country", "industry", "employee_count",
+        "contact_name", "contact_email", "contact_title", "deal_name", "products", "estimated_value", "currency", "expected_close_date", "deal_notes",
+        "relationship_owner", "demo_owner", "contract_owner", "co_sell", "name_key", "name_acronym", "name_tokens", "alternate_names", "icp_qualified",
+        "icp_failed_rule", "policy_version", "rejection_reason", "decision_note", "decision_note_shared", "protection_expires_at", "extensions_granted",
+        "terms_tier", "terms_fee_model", "terms_fee_percent", "terms_fee_amount", "terms_fee_currency", "terms_fee_trigger", "terms_payment_net_days",
+        "terms_protection_days", "outcome_amount", "outcome_currency", "closed_at", "lost_reason", "outcome_products", "submitted_at", "decided_at",
+        "approved_at", "created_by_key_id", "version", "created_at", "updated_at", "partner_version", "partner_updated_at",
+    ];
+
+    // Set when a registration is submitted, never changed.
+    private static readonly string[] Fixed = ["id", "partner_id", "created_by_key_id", "created_at"];
+
+    // Written for the matching and the trail, never read back into a registration.
+    private static readonly string[] WriteOnly = ["company_domain", "name_key", "name_acronym", "created_by_key_id"];
+
+    private static readonly string Columns = string.Join(", ", Stored.Except(WriteOnly).Prepend("seq").Select(c => "r." + c))
+        + ", (SELECT MAX(c.id) FROM conflicts c WHERE c.registration_id = r.id AND c.status = 'open') AS conflict_id";
 
     // seq: the next position in submission order; the decision transaction makes MAX + 1 race-free.
-    private const string InsertSql = """
-        INSERT INTO registrations (id, seq, partner_id, status, verdict, reason, company_name, company_website, company_domain, country, industry,
-            employee_count, contact_name, contact_email, contact_title, deal_name, products, estimated_value, currency, expected_close_date,
-            deal_notes, relationship_owner, demo_owner, contract_owner, co_sell, name_key, name_acronym, name_tokens, alternate_names, icp_qualified,
-            icp_failed_rule, policy_version, rejection_reason, decision_note, decision_note_shared, protection_expires_at, extensions_granted, terms_tier,
-            terms_fee_model, terms_fee_percent, terms_fee_amount, terms_fee_currency, terms_fee_trigger, terms_payment_net_days,
-            terms_protection_days, outcome_amount, outcome_currency, closed_at, lost_reason, outcome_products, submitted_at, decided_at, approved_at, created_by_key_id,
-            version, created_at, updated_at, partner_version, partner_updated_at)
-        SELECT @Id, COALESCE(MAX(seq), 0) + 1, @PartnerId, @Status, @Verdict, @Reason, @CompanyName, @CompanyWebsite, @CompanyDomain, @Country, @Industry,
-            @EmployeeCount, @ContactName, @ContactEmail, @ContactTitle, @DealName, @Products, @EstimatedValue, @Currency, @ExpectedCloseDate,
-            @DealNotes, @RelationshipOwner, @DemoOwner, @ContractOwner, @CoSell, @NameKey, @NameAcronym, @NameTokens, @AlternateNames, @IcpQualified,
-            @IcpFailedRule, @PolicyVersion, @RejectionReason, @DecisionNote, @DecisionNoteShared, @ProtectionExpiresAt, @ExtensionsGranted, @TermsTier,
-            @TermsFeeModel, @TermsFeePercent, @TermsFeeAmount, @TermsFeeCurrency, @TermsFeeTrigger, @TermsPaymentNetDays,
-            @TermsProtectionDays, @OutcomeAmount, @OutcomeCurrency, @ClosedAt, @LostReason, @OutcomeProducts, @SubmittedAt, @DecidedAt, @ApprovedAt, @CreatedByKeyId,
-            @Version, @CreatedAt, @UpdatedAt, @PartnerVersion, @PartnerUpdatedAt
+    private static readonly string InsertSql = $"""
+        INSERT INTO registrations (seq, {string.Join(", ", Stored)})
+        SELECT COALESCE(MAX(seq), 0) + 1, {string.Join(", ", Stored.Select(Parameter))}
         FROM registrations
         """;
 
     // Matches on the version read: of two concurrent writers exactly one changes the row. Seq 0 is a new
     // submission (an edit that claims another company): it takes the next place in submission order.
-    private const string UpdateSql = """
+    private static readonly string UpdateSql = $"""
         UPDATE registrations
-        SET status = @Status, verdict = @Verdict, reason = @Reason, company_name = @CompanyName, company_website = @CompanyWebsite,
-            company_domain = @CompanyDomain, country = @Country, industry = @Industry, employee_count = @EmployeeCount,
-            contact_name = @ContactName, contact_email = @ContactEmail, contact_title = @ContactTitle, deal_name = @DealName,
-            products = @Products, estimated_value = @EstimatedValue, currency = @Currency, expected_close_date = @ExpectedCloseDate,
-            deal_notes = @DealNotes, relationship_owner = @RelationshipOwner, demo_owner = @DemoOwner, contract_owner = @ContractOwner,
-            co_sell = @CoSell, name_key = @NameKey, name_acronym = @NameAcronym, name_tokens = @NameTokens, alternate_names = @AlternateNames, icp_qualified = @IcpQualified,
-            icp_failed_rule = @IcpFailedRule, policy_version = @PolicyVersion, rejection_reason = @RejectionReason,
-            decision_note = @DecisionNote, decision_note_shared = @DecisionNoteShared, protection_expires_at = @ProtectionExpiresAt, extensions_granted = @ExtensionsGranted,
-            terms_tier = @TermsTier, terms_fee_model = @TermsFeeModel, terms_fee_percent = @TermsFeePercent,
-            terms_fee_amount = @TermsFeeAmount, terms_fee_currency = @TermsFeeCurrency, terms_fee_trigger = @TermsFeeTrigger,
-            terms_payment_net_days = @TermsPaymentNetDays, terms_protection_days = @TermsProtectionDays,
-            outcome_amount = @OutcomeAmount, outcome_currency = @OutcomeCurrency, closed_at = @ClosedAt, lost_reason = @LostReason, outcome_products = @OutcomeProducts,
-            submitted_at = @SubmittedAt, decided_at = @DecidedAt, approved_at = @ApprovedAt, version = @Version, updated_at = @UpdatedAt,
-            seq = CASE WHEN @Seq = 0 THEN (SELECT COALESCE(MAX(s.seq), 0) + 1 FROM registrations s) ELSE seq END,
-            partner_version = @PartnerVersion, partner_updated_at = @PartnerUpdatedAt
+        SET {string.Join(", ", Stored.Except(Fixed).Select(c => $"{c} = {Parameter(c)}"))},
+            seq = CASE WHEN @Seq = 0 THEN (SELECT COALESCE(MAX(s.seq), 0) + 1 FROM registrations s) ELSE seq END
         WHERE id = @Id AND version = @ExpectedVersion
         """;
 
@@ -72,9 +58,9 @@ public sealed class RegistrationStore(Database database)
 
     private const string DeleteTokenSql = "DELETE FROM registration_tokens WHERE token = @Token AND registration_id = @Id";
 
-    private const string GetSql = "SELECT " + Columns + " FROM registrations r WHERE r.id = @Id";
+    private static readonly string GetSql = "SELECT " + Columns + " FROM registrations r WHERE r.id = @Id";
 
-    private const string ListSql = "SELECT " + Columns + """
+    private static readonly string ListSql = "SELECT " + Columns + """
 
         FROM registrations r
         WHERE (@Status IS NULL OR r.status = @Status)
@@ -177,6 +163,10 @@ public sealed class RegistrationStore(Database database)
         """;
 
     private const string RekeySql = "UPDATE registrations SET name_key = @NameKey, name_acronym = @NameAcronym, name_tokens = @NameTokens WHERE id = @Id";
+
+    /// <summary>A column's parameter: its RegistrationRow property (company_name: @CompanyName).</summary>
+    private static string Parameter(string column) =>
+        "@" + string.Concat(column.Split('_').Select(word => char.ToUpperInvariant(word[0]) + word[1..]));
 
     private sealed class KeyedRow
     {
