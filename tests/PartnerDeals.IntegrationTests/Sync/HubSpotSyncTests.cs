@@ -206,8 +206,8 @@ public sealed class HubSpotSyncTests : SyncTest
             Crm.Given(Request.Create().WithPath(BatchPath).UsingPost()).RespondWith(RateLimited("DAILY", "You have reached your daily limit."));
             var dispatcher = host.Services.GetRequiredService<OutboxDispatcher>();
 
-            await dispatcher.DispatchOnceAsync(CancellationToken.None, CrmSender.ChannelName);
-            await dispatcher.DispatchOnceAsync(CancellationToken.None, CrmSender.ChannelName);
+            await dispatcher.DispatchOnceAsync(CrmSender.ChannelName, CancellationToken.None);
+            await dispatcher.DispatchOnceAsync(CrmSender.ChannelName, CancellationToken.None);
 
             var delivery = (await DeliveriesAsync(admin, id)).Single();
             delivery.Get<string>("status").ShouldBe("pending");

@@ -52,7 +52,7 @@ public abstract class SyncTest : HostTest
         Crm.Dispose();
     }
 
-    protected Task<int> DispatchAsync() => Factory.Services.GetRequiredService<OutboxDispatcher>().DispatchOnceAsync(CancellationToken.None, CrmSender.ChannelName);
+    protected Task<int> DispatchAsync() => Factory.Services.GetRequiredService<OutboxDispatcher>().DispatchOnceAsync(CrmSender.ChannelName, CancellationToken.None);
 
     /// <summary>Runs dispatcher rounds until the registration's deliveries are all delivered or dead; answers them oldest first.</summary>
     protected async Task<IReadOnlyList<JsonObject>> DispatchUntilSettledAsync(string registrationId, int expected = 1, TimeSpan? timeout = null)

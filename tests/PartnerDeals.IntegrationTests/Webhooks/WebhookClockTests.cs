@@ -35,7 +35,7 @@ public sealed class WebhookClockTests : HostTest
     private async Task DispatchAsync()
     {
         var dispatcher = Factory.Services.GetRequiredService<OutboxDispatcher>();
-        while (await dispatcher.DispatchOnceAsync(CancellationToken.None, WebhookSender.ChannelName) > 0)
+        while (await dispatcher.DispatchOnceAsync(WebhookSender.ChannelName, CancellationToken.None) > 0)
         {
         }
     }

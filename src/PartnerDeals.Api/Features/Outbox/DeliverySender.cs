@@ -13,8 +13,11 @@ public interface IDeliverySender
     /// <summary>The destinations open for delivery now, as <paramref name="session"/> sees them (a disabled endpoint's deliveries wait).</summary>
     Task<IReadOnlyList<Destination>> DestinationsAsync(DbSession session, CancellationToken ct);
 
-    /// <summary>Sends leased deliveries to one destination; one result per delivery, in order. Never throws for a delivery's own failure.</summary>
-    Task<IReadOnlyList<Sent>> SendAsync(Destination to, IReadOnlyList<LeasedDelivery> deliveries, CancellationToken ct);
+    /// <summary>
+    /// Sends leased deliveries to one destination: one result per delivery, in order, each as it finishes (a CRM's batch all at
+    /// once, each webhook on its own). A delivery's own failure is a result, never an exception.
+    /// </summary>
+    IReadOnlyList<Task<Sent>> Send(Destination to, IReadOnlyList<LeasedDelivery> deliveries, CancellationToken ct);
 
     /// <summary>What the channel keeps of recorded attempts, in their transaction (an endpoint's health); nothing by default.</summary>
     Task RecordedAsync(DbSession session, IReadOnlyList<(LeasedDelivery Delivery, Sent Sent)> recorded, DateTimeOffset now, CancellationToken ct) =>

@@ -56,7 +56,7 @@ public sealed partial class OutboxDispatcher : BackgroundService
     /// One round, for tests and tools: leases what there is room for (of one channel, or every), sends each, records each as it
     /// finishes, and waits for all of them. Answers how many were attempted. The service never waits for a round.
     /// </summary>
-    public async Task<int> DispatchOnceAsync(CancellationToken ct, string? channel = null)
+    public async Task<int> DispatchOnceAsync(string? channel, CancellationToken ct)
     {
         var senders = _senders.Where(s => channel is null || s.Channel.Name == channel).ToList();
         var started = await StartDueAsync(senders, keepGoing: false, ct);
@@ -140,13 +140,13 @@ public sealed partial class OutboxDispatcher : BackgroundService
         }
     }
 
-    /// <summary>Sends one destination's batch; its attempts are recorded as soon as it finishes, whatever the others do.</summary>
+    /// <summary>Sends one destination's batch; each attempt is recorded as soon as it finishes, whatever the others do.</summary>
     private async Task DeliverAsync(IDeliverySender sender, Destination to, IReadOnlyList<LeasedDelivery> deliveries, bool keepGoing, CancellationToken ct)
     {
-        IReadOnlyList<Sent> sent;
+        IReadOnlyList<Task<Sent>> sending;
         try
         {
-            sent = await sender.SendAsync(to, deliveries, ct);
+            sending = sender.Send(to, deliveries, ct);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
@@ -155,16 +155,29 @@ public sealed partial class OutboxDispatcher : BackgroundService
             GiveBack(sender, deliveries);
             return;
         }
-        for (var i = 0; i < deliveries.Count; i++)
+        await Task.WhenAll(deliveries.Select((delivery, i) => FinishAsync(sender, delivery, sending[i], keepGoing, ct)));
+    }
+
+    private async Task FinishAsync(IDeliverySender sender, LeasedDelivery delivery, Task<Sent> sending, bool keepGoing, CancellationToken ct)
+    {
+        Sent sent;
+        try
         {
-            if (sent[i] is { Verdict: Verdict.Wait } wait)
-            {
-                var until = wait.RetryAt ?? _clock.GetUtcNow() + sender.Channel.Retries.FirstOrDefault(TimeSpan.FromSeconds(1));
-                _pausedUntil.AddOrUpdate(to.Name, until, (_, current) => current > until ? current : until);
-                LogPaused(to.Channel, to.Name, wait.Outcome, until, wait.Error);
-            }
-            _finishedUnrecorded.Enqueue((sender, deliveries[i], sent[i]));
+            sent = await sending;
         }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            LogRoundFailed(e);
+            GiveBack(sender, [delivery]);
+            return;
+        }
+        if (sent is { Verdict: Verdict.Wait })
+        {
+            var until = sent.RetryAt ?? _clock.GetUtcNow() + sender.Channel.Retries.FirstOrDefault(TimeSpan.FromSeconds(1));
+            _pausedUntil.AddOrUpdate(delivery.To.Name, until, (_, current) => current > until ? current : until);
+            LogPaused(delivery.To.Channel, delivery.To.Name, sent.Outcome, until, sent.Error);
+        }
+        _finishedUnrecorded.Enqueue((sender, delivery, sent));
         await RecordFinishedAsync(keepGoing, ct);
     }
 

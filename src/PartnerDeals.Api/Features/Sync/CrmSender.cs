@@ -29,7 +29,14 @@ public sealed class CrmSender(IReadOnlyList<ICrmAdapter> adapters, Database data
     public Task<IReadOnlyList<Destination>> DestinationsAsync(DbSession session, CancellationToken ct) =>
         Task.FromResult<IReadOnlyList<Destination>>(adapters.Select(a => new Destination(ChannelName, a.Crm)).ToList());
 
-    public async Task<IReadOnlyList<Sent>> SendAsync(Destination to, IReadOnlyList<LeasedDelivery> deliveries, CancellationToken ct)
+    /// <summary>The batch in one adapter call: every result at once.</summary>
+    public IReadOnlyList<Task<Sent>> Send(Destination to, IReadOnlyList<LeasedDelivery> deliveries, CancellationToken ct)
+    {
+        var batch = SendAsync(to, deliveries, ct);
+        return deliveries.Select(async (_, i) => (await batch)[i]).ToList();
+    }
+
+    private async Task<IReadOnlyList<Sent>> SendAsync(Destination to, IReadOnlyList<LeasedDelivery> deliveries, CancellationToken ct)
     {
         var adapter = adapters.Single(a => a.Crm == to.Name);
         var started = clock.GetUtcNow();

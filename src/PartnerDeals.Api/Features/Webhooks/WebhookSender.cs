@@ -34,13 +34,14 @@ public sealed partial class WebhookSender(
     public async Task<IReadOnlyList<Destination>> DestinationsAsync(DbSession session, CancellationToken ct) =>
         (await webhooks.EnabledAsync(session, ct)).Select(e => To(e.Id, e.PartnerId)).ToList();
 
-    public async Task<IReadOnlyList<Sent>> SendAsync(Destination to, IReadOnlyList<LeasedDelivery> deliveries, CancellationToken ct)
+    /// <summary>Each delivery on its own: a slow answer holds up no other.</summary>
+    public IReadOnlyList<Task<Sent>> Send(Destination to, IReadOnlyList<LeasedDelivery> deliveries, CancellationToken ct)
     {
-        var endpoint = await webhooks.GetAsync(to.PartnerId!.Value, Guid.Parse(to.Name), ct);
+        var endpoint = webhooks.GetAsync(to.PartnerId!.Value, Guid.Parse(to.Name), ct);
         var client = http.CreateClient(ClientName);
-        return await Task.WhenAll(deliveries.Select(d => endpoint is null
-            ? Task.FromResult(new Sent("failed", Verdict.Failed, clock.GetUtcNow(), 0, Error: "The endpoint was removed."))
-            : SendAsync(client, endpoint, d, ct)));
+        return deliveries.Select(async d => await endpoint is { } found
+            ? await SendAsync(client, found, d, ct)
+            : new Sent("failed", Verdict.Failed, clock.GetUtcNow(), 0, Error: "The endpoint was removed.")).ToList();
     }
 
     /// <summary>An endpoint that answered 410 is disabled; one failing since before <c>DisableAfter</c> is disabled too.</summary>
