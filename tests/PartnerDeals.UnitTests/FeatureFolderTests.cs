@@ -55,8 +55,6 @@ public sealed partial class FeatureFolderTests
         ["ConflictChecks"] = ["opportunities", "opportunity_tokens", "registrations", "registration_tokens"],
         // A key's lookup reads its partner's status in the same query: one round trip per uncached key.
         ["ApiKeys"] = ["partners"],
-        // A registration is read with its open conflict's id.
-        ["Registrations"] = ["conflicts"],
         // The expiring notice looks only at the registrations of partners with an endpoint.
         ["Webhooks"] = ["registrations"],
         // A CRM batch is sent with its partners' names as they are at delivery time.

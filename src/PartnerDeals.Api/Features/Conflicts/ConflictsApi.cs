@@ -8,7 +8,7 @@ using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Infrastructure.Auth;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
-using Conflict = PartnerDeals.Api.Features.ConflictChecks.Conflict;
+using Conflict = PartnerDeals.Api.Features.Registrations.Conflict;
 
 namespace PartnerDeals.Api.Features.Conflicts;
 

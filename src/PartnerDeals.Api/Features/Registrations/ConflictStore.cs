@@ -1,10 +1,11 @@
 using System.Text.Json;
 using Dapper;
+using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
 using PartnerDeals.Matching;
 
-namespace PartnerDeals.Api.Features.ConflictChecks;
+namespace PartnerDeals.Api.Features.Registrations;
 
 public enum ConflictStatus
 {
