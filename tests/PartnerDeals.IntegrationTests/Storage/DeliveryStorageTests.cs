@@ -43,7 +43,7 @@ public sealed class DeliveryStorageTests(DatabaseProvider provider) : StorageTes
         Task<IReadOnlyList<LeasedDelivery>> ClaimAsync(int limit, DateTimeOffset at) =>
             InTransaction(tx => store.LeaseAsync(tx, salesforce, limit, at, lease, CancellationToken.None));
         Task<bool> RecordAsync(LeasedDelivery delivery) => InTransaction(tx => OutboxStore.RecordAsync(tx, delivery,
-            new Sent("delivered", Verdict.Delivered, now, 0), DeliveryStates.Delivered, 1, now, now, CancellationToken.None));
+            new Sent("delivered", AttemptVerdict.Delivered, now, 0), DeliveryStates.Delivered, 1, now, now, CancellationToken.None));
 
         var claims = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => ClaimAsync(3, now))));
 

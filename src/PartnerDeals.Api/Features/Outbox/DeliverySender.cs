@@ -68,7 +68,7 @@ public sealed record LeasedDelivery
 }
 
 /// <summary>What an attempt means for the delivery.</summary>
-public enum Verdict
+public enum AttemptVerdict
 {
     /// <summary>The destination has it.</summary>
     Delivered,
@@ -89,7 +89,7 @@ public enum Verdict
 /// channel shows it, <c>RetryAt</c> when the destination said to come back.
 /// </summary>
 public sealed record Sent(
-    string Outcome, Verdict Verdict, DateTimeOffset StartedAt, int DurationMs, int? StatusCode = null, string? Error = null, string? Response = null,
+    string Outcome, AttemptVerdict Verdict, DateTimeOffset StartedAt, int DurationMs, int? StatusCode = null, string? Error = null, string? Response = null,
     DateTimeOffset? RetryAt = null);
 
 /// <summary>A delivery's states as stored.</summary>

@@ -171,7 +171,7 @@ public sealed partial class OutboxDispatcher : BackgroundService
             GiveBack(sender, [delivery]);
             return;
         }
-        if (sent is { Verdict: Verdict.Wait })
+        if (sent is { Verdict: AttemptVerdict.Wait })
         {
             var until = sent.RetryAt ?? _clock.GetUtcNow() + sender.Channel.Retries.FirstOrDefault(TimeSpan.FromSeconds(1));
             _pausedUntil.AddOrUpdate(delivery.To.Name, until, (_, current) => current > until ? current : until);
@@ -234,12 +234,12 @@ public sealed partial class OutboxDispatcher : BackgroundService
     /// <summary>What an attempt leaves a delivery as: its state, the attempts that counted, and when it is next tried.</summary>
     private static (string Status, int Attempts, DateTimeOffset Next) Next(DeliveryChannel channel, LeasedDelivery delivery, Sent sent, DateTimeOffset now)
     {
-        var attempts = delivery.Attempts + (sent.Verdict == Verdict.Wait ? 0 : 1);
+        var attempts = delivery.Attempts + (sent.Verdict == AttemptVerdict.Wait ? 0 : 1);
         return sent.Verdict switch
         {
-            Verdict.Delivered => (DeliveryStates.Delivered, attempts, now),
-            Verdict.Dead => (DeliveryStates.Dead, attempts, now),
-            Verdict.Wait => (DeliveryStates.Pending, attempts, sent.RetryAt ?? now + channel.Retries.FirstOrDefault(TimeSpan.FromSeconds(1))),
+            AttemptVerdict.Delivered => (DeliveryStates.Delivered, attempts, now),
+            AttemptVerdict.Dead => (DeliveryStates.Dead, attempts, now),
+            AttemptVerdict.Wait => (DeliveryStates.Pending, attempts, sent.RetryAt ?? now + channel.Retries.FirstOrDefault(TimeSpan.FromSeconds(1))),
             _ => channel.RetryAt(attempts, now) is { } retry
                 ? (DeliveryStates.Pending, attempts, sent.RetryAt is { } asked && asked > retry ? asked : retry)
                 : (DeliveryStates.Dead, attempts, now),

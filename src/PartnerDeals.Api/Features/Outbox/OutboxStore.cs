@@ -224,7 +224,7 @@ public sealed class OutboxStore(Database database)
             Attempts = attempts,
             NextAttemptAt = nextAttemptAt,
             sent.StatusCode,
-            LastError = sent.Verdict == Verdict.Delivered ? null : Truncate(sent.Error ?? sent.Response),
+            LastError = sent.Verdict == AttemptVerdict.Delivered ? null : Truncate(sent.Error ?? sent.Response),
             Now = now,
             DeliveredAt = status == DeliveryStates.Delivered ? now : (DateTimeOffset?)null,
         }, ct);

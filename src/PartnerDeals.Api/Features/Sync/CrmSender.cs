@@ -71,11 +71,11 @@ public sealed class CrmSender(IReadOnlyList<ICrmAdapter> adapters, Database data
     {
         var (verdict, retryAt) = result.Outcome switch
         {
-            AttemptOutcome.Delivered => (Verdict.Delivered, null),
-            AttemptOutcome.Refused => (Verdict.Dead, null),
-            AttemptOutcome.RateLimited => (Verdict.Wait, result.RetryAt ?? now + _delivery.BackoffBase),
-            AttemptOutcome.Postponed => (Verdict.Wait, result.RetryAt ?? now + _resilience.BreakDuration),
-            _ => (Verdict.Failed, result.RetryAt),
+            AttemptOutcome.Delivered => (AttemptVerdict.Delivered, null),
+            AttemptOutcome.Refused => (AttemptVerdict.Dead, null),
+            AttemptOutcome.RateLimited => (AttemptVerdict.Wait, result.RetryAt ?? now + _delivery.BackoffBase),
+            AttemptOutcome.Postponed => (AttemptVerdict.Wait, result.RetryAt ?? now + _resilience.BreakDuration),
+            _ => (AttemptVerdict.Failed, result.RetryAt),
         };
         return new Sent(Json.Name(result.Outcome), verdict, started, durationMs, result.StatusCode,
             result.Error is null ? null : CrmAnswers.Truncate(result.Error), RetryAt: retryAt);

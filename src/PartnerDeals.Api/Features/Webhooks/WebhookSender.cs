@@ -41,7 +41,7 @@ public sealed partial class WebhookSender(
         var client = http.CreateClient(ClientName);
         return deliveries.Select(async d => await endpoint is { } found
             ? await SendAsync(client, found, d, ct)
-            : new Sent("failed", Verdict.Failed, clock.GetUtcNow(), 0, Error: "The endpoint was removed.")).ToList();
+            : new Sent("failed", AttemptVerdict.Failed, clock.GetUtcNow(), 0, Error: "The endpoint was removed.")).ToList();
     }
 
     /// <summary>An endpoint that answered 410 is disabled; one failing since before <c>DisableAfter</c> is disabled too.</summary>
@@ -50,7 +50,7 @@ public sealed partial class WebhookSender(
         foreach (var (delivery, sent) in recorded)
         {
             var id = Guid.Parse(delivery.To.Name);
-            if (sent.Verdict == Verdict.Delivered)
+            if (sent.Verdict == AttemptVerdict.Delivered)
             {
                 await webhooks.DeliveredToAsync(session, id, ct);
                 continue;
@@ -120,9 +120,9 @@ public sealed partial class WebhookSender(
         var latency = (int)Math.Min(int.MaxValue, Stopwatch.GetElapsedTime(timer).TotalMilliseconds);
         var verdict = outcome switch
         {
-            "delivered" => Verdict.Delivered,
-            "gone" => Verdict.Dead,
-            _ => Verdict.Failed,
+            "delivered" => AttemptVerdict.Delivered,
+            "gone" => AttemptVerdict.Dead,
+            _ => AttemptVerdict.Failed,
         };
         return new Sent(outcome, verdict, started, latency, status, error, response);
     }
