@@ -73,7 +73,10 @@ public sealed class WebhookClockTests : HostTest
         await notices.NoticeExpiringAsync(CancellationToken.None);
         await DispatchAsync();
         await _receiver.WaitForAsync(r => r.DeliveredTo("/expiry").Count >= 2, TimeSpan.FromSeconds(30), "the notice and the expiry");
-        await Task.Delay(200);
+        await Eventually.UntilAsync(async () => (await ReadJsonAsync(await partner.Client.GetAsync(
+                $"/v1/partners/{partner.Id}/webhooks/{endpoint["webhook"].Get<string>("id")}/deliveries?limit=200")))["items"]!.AsArray()
+                .Sum(d => d!["attemptLog"]!.AsArray().Count) == _receiver.Received.Count(r => r.Path == "/expiry"),
+            "every request to be recorded", TimeSpan.FromSeconds(30));
 
         var got = _receiver.DeliveredTo("/expiry");
         got.Select(r => r.Type).ShouldBe(["registration.expiring", "registration.expired"]);

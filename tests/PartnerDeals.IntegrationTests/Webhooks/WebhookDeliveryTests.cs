@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
@@ -14,7 +15,7 @@ public sealed class WebhookDeliveryTests : WebhookTest
     {
         var partner = await PartnerAsync("silver", terms: FixedFee);
         var path = NewPath();
-        var (_, secret) = await SubscribeAsync(partner, path);
+        var (webhook, secret) = await SubscribeAsync(partner, path);
 
         // Won: created, approved (at once), extension granted, a note, won, its fee accrued and paid.
         var (name, domain) = NewCompany();
@@ -55,7 +56,7 @@ public sealed class WebhookDeliveryTests : WebhookTest
             "registration.created", "registration.more_info_requested", "registration.rejected", "registration.created", "registration.withdrawn",
         ];
         await Receiver.WaitForAsync(r => r.DeliveredTo(path).Count >= expected.Length, Patience, "every event");
-        await Task.Delay(300); // nothing more may follow
+        await SettledAsync(partner.Client, partner.Id, webhook, () => Receiver.Received.Count(r => r.Path == path));
         var got = Receiver.DeliveredTo(path);
         got.Select(r => r.Type).Order().ShouldBe(expected.Order());
         got.Select(r => r.Id).Distinct().Count().ShouldBe(got.Count, "each event once, each with its own webhook-id");
@@ -86,15 +87,17 @@ public sealed class WebhookDeliveryTests : WebhookTest
     {
         var (a, b) = (await PartnerAsync("silver"), await PartnerAsync("silver"));
         var (pathA, pathB) = (NewPath(), NewPath());
-        await SubscribeAsync(a, pathA);
-        await SubscribeAsync(b, pathB);
+        var (webhookA, _) = await SubscribeAsync(a, pathA);
+        var (webhookB, _) = await SubscribeAsync(b, pathB);
 
         var (name, domain) = NewCompany();
         var id = Id(await RegisterAsync(a.Client, Body(name, domain)));
         await ActAsync(a.Client, id, "withdraw");
         await Receiver.WaitForAsync(r => r.DeliveredTo(pathA).Count >= 3, Patience, "partner A's events");
-        await Task.Delay(500);
+        await SettledAsync(a.Client, a.Id, webhookA, () => Receiver.Received.Count(r => r.Path == pathA));
 
+        // B's endpoint would have been queued with A's events, in their transactions: its log is empty, and so is its receiver.
+        (await ReadJsonAsync(await b.Client.GetAsync($"/v1/partners/{b.Id}/webhooks/{webhookB}/deliveries")))["items"]!.AsArray().ShouldBeEmpty();
         Receiver.Received.Where(r => r.Path == pathB).ShouldBeEmpty();
         // Nor may partner B read or change partner A's endpoints.
         await ReadProblemAsync(await b.Client.GetAsync($"/v1/partners/{a.Id}/webhooks"), HttpStatusCode.NotFound, "not-found");
@@ -109,7 +112,8 @@ public sealed class WebhookDeliveryTests : WebhookTest
         var partner = await PartnerAsync("silver");
         var response = await partner.Client.PostAsJsonAsync($"/v1/partners/{partner.Id}/webhooks", new { url = flaky.Url(), events = new[] { "*" } });
         response.StatusCode.ShouldBe(HttpStatusCode.Created);
-        var secret = (await ReadJsonAsync(response)).Get<string>("secret");
+        var subscribed = await ReadJsonAsync(response);
+        var (webhook, secret) = (subscribed["webhook"]!.Get<string>("id"), subscribed.Get<string>("secret"));
 
         // Down three ways in turn: 503s, then answers slower than the service's timeout, then nobody listening.
         flaky.Answer = (_, _) => 503;
@@ -131,13 +135,14 @@ public sealed class WebhookDeliveryTests : WebhookTest
         flaky.Answer = (_, _) => 200;
         await flaky.WaitForAsync(r => r.Received.Any(x => x.AnsweredWith == 499), Patience, "a timeout");
         await flaky.StopAsync();
-        await Task.Delay(1000); // connection refused meanwhile
+        await Eventually.UntilAsync(async () => (await ReadJsonAsync(await partner.Client.GetAsync($"/v1/partners/{partner.Id}/webhooks/{webhook}/deliveries?limit=200")))
+            ["items"]!.AsArray().Any(d => d!["attemptLog"]!.AsArray().Any(a => a!.Get<string>("outcome") == "unreachable")), "a refused connection", Patience);
         flaky.Delay = TimeSpan.Zero;
         await flaky.StartAgainAsync();
 
         var expected = registrations.Count * 6; // created, approved and four notes each
         await flaky.WaitForAsync(r => r.Delivered.Count >= expected, Patience, "every event once the receiver is up");
-        await Task.Delay(500);
+        await SettledAsync(partner.Client, partner.Id, webhook, () => flaky.Received.Count);
         var delivered = flaky.Delivered;
         delivered.Count.ShouldBe(expected, "each event once: " + string.Join(", ", delivered.Select(d => d.Type)));
         delivered.Select(d => d.Id).Distinct().Count().ShouldBe(expected);
@@ -176,7 +181,7 @@ public sealed class WebhookDeliveryTests : WebhookTest
             var webhook = await PollAsync(async () => await ReadJsonAsync(await partner.Client.GetAsync($"/v1/partners/{partner.Id}/webhooks/{id}")),
                 w => w.Get<bool>("enabled") == false);
             webhook.Get<string>("disabledReason").ShouldBe("gone");
-            await Task.Delay(500);
+            await SettledAsync(partner.Client, partner.Id, id, () => Receiver.Received.Count(x => x.Path == path));
             Receiver.Received.Count(x => x.Path == path).ShouldBe(1, "nothing more goes to an endpoint that is gone");
 
             var health = await ReadJsonAsync(await Ops.GetAsync("/v1/program/health"));
@@ -232,8 +237,8 @@ public sealed class WebhookDeliveryTests : WebhookTest
         var (id, _) = await SubscribeAsync(partner, path);
         await partner.Client.PostAsync($"/v1/partners/{partner.Id}/webhooks/{id}/test", null);
         await Receiver.WaitForAsync(r => r.DeliveredTo(path).Count >= 1, Patience, "the test event");
-        await Task.Delay(200);
-        var metrics = await (await Admin.GetAsync("/metrics")).Content.ReadAsStringAsync();
+        var metrics = await Eventually.UntilAsync(async () => await (await Admin.GetAsync("/metrics")).Content.ReadAsStringAsync(),
+            text => Regex.IsMatch(text, "partnerdeals_outbox_deliveries_total\\{[^}]*channel=\"webhook\""), "the delivery to be counted", Patience);
         metrics.ShouldMatch("partnerdeals_outbox_attempts_total\\{[^}]*channel=\"webhook\"[^}]*outcome=\"delivered\"");
         metrics.ShouldMatch("partnerdeals_outbox_deliveries_total\\{[^}]*channel=\"webhook\"[^}]*outcome=\"delivered\"");
         metrics.ShouldMatch("partnerdeals_outbox_lag_seconds\\{[^}]*channel=\"webhook\"");
@@ -246,7 +251,7 @@ public sealed class WebhookDeliveryTests : WebhookTest
         using var other = second.Client(ApiFactory.AdminKey);
         var partner = await PartnerAsync("silver");
         var path = NewPath();
-        await SubscribeAsync(partner, path, "registration.created");
+        var (webhook, _) = await SubscribeAsync(partner, path, "registration.created");
         var bodies = Enumerable.Range(0, 20).Select(_ => NewCompany()).ToList();
         // Half the registrations through each instance; both instances' dispatchers poll the same outbox.
         await Task.WhenAll(bodies.Select(async (company, i) =>
@@ -255,7 +260,7 @@ public sealed class WebhookDeliveryTests : WebhookTest
             response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
         }));
         await Receiver.WaitForAsync(r => r.DeliveredTo(path).Count >= 20, Patience, "every event");
-        await Task.Delay(500);
+        await SettledAsync(Admin, partner.Id, webhook, () => Receiver.Received.Count(r => r.Path == path));
         var got = Receiver.DeliveredTo(path);
         got.Count.ShouldBe(20);
         got.Select(r => r.Id).Distinct().Count().ShouldBe(20);

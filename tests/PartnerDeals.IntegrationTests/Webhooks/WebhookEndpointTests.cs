@@ -29,7 +29,9 @@ public sealed class WebhookEndpointTests : WebhookTest
         during.VerifiesWith(first).ShouldBeTrue();
         during.SignedWith(second).ShouldBeTrue();
 
-        await Task.Delay(TimeSpan.FromSeconds(3.5)); // the fixture's overlap is 3 s
+        // The fixture's overlap is 3 s: the previous secret signs until the instant the rotation named.
+        var overlapEnds = DateTimeOffset.Parse(rotated["webhook"]!.Get<string>("previousSecretValidUntil"), System.Globalization.CultureInfo.InvariantCulture);
+        await Eventually.UntilAsync(() => DateTimeOffset.UtcNow > overlapEnds, "the overlap to end", Patience, TimeSpan.FromMilliseconds(100));
         (await partner.Client.PostAsync($"/v1/partners/{partner.Id}/webhooks/{id}/test", null)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
         await Receiver.WaitForAsync(r => r.DeliveredTo(path).Count >= 2, Patience, "the second test event");
         var after = Receiver.DeliveredTo(path)[1];

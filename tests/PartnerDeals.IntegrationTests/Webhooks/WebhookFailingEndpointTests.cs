@@ -40,7 +40,10 @@ public sealed class WebhookFailingEndpointTests : HostTest
         webhook["failingSince"].ShouldNotBeNull();
         var attempts = _receiver.Received.Count;
         attempts.ShouldBeGreaterThan(2, "it was tried again before it was turned off");
-        await Task.Delay(500);
+        // Every request recorded as an attempt, and the endpoint off: nothing can be leased for it any more.
+        await Eventually.UntilAsync(async () => (await ReadJsonAsync(await partner.Client.GetAsync(
+                $"/v1/partners/{partner.Id}/webhooks/{id}/deliveries?limit=200")))["items"]!.AsArray().Sum(d => d!["attemptLog"]!.AsArray().Count),
+            count => count == _receiver.Received.Count, "every request to be recorded");
         _receiver.Received.Count.ShouldBe(attempts, "nothing more goes to a disabled endpoint");
         var health = await ReadJsonAsync(await Admin.GetAsync("/v1/program/health"));
         health["disabledWebhooks"]!.AsArray().ShouldContain(w => w!.Get<string>("webhookId") == id && w.Get<string>("reason") == "failing");

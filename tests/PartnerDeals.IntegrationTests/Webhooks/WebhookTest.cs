@@ -61,4 +61,20 @@ public abstract class WebhookTest : HostTest
 
     protected static Task<JsonNode> PollAsync(Func<Task<JsonNode>> read, Func<JsonNode, bool> done) =>
         Eventually.UntilAsync(read, done, "the answer to change", Patience);
+
+    /// <summary>
+    /// Waits until an endpoint has settled: while it is on, nothing of it is pending (a delivery in flight is pending); once it
+    /// is off, its log records an attempt for every request its receiver got (none is in flight, and none can be leased). After
+    /// that nothing more is sent unless something new is queued, so "nothing more arrived" is a fact, not a wait that a busy
+    /// machine can outrun.
+    /// </summary>
+    protected static Task SettledAsync(HttpClient client, string partnerId, string webhookId, Func<int> received) =>
+        Eventually.UntilAsync(async () =>
+        {
+            var endpoint = await ReadJsonAsync(await client.GetAsync($"/v1/partners/{partnerId}/webhooks/{webhookId}"));
+            var log = (await ReadJsonAsync(await client.GetAsync($"/v1/partners/{partnerId}/webhooks/{webhookId}/deliveries?limit=200")))["items"]!.AsArray();
+            var recorded = log.Sum(d => d!["attemptLog"]!.AsArray().Count);
+            var pending = log.Count(d => d!.Get<string>("status") == "pending");
+            return endpoint.Get<bool>("enabled") ? pending == 0 : recorded == received();
+        }, "the endpoint's deliveries to settle", Patience);
 }
