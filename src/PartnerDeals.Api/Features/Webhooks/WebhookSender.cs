@@ -31,13 +31,23 @@ public sealed partial class WebhookSender(
     /// <summary>An endpoint as a destination of the outbox.</summary>
     public static Destination To(Guid webhookId, Guid partnerId) => new(ChannelName, webhookId.ToString("D"), partnerId);
 
-    public async Task<IReadOnlyList<Destination>> DestinationsAsync(DbSession session, CancellationToken ct) =>
-        (await webhooks.EnabledAsync(session, ct)).Select(e => To(e.Id, e.PartnerId)).ToList();
+    // The enabled endpoints as the last look read them (URL and secrets), so that a lease that follows sends without reading
+    // its endpoint again. A change shows at the next look; a secret rotated in between still signs during its overlap.
+    private IReadOnlyDictionary<string, StoredWebhook> _enabled = new Dictionary<string, StoredWebhook>();
+
+    public async Task<IReadOnlyList<Destination>> DestinationsAsync(DbSession session, CancellationToken ct)
+    {
+        var enabled = await webhooks.EnabledAsync(session, ct);
+        _enabled = enabled.ToDictionary(e => e.Id.ToString("D"));
+        return enabled.Select(e => To(e.Id, e.PartnerId)).ToList();
+    }
 
     /// <summary>Each delivery on its own: a slow answer holds up no other.</summary>
     public IReadOnlyList<Task<Sent>> Send(Destination to, IReadOnlyList<LeasedDelivery> deliveries, CancellationToken ct)
     {
-        var endpoint = webhooks.GetAsync(to.PartnerId!.Value, Guid.Parse(to.Name), ct);
+        var endpoint = _enabled.TryGetValue(to.Name, out var known)
+            ? Task.FromResult<StoredWebhook?>(known)
+            : webhooks.GetAsync(to.PartnerId!.Value, Guid.Parse(to.Name), ct);
         var client = http.CreateClient(ClientName);
         return deliveries.Select(async d => await endpoint is { } found
             ? await SendAsync(client, found, d, ct)

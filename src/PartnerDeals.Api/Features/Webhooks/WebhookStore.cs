@@ -35,7 +35,7 @@ public sealed class WebhookStore(Database database) : Partners.ITerminationStep
         WHERE id = @Id
         """;
 
-    private const string EnabledSql = "SELECT id, partner_id FROM webhook_subscriptions WHERE enabled = 1 ORDER BY id";
+    private const string EnabledSql = "SELECT " + Columns + " FROM webhook_subscriptions WHERE enabled = 1 ORDER BY id";
 
     private const string DeliveredToSql = "UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = @Id AND failing_since IS NOT NULL";
 
@@ -106,9 +106,9 @@ public sealed class WebhookStore(Database database) : Partners.ITerminationStep
         await session.ExecuteAsync(DeleteSql, new { Id = id }, ct);
     }
 
-    /// <summary>Every enabled endpoint and its partner: where the outbox delivers.</summary>
-    public async Task<IReadOnlyList<(Guid Id, Guid PartnerId)>> EnabledAsync(DbSession session, CancellationToken ct) =>
-        (await session.QueryAsync<Row>(EnabledSql, null, ct)).Select(r => (r.Id, r.PartnerId)).ToList();
+    /// <summary>Every enabled endpoint: where the outbox delivers.</summary>
+    public async Task<IReadOnlyList<StoredWebhook>> EnabledAsync(DbSession session, CancellationToken ct) =>
+        (await session.QueryAsync<Row>(EnabledSql, null, ct)).Select(r => r.ToStored()).ToList();
 
     /// <summary>The endpoint delivers: it is failing no more.</summary>
     public Task DeliveredToAsync(DbSession session, Guid id, CancellationToken ct) => session.ExecuteAsync(DeliveredToSql, new { Id = id }, ct);
