@@ -387,3 +387,15 @@ public sealed partial class OutboxDispatcher : BackgroundService
     [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox round failed; trying again on the next look")]
     private partial void LogRoundFailed(Exception exception);
 }
+
+/// <summary>Wires the outbox: its store and the one dispatcher, which delivers every channel a feature adds (an <see cref="IDeliverySender"/>).</summary>
+public static class OutboxSetup
+{
+    public static IServiceCollection AddOutbox(this IServiceCollection services)
+    {
+        services.AddSingleton<OutboxStore>();
+        services.AddSingleton<OutboxDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<OutboxDispatcher>());
+        return services;
+    }
+}

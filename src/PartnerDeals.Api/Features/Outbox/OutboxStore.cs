@@ -347,15 +347,3 @@ public sealed class OutboxStore(Database database)
         public string EventType { get; set; } = "";
     }
 }
-
-/// <summary>Wires the outbox: its store and the one dispatcher, which delivers every channel a feature adds (an <see cref="IDeliverySender"/>).</summary>
-public static class OutboxSetup
-{
-    public static IServiceCollection AddOutbox(this IServiceCollection services)
-    {
-        services.AddSingleton<OutboxStore>();
-        services.AddSingleton<OutboxDispatcher>();
-        services.AddHostedService(sp => sp.GetRequiredService<OutboxDispatcher>());
-        return services;
-    }
-}
