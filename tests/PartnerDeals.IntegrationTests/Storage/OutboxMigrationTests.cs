@@ -42,8 +42,8 @@ public sealed class OutboxMigrationTests
         {
             await old.OpenAsync();
             await using var insert = old.CreateCommand();
-            // Only the outbox matters here: no partner row for the endpoint. A pending CRM delivery whose lease ran out after two failures, one delivered; a pending webhook delivery to an
-            // endpoint that is off (so it waits), after one attempt.
+            // Only the outbox matters here, so the endpoint has no partner row. A pending CRM delivery whose lease ran out after
+            // two failures, one delivered; a pending webhook delivery to an endpoint that is off (so it waits), after one attempt.
             insert.CommandText = $"""
                 INSERT INTO outbox (id, registration_id, event_type, payload, occurred_at)
                 VALUES ('{CrmEvent}', '{Registration}', 'registration.approved', '{CrmPayload}', '2026-11-01 00:00:00+00:00');

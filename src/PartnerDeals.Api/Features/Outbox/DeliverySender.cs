@@ -42,7 +42,9 @@ public sealed record DeliveryChannel(
 {
     /// <summary>The one retry rule: the n-th failure waits the n-th step, spread by the jitter; past the last step the delivery is dead.</summary>
     public DateTimeOffset? RetryAt(int failedAttempts, DateTimeOffset now) =>
-        failedAttempts > Retries.Count ? null : now + Retries[failedAttempts - 1] * (Jitter.Low + Random.Shared.NextDouble() * (Jitter.High - Jitter.Low));
+        failedAttempts > Retries.Count
+            ? null
+            : now + Retries[failedAttempts - 1] * (Jitter.Low + Random.Shared.NextDouble() * (Jitter.High - Jitter.Low));
 }
 
 /// <summary>Where a delivery goes: a CRM by its name, a webhook endpoint by its id (and its partner).</summary>
@@ -52,7 +54,8 @@ public sealed record Destination(string Channel, string Name, Guid? PartnerId = 
 /// Something to tell the outside world, written in the transaction of the change that caused it: <c>PartnerId</c> is the
 /// partner a partner event is for (null for the vendor's own), <c>NoticeKey</c> is set for events sent once per state.
 /// </summary>
-public sealed record OutboxEvent(Guid? PartnerId, Guid? RegistrationId, string EventType, string Payload, DateTimeOffset OccurredAt, string? NoticeKey = null);
+public sealed record OutboxEvent(
+    Guid? PartnerId, Guid? RegistrationId, string EventType, string Payload, DateTimeOffset OccurredAt, string? NoticeKey = null);
 
 /// <summary>A delivery this instance has leased, with the event's payload.</summary>
 public sealed record LeasedDelivery
@@ -79,7 +82,10 @@ public enum AttemptVerdict
     /// <summary>Refused for good (a CRM's validation, an endpoint gone): dead at once.</summary>
     Dead,
 
-    /// <summary>The destination asked to wait (a rate limit, an open circuit): not an attempt, and the destination pauses until <see cref="Sent.RetryAt"/>.</summary>
+    /// <summary>
+    /// The destination asked to wait (a rate limit, an open circuit): not an attempt, and the destination pauses until
+    /// <see cref="Sent.RetryAt"/>.
+    /// </summary>
     Wait,
 }
 

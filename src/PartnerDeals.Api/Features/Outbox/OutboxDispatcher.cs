@@ -47,7 +47,8 @@ public sealed partial class OutboxDispatcher : BackgroundService
         var meter = meters.Create(MeterName);
         _attempts = meter.CreateCounter<long>("partnerdeals.outbox.attempts",
             description: "Delivery attempts by channel (crm, webhook), destination (a CRM) and outcome (delivered, failed, refused, rate_limited, timeout, gone …).");
-        _finished = meter.CreateCounter<long>("partnerdeals.outbox.deliveries", description: "Deliveries finished by channel, destination (a CRM) and outcome (delivered, dead).");
+        _finished = meter.CreateCounter<long>("partnerdeals.outbox.deliveries",
+            description: "Deliveries finished by channel, destination (a CRM) and outcome (delivered, dead).");
         meter.CreateObservableGauge("partnerdeals.outbox.lag", Lag, unit: "s",
             description: "Age of the oldest pending delivery, by channel and destination (a CRM; 0 for a channel when none waits).");
     }
@@ -98,7 +99,8 @@ public sealed partial class OutboxDispatcher : BackgroundService
             if (Room(sender.Channel, null) <= 0) continue;
             var all = await sender.DestinationsAsync(session, ct);
             if (sender.Channel.NamesDestinations) _destinations[sender.Channel.Name] = all.Select(d => d.Name).ToList();
-            var destinations = all.Where(d => !(_pausedUntil.TryGetValue(d.Name, out var until) && until > now) && Room(sender.Channel, d) > 0).ToList();
+            var destinations = all.Where(d => !(_pausedUntil.TryGetValue(d.Name, out var until) && until > now) && Room(sender.Channel, d) > 0)
+                .ToList();
             if (destinations.Count > 0) open.Add((sender, destinations));
         }
         return open;
@@ -203,7 +205,10 @@ public sealed partial class OutboxDispatcher : BackgroundService
             foreach (var (sender, delivery, sent) in batch)
             {
                 var (status, attempts, nextAttemptAt) = Next(sender.Channel, delivery, sent, now);
-                if (await OutboxStore.RecordAsync(session, delivery, sent, status, attempts, nextAttemptAt, now, ct)) recorded.Add((sender, delivery, sent, status, attempts));
+                if (await OutboxStore.RecordAsync(session, delivery, sent, status, attempts, nextAttemptAt, now, ct))
+                {
+                    recorded.Add((sender, delivery, sent, status, attempts));
+                }
                 else LogLeaseLost(delivery.Id, delivery.To.Name);
             }
             foreach (var group in recorded.GroupBy(r => r.Sender))
