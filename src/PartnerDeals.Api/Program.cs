@@ -14,6 +14,7 @@ using PartnerDeals.Api.Features.Metrics;
 using PartnerDeals.Api.Features.Opportunities;
 using PartnerDeals.Api.Features.Outbox;
 using PartnerDeals.Api.Features.Partners;
+using PartnerDeals.Api.Features.People;
 using PartnerDeals.Api.Features.PipelinePull;
 using PartnerDeals.Api.Features.ProductLines;
 using PartnerDeals.Api.Features.Registrations;
@@ -36,6 +37,8 @@ builder.Services.AddOptions<DatabaseOptions>()
     .ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<AuthOptions>().Bind(config.GetSection(AuthOptions.Section))
     .Validate(o => o.IsValid, "Auth:BootstrapAdminKey must be empty or 32 to 256 characters.").ValidateOnStart();
+builder.Services.AddOptions<OidcOptions>().Bind(config.GetSection(OidcOptions.Section)).ValidateOnStart();
+builder.Services.AddSingleton<IValidateOptions<OidcOptions>, OidcOptions.Check>();
 builder.Services.AddOptions<HttpOptions>().Bind(config.GetSection(HttpOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<RateLimitingOptions>().Bind(config.GetSection(RateLimitingOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<PartnerProgramOptions>().Bind(config.GetSection(PartnerProgramOptions.Section)).ValidateOnStart();
@@ -102,14 +105,20 @@ builder.Services.AddOptions<MatchingOptions>().Bind(config.GetSection(MatchingOp
     .Validate(o => o.IsValid, "Matching: thresholds must satisfy 0 < ReviewThreshold < ConflictThreshold <= 1; blocking limits must be positive.")
     .ValidateOnStart();
 
-// Who may call.
-builder.Services.AddAuthentication(ApiKeyAuthentication.SchemeName)
-    .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null);
+// Who may call: an API key, or a person's bearer token from a configured issuer.
+builder.Services.AddSingleton<PersonStore>();
+builder.Services.AddSingleton<OidcIssuers>();
+builder.Services.AddHttpClient(OidcIssuers.ClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
+builder.Services.AddAuthentication(BearerAuthentication.EitherScheme)
+    .AddPolicyScheme(BearerAuthentication.EitherScheme, null, o => o.ForwardDefaultSelector = context =>
+        BearerAuthentication.Presented(context.Request) ? BearerAuthentication.SchemeName : ApiKeyAuthentication.SchemeName)
+    .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthentication>(ApiKeyAuthentication.SchemeName, null)
+    .AddScheme<AuthenticationSchemeOptions, BearerAuthentication>(BearerAuthentication.SchemeName, null);
 builder.Services.AddAuthorization(Policies.Add);
 builder.Services.AddPerKeyRateLimiting();
 
 // Operations.
-builder.Services.AddOpenApiDocument();
+builder.Services.AddOpenApiDocument(config);
 builder.Services.AddHealth();
 builder.Services.AddOpenTelemetry()
     .ConfigureResource(r => r.AddService("partnerdeals-api"))
@@ -122,6 +131,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRouting();
 app.UseMiddleware<RequestBodyLimit>();
+app.Use(BearerAuthentication.CheckCredentialHeaders);
 app.UseAuthentication();
 app.UseRateLimiter();
 app.UseAuthorization();
@@ -134,6 +144,7 @@ app.MapPrometheusScrapingEndpoint("/metrics");
 var v1 = app.MapGroup("/v1");
 v1.MapPartners();
 v1.MapApiKeys();
+v1.MapPeople();
 v1.MapOpportunities();
 v1.MapConflictChecks();
 v1.MapRegistrations();

@@ -17,7 +17,7 @@ public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvide
 
     // The partner's status comes along so a suspended partner's keys are read-only from the next request on.
     private const string FindByPrefixSql = """
-        SELECT k.id, k.role, k.partner_id, k.secret_hash, p.status AS partner_status
+        SELECT k.id, k.name, k.role, k.partner_id, k.secret_hash, p.status AS partner_status
         FROM api_keys k LEFT JOIN partners p ON p.id = k.partner_id
         WHERE k.prefix = @Prefix AND k.revoked_at IS NULL
         """;
@@ -200,6 +200,7 @@ public sealed class ApiKeyStore(Database database, AuditTrail audit, TimeProvide
 public sealed class AuthenticatedKey
 {
     public Guid Id { get; set; }
+    public string Name { get; set; } = "";
     public string Role { get; set; } = "";
     public Guid? PartnerId { get; set; }
     public string SecretHash { get; set; } = "";

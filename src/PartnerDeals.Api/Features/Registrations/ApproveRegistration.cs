@@ -30,11 +30,11 @@ public static class ApproveRegistration
     private static Task<Results<Ok<Registration>, ProblemHttpResult>> Handle(
         Guid id, ClaimsPrincipal user, HttpContext http, [AsParameters] RegistrationServices s, CancellationToken ct, DecisionNoteRequest? request = null) =>
         ChangeAsync(id, user, http, s, async (session, current, partner) =>
-            (await DecideAsync(session, s, current, partner, Blank(request?.Note), ct)).SharingNote(request?.Note, request?.VisibleToPartner ?? false), ct);
+            (await DecideAsync(session, s, current, partner, user, Blank(request?.Note), ct)).SharingNote(request?.Note, request?.VisibleToPartner ?? false), ct);
 
-    /// <summary>The guard and the change: only a registration that waits, with no open conflict.</summary>
-    private static async Task<Step> DecideAsync(DbSession session, RegistrationServices s, Registration current, Partner partner, string? note,
-        CancellationToken ct)
+    /// <summary>The guard and the change: only a registration that waits, with no open conflict; above the value, two people.</summary>
+    private static async Task<Step> DecideAsync(DbSession session, RegistrationServices s, Registration current, Partner partner, ClaimsPrincipal user,
+        string? note, CancellationToken ct)
     {
         if (current.Status is not (RegistrationStatus.PendingReview or RegistrationStatus.MoreInfoRequested))
         {
@@ -45,8 +45,37 @@ public static class ApproveRegistration
             return Step.Refuse(Problems.InvalidTransition(
                 $"The registration has an open conflict; decide it with POST /v1/conflicts/{conflictId}/resolve."));
         }
-        var awarded = await AwardAsync(session, s, current, partner, coSell: false, note, ct);
-        return awarded.Problem is null ? awarded with { Action = "registration.approved", Data = new { note } } : awarded;
+        var (waiting, approved) = SecondApproval(current, user, s.Options.Value.Policy, s.Clock.GetUtcNow(), note);
+        if (waiting is not null) return waiting;
+        var awarded = await AwardAsync(session, s, approved, partner, coSell: false, note, ct);
+        return awarded.Problem is null ? awarded with { Action = "registration.approved", Data = new { note, approvals = approved.Approvals } } : awarded;
+    }
+
+    /// <summary>
+    /// Above <c>Registrations:Policy:SecondApprovalAbove</c> (an approval, or a conflict's award) two different people approve: the
+    /// first is recorded and the registration keeps waiting (<c>registration.first_approval</c>); the same person again is refused,
+    /// and so is any API key. Otherwise no step, and the registration with its approvals to go ahead with.
+    /// </summary>
+    public static (Step? Waiting, Registration Approved) SecondApproval(Registration current, ClaimsPrincipal user, RegistrationPolicy policy,
+        DateTimeOffset now, string? note)
+    {
+        if (policy.SecondApprovalOver(current.Deal) is not { } limit) return (null, current);
+        var above = $"{current.Deal.EstimatedValue} {current.Deal.Currency} is above {limit} {current.Deal.Currency}";
+        if (user.PersonId() is not { } person)
+        {
+            return (Step.Refuse(Problems.Forbidden($"{above}: two people signed in approve it; an API key cannot.")), current);
+        }
+        if (current.Approvals.Any(a => a.PersonId == person))
+        {
+            return (Step.Refuse(Problems.SecondApprovalRequired($"{above}: you approved it already; a second, different person must approve it.")), current);
+        }
+        var approved = current with
+        {
+            Approvals = [.. current.Approvals, new Approval(person, user.FindFirstValue(Caller.DisplayClaim) ?? "", now)],
+        };
+        return approved.Approvals.Count < 2
+            ? (Step.To(approved, "registration.first_approval", new { note, approvals = approved.Approvals }), approved)
+            : (null, approved);
     }
 
     /// <summary>The account given to this registration (by approval, or through its conflict): refused while another holds it.</summary>

@@ -107,7 +107,7 @@ public sealed class ConflictStore(Database database)
     private const string ResolveSql = """
         UPDATE conflicts
         SET status = 'resolved', resolution = @Resolution, resolution_note = @ResolutionNote, resolved_by_key_id = @ResolvedByKeyId,
-            resolved_at = @ResolvedAt, updated_at = @UpdatedAt
+            resolved_by_person_id = @ResolvedByPersonId, resolved_at = @ResolvedAt, updated_at = @UpdatedAt
         WHERE id = @Id AND status = 'open'
         """;
 
@@ -175,15 +175,16 @@ public sealed class ConflictStore(Database database)
         return summary.Id;
     }
 
-    /// <summary>Resolves an open conflict; false when it was not open any more.</summary>
-    public async Task<bool> ResolveAsync(DbSession session, Guid id, ConflictResolution resolution, string? note, Guid? actorKeyId, DateTimeOffset now,
+    /// <summary>Resolves an open conflict, by the person or key deciding (null: the service itself); false when it was not open any more.</summary>
+    public async Task<bool> ResolveAsync(DbSession session, Guid id, ConflictResolution resolution, string? note, Audit.Actor? actor, DateTimeOffset now,
         CancellationToken ct) =>
         await session.ExecuteAsync(ResolveSql, new ConflictRow
         {
             Id = id,
             Resolution = Json.Name(resolution),
             ResolutionNote = note,
-            ResolvedByKeyId = actorKeyId,
+            ResolvedByKeyId = actor?.KeyId,
+            ResolvedByPersonId = actor?.PersonId,
             ResolvedAt = now,
             UpdatedAt = now,
         }, ct) == 1;
@@ -230,6 +231,9 @@ public sealed class ConflictStore(Database database)
 
         /// <summary>The API key that resolved it; written, never read back.</summary>
         public Guid? ResolvedByKeyId { get; init; }
+
+        /// <summary>Written, not read back: the audit event names the person too.</summary>
+        public Guid? ResolvedByPersonId { get; init; }
 
         public DateTimeOffset? ResolvedAt { get; init; }
         public DateTimeOffset CreatedAt { get; init; }

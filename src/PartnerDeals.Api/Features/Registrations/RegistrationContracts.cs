@@ -50,6 +50,12 @@ public sealed record Customer(string CompanyName, string? Domain, string Country
 
 public sealed record Contact(string Name, string Email, string? Title);
 
+/// <summary>One person's approval of a deal above the second-approval value.</summary>
+/// <param name="PersonId">The person who approved.</param>
+/// <param name="Display">Their name as their issuer gave it.</param>
+/// <param name="At">When (UTC).</param>
+public sealed record Approval(Guid PersonId, string Display, DateTimeOffset At);
+
 public sealed record Deal(string Name, IReadOnlyList<string> Products, decimal EstimatedValue, string Currency, DateOnly? ExpectedCloseDate, string? Notes);
 
 public sealed record CoSell(CoSellParty RelationshipOwner, CoSellParty Demo, CoSellParty Contract);
@@ -118,6 +124,12 @@ public sealed record Registration
 
     public Outcome? Outcome { get; init; }
 
+    /// <summary>
+    /// Who approved a deal above <c>Registrations:Policy:SecondApprovalAbove</c>: the first person while it waits for a second,
+    /// then both. Vendor only (empty for a partner).
+    /// </summary>
+    public IReadOnlyList<Approval> Approvals { get; init; } = [];
+
     /// <summary>The open conflict, for vendor keys only.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Guid? ConflictId { get; init; }
@@ -152,7 +164,7 @@ public sealed record Registration
         // Available or not, never how close a match came: review and conflict read alike, or trying names would map the pipeline.
         Verdict = Verdict == Verdict.Clear ? Verdict.Clear : Verdict.Conflict,
         Reason = Reason == "account_under_review" ? "account_unavailable" : Reason,
-        ConflictId = null, RejectionReason = null, DecisionNote = DecisionNoteVisibleToPartner ? DecisionNote : null, UpdatedAt = PartnerUpdatedAt,
+        ConflictId = null, RejectionReason = null, Approvals = [], DecisionNote = DecisionNoteVisibleToPartner ? DecisionNote : null, UpdatedAt = PartnerUpdatedAt,
     };
 
     /// <summary>

@@ -44,10 +44,12 @@ public sealed class RegistrationDecisions(
         var icp = policy.Icp.Evaluate(proposed.Customer, proposed.Deal);
         // Alternate names nothing ties to the company are not held (ConflictChecker); a person looks at why they were given.
         var unrelated = checker.UnrelatedAlternates(company);
+        // A deal that needs two people's approval is never approved by the service alone.
         var autoApprove = check.Verdict == Verdict.Clear && unrelated.Count == 0 && icp.Qualified && policy.AutoApproves(partner.Tier)
-            && partner.Status == PartnerStatus.Active;
+            && partner.Status == PartnerStatus.Active && policy.SecondApprovalOver(proposed.Deal) is null;
 
-        var decided = proposed with { Verdict = check.Verdict, Icp = icp, PolicyVersion = policy.EffectiveVersion };
+        // A submission, or an edit, is approved afresh: approvals given to the deal as it was do not carry over.
+        var decided = proposed with { Verdict = check.Verdict, Icp = icp, PolicyVersion = policy.EffectiveVersion, Approvals = [] };
         decided = autoApprove
             ? ApproveRegistration.Approved(decided, partner, now, "auto_approved", null)
             : decided with { Status = RegistrationStatus.PendingReview, Reason = PendingReason(check.Verdict, matches, unrelated), DecidedAt = null };
@@ -128,7 +130,7 @@ public sealed class RegistrationDecisions(
         if (released && await conflicts.OpenForAsync(session, changed.Id, ct) is { } open)
         {
             await conflicts.ResolveAsync(session, open.Id, ConflictResolution.RegistrationClosed, $"The registration became {Json.Name(changed.Status)}.",
-                actor.KeyId, now, ct);
+                actor, now, ct);
             await audit.RecordAsync(session, "conflict", open.Id, "conflict.resolved", actor, new { resolution = "registration_closed" }, ct);
             changed = changed with { ConflictId = null };
         }

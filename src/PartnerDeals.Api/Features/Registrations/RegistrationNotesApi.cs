@@ -15,8 +15,8 @@ namespace PartnerDeals.Api.Features.Registrations;
 public static class RegistrationNotesApi
 {
     private const string InsertSql = """
-        INSERT INTO registration_notes (id, registration_id, author_key_id, author_role, internal, body, created_at)
-        VALUES (@Id, @RegistrationId, @AuthorKeyId, @AuthorRole, @Internal, @Body, @CreatedAt)
+        INSERT INTO registration_notes (id, registration_id, author_key_id, author_person_id, author_role, internal, body, created_at)
+        VALUES (@Id, @RegistrationId, @AuthorKeyId, @AuthorPersonId, @AuthorRole, @Internal, @Body, @CreatedAt)
         """;
 
     private const string ListSql = """
@@ -60,6 +60,7 @@ public static class RegistrationNotesApi
             note.Id,
             note.RegistrationId,
             AuthorKeyId = user.KeyId(),
+            AuthorPersonId = user.PersonId(),
             note.AuthorRole,
             note.Internal,
             note.Body,

@@ -33,6 +33,7 @@ public sealed class RegistrationOptions
         && Policy.Icp.MinEmployees is null or >= 0 && Policy.Icp.MaxEmployees is null or >= 1
         && (Policy.Icp.MinEmployees is null || Policy.Icp.MaxEmployees is null || Policy.Icp.MinEmployees <= Policy.Icp.MaxEmployees)
         && Policy.Icp.MinDealSize.All(m => IsoCodes.IsCurrency(m.Key) && m.Value >= 0)
+        && Policy.SecondApprovalAbove.All(m => IsoCodes.IsCurrency(m.Key) && m.Value >= 0)
         && !string.IsNullOrWhiteSpace(Policy.Version) && Policy.Version.Length <= 32
         && Policy.ConflictScope is ProductScope.Account or ProductScope.ProductLine;
 }
@@ -87,6 +88,17 @@ public sealed class RegistrationPolicy
         : JsonSerializer.Serialize(new { AutoApprove, EffectiveAutoApproveTiers, Icp }, Json.Options))))[..8];
 
     public bool AutoApproves(string tier) => AutoApprove && EffectiveAutoApproveTiers.Contains(tier, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Deals above these values (per currency, <c>SecondApprovalAbove:EUR=1000000</c>) are approved by two different people
+    /// signed in, never by an API key or on their own. None by default; a currency not listed has no such rule.
+    /// </summary>
+    public Dictionary<string, decimal> SecondApprovalAbove { get; set; } = [];
+
+    /// <summary>The value this deal is above, when it needs two people; null otherwise.</summary>
+    public decimal? SecondApprovalOver(Deal deal) =>
+        SecondApprovalAbove.FirstOrDefault(m => string.Equals(m.Key, deal.Currency, StringComparison.OrdinalIgnoreCase)) is { Key: not null } limit
+        && deal.EstimatedValue > limit.Value ? limit.Value : null;
 }
 
 /// <summary>The ideal customer profile. Empty lists and absent limits do not restrict: with nothing configured every registration qualifies.</summary>

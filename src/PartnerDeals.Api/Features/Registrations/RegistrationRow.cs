@@ -52,6 +52,9 @@ internal sealed record RegistrationRow
     public string? RejectionReason { get; init; }
     public string? DecisionNote { get; init; }
     public bool DecisionNoteShared { get; init; }
+
+    /// <summary>The approvals above the second-approval value, a JSON array; null when none.</summary>
+    public string? Approvals { get; init; }
     public DateTimeOffset? ProtectionExpiresAt { get; init; }
     public int ExtensionsGranted { get; init; }
     public string? TermsTier { get; init; }
@@ -123,6 +126,7 @@ internal sealed record RegistrationRow
             RejectionReason = r.RejectionReason is { } reason ? Json.Name(reason) : null,
             DecisionNote = r.DecisionNote,
             DecisionNoteShared = r.DecisionNote is not null && r.DecisionNoteVisibleToPartner,
+            Approvals = r.Approvals.Count == 0 ? null : JsonSerializer.Serialize(r.Approvals, Json.Options),
             ProtectionExpiresAt = r.ProtectionExpiresAt,
             ExtensionsGranted = r.ExtensionsGranted,
             TermsTier = r.Terms?.Tier,
@@ -175,6 +179,7 @@ internal sealed record RegistrationRow
             RejectionReason = RejectionReason is null ? null : Json.Parse<RejectionReason>(RejectionReason),
             DecisionNote = DecisionNote,
             DecisionNoteVisibleToPartner = DecisionNoteShared,
+            Approvals = Approvals is null ? [] : JsonSerializer.Deserialize<Approval[]>(Approvals, Json.Options) ?? [],
             ProtectionExpiresAt = ProtectionExpiresAt,
             ExtensionsGranted = ExtensionsGranted,
             Terms = TermsTier is null ? null : new TermsSnapshot(TermsTier, Json.Parse<FeeModel>(TermsFeeModel!), TermsFeePercent, TermsFeeAmount,

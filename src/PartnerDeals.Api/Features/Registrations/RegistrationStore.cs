@@ -25,7 +25,7 @@ public sealed class RegistrationStore(Database database)
         "relationship_owner", "demo_owner", "contract_owner", "co_sell", "name_key", "name_acronym", "name_tokens", "alternate_names", "icp_qualified",
         "icp_failed_rule", "policy_version", "rejection_reason", "decision_note", "decision_note_shared", "protection_expires_at", "extensions_granted",
         "terms_tier", "terms_fee_model", "terms_fee_percent", "terms_fee_amount", "terms_fee_currency", "terms_fee_trigger", "terms_payment_net_days",
-        "terms_protection_days", "outcome_amount", "outcome_currency", "closed_at", "lost_reason", "outcome_products", "submitted_at", "decided_at",
+        "terms_protection_days", "outcome_amount", "outcome_currency", "closed_at", "lost_reason", "outcome_products", "approvals", "submitted_at", "decided_at",
         "approved_at", "created_by_key_id", "version", "created_at", "updated_at", "partner_version", "partner_updated_at",
     ];
 

@@ -13,7 +13,7 @@ namespace PartnerDeals.Api.Features.Registrations;
 /// <summary>What the registration handlers need, gathered once.</summary>
 public sealed record RegistrationServices(
     Database Database, DecisionWriter Writer, RegistrationStore Registrations, PartnerStore Partners, RegistrationDecisions Decisions,
-    ConflictChecks.PartnerPreChecks Checks, TimeProvider Clock);
+    ConflictChecks.PartnerPreChecks Checks, Microsoft.Extensions.Options.IOptions<RegistrationOptions> Options, TimeProvider Clock);
 
 public static class RegistrationsApi
 {

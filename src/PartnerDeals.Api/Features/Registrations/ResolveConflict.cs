@@ -56,8 +56,22 @@ public static class ResolveConflict
                 return Step.Refused(Problems.InvalidTransition(
                     "keep_direct needs a direct opportunity or an existing customer among the conflict's candidates; this conflict has neither: use reject."));
             }
-            var step = resolution is ConflictResolution.AwardPartner or ConflictResolution.CoSell
-                ? await ApproveRegistration.AwardAsync(session, s, registration, partner, coSell: resolution == ConflictResolution.CoSell, note, ct)
+            var awards = resolution is ConflictResolution.AwardPartner or ConflictResolution.CoSell;
+            var toAward = registration;
+            if (awards && ApproveRegistration.SecondApproval(registration, user, s.Options.Value.Policy, now, note) is var (waiting, approved))
+            {
+                if (waiting?.Problem is { } refused) return Step.Refused(refused);
+                if (waiting is not null)
+                {
+                    // The first of two approvals: recorded on the registration; the conflict stays open for the second person.
+                    var first = await s.Decisions.ApplyAsync(session, registration, waiting.Changed!, Actor.From(user), "conflict.first_approval",
+                        new { conflictId = id, resolution, note, approvals = waiting.Changed!.Approvals }, ct);
+                    return first is null ? Step.Refused(Problems.PreconditionFailed()) : Step.Written(first);
+                }
+                toAward = approved;
+            }
+            var step = awards
+                ? await ApproveRegistration.AwardAsync(session, s, toAward, partner, coSell: resolution == ConflictResolution.CoSell, note, ct)
                 : RejectRegistration.Decide(registration, request.RejectionReason ?? (resolution == ConflictResolution.KeepDirect
                     ? direct.Contains(CandidateKind.DirectOpportunity) ? RejectionReason.DirectConflict : RejectionReason.ExistingCustomer
                     : ReasonFor(conflict.Kind)), note, now);
@@ -65,7 +79,7 @@ public static class ResolveConflict
             step = step.SharingNote(note, request.VisibleToPartner ?? false);
             var changed = step.Changed!;
 
-            await conflicts.ResolveAsync(session, id, resolution, note, user.KeyId(), now, ct);
+            await conflicts.ResolveAsync(session, id, resolution, note, Actor.From(user), now, ct);
             await audit.RecordAsync(session, "conflict", id, "conflict.resolved", Actor.From(user), new { resolution, note, registrationStatus = changed.Status }, ct);
             var transitioned = await s.Decisions.ApplyAsync(session, registration, changed with { ConflictId = null }, Actor.From(user), "conflict.resolved",
                 new { conflictId = id, resolution, note }, ct);

@@ -22,6 +22,9 @@ public sealed class ApiKeyAuthentication(
     public const string SchemeName = "ApiKey";
     public const string Header = "X-Api-Key";
 
+    /// <summary>Who a portal says is acting behind its key: recorded as asserted, unverified.</summary>
+    public const string ActingUserHeader = "X-Acting-User";
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var presented = Request.Headers[Header].ToString();
@@ -34,7 +37,10 @@ public sealed class ApiKeyAuthentication(
         {
             new(Caller.KeyIdClaim, key.Id.ToString()),
             new(ClaimTypes.Role, key.Role),
+            new(Caller.DisplayClaim, key.Name),
         };
+        var acting = Request.Headers[ActingUserHeader].ToString().Trim();
+        if (acting.Length > 0) claims.Add(new Claim(Caller.ActingUserClaim, acting));
         if (key.PartnerId is { } partnerId) claims.Add(new Claim(Caller.PartnerIdClaim, partnerId.ToString()));
         if (key.PartnerStatus is { } status) claims.Add(new Claim(Caller.PartnerStatusClaim, status));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));

@@ -24,7 +24,7 @@ public static class Policies
     /// <summary>Who registers deals: partners for themselves, ops and admin on a partner's behalf (never the CRM).</summary>
     public const string Registrant = "registrant";
 
-    /// <summary>Any valid key, partners included; the handler then limits a partner to its own data.</summary>
+    /// <summary>Any valid key or person with a role, partners included; the handler then limits a partner to its own data.</summary>
     public const string AnyKey = "any-key";
 
     public static void Add(Microsoft.AspNetCore.Authorization.AuthorizationOptions options)
@@ -33,7 +33,8 @@ public static class Policies
         options.AddPolicy(Ops, p => p.RequireRole(Name(ApiKeyRole.Admin), Name(ApiKeyRole.Ops)));
         options.AddPolicy(Vendor, p => p.RequireRole(Name(ApiKeyRole.Admin), Name(ApiKeyRole.Ops), Name(ApiKeyRole.Crm)));
         options.AddPolicy(Registrant, p => p.RequireRole(Name(ApiKeyRole.Admin), Name(ApiKeyRole.Ops), Name(ApiKeyRole.Partner)));
-        options.AddPolicy(AnyKey, p => p.RequireAuthenticatedUser());
+        // A signed-in person whose claims map to no role is authenticated, and refused here (403 saying what was read).
+        options.AddPolicy(AnyKey, p => p.RequireRole(Enum.GetValues<ApiKeyRole>().Select(Name)));
     }
 
     private static string Name(ApiKeyRole role) => Http.Json.Name(role);

@@ -19,6 +19,7 @@ public static class ProblemTypes
     public const string NotAcceptable = Base + "not-acceptable";
     public const string Conflict = Base + "conflict";
     public const string InvalidTransition = Base + "invalid-transition";
+    public const string SecondApprovalRequired = Base + "second-approval-required";
     public const string PreconditionFailed = Base + "precondition-failed";
     public const string IdempotencyKeyReused = Base + "idempotency-key-reused";
     public const string PreconditionRequired = Base + "precondition-required";
@@ -32,15 +33,16 @@ public static class ProblemTypes
     public static readonly IReadOnlyList<(string Type, int Status, string When)> All =
     [
         (Validation, 400, "fields fail validation (every bad field is listed under `errors`, by its JSON path)"),
-        (MalformedRequest, 400, "the body is not JSON, a value has the wrong type, an unknown or repeated field, a malformed query parameter"),
-        (Unauthenticated, 401, "no key, or a key that is not valid or is revoked"),
-        (Forbidden, 403, "the key's role may not do this"),
+        (MalformedRequest, 400, "the body is not JSON, a value has the wrong type, an unknown or repeated field, a malformed query parameter or header, an API key and a bearer token both sent"),
+        (Unauthenticated, 401, "no key or bearer token, a key that is not valid or is revoked, or a token that is not valid (expired, for another audience, of an unknown issuer or key)"),
+        (Forbidden, 403, "the caller's role may not do this; a disabled person; a person whose token maps to no role or no partner"),
         (PartnerSuspended, 403, "the partner is suspended: its keys may read, not change"),
         (NotFound, 404, "an unknown route or resource (also another partner's resource, seen by a partner)"),
         (MethodNotAllowed, 405, "the route exists, the method does not"),
         (NotAcceptable, 406, "the `Accept` header names no type this answer has"),
         (Conflict, 409, "a unique value is taken (a partner's name), or the partner may not do this now"),
         (InvalidTransition, 409, "the change is not allowed from the current state"),
+        (SecondApprovalRequired, 409, "above `Registrations:Policy:SecondApprovalAbove` a second, different person must approve"),
         (PreconditionFailed, 412, "`If-Match` is stale"),
         (PayloadTooLarge, 413, "the body is above `Http:MaxRequestBodyBytes`"),
         (UnsupportedMediaType, 415, "the body is not of a type the operation reads"),

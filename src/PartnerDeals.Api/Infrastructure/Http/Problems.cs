@@ -33,7 +33,10 @@ public static class Problems
             statusCode: 422, type: ProblemTypes.IdempotencyKeyReused);
 
     public static ProblemHttpResult Forbidden(string detail) =>
-        TypedResults.Problem(title: "This key may not do that.", detail: detail, statusCode: 403, type: ProblemTypes.Forbidden);
+        TypedResults.Problem(title: "This caller may not do that.", detail: detail, statusCode: 403, type: ProblemTypes.Forbidden);
+
+    public static ProblemHttpResult SecondApprovalRequired(string detail) =>
+        TypedResults.Problem(title: "A second person must approve.", detail: detail, statusCode: 409, type: ProblemTypes.SecondApprovalRequired);
 
     public static ProblemHttpResult PreconditionFailed() =>
         TypedResults.Problem(

@@ -12,8 +12,9 @@ public static class OpenApiSetup
     public const string DocumentName = "v1";
     public const string DocumentPath = "/swagger/v1/swagger.json";
 
-    public static IServiceCollection AddOpenApiDocument(this IServiceCollection services)
+    public static IServiceCollection AddOpenApiDocument(this IServiceCollection services, IConfiguration config)
     {
+        var signIn = SwaggerSignIn(config);
         services.AddEndpointsApiExplorer();
         services.AddSwaggerGen(options =>
         {
@@ -22,7 +23,8 @@ public static class OpenApiSetup
                 Title = "PartnerDeals API",
                 Version = "v1",
                 Description = "Deal registration and channel-conflict decisions for B2B partner programs. "
-                    + "Authenticate with an API key in the X-Api-Key header (press Authorize). "
+                    + "Authenticate with an API key in the X-Api-Key header, or as a person with a bearer token of a configured "
+                    + "OpenID Connect issuer (press Authorize). "
                     + "Errors are RFC 9457 problem documents (application/problem+json) with a stable `type`.",
                 Contact = new OpenApiContact { Name = "PartnerDeals engineering" },
             });
@@ -33,6 +35,16 @@ public static class OpenApiSetup
                 Name = ApiKeyAuthentication.Header,
                 Description = "An API key issued by PartnerDeals (roles admin, ops, crm, partner).",
             });
+            if (signIn is var (name, issuer))
+            {
+                // Swagger UI reads the issuer's discovery document and signs the person in with the authorization code flow and PKCE.
+                options.AddSecurityDefinition(SignInScheme, new OpenApiSecurityScheme
+                {
+                    Type = SecuritySchemeType.OpenIdConnect,
+                    OpenIdConnectUrl = new Uri(issuer.Authority.TrimEnd('/') + "/.well-known/openid-configuration"),
+                    Description = $"Sign in as a person through the {name} issuer (authorization code with PKCE; public client, no secret).",
+                });
+            }
             options.OperationFilter<StandardResponses>();
             options.DocumentFilter<TagsAndProblems>();
             options.SchemaFilter<StrictClients.AlwaysSentProperties>();
@@ -52,6 +64,7 @@ public static class OpenApiSetup
     /// </summary>
     public static WebApplication UseOpenApiDocument(this WebApplication app)
     {
+        var signIn = SwaggerSignIn(app.Configuration);
         app.UseSwagger(options =>
         {
             options.OpenApiVersion = OpenApiSpecVersion.OpenApi3_1;
@@ -63,9 +76,23 @@ public static class OpenApiSetup
             ui.SwaggerEndpoint(DocumentPath, "PartnerDeals API v1");
             ui.DocumentTitle = "PartnerDeals API";
             ui.EnablePersistAuthorization();
+            if (signIn is var (_, issuer))
+            {
+                ui.OAuthClientId(issuer.SwaggerClientId);
+                ui.OAuthUsePkce();
+                ui.OAuthScopes([.. issuer.SwaggerScopes]);
+            }
         });
         return app;
     }
+
+    /// <summary>The security scheme of a person's sign-in in the document, beside the API key's.</summary>
+    public const string SignInScheme = "SignIn";
+
+    /// <summary>The first issuer with a Swagger UI client: Swagger UI has one OAuth client.</summary>
+    private static (string Name, OidcIssuer Issuer)? SwaggerSignIn(IConfiguration config) =>
+        config.GetSection(OidcOptions.Section).Get<OidcOptions>()?.Issuers.Where(i => !string.IsNullOrEmpty(i.Value.SwaggerClientId))
+            .Select(i => ((string, OidcIssuer)?)(i.Key, i.Value)).FirstOrDefault();
 
     /// <summary>What each tag groups, and every problem type with its status and meaning, in the document itself.</summary>
     private sealed class TagsAndProblems : IDocumentFilter
@@ -74,6 +101,7 @@ public static class OpenApiSetup
         {
             ["Partners"] = "The program's partners: their tiers, commercial terms, own check quota, and audit trail.",
             ["API keys"] = "Keys for partners' portals, CRM integrations and the channel team; each with one role, shown once.",
+            ["People"] = "People who sign in through an OpenID Connect issuer: who is calling, disabling a person, and partner sign-in links.",
             ["Direct pipeline"] = "The vendor's own opportunities, by upsert, batch or CSV import: what every conflict check is checked against.",
             ["Conflict checks"] = "Would this company collide? Vendor keys see every candidate; a partner only whether the account is available.",
             ["Registrations"] = "Deals partners register: the check and the policy on submit, ops decisions, protection, outcomes, notes.",
@@ -111,8 +139,12 @@ public static class OpenApiSetup
                 {
                     [new OpenApiSecuritySchemeReference(ApiKeyAuthentication.SchemeName, context.Document)] = [],
                 });
-                Add(operation, context, "401", "No API key, or one that is not valid or has been revoked.");
-                Add(operation, context, "403", "The key's role may not call this endpoint.");
+                if (context.Document.Components?.SecuritySchemes?.ContainsKey(SignInScheme) == true)
+                {
+                    operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(SignInScheme, context.Document)] = [] });
+                }
+                Add(operation, context, "401", "No API key or bearer token, or one that is not valid (revoked, expired, for another audience).");
+                Add(operation, context, "403", "The caller's role may not call this endpoint, or the person is disabled or has no role here.");
                 Add(operation, context, "429", "Too many requests for this key; wait for the Retry-After header's seconds.");
             }
 
