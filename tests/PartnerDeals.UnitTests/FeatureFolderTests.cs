@@ -55,6 +55,8 @@ public sealed partial class FeatureFolderTests
         ["ConflictChecks"] = ["opportunities", "opportunity_tokens", "registrations", "registration_tokens"],
         // A key's lookup reads its partner's status in the same query: one round trip per uncached key.
         ["ApiKeys"] = ["partners"],
+        // So does a signed-in person's, through the link that makes them a partner's.
+        ["People"] = ["partners"],
         // The expiring notice looks only at the registrations of partners with an endpoint.
         ["Webhooks"] = ["registrations"],
         // A CRM batch is sent with its partners' names as they are at delivery time.
