@@ -30,6 +30,10 @@ public sealed partial class SwaggerExampleTests : HostTest
         ["Crm:HubSpot:BaseUrl"] = "http://127.0.0.1:9",
         ["Crm:HubSpot:AccessToken"] = "pat-na1-examples",
         ["Crm:Delivery:PollInterval"] = "01:00:00",
+        // An issuer the sign-in links' example names; never asked anything, as no token is sent.
+        ["Auth:Oidc:Issuers:entra:Authority"] = "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0",
+        ["Auth:Oidc:Issuers:entra:Audience"] = "api://partnerdeals",
+        ["Auth:Oidc:Issuers:entra:RoleMap:Deals.Ops"] = "ops",
     };
 
     // The examples name example.com, which resolves to a public address; the build machine may have no DNS.
@@ -146,8 +150,31 @@ public sealed partial class SwaggerExampleTests : HostTest
             _ when operation.Contains("/v1/sync/pipeline/{crm}", StringComparison.Ordinal) => new() { ["crm"] = "hubspot" },
             _ when operation.Contains("{deliveryId}", StringComparison.Ordinal) => await WebhookDeliveryAsync(),
             _ when operation.Contains("{webhookId}", StringComparison.Ordinal) => new(partner) { ["webhookId"] = await WebhookAsync() },
+            _ when operation.Contains("/v1/people/{id}", StringComparison.Ordinal) => new() { ["id"] = await PersonAsync() },
+            _ when operation.Contains("{linkId}", StringComparison.Ordinal) => new(partner)
+            {
+                ["linkId"] = (await PostAsync(Admin, $"/v1/partners/{_partner}/sign-in-links", new { issuer = "entra", claimValue = $"portal-{Guid.NewGuid():N}" }))
+                    .Get<string>("id"),
+            },
             _ => partner,
         };
+    }
+
+    /// <summary>A person as their first token would have made them: there is no issuer to sign in with here.</summary>
+    private async Task<string> PersonAsync()
+    {
+        var id = Guid.NewGuid().ToString();
+        await using var database = new Microsoft.Data.Sqlite.SqliteConnection(Factory.ConnectionString);
+        await database.OpenAsync();
+        await using var insert = database.CreateCommand();
+        insert.CommandText = """
+            INSERT INTO people (id, issuer, subject, email, display_name, roles, partner_id, created_at, last_seen_at, disabled_at, version)
+            VALUES ($id, 'entra', $id, 'jane.doe@vendor.example', 'Jane Doe', 'ops', NULL, $now, $now, NULL, 1)
+            """;
+        insert.Parameters.AddWithValue("$id", id);
+        insert.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToString("O"));
+        await insert.ExecuteNonQueryAsync();
+        return id;
     }
 
     private async Task<Dictionary<string, string>> OpportunityAsync()

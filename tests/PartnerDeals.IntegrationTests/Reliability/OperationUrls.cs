@@ -10,6 +10,7 @@ internal static class OperationUrls
         .Replace("{extensionId}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
         .Replace("{webhookId}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
         .Replace("{deliveryId}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
+        .Replace("{linkId}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
         .Replace("{source}", "salesforce", StringComparison.Ordinal)
         .Replace("{crm}", "salesforce", StringComparison.Ordinal)
         .Replace("{externalId}", "006PROBE", StringComparison.Ordinal);

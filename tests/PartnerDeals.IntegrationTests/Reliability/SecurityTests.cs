@@ -172,6 +172,13 @@ public sealed class SecurityTests
         ["GetPipelinePull"] = "admin ops",
         ["RunPipelinePull"] = "admin ops",
         ["ResyncPipelinePull"] = "admin ops",
+        ["GetMe"] = "admin ops crm partner",
+        ["ListPeople"] = "admin ops",
+        ["GetPerson"] = "admin ops",
+        ["UpdatePerson"] = "admin",
+        ["CreatePartnerSignInLink"] = "admin ops",
+        ["ListPartnerSignInLinks"] = "admin ops",
+        ["DeletePartnerSignInLink"] = "admin ops",
     };
 
     [Test]

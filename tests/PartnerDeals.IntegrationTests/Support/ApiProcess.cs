@@ -31,11 +31,11 @@ public sealed class ApiProcess : IDisposable
         }
     }
 
-    /// <summary>Starts the built service on a free port against the SQLite file and waits until /health/ready answers 200.</summary>
-    public static async Task<ApiProcess> StartAsync(string databasePath, IDictionary<string, string>? settings = null)
+    /// <summary>Starts the built service on a free port (or <paramref name="port"/>) against the SQLite file and waits until /health/ready answers 200.</summary>
+    public static async Task<ApiProcess> StartAsync(string databasePath, IDictionary<string, string>? settings = null, int? port = null)
     {
-        var port = FreePort();
-        var api = new ApiProcess(new Process { StartInfo = StartInfo(databasePath, port, settings) }, new Uri($"http://127.0.0.1:{port}"));
+        port ??= FreePort();
+        var api = new ApiProcess(new Process { StartInfo = StartInfo(databasePath, port.Value, settings) }, new Uri($"http://127.0.0.1:{port}"));
         api._process.OutputDataReceived += (_, e) => api.Append(e.Data);
         api._process.ErrorDataReceived += (_, e) => api.Append(e.Data);
         api._process.Start();
@@ -135,7 +135,7 @@ public sealed class ApiProcess : IDisposable
         lock (_output) _output.AppendLine(line);
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -61,7 +61,7 @@ public static class ConflictChecksApi
         }
 
         var partner = await partners.GetAsync(partnerId, ct);
-        var answer = await preChecks.RecordAsync(partnerId, partner?.CheckQuota, user.KeyId()!.Value,
+        var answer = await preChecks.RecordAsync(partnerId, partner?.CheckQuota, user.CallerId(),
             new CheckAsked(PartnerPreChecks.PreCheck, request.CompanyName!, request.Domain, request.Country), result.Verdict, ct);
         if (!answer.Allowed) return PartnerPreChecks.Refused(answer, response);
         return TypedResults.Ok(new ConflictCheckResponse

@@ -30,7 +30,7 @@ public sealed record PartnerPreCheck
     public required Guid Id { get; init; }
     public required Guid PartnerId { get; init; }
 
-    /// <summary>The key that asked.</summary>
+    /// <summary>The key that asked, or the signed-in person.</summary>
     public required Guid KeyId { get; init; }
 
     /// <summary>What asked: <c>pre_check</c>, <c>registration</c> or <c>edit</c> (an edit that names another company).</summary>

@@ -34,12 +34,23 @@ public static class PeopleApi
                 + "Oldest first, keyset-paginated.")
             .RequireAuthorization(Policies.Ops);
 
+        people.MapGet("/{id:guid}", Get)
+            .WithName("GetPerson")
+            .WithSummary("Read a person")
+            .WithDescription("Ops and admin. The ETag header is the version for If-Match.")
+            .RequireAuthorization(Policies.Ops)
+            .WithETag()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
         people.MapPatch("/{id:guid}", Update)
             .WithName("UpdatePerson")
             .WithSummary("Disable or enable a person")
-            .WithDescription("Admin only. A disabled person is refused (403) whatever their issuer says, on every instance within a second.")
+            .WithDescription("Admin only, with the ETag of your last read in If-Match. A disabled person is refused (403) whatever their issuer "
+                + "says, on every instance within a second.")
             .RequireAuthorization(Policies.Admin)
             .WithValidation<UpdatePersonRequest>()
+            .Accepts<UpdatePersonRequest>("application/json", "application/merge-patch+json")
+            .WithETag(requiresIfMatch: true)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         var links = v1.MapGroup("/partners/{id:guid}/sign-in-links").WithTags("People");
@@ -72,7 +83,7 @@ public static class PeopleApi
 
     private static async Task<Ok<Me>> Me(ClaimsPrincipal user, PersonStore people, CancellationToken ct)
     {
-        var person = user.PersonId() is { } id ? await people.GetAsync(id, ct) : null;
+        var person = user.PersonId() is { } id ? (await people.GetAsync(id, ct))?.Person : null;
         return TypedResults.Ok(new Me
         {
             Kind = person is null ? ActorKinds.ApiKey : ActorKinds.Person,
@@ -94,11 +105,24 @@ public static class PeopleApi
         return TypedResults.Ok(await people.ListAsync(pageSize, after, ct));
     }
 
-    private static async Task<Results<Ok<Person>, ProblemHttpResult>> Update(Guid id, UpdatePersonRequest request, ClaimsPrincipal user,
-        PersonStore people, CancellationToken ct)
+    private static async Task<Results<Ok<Person>, ProblemHttpResult>> Get(Guid id, HttpContext http, PersonStore people, CancellationToken ct)
     {
-        var person = await people.SetDisabledAsync(id, request.Disabled!.Value, Actor.From(user), ct);
-        return person is null ? Problems.NotFound("The person") : TypedResults.Ok(person);
+        if (await people.GetAsync(id, ct) is not var (person, version)) return Problems.NotFound("The person");
+        http.Response.Headers.ETag = ETags.For(version);
+        return TypedResults.Ok(person);
+    }
+
+    private static async Task<Results<Ok<Person>, ProblemHttpResult>> Update(Guid id, UpdatePersonRequest request, ClaimsPrincipal user,
+        HttpContext http, PersonStore people, CancellationToken ct)
+    {
+        var match = ETags.ReadIfMatch(http.Request, out var expected);
+        if (match == ETags.Match.Missing) return Problems.PreconditionRequired();
+        if (match == ETags.Match.Unusable) return Problems.PreconditionFailed();
+        var changed = await people.SetDisabledAsync(id, request.Disabled!.Value, match == ETags.Match.Version ? expected : null, Actor.From(user), ct);
+        if (changed is not var (person, version)) return Problems.NotFound("The person");
+        if (version < 0) return Problems.PreconditionFailed();
+        http.Response.Headers.ETag = ETags.For(version);
+        return TypedResults.Ok(person);
     }
 
     private static async Task<Results<Created<SignInLink>, Ok<SignInLink>, ProblemHttpResult, ValidationProblem>> Link(Guid id, SignInLinkRequest request,

@@ -14,7 +14,7 @@ namespace PartnerDeals.Api.Features.People;
 /// </summary>
 public sealed class PersonStore(Database database, AuditTrail audit, TimeProvider clock)
 {
-    private const string Columns = "id, issuer, subject, email, display_name, roles, partner_id, created_at, last_seen_at, disabled_at";
+    private const string Columns = "id, issuer, subject, email, display_name, roles, partner_id, created_at, last_seen_at, disabled_at, version";
 
     private const string FindSql = "SELECT " + Columns + " FROM people WHERE issuer = @Issuer AND subject = @Subject";
 
@@ -27,8 +27,8 @@ public sealed class PersonStore(Database database, AuditTrail audit, TimeProvide
         """;
 
     private const string InsertPersonSql = """
-        INSERT INTO people (id, issuer, subject, email, display_name, roles, partner_id, created_at, last_seen_at, disabled_at)
-        VALUES (@Id, @Issuer, @Subject, @Email, @DisplayName, @Roles, @PartnerId, @CreatedAt, @LastSeenAt, NULL)
+        INSERT INTO people (id, issuer, subject, email, display_name, roles, partner_id, created_at, last_seen_at, disabled_at, version)
+        VALUES (@Id, @Issuer, @Subject, @Email, @DisplayName, @Roles, @PartnerId, @CreatedAt, @LastSeenAt, NULL, 1)
         """;
 
     private const string SeenSql = """
@@ -36,7 +36,7 @@ public sealed class PersonStore(Database database, AuditTrail audit, TimeProvide
         WHERE id = @Id
         """;
 
-    private const string DisableSql = "UPDATE people SET disabled_at = @DisabledAt WHERE id = @Id";
+    private const string DisableSql = "UPDATE people SET disabled_at = @DisabledAt, version = version + 1 WHERE id = @Id AND version = @Version";
 
     // The link's partner comes with its status, so a suspended partner's people are read-only from the next request on.
     private const string LinkedPartnerSql = """
@@ -103,7 +103,8 @@ public sealed class PersonStore(Database database, AuditTrail audit, TimeProvide
             PartnerId = linked?.PartnerId, LastSeenAt = now,
         };
         var stored = await database.ReadAsync(s => s.QuerySingleOrDefaultAsync<PersonRow>(FindSql, new { Issuer = issuer, Subject = subject }, ct), ct);
-        if (stored is not null && stored with { LastSeenAt = now } == wanted with { Id = stored.Id, CreatedAt = stored.CreatedAt, DisabledAt = stored.DisabledAt }
+        if (stored is not null
+            && stored with { LastSeenAt = now } == wanted with { Id = stored.Id, CreatedAt = stored.CreatedAt, DisabledAt = stored.DisabledAt, Version = stored.Version }
             && now - stored.LastSeenAt < SeenEvery)
         {
             return stored.ToSignedIn(linked?.PartnerStatus);
@@ -115,7 +116,7 @@ public sealed class PersonStore(Database database, AuditTrail audit, TimeProvide
         PersonRow written;
         if (stored is null)
         {
-            written = wanted with { Id = Ids.New(now), CreatedAt = now };
+            written = wanted with { Id = Ids.New(now), CreatedAt = now, Version = 1 };
             await session.ExecuteAsync(InsertPersonSql, written, ct);
             var actor = new Actor(null, roles.Count == 0 ? "none" : Json.Name(Caller.RoleOf(roles)), ActorKinds.Person, written.Id, display, null);
             await audit.RecordAsync(session, "person", written.Id, "person.created", actor,
@@ -123,15 +124,16 @@ public sealed class PersonStore(Database database, AuditTrail audit, TimeProvide
         }
         else
         {
-            written = wanted with { Id = stored.Id, CreatedAt = stored.CreatedAt, DisabledAt = stored.DisabledAt };
+            written = wanted with { Id = stored.Id, CreatedAt = stored.CreatedAt, DisabledAt = stored.DisabledAt, Version = stored.Version };
             await session.ExecuteAsync(SeenSql, written, ct);
         }
         await session.CommitAsync(ct);
         return written.ToSignedIn(linked?.PartnerStatus);
     }
 
-    public async Task<Person?> GetAsync(Guid id, CancellationToken ct) =>
-        (await database.ReadAsync(s => s.QuerySingleOrDefaultAsync<PersonRow>(GetPersonSql, new { Id = id }, ct), ct))?.ToPerson();
+    public async Task<(Person Person, int Version)?> GetAsync(Guid id, CancellationToken ct) =>
+        await database.ReadAsync(s => s.QuerySingleOrDefaultAsync<PersonRow>(GetPersonSql, new { Id = id }, ct), ct) is { } row
+            ? (row.ToPerson(), row.Version) : null;
 
     public async Task<Page<Person>> ListAsync(int pageSize, Guid? after, CancellationToken ct)
     {
@@ -139,20 +141,26 @@ public sealed class PersonStore(Database database, AuditTrail audit, TimeProvide
         return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToPerson());
     }
 
-    /// <summary>Disables or enables a person; null when there is no such person. Recorded only when it changes something.</summary>
-    public async Task<Person?> SetDisabledAsync(Guid id, bool disabled, Actor actor, CancellationToken ct)
+    /// <summary>
+    /// Disables or enables a person read at <paramref name="version"/> (null: whatever the version). The person and their
+    /// version after it; null when there is no such person, or a version of -1 when it is not the one read. Recorded only
+    /// when it changes something.
+    /// </summary>
+    public async Task<(Person Person, int Version)?> SetDisabledAsync(Guid id, bool disabled, int? version, Actor actor, CancellationToken ct)
     {
         await using var connection = await database.OpenAsync(ct);
         await using var session = await database.BeginWriteAsync(connection, ct);
         var stored = await session.QuerySingleOrDefaultAsync<PersonRow>(GetPersonSql, new { Id = id }, ct);
         if (stored is null) return null;
-        if (stored.DisabledAt is not null == disabled) return stored.ToPerson();
-        var changed = stored with { DisabledAt = disabled ? clock.GetUtcNow() : null };
-        await session.ExecuteAsync(DisableSql, changed, ct);
+        if (version is not null && version != stored.Version) return (stored.ToPerson(), -1);
+        if (stored.DisabledAt is not null == disabled) return (stored.ToPerson(), stored.Version);
+        var written = stored with { DisabledAt = disabled ? clock.GetUtcNow() : null };
+        await session.ExecuteAsync(DisableSql, written, ct);
+        var changed = written with { Version = stored.Version + 1 };
         await audit.RecordAsync(session, "person", id, disabled ? "person.disabled" : "person.enabled", actor, new { }, ct);
         await session.CommitAsync(ct);
         Forget();
-        return changed.ToPerson();
+        return (changed.ToPerson(), changed.Version);
     }
 
     /// <summary>
@@ -217,6 +225,7 @@ public sealed class PersonStore(Database database, AuditTrail audit, TimeProvide
         public DateTimeOffset CreatedAt { get; init; }
         public DateTimeOffset LastSeenAt { get; init; }
         public DateTimeOffset? DisabledAt { get; init; }
+        public int Version { get; init; }
 
         private IReadOnlyList<ApiKeyRole> RoleList => Roles.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Json.Parse<ApiKeyRole>).ToList();
 

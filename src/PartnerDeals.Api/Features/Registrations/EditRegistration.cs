@@ -69,13 +69,13 @@ public static class EditRegistration
             var action = current.Status == RegistrationStatus.MoreInfoRequested ? "registration.resubmitted" : "registration.updated";
             var submitted = await s.Decisions.SubmitAsync(session, current, edited, partner, Actor.From(user), action, ct);
             if (submitted is null) return Step.Refused(Problems.PreconditionFailed());
-            if (asks) await s.Checks.LogAsync(session, partner.Id, user.KeyId()!.Value, Asked(PartnerPreChecks.Edit, submitted), quota!, submitted.Verdict, submitted.Id, ct);
+            if (asks) await s.Checks.LogAsync(session, partner.Id, user.CallerId(), Asked(PartnerPreChecks.Edit, submitted), quota!, submitted.Verdict, submitted.Id, ct);
             return Step.Written(submitted);
         }, ct);
 
         if (quota is { Allowed: false })
         {
-            await s.Checks.LogRefusalAsync(user.PartnerId()!.Value, user.KeyId()!.Value, Asked(PartnerPreChecks.Edit, Merge(refusedFrom!, request)), quota, ct);
+            await s.Checks.LogRefusalAsync(user.PartnerId()!.Value, user.CallerId(), Asked(PartnerPreChecks.Edit, Merge(refusedFrom!, request)), quota, ct);
         }
         if (problem is not null) return problem;
         http.HttpContext.Response.Headers.ETag = ETagFor(decided!, user);

@@ -60,7 +60,7 @@ public static class RegisterDeal
         if (idempotencyKey is not null && !IdempotencyKeys.IsValid(idempotencyKey)) return Problems.Validation(IdempotencyKeys.Header, IdempotencyKeys.Rule);
 
         // Per partner for partner keys (all of a partner's keys share them), per key for the vendor side.
-        var scope = user.IsPartner() ? $"partner:{partnerId}" : $"key:{user.KeyId()}";
+        var scope = user.IsPartner() ? $"partner:{partnerId}" : $"key:{user.CallerId()}";
         var now = s.Clock.GetUtcNow();
         var proposed = New(Ids.New(now), partnerId, request, now);
         // The same request is the same meaning: compared after trimming, defaults and exact amounts, not as typed.
@@ -91,7 +91,7 @@ public static class RegisterDeal
             var registered = (await s.Decisions.SubmitAsync(session, null, proposed, partner, Actor.From(user), "registration.created", ct))!;
             if (quota is not null)
             {
-                await s.Checks.LogAsync(session, partnerId, user.KeyId()!.Value, RegistrationsApi.Asked(PartnerPreChecks.Registration, registered), quota,
+                await s.Checks.LogAsync(session, partnerId, user.CallerId(), RegistrationsApi.Asked(PartnerPreChecks.Registration, registered), quota,
                     registered.Verdict, registered.Id, ct);
             }
             try
@@ -112,7 +112,7 @@ public static class RegisterDeal
 
         if (quota is { Allowed: false })
         {
-            await s.Checks.LogRefusalAsync(partnerId, user.KeyId()!.Value, RegistrationsApi.Asked(PartnerPreChecks.Registration, proposed), quota, ct);
+            await s.Checks.LogRefusalAsync(partnerId, user.CallerId(), RegistrationsApi.Asked(PartnerPreChecks.Registration, proposed), quota, ct);
         }
         if (problem is not null) return problem;
         if (created is not null)

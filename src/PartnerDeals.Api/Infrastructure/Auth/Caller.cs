@@ -20,6 +20,10 @@ public static class Caller
     public static Guid? KeyId(this ClaimsPrincipal user) =>
         Guid.TryParse(user.FindFirstValue(KeyIdClaim), out var id) ? id : null;
 
+    /// <summary>The key or the signed-in person calling: who a partner's check log and idempotency keys are kept for.</summary>
+    public static Guid CallerId(this ClaimsPrincipal user) =>
+        user.KeyId() ?? user.PersonId() ?? throw new InvalidOperationException("An authenticated caller is a key or a person.");
+
     /// <summary>The signed-in person; null for an API key.</summary>
     public static Guid? PersonId(this ClaimsPrincipal user) =>
         Guid.TryParse(user.FindFirstValue(PersonIdClaim), out var id) ? id : null;

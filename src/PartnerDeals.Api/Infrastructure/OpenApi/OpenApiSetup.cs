@@ -158,6 +158,10 @@ public static class OpenApiSetup
             {
                 Add(operation, context, "400", "A query parameter is malformed or out of range.");
             }
+            if (metadata.OfType<IAuthorizeData>().Any())
+            {
+                Add(operation, context, "400", "Both an API key and a bearer token were sent, or X-Acting-User is not one line of at most 200 characters.");
+            }
 
             Add(operation, context, "500", "An unexpected error; the problem document carries a traceId to quote.");
             Add(operation, context, "503", "The database stayed locked, or too many decisions are waiting: nothing changed; retry after Retry-After.");

@@ -9,7 +9,9 @@ CREATE TABLE dbo.people (
     partner_id   CHAR(36)          NULL CONSTRAINT fk_people_partner REFERENCES dbo.partners (id),
     created_at   DATETIMEOFFSET(7) NOT NULL,
     last_seen_at DATETIMEOFFSET(7) NOT NULL,
-    disabled_at  DATETIMEOFFSET(7) NULL
+    disabled_at  DATETIMEOFFSET(7) NULL,
+    -- Moves when an admin disables or enables the person (the ETag of PATCH /v1/people/{id}), not as they sign in.
+    version      INT               NOT NULL
 );
 CREATE UNIQUE INDEX ux_people_issuer_subject ON dbo.people (issuer, subject);
 

@@ -9,7 +9,9 @@ CREATE TABLE people (
     partner_id   TEXT NULL REFERENCES partners (id),
     created_at   TEXT NOT NULL,
     last_seen_at TEXT NOT NULL,
-    disabled_at  TEXT NULL
+    disabled_at  TEXT NULL,
+    -- Moves when an admin disables or enables the person (the ETag of PATCH /v1/people/{id}), not as they sign in.
+    version      INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX ux_people_issuer_subject ON people (issuer, subject);
 
