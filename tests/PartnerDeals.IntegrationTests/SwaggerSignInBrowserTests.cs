@@ -52,13 +52,13 @@ public sealed class SwaggerSignInBrowserTests
             await page.GotoAsync($"{swagger}/swagger/index.html");
 
             await page.Locator("button.authorize").First.ClickAsync();
-            var signIn = page.Locator(".auth-container").Filter(new() { HasText = "SignIn" });
-            await signIn.Locator("input[type=checkbox]").First.WaitForAsync(); // the scopes, read from the provider's discovery document
+            // Swagger UI reads the provider's discovery document and offers each of its flows: the code flow with PKCE is ours.
+            var signIn = page.Locator(".auth-container").Filter(new() { HasText = "authorization_code with PKCE" });
             var popup = await page.RunAndWaitForPopupAsync(() => signIn.Locator("button.authorize").ClickAsync());
             await popup.Locator("input[name=login]").FillAsync("olivia");
             await popup.Locator("input[name=password]").FillAsync("any");
             await popup.Locator("button[type=submit]").ClickAsync();
-            await signIn.Locator("button.logout").WaitForAsync(); // back in Swagger UI, signed in
+            await signIn.Locator("button[aria-label='Remove authorization']").WaitForAsync(); // back in Swagger UI, signed in
             await page.Locator(".modal-ux button.close-modal").ClickAsync();
 
             await page.Locator("#operations-People-GetMe .opblock-summary").ClickAsync();

@@ -38,11 +38,13 @@ const provider = new Provider(issuer, {
     };
   },
   claims: { openid: ['sub'], profile: ['name'], email: ['email'] },
+  scopes: ['openid', 'offline_access', 'profile', 'email', 'deals'],
   // Every grant the client asks for is given: the tests sign people in, they do not test consent.
   async loadExistingGrant(ctx) {
     const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
-    grant.addOIDCScope('openid profile email');
-    for (const resource of [ctx.oidc.params.resource].flat().filter(Boolean)) grant.addResourceScope(resource, 'deals');
+    grant.addOIDCScope(ctx.oidc.params.scope ?? 'openid');
+    const resources = [ctx.oidc.params.resource].flat().filter(Boolean);
+    for (const resource of resources.length ? resources : ['api://partnerdeals']) grant.addResourceScope(resource, 'deals');
     await grant.save();
     return grant;
   },

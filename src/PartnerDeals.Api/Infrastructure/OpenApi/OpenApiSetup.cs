@@ -45,7 +45,7 @@ public static class OpenApiSetup
                     Description = $"Sign in as a person through the {name} issuer (authorization code with PKCE; public client, no secret).",
                 });
             }
-            options.OperationFilter<StandardResponses>();
+            options.OperationFilter<StandardResponses>(signIn is not null);
             options.DocumentFilter<TagsAndProblems>();
             options.SchemaFilter<StrictClients.AlwaysSentProperties>();
             options.DocumentFilter<StrictClients.StrictShapes>();
@@ -125,7 +125,8 @@ public static class OpenApiSetup
     /// The responses every operation can give, added once here instead of on each endpoint:
     /// 401/403/429 where a key is required, 400/413/415 where a body is read, 500 and 503 everywhere.
     /// </summary>
-    private sealed class StandardResponses : IOperationFilter
+    /// <param name="signIn">Whether people sign in here too (<see cref="SignInScheme"/>), as an alternative to the key.</param>
+    private sealed class StandardResponses(bool signIn) : IOperationFilter
     {
         public void Apply(OpenApiOperation operation, OperationFilterContext context)
         {
@@ -139,7 +140,7 @@ public static class OpenApiSetup
                 {
                     [new OpenApiSecuritySchemeReference(ApiKeyAuthentication.SchemeName, context.Document)] = [],
                 });
-                if (context.Document.Components?.SecuritySchemes?.ContainsKey(SignInScheme) == true)
+                if (signIn)
                 {
                     operation.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(SignInScheme, context.Document)] = [] });
                 }
