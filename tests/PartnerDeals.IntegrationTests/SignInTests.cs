@@ -31,6 +31,7 @@ public sealed class SignInTests
 
     private IdentityProvider _corp = null!;
     private IdentityProvider _keycloak = null!;
+    private Dictionary<string, string?> _settings = null!;
     private ApiFactory _api = null!;
 
     [OneTimeSetUp]
@@ -41,7 +42,7 @@ public sealed class SignInTests
         {
             ["kim"] = new("Kim Keycloak", "kim@vendor.example", ["deals-ops", "offline_access"]),
         }, nestedRoles: true);
-        _api = new ApiFactory(new Dictionary<string, string?>
+        _settings = new Dictionary<string, string?>
         {
             ["Auth:Oidc:Issuers:corp:Authority"] = _corp.Issuer,
             ["Auth:Oidc:Issuers:corp:Audience"] = IdentityProvider.Audience,
@@ -58,7 +59,8 @@ public sealed class SignInTests
             ["Auth:Oidc:Issuers:keycloak:RoleClaimPaths:0"] = "realm_access.roles",
             ["Auth:Oidc:Issuers:keycloak:RoleMap:deals-ops"] = "ops",
             ["Registrations:Policy:SecondApprovalAbove:EUR"] = "1000000",
-        });
+        };
+        _api = new ApiFactory(_settings);
     }
 
     [OneTimeTearDown]
@@ -215,16 +217,32 @@ public sealed class SignInTests
     }
 
     [Test]
-    public async Task DisabledPerson_Is403_WhateverTheIssuerSays_AndComesBackWhenEnabled()
+    public async Task DisabledPerson_Is403_WhateverTheIssuerSays_OnEveryInstanceWithinTheCacheWindow_AndComesBackWhenEnabled()
     {
-        using var dora = await PersonAsync(_corp, "dora");
+        // A second instance on the same database, which has just seen the person (and cached them).
+        using var second = new ApiFactory(_settings, databasePath: _api.DatabasePath);
+        var token = await _corp.SignInAsync("dora");
+        using var dora = WithToken(token);
+        using var doraElsewhere = second.Client(null);
+        doraElsewhere.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         var person = (await ReadAsync(await dora.GetAsync("/v1/me"), HttpStatusCode.OK))["person"]!.Get<string>("id");
+        (await doraElsewhere.GetAsync("/v1/partners")).StatusCode.ShouldBe(HttpStatusCode.OK);
         using var ops = await PersonAsync(_corp, "olivia");
         (await SetDisabledAsync(ops, person, true)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
 
         (await ReadAsync(await SetDisabledAsync(_api.Admin, person, true), HttpStatusCode.OK)).Get<bool>("disabled").ShouldBeTrue();
         var refused = await ReadAsync(await dora.GetAsync("/v1/partners"), HttpStatusCode.Forbidden);
         refused.Get<string>("detail").ShouldContain("disabled");
+        // The other instance: a request sent a cache window after the change is refused, however slowly it is answered.
+        var disabledAt = DateTimeOffset.UtcNow;
+        await Eventually.UntilAsync(async () =>
+        {
+            var sent = DateTimeOffset.UtcNow;
+            var status = (await doraElsewhere.GetAsync("/v1/partners")).StatusCode;
+            (sent - disabledAt > PartnerDeals.Api.Features.People.PersonStore.CacheFor + TimeSpan.FromMilliseconds(100) && status != HttpStatusCode.Forbidden)
+                .ShouldBeFalse("a request sent after the cache window was let in");
+            return status == HttpStatusCode.Forbidden;
+        }, "the other instance to refuse the disabled person");
         // A new token changes nothing.
         using var again = await PersonAsync(_corp, "dora");
         (await again.GetAsync("/v1/partners")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);

@@ -22,7 +22,9 @@ public static class ApproveRegistration
             .WithSummary("Approve a registration")
             .WithDescription("Ops and admin, from pending_review or more_info_requested. Protection starts now for the partner's protection days and "
                 + "the partner's terms are snapshotted. A registration with an open conflict is decided through the conflict "
-                + "(POST /v1/conflicts/{id}/resolve); one whose account another approved registration holds cannot be approved." + Transitions)
+                + "(POST /v1/conflicts/{id}/resolve); one whose account another approved registration holds cannot be approved. Above "
+                + "Registrations:Policy:SecondApprovalAbove two different people approve: the first answers 200 still pending_review with "
+                + "approvals, the same person again 409 second-approval-required, an API key 403." + Transitions)
             .RequireAuthorization(Policies.Ops)
             .WithValidation<DecisionNoteRequest>()
             .Documented();

@@ -25,7 +25,8 @@ public static class ResolveConflict
             .WithSummary("Decide a conflict")
             .WithDescription("Ops and admin, on an open conflict. award_partner and co_sell approve the registration (refused while another approved "
                 + "registration holds the account); keep_direct (only with a direct opportunity or an existing customer among the candidates) and reject reject it, and the registrations waiting behind it "
-                + "are re-evaluated. The note is internal unless visibleToPartner.")
+                + "are re-evaluated. The note is internal unless visibleToPartner. Above Registrations:Policy:SecondApprovalAbove an award needs "
+                + "two different people, as an approval does: after the first the conflict stays open.")
             .RequireAuthorization(Policies.Ops)
             .WithValidation<ResolveConflictRequest>()
             .ProducesProblem(StatusCodes.Status404NotFound)

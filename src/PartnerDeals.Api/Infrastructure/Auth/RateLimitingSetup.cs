@@ -43,8 +43,8 @@ public static class RateLimitingSetup
                 {
                     return RateLimitPartition.GetNoLimiter("unlimited");
                 }
-                var partition = http.User.KeyId() is { } keyId
-                    ? "key:" + keyId
+                var partition = http.User.KeyId() is { } keyId ? "key:" + keyId
+                    : http.User.PersonId() is { } person ? "person:" + person
                     : "address:" + http.Connection.RemoteIpAddress;
                 return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
                 {
