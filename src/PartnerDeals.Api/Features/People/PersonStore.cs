@@ -50,7 +50,9 @@ public sealed class PersonStore(Database database, AuditTrail audit, TimeProvide
         VALUES (@Id, @PartnerId, @Issuer, @ClaimValue, @CreatedAt, @CreatedByKeyId, @CreatedByPersonId)
         """;
 
-    private const string LinkTakenSql = "SELECT id, partner_id, issuer, claim_value, created_at FROM partner_sign_in_links WHERE issuer = @Issuer AND claim_value = @ClaimValue";
+    private const string LinkTakenSql = """
+        SELECT id, partner_id, issuer, claim_value, created_at FROM partner_sign_in_links WHERE issuer = @Issuer AND claim_value = @ClaimValue
+        """;
 
     private const string LinksOfPartnerSql = """
         SELECT id, partner_id, issuer, claim_value, created_at FROM partner_sign_in_links WHERE partner_id = @PartnerId ORDER BY id
@@ -96,16 +98,17 @@ public sealed class PersonStore(Database database, AuditTrail audit, TimeProvide
     {
         var now = clock.GetUtcNow();
         var linked = partnerValue is null || !roles.Contains("partner") ? null
-            : await database.ReadAsync(s => s.QuerySingleOrDefaultAsync<LinkedPartner>(LinkedPartnerSql, new { Issuer = issuer, ClaimValue = partnerValue }, ct), ct);
+            : await database.ReadAsync(s => s.QuerySingleOrDefaultAsync<LinkedPartner>(LinkedPartnerSql,
+                new { Issuer = issuer, ClaimValue = partnerValue }, ct), ct);
         var wanted = new PersonRow
         {
             Issuer = issuer, Subject = subject, Email = email, DisplayName = display, Roles = string.Join(",", roles),
             PartnerId = linked?.PartnerId, LastSeenAt = now,
         };
         var stored = await database.ReadAsync(s => s.QuerySingleOrDefaultAsync<PersonRow>(FindSql, new { Issuer = issuer, Subject = subject }, ct), ct);
-        if (stored is not null
-            && stored with { LastSeenAt = now } == wanted with { Id = stored.Id, CreatedAt = stored.CreatedAt, DisabledAt = stored.DisabledAt, Version = stored.Version }
-            && now - stored.LastSeenAt < SeenEvery)
+        var unchanged = stored is not null
+            && stored with { LastSeenAt = now } == wanted with { Id = stored.Id, CreatedAt = stored.CreatedAt, DisabledAt = stored.DisabledAt, Version = stored.Version };
+        if (unchanged && now - stored!.LastSeenAt < SeenEvery)
         {
             return stored.ToSignedIn(linked?.PartnerStatus);
         }
@@ -137,7 +140,8 @@ public sealed class PersonStore(Database database, AuditTrail audit, TimeProvide
 
     public async Task<Page<Person>> ListAsync(int pageSize, Guid? after, CancellationToken ct)
     {
-        var rows = await database.ReadAsync(s => s.QueryAsync<PersonRow>(database.Dialect.Page(ListPeopleSql), new { After = after, Limit = pageSize + 1 }, ct), ct);
+        var rows = await database.ReadAsync(s => s.QueryAsync<PersonRow>(database.Dialect.Page(ListPeopleSql),
+            new { After = after, Limit = pageSize + 1 }, ct), ct);
         return Paging.ToPage(rows, pageSize, r => r.Id, r => r.ToPerson());
     }
 

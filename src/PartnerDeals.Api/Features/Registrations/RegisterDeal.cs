@@ -59,8 +59,8 @@ public static class RegisterDeal
         }
         if (idempotencyKey is not null && !IdempotencyKeys.IsValid(idempotencyKey)) return Problems.Validation(IdempotencyKeys.Header, IdempotencyKeys.Rule);
 
-        // Per partner for partner keys (all of a partner's keys share them), per key for the vendor side.
-        var scope = user.IsPartner() ? $"partner:{partnerId}" : $"key:{user.CallerId()}";
+        // Per partner for a partner's keys and people (they all share them), per key or person for the vendor side.
+        var scope = user.IsPartner() ? $"partner:{partnerId}" : user.PersonId() is { } person ? $"person:{person}" : $"key:{user.KeyId()}";
         var now = s.Clock.GetUtcNow();
         var proposed = New(Ids.New(now), partnerId, request, now);
         // The same request is the same meaning: compared after trimming, defaults and exact amounts, not as typed.

@@ -55,7 +55,8 @@ public sealed class BearerAuthentication(
             : token.Roles.Count == 0 ? $"The token's claims map to no role of this API. Read: {string.Join(", ", token.ClaimsRead)} (see RoleMap)."
             : token.Roles.Contains("partner") && token.Roles.Count > 1 ? "The token maps to a partner role and a vendor role; a person is one or the other."
             : token.Roles.Contains("partner") && person.PartnerId is null
-                ? $"No partner is linked to this person's partner claim ({token.PartnerClaim ?? "none configured"}); ops link it under /v1/partners/{{id}}/sign-in-links."
+                ? $"No partner is linked to this person's partner claim ({token.PartnerClaim ?? "none configured"}); "
+                    + "ops link it under /v1/partners/{id}/sign-in-links."
             // As a terminated partner's keys are revoked, its people are refused.
             : person.PartnerStatus == "terminated" ? "The person's partner has left the program."
             : null;
