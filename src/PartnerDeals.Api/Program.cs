@@ -92,7 +92,8 @@ builder.Services.AddOptions<ProductCatalogue>().Bind(config.GetSection(ProductCa
 builder.Services.AddOptions<RegistrationOptions>().Bind(config.GetSection(RegistrationOptions.Section))
     .PostConfigure<IOptions<ProductCatalogue>>((o, products) => o.Policy.ProductLines = products.Value.Lines)
     .Validate(o => o.IsValid, "Registrations: policy version 1-32 characters; ICP employee limits 0 <= min <= max; MinDealSize keys ISO 4217 "
-        + "with amounts >= 0; extensions MaxCount 0-100 and Days 1-730; ExpirySweepSeconds 1-86400; Policy:ConflictScope account or product_line.")
+        + "with amounts >= 0; extensions MaxCount 0-100 and Days 1-730; ExpirySweepSeconds 1-86400; MemberInvitationDays 1-365; "
+        + "Policy:ConflictScope account or product_line; Policy:SecondApprovalAbove keys ISO 4217 with amounts >= 0.")
     .ValidateOnStart();
 builder.Services.AddOutbox();
 builder.Services.AddCrmSync(config);

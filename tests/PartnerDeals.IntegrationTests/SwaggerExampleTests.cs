@@ -111,6 +111,11 @@ public sealed partial class SwaggerExampleTests : HostTest
         if (operation["requestBody"]?["content"]?.AsObject().First() is var (mediaType, content))
         {
             var example = content!["example"] ?? throw new AssertionException($"{method} {template}: the body has no example, so Swagger UI makes one of placeholders");
+            if (example is JsonObject fields && route.Any(r => r.Key.StartsWith(BodyField, StringComparison.Ordinal)))
+            {
+                example = fields.DeepClone();
+                foreach (var (key, value) in route.Where(r => r.Key.StartsWith(BodyField, StringComparison.Ordinal))) example[key[BodyField.Length..]] = value;
+            }
             request.Content = new StringContent(example is JsonValue text && text.TryGetValue<string>(out var raw) ? raw : example.ToJsonString(),
                 Encoding.UTF8, mediaType);
         }
@@ -144,6 +149,12 @@ public sealed partial class SwaggerExampleTests : HostTest
             "GET /v1/conflicts/{id}" or "POST /v1/conflicts/{id}/resolve" => new() { ["id"] = await ConflictAsync() },
             "POST /v1/registrations/{id}/outcome" or "POST /v1/registrations/{id}/extensions" => new() { ["id"] = await ApprovedAsync() },
             _ when operation.Contains("/extensions/{extensionId}", StringComparison.Ordinal) => await ExtensionAsync(),
+            // The examples name partners by made-up ids: what a user pastes in is a real one.
+            "POST /v1/partners/{id}/resellers" => new() { ["id"] = await DistributorAsync(), [BodyField + "resellerId"] = await SparePartnerAsync() },
+            "GET /v1/partners/{id}/resellers" => partner,
+            "DELETE /v1/partners/{id}/resellers/{resellerId}" => await ResellerAsync(),
+            "POST /v1/registrations/{id}/members" => new() { ["id"] = await PendingAsync(), [BodyField + "partnerId"] = await SparePartnerAsync() },
+            _ when operation.Contains("/members/{memberId}/", StringComparison.Ordinal) => await MemberAsync(operation),
             _ when operation.Contains("/v1/registrations/{id}", StringComparison.Ordinal) => new() { ["id"] = await PendingAsync() },
             "POST /v1/fees/{id}/paid" => new() { ["id"] = await FeeAsync() },
             _ when operation.Contains("/v1/sync/deliveries/{id}", StringComparison.Ordinal) => new() { ["id"] = await CrmDeliveryAsync() },
@@ -158,6 +169,43 @@ public sealed partial class SwaggerExampleTests : HostTest
             },
             _ => partner,
         };
+    }
+
+    /// <summary>A route value under this prefix replaces the body example's field of that name.</summary>
+    private const string BodyField = "body:";
+
+    private async Task<string> DistributorAsync() => (await CreatePartnerAsync(type: "distributor")).Get<string>("id");
+
+    private async Task<string> SparePartnerAsync() => (await CreatePartnerAsync()).Get<string>("id");
+
+    private async Task<Dictionary<string, string>> ResellerAsync()
+    {
+        var (distributor, reseller) = (await DistributorAsync(), await SparePartnerAsync());
+        await PostAsync(Admin, $"/v1/partners/{distributor}/resellers", new { resellerId = reseller });
+        return new() { ["id"] = distributor, ["resellerId"] = reseller };
+    }
+
+    /// <summary>An invitation of this fixture's partner onto another partner's deal: its own to answer, the primary's to remove.</summary>
+    private async Task<Dictionary<string, string>> MemberAsync(string operation)
+    {
+        var (company, domain) = NewCompany();
+        var other = await Factory.PartnerAsync();
+        var registration = (await PostAsync(other.Client, "/v1/registrations", new
+        {
+            customer = new { companyName = company, domain, country = "DE" },
+            contact = new { name = "Maria Schmidt", email = $"maria@{domain}" },
+            deal = new { name = "Rollout", estimatedValue = 50_000, currency = "EUR" },
+        })).Get<string>("id");
+        var member = await PostAsync(Admin, $"/v1/registrations/{registration}/members", new { partnerId = _partner, role = "implementation" });
+        // Removing is the primary's (or ops'): the registrant's policy is answered with this fixture's partner key, so remove its own deal's member.
+        if (operation.EndsWith("/remove", StringComparison.Ordinal))
+        {
+            var own = await PendingAsync();
+            var spare = await SparePartnerAsync();
+            member = await PostAsync(Admin, $"/v1/registrations/{own}/members", new { partnerId = spare, role = "implementation" });
+            return new() { ["id"] = own, ["memberId"] = member.Get<string>("id") };
+        }
+        return new() { ["id"] = registration, ["memberId"] = member.Get<string>("id") };
     }
 
     /// <summary>A person as their first token would have made them: there is no issuer to sign in with here.</summary>

@@ -52,7 +52,10 @@ public sealed partial class FeatureFolderTests
         // The metrics are read models of the whole program: partner results, the leaderboard, program health.
         ["Metrics"] = ["*"],
         // The conflict check reads both kinds of claim, with their token indexes, in one lookup per blocking key.
-        ["ConflictChecks"] = ["opportunities", "opportunity_tokens", "registrations", "registration_tokens"],
+        // Members never conflict with each other: a claim's team is asked in the same lookup.
+        ["ConflictChecks"] = ["opportunities", "opportunity_tokens", "registrations", "registration_tokens", "registration_members"],
+        // A deal's team is listed with its partners' names in one query.
+        ["Registrations"] = ["partners"],
         // A key's lookup reads its partner's status in the same query: one round trip per uncached key.
         ["ApiKeys"] = ["partners"],
         // So does a signed-in person's, through the link that makes them a partner's.

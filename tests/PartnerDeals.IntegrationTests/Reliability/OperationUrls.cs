@@ -11,6 +11,8 @@ internal static class OperationUrls
         .Replace("{webhookId}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
         .Replace("{deliveryId}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
         .Replace("{linkId}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
+        .Replace("{resellerId}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
+        .Replace("{memberId}", Guid.NewGuid().ToString(), StringComparison.Ordinal)
         .Replace("{source}", "salesforce", StringComparison.Ordinal)
         .Replace("{crm}", "salesforce", StringComparison.Ordinal)
         .Replace("{externalId}", "006PROBE", StringComparison.Ordinal);

@@ -179,6 +179,14 @@ public sealed class SecurityTests
         ["CreatePartnerSignInLink"] = "admin ops",
         ["ListPartnerSignInLinks"] = "admin ops",
         ["DeletePartnerSignInLink"] = "admin ops",
+        ["AddReseller"] = "admin ops",
+        ["ListResellers"] = "admin ops crm partner",
+        ["EndReseller"] = "admin ops",
+        ["ListRegistrationMembers"] = "admin ops crm partner",
+        ["AddRegistrationMember"] = "admin ops partner",
+        ["AcceptRegistrationMembership"] = "admin ops partner",
+        ["DeclineRegistrationMembership"] = "admin ops partner",
+        ["RemoveRegistrationMember"] = "admin ops partner",
     };
 
     [Test]

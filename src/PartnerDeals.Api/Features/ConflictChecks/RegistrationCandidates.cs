@@ -11,10 +11,13 @@ public static class RegistrationCandidates
 {
     // A claim: pending, waiting for information, approved and still protected, or won (a customer now).
     // A pending one counts only when it was submitted first (lower seq), so a later claim never blocks an earlier one.
+    // Members never conflict with each other: a registration whose team the asking partner is active on is not its rival.
     private const string ActiveFilter = """
          AND r.status IN ('pending_review', 'more_info_requested', 'approved', 'won')
           AND (r.status <> 'approved' OR r.protection_expires_at > @Now)
           AND r.id <> @Self AND (r.status IN ('approved', 'won') OR r.seq < @SelfSeq)
+          AND (@Asking IS NULL OR NOT EXISTS (SELECT 1 FROM registration_members m
+              WHERE m.partner_id = @Asking AND m.status = 'active' AND m.registration_id = r.id))
         """;
 
     private const string CandidateColumns = "r.id, r.partner_id, r.status, r.company_name, r.company_domain, r.country, r.name_key, r.name_tokens, r.alternate_names, r.products";
@@ -47,7 +50,7 @@ public static class RegistrationCandidates
         CancellationToken ct)
     {
         var rows = await CandidateIndex.FindAsync<CandidateRow>(session, Sql, company, misspellings, settings,
-            [("@Self", self), ("@SelfSeq", selfSeq), ("@Now", now)], r => r.Id, ct);
+            [("@Self", self), ("@SelfSeq", selfSeq), ("@Now", now), ("@Asking", askingPartnerId)], r => r.Id, ct);
         return rows.Select(r => r.ToCandidate(askingPartnerId)).ToList();
     }
 

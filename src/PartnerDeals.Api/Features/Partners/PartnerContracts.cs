@@ -10,6 +10,9 @@ public enum PartnerType
     Technology,
     Affiliate,
     Msp,
+
+    /// <summary>Supplies resellers, and may register deals on their behalf (<c>/v1/partners/{id}/resellers</c>).</summary>
+    Distributor,
 }
 
 public enum PartnerStatus

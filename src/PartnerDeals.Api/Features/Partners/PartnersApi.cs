@@ -11,6 +11,7 @@ public static class PartnersApi
 {
     public static void MapPartners(this IEndpointRouteBuilder v1)
     {
+        PartnerResellers.Map(v1);
         var partners = v1.MapGroup("/partners").WithTags("Partners");
 
         partners.MapPost("/", Create)

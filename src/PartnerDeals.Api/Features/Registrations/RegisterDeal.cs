@@ -24,7 +24,9 @@ public static class RegisterDeal
         registrations.MapPost("/", Create)
             .WithName("CreateRegistration")
             .WithSummary("Register a deal")
-            .WithDescription("Partner keys register for their own partner; ops and admin on behalf of the partner named in partnerId. "
+            .WithDescription("Partner keys register for their own partner; ops and admin on behalf of the partner named in partnerId; a distributor "
+                + "for an active reseller named in onBehalfOf (the registration is the reseller's, registeredBy the distributor, which is on its team; "
+                + "for any other partner, existing or not, 403 and nothing stored). "
                 + "The conflict check and the policy run in the same transaction as the insert: the answer carries status "
                 + "(approved or pending_review), verdict and a partner-safe reason. Send an Idempotency-Key: a retry with the same key and body "
                 + "returns the first answer (header Idempotent-Replayed: true); the same key with another body answers 422. A partner key's registration "
@@ -32,6 +34,7 @@ public static class RegisterDeal
             .RequireAuthorization(Policies.Registrant)
             .WithValidation<CreateRegistrationRequest>()
             .WithETag()
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
@@ -41,13 +44,18 @@ public static class RegisterDeal
         HttpResponse response, [AsParameters] RegistrationServices s, IdempotencyKeys idempotency, CancellationToken ct)
     {
         Guid partnerId;
+        Guid? distributor = null;
         if (user.PartnerId() is { } own)
         {
             if (request.PartnerId is { } named && named != own)
             {
                 return Problems.Validation("partnerId", "A partner key registers for its own partner; leave partnerId out.");
             }
-            partnerId = own;
+            (partnerId, distributor) = request.OnBehalfOf is { } reseller && reseller != own ? (reseller, own) : (own, (Guid?)null);
+        }
+        else if (request.OnBehalfOf is not null)
+        {
+            return Problems.Validation("onBehalfOf", "onBehalfOf is a distributor's; ops and admin name the partner in partnerId.");
         }
         else if (request.PartnerId is { } onBehalf)
         {
@@ -60,9 +68,9 @@ public static class RegisterDeal
         if (idempotencyKey is not null && !IdempotencyKeys.IsValid(idempotencyKey)) return Problems.Validation(IdempotencyKeys.Header, IdempotencyKeys.Rule);
 
         // Per partner for a partner's keys and people (they all share them), per key or person for the vendor side.
-        var scope = user.IsPartner() ? $"partner:{partnerId}" : user.PersonId() is { } person ? $"person:{person}" : $"key:{user.KeyId()}";
+        var scope = user.IsPartner() ? $"partner:{user.PartnerId()}" : user.PersonId() is { } person ? $"person:{person}" : $"key:{user.KeyId()}";
         var now = s.Clock.GetUtcNow();
-        var proposed = New(Ids.New(now), partnerId, request, now);
+        var proposed = New(Ids.New(now), partnerId, request, now) with { RegisteredBy = distributor };
         // The same request is the same meaning: compared after trimming, defaults and exact amounts, not as typed.
         var hash = IdempotencyKeys.Hash(new { proposed.PartnerId, proposed.Customer, proposed.Contact, proposed.Deal, proposed.CoSell });
         var hashAsTyped = IdempotencyKeys.Hash(request with { PartnerId = partnerId });
@@ -74,6 +82,11 @@ public static class RegisterDeal
             {
                 return Decided<Submission>.Discarded(new(null, stored, null));
             }
+            // Asked before the partner is read, so the answer is the same whether that partner exists or not.
+            if (distributor is { } asking && await PartnerResellers.ActiveAsync(session, asking, partnerId, ct) is not { MayRegisterOnBehalf: true })
+            {
+                return Submission.Refused(Problems.Forbidden("This partner may not register deals for that partner."));
+            }
             var partner = await s.Partners.GetAsync(session, partnerId, ct);
             if (partner is null) return Submission.Refused(Problems.InvalidField("partnerId", "No partner has this id."));
             if (partner.Status != PartnerStatus.Active)
@@ -82,16 +95,22 @@ public static class RegisterDeal
             }
 
             // A partner's registration asks the conflict check as a pre-check does: it draws on the same quota and is logged with them.
+            // A distributor's for its reseller draws on the distributor's.
+            var asker = distributor is { } d ? (await s.Partners.GetAsync(session, d, ct))! : partner;
             if (user.IsPartner())
             {
-                quota = await s.Checks.QuotaAsync(session, partnerId, partner.CheckQuota, ct);
+                quota = await s.Checks.QuotaAsync(session, asker.Id, asker.CheckQuota, ct);
                 if (!quota.Allowed) return Submission.Refused(PartnerPreChecks.Refused(quota, response));
             }
 
             var registered = (await s.Decisions.SubmitAsync(session, null, proposed, partner, Actor.From(user), "registration.created", ct))!;
+            if (distributor is { } on)
+            {
+                await RegistrationTeam.AddActiveAsync(session, registered.Id, on, MemberRole.Distributor, "registered the deal for its reseller", now, ct);
+            }
             if (quota is not null)
             {
-                await s.Checks.LogAsync(session, partnerId, user.CallerId(), RegistrationsApi.Asked(PartnerPreChecks.Registration, registered), quota,
+                await s.Checks.LogAsync(session, asker.Id, user.CallerId(), RegistrationsApi.Asked(PartnerPreChecks.Registration, registered), quota,
                     registered.Verdict, registered.Id, ct);
             }
             try
@@ -112,7 +131,7 @@ public static class RegisterDeal
 
         if (quota is { Allowed: false })
         {
-            await s.Checks.LogRefusalAsync(partnerId, user.CallerId(), RegistrationsApi.Asked(PartnerPreChecks.Registration, proposed), quota, ct);
+            await s.Checks.LogRefusalAsync(distributor ?? partnerId, user.CallerId(), RegistrationsApi.Asked(PartnerPreChecks.Registration, proposed), quota, ct);
         }
         if (problem is not null) return problem;
         if (created is not null)
@@ -173,6 +192,12 @@ public sealed record CreateRegistrationRequest
 {
     /// <summary>Ops and admin register on behalf of this partner; a partner key leaves it out (or names itself).</summary>
     public Guid? PartnerId { get; init; }
+
+    /// <summary>
+    /// A distributor registers for one of its active resellers: the registration is the reseller's, the distributor is its
+    /// <c>registeredBy</c> and on its team. For any other partner, existing or not, 403.
+    /// </summary>
+    public Guid? OnBehalfOf { get; init; }
 
     [Required]
     public CustomerInput? Customer { get; init; }

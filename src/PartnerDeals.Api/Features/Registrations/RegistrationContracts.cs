@@ -76,6 +76,9 @@ public sealed record Registration
     public required Guid Id { get; init; }
     public required Guid PartnerId { get; init; }
 
+    /// <summary>The distributor that registered this deal for its reseller (the partner above); null when the partner did.</summary>
+    public Guid? RegisteredBy { get; init; }
+
     /// <example>approved</example>
     public required RegistrationStatus Status { get; init; }
 

@@ -24,11 +24,15 @@ public sealed class RegistrationOptions
     /// <summary>How often each instance looks for approved registrations past their protection (seconds).</summary>
     public int ExpirySweepSeconds { get; set; } = 60;
 
+    /// <summary>Days a partner invited onto a registration's team has to accept; then the invitation is declined as expired.</summary>
+    public int MemberInvitationDays { get; set; } = 7;
+
     public ExtensionRule ExtensionsFor(string tier) =>
         Extensions.FirstOrDefault(e => string.Equals(e.Key, tier, StringComparison.OrdinalIgnoreCase)).Value ?? ExtensionRule.Default;
 
     public bool IsValid =>
         ExpirySweepSeconds is >= 1 and <= 86_400
+        && MemberInvitationDays is >= 1 and <= 365
         && Extensions.Values.All(e => e.MaxCount is >= 0 and <= 100 && e.Days is >= 1 and <= 730)
         && Policy.Icp.MinEmployees is null or >= 0 && Policy.Icp.MaxEmployees is null or >= 1
         && (Policy.Icp.MinEmployees is null || Policy.Icp.MaxEmployees is null || Policy.Icp.MinEmployees <= Policy.Icp.MaxEmployees)

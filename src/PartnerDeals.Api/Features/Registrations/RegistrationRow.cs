@@ -14,6 +14,7 @@ internal sealed record RegistrationRow
     public Guid Id { get; init; }
     public long Seq { get; init; }
     public Guid PartnerId { get; init; }
+    public Guid? RegisteredBy { get; init; }
     public string Status { get; init; } = "";
     public string Verdict { get; init; } = "";
     public string Reason { get; init; } = "";
@@ -94,6 +95,7 @@ internal sealed record RegistrationRow
             Id = r.Id,
             Seq = r.Seq,
             PartnerId = r.PartnerId,
+            RegisteredBy = r.RegisteredBy,
             Status = Json.Name(r.Status),
             Verdict = Json.Name(r.Verdict),
             Reason = r.Reason,
@@ -162,6 +164,7 @@ internal sealed record RegistrationRow
             Id = Id,
             Seq = Seq,
             PartnerId = PartnerId,
+            RegisteredBy = RegisteredBy,
             Status = status,
             Verdict = Json.Parse<Verdict>(Verdict),
             Reason = Reason,

@@ -20,7 +20,7 @@ public sealed class RegistrationStore(Database database)
     // column's parameter being its RegistrationRow property (company_name: @CompanyName). seq is the submission order, below.
     private static readonly string[] Stored =
     [
-        "id", "partner_id", "status", "verdict", "reason", "company_name", "company_website", "company_domain", "country", "industry", "employee_count",
+        "id", "partner_id", "registered_by", "status", "verdict", "reason", "company_name", "company_website", "company_domain", "country", "industry", "employee_count",
         "contact_name", "contact_email", "contact_title", "deal_name", "products", "estimated_value", "currency", "expected_close_date", "deal_notes",
         "relationship_owner", "demo_owner", "contract_owner", "co_sell", "name_key", "name_acronym", "name_tokens", "alternate_names", "icp_qualified",
         "icp_failed_rule", "policy_version", "rejection_reason", "decision_note", "decision_note_shared", "protection_expires_at", "extensions_granted",
@@ -30,7 +30,7 @@ public sealed class RegistrationStore(Database database)
     ];
 
     // Set when a registration is submitted, never changed.
-    private static readonly string[] Fixed = ["id", "partner_id", "created_by_key_id", "created_at"];
+    private static readonly string[] Fixed = ["id", "partner_id", "registered_by", "created_by_key_id", "created_at"];
 
     // Written for the matching and the trail, never read back into a registration.
     private static readonly string[] WriteOnly = ["company_domain", "name_key", "name_acronym", "created_by_key_id"];

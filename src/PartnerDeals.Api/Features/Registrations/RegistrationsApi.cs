@@ -55,6 +55,7 @@ public static class RegistrationsApi
         RecordOutcome.Map(registrations);
         registrations.MapProtectionExtensions();
         registrations.MapRegistrationNotes();
+        registrations.MapRegistrationTeam();
     }
 
     internal const string Transitions = " Illegal from the current status: 409. If-Match is optional; a stale one answers 412.";
@@ -91,10 +92,15 @@ public static class RegistrationsApi
     }
 
     private static async Task<Results<Ok<Registration>, ProblemHttpResult>> Get(
-        Guid id, ClaimsPrincipal user, HttpResponse response, RegistrationStore store, CancellationToken ct)
+        Guid id, ClaimsPrincipal user, HttpResponse response, RegistrationStore store, Database database, CancellationToken ct)
     {
         var registration = await store.GetAsync(id, ct);
-        if (registration is null || !user.CanSeePartner(registration.PartnerId)) return NotFound();
+        if (registration is null) return NotFound();
+        // Another partner reads it only as an active member of its team, or as a distributor that may view its reseller's deals.
+        if (!user.CanSeePartner(registration.PartnerId) && !await database.ReadAsync(s => RegistrationTeam.MayReadAsync(s, registration, user, ct), ct))
+        {
+            return NotFound();
+        }
         response.Headers.ETag = ETagFor(registration, user);
         return TypedResults.Ok(View(registration, user));
     }
@@ -115,9 +121,14 @@ public static class RegistrationsApi
     /// <summary>What a registration asks the check about, as the partner's check log records it.</summary>
     internal static CheckAsked Asked(string askedBy, Registration r) => new(askedBy, r.Customer.CompanyName, r.Customer.Domain, r.Customer.Country);
 
-    /// <summary>The registration as this caller may see it: a partner never sees the conflict behind its status.</summary>
+    /// <summary>
+    /// The registration as this caller may see it: a partner never sees the conflict behind its status, and a partner that is
+    /// not its own (a member of its team, a distributor) not the primary's terms or notes either.
+    /// </summary>
     public static Registration View(Registration registration, ClaimsPrincipal user) =>
-        user.IsPartner() ? registration.ForPartner() : registration;
+        !user.IsPartner() ? registration
+        : user.PartnerId() == registration.PartnerId ? registration.ForPartner()
+        : RegistrationTeam.ForMember(registration);
 
     public static ProblemHttpResult NotFound() => Problems.NotFound("The registration");
 

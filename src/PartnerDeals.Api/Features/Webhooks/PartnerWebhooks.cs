@@ -13,9 +13,14 @@ public sealed class PartnerWebhooks(WebhookEvents webhooks) : IRegistrationFollo
 {
     public async Task ChangedAsync(DbSession session, Registration before, Registration after, string action, DateTimeOffset now, CancellationToken ct)
     {
-        foreach (var type in EventsOf(action, before, after))
+        var types = EventsOf(action, before, after);
+        if (types.Count == 0) return;
+        // Every active member of the deal's team hears it too, as it reads the deal: without the primary's terms or notes.
+        var members = await RegistrationTeam.ActiveMembersAsync(session, after.Id, ct);
+        foreach (var type in types)
         {
             await webhooks.RecordAsync(session, after.PartnerId, type, after.Id, after.ForPartner(), now, ct);
+            foreach (var member in members) await webhooks.RecordAsync(session, member, type, after.Id, RegistrationTeam.ForMember(after), now, ct);
         }
     }
 

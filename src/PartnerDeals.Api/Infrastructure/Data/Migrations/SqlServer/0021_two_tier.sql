@@ -1,0 +1,31 @@
+-- A distributor and the resellers it supplies: who may register deals for whom, and see them. Ended, never deleted.
+CREATE TABLE dbo.partner_resellers (
+    id                     CHAR(36)          NOT NULL CONSTRAINT pk_partner_resellers PRIMARY KEY,
+    distributor_id         CHAR(36)          NOT NULL CONSTRAINT fk_partner_resellers_distributor REFERENCES dbo.partners (id),
+    reseller_id            CHAR(36)          NOT NULL CONSTRAINT fk_partner_resellers_reseller REFERENCES dbo.partners (id),
+    may_register_on_behalf BIT               NOT NULL,
+    may_view_deals         BIT               NOT NULL,
+    started_at             DATETIMEOFFSET(7) NOT NULL,
+    ended_at               DATETIMEOFFSET(7) NULL
+);
+CREATE UNIQUE INDEX ux_partner_resellers_active ON dbo.partner_resellers (distributor_id, reseller_id) WHERE ended_at IS NULL;
+CREATE INDEX ix_partner_resellers_reseller ON dbo.partner_resellers (reseller_id, distributor_id);
+
+-- The distributor that registered a deal for its reseller (the registration's partner); null when the partner did.
+ALTER TABLE dbo.registrations ADD registered_by CHAR(36) NULL;
+
+-- The partners on a registration besides its own (the primary, which has no row): invited, then active, or declined,
+-- expired or removed. Members never conflict with each other.
+CREATE TABLE dbo.registration_members (
+    id              CHAR(36)          NOT NULL CONSTRAINT pk_registration_members PRIMARY KEY,
+    registration_id CHAR(36)          NOT NULL CONSTRAINT fk_registration_members_registration REFERENCES dbo.registrations (id),
+    partner_id      CHAR(36)          NOT NULL CONSTRAINT fk_registration_members_partner REFERENCES dbo.partners (id),
+    role            NVARCHAR(32)      NOT NULL,
+    status          NVARCHAR(16)      NOT NULL,
+    reason          NVARCHAR(2000)    NULL,
+    invited_at      DATETIMEOFFSET(7) NOT NULL,
+    expires_at      DATETIMEOFFSET(7) NULL,
+    decided_at      DATETIMEOFFSET(7) NULL
+);
+CREATE UNIQUE INDEX ux_registration_members_current ON dbo.registration_members (registration_id, partner_id) WHERE status IN ('invited', 'active');
+CREATE INDEX ix_registration_members_partner ON dbo.registration_members (partner_id, status, registration_id);
