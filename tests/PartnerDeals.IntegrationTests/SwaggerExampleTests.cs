@@ -114,7 +114,10 @@ public sealed partial class SwaggerExampleTests : HostTest
             if (example is JsonObject fields && route.Any(r => r.Key.StartsWith(BodyField, StringComparison.Ordinal)))
             {
                 example = fields.DeepClone();
-                foreach (var (key, value) in route.Where(r => r.Key.StartsWith(BodyField, StringComparison.Ordinal))) example[key[BodyField.Length..]] = value;
+                foreach (var (key, value) in route.Where(r => r.Key.StartsWith(BodyField, StringComparison.Ordinal)))
+                {
+                    example[key[BodyField.Length..]] = value.StartsWith('[') ? JsonNode.Parse(value) : value;
+                }
             }
             request.Content = new StringContent(example is JsonValue text && text.TryGetValue<string>(out var raw) ? raw : example.ToJsonString(),
                 Encoding.UTF8, mediaType);
@@ -154,6 +157,9 @@ public sealed partial class SwaggerExampleTests : HostTest
             "GET /v1/partners/{id}/resellers" => partner,
             "DELETE /v1/partners/{id}/resellers/{resellerId}" => await ResellerAsync(),
             "POST /v1/registrations/{id}/members" => new() { ["id"] = await PendingAsync(), [BodyField + "partnerId"] = await SparePartnerAsync() },
+            "PUT /v1/registrations/{id}/splits" => await PendingAsync() is var pending
+                ? new() { ["id"] = pending, [BodyField + "shares"] = $$"""[{"memberId":"{{pending}}","share":"100"}]""" }
+                : [],
             _ when operation.Contains("/members/{memberId}/", StringComparison.Ordinal) => await MemberAsync(operation),
             _ when operation.Contains("/v1/registrations/{id}", StringComparison.Ordinal) => new() { ["id"] = await PendingAsync() },
             "POST /v1/fees/{id}/paid" => new() { ["id"] = await FeeAsync() },

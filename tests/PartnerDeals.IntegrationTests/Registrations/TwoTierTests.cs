@@ -190,4 +190,87 @@ public sealed class TwoTierTests : WebhookTest
         read["terms"].ShouldBeNull();
         (await member.Client.GetAsync($"/v1/partners/{primary.Id}/fees")).StatusCode.ShouldBeOneOf(HttpStatusCode.NotFound, HttpStatusCode.Forbidden);
     }
+
+    private static object PercentTerms(decimal percent) => new { feeModel = "percent_of_revenue", feePercent = percent, feeTrigger = "closed_won", paymentNetDays = 30 };
+
+    private async Task<IReadOnlyList<JsonNode>> FeesAsync(string partnerId, string registrationId) =>
+        (await ReadAsync(await Admin.GetAsync($"/v1/partners/{partnerId}/fees"), HttpStatusCode.OK))["items"]!.AsArray()
+            .Where(f => f!.Get<string>("registrationId") == registrationId).Select(f => f!).ToList();
+
+    /// <summary>A deal of <paramref name="primary"/> with <paramref name="member"/> active on its team (added by ops): its id and the member's.</summary>
+    private async Task<(string Registration, string Member)> TeamDealAsync(PartnerClient primary, PartnerClient member)
+    {
+        var (company, domain) = NewCompany();
+        var registration = Id(await RegisterAsync(primary.Client, Body(company, domain)));
+        var added = await ReadAsync(await Ops.PostAsJsonAsync($"/v1/registrations/{registration}/members",
+            new { partnerId = member.Id, role = "implementation", reason = "Joint delivery." }), HttpStatusCode.Created);
+        return (registration, Id(added));
+    }
+
+    private Task<HttpResponseMessage> SplitAsync(HttpClient client, string registration, params (string Member, string Share)[] shares) =>
+        client.PutAsJsonAsync($"/v1/registrations/{registration}/splits", new { shares = shares.Select(s => new { memberId = s.Member, share = s.Share }) });
+
+    [Test]
+    public async Task Split_NotTotallingExactly100_Is422WithTheSum_AndChangesNothing()
+    {
+        var (primary, member) = (await Factory.PartnerAsync(tier: "registered"), await Factory.PartnerAsync());
+        var (registration, memberId) = await TeamDealAsync(primary, member);
+        var under = await ReadAsync(await SplitAsync(primary.Client, registration, (registration, "66.6666"), (memberId, "33.3333")), (HttpStatusCode)422);
+        under.Get<string>("type").ShouldBe("urn:partnerdeals:problem:split-not-whole");
+        under.Get<string>("detail").ShouldContain("99.9999");
+        (await ReadAsync(await SplitAsync(primary.Client, registration, (registration, "66.6668"), (memberId, "33.3333")), (HttpStatusCode)422))
+            .Get<string>("detail").ShouldContain("100.0001");
+        (await ReadAsync(await Admin.GetAsync($"/v1/registrations/{registration}/splits"), HttpStatusCode.OK)).Get<int>("version").ShouldBe(0);
+        (await SplitAsync(primary.Client, registration, (registration, "50"), (Guid.NewGuid().ToString(), "50"))).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+    }
+
+    [Test]
+    public async Task Split_OnAWin_EachMemberAccruesItsShareByItsOwnTerms_Once_TheMoneyAddsUp_AndEachSeesOnlyItsOwn()
+    {
+        var primary = await Factory.PartnerAsync(tier: "registered", terms: PercentTerms(10m));
+        var member = await Factory.PartnerAsync(terms: PercentTerms(20m));
+        var (registration, memberId) = await TeamDealAsync(primary, member);
+        var set = await ReadAsync(await SplitAsync(primary.Client, registration, (registration, "66.6667"), (memberId, "33.3333")), HttpStatusCode.OK);
+        set["shares"]!.AsArray().ShouldHaveSingleItem("a partner sees its own share only")!.Get<string>("share").ShouldBe("66.6667");
+
+        var preview = await ReadAsync(await Admin.GetAsync($"/v1/registrations/{registration}/splits?amount=1000.01&currency=EUR"), HttpStatusCode.OK);
+        preview["shares"]!.AsArray().Select(x => x!.Get<decimal>("amount")).Sum().ShouldBe(1000.01m);
+        var memberView = await ReadAsync(await member.Client.GetAsync($"/v1/registrations/{registration}/splits?amount=1000.01&currency=EUR"), HttpStatusCode.OK);
+        memberView["shares"]!.AsArray().ShouldHaveSingleItem()!.Get<string>("partnerId").ShouldBe(member.Id);
+
+        await ActAsync(Ops, registration, "approve");
+        (await SplitAsync(primary.Client, registration, (registration, "50"), (memberId, "50"))).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        await ActAsync(Crm, registration, "outcome", new { result = "won", amount = 1000.01m, currency = "EUR" });
+        (await Crm.PostAsJsonAsync($"/v1/registrations/{registration}/outcome", new { result = "won", amount = 1000.01m, currency = "EUR" }))
+            .StatusCode.ShouldBe(HttpStatusCode.Conflict);
+
+        var primaryFee = (await FeesAsync(primary.Id, registration)).ShouldHaveSingleItem();
+        var memberFee = (await FeesAsync(member.Id, registration)).ShouldHaveSingleItem();
+        (primaryFee.Get<decimal>("basisAmount") + memberFee.Get<decimal>("basisAmount")).ShouldBe(1000.01m);
+        primaryFee.Get<decimal>("amount").ShouldBe(Math.Round(primaryFee.Get<decimal>("basisAmount") * 0.10m, 2, MidpointRounding.ToEven));
+        memberFee.Get<decimal>("amount").ShouldBe(Math.Round(memberFee.Get<decimal>("basisAmount") * 0.20m, 2, MidpointRounding.ToEven));
+        memberFee.Get<string>("share").ShouldBe("33.3333");
+        (await member.Client.GetAsync($"/v1/partners/{primary.Id}/fees")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    [Test]
+    public async Task Split_CorrectedAfterTheWin_ReversesTheOldFees_AndAccruesTheNewOnes_TheLedgerKeepsBoth()
+    {
+        var primary = await Factory.PartnerAsync(tier: "registered", terms: PercentTerms(10m));
+        var member = await Factory.PartnerAsync(terms: PercentTerms(10m));
+        var (registration, memberId) = await TeamDealAsync(primary, member);
+        await ReadAsync(await SplitAsync(Ops, registration, (registration, "80"), (memberId, "20")), HttpStatusCode.OK);
+        await ActAsync(Ops, registration, "approve");
+        await ActAsync(Crm, registration, "outcome", new { result = "won", amount = 10_000m, currency = "EUR" });
+
+        var corrected = await ReadAsync(await SplitAsync(Ops, registration, (registration, "50"), (memberId, "50")), HttpStatusCode.OK);
+        corrected.Get<int>("version").ShouldBe(2);
+        var primaryFees = await FeesAsync(primary.Id, registration);
+        primaryFees.Select(f => f.Get<decimal>("amount")).Order().ShouldBe([-800m, 500m, 800m]);
+        primaryFees.Single(f => f.Get<decimal>("amount") == -800m).Get<string>("reverses")
+            .ShouldBe(primaryFees.Single(f => f.Get<decimal>("amount") == 800m).Get<string>("id"));
+        (await FeesAsync(member.Id, registration)).Select(f => f.Get<decimal>("amount")).Sum().ShouldBe(500m);
+        (await SplitAsync(Ops, registration, (registration, "50"), (memberId, "50"))).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await FeesAsync(member.Id, registration)).Select(f => f.Get<decimal>("amount")).Sum().ShouldBe(500m, "the same split again changes no money");
+    }
 }

@@ -187,6 +187,8 @@ public sealed class SecurityTests
         ["AcceptRegistrationMembership"] = "admin ops partner",
         ["DeclineRegistrationMembership"] = "admin ops partner",
         ["RemoveRegistrationMember"] = "admin ops partner",
+        ["SetRegistrationSplit"] = "admin ops partner",
+        ["GetRegistrationSplit"] = "admin ops crm partner",
     };
 
     [Test]

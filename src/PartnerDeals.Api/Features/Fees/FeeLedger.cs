@@ -66,6 +66,13 @@ public sealed record Fee
 
     /// <summary>The payment's reference, as ops recorded it.</summary>
     public string? PaymentReference { get; init; }
+
+    /// <summary>The partner's share of a split deal (percent, exact), when the fee is one of its parts.</summary>
+    /// <example>33.3333</example>
+    public string? Share { get; init; }
+
+    /// <summary>The fee this one reverses (a correction of a won deal's split: the opposite sign); null otherwise.</summary>
+    public Guid? Reverses { get; init; }
 }
 
 /// <summary>
@@ -80,7 +87,7 @@ public sealed class FeeLedger(Database database, IEnumerable<IFeeFollower> follo
 
     private const string Columns = """
         id, registration_id, partner_id, fee_trigger, fee_model, basis_amount, fee_percent, amount, currency, accrued_at, due_at, paid_at,
-        payment_reference
+        payment_reference, split_version, share, reverses
         """;
 
     // Once per registration and trigger, however often the registration passes through the state again.
@@ -88,6 +95,32 @@ public sealed class FeeLedger(Database database, IEnumerable<IFeeFollower> follo
         INSERT INTO fees (id, registration_id, partner_id, fee_trigger, fee_model, basis_amount, fee_percent, amount, currency, accrued_at, due_at)
         SELECT @Id, @RegistrationId, @PartnerId, @FeeTrigger, @FeeModel, @BasisAmount, @FeePercent, @Amount, @Currency, @AccruedAt, @DueAt
         WHERE NOT EXISTS (SELECT 1 FROM fees WHERE registration_id = @RegistrationId AND fee_trigger = @FeeTrigger)
+        """;
+
+    // A split deal's share of a win: once per registration, trigger, partner and split version, however often it is asked.
+    private const string AccrueShareSql = """
+        INSERT INTO fees (id, registration_id, partner_id, fee_trigger, fee_model, basis_amount, fee_percent, amount, currency, accrued_at, due_at,
+            split_version, share, reverses)
+        SELECT @Id, @RegistrationId, @PartnerId, @FeeTrigger, @FeeModel, @BasisAmount, @FeePercent, @Amount, @Currency, @AccruedAt, @DueAt,
+            @SplitVersion, @Share, ''
+        WHERE NOT EXISTS (SELECT 1 FROM fees WHERE registration_id = @RegistrationId AND fee_trigger = @FeeTrigger AND partner_id = @PartnerId
+            AND split_version = @SplitVersion AND reverses = '')
+        """;
+
+    // The wins of a split version not yet reversed.
+    private const string UnreversedWinsSql = "SELECT " + Columns + """
+
+        FROM fees f
+        WHERE f.registration_id = @RegistrationId AND f.fee_trigger = 'closed_won' AND f.split_version = @SplitVersion AND f.reverses = ''
+          AND NOT EXISTS (SELECT 1 FROM fees r WHERE r.reverses = f.id)
+        ORDER BY f.id
+        """;
+
+    private const string ReverseSql = """
+        INSERT INTO fees (id, registration_id, partner_id, fee_trigger, fee_model, basis_amount, fee_percent, amount, currency, accrued_at, due_at,
+            split_version, share, reverses)
+        VALUES (@Id, @RegistrationId, @PartnerId, @FeeTrigger, @FeeModel, @BasisAmount, @FeePercent, @Amount, @Currency, @AccruedAt, @DueAt,
+            @SplitVersion, @Share, @Reverses)
         """;
 
     private const string ForPartnerSql = "SELECT " + Columns + """
@@ -150,6 +183,57 @@ public sealed class FeeLedger(Database database, IEnumerable<IFeeFollower> follo
         return (FeeTrigger.ClosedWon, terms.FeeModel, revenue, percent, Math.Round(revenue * percent / 100m, 2, MidpointRounding.ToEven), currency);
     }
 
+    /// <summary>
+    /// A won deal split between its team: each partner's share of the revenue (<see cref="MoneySplit"/>: the parts add up to the
+    /// whole in the currency's minor units) earns by that partner's own terms — a percentage of its part, or its fixed fee in
+    /// proportion to its share. Once per partner and split version.
+    /// </summary>
+    public async Task AccrueSharesAsync(DbSession session, Guid registrationId, int splitVersion, decimal revenue, string currency,
+        IReadOnlyList<(Guid PartnerId, decimal Share, TermsSnapshot? Terms)> shares, DateTimeOffset now, CancellationToken ct)
+    {
+        var parts = MoneySplit.Allocate(revenue, currency, shares.Select(s => s.Share).ToList());
+        for (var i = 0; i < shares.Count; i++)
+        {
+            if (shares[i].Terms is not { } terms || parts[i] == 0 && terms.FeeModel != FeeModel.FixedFee) continue;
+            var (model, basis, percent, amount, feeCurrency) = terms.FeeModel == FeeModel.FixedFee
+                ? terms.FeeTrigger == FeeTrigger.ClosedWon
+                    ? (terms.FeeModel, (decimal?)null, (decimal?)null, MoneySplit.ToMinorUnit(terms.FeeAmount!.Value * shares[i].Share / 100m, terms.FeeCurrency!),
+                        terms.FeeCurrency!)
+                    : default
+                : (terms.FeeModel, parts[i], terms.FeePercent, MoneySplit.ToMinorUnit(parts[i] * terms.FeePercent!.Value / 100m, currency), currency);
+            if (feeCurrency is null) continue;
+            var row = new FeeRow
+            {
+                Id = Ids.New(now), RegistrationId = registrationId, PartnerId = shares[i].PartnerId, FeeTrigger = Json.Name(FeeTrigger.ClosedWon),
+                FeeModel = Json.Name(model), BasisAmount = basis, FeePercent = percent, Amount = amount, Currency = feeCurrency, AccruedAt = now,
+                DueAt = now.AddDays(terms.PaymentNetDays), SplitVersion = splitVersion, Share = Shares.Format(shares[i].Share),
+            };
+            if (await session.ExecuteAsync(AccrueShareSql, row, ct) == 0) continue;
+            var accrued = row.ToFee(now);
+            foreach (var follower in _followers) await follower.AccruedAsync(session, accrued, now, ct);
+        }
+    }
+
+    /// <summary>
+    /// A correction of a won deal's split: every win fee of the version it replaces is reversed by a fee of the opposite
+    /// sign (the ledger keeps both), before the new version accrues.
+    /// </summary>
+    public async Task ReverseWinsAsync(DbSession session, Guid registrationId, int splitVersion, DateTimeOffset now, CancellationToken ct)
+    {
+        var wins = await session.QueryAsync<FeeRow>(UnreversedWinsSql, new { RegistrationId = registrationId, SplitVersion = splitVersion }, ct);
+        foreach (var win in wins)
+        {
+            var reversal = win with
+            {
+                Id = Ids.New(now), Amount = -win.Amount, BasisAmount = -win.BasisAmount, AccruedAt = now, DueAt = now, PaidAt = null,
+                PaymentReference = null, Reverses = win.Id.ToString(),
+            };
+            await session.ExecuteAsync(ReverseSql, reversal, ct);
+            var reversed = reversal.ToFee(now);
+            foreach (var follower in _followers) await follower.AccruedAsync(session, reversed, now, ct);
+        }
+    }
+
     /// <summary>A partner's fees accrued in [<paramref name="from"/>, <paramref name="to"/>), oldest first.</summary>
     public async Task<IReadOnlyList<Fee>> ForPartnerAsync(Guid partnerId, DateTimeOffset from, DateTimeOffset to, DateTimeOffset now, CancellationToken ct)
     {
@@ -180,6 +264,9 @@ public sealed class FeeLedger(Database database, IEnumerable<IFeeFollower> follo
         public DateTimeOffset DueAt { get; init; }
         public DateTimeOffset? PaidAt { get; init; }
         public string? PaymentReference { get; init; }
+        public int SplitVersion { get; init; }
+        public string? Share { get; init; }
+        public string Reverses { get; init; } = "";
 
         public Fee ToFee(DateTimeOffset now) => new()
         {
@@ -197,8 +284,16 @@ public sealed class FeeLedger(Database database, IEnumerable<IFeeFollower> follo
             DueAt = DueAt,
             PaidAt = PaidAt,
             PaymentReference = PaymentReference,
+            Share = Share,
+            Reverses = Reverses.Length == 0 ? null : Guid.Parse(Reverses),
         };
     }
+}
+
+/// <summary>Shares of a split as they are written: exact decimal strings, without trailing zeros.</summary>
+public static class Shares
+{
+    public static string Format(decimal share) => share.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>Hears, in the same transaction, of every fee accrued or paid (the partner's webhooks).</summary>

@@ -103,9 +103,13 @@ public static class ApproveRegistration
             DecidedAt = now,
             ApprovedAt = now,
             ProtectionExpiresAt = now.AddDays(partner.Terms.ProtectionDays),
-            Terms = new TermsSnapshot(partner.Tier, partner.Terms.FeeModel, partner.Terms.FeePercent, partner.Terms.FeeAmount,
-                partner.Terms.FeeCurrency, partner.Terms.FeeTrigger, partner.Terms.PaymentNetDays, partner.Terms.ProtectionDays),
+            Terms = SnapshotOf(partner),
         };
+
+    /// <summary>A partner's terms as they are now, kept with what they will be paid for.</summary>
+    public static TermsSnapshot SnapshotOf(Partner partner) =>
+        new(partner.Tier, partner.Terms.FeeModel, partner.Terms.FeePercent, partner.Terms.FeeAmount, partner.Terms.FeeCurrency, partner.Terms.FeeTrigger,
+            partner.Terms.PaymentNetDays, partner.Terms.ProtectionDays);
 }
 
 // The note of a decision without a reason code: an approval, a request for information, an extension granted or refused.

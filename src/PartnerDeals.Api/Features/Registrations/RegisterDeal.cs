@@ -104,9 +104,9 @@ public static class RegisterDeal
             }
 
             var registered = (await s.Decisions.SubmitAsync(session, null, proposed, partner, Actor.From(user), "registration.created", ct))!;
-            if (distributor is { } on)
+            if (distributor is not null)
             {
-                await RegistrationTeam.AddActiveAsync(session, registered.Id, on, MemberRole.Distributor, "registered the deal for its reseller", now, ct);
+                await RegistrationTeam.AddActiveAsync(session, registered.Id, asker, MemberRole.Distributor, "registered the deal for its reseller", now, ct);
             }
             if (quota is not null)
             {

@@ -152,6 +152,13 @@ public sealed class RegistrationDecisions(
     private async Task AccrueFeeAsync(DbSession session, Registration after, DateTimeOffset now, CancellationToken ct)
     {
         var won = after.Status == RegistrationStatus.Won && SoldARegisteredLine(after);
+        // A deal split between its team: each share earns by its partner's terms.
+        if (won && after.Outcome?.Amount is not null && await RegistrationSplits.CurrentAsync(session, after.Id, ct) is { } split)
+        {
+            var members = (await RegistrationTeam.ActiveTermsAsync(session, after.Id, ct)).ToDictionary(m => m.MemberId);
+            await RegistrationSplits.AccrueAsync(session, fees, after, split, members, now, ct);
+            return;
+        }
         var basis = new FeeBasis(after.Id, after.PartnerId, after.Terms, after.Status == RegistrationStatus.Approved && after.Icp.Qualified,
             won ? after.Outcome?.Amount : null, won ? after.Outcome?.Currency : null);
         await fees.AccrueAsync(session, basis, now, ct);

@@ -48,12 +48,21 @@ public static class RegistrationTeam
         """;
 
     private const string InsertMemberSql = """
-        INSERT INTO registration_members (id, registration_id, partner_id, role, status, reason, invited_at, expires_at, decided_at)
-        VALUES (@Id, @RegistrationId, @PartnerId, @Role, @Status, @Reason, @InvitedAt, @ExpiresAt, @DecidedAt)
+        INSERT INTO registration_members (id, registration_id, partner_id, role, status, reason, invited_at, expires_at, decided_at, terms)
+        VALUES (@Id, @RegistrationId, @PartnerId, @Role, @Status, @Reason, @InvitedAt, @ExpiresAt, @DecidedAt, @Terms)
         """;
 
     private const string DecideMemberSql = """
         UPDATE registration_members SET status = @Status, decided_at = @DecidedAt WHERE id = @Id AND status = @From
+        """;
+
+    // Accepted, the member's terms are kept: what its share of a win earns by.
+    private const string ActivateMemberSql = """
+        UPDATE registration_members SET status = 'active', decided_at = @DecidedAt, terms = @Terms WHERE id = @Id AND status = 'invited'
+        """;
+
+    private const string MemberTermsSql = """
+        SELECT id, partner_id, terms FROM registration_members WHERE registration_id = @RegistrationId AND status = 'active' ORDER BY id
         """;
 
     public static void MapRegistrationTeam(this RouteGroupBuilder registrations)
@@ -105,14 +114,23 @@ public static class RegistrationTeam
             .ProducesProblem(StatusCodes.Status409Conflict);
     }
 
-    /// <summary>Adds <paramref name="partnerId"/> as an active member at once (a distributor registering for its reseller).</summary>
-    public static Task AddActiveAsync(DbSession session, Guid registrationId, Guid partnerId, MemberRole role, string reason, DateTimeOffset now,
+    /// <summary>Adds <paramref name="partner"/> as an active member at once (a distributor registering for its reseller).</summary>
+    public static Task AddActiveAsync(DbSession session, Guid registrationId, Partner partner, MemberRole role, string reason, DateTimeOffset now,
         CancellationToken ct) =>
         session.ExecuteAsync(InsertMemberSql, new MemberRow
         {
-            Id = Ids.New(now), RegistrationId = registrationId, PartnerId = partnerId, Role = Json.Name(role), Status = Json.Name(MemberStatus.Active),
-            Reason = reason, InvitedAt = now, DecidedAt = now,
+            Id = Ids.New(now), RegistrationId = registrationId, PartnerId = partner.Id, Role = Json.Name(role), Status = Json.Name(MemberStatus.Active),
+            Reason = reason, InvitedAt = now, DecidedAt = now, Terms = Terms(partner),
         }, ct);
+
+    /// <summary>Each active member's id, partner and the terms it joined under, read in the caller's transaction.</summary>
+    public static async Task<IReadOnlyList<(Guid MemberId, Guid PartnerId, TermsSnapshot? Terms)>> ActiveTermsAsync(DbSession session,
+        Guid registrationId, CancellationToken ct) =>
+        (await session.QueryAsync<MemberRow>(MemberTermsSql, new { RegistrationId = registrationId }, ct))
+            .Select(r => (r.Id, r.PartnerId, r.Terms is null ? null : System.Text.Json.JsonSerializer.Deserialize<TermsSnapshot>(r.Terms, Json.Options)))
+            .ToList();
+
+    private static string Terms(Partner partner) => System.Text.Json.JsonSerializer.Serialize(ApproveRegistration.SnapshotOf(partner), Json.Options);
 
     /// <summary>The partners actively on a registration's team besides its own, read in the caller's transaction.</summary>
     public static async Task<IReadOnlyList<Guid>> ActiveMembersAsync(DbSession session, Guid registrationId, CancellationToken ct) =>
@@ -183,6 +201,7 @@ public static class RegistrationTeam
                 Id = Ids.New(now), RegistrationId = id, PartnerId = partner.Id, PartnerName = partner.Name, Role = Json.Name(request.Role!.Value),
                 Status = Json.Name(direct ? MemberStatus.Active : MemberStatus.Invited), Reason = Blank(request.Reason), InvitedAt = now,
                 ExpiresAt = direct ? null : now.AddDays(s.Options.Value.MemberInvitationDays), DecidedAt = direct ? now : null,
+                Terms = direct ? Terms(partner) : null,
             };
             await session.ExecuteAsync(InsertMemberSql, row, ct);
             await audit.RecordAsync(session, "registration", id, direct ? "registration.member_added" : "registration.member_invited", Actor.From(user),
@@ -213,7 +232,11 @@ public static class RegistrationTeam
                 return Decided<Answer>.Discarded(new Answer(Problems.InvalidTransition($"The invitation was answered already ({Json.Name(current.Status)})."), null));
             }
             var status = accept ? MemberStatus.Active : MemberStatus.Declined;
-            if (await session.ExecuteAsync(DecideMemberSql, new { row.Id, Status = Json.Name(status), DecidedAt = now, From = row.Status }, ct) == 0)
+            var partner = (await s.Partners.GetAsync(session, row.PartnerId, ct))!;
+            var answered = accept
+                ? await session.ExecuteAsync(ActivateMemberSql, new { row.Id, DecidedAt = now, Terms = Terms(partner) }, ct)
+                : await session.ExecuteAsync(DecideMemberSql, new { row.Id, Status = Json.Name(status), DecidedAt = now, From = row.Status }, ct);
+            if (answered == 0)
             {
                 return Decided<Answer>.Discarded(new Answer(Problems.InvalidTransition("The invitation was answered already."), null));
             }
@@ -264,6 +287,9 @@ public static class RegistrationTeam
         public DateTimeOffset InvitedAt { get; init; }
         public DateTimeOffset? ExpiresAt { get; init; }
         public DateTimeOffset? DecidedAt { get; init; }
+
+        /// <summary>The member's terms when it became active (JSON); not part of what a member is shown.</summary>
+        public string? Terms { get; init; }
 
         public Member ToMember(DateTimeOffset now)
         {

@@ -56,6 +56,7 @@ public static class RegistrationsApi
         registrations.MapProtectionExtensions();
         registrations.MapRegistrationNotes();
         registrations.MapRegistrationTeam();
+        registrations.MapRegistrationSplits();
     }
 
     internal const string Transitions = " Illegal from the current status: 409. If-Match is optional; a stale one answers 412.";

@@ -20,6 +20,7 @@ public static class ProblemTypes
     public const string Conflict = Base + "conflict";
     public const string InvalidTransition = Base + "invalid-transition";
     public const string SecondApprovalRequired = Base + "second-approval-required";
+    public const string SplitNotWhole = Base + "split-not-whole";
     public const string PreconditionFailed = Base + "precondition-failed";
     public const string IdempotencyKeyReused = Base + "idempotency-key-reused";
     public const string PreconditionRequired = Base + "precondition-required";
@@ -47,6 +48,7 @@ public static class ProblemTypes
         (PayloadTooLarge, 413, "the body is above `Http:MaxRequestBodyBytes`"),
         (UnsupportedMediaType, 415, "the body is not of a type the operation reads"),
         (IdempotencyKeyReused, 422, "an `Idempotency-Key` came back with another body"),
+        (SplitNotWhole, 422, "a fee split's shares do not total exactly 100 (the sum is in `detail`)"),
         (PreconditionRequired, 428, "`If-Match` is missing"),
         (RateLimited, 429, "the key's rate limit; see `Retry-After`"),
         (QuotaExceeded, 429, "the partner's check quota, or an endpoint's test events; see `Retry-After`"),

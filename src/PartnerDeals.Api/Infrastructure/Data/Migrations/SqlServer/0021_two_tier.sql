@@ -25,7 +25,29 @@ CREATE TABLE dbo.registration_members (
     reason          NVARCHAR(2000)    NULL,
     invited_at      DATETIMEOFFSET(7) NOT NULL,
     expires_at      DATETIMEOFFSET(7) NULL,
-    decided_at      DATETIMEOFFSET(7) NULL
+    decided_at      DATETIMEOFFSET(7) NULL,
+    -- The member's terms when it became active (JSON): what its share of a win earns by.
+    terms           NVARCHAR(MAX)     NULL
 );
 CREATE UNIQUE INDEX ux_registration_members_current ON dbo.registration_members (registration_id, partner_id) WHERE status IN ('invited', 'active');
 CREATE INDEX ix_registration_members_partner ON dbo.registration_members (partner_id, status, registration_id);
+
+-- A deal's fee split: every version kept, the latest is the split. Shares are exact decimals totalling 100; the primary's
+-- member id is the registration's own.
+CREATE TABLE dbo.registration_splits (
+    registration_id CHAR(36)          NOT NULL CONSTRAINT fk_registration_splits_registration REFERENCES dbo.registrations (id),
+    version         INT               NOT NULL,
+    member_id       CHAR(36)          NOT NULL,
+    partner_id      CHAR(36)          NOT NULL CONSTRAINT fk_registration_splits_partner REFERENCES dbo.partners (id),
+    share           NVARCHAR(16)      NOT NULL,
+    set_at          DATETIMEOFFSET(7) NOT NULL,
+    CONSTRAINT pk_registration_splits PRIMARY KEY (registration_id, version, member_id)
+);
+
+-- A split deal's fees: one per registration, trigger, partner and split version, and a correction reverses a fee by a row
+-- of the opposite sign (reverses: the fee it undoes).
+ALTER TABLE dbo.fees DROP CONSTRAINT uq_fees_registration_trigger;
+ALTER TABLE dbo.fees ADD split_version INT NOT NULL CONSTRAINT df_fees_split_version DEFAULT 0, share NVARCHAR(16) NULL,
+    reverses NVARCHAR(36) NOT NULL CONSTRAINT df_fees_reverses DEFAULT '';
+GO
+CREATE UNIQUE INDEX ux_fees_once ON dbo.fees (registration_id, fee_trigger, partner_id, split_version, reverses);

@@ -25,7 +25,54 @@ CREATE TABLE registration_members (
     reason          TEXT NULL,
     invited_at      TEXT NOT NULL,
     expires_at      TEXT NULL,
-    decided_at      TEXT NULL
+    decided_at      TEXT NULL,
+    -- The member's terms when it became active (JSON): what its share of a win earns by.
+    terms           TEXT NULL
 );
 CREATE UNIQUE INDEX ux_registration_members_current ON registration_members (registration_id, partner_id) WHERE status IN ('invited', 'active');
 CREATE INDEX ix_registration_members_partner ON registration_members (partner_id, status, registration_id);
+
+-- A deal's fee split: every version kept, the latest is the split. Shares are exact decimal strings totalling 100; the
+-- primary's member id is the registration's own.
+CREATE TABLE registration_splits (
+    registration_id TEXT    NOT NULL REFERENCES registrations (id),
+    version         INTEGER NOT NULL,
+    member_id       TEXT    NOT NULL,
+    partner_id      TEXT    NOT NULL REFERENCES partners (id),
+    share           TEXT    NOT NULL,
+    set_at          TEXT    NOT NULL,
+    PRIMARY KEY (registration_id, version, member_id)
+);
+
+-- A split deal's fees: one per registration, trigger, partner and split version, and a correction reverses a fee by a row
+-- of the opposite sign (reverses: the fee it undoes). SQLite cannot drop the old one-per-trigger constraint: the table is
+-- rebuilt with every row as it is.
+CREATE TABLE fees_split (
+    id                TEXT    NOT NULL PRIMARY KEY,
+    registration_id   TEXT    NOT NULL REFERENCES registrations (id),
+    partner_id        TEXT    NOT NULL REFERENCES partners (id),
+    fee_trigger       TEXT    NOT NULL,
+    fee_model         TEXT    NOT NULL,
+    basis_amount      TEXT    NULL,
+    fee_percent       NUMERIC NULL,
+    amount            TEXT    NOT NULL,
+    currency          TEXT    NOT NULL,
+    accrued_at        TEXT    NOT NULL,
+    due_at            TEXT    NOT NULL,
+    paid_at           TEXT    NULL,
+    paid_by_key_id    TEXT    NULL,
+    payment_reference TEXT    NULL,
+    split_version     INTEGER NOT NULL DEFAULT 0,
+    share             TEXT    NULL,
+    reverses          TEXT    NOT NULL DEFAULT ''
+);
+INSERT INTO fees_split (id, registration_id, partner_id, fee_trigger, fee_model, basis_amount, fee_percent, amount, currency, accrued_at, due_at,
+    paid_at, paid_by_key_id, payment_reference)
+SELECT id, registration_id, partner_id, fee_trigger, fee_model, basis_amount, fee_percent, amount, currency, accrued_at, due_at,
+    paid_at, paid_by_key_id, payment_reference
+FROM fees;
+DROP TABLE fees;
+ALTER TABLE fees_split RENAME TO fees;
+CREATE UNIQUE INDEX ux_fees_once ON fees (registration_id, fee_trigger, partner_id, split_version, reverses);
+CREATE INDEX ix_fees_partner_accrued ON fees (partner_id, accrued_at);
+CREATE INDEX ix_fees_accrued ON fees (accrued_at, partner_id, currency, amount);
