@@ -152,6 +152,8 @@ public sealed partial class SwaggerExampleTests : HostTest
             "GET /v1/conflicts/{id}" or "POST /v1/conflicts/{id}/resolve" => new() { ["id"] = await ConflictAsync() },
             "POST /v1/registrations/{id}/outcome" or "POST /v1/registrations/{id}/extensions" => new() { ["id"] = await ApprovedAsync() },
             _ when operation.Contains("/extensions/{extensionId}", StringComparison.Ordinal) => await ExtensionAsync(),
+            "POST /v1/registration-batches/{id}/commit" => new() { ["id"] = await BatchAsync(validated: true) },
+            _ when operation.Contains("/v1/registration-batches/{id}", StringComparison.Ordinal) => new() { ["id"] = await BatchAsync(validated: false) },
             // The examples name partners by made-up ids: what a user pastes in is a real one.
             "POST /v1/partners/{id}/resellers" => new() { ["id"] = await DistributorAsync(), [BodyField + "resellerId"] = await SparePartnerAsync() },
             "GET /v1/partners/{id}/resellers" => partner,
@@ -175,6 +177,22 @@ public sealed partial class SwaggerExampleTests : HostTest
             },
             _ => partner,
         };
+    }
+
+    /// <summary>A batch of this fixture's partner, uploaded from the template; validated when asked.</summary>
+    private async Task<string> BatchAsync(bool validated)
+    {
+        var template = await (await Admin.GetAsync("/v1/registration-batches/template.csv")).Content.ReadAsStringAsync();
+        var upload = await _keys[Policies.Registrant].PostAsync("/v1/registration-batches?mode=validate",
+            new StringContent(template.Replace("CRM-2026-0001", $"CRM-{Guid.NewGuid():N}"), Encoding.UTF8, "text/csv"));
+        upload.StatusCode.ShouldBe(HttpStatusCode.Accepted, await upload.Content.ReadAsStringAsync());
+        var id = (await ReadJsonAsync(upload)).Get<string>("id");
+        if (validated)
+        {
+            await Eventually.UntilAsync(async () => (await ReadJsonAsync(await Admin.GetAsync($"/v1/registration-batches/{id}"))).Get<string>("state") == "validated",
+                "the batch to be validated");
+        }
+        return id;
     }
 
     /// <summary>A route value under this prefix replaces the body example's field of that name.</summary>

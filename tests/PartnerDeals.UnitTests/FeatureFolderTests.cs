@@ -56,6 +56,8 @@ public sealed partial class FeatureFolderTests
         ["ConflictChecks"] = ["opportunities", "opportunity_tokens", "registrations", "registration_tokens", "registration_members"],
         // A deal's team is listed with its partners' names in one query.
         ["Registrations"] = ["partners"],
+        // A validated batch commits at once unless the claims or the pipeline changed since: their counts and latest changes.
+        ["RegistrationBatches"] = ["registrations", "opportunities"],
         // A key's lookup reads its partner's status in the same query: one round trip per uncached key.
         ["ApiKeys"] = ["partners"],
         // So does a signed-in person's, through the link that makes them a partner's.

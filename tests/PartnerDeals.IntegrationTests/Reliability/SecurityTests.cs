@@ -189,6 +189,12 @@ public sealed class SecurityTests
         ["RemoveRegistrationMember"] = "admin ops partner",
         ["SetRegistrationSplit"] = "admin ops partner",
         ["GetRegistrationSplit"] = "admin ops crm partner",
+        ["CreateRegistrationBatch"] = "partner",
+        ["GetRegistrationBatchTemplate"] = "admin ops crm partner",
+        ["GetRegistrationBatch"] = "admin ops crm partner",
+        ["ListRegistrationBatchRows"] = "admin ops crm partner",
+        ["CommitRegistrationBatch"] = "partner",
+        ["CancelRegistrationBatch"] = "admin ops partner",
     };
 
     [Test]

@@ -174,9 +174,9 @@ public sealed class PartnerPreChecks(Database database, IOptions<PartnerPreCheck
     }
 
     /// <summary>The 429 a refused check answers, with its Retry-After.</summary>
-    public static ProblemHttpResult Refused(QuotaAnswer answer, HttpResponse response)
+    public static ProblemHttpResult Refused(QuotaAnswer answer, HttpResponse? response)
     {
-        response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(answer.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (response is not null) response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(answer.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         return TypedResults.Problem(title: "The partner's check quota is used up.", statusCode: StatusCodes.Status429TooManyRequests,
             type: Infrastructure.Errors.ProblemTypes.QuotaExceeded,
             detail: "Pre-checks, registrations and edits that name another company share one quota per partner per minute and per day; "

@@ -43,28 +43,8 @@ public static class RegisterDeal
         CreateRegistrationRequest request, [FromHeader(Name = IdempotencyKeys.Header)] string? idempotencyKey, ClaimsPrincipal user,
         HttpResponse response, [AsParameters] RegistrationServices s, IdempotencyKeys idempotency, CancellationToken ct)
     {
-        Guid partnerId;
-        Guid? distributor = null;
-        if (user.PartnerId() is { } own)
-        {
-            if (request.PartnerId is { } named && named != own)
-            {
-                return Problems.Validation("partnerId", "A partner key registers for its own partner; leave partnerId out.");
-            }
-            (partnerId, distributor) = request.OnBehalfOf is { } reseller && reseller != own ? (reseller, own) : (own, (Guid?)null);
-        }
-        else if (request.OnBehalfOf is not null)
-        {
-            return Problems.Validation("onBehalfOf", "onBehalfOf is a distributor's; ops and admin name the partner in partnerId.");
-        }
-        else if (request.PartnerId is { } onBehalf)
-        {
-            partnerId = onBehalf;
-        }
-        else
-        {
-            return Problems.Validation("partnerId", "partnerId is required when ops or admin register on behalf of a partner.");
-        }
+        var (partnerId, distributor, invalid) = Whose(request, user);
+        if (invalid is not null) return invalid;
         if (idempotencyKey is not null && !IdempotencyKeys.IsValid(idempotencyKey)) return Problems.Validation(IdempotencyKeys.Header, IdempotencyKeys.Rule);
 
         // Per partner for a partner's keys and people (they all share them), per key or person for the vendor side.
@@ -82,43 +62,15 @@ public static class RegisterDeal
             {
                 return Decided<Submission>.Discarded(new(null, stored, null));
             }
-            // Asked before the partner is read, so the answer is the same whether that partner exists or not.
-            if (distributor is { } asking && await PartnerResellers.ActiveAsync(session, asking, partnerId, ct) is not { MayRegisterOnBehalf: true })
-            {
-                return Submission.Refused(Problems.Forbidden("This partner may not register deals for that partner."));
-            }
-            var partner = await s.Partners.GetAsync(session, partnerId, ct);
-            if (partner is null) return Submission.Refused(Problems.InvalidField("partnerId", "No partner has this id."));
-            if (partner.Status != PartnerStatus.Active)
-            {
-                return Submission.Refused(Problems.Conflict("The partner cannot register deals.", $"The partner is {Json.Name(partner.Status)}."));
-            }
-
-            // A partner's registration asks the conflict check as a pre-check does: it draws on the same quota and is logged with them.
-            // A distributor's for its reseller draws on the distributor's.
-            var asker = distributor is { } d ? (await s.Partners.GetAsync(session, d, ct))! : partner;
-            if (user.IsPartner())
-            {
-                quota = await s.Checks.QuotaAsync(session, asker.Id, asker.CheckQuota, ct);
-                if (!quota.Allowed) return Submission.Refused(PartnerPreChecks.Refused(quota, response));
-            }
-
-            var registered = (await s.Decisions.SubmitAsync(session, null, proposed, partner, Actor.From(user), "registration.created", ct))!;
-            if (distributor is not null)
-            {
-                await RegistrationTeam.AddActiveAsync(session, registered.Id, asker, MemberRole.Distributor, "registered the deal for its reseller", now, ct);
-            }
-            if (quota is not null)
-            {
-                await s.Checks.LogAsync(session, asker.Id, user.CallerId(), RegistrationsApi.Asked(PartnerPreChecks.Registration, registered), quota,
-                    registered.Verdict, registered.Id, ct);
-            }
+            var (refused, registered, asked) = await SubmitAsync(session, s, user, proposed, distributor, response, ct);
+            quota = asked;
+            if (refused is not null) return Submission.Refused(refused);
             try
             {
                 if (idempotencyKey is not null)
                 {
-                    var body = JsonSerializer.Serialize(RegistrationsApi.View(registered, user), Json.Options);
-                    await idempotency.SaveAsync(session, scope, idempotencyKey, new StoredResponse(hash, StatusCodes.Status201Created, registered.Id, body), ct);
+                    var body = JsonSerializer.Serialize(RegistrationsApi.View(registered!, user), Json.Options);
+                    await idempotency.SaveAsync(session, scope, idempotencyKey, new StoredResponse(hash, StatusCodes.Status201Created, registered!.Id, body), ct);
                 }
             }
             catch (Exception e) when (SqlDialect.IsUniqueViolation(e))
@@ -126,7 +78,7 @@ public static class RegisterDeal
                 // A concurrent request with the same key committed first (another instance on SQL Server): its answer is the answer.
                 return Decided<Submission>.Discarded(new(null, null, null));
             }
-            return Decided<Submission>.Kept(new(null, null, registered));
+            return Decided<Submission>.Kept(new(null, null, registered!));
         }, ct);
 
         if (quota is { Allowed: false })
@@ -141,6 +93,76 @@ public static class RegisterDeal
         }
         earlier ??= await idempotency.FindAsync(scope, idempotencyKey!, ct);
         return Replay(earlier!, hash, hashAsTyped, response);
+    }
+
+    /// <summary>
+    /// Whose registration a request is: the caller's partner, the partner ops name, or a distributor's reseller (then the
+    /// distributor too); or the problem with the request.
+    /// </summary>
+    public static (Guid PartnerId, Guid? Distributor, ValidationProblem? Invalid) Whose(CreateRegistrationRequest request, ClaimsPrincipal user)
+    {
+        if (user.PartnerId() is { } own)
+        {
+            if (request.PartnerId is { } named && named != own)
+            {
+                return (default, null, Problems.Validation("partnerId", "A partner key registers for its own partner; leave partnerId out."));
+            }
+            return request.OnBehalfOf is { } reseller && reseller != own ? (reseller, own, null) : (own, null, null);
+        }
+        if (request.OnBehalfOf is not null)
+        {
+            return (default, null, Problems.Validation("onBehalfOf", "onBehalfOf is a distributor's; ops and admin name the partner in partnerId."));
+        }
+        return request.PartnerId is { } onBehalf
+            ? (onBehalf, null, null)
+            : (default, null, Problems.Validation("partnerId", "partnerId is required when ops or admin register on behalf of a partner."));
+    }
+
+    /// <summary>
+    /// A new registration decided in the caller's decision transaction, as every submission is — one sent alone, or a row of
+    /// a batch: a distributor's right to register for the partner, the partner's status, the check quota (a partner's caller
+    /// draws on it, a distributor on its own), the check and the policy, the distributor on the team, the check logged.
+    /// The problem that refuses it, or the registration; and the quota's answer when one was asked. A batch's prediction, which
+    /// drew on the quota on its own, does not again (<paramref name="chargeQuota"/> false).
+    /// </summary>
+    public static async Task<(ProblemHttpResult? Refused, Registration? Registered, QuotaAnswer? Quota)> SubmitAsync(DbSession session,
+        RegistrationServices s, ClaimsPrincipal user, Registration proposed, Guid? distributor, HttpResponse? response, CancellationToken ct,
+        bool chargeQuota = true)
+    {
+        // Asked before the partner is read, so the answer is the same whether that partner exists or not.
+        if (distributor is { } asking && await PartnerResellers.ActiveAsync(session, asking, proposed.PartnerId, ct) is not { MayRegisterOnBehalf: true })
+        {
+            return (Problems.Forbidden("This partner may not register deals for that partner."), null, null);
+        }
+        var partner = await s.Partners.GetAsync(session, proposed.PartnerId, ct);
+        if (partner is null) return (Problems.InvalidField("partnerId", "No partner has this id."), null, null);
+        if (partner.Status != PartnerStatus.Active)
+        {
+            return (Problems.Conflict("The partner cannot register deals.", $"The partner is {Json.Name(partner.Status)}."), null, null);
+        }
+
+        // A partner's registration asks the conflict check as a pre-check does: it draws on the same quota and is logged with them.
+        // A distributor's for its reseller draws on the distributor's.
+        var asker = distributor is { } d ? (await s.Partners.GetAsync(session, d, ct))! : partner;
+        QuotaAnswer? quota = null;
+        if (user.IsPartner() && chargeQuota)
+        {
+            quota = await s.Checks.QuotaAsync(session, asker.Id, asker.CheckQuota, ct);
+            if (!quota.Allowed) return (PartnerPreChecks.Refused(quota, response), null, quota);
+        }
+
+        var registered = (await s.Decisions.SubmitAsync(session, null, proposed, partner, Actor.From(user), "registration.created", ct))!;
+        if (distributor is not null)
+        {
+            await RegistrationTeam.AddActiveAsync(session, registered.Id, asker, MemberRole.Distributor, "registered the deal for its reseller",
+                s.Clock.GetUtcNow(), ct);
+        }
+        if (quota is not null)
+        {
+            await s.Checks.LogAsync(session, asker.Id, user.CallerId(), RegistrationsApi.Asked(PartnerPreChecks.Registration, registered), quota,
+                registered.Verdict, registered.Id, ct);
+        }
+        return (null, registered, quota);
     }
 
     /// <summary>What a submission decided: a refusal, the earlier answer to its Idempotency-Key, or the new registration.</summary>
@@ -163,7 +185,7 @@ public static class RegisterDeal
         return TypedResults.Created($"/v1/registrations/{earlier.ResourceId}", JsonSerializer.Deserialize<Registration>(earlier.ResponseBody, Json.Options));
     }
 
-    private static Registration New(Guid id, Guid partnerId, CreateRegistrationRequest r, DateTimeOffset now) => new()
+    public static Registration New(Guid id, Guid partnerId, CreateRegistrationRequest r, DateTimeOffset now) => new()
     {
         Id = id,
         PartnerId = partnerId,

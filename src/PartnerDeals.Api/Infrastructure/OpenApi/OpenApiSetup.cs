@@ -172,10 +172,11 @@ public static class OpenApiSetup
             if (operation.RequestBody is OpenApiRequestBody { Content: { } content } && content.TryGetValue(CsvResult.MediaType, out var csv)
                 && csv is OpenApiMediaType csvBody)
             {
-                csvBody.Example = System.Text.Json.Nodes.JsonValue.Create(
-                    "source,externalId,accountName,accountDomain,country,status,amount,currency\n"
-                    + "hubspot,9001,Litware Inc.,litware.example,US,open,48000,USD\n"
-                    + "hubspot,9002,Adventure Works Ltd,adventure-works.example,GB,won,125000,GBP\n");
+                csvBody.Example = System.Text.Json.Nodes.JsonValue.Create(operation.OperationId == "CreateRegistrationBatch"
+                    ? Features.RegistrationBatches.BatchFile.Template
+                    : "source,externalId,accountName,accountDomain,country,status,amount,currency\n"
+                        + "hubspot,9001,Litware Inc.,litware.example,US,open,48000,USD\n"
+                        + "hubspot,9002,Adventure Works Ltd,adventure-works.example,GB,won,125000,GBP\n");
             }
             // A query parameter the handler checks itself (for a clearer problem than the binder's) is still required.
             foreach (var parameter in context.ApiDescription.ParameterDescriptions)

@@ -51,3 +51,52 @@ ALTER TABLE dbo.fees ADD split_version INT NOT NULL CONSTRAINT df_fees_split_ver
     reverses NVARCHAR(36) NOT NULL CONSTRAINT df_fees_reverses DEFAULT '';
 GO
 CREATE UNIQUE INDEX ux_fees_once ON dbo.fees (registration_id, fee_trigger, partner_id, split_version, reverses);
+
+-- Bulk registration as a job: the batch as uploaded, each row's request and what became of it (its prediction, its outcome,
+-- written in the decision that made it), and each partner's external references with the content they were registered with.
+CREATE TABLE dbo.registration_batches (
+    id               CHAR(36)          NOT NULL CONSTRAINT pk_registration_batches PRIMARY KEY,
+    partner_id       CHAR(36)          NOT NULL CONSTRAINT fk_registration_batches_partner REFERENCES dbo.partners (id),
+    key_id           CHAR(36)          NULL,
+    person_id        CHAR(36)          NULL,
+    display          NVARCHAR(200)     NULL,
+    mode             NVARCHAR(16)      NOT NULL,
+    state            NVARCHAR(32)      NOT NULL,
+    format           NVARCHAR(16)      NOT NULL,
+    columns          NVARCHAR(MAX)     NOT NULL,
+    total_rows       INT               NOT NULL,
+    idempotency_key  NVARCHAR(255)     NULL,
+    body_hash        NVARCHAR(100)     NOT NULL,
+    stamp            NVARCHAR(200)     NULL,
+    error            NVARCHAR(2000)    NULL,
+    commit_requested BIT               NOT NULL CONSTRAINT df_registration_batches_commit_requested DEFAULT 0,
+    created_at       DATETIMEOFFSET(7) NOT NULL,
+    updated_at       DATETIMEOFFSET(7) NOT NULL
+);
+CREATE INDEX ix_registration_batches_state ON dbo.registration_batches (state, created_at);
+CREATE INDEX ix_registration_batches_partner ON dbo.registration_batches (partner_id, state);
+CREATE UNIQUE INDEX ux_registration_batches_idempotency ON dbo.registration_batches (partner_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+
+CREATE TABLE dbo.registration_batch_rows (
+    batch_id        CHAR(36)       NOT NULL CONSTRAINT fk_registration_batch_rows_batch REFERENCES dbo.registration_batches (id),
+    row_number      INT            NOT NULL,
+    external_ref    NVARCHAR(400)  NULL,
+    cells           NVARCHAR(MAX)  NOT NULL,
+    request         NVARCHAR(MAX)  NULL,
+    parse_error     NVARCHAR(2000) NULL,
+    content_hash    NCHAR(64)      NOT NULL,
+    earlier_row     INT            NULL,
+    prediction      NVARCHAR(32)   NULL,
+    outcome         NVARCHAR(32)   NULL,
+    reason          NVARCHAR(2000) NULL,
+    registration_id CHAR(36)       NULL,
+    CONSTRAINT pk_registration_batch_rows PRIMARY KEY (batch_id, row_number)
+);
+
+CREATE TABLE dbo.batch_external_refs (
+    partner_id      CHAR(36)      NOT NULL CONSTRAINT fk_batch_external_refs_partner REFERENCES dbo.partners (id),
+    external_ref    NVARCHAR(100) NOT NULL,
+    content_hash    NCHAR(64)     NOT NULL,
+    registration_id CHAR(36)      NOT NULL,
+    CONSTRAINT pk_batch_external_refs PRIMARY KEY (partner_id, external_ref)
+);

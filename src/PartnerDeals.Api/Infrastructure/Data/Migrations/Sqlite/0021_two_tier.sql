@@ -76,3 +76,52 @@ ALTER TABLE fees_split RENAME TO fees;
 CREATE UNIQUE INDEX ux_fees_once ON fees (registration_id, fee_trigger, partner_id, split_version, reverses);
 CREATE INDEX ix_fees_partner_accrued ON fees (partner_id, accrued_at);
 CREATE INDEX ix_fees_accrued ON fees (accrued_at, partner_id, currency, amount);
+
+-- Bulk registration as a job: the batch as uploaded, each row's request and what became of it (its prediction, its outcome,
+-- written in the decision that made it), and each partner's external references with the content they were registered with.
+CREATE TABLE registration_batches (
+    id               TEXT    NOT NULL PRIMARY KEY,
+    partner_id       TEXT    NOT NULL REFERENCES partners (id),
+    key_id           TEXT    NULL,
+    person_id        TEXT    NULL,
+    display          TEXT    NULL,
+    mode             TEXT    NOT NULL,
+    state            TEXT    NOT NULL,
+    format           TEXT    NOT NULL,
+    columns          TEXT    NOT NULL,
+    total_rows       INTEGER NOT NULL,
+    idempotency_key  TEXT    NULL,
+    body_hash        TEXT    NOT NULL,
+    stamp            TEXT    NULL,
+    error            TEXT    NULL,
+    commit_requested INTEGER NOT NULL DEFAULT 0,
+    created_at       TEXT    NOT NULL,
+    updated_at       TEXT    NOT NULL
+);
+CREATE INDEX ix_registration_batches_state ON registration_batches (state, created_at);
+CREATE INDEX ix_registration_batches_partner ON registration_batches (partner_id, state);
+CREATE UNIQUE INDEX ux_registration_batches_idempotency ON registration_batches (partner_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+
+CREATE TABLE registration_batch_rows (
+    batch_id        TEXT    NOT NULL REFERENCES registration_batches (id),
+    row_number      INTEGER NOT NULL,
+    external_ref    TEXT    NULL,
+    cells           TEXT    NOT NULL,
+    request         TEXT    NULL,
+    parse_error     TEXT    NULL,
+    content_hash    TEXT    NOT NULL,
+    earlier_row     INTEGER NULL,
+    prediction      TEXT    NULL,
+    outcome         TEXT    NULL,
+    reason          TEXT    NULL,
+    registration_id TEXT    NULL,
+    PRIMARY KEY (batch_id, row_number)
+);
+
+CREATE TABLE batch_external_refs (
+    partner_id      TEXT NOT NULL REFERENCES partners (id),
+    external_ref    TEXT NOT NULL,
+    content_hash    TEXT NOT NULL,
+    registration_id TEXT NOT NULL,
+    PRIMARY KEY (partner_id, external_ref)
+);
