@@ -159,4 +159,42 @@ public sealed class CrashTests
 
     private static async Task<Guid> IdAsync(HttpResponseMessage response) =>
         Guid.Parse((await response.Content.ReadFromJsonAsync<JsonObject>())!.Get<string>("id"));
+
+    [Test]
+    public async Task KilledWhileCommittingABatch_AfterRestart_ResumesAtTheNextRow_EveryRowRegisteredOnce()
+    {
+        var lines = new List<string> { "externalRef,companyName,domain,country,contactName,contactEmail,dealName,estimatedValue,currency" };
+        for (var i = 1; i <= 1500; i++)
+        {
+            var (company, domain) = RegistrationCalls.NewCompany();
+            lines.Add($"K-{i},{company},{domain},DE,Maria Schmidt,maria@customer.example,Rollout,50000,EUR");
+        }
+        string partnerKey;
+        string batch;
+        using (var first = await ApiProcess.StartAsync(_databasePath))
+        {
+            partnerKey = (await PartnerKeysAsync(first, 1))[0];
+            using var http = first.Client(partnerKey);
+            var upload = await http.PostAsync("/v1/registration-batches?mode=commit",
+                new StringContent(string.Join("\n", lines), System.Text.Encoding.UTF8, "text/csv"));
+            upload.StatusCode.ShouldBe(HttpStatusCode.Accepted, await upload.Content.ReadAsStringAsync());
+            batch = JsonNode.Parse(await upload.Content.ReadAsStringAsync())!.Get<string>("id");
+            await Eventually.UntilAsync(async () =>
+                JsonNode.Parse(await http.GetStringAsync($"/v1/registration-batches/{batch}"))!.Get<int>("committedRows") >= 200,
+                "200 rows committed", TimeSpan.FromSeconds(120));
+            first.Kill();
+        }
+
+        using var second = await ApiProcess.StartAsync(_databasePath);
+        using var client = second.Client(partnerKey);
+        var done = await Eventually.UntilAsync(async () => JsonNode.Parse(await client.GetStringAsync($"/v1/registration-batches/{batch}"))!,
+            b => b.Get<string>("state") == "completed", "the batch to complete after the restart", TimeSpan.FromSeconds(180));
+        done.Get<int>("committedRows").ShouldBe(1500);
+
+        await using var database = new SqliteConnection($"Data Source={_databasePath}");
+        (await database.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM registrations")).ShouldBe(1500, "each row registered once");
+        (await database.ExecuteScalarAsync<long>("SELECT COUNT(DISTINCT registration_id) FROM registration_batch_rows WHERE batch_id = @batch",
+            new { batch })).ShouldBe(1500);
+        (await database.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM batch_external_refs")).ShouldBe(1500);
+    }
 }
