@@ -160,4 +160,19 @@ public sealed class RegistrationBatchTests : HostTest
         (await RowsAsync(partner.Client, fromTemplate.Get<string>("id"))).ShouldHaveSingleItem()!.Get<string>("prediction")
             .ShouldBeOneOf("would_be_approved", "would_need_review", "unavailable");
     }
+
+    [Test]
+    public async Task APartner_HasAtMostTwoBatchesAtWorkAndTenWaiting_Then429WithRetryAfter()
+    {
+        var partner = await Factory.PartnerAsync();
+        var file = Header + "\n" + string.Concat(Enumerable.Range(1, 2000).Select(i => Row($"W-{i}", $"Waiting Company {i} GmbH", null) + "\n"));
+        var ids = new List<string>();
+        for (var i = 0; i < 12; i++) ids.Add((await UploadAsync(partner.Client, "validate", file.Replace("W-", $"W{i}-")))!.Get<string>("id"));
+        var content = new StringContent(file, Encoding.UTF8, "text/csv");
+        var refused = await partner.Client.PostAsync("/v1/registration-batches?mode=validate", content);
+        refused.StatusCode.ShouldBe(HttpStatusCode.TooManyRequests, await refused.Content.ReadAsStringAsync());
+        refused.Headers.RetryAfter.ShouldNotBeNull();
+        foreach (var id in ids) await partner.Client.PostAsync($"/v1/registration-batches/{id}/cancel", null);
+        (await ReadJsonAsync(await partner.Client.GetAsync($"/v1/registration-batches/{ids[^1]}"))).Get<string>("state").ShouldBe("cancelled");
+    }
 }

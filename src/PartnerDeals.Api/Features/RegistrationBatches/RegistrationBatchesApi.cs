@@ -109,7 +109,8 @@ public static class RegistrationBatchesApi
                 : TypedResults.Problem(title: "This Idempotency-Key was used for another batch.", statusCode: 422, type: ProblemTypes.IdempotencyKeyReused);
         }
         var (processing, queued) = await store.ActiveCountsAsync(partnerId, ct);
-        if (processing >= MaxProcessingPerPartner && queued >= MaxQueuedPerPartner)
+        // The worker takes at most two of a partner's at a time; the rest wait, at most ten.
+        if (processing + queued >= MaxProcessingPerPartner + MaxQueuedPerPartner)
         {
             http.HttpContext.Response.Headers.RetryAfter = "60";
             return TypedResults.Problem(title: "Too many batches at once.", statusCode: 429, type: ProblemTypes.QuotaExceeded,
