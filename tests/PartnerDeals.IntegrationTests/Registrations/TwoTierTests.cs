@@ -273,4 +273,25 @@ public sealed class TwoTierTests : WebhookTest
         (await SplitAsync(Ops, registration, (registration, "50"), (memberId, "50"))).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await FeesAsync(member.Id, registration)).Select(f => f.Get<decimal>("amount")).Sum().ShouldBe(500m, "the same split again changes no money");
     }
+
+    [Test]
+    public async Task Metrics_CountEachPartnersShareOfASplitWin_AndProgramHealthShowsTwoTierDeals()
+    {
+        var primary = await Factory.PartnerAsync(tier: "registered", terms: PercentTerms(10m));
+        var member = await Factory.PartnerAsync(terms: PercentTerms(10m));
+        var (registration, memberId) = await TeamDealAsync(primary, member);
+        await ReadAsync(await SplitAsync(Ops, registration, (registration, "75"), (memberId, "25")), HttpStatusCode.OK);
+        await ActAsync(Ops, registration, "approve");
+        await ActAsync(Crm, registration, "outcome", new { result = "won", amount = 1000m, currency = "EUR" });
+
+        async Task<decimal> RevenueAsync(string partnerId) =>
+            (await ReadAsync(await Admin.GetAsync($"/v1/partners/{partnerId}/metrics"), HttpStatusCode.OK))["revenue"]!.AsArray()
+                .Single(r => r!.Get<string>("currency") == "EUR")!.Get<decimal>("amount");
+        (await RevenueAsync(primary.Id)).ShouldBe(750m);
+        (await RevenueAsync(member.Id)).ShouldBe(250m);
+
+        var health = await ReadAsync(await Admin.GetAsync("/v1/program/health"), HttpStatusCode.OK);
+        health["twoTierDeals"]!.Get<int>("submitted").ShouldBeGreaterThanOrEqualTo(1);
+        health["twoTierDeals"]!["won"]!.AsArray().Single(r => r!.Get<string>("currency") == "EUR")!.Get<decimal>("amount").ShouldBeGreaterThanOrEqualTo(1000m);
+    }
 }

@@ -46,6 +46,23 @@ public sealed class PartnerMetricsStore(Database database, Microsoft.Extensions.
         GROUP BY partner_id, status, outcome_currency
         """;
 
+    // The won deals of the period split between a team: each share's partner, the deal's primary, and the revenue to split.
+    public static string SplitSharesSql(SqlDialect sql, bool onePartner) => $"""
+        SELECT s.registration_id AS Registration, s.partner_id AS Partner, r.partner_id AS PrimaryPartner, s.share AS Share,
+            r.outcome_currency AS Currency, r.outcome_amount AS Amount
+        FROM registration_splits s JOIN registrations r ON r.id = s.registration_id
+        WHERE r.status = 'won' AND r.closed_at >= @Start AND r.closed_at < @End AND r.outcome_currency IS NOT NULL
+          AND s.version = (SELECT MAX(x.version) FROM registration_splits x WHERE x.registration_id = s.registration_id)
+          {(onePartner ? OfSplitDeal : "")}
+        ORDER BY s.registration_id, s.member_id
+        """;
+
+    // Every share of a deal the partner is the primary of or has a share in: the whole split is needed to allocate it.
+    private const string OfSplitDeal = """
+        AND (r.partner_id = @PartnerId
+          OR EXISTS (SELECT 1 FROM registration_splits y WHERE y.registration_id = s.registration_id AND y.partner_id = @PartnerId))
+        """;
+
     public static string OpenProtectedSql(SqlDialect sql, bool onePartner) => $"""
         SELECT partner_id AS Partner, currency AS Currency, COUNT(*) AS Count, SUM(estimated_value) AS Amount
         FROM registrations
@@ -115,6 +132,7 @@ public sealed class PartnerMetricsStore(Database database, Microsoft.Extensions.
         var lines = byProductLine
             ? (await connection.QueryAsync<LineRow>(database.Command(ByProductLineSql(one), args, ct))).ToLookup(r => r.Partner)
             : null;
+        var shares = SplitRevenue(await connection.QueryAsync<ShareRow>(database.Command(SplitSharesSql(dialect, one), args, ct)));
 
         return partners.Select(p =>
         {
@@ -138,7 +156,9 @@ public sealed class PartnerMetricsStore(Database database, Microsoft.Extensions.
                 Conversion = Rate(approvedWon, approvedCount),
                 Won = won.Sum(o => o.Count),
                 Lost = outcomes[key].Where(o => o.Status == "lost").Sum(o => o.Count),
-                Revenue = Sums(won.Where(o => o.Currency is not null).Select(o => new AmountRow { Currency = o.Currency!, Amount = o.Amount ?? 0, Count = o.Count })),
+                // A deal split between a team counts each partner's share of its revenue, not the whole to the primary.
+                Revenue = Sums(won.Where(o => o.Currency is not null).Select(o => new AmountRow { Currency = o.Currency!, Amount = o.Amount ?? 0, Count = o.Count })
+                    .Concat(shares[key])),
                 DaysToClose = daysToClose.GetValueOrDefault(key, Distribution.Empty),
                 DirectDaysToClose = direct,
                 ApprovalTurnaroundHours = turnaround.GetValueOrDefault(key, Distribution.Empty),
@@ -189,6 +209,21 @@ public sealed class PartnerMetricsStore(Database database, Microsoft.Extensions.
     private static string OfPartner(bool onePartner) => onePartner ? "AND partner_id = @PartnerId" : "";
 
     private static double? Rate(int part, int total) => total == 0 ? null : Math.Round((double)part / total, 4);
+
+    /// <summary>
+    /// What the split deals change in each partner's revenue: the primary's whole amount taken back, each share's part (in the
+    /// currency's minor units, as the fees are allocated) added. A deal counts once for each partner with a share.
+    /// </summary>
+    private static ILookup<string, AmountRow> SplitRevenue(IEnumerable<ShareRow> rows) =>
+        rows.GroupBy(r => r.Registration).SelectMany(deal =>
+        {
+            var list = deal.ToList();
+            var amount = list[0].Amount;
+            var parts = Fees.MoneySplit.Allocate(amount, list[0].Currency,
+                list.Select(r => decimal.Parse(r.Share, System.Globalization.CultureInfo.InvariantCulture)).ToList());
+            return list.Select((r, i) => new AmountRow { Partner = r.Partner, Currency = r.Currency, Amount = parts[i], Count = r.Partner == r.PrimaryPartner ? 0 : 1 })
+                .Append(new AmountRow { Partner = list[0].PrimaryPartner, Currency = list[0].Currency, Amount = -amount, Count = 0 });
+        }).ToLookup(r => r.Partner);
 
     internal static IReadOnlyList<CurrencyAmount> Sums(IEnumerable<AmountRow> rows) =>
         rows.GroupBy(r => r.Currency, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
@@ -247,6 +282,16 @@ public sealed class PartnerMetricsStore(Database database, Microsoft.Extensions.
         public string? Currency { get; set; }
         public int Count { get; set; }
         public decimal? Amount { get; set; }
+    }
+
+    private sealed class ShareRow
+    {
+        public string Registration { get; set; } = "";
+        public string Partner { get; set; } = "";
+        public string PrimaryPartner { get; set; } = "";
+        public string Share { get; set; } = "";
+        public string Currency { get; set; } = "";
+        public decimal Amount { get; set; }
     }
 
     internal sealed class AmountRow

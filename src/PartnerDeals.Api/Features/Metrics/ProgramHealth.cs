@@ -39,6 +39,21 @@ public sealed class ProgramHealthStore(Database database, IOptions<ProgramHealth
         GROUP BY currency
         """;
 
+    // Deals with a team (a distributor's for its reseller included): those submitted in the period, and their wins in it.
+    private const string TwoTierSubmittedSql = """
+        SELECT COUNT(DISTINCT m.registration_id)
+        FROM registration_members m JOIN registrations r ON r.id = m.registration_id
+        WHERE m.status = 'active' AND r.submitted_at >= @Start AND r.submitted_at < @End
+        """;
+
+    private const string TwoTierWonSql = """
+        SELECT r.outcome_currency AS Currency, COUNT(*) AS Count, SUM(r.outcome_amount) AS Amount
+        FROM registrations r
+        WHERE r.id IN (SELECT m.registration_id FROM registration_members m WHERE m.status = 'active')
+          AND r.status = 'won' AND r.closed_at >= @Start AND r.closed_at < @End AND r.outcome_currency IS NOT NULL
+        GROUP BY r.outcome_currency
+        """;
+
     private const string PartnerStatusSql = "SELECT status AS Status, COUNT(*) AS Count FROM partners GROUP BY status";
 
     private const string SubmittingPartnersSql = """
@@ -135,6 +150,8 @@ public sealed class ProgramHealthStore(Database database, IOptions<ProgramHealth
         var disabledWebhooks = (await connection.QueryAsync<DisabledWebhookRow>(database.Command(database.Dialect.Page(DisabledWebhooksSql), args, ct)))
             .Select(w => new DisabledWebhook(w.WebhookId, w.PartnerId, w.Url, w.Reason, w.DisabledAt, w.FailingSince)).ToList();
 
+        var twoTier = new TwoTierDeals(await connection.ExecuteScalarAsync<int>(database.Command(TwoTierSubmittedSql, args, ct)),
+            PartnerMetricsStore.Sums(await connection.QueryAsync<PartnerMetricsStore.AmountRow>(database.Command(TwoTierWonSql, args, ct))));
         return new ProgramHealth
         {
             From = period.From,
@@ -149,6 +166,7 @@ public sealed class ProgramHealthStore(Database database, IOptions<ProgramHealth
             ExpiringSoon = new ExpiringSoon(settings.ExpiringWithinDays, expiringCount, expiring),
             DeadDeliveries = dead,
             DisabledWebhooks = disabledWebhooks,
+            TwoTierDeals = twoTier,
         };
     }
 

@@ -47,6 +47,11 @@ public sealed record ReviewQueue(
 /// <summary>A protected registration whose protection ends soon.</summary>
 public sealed record ExpiringRegistration(Guid RegistrationId, Guid PartnerId, string CompanyName, DateTimeOffset ProtectionExpiresAt);
 
+/// <summary>Deals with a team of partners (a distributor registering for its reseller, members invited onto a deal).</summary>
+/// <param name="Submitted">Such deals submitted in the period.</param>
+/// <param name="Won">Their wins closed in the period, per currency.</param>
+public sealed record TwoTierDeals(int Submitted, IReadOnlyList<CurrencyAmount> Won);
+
 /// <summary>Protection ending within the configured window, soonest first.</summary>
 public sealed record ExpiringSoon(int WithinDays, int Count, IReadOnlyList<ExpiringRegistration> Items);
 
@@ -85,4 +90,7 @@ public sealed record ProgramHealth
 
     /// <summary>Partners' webhook endpoints turned off by a 410 or by failing for days, oldest first.</summary>
     public required IReadOnlyList<DisabledWebhook> DisabledWebhooks { get; init; }
+
+    /// <summary>Deals with a team of partners: submitted in the period, and won in it.</summary>
+    public required TwoTierDeals TwoTierDeals { get; init; }
 }
