@@ -27,8 +27,8 @@ public sealed class BatchStore(Database database, TimeProvider clock)
         """;
 
     private const string InsertRowSql = """
-        INSERT INTO registration_batch_rows (batch_id, row_number, external_ref, cells, request, parse_error, content_hash, earlier_row)
-        VALUES (@BatchId, @RowNumber, @ExternalRef, @Cells, @Request, @ParseError, @ContentHash, @EarlierRow)
+        INSERT INTO registration_batch_rows (batch_id, row_number, external_ref, cells, request, content_hash, earlier_row)
+        VALUES (@BatchId, @RowNumber, @ExternalRef, @Cells, @Request, @ContentHash, @EarlierRow)
         """;
 
     private const string GetBatchSql = "SELECT " + BatchColumns + " FROM registration_batches WHERE id = @Id";
@@ -104,7 +104,7 @@ public sealed class BatchStore(Database database, TimeProvider clock)
             rows.Add(new
             {
                 BatchId = batchId, RowNumber = row.Number, ExternalRef = row["externalRef"], Cells = JsonSerializer.Serialize(row.Cells),
-                Request = text, ParseError = (string?)null, ContentHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+                Request = text, ContentHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
                     System.Text.Encoding.UTF8.GetBytes(text))),
                 EarlierRow = earlier,
             });

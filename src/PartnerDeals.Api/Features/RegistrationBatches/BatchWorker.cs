@@ -48,14 +48,18 @@ public sealed partial class BatchWorker(
         WHERE batch_id = @BatchId AND row_number = @RowNumber AND outcome IS NULL
         """;
 
-    private const string ExternalRefSql = "SELECT content_hash, registration_id FROM batch_external_refs WHERE partner_id = @PartnerId AND external_ref = @ExternalRef";
+    private const string ExternalRefSql = """
+        SELECT content_hash, registration_id FROM batch_external_refs WHERE partner_id = @PartnerId AND external_ref = @ExternalRef
+        """;
 
     private const string InsertExternalRefSql = """
-        INSERT INTO batch_external_refs (partner_id, external_ref, content_hash, registration_id) VALUES (@PartnerId, @ExternalRef, @ContentHash, @RegistrationId)
+        INSERT INTO batch_external_refs (partner_id, external_ref, content_hash, registration_id)
+        VALUES (@PartnerId, @ExternalRef, @ContentHash, @RegistrationId)
         """;
 
     private const string FinishSql = """
-        UPDATE registration_batches SET state = @To, stamp = COALESCE(@Stamp, stamp), commit_requested = @CommitRequested, updated_at = @Now
+        UPDATE registration_batches
+        SET state = @To, stamp = COALESCE(@Stamp, stamp), commit_requested = @CommitRequested, error = @Error, updated_at = @Now
         WHERE id = @Id AND state = @From
         """;
 
@@ -99,7 +103,8 @@ public sealed partial class BatchWorker(
             catch (Exception e) when (!ct.IsCancellationRequested && e is not OperationCanceledException)
             {
                 LogBatchFailed(e, batch.Id);
-                await FinishAsync(batch.Id, batch.State, BatchStates.Failed, null, ct);
+                await FinishAsync(batch.Id, batch.State, BatchStates.Failed, null, ct,
+                    error: "The batch stopped on an unexpected error; its rows committed so far stay.");
             }
         }
         return worked;
@@ -143,13 +148,15 @@ public sealed partial class BatchWorker(
         {
             // Predicting tells availability as a pre-check does: it draws on the partner's check quota, and is logged with them.
             var user = batch.Submitter();
-            var (request, proposed, distributor) = Proposed(batch, row, user);
+            var (proposed, distributor) = Proposed(row, user);
             var charged = await services.Writer.DecideAsync(async session =>
             {
-                var asker = (await services.Partners.GetAsync(session, distributor ?? proposed.PartnerId, ct)) ?? (await services.Partners.GetAsync(session, batch.PartnerId, ct))!;
+                // The submitting partner asks: a distributor for its resellers, or a partner for itself.
+                var asker = (await services.Partners.GetAsync(session, batch.PartnerId, ct))!;
                 var quota = await services.Checks.QuotaAsync(session, asker.Id, asker.CheckQuota, ct);
                 if (!quota.Allowed) return Decided<bool>.Discarded(false);
-                await services.Checks.LogAsync(session, asker.Id, user.CallerId(), RegistrationsApi.Asked(PartnerPreChecks.PreCheck, proposed), quota, null, null, ct);
+                await services.Checks.LogAsync(session, asker.Id, user.CallerId(), RegistrationsApi.Asked(PartnerPreChecks.PreCheck, proposed), quota,
+                    null, null, ct);
                 return Decided<bool>.Kept(true);
             }, ct);
             (outcome, reason) = !charged ? ("not_checked", "The partner's check quota is used up; the row was validated but not checked.")
@@ -172,7 +179,7 @@ public sealed partial class BatchWorker(
             Guid? registrationId = null;
             if (outcome is null)
             {
-                var (request, proposed, distributor) = Proposed(batch, row, user);
+                var (proposed, distributor) = Proposed(row, user);
                 var (refused, registered, quota) = await RegisterDeal.SubmitAsync(session, services, user, proposed, distributor, null, ct);
                 (outcome, reason) = Outcome(refused, registered, predicting: false);
                 if (registered is not null)
@@ -189,7 +196,8 @@ public sealed partial class BatchWorker(
                         RegistrationsApi.Asked(PartnerPreChecks.Registration, proposed), quota, null, null, ct);
                 }
             }
-            await session.ExecuteAsync(CommittedSql, new { Outcome = outcome, Reason = reason, RegistrationId = registrationId, BatchId = batch.Id, row.RowNumber }, ct);
+            await session.ExecuteAsync(CommittedSql,
+                new { Outcome = outcome, Reason = reason, RegistrationId = registrationId, BatchId = batch.Id, row.RowNumber }, ct);
             return Decided<bool>.Kept(true);
         }, ct);
     }
@@ -215,12 +223,13 @@ public sealed partial class BatchWorker(
         return (null, null);
     }
 
-    private (CreateRegistrationRequest Request, Registration Proposed, Guid? Distributor) Proposed(BatchStore.BatchRecord batch, PendingRow row, ClaimsPrincipal user)
+    /// <summary>The row as the registration a single submission would propose, and the distributor registering it, if one is.</summary>
+    private (Registration Proposed, Guid? Distributor) Proposed(PendingRow row, ClaimsPrincipal user)
     {
         var request = Request(row)!;
         var (partnerId, distributor, _) = RegisterDeal.Whose(request, user);
         var now = clock.GetUtcNow();
-        return (request, RegisterDeal.New(Ids.New(now), partnerId, request, now) with { RegisteredBy = distributor }, distributor);
+        return (RegisterDeal.New(Ids.New(now), partnerId, request, now) with { RegisteredBy = distributor }, distributor);
     }
 
     /// <summary>A decision's answer in the partner's words: available or not, never how close a match came or whose it is.</summary>
@@ -228,7 +237,9 @@ public sealed partial class BatchWorker(
     {
         if (refused is not null)
         {
-            return refused.StatusCode == 429 ? ("not_checked", "The partner's check quota is used up.") : ("invalid", refused.ProblemDetails.Detail ?? refused.ProblemDetails.Title);
+            return refused.StatusCode == 429
+                ? ("not_checked", "The partner's check quota is used up.")
+                : ("invalid", refused.ProblemDetails.Detail ?? refused.ProblemDetails.Title);
         }
         var seen = registered!.ForPartner();
         if (seen.Status == RegistrationStatus.Approved) return (predicting ? "would_be_approved" : "approved", null);
@@ -257,11 +268,12 @@ public sealed partial class BatchWorker(
             return $"{claims?.RowsCount}:{claims?.Latest:O}:{pipeline?.RowsCount}:{pipeline?.Latest:O}";
         }, ct);
 
-    private async Task<bool> FinishAsync(Guid id, string from, string to, string? stamp, CancellationToken ct, bool commitRequested = false)
+    private async Task<bool> FinishAsync(Guid id, string from, string to, string? stamp, CancellationToken ct, bool commitRequested = false,
+        string? error = null)
     {
         var moved = 0;
         await WriteAsync(async session => moved = await session.ExecuteAsync(FinishSql,
-            new { Id = id, From = from, To = to, Stamp = stamp, CommitRequested = commitRequested, Now = clock.GetUtcNow() }, ct), ct);
+            new { Id = id, From = from, To = to, Stamp = stamp, CommitRequested = commitRequested, Error = error, Now = clock.GetUtcNow() }, ct), ct);
         return moved == 1;
     }
 

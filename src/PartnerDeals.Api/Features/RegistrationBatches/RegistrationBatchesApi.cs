@@ -43,6 +43,7 @@ public static class RegistrationBatchesApi
         batches.MapGet("/template.csv", () => Results.Text(BatchFile.Template, "text/csv; charset=utf-8"))
             .WithName("GetRegistrationBatchTemplate")
             .WithSummary("The batch file's columns, with a row that registers as it stands")
+            .WithDescription("Any key. A CSV of every column a batch row may have (lists such as products separated by |) and one example row.")
             .RequireAuthorization(Policies.AnyKey)
             .Produces<string>(StatusCodes.Status200OK, "text/csv");
 

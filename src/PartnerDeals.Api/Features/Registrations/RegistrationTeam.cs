@@ -21,7 +21,9 @@ namespace PartnerDeals.Api.Features.Registrations;
 /// </summary>
 public static class RegistrationTeam
 {
-    private const string Columns = "m.id, m.registration_id, m.partner_id, p.name AS partner_name, m.role, m.status, m.reason, m.invited_at, m.expires_at, m.decided_at";
+    private const string Columns = """
+        m.id, m.registration_id, m.partner_id, p.name AS partner_name, m.role, m.status, m.reason, m.invited_at, m.expires_at, m.decided_at
+        """;
 
     private const string MembersSql = "SELECT " + Columns + """
          FROM registration_members m JOIN partners p ON p.id = m.partner_id
@@ -182,7 +184,8 @@ public static class RegistrationTeam
             if (registration is null || !user.CanSeePartner(registration.PartnerId)) return Decided<Answer>.Discarded(new Answer(NotFound(), null));
             if (!Claims.IsClaim(registration.Status))
             {
-                return Decided<Answer>.Discarded(new Answer(Problems.InvalidTransition($"The registration is {Json.Name(registration.Status)}: its team is closed."), null));
+                var closed = Problems.InvalidTransition($"The registration is {Json.Name(registration.Status)}: its team is closed.");
+                return Decided<Answer>.Discarded(new Answer(closed, null));
             }
             var partner = await s.Partners.GetAsync(session, request.PartnerId!.Value, ct);
             if (partner is null || partner.Status != PartnerStatus.Active)
@@ -224,12 +227,14 @@ public static class RegistrationTeam
             var current = row.ToMember(now);
             if (current.Status == MemberStatus.Expired)
             {
-                await session.ExecuteAsync(DecideMemberSql, new { row.Id, Status = Json.Name(MemberStatus.Expired), DecidedAt = row.ExpiresAt, From = row.Status }, ct);
+                await session.ExecuteAsync(DecideMemberSql,
+                    new { row.Id, Status = Json.Name(MemberStatus.Expired), DecidedAt = row.ExpiresAt, From = row.Status }, ct);
                 return Decided<Answer>.Kept(new Answer(Problems.InvalidTransition("The invitation expired; ask to be invited again."), null));
             }
             if (current.Status != MemberStatus.Invited)
             {
-                return Decided<Answer>.Discarded(new Answer(Problems.InvalidTransition($"The invitation was answered already ({Json.Name(current.Status)})."), null));
+                var refusal = Problems.InvalidTransition($"The invitation was answered already ({Json.Name(current.Status)}).");
+                return Decided<Answer>.Discarded(new Answer(refusal, null));
             }
             var status = accept ? MemberStatus.Active : MemberStatus.Declined;
             var partner = (await s.Partners.GetAsync(session, row.PartnerId, ct))!;
@@ -264,7 +269,8 @@ public static class RegistrationTeam
                 return Decided<Answer>.Discarded(new Answer(Problems.InvalidTransition($"The member is {row.Status} already."), null));
             }
             await session.ExecuteAsync(DecideMemberSql, new { row.Id, Status = Json.Name(MemberStatus.Removed), DecidedAt = now, From = row.Status }, ct);
-            await audit.RecordAsync(session, "registration", id, "registration.member_removed", Actor.From(user), new { memberId, partnerId = row.PartnerId }, ct);
+            await audit.RecordAsync(session, "registration", id, "registration.member_removed", Actor.From(user),
+                new { memberId, partnerId = row.PartnerId }, ct);
             return Decided<Answer>.Kept(new Answer(null, (row with { Status = Json.Name(MemberStatus.Removed), DecidedAt = now }).ToMember(now)));
         }, ct);
         if (problem is not null) return problem;

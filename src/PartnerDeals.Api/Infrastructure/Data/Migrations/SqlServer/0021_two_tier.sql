@@ -83,7 +83,6 @@ CREATE TABLE dbo.registration_batch_rows (
     external_ref    NVARCHAR(400)  NULL,
     cells           NVARCHAR(MAX)  NOT NULL,
     request         NVARCHAR(MAX)  NULL,
-    parse_error     NVARCHAR(2000) NULL,
     content_hash    NCHAR(64)      NOT NULL,
     earlier_row     INT            NULL,
     prediction      NVARCHAR(32)   NULL,

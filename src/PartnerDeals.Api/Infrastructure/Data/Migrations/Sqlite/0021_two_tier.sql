@@ -108,7 +108,6 @@ CREATE TABLE registration_batch_rows (
     external_ref    TEXT    NULL,
     cells           TEXT    NOT NULL,
     request         TEXT    NULL,
-    parse_error     TEXT    NULL,
     content_hash    TEXT    NOT NULL,
     earlier_row     INTEGER NULL,
     prediction      TEXT    NULL,
