@@ -17,6 +17,7 @@ using PartnerDeals.Api.Features.Partners;
 using PartnerDeals.Api.Features.People;
 using PartnerDeals.Api.Features.PipelinePull;
 using PartnerDeals.Api.Features.ProductLines;
+using PartnerDeals.Api.Features.RegistrationBatches;
 using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Features.Sync;
 using PartnerDeals.Api.Features.Webhooks;
@@ -78,9 +79,9 @@ builder.Services.AddOptions<DecisionOptions>().Bind(config.GetSection(DecisionOp
 builder.Services.AddSingleton<DecisionWriter>();
 builder.Services.AddHostedService(services => services.GetRequiredService<DecisionWriter>());
 builder.Services.AddHostedService<WalCheckpointer>();
-builder.Services.AddSingleton<PartnerDeals.Api.Features.RegistrationBatches.BatchStore>();
-builder.Services.AddSingleton<PartnerDeals.Api.Features.RegistrationBatches.BatchWorker>();
-builder.Services.AddHostedService(services => services.GetRequiredService<PartnerDeals.Api.Features.RegistrationBatches.BatchWorker>());
+builder.Services.AddSingleton<BatchStore>();
+builder.Services.AddSingleton<BatchWorker>();
+builder.Services.AddHostedService(services => services.GetRequiredService<BatchWorker>());
 // Two of one kind: AddHostedService would keep only the first.
 builder.Services.AddSingleton<IHostedService>(services => new MatchingKeysRefresh(services.GetRequiredService<Database>(), "opportunities",
     decisions: false, services.GetRequiredService<OpportunityStore>().RekeyAsync, services.GetRequiredService<ILogger<MatchingKeysRefresh>>()));
@@ -152,7 +153,7 @@ v1.MapPeople();
 v1.MapOpportunities();
 v1.MapConflictChecks();
 v1.MapRegistrations();
-PartnerDeals.Api.Features.RegistrationBatches.RegistrationBatchesApi.MapRegistrationBatches(v1);
+v1.MapRegistrationBatches();
 v1.MapConflicts();
 v1.MapSync();
 v1.MapWebhooks();
