@@ -43,8 +43,6 @@ public static class RegistrationTeam
         SELECT COUNT(*) FROM registration_members WHERE registration_id = @RegistrationId AND partner_id = @PartnerId AND status = 'active'
         """;
 
-    private const string PartnerNameSql = "SELECT name FROM partners WHERE id = @Id";
-
     private const string ActiveMembersSql = """
         SELECT partner_id FROM registration_members WHERE registration_id = @RegistrationId AND status = 'active' ORDER BY partner_id
         """;
@@ -160,13 +158,14 @@ public static class RegistrationTeam
         {
             var registration = await s.Registrations.GetAsync(session, id, ct);
             if (registration is null || !await MayReadAsync(session, registration, user, ct)) return NotFound();
-            return TypedResults.Ok(await TeamAsync(session, registration, s.Clock.GetUtcNow(), ct));
+            var primary = (await s.Partners.GetAsync(session, registration.PartnerId, ct))!;
+            return TypedResults.Ok(await TeamAsync(session, registration, primary.Name, s.Clock.GetUtcNow(), ct));
         }, ct);
 
     /// <summary>The primary first, then every member row as it stands now (an invitation past its window reads as expired).</summary>
-    private static async Task<IReadOnlyList<Member>> TeamAsync(DbSession session, Registration registration, DateTimeOffset now, CancellationToken ct)
+    private static async Task<IReadOnlyList<Member>> TeamAsync(DbSession session, Registration registration, string primary, DateTimeOffset now,
+        CancellationToken ct)
     {
-        var primary = (await session.QuerySingleOrDefaultAsync<string>(PartnerNameSql, new { Id = registration.PartnerId }, ct))!;
         var rows = await session.QueryAsync<MemberRow>(MembersSql, new { RegistrationId = registration.Id }, ct);
         return [new Member
         {

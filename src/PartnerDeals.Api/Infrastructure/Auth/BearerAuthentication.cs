@@ -154,8 +154,6 @@ public sealed class OidcIssuers(IOptions<OidcOptions> options, IHttpClientFactor
     private readonly ConcurrentDictionary<string, ConfigurationManager<OpenIdConnectConfiguration>> _metadata = new(StringComparer.OrdinalIgnoreCase);
     private readonly JsonWebTokenHandler _handler = new();
 
-    public bool Any => options.Value.Issuers.Count > 0;
-
     /// <summary>The token checked, or why not, in words that never say more than why.</summary>
     public async Task<(CheckedToken? Token, string? Failure)> CheckAsync(string token, CancellationToken ct)
     {

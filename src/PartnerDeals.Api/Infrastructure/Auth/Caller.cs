@@ -28,8 +28,6 @@ public static class Caller
     public static Guid? PersonId(this ClaimsPrincipal user) =>
         Guid.TryParse(user.FindFirstValue(PersonIdClaim), out var id) ? id : null;
 
-    public static bool IsPerson(this ClaimsPrincipal user) => user.PersonId() is not null;
-
     /// <summary>The strongest role the caller has (a person may have several): admin, ops, crm, then partner.</summary>
     public static ApiKeyRole Role(this ClaimsPrincipal user)
     {
