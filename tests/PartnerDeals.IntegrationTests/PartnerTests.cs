@@ -219,6 +219,31 @@ public sealed class PartnerTests : HostTest
         await ReadProblemAsync(await PatchAsync(Guid.NewGuid().ToString(), """{"tier":"gold"}""", "*"), HttpStatusCode.NotFound, "not-found");
     }
 
+    [Test]
+    public async Task CrmAccounts_SetOnCreate_ChangedOneByOne_RemovedByNull_AndMalformedIdsAreProblems()
+    {
+        var created = await Admin.PostAsJsonAsync("/v1/partners", new
+        {
+            name = Unique("Contoso Distribution"), type = "distributor", tier = "gold", contactEmail = "a@contoso.example",
+            crmAccounts = new { salesforce = "001Dn00000ABCdeIAF", hubspot = "18239457" },
+        });
+        created.StatusCode.ShouldBe(HttpStatusCode.Created);
+        var id = (await ReadJsonAsync(created)).Get<string>("id");
+
+        var changed = await ReadJsonAsync(await PatchAsync(id, """{"crmAccounts":{"dynamics":"5B7A3C1E-2D4F-4E8A-9B0C-1D2E3F4A5B6C","hubspot":null}}""", "*"));
+        changed["crmAccounts"]!.Get<string>("salesforce").ShouldBe("001Dn00000ABCdeIAF");
+        changed["crmAccounts"]!["hubspot"].ShouldBeNull();
+        changed["crmAccounts"]!.Get<string>("dynamics").ShouldBe("5b7a3c1e-2d4f-4e8a-9b0c-1d2e3f4a5b6c");
+
+        foreach (var (field, value) in new[] { ("salesforce", "006Dn00000ABCdeIAF"), ("salesforce", "001Dn0"), ("hubspot", "acme"), ("dynamics", "not-a-guid") })
+        {
+            var problem = await ReadProblemAsync(await PatchAsync(id, $$$"""{"crmAccounts":{"{{{field}}}":"{{{value}}}"}}""", "*"), HttpStatusCode.BadRequest, "validation");
+            problem["errors"]!.AsObject().Select(e => e.Key).ShouldBe([$"crmAccounts.{field}"]);
+        }
+        var read = await ReadJsonAsync(await Admin.GetAsync($"/v1/partners/{id}"));
+        read["crmAccounts"]!.ToJsonString().ShouldBe(changed["crmAccounts"]!.ToJsonString());
+    }
+
     private Task<HttpResponseMessage> PatchAsync(string id, string json, string? ifMatch, string mediaType = "application/json")
     {
         var request = new HttpRequestMessage(HttpMethod.Patch, $"/v1/partners/{id}") { Content = JsonBody(json, mediaType) };

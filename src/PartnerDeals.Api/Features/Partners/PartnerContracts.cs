@@ -129,6 +129,36 @@ public sealed record PartnerTerms
 /// <param name="PerDay">Over a rolling day (1–1,000,000).</param>
 public sealed record CheckQuota(int PerMinute, int PerDay);
 
+/// <summary>
+/// A partner's own record in each CRM. A deal's team reaches a CRM only for partners that have one there: Salesforce an
+/// OpportunityPartner on the Account, HubSpot an association of the deal with the company, Dataverse a connection of the
+/// opportunity with the account.
+/// </summary>
+public sealed record CrmAccounts
+{
+    /// <summary>The partner's Salesforce Account id (15 or 18 characters).</summary>
+    /// <example>001Dn00000ABCdeIAF</example>
+    public string? Salesforce { get; init; }
+
+    /// <summary>The partner's HubSpot company id.</summary>
+    /// <example>18239457</example>
+    [JsonPropertyName("hubspot")]
+    public string? HubSpot { get; init; }
+
+    /// <summary>The partner's Dataverse account id.</summary>
+    /// <example>5b7a3c1e-2d4f-4e8a-9b0c-1d2e3f4a5b6c</example>
+    public string? Dynamics { get; init; }
+
+    /// <summary>The account in <paramref name="crm"/> (a name of <c>Crms</c>), if any.</summary>
+    public string? In(string crm) => crm switch
+    {
+        "salesforce" => Salesforce,
+        "hubspot" => HubSpot,
+        "dynamics" => Dynamics,
+        _ => null,
+    };
+}
+
 /// <summary>The terms the registration was approved under (a snapshot of the partner's tier and terms).</summary>
 public sealed record TermsSnapshot(
     string Tier, FeeModel FeeModel, decimal? FeePercent, decimal? FeeAmount, string? FeeCurrency, FeeTrigger FeeTrigger,
@@ -164,6 +194,9 @@ public sealed record Partner
     /// </summary>
     public CheckQuota? CheckQuota { get; init; }
 
+    /// <summary>The partner's own record in each CRM, so the deals it is on show it there (empty until ops set it).</summary>
+    public CrmAccounts CrmAccounts { get; init; } = new();
+
     public required DateTimeOffset CreatedAt { get; init; }
 
     public required DateTimeOffset UpdatedAt { get; init; }
@@ -190,5 +223,8 @@ public sealed record Partner
         ["terms.exclusive"] = Terms.Exclusive,
         ["checkQuota.perMinute"] = CheckQuota?.PerMinute,
         ["checkQuota.perDay"] = CheckQuota?.PerDay,
+        ["crmAccounts.salesforce"] = CrmAccounts.Salesforce,
+        ["crmAccounts.hubspot"] = CrmAccounts.HubSpot,
+        ["crmAccounts.dynamics"] = CrmAccounts.Dynamics,
     };
 }

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using FluentValidation;
 using Microsoft.Extensions.Options;
@@ -63,6 +64,34 @@ public sealed record CreatePartnerRequest
 
     /// <summary>Optional; missing fields take the defaults (10% of closed-won revenue, net 30, 90 days of protection, not exclusive).</summary>
     public PartnerTermsInput? Terms { get; init; }
+
+    /// <summary>Optional: the partner's own record in each CRM.</summary>
+    public CrmAccountsInput? CrmAccounts { get; init; }
+}
+
+/// <summary>The partner's record in each CRM; on a change, a field left out stays and a field sent as null is removed.</summary>
+public sealed record CrmAccountsInput : PatchableInput
+{
+    /// <summary>A Salesforce Account id: 15 or 18 letters and digits.</summary>
+    /// <example>001Dn00000ABCdeIAF</example>
+    public string? Salesforce { get; init => field = Sent(value); }
+
+    /// <summary>A HubSpot company id: digits.</summary>
+    /// <example>18239457</example>
+    [JsonPropertyName("hubspot")]
+    public string? HubSpot { get; init => field = Sent(value); }
+
+    /// <summary>A Dataverse account id: a GUID.</summary>
+    /// <example>5b7a3c1e-2d4f-4e8a-9b0c-1d2e3f4a5b6c</example>
+    public string? Dynamics { get; init => field = Sent(value); }
+
+    /// <summary><paramref name="current"/> with what this input sets or removes.</summary>
+    public CrmAccounts Over(CrmAccounts current) => new()
+    {
+        Salesforce = Salesforce?.Trim() ?? (SentAsNull(nameof(Salesforce)) ? null : current.Salesforce),
+        HubSpot = HubSpot?.Trim() ?? (SentAsNull(nameof(HubSpot)) ? null : current.HubSpot),
+        Dynamics = Dynamics is { } d && Guid.TryParse(d, out var id) ? id.ToString("D") : SentAsNull(nameof(Dynamics)) ? null : current.Dynamics,
+    };
 }
 
 /// <summary>Change a partner: send only the fields to change (JSON merge patch: <c>checkQuota: null</c> returns the partner to the program's quota).</summary>
@@ -85,6 +114,9 @@ public sealed record UpdatePartnerRequest : PatchableInput
 
     /// <summary>Ops and admin: the partner's own check quota (both numbers), or null for the program's.</summary>
     public CheckQuota? CheckQuota { get; init => field = Sent(value); }
+
+    /// <summary>The partner's record in each CRM: the fields sent are set (null removes one), the others stay.</summary>
+    public CrmAccountsInput? CrmAccounts { get; init; }
 }
 
 internal static partial class PartnerRules
@@ -106,6 +138,23 @@ internal static partial class PartnerRules
 
     [GeneratedRegex("^[A-Z]{3}$")]
     public static partial Regex CurrencyShape();
+
+    public static void CrmAccounts<T>(IRuleBuilderInitial<T, CrmAccountsInput?> rule) => rule.ChildRules(accounts =>
+    {
+        accounts.RuleFor(a => a!.Salesforce).Must(id => id is null || SalesforceId().IsMatch(id.Trim()))
+            .WithMessage("crmAccounts.salesforce must be a Salesforce Account id: 15 or 18 letters and digits, starting 001.");
+        accounts.RuleFor(a => a!.HubSpot).Must(id => id is null || HubSpotId().IsMatch(id.Trim()))
+            .WithMessage("crmAccounts.hubspot must be a HubSpot company id: digits.").OverridePropertyName("hubspot");
+        accounts.RuleFor(a => a!.Dynamics).Must(id => id is null || Guid.TryParse(id, out _))
+            .WithMessage("crmAccounts.dynamics must be a Dataverse account id: a GUID.");
+    });
+
+    // An Account's key prefix is 001 in every org.
+    [GeneratedRegex("^001[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$")]
+    private static partial Regex SalesforceId();
+
+    [GeneratedRegex("^[0-9]{1,18}$")]
+    private static partial Regex HubSpotId();
 }
 
 public sealed class PartnerTermsValidator : AbstractValidator<PartnerTerms>
@@ -143,6 +192,7 @@ public sealed class CreatePartnerRequestValidator : AbstractValidator<CreatePart
         RuleFor(x => x.ContactEmail).NotEmpty();
         PartnerRules.Email(RuleFor(x => x.ContactEmail));
         RuleFor(x => PartnerTerms.Default.With(x.Terms)).SetValidator(new PartnerTermsValidator()).OverridePropertyName("terms");
+        PartnerRules.CrmAccounts(RuleFor(x => x.CrmAccounts));
     }
 }
 
@@ -157,5 +207,6 @@ public sealed class UpdatePartnerRequestValidator : AbstractValidator<UpdatePart
         RuleFor(x => x.CheckQuota!.PerMinute).InclusiveBetween(1, 100_000).When(x => x.CheckQuota is not null).OverridePropertyName("checkQuota.perMinute");
         RuleFor(x => x.CheckQuota!.PerDay).InclusiveBetween(1, 1_000_000).When(x => x.CheckQuota is not null).OverridePropertyName("checkQuota.perDay");
         RuleFor(x => x.CheckQuota).Must(q => q is null || q.PerMinute <= q.PerDay).WithMessage("checkQuota.perMinute must not exceed perDay.");
+        PartnerRules.CrmAccounts(RuleFor(x => x.CrmAccounts));
     }
 }

@@ -9,16 +9,16 @@ public sealed class PartnerStore(Database database)
 {
     private const string Columns = """
         id, name, type, tier, status, contact_email, fee_model, fee_percent, fee_amount, fee_currency,
-        fee_trigger, payment_net_days, protection_days, exclusive, check_quota_per_minute, check_quota_per_day, version, created_at, updated_at
+        fee_trigger, payment_net_days, protection_days, exclusive, check_quota_per_minute, check_quota_per_day, salesforce_account_id, hubspot_company_id, dynamics_account_id, version, created_at, updated_at
         """;
 
     private const string InsertSql = """
         INSERT INTO partners (id, name, name_key, type, tier, status, contact_email, fee_model, fee_percent, fee_amount,
-            fee_currency, fee_trigger, payment_net_days, protection_days, exclusive, check_quota_per_minute, check_quota_per_day, version,
-            created_at, updated_at)
+            fee_currency, fee_trigger, payment_net_days, protection_days, exclusive, check_quota_per_minute, check_quota_per_day,
+            salesforce_account_id, hubspot_company_id, dynamics_account_id, version, created_at, updated_at)
         VALUES (@Id, @Name, @NameKey, @Type, @Tier, @Status, @ContactEmail, @FeeModel, @FeePercent, @FeeAmount,
-            @FeeCurrency, @FeeTrigger, @PaymentNetDays, @ProtectionDays, @Exclusive, @CheckQuotaPerMinute, @CheckQuotaPerDay, @Version,
-            @CreatedAt, @UpdatedAt)
+            @FeeCurrency, @FeeTrigger, @PaymentNetDays, @ProtectionDays, @Exclusive, @CheckQuotaPerMinute, @CheckQuotaPerDay,
+            @SalesforceAccountId, @HubspotCompanyId, @DynamicsAccountId, @Version, @CreatedAt, @UpdatedAt)
         """;
 
     private const string GetSql = "SELECT " + Columns + " FROM partners WHERE id = @Id";
@@ -40,6 +40,7 @@ public sealed class PartnerStore(Database database)
             fee_model = @FeeModel, fee_percent = @FeePercent, fee_amount = @FeeAmount, fee_currency = @FeeCurrency,
             fee_trigger = @FeeTrigger, payment_net_days = @PaymentNetDays, protection_days = @ProtectionDays,
             exclusive = @Exclusive, check_quota_per_minute = @CheckQuotaPerMinute, check_quota_per_day = @CheckQuotaPerDay,
+            salesforce_account_id = @SalesforceAccountId, hubspot_company_id = @HubspotCompanyId, dynamics_account_id = @DynamicsAccountId,
             version = @Version, updated_at = @UpdatedAt
         WHERE id = @Id AND version = @ExpectedVersion
         """;
@@ -107,6 +108,9 @@ public sealed class PartnerStore(Database database)
         public bool Exclusive { get; init; }
         public int? CheckQuotaPerMinute { get; init; }
         public int? CheckQuotaPerDay { get; init; }
+        public string? SalesforceAccountId { get; init; }
+        public string? HubspotCompanyId { get; init; }
+        public string? DynamicsAccountId { get; init; }
         public int Version { get; init; }
         public DateTimeOffset CreatedAt { get; init; }
         public DateTimeOffset UpdatedAt { get; init; }
@@ -130,6 +134,9 @@ public sealed class PartnerStore(Database database)
             Exclusive = p.Terms.Exclusive,
             CheckQuotaPerMinute = p.CheckQuota?.PerMinute,
             CheckQuotaPerDay = p.CheckQuota?.PerDay,
+            SalesforceAccountId = p.CrmAccounts.Salesforce,
+            HubspotCompanyId = p.CrmAccounts.HubSpot,
+            DynamicsAccountId = p.CrmAccounts.Dynamics,
             Version = p.Version,
             CreatedAt = p.CreatedAt,
             UpdatedAt = p.UpdatedAt,
@@ -155,6 +162,7 @@ public sealed class PartnerStore(Database database)
                 Exclusive = Exclusive,
             },
             CheckQuota = CheckQuotaPerMinute is { } perMinute && CheckQuotaPerDay is { } perDay ? new CheckQuota(perMinute, perDay) : null,
+            CrmAccounts = new CrmAccounts { Salesforce = SalesforceAccountId, HubSpot = HubspotCompanyId, Dynamics = DynamicsAccountId },
             Version = Version,
             CreatedAt = CreatedAt,
             UpdatedAt = UpdatedAt,

@@ -73,6 +73,7 @@ public static class PartnersApi
             Status = request.Status ?? PartnerStatus.Active,
             ContactEmail = request.ContactEmail!.Trim(),
             Terms = PartnerTerms.Default.With(request.Terms),
+            CrmAccounts = request.CrmAccounts?.Over(new CrmAccounts()) ?? new CrmAccounts(),
             Version = 1,
             CreatedAt = now,
             UpdatedAt = now,
@@ -162,6 +163,7 @@ public static class PartnersApi
                 ContactEmail = request.ContactEmail?.Trim() ?? current.ContactEmail,
                 Terms = terms,
                 CheckQuota = request.CheckQuota ?? (request.SentAsNull(nameof(request.CheckQuota)) ? null : current.CheckQuota),
+                CrmAccounts = request.CrmAccounts?.Over(current.CrmAccounts) ?? current.CrmAccounts,
             };
             var changes = AuditTrail.Changes(current.AuditFields(), changed.AuditFields());
             if (changes.Count == 0) return Decided<PartnerChange>.Discarded(new(null, null, current));
