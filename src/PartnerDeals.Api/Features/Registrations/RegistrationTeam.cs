@@ -18,6 +18,8 @@ namespace PartnerDeals.Api.Features.Registrations;
 /// ops may add one directly with a reason; the primary or ops remove one. Members never conflict with each other: the
 /// conflict check leaves out a registration the asking partner is an active member of. A member reads the registration
 /// (without the primary's terms or notes) and hears its webhooks. Precedence, protection and expiry stay the registration's.
+/// A change of the active team (added, accepted, removed) goes through the <see cref="RegistrationJournal"/>: the CRM sync
+/// sends the deal again with its team as it then is; an invitation or a refusal changes nothing there and is only audited.
 /// </summary>
 public static class RegistrationTeam
 {
@@ -45,6 +47,12 @@ public static class RegistrationTeam
 
     private const string ActiveMembersSql = """
         SELECT partner_id FROM registration_members WHERE registration_id = @RegistrationId AND status = 'active' ORDER BY partner_id
+        """;
+
+    // A removed member is read too: whoever keeps the team elsewhere (the CRM sync) takes it off the deal.
+    private const string TeamsSql = """
+        SELECT registration_id, partner_id, role, status FROM registration_members WHERE registration_id IN @Ids AND status IN ('active', 'removed')
+        ORDER BY id
         """;
 
     private const string InsertMemberSql = """
@@ -87,7 +95,8 @@ public static class RegistrationTeam
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         registrations.MapPost("/{id:guid}/members/{memberId:guid}/accept", (Guid id, Guid memberId, ClaimsPrincipal user,
-                [AsParameters] RegistrationServices s, AuditTrail audit, CancellationToken ct) => AnswerAsync(id, memberId, accept: true, user, s, audit, ct))
+                [AsParameters] RegistrationServices s, AuditTrail audit, RegistrationJournal journal, CancellationToken ct) =>
+                AnswerAsync(id, memberId, accept: true, user, s, audit, journal, ct))
             .WithName("AcceptRegistrationMembership")
             .WithSummary("Accept an invitation onto a deal")
             .WithDescription("The invited partner, within the invitation's window: from now on it reads the deal, hears its webhooks, and never "
@@ -97,7 +106,8 @@ public static class RegistrationTeam
             .ProducesProblem(StatusCodes.Status409Conflict);
 
         registrations.MapPost("/{id:guid}/members/{memberId:guid}/decline", (Guid id, Guid memberId, ClaimsPrincipal user,
-                [AsParameters] RegistrationServices s, AuditTrail audit, CancellationToken ct) => AnswerAsync(id, memberId, accept: false, user, s, audit, ct))
+                [AsParameters] RegistrationServices s, AuditTrail audit, RegistrationJournal journal, CancellationToken ct) =>
+                AnswerAsync(id, memberId, accept: false, user, s, audit, journal, ct))
             .WithName("DeclineRegistrationMembership")
             .WithSummary("Decline an invitation onto a deal")
             .WithDescription("The invited partner. 409 once the invitation was answered or expired.")
@@ -131,6 +141,12 @@ public static class RegistrationTeam
             .ToList();
 
     private static string Terms(Partner partner) => System.Text.Json.JsonSerializer.Serialize(ApproveRegistration.SnapshotOf(partner), Json.Options);
+
+    /// <summary>Each registration's members that are or were active (not its primary), in the order they were invited.</summary>
+    public static async Task<ILookup<Guid, (Guid PartnerId, MemberRole Role, bool Active)>> TeamsAsync(DbSession session,
+        IReadOnlyCollection<Guid> registrationIds, CancellationToken ct) =>
+        (await session.QueryAsync<MemberRow>(TeamsSql, new { Ids = Database.IdList(registrationIds.Distinct().ToList()) }, ct))
+            .ToLookup(m => m.RegistrationId, m => (m.PartnerId, Json.Parse<MemberRole>(m.Role), m.Status == Json.Name(MemberStatus.Active)));
 
     /// <summary>The partners actively on a registration's team besides its own, read in the caller's transaction.</summary>
     public static async Task<IReadOnlyList<Guid>> ActiveMembersAsync(DbSession session, Guid registrationId, CancellationToken ct) =>
@@ -175,7 +191,7 @@ public static class RegistrationTeam
     }
 
     private static async Task<Results<Created<Member>, ProblemHttpResult>> Invite(Guid id, MemberRequest request, ClaimsPrincipal user,
-        [AsParameters] RegistrationServices s, AuditTrail audit, CancellationToken ct)
+        [AsParameters] RegistrationServices s, AuditTrail audit, RegistrationJournal journal, CancellationToken ct)
     {
         var (problem, member) = await s.Writer.DecideAsync(async session =>
         {
@@ -206,8 +222,9 @@ public static class RegistrationTeam
                 Terms = direct ? Terms(partner) : null,
             };
             await session.ExecuteAsync(InsertMemberSql, row, ct);
-            await audit.RecordAsync(session, "registration", id, direct ? "registration.member_added" : "registration.member_invited", Actor.From(user),
-                new { memberId = row.Id, partnerId = partner.Id, role = request.Role, reason = row.Reason }, ct);
+            var recorded = new { memberId = row.Id, partnerId = partner.Id, role = request.Role, reason = row.Reason };
+            if (direct) await journal.AuditAndTellFollowersAsync(session, registration, registration, "registration.member_added", Actor.From(user), recorded, ct);
+            else await audit.RecordAsync(session, "registration", id, "registration.member_invited", Actor.From(user), recorded, ct);
             return Decided<Answer>.Kept(new Answer(null, row.ToMember(now)));
         }, ct);
         if (problem is not null) return problem;
@@ -215,7 +232,7 @@ public static class RegistrationTeam
     }
 
     private static async Task<Results<Ok<Member>, ProblemHttpResult>> AnswerAsync(Guid id, Guid memberId, bool accept, ClaimsPrincipal user,
-        RegistrationServices s, AuditTrail audit, CancellationToken ct)
+        RegistrationServices s, AuditTrail audit, RegistrationJournal journal, CancellationToken ct)
     {
         var (problem, member) = await s.Writer.DecideAsync(async session =>
         {
@@ -244,8 +261,13 @@ public static class RegistrationTeam
             {
                 return Decided<Answer>.Discarded(new Answer(Problems.InvalidTransition("The invitation was answered already."), null));
             }
-            await audit.RecordAsync(session, "registration", id, accept ? "registration.member_accepted" : "registration.member_declined",
-                Actor.From(user), new { memberId, partnerId = row.PartnerId }, ct);
+            var recorded = new { memberId, partnerId = row.PartnerId };
+            if (accept)
+            {
+                var registration = (await s.Registrations.GetAsync(session, id, ct))!;
+                await journal.AuditAndTellFollowersAsync(session, registration, registration, "registration.member_accepted", Actor.From(user), recorded, ct);
+            }
+            else await audit.RecordAsync(session, "registration", id, "registration.member_declined", Actor.From(user), recorded, ct);
             return Decided<Answer>.Kept(new Answer(null, (row with { Status = Json.Name(status), DecidedAt = now }).ToMember(now)));
         }, ct);
         if (problem is not null) return problem;
@@ -253,7 +275,7 @@ public static class RegistrationTeam
     }
 
     private static async Task<Results<Ok<Member>, ProblemHttpResult>> Remove(Guid id, Guid memberId, ClaimsPrincipal user,
-        [AsParameters] RegistrationServices s, AuditTrail audit, CancellationToken ct)
+        [AsParameters] RegistrationServices s, AuditTrail audit, RegistrationJournal journal, CancellationToken ct)
     {
         var (problem, member) = await s.Writer.DecideAsync(async session =>
         {
@@ -268,8 +290,12 @@ public static class RegistrationTeam
                 return Decided<Answer>.Discarded(new Answer(Problems.InvalidTransition($"The member is {row.Status} already."), null));
             }
             await session.ExecuteAsync(DecideMemberSql, new { row.Id, Status = Json.Name(MemberStatus.Removed), DecidedAt = now, From = row.Status }, ct);
-            await audit.RecordAsync(session, "registration", id, "registration.member_removed", Actor.From(user),
-                new { memberId, partnerId = row.PartnerId }, ct);
+            var recorded = new { memberId, partnerId = row.PartnerId };
+            if (row.Status == Json.Name(MemberStatus.Active))
+            {
+                await journal.AuditAndTellFollowersAsync(session, registration, registration, "registration.member_removed", Actor.From(user), recorded, ct);
+            }
+            else await audit.RecordAsync(session, "registration", id, "registration.member_removed", Actor.From(user), recorded, ct);
             return Decided<Answer>.Kept(new Answer(null, (row with { Status = Json.Name(MemberStatus.Removed), DecidedAt = now }).ToMember(now)));
         }, ct);
         if (problem is not null) return problem;

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using PartnerDeals.Api.Features.Outbox;
+using PartnerDeals.Api.Features.Partners;
+using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Infrastructure.Data;
 using PartnerDeals.Api.Infrastructure.Http;
 
@@ -15,8 +17,11 @@ public sealed class CrmSender(IReadOnlyList<ICrmAdapter> adapters, Database data
 {
     public const string ChannelName = "crm";
 
-    // The partner's name is what the CRM shows; read with the batch, as it is now.
-    private const string PartnerNamesSql = "SELECT id, name FROM partners WHERE id IN @Ids";
+    // The partners' names and CRM records and the deals' teams are what the CRM shows; read with the batch, as they are now, so a
+    // later change of either reaches the CRM with the next delivery.
+    private const string PartnersSql = """
+        SELECT id, name, type, salesforce_account_id, hubspot_company_id, dynamics_account_id FROM partners WHERE id IN @Ids
+        """;
 
     private readonly DeliveryOptions _delivery = options.Value.Delivery;
     private readonly ResilienceOptions _resilience = options.Value.Resilience;
@@ -42,17 +47,18 @@ public sealed class CrmSender(IReadOnlyList<ICrmAdapter> adapters, Database data
         var started = clock.GetUtcNow();
         var timer = Stopwatch.GetTimestamp();
         var snapshots = deliveries.Select(d => RegistrationSnapshot.FromPayload(d.Payload)).ToList();
-        var partnerIds = snapshots.Where(s => s is not null).Select(s => s!.PartnerId).Distinct().ToList();
-        var names = partnerIds.Count == 0 ? new Dictionary<Guid, string>() : (await database.ReadAsync(read =>
-            read.QueryAsync<PartnerName>(PartnerNamesSql, new { Ids = Database.IdList(partnerIds) }, ct), ct)).ToDictionary(p => p.Id, p => p.Name);
+        var (partners, teams) = await PartnersAndTeamsAsync(snapshots.OfType<RegistrationSnapshot>().ToList(), ct);
 
         var results = new AttemptResult?[deliveries.Count];
         var changes = new List<(int Index, CrmChange Change)>();
         for (var i = 0; i < deliveries.Count; i++)
         {
-            if (snapshots[i] is { } registration && names.TryGetValue(registration.PartnerId, out var partner))
+            if (snapshots[i] is { } registration && partners.TryGetValue(registration.PartnerId, out var partner))
             {
-                changes.Add((i, new CrmChange(deliveries[i].Id, deliveries[i].EventType, registration, partner)));
+                var team = new List<TeamMember> { new(partner.Id, partner.PrimaryRole, Primary: true, Active: true, partner.Accounts) };
+                team.AddRange(teams[registration.Id].Where(m => partners.ContainsKey(m.PartnerId) && m.PartnerId != partner.Id)
+                    .Select(m => new TeamMember(m.PartnerId, Json.Name(m.Role), Primary: false, m.Active, partners[m.PartnerId].Accounts)));
+                changes.Add((i, new CrmChange(deliveries[i].Id, deliveries[i].EventType, registration, partner.Name, team)));
             }
             else results[i] = new AttemptResult(AttemptOutcome.Refused, Error: "The outbox row cannot be read as a registration.");
         }
@@ -65,6 +71,19 @@ public sealed class CrmSender(IReadOnlyList<ICrmAdapter> adapters, Database data
         var now = clock.GetUtcNow();
         var duration = (int)Math.Min(int.MaxValue, Stopwatch.GetElapsedTime(timer).TotalMilliseconds);
         return results.Select(r => Sent(r!, started, duration, now)).ToList();
+    }
+
+    private async Task<(Dictionary<Guid, PartnerRow> Partners, ILookup<Guid, (Guid PartnerId, MemberRole Role, bool Active)> Teams)>
+        PartnersAndTeamsAsync(IReadOnlyList<RegistrationSnapshot> registrations, CancellationToken ct)
+    {
+        if (registrations.Count == 0) return ([], Array.Empty<Guid>().ToLookup(id => id, _ => (Guid.Empty, MemberRole.Reseller, false)));
+        return await database.ReadAsync(async read =>
+        {
+            var teams = await RegistrationTeam.TeamsAsync(read, registrations.Select(r => r.Id).ToList(), ct);
+            var ids = registrations.Select(r => r.PartnerId).Concat(teams.SelectMany(t => t).Select(m => m.PartnerId)).Distinct().ToList();
+            var partners = await read.QueryAsync<PartnerRow>(PartnersSql, new { Ids = Database.IdList(ids) }, ct);
+            return (partners.ToDictionary(p => p.Id), teams);
+        }, ct);
     }
 
     private Sent Sent(AttemptResult result, DateTimeOffset started, int durationMs, DateTimeOffset now)
@@ -87,9 +106,19 @@ public sealed class CrmSender(IReadOnlyList<ICrmAdapter> adapters, Database data
             delivery.BackoffBase.TotalMilliseconds * Math.Pow(2, Math.Min(n - 1, 30)))))
         .ToList();
 
-    private sealed class PartnerName
+    private sealed class PartnerRow
     {
         public Guid Id { get; set; }
         public string Name { get; set; } = "";
+        public string Type { get; set; } = "";
+        public string? SalesforceAccountId { get; set; }
+        public string? HubspotCompanyId { get; set; }
+        public string? DynamicsAccountId { get; set; }
+
+        public CrmAccounts Accounts => new() { Salesforce = SalesforceAccountId, HubSpot = HubspotCompanyId, Dynamics = DynamicsAccountId };
+
+        /// <summary>The registrant's role on its own deal: its kind of partner (an affiliate refers).</summary>
+        public string PrimaryRole => Type == "affiliate" ? "referral" : Type;
     }
+
 }

@@ -2,12 +2,26 @@ using System.Globalization;
 
 namespace PartnerDeals.Api.Features.Sync;
 
-/// <summary>One change a CRM must learn: the registration as it was after the change, and who registered it.</summary>
+/// <summary>One change a CRM must learn: the registration as it was after the change, who registered it, and its team now.</summary>
 /// <param name="DeliveryId">The delivery (one per change and CRM).</param>
 /// <param name="EventType">What happened, e.g. <c>registration.approved</c>.</param>
 /// <param name="Registration">The registration after the change.</param>
 /// <param name="PartnerName">The partner's name, for the CRM record.</param>
-public sealed record CrmChange(Guid DeliveryId, string EventType, RegistrationSnapshot Registration, string PartnerName);
+/// <param name="Team">The primary first, then every member that is or was active on the deal.</param>
+public sealed record CrmChange(Guid DeliveryId, string EventType, RegistrationSnapshot Registration, string PartnerName,
+    IReadOnlyList<TeamMember>? Team = null)
+{
+    /// <summary>The team as the CRM <paramref name="crm"/> can hold it: the partners with a record there. Empty: nothing to send.</summary>
+    public IReadOnlyList<TeamMember> TeamIn(string crm) => Team?.Where(m => m.Accounts.In(crm) is not null).ToList() ?? [];
+}
+
+/// <summary>A partner on a deal as a CRM is told of it.</summary>
+/// <param name="PartnerId">The partner.</param>
+/// <param name="Role">reseller, distributor, implementation, msp, referral or technology (the primary's: its kind of partner).</param>
+/// <param name="Primary">The registrant.</param>
+/// <param name="Active">On the team now; false for a member that was removed, whose record comes off the deal.</param>
+/// <param name="Accounts">Its records in the CRMs.</param>
+public sealed record TeamMember(Guid PartnerId, string Role, bool Primary, bool Active, Partners.CrmAccounts Accounts);
 
 /// <summary>
 /// Turns a registration into a CRM's fields: configuration maps each CRM field to one of the source
