@@ -14,6 +14,24 @@ public abstract class CrmSettings
     public abstract IReadOnlyDictionary<string, string> DefaultFields { get; }
     public abstract IReadOnlyDictionary<string, string> DefaultStages { get; }
 
+    /// <summary>
+    /// A role on a deal's team (reseller, distributor, implementation, msp, referral, technology; <c>primary</c> for the
+    /// registrant where the CRM marks it by a role) → the CRM's own value for it; merged over the defaults.
+    /// </summary>
+    public Dictionary<string, string> TeamRoles { get; set; } = [];
+
+    public virtual IReadOnlyDictionary<string, string> DefaultTeamRoles { get; } = new Dictionary<string, string>();
+
+    /// <summary>The CRM's value for a team role, if it has one.</summary>
+    public string? TeamRole(string role) =>
+        TeamRoles.TryGetValue(role, out var value) || DefaultTeamRoles.TryGetValue(role, out value) ? value : null;
+
+    /// <summary>The roles a team member can have, and <c>primary</c>.</summary>
+    public static readonly IReadOnlySet<string> TeamRoleNames = new HashSet<string>
+    {
+        "reseller", "distributor", "implementation", "msp", "referral", "technology", "primary",
+    };
+
     /// <summary>Reading the CRM's own pipeline into the direct pipeline (<c>Crm:&lt;Crm&gt;:Pipeline</c>).</summary>
     public PipelineOptions Pipeline { get; set; } = new();
 
@@ -36,7 +54,15 @@ public abstract class CrmSettings
         {
             if (!FieldMapping.Statuses.Contains(status)) yield return $"Crm:{section}:Stages:{status} is not a registration status; use one of: {string.Join(", ", FieldMapping.Statuses)}.";
         }
+        foreach (var (role, value) in TeamRoles)
+        {
+            if (!TeamRoleNames.Contains(role)) yield return $"Crm:{section}:TeamRoles:{role} is not a team role; use one of: {string.Join(", ", TeamRoleNames)}.";
+            else if (TeamRoleProblem(value) is { } problem) yield return $"Crm:{section}:TeamRoles:{role} {problem}.";
+        }
     }
+
+    /// <summary>What is wrong with a configured team role value for this CRM; null when it is good.</summary>
+    protected virtual string? TeamRoleProblem(string value) => string.IsNullOrWhiteSpace(value) ? "is empty" : null;
 
     protected static bool IsAbsoluteUrl(string? value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp);
@@ -76,6 +102,17 @@ public sealed class SalesforceOptions : CrmSettings
     public TimeSpan RequestLimitWait { get; set; } = TimeSpan.FromMinutes(15);
 
     public override bool Enabled => !string.IsNullOrWhiteSpace(InstanceUrl);
+
+    /// <summary>OpportunityPartner's Role is a picklist of the org's Partner Roles (Setup): these must be among them.</summary>
+    public override IReadOnlyDictionary<string, string> DefaultTeamRoles { get; } = new Dictionary<string, string>
+    {
+        ["reseller"] = "Reseller",
+        ["distributor"] = "Distributor",
+        ["implementation"] = "System Integrator",
+        ["msp"] = "Managed Service Provider",
+        ["referral"] = "Referral",
+        ["technology"] = "Technology Partner",
+    };
 
     public override IReadOnlyDictionary<string, string> DefaultFields { get; } = new Dictionary<string, string>
     {
@@ -135,6 +172,10 @@ public sealed class HubSpotOptions : CrmSettings
 
     public override bool Enabled => !string.IsNullOrWhiteSpace(AccessToken);
 
+    /// <summary>A team role's value is the type id of a deal-to-company association label (USER_DEFINED) made in the account.</summary>
+    protected override string? TeamRoleProblem(string value) =>
+        int.TryParse(value, out var id) && id > 0 ? null : "must be the type id of a deal-to-company association label (a positive number)";
+
     public override IReadOnlyDictionary<string, string> DefaultFields { get; } = new Dictionary<string, string>
     {
         ["dealname"] = "deal_name",
@@ -188,6 +229,9 @@ public sealed class DynamicsOptions : CrmSettings
     public string AlternateKey { get; set; } = "pd_registrationid";
 
     public override bool Enabled => !string.IsNullOrWhiteSpace(BaseUrl);
+
+    /// <summary>A team role's value is the id of a connection role that applies to accounts.</summary>
+    protected override string? TeamRoleProblem(string value) => Guid.TryParse(value, out _) ? null : "must be a connection role id (a GUID)";
 
     public string EffectiveScope => string.IsNullOrWhiteSpace(Scope) ? $"{BaseUrl?.TrimEnd('/')}/.default" : Scope;
 

@@ -12,7 +12,8 @@ namespace PartnerDeals.Api.Features.Sync;
 /// of the org's daily allowance instead of one each, with each record's result read on its own. Salesforce signals
 /// its API limit with 403 <c>REQUEST_LIMIT_EXCEEDED</c> and no wait hint (a 429 comes only from a gateway in front
 /// of it); its errors are a JSON array of <c>{message, errorCode, fields}</c>. A single-currency org has no
-/// <c>CurrencyIsoCode</c>: a describe of Opportunity, once, tells, and the field is then left out.
+/// <c>CurrencyIsoCode</c>: a describe of Opportunity, once, tells, and the field is then left out. A deal's team goes on the
+/// Opportunity as OpportunityPartner records for the partners with a Salesforce Account (<see cref="SyncTeamsAsync"/>).
 /// </summary>
 public sealed class SalesforceAdapter : ICrmAdapter
 {
@@ -48,6 +49,24 @@ public sealed class SalesforceAdapter : ICrmAdapter
     private DateTimeOffset _askAgainAt;
 
     public async Task<IReadOnlyList<AttemptResult>> DeliverAsync(IReadOnlyList<CrmChange> changes, CancellationToken ct)
+    {
+        var results = (await DeliverOpportunitiesAsync(changes, ct)).ToArray();
+        var teams = changes.Select((change, i) => (Change: change, Index: i))
+            .Where(c => results[c.Index].Outcome == AttemptOutcome.Delivered && c.Change.TeamIn(Crm).Count > 0).ToList();
+        if (teams.Count == 0) return results;
+        try
+        {
+            var synced = await SyncTeamsAsync(teams.Select(t => t.Change).ToList(), ct);
+            for (var i = 0; i < teams.Count; i++) results[teams[i].Index] = synced[i];
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            foreach (var team in teams) results[team.Index] = AttemptResult.From(e);
+        }
+        return results;
+    }
+
+    private async Task<IReadOnlyList<AttemptResult>> DeliverOpportunitiesAsync(IReadOnlyList<CrmChange> changes, CancellationToken ct)
     {
         if (changes.Count == 1 || !_options.Collections) return await CrmAnswers.EachAsync(changes, DeliverAsync, ct);
         var results = new List<AttemptResult>(changes.Count);
@@ -134,6 +153,125 @@ public sealed class SalesforceAdapter : ICrmAdapter
                 // A record locked by another transaction may be written on the next try; any other record error is the record's own.
                 r.Errors?.Any(e => e.StatusCode == "UNABLE_TO_LOCK_ROW") == true ? AttemptOutcome.Failed : AttemptOutcome.Refused, 200,
                 CrmAnswers.Truncate(string.Join("; ", (r.Errors ?? []).Select(e => $"{e.StatusCode}: {e.Message}"))))).ToList();
+    }
+
+    /// <summary>
+    /// Puts each deal's team on its Opportunity as OpportunityPartner records (AccountToId: the partner's Account; Role: the
+    /// team role's Partner Role; IsPrimary: the registrant). OpportunityPartner has no update: a record whose role or primary
+    /// changed, or whose partner left the team, is deleted and the right one created. Records of Accounts that are not the
+    /// deal's partners (someone's own edits) are left alone. Four calls at most for the whole batch: the Opportunities' ids,
+    /// their OpportunityPartners, one Collections delete, one Collections create.
+    /// </summary>
+    private async Task<IReadOnlyList<AttemptResult>> SyncTeamsAsync(IReadOnlyList<CrmChange> changes, CancellationToken ct)
+    {
+        var results = new AttemptResult[changes.Count];
+        var externalIds = string.Join(",", changes.Select(c => $"'{c.Registration.Id:D}'"));
+        var (opportunities, failed) = await QueryAsync($"SELECT Id, {_options.ExternalIdField} FROM Opportunity WHERE {_options.ExternalIdField} IN ({externalIds})", ct);
+        if (failed is not null) return changes.Select(_ => failed).ToList();
+        var opportunityOf = opportunities.ToDictionary(o => o.GetProperty(_options.ExternalIdField).GetString()!, o => o.GetProperty("Id").GetString()!,
+            StringComparer.OrdinalIgnoreCase);
+        var opportunityIds = string.Join(",", opportunityOf.Values.Select(id => $"'{id}'"));
+        var (partners, unread) = opportunityOf.Count == 0 ? ([], null)
+            : await QueryAsync($"SELECT Id, OpportunityId, AccountToId, Role, IsPrimary FROM OpportunityPartner WHERE OpportunityId IN ({opportunityIds})", ct);
+        if (unread is not null) return changes.Select(_ => unread).ToList();
+
+        var deletes = new List<(int Change, string Id)>();
+        var creates = new List<(int Change, Dictionary<string, object> Record)>();
+        for (var i = 0; i < changes.Count; i++)
+        {
+            if (!opportunityOf.TryGetValue(changes[i].Registration.Id.ToString("D"), out var opportunity))
+            {
+                results[i] = new AttemptResult(AttemptOutcome.Failed, 200, "The Opportunity was not found by its external id after its upsert.");
+                continue;
+            }
+            var team = changes[i].TeamIn(Crm);
+            var wanted = team.Where(m => m.Active).Select(m => (Account: AccountKey(m.Accounts.Salesforce!), Role: RoleOf(m), m.Primary)).ToList();
+            var ours = team.Select(m => AccountKey(m.Accounts.Salesforce!)).ToHashSet();
+            var existing = partners.Where(p => p.GetProperty("OpportunityId").GetString() == opportunity)
+                .Select(p => (Id: p.GetProperty("Id").GetString()!, Account: AccountKey(p.GetProperty("AccountToId").GetString() ?? ""),
+                    Role: p.TryGetProperty("Role", out var role) && role.ValueKind == JsonValueKind.String ? role.GetString() : null,
+                    Primary: p.TryGetProperty("IsPrimary", out var primary) && primary.ValueKind == JsonValueKind.True))
+                .ToList();
+            deletes.AddRange(existing.Where(e => ours.Contains(e.Account) && !wanted.Contains((e.Account, e.Role, e.Primary))).Select(e => (i, e.Id)));
+            foreach (var member in team.Where(m => m.Active))
+            {
+                var want = (AccountKey(member.Accounts.Salesforce!), RoleOf(member), member.Primary);
+                if (existing.Any(e => (e.Account, e.Role, e.Primary) == want)) continue;
+                var record = new Dictionary<string, object>
+                {
+                    ["attributes"] = new Dictionary<string, string> { ["type"] = "OpportunityPartner" },
+                    ["OpportunityId"] = opportunity, ["AccountToId"] = member.Accounts.Salesforce!, ["IsPrimary"] = member.Primary,
+                };
+                if (RoleOf(member) is { } roleValue) record["Role"] = roleValue;
+                creates.Add((i, record));
+            }
+        }
+
+        // Deleted first: a primary created after them is the only one, and a changed role is never there twice.
+        foreach (var chunk in deletes.Chunk(MaxCollection))
+        {
+            var (status, body) = await SendAsync(HttpMethod.Delete,
+                $"composite/sobjects?allOrNone=false&ids={string.Join(",", chunk.Select(d => d.Id))}", null, ct);
+            Record(results, chunk.Select(d => d.Change).ToList(), status, body, "deleting an OpportunityPartner");
+        }
+        foreach (var chunk in creates.Chunk(MaxCollection))
+        {
+            var (status, body) = await SendAsync(HttpMethod.Post, "composite/sobjects",
+                new Dictionary<string, object> { ["allOrNone"] = false, ["records"] = chunk.Select(c => c.Record).ToList() }, ct);
+            Record(results, chunk.Select(c => c.Change).ToList(), status, body, "creating an OpportunityPartner");
+        }
+        return results.Select(r => r ?? AttemptResult.Delivered).ToList();
+    }
+
+    private string? RoleOf(TeamMember member) => _options.TeamRole(member.Role);
+
+    // Salesforce answers 18-character ids; a partner's Account may be set with the 15-character form, the same record.
+    private static string AccountKey(string id) => id.Length >= 15 ? id[..15] : id;
+
+    /// <summary>A Collections answer's records, one per change in <paramref name="changes"/>: the first failure of a change is its result.</summary>
+    private void Record(AttemptResult?[] results, IReadOnlyList<int> changes, HttpStatusCode status, (string Text, DateTimeOffset? RetryAt) body, string doing)
+    {
+        if (status != HttpStatusCode.OK)
+        {
+            var whole = Result(status, Errors(body.Text), body.RetryAt);
+            foreach (var change in changes) results[change] ??= whole with { Error = $"While {doing}: {whole.Error}" };
+            return;
+        }
+        List<CollectionResult>? answers;
+        try
+        {
+            answers = JsonSerializer.Deserialize<List<CollectionResult>>(body.Text, JsonSerializerOptions.Web);
+        }
+        catch (JsonException)
+        {
+            answers = null;
+        }
+        for (var i = 0; i < changes.Count; i++)
+        {
+            var answer = answers is not null && answers.Count == changes.Count ? answers[i] : null;
+            if (answer is { Success: true }) continue;
+            results[changes[i]] ??= answer is null
+                ? new AttemptResult(AttemptOutcome.Failed, 200, $"Salesforce's answer to {doing} did not hold one result per record.")
+                : new AttemptResult(answer.Errors?.Any(e => e.StatusCode == "UNABLE_TO_LOCK_ROW") == true ? AttemptOutcome.Failed : AttemptOutcome.Refused, 200,
+                    CrmAnswers.Truncate($"While {doing}: " + string.Join("; ", (answer.Errors ?? []).Select(e => $"{e.StatusCode}: {e.Message}"))));
+        }
+    }
+
+    /// <summary>Every record a SOQL query answers, following <c>nextRecordsUrl</c>; or the failed answer's result.</summary>
+    private async Task<(IReadOnlyList<JsonElement> Records, AttemptResult? Failed)> QueryAsync(string soql, CancellationToken ct)
+    {
+        var records = new List<JsonElement>();
+        var path = "query?q=" + Uri.EscapeDataString(soql);
+        while (true)
+        {
+            var (status, body) = await SendAsync(HttpMethod.Get, path, null, ct);
+            if (status != HttpStatusCode.OK) return ([], Result(status, Errors(body.Text), body.RetryAt));
+            var root = JsonDocument.Parse(body.Text).RootElement;
+            records.AddRange(root.GetProperty("records").EnumerateArray());
+            if (!root.TryGetProperty("nextRecordsUrl", out var next) || next.ValueKind != JsonValueKind.String) return (records, null);
+            // nextRecordsUrl is absolute from the host: /services/data/vXX.X/query/01g…-2000
+            path = next.GetString()![(next.GetString()!.IndexOf("/query/", StringComparison.Ordinal) + 1)..];
+        }
     }
 
     /// <summary>The change's fields, without <c>CurrencyIsoCode</c> in a single-currency org.</summary>
