@@ -17,7 +17,7 @@ namespace PartnerDeals.IntegrationTests.Sync;
 /// (405); its Role is one of the org's Partner Roles (a restricted picklist) and AccountToId is required; one primary per
 /// Opportunity, a new primary taking it from the old.
 /// </summary>
-public sealed class SalesforceTeamTests : SyncTest
+public sealed class SalesforceTeamTests : TeamSyncTest
 {
     private const string TokenPath = "/services/oauth2/token";
     private const string Api = "/services/data/v62.0/";
@@ -119,23 +119,7 @@ public sealed class SalesforceTeamTests : SyncTest
     private static JsonArray Errors(string code, string message) =>
         [new JsonObject { ["statusCode"] = code, ["message"] = message, ["fields"] = new JsonArray() }];
 
-    private static WireMock.ResponseMessage Answer(int status, JsonNode body) => new()
-    {
-        StatusCode = status,
-        Headers = new Dictionary<string, WireMock.Types.WireMockList<string>> { ["Content-Type"] = new("application/json") },
-        BodyData = new WireMock.Util.BodyData { DetectedBodyType = WireMock.Types.BodyType.String, BodyAsString = body.ToJsonString() },
-    };
-
-    private async Task<PartnerClient> PartnerWithAccountAsync(string type, string? account)
-    {
-        var created = await Admin.PostAsJsonAsync("/v1/partners", new
-        {
-            name = Unique("Partner"), type, tier = "silver", contactEmail = "alliances@partner.example", crmAccounts = new { salesforce = account },
-        });
-        created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
-        var id = (await ReadJsonAsync(created)).Get<string>("id");
-        return new PartnerClient(id, Factory.ClientFor(await IssuePartnerKeyAsync(id)));
-    }
+    private Task<PartnerClient> PartnerWithAccountAsync(string type, string? account) => PartnerWithAccountsAsync(type, new { salesforce = account });
 
     private IReadOnlyList<OpportunityPartner> PartnersOn(string registration) =>
         _partners.Values.Where(p => p.OpportunityId == _opportunities[registration]).OrderBy(p => p.AccountToId, StringComparer.Ordinal).ToList();
@@ -149,15 +133,8 @@ public sealed class SalesforceTeamTests : SyncTest
         var reseller = await PartnerWithAccountAsync("reseller", "001Dn0000000R01AAA");
         var integrator = await PartnerWithAccountAsync("implementation", "001Dn0000000I01");
         var unmapped = await PartnerWithAccountAsync("implementation", null);
-        (await Admin.PostAsJsonAsync($"/v1/partners/{distributor.Id}/resellers", new { resellerId = reseller.Id, mayRegisterOnBehalf = true, mayViewDeals = true }))
-            .StatusCode.ShouldBe(HttpStatusCode.Created);
 
-        // The distributor registers for its reseller: the reseller is the primary, the distributor on the team.
-        var (company, domain) = NewCompany();
-        var body = JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(Body(company, domain)))!.AsObject();
-        body["onBehalfOf"] = reseller.Id;
-        body.Remove("partnerId");
-        var registration = Id(await RegisterAsync(distributor.Client, body));
+        var registration = await RegisterForResellerAsync(distributor, reseller);
         await DispatchUntilSettledAsync(registration);
         PartnersOn(registration).Select(Row).ShouldBe(["001Dn0000000D01 Distributor -", "001Dn0000000R01 Reseller primary"]);
 
@@ -166,27 +143,20 @@ public sealed class SalesforceTeamTests : SyncTest
         _partners[own] = new OpportunityPartner(own, _opportunities[registration], "001Dn0000000H01AAA", "Referral", false);
 
         // Ops add the integrator, and a partner without an Account (nothing of it reaches Salesforce).
-        foreach (var member in new[] { integrator, unmapped })
-        {
-            (await Admin.PostAsJsonAsync($"/v1/registrations/{registration}/members", new { partnerId = member.Id, role = "implementation", reason = "Delivers it." }))
-                .StatusCode.ShouldBe(HttpStatusCode.Created);
-        }
+        foreach (var member in new[] { integrator, unmapped }) await AddMemberAsync(registration, member, "implementation");
         await DispatchUntilSettledAsync(registration, expected: 3);
         PartnersOn(registration).Select(Row).ShouldBe([
             "001Dn0000000D01 Distributor -", "001Dn0000000H01 Referral -", "001Dn0000000I01 System Integrator -", "001Dn0000000R01 Reseller primary"]);
 
         // The distributor leaves the deal: its record comes off; the others stay as they are.
-        var members = (await ReadJsonAsync(await Admin.GetAsync($"/v1/registrations/{registration}/members"))).AsArray();
-        var distributorMember = Id(members.Single(m => m!.Get<string>("partnerId") == distributor.Id)!);
-        (await Admin.PostAsync($"/v1/registrations/{registration}/members/{distributorMember}/remove", null)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        await RemoveMemberAsync(registration, distributor);
         await DispatchUntilSettledAsync(registration, expected: 4);
         PartnersOn(registration).Select(Row).ShouldBe(["001Dn0000000H01 Referral -", "001Dn0000000I01 System Integrator -", "001Dn0000000R01 Reseller primary"]);
         Requests("sobjects/OpportunityPartner/").ShouldBeEmpty("OpportunityPartner is never updated");
 
         // Sent again (a retry, the next change), the team is already right: nothing created or deleted.
         var writes = Requests(Api + "composite/sobjects").Count;
-        (await Admin.PostAsJsonAsync($"/v1/registrations/{registration}/members",
-            new { partnerId = (await PartnerWithAccountAsync("referral", null)).Id, role = "referral", reason = "Introduced it." })).StatusCode.ShouldBe(HttpStatusCode.Created);
+        await AddMemberAsync(registration, await PartnerWithAccountAsync("referral", null), "referral");
         await DispatchUntilSettledAsync(registration, expected: 5);
         Requests(Api + "composite/sobjects").Count.ShouldBe(writes);
     }
@@ -198,8 +168,7 @@ public sealed class SalesforceTeamTests : SyncTest
         var msp = await PartnerWithAccountAsync("msp", "001Dn0000000M02");
         var (company, domain) = NewCompany();
         var registration = Id(await RegisterAsync(primary.Client, Body(company, domain)));
-        (await Admin.PostAsJsonAsync($"/v1/registrations/{registration}/members", new { partnerId = msp.Id, role = "msp", reason = "Runs it." }))
-            .StatusCode.ShouldBe(HttpStatusCode.Created);
+        await AddMemberAsync(registration, msp, "msp");
 
         var deliveries = await DispatchUntilSettledAsync(registration, expected: 2);
 

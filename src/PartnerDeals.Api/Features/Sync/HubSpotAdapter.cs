@@ -10,7 +10,8 @@ namespace PartnerDeals.Api.Features.Sync;
 /// HubSpot CRM v3: the claimed changes go as one batch upsert of deals by the unique property that
 /// holds the registration id (<c>POST /crm/v3/objects/deals/batch/upsert</c>), with a private app's
 /// token. A 207 answers per input; a 429 names its policy: <c>TEN_SECONDLY_ROLLING</c> waits for the
-/// window to roll, <c>DAILY</c> waits for the account's next midnight, neither burns an attempt.
+/// window to roll, <c>DAILY</c> waits for the account's next midnight, neither burns an attempt. A deal's team becomes
+/// associations of the deal with the partners' companies (<see cref="SyncTeamsAsync"/>).
 /// </summary>
 public sealed class HubSpotAdapter(IOptions<CrmOptions> options, IHttpClientFactory clients, TimeProvider clock) : ICrmAdapter
 {
@@ -19,17 +20,147 @@ public sealed class HubSpotAdapter(IOptions<CrmOptions> options, IHttpClientFact
 
     public string Crm => Crms.HubSpot;
 
+    // The HubSpot-defined unlabeled deal-to-company association type (associations v4).
+    private const int DealToCompany = 341;
+
     public async Task<IReadOnlyList<AttemptResult>> DeliverAsync(IReadOnlyList<CrmChange> changes, CancellationToken ct)
     {
+        IReadOnlyList<AttemptResult> results;
         try
         {
-            return await UpsertAsync(changes, ct);
+            results = await UpsertAsync(changes, ct);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
             var result = AttemptResult.From(e);
             return changes.Select(_ => result).ToList();
         }
+        var teams = changes.Select((change, i) => (Change: change, Index: i))
+            .Where(c => results[c.Index].Outcome == AttemptOutcome.Delivered && c.Change.TeamIn(Crm).Count > 0).ToList();
+        if (teams.Count == 0) return results;
+        var all = results.ToArray();
+        try
+        {
+            var synced = await SyncTeamsAsync(teams.Select(t => t.Change).ToList(), ct);
+            for (var i = 0; i < teams.Count; i++) all[teams[i].Index] = synced[i];
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            foreach (var team in teams) all[team.Index] = AttemptResult.From(e);
+        }
+        return all;
+    }
+
+    /// <summary>
+    /// Associates each deal with the companies of its team's partners (associations v4): the unlabeled deal-to-company type,
+    /// with the team role's association label (a USER_DEFINED type made in the account, <c>Crm:HubSpot:TeamRoles</c>) and the
+    /// <c>primary</c> label for the registrant when configured. A removed member's association comes off — only its labels when
+    /// the company is on the deal for something else too (the deal's primary company, a label not ours). Four calls at most for
+    /// the batch: the deals' ids, their companies, one create, one archive (labels archive and whole archive apart).
+    /// </summary>
+    private async Task<IReadOnlyList<AttemptResult>> SyncTeamsAsync(IReadOnlyList<CrmChange> changes, CancellationToken ct)
+    {
+        var (read, readFailed) = await PostAsync("/crm/v3/objects/deals/batch/read", new
+        {
+            idProperty = _options.IdProperty,
+            inputs = changes.Select(c => new { id = c.Registration.Id.ToString("D") }),
+            properties = new[] { _options.IdProperty },
+            propertiesWithHistory = System.Array.Empty<string>(),
+        }, ct);
+        if (readFailed is not null) return changes.Select(_ => readFailed).ToList();
+        var dealOf = Array(read, "results").OfType<JsonObject>()
+            .Where(r => Str(r["properties"], _options.IdProperty) is not null && Str(r, "id") is not null)
+            .ToDictionary(r => Str(r["properties"], _options.IdProperty)!, r => Str(r, "id")!, StringComparer.OrdinalIgnoreCase);
+        var (associations, associationsFailed) = dealOf.Count == 0 ? (null, null)
+            : await PostAsync("/crm/v4/associations/deals/companies/batch/read", new { inputs = dealOf.Values.Distinct().Select(id => new { id }) }, ct);
+        if (associationsFailed is not null) return changes.Select(_ => associationsFailed).ToList();
+        // deal id → company id → the association types (category, type id) between them
+        var existing = Array(associations, "results").OfType<JsonObject>().Where(r => Str(r["from"], "id") is not null)
+            .ToDictionary(r => Str(r["from"], "id")!, r => Array(r, "to").OfType<JsonObject>().ToDictionary(
+                t => t["toObjectId"]?.ToString() ?? "",
+                t => Array(t, "associationTypes").OfType<JsonObject>()
+                    .Select(a => (Category: Str(a, "category") ?? "", TypeId: a["typeId"] is JsonValue v && v.TryGetValue<int>(out var id) ? id : 0)).ToHashSet()));
+        var ours = TeamRoleNames.Select(r => _options.TeamRole(r)).OfType<string>().Select(int.Parse).ToHashSet();
+
+        var results = new AttemptResult?[changes.Count];
+        var creates = new List<(int Change, object Input)>();
+        var unlabel = new List<(int Change, object Input)>();
+        var archives = new List<(int Change, object Input)>();
+        for (var i = 0; i < changes.Count; i++)
+        {
+            if (!dealOf.TryGetValue(changes[i].Registration.Id.ToString("D"), out var deal))
+            {
+                results[i] = new AttemptResult(AttemptOutcome.Failed, 200, "The deal was not found by its id property after its upsert.");
+                continue;
+            }
+            var companies = existing.GetValueOrDefault(deal) ?? [];
+            foreach (var member in changes[i].TeamIn(Crm))
+            {
+                var company = member.Accounts.HubSpot!;
+                var has = companies.GetValueOrDefault(company) ?? new HashSet<(string Category, int TypeId)>();
+                var labels = member.Active ? LabelsOf(member) : [];
+                var stale = has.Where(t => t.Category == "USER_DEFINED" && ours.Contains(t.TypeId) && !labels.Contains(t.TypeId)).Select(t => t.TypeId).ToList();
+                if (!member.Active && has.Count > 0 && has.All(t => t == ("HUBSPOT_DEFINED", DealToCompany) || stale.Contains(t.TypeId)))
+                {
+                    archives.Add((i, new { from = new { id = deal }, to = new[] { new { id = company } } }));
+                    continue;
+                }
+                if (stale.Count > 0) unlabel.Add((i, Labelled(deal, company, stale.Select(id => ("USER_DEFINED", id)))));
+                var wanted = labels.Select(id => ("USER_DEFINED", id)).Prepend(("HUBSPOT_DEFINED", DealToCompany)).ToList();
+                if (member.Active && !wanted.All(has.Contains)) creates.Add((i, Labelled(deal, company, wanted)));
+            }
+        }
+        foreach (var (path, inputs) in new[]
+        {
+            ("/crm/v4/associations/deals/companies/batch/labels/archive", unlabel),
+            ("/crm/v4/associations/deals/companies/batch/archive", archives),
+            ("/crm/v4/associations/deals/companies/batch/create", creates),
+        })
+        {
+            if (inputs.Count == 0) continue;
+            var (_, failed) = await PostAsync(path, new { inputs = inputs.Select(x => x.Input) }, ct);
+            if (failed is null) continue;
+            foreach (var change in inputs.Select(x => x.Change).Distinct()) results[change] ??= failed;
+        }
+        return results.Select(r => r ?? AttemptResult.Delivered).ToList();
+    }
+
+    private static readonly string[] TeamRoleNames = [.. CrmSettings.TeamRoleNames];
+
+    /// <summary>The association labels (type ids) a member's company carries on the deal: its role's, and the primary's for the registrant.</summary>
+    private List<int> LabelsOf(TeamMember member) =>
+        new[] { _options.TeamRole(member.Role), member.Primary ? _options.TeamRole("primary") : null }.OfType<string>().Select(int.Parse).ToList();
+
+    private static object Labelled(string deal, string company, IEnumerable<(string Category, int TypeId)> types) => new
+    {
+        types = types.Select(t => new { associationCategory = t.Category, associationTypeId = t.TypeId }),
+        from = new { id = deal },
+        to = new { id = company },
+    };
+
+    /// <summary>
+    /// One batch call of the team's sync; its answer, or the result every change it carried takes when HubSpot did not do it
+    /// all (a 207's errors, a rate limit, a refusal, an outage).
+    /// </summary>
+    private async Task<(JsonNode? Answer, AttemptResult? Failed)> PostAsync(string path, object body, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"{_options.BaseUrl.TrimEnd('/')}{path}") { Content = JsonContent.Create(body) };
+        request.Headers.Authorization = CrmAnswers.Bearer(_options.AccessToken!);
+        using var http = clients.CreateClient(Crms.HubSpot);
+        using var response = await http.SendAsync(request, ct);
+        var text = await response.Content.ReadAsStringAsync(ct);
+        var answer = Parse(text);
+        var code = (int)response.StatusCode;
+        var message = CrmAnswers.Truncate($"{path}: " + (Str(answer, "message") ?? (text.Length > 0 ? text : $"HubSpot answered {code}.")));
+        return response.StatusCode switch
+        {
+            HttpStatusCode.OK or HttpStatusCode.Created or HttpStatusCode.NoContent => (answer, null),
+            HttpStatusCode.MultiStatus => (answer, new AttemptResult(AttemptOutcome.Failed, code, CrmAnswers.Truncate(
+                $"{path}: " + string.Join("; ", Array(answer, "errors").OfType<JsonObject>().Select(e => $"{Str(e, "category")}: {Str(e, "message")}"))))),
+            HttpStatusCode.TooManyRequests => (answer, new AttemptResult(AttemptOutcome.RateLimited, code, message, WaitFor(answer, response))),
+            HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.Conflict => (answer, new AttemptResult(AttemptOutcome.Refused, code, message)),
+            _ => (answer, new AttemptResult(AttemptOutcome.Failed, code, message, CrmAnswers.RetryAfter(response, clock.GetUtcNow()))),
+        };
     }
 
     private async Task<IReadOnlyList<AttemptResult>> UpsertAsync(IReadOnlyList<CrmChange> changes, CancellationToken ct)
