@@ -17,6 +17,7 @@ namespace PartnerDeals.Api.Features.Sync;
 /// amounts (which Dataverse would read in the opportunity's own currency), the close carries no actual revenue, and its
 /// description says what was won, in which currency — so the close is never lost to the currency.
 /// </para>
+/// <para>A deal's team becomes connections of the opportunity with the partners' accounts (<see cref="SyncTeamAsync"/>).</para>
 /// </summary>
 public sealed class DynamicsAdapter : ICrmAdapter
 {
@@ -53,6 +54,64 @@ public sealed class DynamicsAdapter : ICrmAdapter
         CrmAnswers.EachAsync(changes, DeliverAsync, ct);
 
     private async Task<AttemptResult> DeliverAsync(CrmChange change, CancellationToken ct)
+    {
+        var result = await DeliverOpportunityAsync(change, ct);
+        return result.Outcome == AttemptOutcome.Delivered && change.TeamIn(Crm).Count > 0 ? await SyncTeamAsync(change, ct) : result;
+    }
+
+    /// <summary>
+    /// Connects the opportunity with the accounts of its team's partners (<c>connections</c>: record1 the opportunity, record2
+    /// the account, record2's role the team role's connection role from <c>Crm:Dynamics:TeamRoles</c>, the registrant's the
+    /// <c>primary</c> role when one is configured). A connection whose role changed, or whose partner left the team, is deleted
+    /// (Dataverse deletes its reciprocal with it) and the right one created; connections to other accounts are left alone.
+    /// </summary>
+    private async Task<AttemptResult> SyncTeamAsync(CrmChange change, CancellationToken ct)
+    {
+        var record = $"opportunities({_options.AlternateKey}='{change.Registration.Id:D}')";
+        var (read, opportunity) = await SendAsync(HttpMethod.Get, $"{record}?$select=opportunityid", null, ct);
+        if (read.StatusCode != HttpStatusCode.OK) return Answer(read);
+        if (opportunity?["opportunityid"] is not JsonValue idValue || !idValue.TryGetValue<string>(out var idText) || !Guid.TryParse(idText, out var opportunityId))
+        {
+            return new AttemptResult(AttemptOutcome.Failed, 200, "Dataverse did not answer the opportunity's id.");
+        }
+        var (listed, connections) = await SendAsync(HttpMethod.Get,
+            $"connections?$select=connectionid,_record2id_value,_record2roleid_value&$filter=_record1id_value eq {opportunityId} and record2objecttypecode eq 1", null, ct);
+        if (listed.StatusCode != HttpStatusCode.OK) return Answer(listed);
+        var existing = (connections?["value"] as JsonArray ?? []).OfType<JsonObject>()
+            .Select(c => (Id: Text(c, "connectionid"), Account: Text(c, "_record2id_value"), Role: Text(c, "_record2roleid_value")))
+            .Where(c => c.Id is not null && c.Account is not null)
+            .ToList();
+
+        var team = change.TeamIn(Crm);
+        var ours = team.Select(m => m.Accounts.Dynamics!).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var wanted = team.Where(m => m.Active).Select(m => (Account: m.Accounts.Dynamics!, Role: RoleOf(m))).ToList();
+        bool Same((string? Account, string? Role) a, (string Account, string? Role) b) =>
+            string.Equals(a.Account, b.Account, StringComparison.OrdinalIgnoreCase) && string.Equals(a.Role, b.Role, StringComparison.OrdinalIgnoreCase);
+        foreach (var stale in existing.Where(e => ours.Contains(e.Account!) && !wanted.Any(w => Same((e.Account, e.Role), w))))
+        {
+            var (deleted, _) = await SendAsync(HttpMethod.Delete, $"connections({stale.Id})", null, ct);
+            if (!CrmAnswers.IsSuccess(deleted.StatusCode) && deleted.StatusCode != HttpStatusCode.NotFound) return Answer(deleted);
+        }
+        foreach (var (account, role) in wanted.Where(w => !existing.Any(e => Same((e.Account, e.Role), w))))
+        {
+            var connection = new Dictionary<string, object>
+            {
+                ["record1id_opportunity@odata.bind"] = $"/opportunities({opportunityId})",
+                ["record2id_account@odata.bind"] = $"/accounts({account})",
+            };
+            if (role is not null) connection["record2roleid@odata.bind"] = $"/connectionroles({role})";
+            var (created, _) = await SendAsync(HttpMethod.Post, "connections", connection, ct, once: true);
+            if (!CrmAnswers.IsSuccess(created.StatusCode)) return Answer(created);
+        }
+        return AttemptResult.Delivered;
+    }
+
+    private string? RoleOf(TeamMember member) =>
+        ((member.Primary ? _options.TeamRole("primary") : null) ?? _options.TeamRole(member.Role)) is { } role ? Guid.Parse(role).ToString("D") : null;
+
+    private static string? Text(JsonObject o, string name) => o[name] is JsonValue v && v.TryGetValue<string>(out var text) ? text : null;
+
+    private async Task<AttemptResult> DeliverOpportunityAsync(CrmChange change, CancellationToken ct)
     {
         var registration = change.Registration;
         var closing = registration.IsClosed;
