@@ -113,6 +113,16 @@ public sealed class CrmSyncTests
             new[] { "not a registration status" }).SetName("Options_StageForAnUnknownStatus_IsRefused");
         yield return new TestCaseData(new CrmOptions { HubSpot = { AccessToken = "pat", TimeZone = "Mars/Olympus" } },
             new[] { "not a known time zone" }).SetName("Options_UnknownHubSpotTimeZone_IsRefused");
+        yield return new TestCaseData(new CrmOptions { HubSpot = { AccessToken = "pat", TeamRoles = new() { ["partner"] = "37" } } },
+            new[] { "TeamRoles:partner is not a team role" }).SetName("Options_TeamRoleNotOfTheTeam_IsRefused");
+        yield return new TestCaseData(new CrmOptions { HubSpot = { AccessToken = "pat", TeamRoles = new() { ["reseller"] = "Reseller" } } },
+            new[] { "type id of a deal-to-company association label" }).SetName("Options_HubSpotTeamRoleNotALabelTypeId_IsRefused");
+        yield return new TestCaseData(new CrmOptions
+            {
+                Dynamics = { BaseUrl = "https://a.crm.dynamics.com", TokenUrl = "https://login.microsoftonline.com/t/oauth2/v2.0/token", ClientId = "c",
+                    ClientSecret = "s", TeamRoles = new() { ["primary"] = "Primary partner" } },
+            },
+            new[] { "must be a connection role id" }).SetName("Options_DynamicsTeamRoleNotAConnectionRoleId_IsRefused");
         yield return new TestCaseData(new CrmOptions { Delivery = { Lease = TimeSpan.FromSeconds(5) } },
             new[] { "Lease must be at least" }).SetName("Options_LeaseShorterThanOneAttempt_IsRefused");
     }
