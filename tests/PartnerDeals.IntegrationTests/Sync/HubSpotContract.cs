@@ -5,7 +5,7 @@ using Json.Schema;
 namespace PartnerDeals.IntegrationTests.Sync;
 
 /// <summary>
-/// The shapes HubSpot publishes for the requests the pipeline pull sends, written here as JSON Schemas from the facts its
+/// The shapes HubSpot publishes for the requests the pipeline pull and a deal team's sync send, written here as JSON Schemas from the facts its
 /// OpenAPI documents state (HubSpot/HubSpot-public-api-spec-collection, OpenAPI 3.0.1; the files themselves are proprietary
 /// and not copied): field names, types and required lists. A stub that accepts a request these refuse is a bug in the test.
 /// </summary>
@@ -54,11 +54,11 @@ public static class HubSpotContract
         """);
 
     /// <summary>
-    /// <c>BatchReadInputSimplePublicObjectId</c> (Companies v3, <c>POST /crm/v3/objects/companies/batch/read</c>): required
+    /// <c>BatchReadInputSimplePublicObjectId</c> (Companies and Deals v3, <c>POST /crm/v3/objects/{type}/batch/read</c>): required
     /// <c>inputs</c> (each <c>SimplePublicObjectId</c>, required <c>id</c>, a string), <c>properties</c> and
     /// <c>propertiesWithHistory</c> (strings; an empty list is valid); <c>idProperty</c> optional.
     /// </summary>
-    public static readonly JsonSchema CompaniesBatchRead = JsonSchema.FromText("""
+    public static readonly JsonSchema ObjectsBatchRead = JsonSchema.FromText("""
         {
           "type": "object",
           "required": ["inputs", "properties", "propertiesWithHistory"],
@@ -82,6 +82,48 @@ public static class HubSpotContract
           "properties": {
             "inputs": { "type": "array", "items": { "type": "object", "required": ["id"],
               "properties": { "id": { "type": "string" }, "after": { "type": "string" } } } }
+          }
+        }
+        """);
+
+    /// <summary>
+    /// <c>BatchInputPublicAssociationMultiPost</c> (Associations v4, <c>POST /crm/v4/associations/{from}/{to}/batch/create</c> and
+    /// <c>…/batch/labels/archive</c>): required <c>inputs</c>, each with required <c>from</c> and <c>to</c> (<c>PublicObjectId</c>: a
+    /// required string <c>id</c>) and <c>types</c>, each <c>AssociationSpec</c> with a required <c>associationCategory</c>
+    /// (HUBSPOT_DEFINED, USER_DEFINED or INTEGRATOR_DEFINED) and <c>associationTypeId</c> (an integer).
+    /// </summary>
+    public static readonly JsonSchema AssociationsMultiPost = JsonSchema.FromText("""
+        {
+          "type": "object",
+          "required": ["inputs"],
+          "$defs": { "id": { "type": "object", "required": ["id"], "properties": { "id": { "type": "string" } } } },
+          "properties": {
+            "inputs": { "type": "array", "items": { "type": "object", "required": ["from", "to", "types"],
+              "properties": {
+                "from": { "$ref": "#/$defs/id" },
+                "to": { "$ref": "#/$defs/id" },
+                "types": { "type": "array", "items": { "type": "object", "required": ["associationCategory", "associationTypeId"],
+                  "properties": {
+                    "associationCategory": { "enum": ["HUBSPOT_DEFINED", "USER_DEFINED", "INTEGRATOR_DEFINED"] },
+                    "associationTypeId": { "type": "integer" }
+                  } } }
+              } } }
+          }
+        }
+        """);
+
+    /// <summary>
+    /// <c>BatchInputPublicAssociationMultiArchive</c> (Associations v4, <c>POST /crm/v4/associations/{from}/{to}/batch/archive</c>):
+    /// required <c>inputs</c>, each with a required <c>from</c> (<c>PublicObjectId</c>) and <c>to</c>, a list of them.
+    /// </summary>
+    public static readonly JsonSchema AssociationsMultiArchive = JsonSchema.FromText("""
+        {
+          "type": "object",
+          "required": ["inputs"],
+          "$defs": { "id": { "type": "object", "required": ["id"], "properties": { "id": { "type": "string" } } } },
+          "properties": {
+            "inputs": { "type": "array", "items": { "type": "object", "required": ["from", "to"],
+              "properties": { "from": { "$ref": "#/$defs/id" }, "to": { "type": "array", "items": { "$ref": "#/$defs/id" } } } } }
           }
         }
         """);

@@ -98,7 +98,7 @@ public sealed class HubSpotPipelineTests : SyncTest
         // The first companies read is not complete: one company comes back later.
         var companyReads = 0;
         Crm.Given(Request.Create().WithPath("/crm/v3/objects/companies/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
-            Checked(request, HubSpotContract.CompaniesBatchRead, body =>
+            Checked(request, HubSpotContract.ObjectsBatchRead, body =>
             {
                 var ids = body["inputs"]!.AsArray().Select(i => i!.Get<string>("id")).ToList();
                 var first = Interlocked.Increment(ref companyReads) == 1;
@@ -168,7 +168,7 @@ public sealed class HubSpotPipelineTests : SyncTest
             })));
         var modified = companyStamp;
         Crm.Given(Request.Create().WithPath("/crm/v3/objects/companies/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
-            Checked(request, HubSpotContract.CompaniesBatchRead, _ => new JsonObject { ["status"] = "COMPLETE", ["results"] = new JsonArray(Company(modified)) })));
+            Checked(request, HubSpotContract.ObjectsBatchRead, _ => new JsonObject { ["status"] = "COMPLETE", ["results"] = new JsonArray(Company(modified)) })));
         Crm.Given(Request.Create().WithPath("/crm/v3/objects/deals").UsingGet().WithParam("archived", "true")).RespondWith(Json(new JsonObject { ["results"] = new JsonArray() }));
         (await PullAsync("hubspot"))["lastError"].ShouldBeNull();
 
@@ -183,7 +183,7 @@ public sealed class HubSpotPipelineTests : SyncTest
                 ["results"] = new JsonArray(new JsonObject { ["from"] = new JsonObject { ["id"] = company }, ["to"] = new JsonArray(Associated(deal, 6)) }),
             })));
         Crm.Given(Request.Create().WithPath("/crm/v3/objects/deals/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
-            Checked(request, HubSpotContract.CompaniesBatchRead, _ => new JsonObject
+            Checked(request, HubSpotContract.ObjectsBatchRead, _ => new JsonObject
             {
                 ["status"] = "COMPLETE", ["results"] = new JsonArray(Deal(deal, dealStamp)),
             })));
@@ -305,7 +305,7 @@ public sealed class HubSpotPipelineTests : SyncTest
                 }).ToArray()),
             })));
         Crm.Given(Request.Create().WithPath("/crm/v3/objects/companies/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
-            Checked(request, HubSpotContract.CompaniesBatchRead, body => new JsonObject
+            Checked(request, HubSpotContract.ObjectsBatchRead, body => new JsonObject
             {
                 ["status"] = "COMPLETE",
                 ["results"] = new JsonArray(body["inputs"]!.AsArray().Select(i => (JsonNode)new JsonObject

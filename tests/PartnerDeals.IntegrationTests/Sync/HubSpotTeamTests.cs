@@ -9,8 +9,8 @@ namespace PartnerDeals.IntegrationTests.Sync;
 
 /// <summary>
 /// A deal's team in HubSpot: associations of the deal with the partners' companies, labelled by role, against a stub that keeps
-/// the account's associations and answers as HubSpot's associations v4 and objects v3 contracts say: a batch read needs
-/// <c>propertiesWithHistory</c>; an association type is HUBSPOT_DEFINED (341 deal to company, 5 the deal's primary company)
+/// the account's associations and answers as HubSpot's associations v4 and objects v3 contracts say: every request body in
+/// its published shape (<see cref="HubSpotContract"/>); an association type is HUBSPOT_DEFINED (341 deal to company, 5 the deal's primary company)
 /// or a USER_DEFINED label the account has; an unknown company or label is refused; the whole archive answers 204.
 /// </summary>
 public sealed class HubSpotTeamTests : TeamSyncTest
@@ -52,8 +52,8 @@ public sealed class HubSpotTeamTests : TeamSyncTest
         }));
         Crm.Given(Request.Create().WithPath("/crm/v3/objects/deals/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
         {
+            if (Broken(HubSpotContract.ObjectsBatchRead, request.Body!) is { } refused) return refused;
             var body = JsonNode.Parse(request.Body!)!;
-            if (body["propertiesWithHistory"] is not JsonArray || body["properties"] is not JsonArray) return Refusal("propertiesWithHistory and properties are required.");
             var idProperty = body.Get<string>("idProperty");
             return Answer(200, new JsonObject
             {
@@ -63,7 +63,7 @@ public sealed class HubSpotTeamTests : TeamSyncTest
             });
         }));
         Crm.Given(Request.Create().WithPath("/crm/v4/associations/deals/companies/batch/read").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
-            Answer(200, new JsonObject
+            Broken(HubSpotContract.AssociationsBatchRead, request.Body!) ?? Answer(200, new JsonObject
             {
                 ["status"] = "COMPLETE",
                 ["results"] = new JsonArray([.. JsonNode.Parse(request.Body!)!["inputs"]!.AsArray().Select(i => i!.Get<string>("id"))
@@ -80,6 +80,7 @@ public sealed class HubSpotTeamTests : TeamSyncTest
             })));
         Crm.Given(Request.Create().WithPath("/crm/v4/associations/deals/companies/batch/create").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
         {
+            if (Broken(HubSpotContract.AssociationsMultiPost, request.Body!) is { } refused) return refused;
             var inputs = JsonNode.Parse(request.Body!)!["inputs"]!.AsArray();
             foreach (var input in inputs)
             {
@@ -100,6 +101,7 @@ public sealed class HubSpotTeamTests : TeamSyncTest
         }));
         Crm.Given(Request.Create().WithPath("/crm/v4/associations/deals/companies/batch/labels/archive").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
         {
+            if (Broken(HubSpotContract.AssociationsMultiPost, request.Body!) is { } refused) return refused;
             foreach (var input in JsonNode.Parse(request.Body!)!["inputs"]!.AsArray())
             {
                 var pair = _associations[input!["from"]!.Get<string>("id")][input["to"]!.Get<string>("id")];
@@ -109,6 +111,7 @@ public sealed class HubSpotTeamTests : TeamSyncTest
         }));
         Crm.Given(Request.Create().WithPath("/crm/v4/associations/deals/companies/batch/archive").UsingPost()).RespondWith(Response.Create().WithCallback(request =>
         {
+            if (Broken(HubSpotContract.AssociationsMultiArchive, request.Body!) is { } refused) return refused;
             foreach (var input in JsonNode.Parse(request.Body!)!["inputs"]!.AsArray())
             {
                 foreach (var to in input!["to"]!.AsArray()) _associations[input["from"]!.Get<string>("id")].TryRemove(to!.Get<string>("id"), out _);
@@ -116,6 +119,10 @@ public sealed class HubSpotTeamTests : TeamSyncTest
             return Answer(204, null);
         }));
     }
+
+    /// <summary>HubSpot's 400 when the body breaks its published shape; null when it holds.</summary>
+    private static WireMock.ResponseMessage? Broken(Json.Schema.JsonSchema schema, string body) =>
+        HubSpotContract.Violations(schema, body) is { Count: > 0 } violations ? Answer(400, JsonNode.Parse(HubSpotContract.Invalid(violations))) : null;
 
     private static WireMock.ResponseMessage Refusal(string message) => Answer(400, new JsonObject
     {
