@@ -9,7 +9,8 @@ public sealed class PartnerStore(Database database)
 {
     private const string Columns = """
         id, name, type, tier, status, contact_email, fee_model, fee_percent, fee_amount, fee_currency,
-        fee_trigger, payment_net_days, protection_days, exclusive, check_quota_per_minute, check_quota_per_day, salesforce_account_id, hubspot_company_id, dynamics_account_id, version, created_at, updated_at
+        fee_trigger, payment_net_days, protection_days, exclusive, check_quota_per_minute, check_quota_per_day,
+        salesforce_account_id, hubspot_company_id, dynamics_account_id, version, created_at, updated_at
         """;
 
     private const string InsertSql = """

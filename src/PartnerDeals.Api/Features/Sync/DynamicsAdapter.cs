@@ -75,7 +75,8 @@ public sealed class DynamicsAdapter : ICrmAdapter
             return new AttemptResult(AttemptOutcome.Failed, 200, "Dataverse did not answer the opportunity's id.");
         }
         var (listed, connections) = await SendAsync(HttpMethod.Get,
-            $"connections?$select=connectionid,_record2id_value,_record2roleid_value&$filter=_record1id_value eq {opportunityId} and record2objecttypecode eq 1", null, ct);
+            "connections?$select=connectionid,_record2id_value,_record2roleid_value"
+            + $"&$filter=_record1id_value eq {opportunityId} and record2objecttypecode eq 1", null, ct);
         if (listed.StatusCode != HttpStatusCode.OK) return Answer(listed);
         var existing = (connections?["value"] as JsonArray ?? []).OfType<JsonObject>()
             .Select(c => (Id: Text(c, "connectionid"), Account: Text(c, "_record2id_value"), Role: Text(c, "_record2roleid_value")))

@@ -79,7 +79,8 @@ public sealed class HubSpotAdapter(IOptions<CrmOptions> options, IHttpClientFact
             .ToDictionary(r => Str(r["from"], "id")!, r => Array(r, "to").OfType<JsonObject>().ToDictionary(
                 t => t["toObjectId"]?.ToString() ?? "",
                 t => Array(t, "associationTypes").OfType<JsonObject>()
-                    .Select(a => (Category: Str(a, "category") ?? "", TypeId: a["typeId"] is JsonValue v && v.TryGetValue<int>(out var id) ? id : 0)).ToHashSet()));
+                    .Select(a => (Category: Str(a, "category") ?? "", TypeId: a["typeId"] is JsonValue v && v.TryGetValue<int>(out var id) ? id : 0))
+                    .ToHashSet()));
         var ours = TeamRoleNames.Select(r => _options.TeamRole(r)).OfType<string>().Select(int.Parse).ToHashSet();
 
         var results = new AttemptResult?[changes.Count];
@@ -99,7 +100,8 @@ public sealed class HubSpotAdapter(IOptions<CrmOptions> options, IHttpClientFact
                 var company = member.Accounts.HubSpot!;
                 var has = companies.GetValueOrDefault(company) ?? new HashSet<(string Category, int TypeId)>();
                 var labels = member.Active ? LabelsOf(member) : [];
-                var stale = has.Where(t => t.Category == "USER_DEFINED" && ours.Contains(t.TypeId) && !labels.Contains(t.TypeId)).Select(t => t.TypeId).ToList();
+                var stale = has.Where(t => t.Category == "USER_DEFINED" && ours.Contains(t.TypeId) && !labels.Contains(t.TypeId))
+                    .Select(t => t.TypeId).ToList();
                 if (!member.Active && has.Count > 0 && has.All(t => t == ("HUBSPOT_DEFINED", DealToCompany) || stale.Contains(t.TypeId)))
                 {
                     archives.Add((i, new { from = new { id = deal }, to = new[] { new { id = company } } }));
@@ -158,7 +160,8 @@ public sealed class HubSpotAdapter(IOptions<CrmOptions> options, IHttpClientFact
             HttpStatusCode.MultiStatus => (answer, new AttemptResult(AttemptOutcome.Failed, code, CrmAnswers.Truncate(
                 $"{path}: " + string.Join("; ", Array(answer, "errors").OfType<JsonObject>().Select(e => $"{Str(e, "category")}: {Str(e, "message")}"))))),
             HttpStatusCode.TooManyRequests => (answer, new AttemptResult(AttemptOutcome.RateLimited, code, message, WaitFor(answer, response))),
-            HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.Conflict => (answer, new AttemptResult(AttemptOutcome.Refused, code, message)),
+            HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.Conflict =>
+                (answer, new AttemptResult(AttemptOutcome.Refused, code, message)),
             _ => (answer, new AttemptResult(AttemptOutcome.Failed, code, message, CrmAnswers.RetryAfter(response, clock.GetUtcNow()))),
         };
     }

@@ -148,12 +148,15 @@ public sealed class SalesforceAdapter : ICrmAdapter
             var unreadable = new AttemptResult(AttemptOutcome.Failed, 200, "Salesforce's answer did not hold one result per record.");
             return changes.Select(_ => unreadable).ToList();
         }
-        return results.Select(r => r.Success ? AttemptResult.Delivered
-            : new AttemptResult(
-                // A record locked by another transaction may be written on the next try; any other record error is the record's own.
-                r.Errors?.Any(e => e.StatusCode == "UNABLE_TO_LOCK_ROW") == true ? AttemptOutcome.Failed : AttemptOutcome.Refused, 200,
-                CrmAnswers.Truncate(string.Join("; ", (r.Errors ?? []).Select(e => $"{e.StatusCode}: {e.Message}"))))).ToList();
+        return results.Select(r => RecordResult(r, "")).ToList();
     }
+
+    /// <summary>One record's result in a Collections answer.</summary>
+    private static AttemptResult RecordResult(CollectionResult record, string doing) => record.Success ? AttemptResult.Delivered
+        : new AttemptResult(
+            // A record locked by another transaction may be written on the next try; any other record error is the record's own.
+            record.Errors?.Any(e => e.StatusCode == "UNABLE_TO_LOCK_ROW") == true ? AttemptOutcome.Failed : AttemptOutcome.Refused, 200,
+            CrmAnswers.Truncate(doing + string.Join("; ", (record.Errors ?? []).Select(e => $"{e.StatusCode}: {e.Message}"))));
 
     /// <summary>
     /// Puts each deal's team on its Opportunity as OpportunityPartner records (AccountToId: the partner's Account; Role: the
@@ -164,15 +167,17 @@ public sealed class SalesforceAdapter : ICrmAdapter
     /// </summary>
     private async Task<IReadOnlyList<AttemptResult>> SyncTeamsAsync(IReadOnlyList<CrmChange> changes, CancellationToken ct)
     {
-        var results = new AttemptResult[changes.Count];
+        var results = new AttemptResult?[changes.Count];
         var externalIds = string.Join(",", changes.Select(c => $"'{c.Registration.Id:D}'"));
-        var (opportunities, failed) = await QueryAsync($"SELECT Id, {_options.ExternalIdField} FROM Opportunity WHERE {_options.ExternalIdField} IN ({externalIds})", ct);
+        var (opportunities, failed) = await QueryAsync(
+            $"SELECT Id, {_options.ExternalIdField} FROM Opportunity WHERE {_options.ExternalIdField} IN ({externalIds})", ct);
         if (failed is not null) return changes.Select(_ => failed).ToList();
         var opportunityOf = opportunities.ToDictionary(o => o.GetProperty(_options.ExternalIdField).GetString()!, o => o.GetProperty("Id").GetString()!,
             StringComparer.OrdinalIgnoreCase);
         var opportunityIds = string.Join(",", opportunityOf.Values.Select(id => $"'{id}'"));
         var (partners, unread) = opportunityOf.Count == 0 ? ([], null)
-            : await QueryAsync($"SELECT Id, OpportunityId, AccountToId, Role, IsPrimary FROM OpportunityPartner WHERE OpportunityId IN ({opportunityIds})", ct);
+            : await QueryAsync($"SELECT Id, OpportunityId, AccountToId, Role, IsPrimary FROM OpportunityPartner WHERE OpportunityId IN ({opportunityIds})",
+                ct);
         if (unread is not null) return changes.Select(_ => unread).ToList();
 
         var deletes = new List<(int Change, string Id)>();
@@ -229,7 +234,8 @@ public sealed class SalesforceAdapter : ICrmAdapter
     private static string AccountKey(string id) => id.Length >= 15 ? id[..15] : id;
 
     /// <summary>A Collections answer's records, one per change in <paramref name="changes"/>: the first failure of a change is its result.</summary>
-    private void Record(AttemptResult?[] results, IReadOnlyList<int> changes, HttpStatusCode status, (string Text, DateTimeOffset? RetryAt) body, string doing)
+    private void Record(AttemptResult?[] results, IReadOnlyList<int> changes, HttpStatusCode status, (string Text, DateTimeOffset? RetryAt) body,
+        string doing)
     {
         if (status != HttpStatusCode.OK)
         {
@@ -252,8 +258,7 @@ public sealed class SalesforceAdapter : ICrmAdapter
             if (answer is { Success: true }) continue;
             results[changes[i]] ??= answer is null
                 ? new AttemptResult(AttemptOutcome.Failed, 200, $"Salesforce's answer to {doing} did not hold one result per record.")
-                : new AttemptResult(answer.Errors?.Any(e => e.StatusCode == "UNABLE_TO_LOCK_ROW") == true ? AttemptOutcome.Failed : AttemptOutcome.Refused, 200,
-                    CrmAnswers.Truncate($"While {doing}: " + string.Join("; ", (answer.Errors ?? []).Select(e => $"{e.StatusCode}: {e.Message}"))));
+                : RecordResult(answer, $"While {doing}: ");
         }
     }
 
@@ -266,8 +271,9 @@ public sealed class SalesforceAdapter : ICrmAdapter
         {
             var (status, body) = await SendAsync(HttpMethod.Get, path, null, ct);
             if (status != HttpStatusCode.OK) return ([], Result(status, Errors(body.Text), body.RetryAt));
-            var root = JsonDocument.Parse(body.Text).RootElement;
-            records.AddRange(root.GetProperty("records").EnumerateArray());
+            using var document = JsonDocument.Parse(body.Text);
+            var root = document.RootElement;
+            records.AddRange(root.GetProperty("records").EnumerateArray().Select(r => r.Clone()));
             if (!root.TryGetProperty("nextRecordsUrl", out var next) || next.ValueKind != JsonValueKind.String) return (records, null);
             // nextRecordsUrl is absolute from the host: /services/data/vXX.X/query/01g…-2000
             path = next.GetString()![(next.GetString()!.IndexOf("/query/", StringComparison.Ordinal) + 1)..];
