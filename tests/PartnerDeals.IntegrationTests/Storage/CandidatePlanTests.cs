@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Dapper;
 using PartnerDeals.Api.Features.ConflictChecks;
 using PartnerDeals.Api.Features.Opportunities;
+using PartnerDeals.Api.Features.Registrations;
 using PartnerDeals.Api.Infrastructure.Data;
 
 namespace PartnerDeals.IntegrationTests.Storage;
@@ -53,6 +54,22 @@ public sealed partial class CandidatePlanTests
 
         plan.ShouldAllBe(step => !step.StartsWith("SCAN token_signatures"), string.Join(" / ", plan));
         plan.ShouldContain(step => step.StartsWith("SEARCH token_signatures USING PRIMARY KEY (signature=?)"), string.Join(" / ", plan));
+    }
+
+    [TestCase(RegistrationTeam.ActiveMembersSql, TestName = "ADealsActiveMembers_AreSoughtByItsRegistration")]
+    [TestCase(RegistrationTeam.TeamsSql, TestName = "TheTeamsOfACrmBatch_AreSoughtByTheirRegistrations")]
+    [TestCase(RegistrationTeam.MembersSql, TestName = "ADealsTeamList_IsSoughtByItsRegistration")]
+    public async Task TeamQueries(string sql)
+    {
+        // Every change of a registration asks for its team (its webhooks go to the members): never a walk of every team.
+        await using var db = await TestDatabase.CreateAsync(DatabaseProvider.Sqlite);
+        await using var connection = await db.Database.OpenAsync(CancellationToken.None);
+
+        var plan = (await connection.QueryAsync("EXPLAIN QUERY PLAN " + sql, new { RegistrationId = Guid.NewGuid(), Ids = new[] { "a", "b" } }))
+            .Select(step => (string)step.detail).ToList();
+
+        plan.ShouldContain(step => step.StartsWith("SEARCH m USING") || step.StartsWith("SEARCH registration_members USING"), string.Join(" / ", plan));
+        plan.ShouldAllBe(step => !step.StartsWith("SCAN"), string.Join(" / ", plan));
     }
 
     [Test]

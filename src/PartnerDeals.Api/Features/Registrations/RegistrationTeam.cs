@@ -27,7 +27,7 @@ public static class RegistrationTeam
         m.id, m.registration_id, m.partner_id, p.name AS partner_name, m.role, m.status, m.reason, m.invited_at, m.expires_at, m.decided_at
         """;
 
-    private const string MembersSql = "SELECT " + Columns + """
+    internal const string MembersSql = "SELECT " + Columns + """
          FROM registration_members m JOIN partners p ON p.id = m.partner_id
         WHERE m.registration_id = @RegistrationId ORDER BY m.id
         """;
@@ -45,12 +45,12 @@ public static class RegistrationTeam
         SELECT COUNT(*) FROM registration_members WHERE registration_id = @RegistrationId AND partner_id = @PartnerId AND status = 'active'
         """;
 
-    private const string ActiveMembersSql = """
+    internal const string ActiveMembersSql = """
         SELECT partner_id FROM registration_members WHERE registration_id = @RegistrationId AND status = 'active' ORDER BY partner_id
         """;
 
     // A removed member is read too: whoever keeps the team elsewhere (the CRM sync) takes it off the deal.
-    private const string TeamsSql = """
+    internal const string TeamsSql = """
         SELECT registration_id, partner_id, role, status FROM registration_members WHERE registration_id IN @Ids AND status IN ('active', 'removed')
         ORDER BY id
         """;
