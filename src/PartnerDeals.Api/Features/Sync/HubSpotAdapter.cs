@@ -23,6 +23,9 @@ public sealed class HubSpotAdapter(IOptions<CrmOptions> options, IHttpClientFact
     // The HubSpot-defined unlabeled deal-to-company association type (associations v4).
     private const int DealToCompany = 341;
 
+    // The most inputs sent in one batch call of the team's sync: HubSpot's smallest batch limit (the objects' 100).
+    private const int MaxBatchInputs = 100;
+
     public async Task<IReadOnlyList<AttemptResult>> DeliverAsync(IReadOnlyList<CrmChange> changes, CancellationToken ct)
     {
         IReadOnlyList<AttemptResult> results;
@@ -119,10 +122,13 @@ public sealed class HubSpotAdapter(IOptions<CrmOptions> options, IHttpClientFact
             ("/crm/v4/associations/deals/companies/batch/create", creates),
         })
         {
-            if (inputs.Count == 0) continue;
-            var (_, failed) = await PostAsync(path, new { inputs = inputs.Select(x => x.Input) }, ct);
-            if (failed is null) continue;
-            foreach (var change in inputs.Select(x => x.Change).Distinct()) results[change] ??= failed;
+            // A deal of a batch may carry several partners: the inputs are sent a batch's worth at a time.
+            foreach (var chunk in inputs.Chunk(MaxBatchInputs))
+            {
+                var (_, failed) = await PostAsync(path, new { inputs = chunk.Select(x => x.Input) }, ct);
+                if (failed is null) continue;
+                foreach (var change in chunk.Select(x => x.Change).Distinct()) results[change] ??= failed;
+            }
         }
         return results.Select(r => r ?? AttemptResult.Delivered).ToList();
     }
