@@ -158,6 +158,13 @@ public sealed class HubSpotTeamTests : TeamSyncTest
         var deliveries = await DispatchUntilSettledAsync(registration, expected: 5);
         deliveries.Select(d => d.Get<string>("status")).Distinct().ShouldBe(["delivered"]);
         On(registration).ShouldBe(["9000: 5 341", "9001: 99 341", "9002: 39 341", "9004: 341"]);
+
+        // Back on the deal, the integrator is on it once, as it is now: the next delivery leaves its association alone.
+        await AddMemberAsync(registration, integrator, "implementation");
+        await RemoveMemberAsync(registration, referrer);
+        deliveries = await DispatchUntilSettledAsync(registration, expected: 7);
+        deliveries.Select(d => d.Get<string>("status")).Distinct().ShouldBe(["delivered"]);
+        On(registration).ShouldBe(["9000: 5 341", "9001: 99 341", "9002: 39 341", "9003: 37 341"]);
     }
 
     [Test]

@@ -56,7 +56,9 @@ public sealed class CrmSender(IReadOnlyList<ICrmAdapter> adapters, Database data
             if (snapshots[i] is { } registration && partners.TryGetValue(registration.PartnerId, out var partner))
             {
                 var team = new List<TeamMember> { new(partner.Id, partner.PrimaryRole, Primary: true, Active: true, partner.Accounts) };
+                // A partner removed and added again is on the team once, as it is now.
                 team.AddRange(teams[registration.Id].Where(m => partners.ContainsKey(m.PartnerId) && m.PartnerId != partner.Id)
+                    .GroupBy(m => m.PartnerId).Select(g => g.FirstOrDefault(m => m.Active, g.Last()))
                     .Select(m => new TeamMember(m.PartnerId, Json.Name(m.Role), Primary: false, m.Active, partners[m.PartnerId].Accounts)));
                 changes.Add((i, new CrmChange(deliveries[i].Id, deliveries[i].EventType, registration, partner.Name, team)));
             }
