@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using PartnerDeals.IntegrationTests.Support;
@@ -30,9 +29,10 @@ public sealed class SalesforceTeamTests : TeamSyncTest
     private readonly ConcurrentDictionary<string, OpportunityPartner> _partners = new();
     private int _nextId;
 
-    private sealed record OpportunityPartner(string Id, string OpportunityId, string AccountToId, string? Role, bool IsPrimary)
+    private sealed record OpportunityPartner(string Id, string OpportunityId, string AccountToId, string? Role)
     {
-        public bool IsPrimary { get; set; } = IsPrimary;
+        // A new primary of the opportunity takes it from the old one.
+        public bool IsPrimary { get; set; }
     }
 
     protected override IDictionary<string, string?> CrmSettings => new Dictionary<string, string?>
@@ -110,7 +110,7 @@ public sealed class SalesforceTeamTests : TeamSyncTest
             foreach (var other in _partners.Values.Where(p => p.OpportunityId == opportunity)) other.IsPrimary = false;
         }
         var id = NewId("00K");
-        _partners[id] = new OpportunityPartner(id, opportunity, account.Length == 15 ? account + "AAA" : account, role, primary);
+        _partners[id] = new OpportunityPartner(id, opportunity, account.Length == 15 ? account + "AAA" : account, role) { IsPrimary = primary };
         return new JsonObject { ["id"] = id, ["success"] = true, ["errors"] = new JsonArray() };
     }
 
@@ -140,7 +140,7 @@ public sealed class SalesforceTeamTests : TeamSyncTest
 
         // Someone in Salesforce adds an agency of their own: not ours to touch.
         var own = NewId("00K");
-        _partners[own] = new OpportunityPartner(own, _opportunities[registration], "001Dn0000000H01AAA", "Referral", false);
+        _partners[own] = new OpportunityPartner(own, _opportunities[registration], "001Dn0000000H01AAA", "Referral");
 
         // Ops add the integrator, and a partner without an Account (nothing of it reaches Salesforce).
         foreach (var member in new[] { integrator, unmapped }) await AddMemberAsync(registration, member, "implementation");
