@@ -81,6 +81,30 @@ public static class CrmAnswers
             }
         }));
 
+    /// <summary>
+    /// Puts the teams of the changes whose records were <paramref name="delivered"/> on them (those with a partner that has a
+    /// record in <paramref name="crm"/>), in one call of <paramref name="syncTeams"/>: a team's result is its change's.
+    /// </summary>
+    public static async Task<IReadOnlyList<AttemptResult>> ThenTeamsAsync(string crm, IReadOnlyList<CrmChange> changes,
+        IReadOnlyList<AttemptResult> delivered, Func<IReadOnlyList<CrmChange>, CancellationToken, Task<IReadOnlyList<AttemptResult>>> syncTeams,
+        CancellationToken ct)
+    {
+        var teams = changes.Select((change, i) => (Change: change, Index: i))
+            .Where(c => delivered[c.Index].Outcome == AttemptOutcome.Delivered && c.Change.TeamIn(crm).Count > 0).ToList();
+        if (teams.Count == 0) return delivered;
+        var results = delivered.ToArray();
+        try
+        {
+            var synced = await syncTeams(teams.Select(t => t.Change).ToList(), ct);
+            for (var i = 0; i < teams.Count; i++) results[teams[i].Index] = synced[i];
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            foreach (var team in teams) results[team.Index] = AttemptResult.From(e);
+        }
+        return results;
+    }
+
     /// <summary>The Retry-After header as an instant (seconds or an HTTP date), if present.</summary>
     public static DateTimeOffset? RetryAfter(HttpResponseMessage response, DateTimeOffset now) => response.Headers.RetryAfter switch
     {

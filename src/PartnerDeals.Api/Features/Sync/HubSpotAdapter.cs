@@ -38,20 +38,7 @@ public sealed class HubSpotAdapter(IOptions<CrmOptions> options, IHttpClientFact
             var result = AttemptResult.From(e);
             return changes.Select(_ => result).ToList();
         }
-        var teams = changes.Select((change, i) => (Change: change, Index: i))
-            .Where(c => results[c.Index].Outcome == AttemptOutcome.Delivered && c.Change.TeamIn(Crm).Count > 0).ToList();
-        if (teams.Count == 0) return results;
-        var all = results.ToArray();
-        try
-        {
-            var synced = await SyncTeamsAsync(teams.Select(t => t.Change).ToList(), ct);
-            for (var i = 0; i < teams.Count; i++) all[teams[i].Index] = synced[i];
-        }
-        catch (Exception e) when (!ct.IsCancellationRequested)
-        {
-            foreach (var team in teams) all[team.Index] = AttemptResult.From(e);
-        }
-        return all;
+        return await CrmAnswers.ThenTeamsAsync(Crm, changes, results, SyncTeamsAsync, ct);
     }
 
     /// <summary>
@@ -152,25 +139,40 @@ public sealed class HubSpotAdapter(IOptions<CrmOptions> options, IHttpClientFact
     /// </summary>
     private async Task<(JsonNode? Answer, AttemptResult? Failed)> PostAsync(string path, object body, CancellationToken ct)
     {
+        var answered = await SendAsync(path, body, ct);
+        var (answer, code) = (answered.Json, (int)answered.Status);
+        var message = CrmAnswers.Truncate($"{path}: {answered.Message}");
+        return answered.Status switch
+        {
+            HttpStatusCode.OK or HttpStatusCode.Created or HttpStatusCode.NoContent => (answer, null),
+            HttpStatusCode.MultiStatus => (answer, new AttemptResult(AttemptOutcome.Failed, code, CrmAnswers.Truncate(
+                $"{path}: " + string.Join("; ", Array(answer, "errors").OfType<JsonObject>().Select(e => $"{Str(e, "category")}: {Str(e, "message")}"))))),
+            HttpStatusCode.TooManyRequests => (answer, new AttemptResult(AttemptOutcome.RateLimited, code, message, answered.LimitedUntil)),
+            HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.Conflict =>
+                (answer, new AttemptResult(AttemptOutcome.Refused, code, message)),
+            _ => (answer, new AttemptResult(AttemptOutcome.Failed, code, message, answered.RetryAt)),
+        };
+    }
+
+    /// <summary>One POST with the private app's token: the status, the body read as JSON, its message, and the waits it asks for.</summary>
+    private async Task<Answered> SendAsync(string path, object body, CancellationToken ct)
+    {
         using var request = new HttpRequestMessage(HttpMethod.Post, $"{_options.BaseUrl.TrimEnd('/')}{path}") { Content = JsonContent.Create(body) };
         request.Headers.Authorization = CrmAnswers.Bearer(_options.AccessToken!);
         using var http = clients.CreateClient(Crms.HubSpot);
         using var response = await http.SendAsync(request, ct);
         var text = await response.Content.ReadAsStringAsync(ct);
         var answer = Parse(text);
-        var code = (int)response.StatusCode;
-        var message = CrmAnswers.Truncate($"{path}: " + (Str(answer, "message") ?? (text.Length > 0 ? text : $"HubSpot answered {code}.")));
-        return response.StatusCode switch
-        {
-            HttpStatusCode.OK or HttpStatusCode.Created or HttpStatusCode.NoContent => (answer, null),
-            HttpStatusCode.MultiStatus => (answer, new AttemptResult(AttemptOutcome.Failed, code, CrmAnswers.Truncate(
-                $"{path}: " + string.Join("; ", Array(answer, "errors").OfType<JsonObject>().Select(e => $"{Str(e, "category")}: {Str(e, "message")}"))))),
-            HttpStatusCode.TooManyRequests => (answer, new AttemptResult(AttemptOutcome.RateLimited, code, message, WaitFor(answer, response))),
-            HttpStatusCode.BadRequest or HttpStatusCode.NotFound or HttpStatusCode.Conflict =>
-                (answer, new AttemptResult(AttemptOutcome.Refused, code, message)),
-            _ => (answer, new AttemptResult(AttemptOutcome.Failed, code, message, CrmAnswers.RetryAfter(response, clock.GetUtcNow()))),
-        };
+        var message = Str(answer, "message") ?? (text.Length > 0 ? text : $"HubSpot answered {(int)response.StatusCode}.");
+        return new Answered(response.StatusCode, answer, message, WaitFor(answer, response), CrmAnswers.RetryAfter(response, clock.GetUtcNow()));
     }
+
+    /// <param name="Status">HubSpot's status code.</param>
+    /// <param name="Json">The body, when it is JSON.</param>
+    /// <param name="Message">The body's message, the body, or the status.</param>
+    /// <param name="LimitedUntil">How long a rate limit lasts (its policy, or Retry-After).</param>
+    /// <param name="RetryAt">The Retry-After of any other answer.</param>
+    private sealed record Answered(HttpStatusCode Status, JsonNode? Json, string Message, DateTimeOffset LimitedUntil, DateTimeOffset? RetryAt);
 
     private async Task<IReadOnlyList<AttemptResult>> UpsertAsync(IReadOnlyList<CrmChange> changes, CancellationToken ct)
     {
@@ -185,19 +187,11 @@ public sealed class HubSpotAdapter(IOptions<CrmOptions> options, IHttpClientFact
                 properties = _mapping.Map(c).ToDictionary(p => p.Key, p => Text(p.Value)),
             }),
         };
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"{_options.BaseUrl.TrimEnd('/')}/crm/v3/objects/deals/batch/upsert")
-        {
-            Content = JsonContent.Create(body),
-        };
-        request.Headers.Authorization = CrmAnswers.Bearer(_options.AccessToken!);
-        using var http = clients.CreateClient(Crms.HubSpot);
-        using var response = await http.SendAsync(request, ct);
-        var text = await response.Content.ReadAsStringAsync(ct);
-        var answer = Parse(text);
-        var code = (int)response.StatusCode;
-        var message = CrmAnswers.Truncate(Str(answer, "message") ?? (text.Length > 0 ? text : $"HubSpot answered {code}."));
+        var answered = await SendAsync("/crm/v3/objects/deals/batch/upsert", body, ct);
+        var (answer, code) = (answered.Json, (int)answered.Status);
+        var message = CrmAnswers.Truncate(answered.Message);
 
-        switch (response.StatusCode)
+        switch (answered.Status)
         {
             // A 200 holds every input's result, once the batch is COMPLETE; PENDING, PROCESSING or CANCELED wrote nothing yet
             // that can be counted on, and the upsert is idempotent: it is sent again.
@@ -209,7 +203,7 @@ public sealed class HubSpotAdapter(IOptions<CrmOptions> options, IHttpClientFact
             case HttpStatusCode.MultiStatus:
                 return PerInput(changes, answer, code);
             case HttpStatusCode.TooManyRequests:
-                var limited = new AttemptResult(AttemptOutcome.RateLimited, code, message, WaitFor(answer, response));
+                var limited = new AttemptResult(AttemptOutcome.RateLimited, code, message, answered.LimitedUntil);
                 return changes.Select(_ => limited).ToList();
             case HttpStatusCode.BadRequest when changes.Count > 1:
                 // One bad input refuses the whole batch; alone, each input gets its own answer.
@@ -219,7 +213,7 @@ public sealed class HubSpotAdapter(IOptions<CrmOptions> options, IHttpClientFact
             case HttpStatusCode.BadRequest or HttpStatusCode.Conflict:
                 return [new AttemptResult(AttemptOutcome.Refused, code, message)];
             default:
-                var failed = new AttemptResult(AttemptOutcome.Failed, code, message, CrmAnswers.RetryAfter(response, clock.GetUtcNow()));
+                var failed = new AttemptResult(AttemptOutcome.Failed, code, message, answered.RetryAt);
                 return changes.Select(_ => failed).ToList();
         }
     }

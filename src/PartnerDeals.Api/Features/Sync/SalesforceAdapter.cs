@@ -50,20 +50,7 @@ public sealed class SalesforceAdapter : ICrmAdapter
 
     public async Task<IReadOnlyList<AttemptResult>> DeliverAsync(IReadOnlyList<CrmChange> changes, CancellationToken ct)
     {
-        var results = (await DeliverOpportunitiesAsync(changes, ct)).ToArray();
-        var teams = changes.Select((change, i) => (Change: change, Index: i))
-            .Where(c => results[c.Index].Outcome == AttemptOutcome.Delivered && c.Change.TeamIn(Crm).Count > 0).ToList();
-        if (teams.Count == 0) return results;
-        try
-        {
-            var synced = await SyncTeamsAsync(teams.Select(t => t.Change).ToList(), ct);
-            for (var i = 0; i < teams.Count; i++) results[teams[i].Index] = synced[i];
-        }
-        catch (Exception e) when (!ct.IsCancellationRequested)
-        {
-            foreach (var team in teams) results[team.Index] = AttemptResult.From(e);
-        }
-        return results;
+        return await CrmAnswers.ThenTeamsAsync(Crm, changes, await DeliverOpportunitiesAsync(changes, ct), SyncTeamsAsync, ct);
     }
 
     private async Task<IReadOnlyList<AttemptResult>> DeliverOpportunitiesAsync(IReadOnlyList<CrmChange> changes, CancellationToken ct)
